@@ -1,0 +1,177 @@
+"""Command-line interface: ``coverage demo``, ``coverage init``, ``coverage validate``.
+
+The commands are thin: each parses its options, calls the library and prints with rich.
+Exit codes: 0 success, 1 a command failed, 2 the inputs or the project file are invalid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from coverage import __version__
+from coverage.project import ProjectError, load_project, write_template
+from coverage.validation import Problems, ValidationError
+
+app = typer.Typer(
+    name="coverage",
+    help="Service-coverage planning for migrant family-planning services.\n\n"
+    "流动人口计划生育服务覆盖规划工具。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+class Size(str, Enum):
+    """Demo city sizes."""
+
+    small = "small"
+    default = "default"
+    large = "large"
+
+
+class Lang(str, Enum):
+    """Message languages."""
+
+    zh = "zh"
+    en = "en"
+
+
+@contextmanager
+def _steps(title: str) -> Iterator[Callable[[str], None]]:
+    """Show a spinner with the current step and the elapsed time; yield the step callback."""
+    start = time.perf_counter()
+    with console.status(title) as status:
+
+        def step(text: str) -> None:
+            status.update(f"{title}: {text} [dim]({time.perf_counter() - start:.1f} s)[/dim]")
+
+        yield step
+
+
+def _problem_table(problems: Problems, lang: str) -> Table:
+    zh = lang == "zh"
+    table = Table(title="输入检查" if zh else "Input check", show_lines=False)
+    for head_en, head_zh in (("severity", "级别"), ("file", "文件"), ("row", "行"),
+                             ("field", "字段"), ("rule", "规则"), ("hint", "说明")):
+        table.add_column(head_zh if zh else head_en, overflow="fold")
+    colour = {"error": "red", "warning": "yellow", "info": "dim"}
+    names = {"error": "错误", "warning": "警告", "info": "提示"}
+    for p in problems:
+        row = "" if p.row is None else str(p.row)
+        if p.count > 1:
+            row += f" (+{p.count - 1:,})"
+        level = names[p.severity] if zh else p.severity
+        table.add_row(f"[{colour[p.severity]}]{level}[/]", escape(p.file), row,
+                      escape(p.field or ""), escape(f"{p.describe(lang)} [{p.rule}]"),
+                      escape(p.hint))
+    return table
+
+
+def _fail_project(exc: Exception) -> None:
+    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    size: Annotated[Size, typer.Option(help="small (~20k migrants), default (~200k) or large "
+                                       "(≥1M).")] = Size.default,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same city.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder to write the demo project into.")] = Path(
+        "demo-city"),
+) -> None:
+    """Build the synthetic demo city (生成演示城市) and check it loads."""
+    from coverage.demo import build_demo
+    from coverage.loaders import load_study
+
+    start = time.perf_counter()
+    with _steps(f"demo city ({size.value})") as step:
+        project_file = build_demo(out, size=size.value, seed=seed, progress=step)
+        study = load_study(project_file, progress=step)
+    table = Table(title=f"{study.project.name} — {project_file}")
+    table.add_column("layer")
+    table.add_column("rows", justify="right")
+    table.add_column("coordinates")
+    for name, gdf in study.layers.items():
+        table.add_row(name, f"{len(gdf):,}", study.conversions.get(name, ""))
+    console.print(table)
+    console.print(f"study CRS {study.crs.to_string()}; done in {time.perf_counter() - start:.1f} s")
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder for the new project.")],
+    force: Annotated[bool, typer.Option(help="Overwrite an existing project.toml.")] = False,
+) -> None:
+    """Write a commented project.toml template (生成项目文件模板)."""
+    try:
+        target = write_template(folder, overwrite=force)
+    except FileExistsError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"wrote {target}; edit the layer paths and coordinate systems, then run "
+                  f"`coverage validate {folder}`")
+
+
+@app.command()
+def validate(
+    project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
+    lang: Annotated[Lang, typer.Option(help="Message language.")] = Lang.zh,
+) -> None:
+    """Check every input layer and list all problems (检查输入数据). Exit 2 on errors."""
+    from coverage.loaders import validate_project
+
+    try:
+        parsed = load_project(project)
+    except ProjectError as exc:
+        _fail_project(exc)
+        return
+    with _steps("validate") as step:
+        problems = validate_project(parsed, progress=step)
+    if len(problems):
+        console.print(_problem_table(problems, lang.value))
+    n_err = sum(p.count for p in problems.errors)
+    n_warn = sum(p.count for p in problems.warnings)
+    if lang is Lang.zh:
+        console.print(f"{n_err:,} 个错误，{n_warn:,} 个警告")
+    else:
+        console.print(f"{n_err:,} errors, {n_warn:,} warnings")
+    if n_err:
+        first = next(p for p in problems.errors)
+        err.print(f"[red]error:[/red] {escape(str(first))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        console.print(f"coverage-planner {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Entry point of the ``coverage`` console script."""
+    try:
+        app()
+    except (ValidationError, ProjectError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

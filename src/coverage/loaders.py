@@ -1,0 +1,655 @@
+"""Load a project's layers into checked GeoDataFrames in one projected metric CRS.
+
+Each table layer goes through the same steps, all vectorized:
+
+1. read the file as it is (:mod:`coverage.readers`);
+2. match headers to the data model (:mod:`coverage.schema`): the project's ``columns`` mapping
+   first, then the canonical names and their Chinese and English aliases;
+3. check and convert every column (numbers, yes/no, dates, categories, division codes, ids);
+   18-digit national ID numbers in id columns are replaced by salted hashes
+   (:mod:`coverage.privacy`);
+4. check coordinates (empty, non-numeric, swapped, out of range) and geometries (validity, type),
+   reconcile the declared coordinate system with the file's own, convert to WGS-84
+   (:mod:`coverage.crs`), recording the conversion;
+5. project to the study CRS, quarantine points outside the study area (the communities plus a
+   tolerance) and assign points to communities.
+
+Every problem is collected (:mod:`coverage.validation`); :func:`load_study` raises one
+:class:`~coverage.validation.ValidationError` if any is an error, :func:`validate_project` returns
+them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from coverage import crs as crsmod
+from coverage.privacy import hash_ids, load_salt, looks_like_national_id
+from coverage.project import LayerConfig, Project, load_project
+from coverage.readers import RawTable, read_table
+from coverage.schema import BOOL_FALSE, BOOL_TRUE, LAYERS, Column, Layer, category_lookup
+from coverage.validation import Problems
+
+ROW = "source_row"
+"""Column holding each record's spreadsheet row (or feature number) in its source file."""
+
+_GEOGRAPHIC = {"wgs84", "cgcs2000", "gcj02", "bd09"}
+
+
+@dataclass
+class StudyData:
+    """All layers of a project, checked and in the study CRS.
+
+    Attributes
+    ----------
+    project
+        The parsed project file.
+    crs
+        The projected metric CRS every layer is in.
+    layers
+        GeoDataFrames by layer name (``migrants``, ``sites``, ``communities`` and, when declared,
+        ``registered_points`` and ``candidates``), canonical columns plus :data:`ROW`.
+    network_path
+        The road-network file (read by the routing layer).
+    conversions
+        Layer name → the coordinate conversion applied.
+    quarantined
+        Layer name → number of points set aside for lying outside the study area.
+    problems
+        Warnings and notes found while loading (errors raise instead).
+    """
+
+    project: Project
+    crs: pyproj.CRS
+    layers: dict[str, gpd.GeoDataFrame]
+    network_path: Path
+    conversions: dict[str, str] = field(default_factory=dict)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    problems: Problems = field(default_factory=Problems)
+
+    def __getattr__(self, name: str) -> gpd.GeoDataFrame:
+        layers = self.__dict__.get("layers", {})
+        if name in layers:
+            return layers[name]
+        if name in LAYERS:
+            msg = f"the project declares no {name!r} layer"
+        else:
+            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+        raise AttributeError(msg)
+
+
+def _norm(header: str) -> str:
+    """Normalise a header for matching: trim, case-fold, drop spaces, asterisks and BOMs."""
+    return "".join(header.replace("\ufeff", "").split()).strip("*＊").casefold()
+
+
+def resolve_columns(
+    raw: RawTable, layer: Layer, config: LayerConfig, problems: Problems
+) -> dict[str, str]:
+    """Match the file's headers to the layer's columns.
+
+    Returns
+    -------
+    dict
+        Canonical name → header in the file, for the columns found.
+    """
+    headers = list(raw.frame.columns)
+    by_norm: dict[str, list[str]] = {}
+    for h in headers:
+        by_norm.setdefault(_norm(h), []).append(h)
+    found: dict[str, str] = {}
+    for col in layer.columns:
+        if col.name in config.columns:
+            header = config.columns[col.name]
+            if header in headers:
+                found[col.name] = header
+            else:
+                problems.add(raw.file, raw.header_row, col.name, "missing-column",
+                             f"project.toml maps {col.name} to the header {header!r}, which the "
+                             f"file does not have; its headers are: {', '.join(headers)}")
+            continue
+        names = [col.name, *col.aliases]
+        matches = [h for n in names for h in by_norm.get(_norm(n), [])]
+        matches = list(dict.fromkeys(matches))
+        if len(matches) == 1:
+            found[col.name] = matches[0]
+        elif len(matches) > 1:
+            problems.add(raw.file, raw.header_row, col.name, "ambiguous-column",
+                         f"headers {', '.join(map(repr, matches))} all match {col.name}; map "
+                         f"the right one in [layers.{layer.name}.columns]")
+    return found
+
+
+def _empty(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        return values.isna().to_numpy()
+    text = values.astype("string")
+    return (text.isna() | (text.str.strip() == "")).to_numpy(dtype=bool)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Text of each cell, ``<NA>`` where empty; integral floats from vector files lose ``.0``."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        whole = values.dropna()
+        if (whole == np.round(whole)).all():
+            values = values.astype("Int64")
+    return values.astype("string")
+
+
+def _numeric(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        return values.astype(float)
+    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype(float)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.normalize()
+    text = values.astype("string").str.strip()
+    text = text.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
+    text = text.str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True)
+    text = text.str.replace(r"[ T]00:00(:00)?$", "", regex=True)
+    return pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+
+
+def coerce_column(
+    values: pd.Series,
+    col: Column,
+    rows: np.ndarray,
+    *,
+    file: str,
+    layer: Layer,
+    problems: Problems,
+    salt: Callable[[], bytes],
+) -> pd.Series:
+    """Check and convert one column; add a problem for every bad cell.
+
+    Returns
+    -------
+    pandas.Series
+        Converted values (missing where empty or bad).
+    """
+    empty = _empty(values)
+    if col.required:
+        problems.add_rows(file, rows[empty], col.name, "empty-value",
+                          f"{col.name} is required; fill it in")
+    show = not (layer.personal or col.personal)
+
+    def bad(mask: np.ndarray, rule: str, hint: str, severity: str = "error") -> None:
+        problems.add_rows(file, rows[mask], col.name, rule, hint, severity)  # type: ignore[arg-type]
+
+    kind = col.kind
+    if kind in ("id", "text"):
+        out = _as_text(values)
+        if kind == "id":
+            out = out.str.strip()
+            national = looks_like_national_id(out)
+            if national.any():
+                out = out.copy()
+                out[national] = hash_ids(out[national], salt()).to_numpy()
+                problems.add(file, None, col.name, "national-id-hashed",
+                             f"{int(national.sum()):,} values look like 18-digit national ID "
+                             "numbers; they were replaced by salted hashes and are not stored",
+                             "warning")
+        return out.where(~empty)
+    if kind in ("float", "int", "lon", "lat"):
+        num = _numeric(values)
+        nan = num.isna().to_numpy() & ~empty
+        if kind in ("lon", "lat"):
+            return num  # coordinates are checked together in _check_coordinates
+        bad(nan, "not-a-number", f"{col.name} must be a number" + (
+            "" if not show else "; remove units and text"))
+        if kind == "int":
+            frac = (num.notna() & (num != np.round(num))).to_numpy()
+            bad(frac, "not-an-integer", f"{col.name} must be a whole number")
+        if col.minimum is not None:
+            low = (num < col.minimum).to_numpy()
+            bad(low, "below-minimum", f"{col.name} must be ≥ {col.minimum:g}")
+        return num.astype("Int64") if kind == "int" and not (num.dropna() % 1).any() else num
+    if kind == "bool":
+        text = values.astype("string").str.strip().str.casefold()
+        mapping = {v.casefold(): True for v in BOOL_TRUE} | {v.casefold(): False for v in BOOL_FALSE}
+        if pd.api.types.is_bool_dtype(values.dtype):
+            out = values.astype("boolean")
+        else:
+            out = text.map(mapping).astype("boolean")
+        unknown = out.isna().to_numpy() & ~empty
+        bad(unknown, "not-a-boolean", f"{col.name} must be 是/否 (yes/no, 1/0)")
+        return out
+    if kind == "date":
+        out = _dates(values)
+        bad(out.isna().to_numpy() & ~empty, "not-a-date",
+            f"{col.name} must be a date such as 2024-03-01")
+        return out
+    if kind == "category":
+        lookup = category_lookup(col)
+        text = values.astype("string").str.strip().str.casefold()
+        out = text.map(lookup).astype("string")
+        unknown = out.isna().to_numpy() & ~empty
+        allowed = ", ".join(f"{k} ({v[0]})" if v else k for k, v in col.values.items())
+        if show and unknown.any():
+            for value, mask in _group_masks(values.astype("string").str.strip(), unknown):
+                bad(mask, "unknown-category", f"{value!r} is not allowed; use one of {allowed}")
+        else:
+            bad(unknown, "unknown-category", f"use one of {allowed}")
+        return out
+    if kind == "code":
+        text = _as_text(values).str.strip()
+        ok = text.str.fullmatch(r"\d{6}").fillna(False).to_numpy(dtype=bool)
+        malformed = ~ok & ~empty
+        bad(malformed, "malformed-code",
+            f"{col.name} must be a six-digit GB/T 2260 code; the rows are kept and counted "
+            "as unknown origin", "warning")
+        return text.where(ok)
+    msg = f"no converter for column kind {kind!r}"
+    raise AssertionError(msg)
+
+
+def _group_masks(values: pd.Series, mask: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Split ``mask`` by distinct value (for non-personal categories only; few values)."""
+    sub = values[mask]
+    return [(str(v), mask & (values == v).to_numpy(dtype=bool)) for v in sub.unique()[:10]]
+
+
+def _check_coordinates(
+    lon: pd.Series,
+    lat: pd.Series,
+    rows: np.ndarray,
+    *,
+    file: str,
+    names: tuple[str, str],
+    problems: Problems,
+    geographic: bool,
+) -> np.ndarray:
+    """Check a pair of coordinate columns; return the mask of usable rows."""
+    x, y = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
+    missing = np.isnan(x) | np.isnan(y)
+    problems.add_rows(file, rows[missing], f"{names[0]}/{names[1]}", "missing-coordinate",
+                      "give both coordinates as decimal degrees (e.g. 113.75, 23.02)")
+    if not geographic:
+        return ~missing
+    valid = (np.abs(x) <= 180) & (np.abs(y) <= 90)
+    in_china = crsmod.in_china(x, y)
+    swapped_china = crsmod.in_china(y, x) & ~in_china
+    swapped = ~missing & ((~valid & (np.abs(x) <= 90) & (np.abs(y) <= 180)) | swapped_china)
+    problems.add_rows(file, rows[swapped], f"{names[0]}/{names[1]}", "swapped-coordinates",
+                      f"{names[1]} looks like a longitude and {names[0]} like a latitude; swap "
+                      "the two columns (or map them in project.toml)")
+    out = ~missing & ~valid & ~swapped
+    problems.add_rows(file, rows[out], f"{names[0]}/{names[1]}", "coordinate-range",
+                      "longitude must be within ±180 and latitude within ±90 degrees; for "
+                      "projected x/y declare the layer's crs as an EPSG code")
+    return ~missing & valid & ~swapped
+
+
+def _layer_system(
+    raw: RawTable, config: LayerConfig, problems: Problems
+) -> tuple[str | None, pyproj.CRS | None]:
+    """Reconcile the declared system with the file's; return (system, file CRS to undo)."""
+    declared, file_crs = config.crs, raw.file_crs
+    if file_crs is None:
+        if declared is None:
+            problems.add(raw.file, None, "crs", "crs-missing",
+                         f"declare the coordinate system: crs = \"wgs84\", \"gcj02\", \"bd09\", "
+                         f"\"cgcs2000\" or \"EPSG:nnnn\" under [layers.{config.name}]")
+        return declared, None
+    epsg = file_crs.to_epsg()
+    if declared is None:
+        return ("wgs84" if epsg == 4326 else "cgcs2000" if epsg == 4490 else None), file_crs
+    if declared in _GEOGRAPHIC:
+        if file_crs.is_geographic:
+            return declared, None  # GCJ-02/BD-09 data is commonly labelled EPSG:4326
+        problems.add(raw.file, None, "crs", "crs-conflict",
+                     f"the file is in {file_crs.name} (EPSG:{epsg}) but project.toml declares "
+                     f"{declared}; remove the declaration or reproject the file")
+        return None, None
+    if pyproj.CRS.from_user_input(declared) != file_crs:
+        problems.add(raw.file, None, "crs", "crs-conflict",
+                     f"the file is in {file_crs.name} (EPSG:{epsg}) but project.toml declares "
+                     f"{declared}; make them agree")
+        return None, None
+    return declared, None
+
+
+def _apply_lonlat(geoms: np.ndarray, system: str) -> np.ndarray:
+    """Convert every vertex of ``geoms`` from ``system`` to WGS-84 (vectorized)."""
+
+    def convert(xy: np.ndarray) -> np.ndarray:
+        x, y = crsmod.to_wgs84(xy[:, 0], xy[:, 1], system)
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, convert)
+
+
+def read_layer(
+    config: LayerConfig,
+    *,
+    problems: Problems,
+    salt: Callable[[], bytes],
+) -> tuple[gpd.GeoDataFrame | None, str]:
+    """Read and check one table layer; return it in WGS-84 with the conversion applied.
+
+    Returns
+    -------
+    (GeoDataFrame or None, str)
+        The layer (``None`` when it could not be read at all) and a description of the
+        coordinate conversion.
+    """
+    layer = LAYERS[config.name]
+    raw = read_table(config.path, problems=problems, name=config.source,
+                     encoding=config.encoding, sheet=config.sheet,
+                     header_row=config.header_row, layer=config.layer,
+                     delimiter=config.delimiter)
+    if raw is None:
+        return None, ""
+    found = resolve_columns(raw, layer, config, problems)
+    has_geometry = raw.geometry is not None
+    geometry_cols = {"lon", "lat"} if layer.geometry == "point" else set()
+    for col in layer.columns:
+        if col.required and col.name not in found:
+            if has_geometry and col.name in geometry_cols:
+                continue
+            if layer.geometry == "polygon" and not has_geometry:
+                continue  # reported once below
+            aliases = "、".join(col.aliases[:3])
+            problems.add(raw.file, raw.header_row, col.name, "missing-column",
+                         f"add a column {col.name!r} (or {aliases}), or map your header to it in "
+                         f"[layers.{layer.name}.columns]")
+    ignored = [h for h in raw.frame.columns if h not in set(found.values())]
+    if ignored:
+        problems.add(raw.file, raw.header_row, None, "ignored-columns",
+                     f"not part of the {layer.name} layer: {', '.join(ignored)}", "info")
+    rows = raw.rows
+    data: dict[str, pd.Series] = {}
+    for col in layer.columns:
+        if col.name in found:
+            data[col.name] = coerce_column(raw.frame[found[col.name]], col, rows, file=raw.file,
+                                           layer=layer, problems=problems, salt=salt)
+    frame = pd.DataFrame(data, index=raw.frame.index)
+    frame[ROW] = rows
+    _check_duplicates(frame, layer, raw.file, rows, problems)
+    system, undo = _layer_system(raw, config, problems)
+    usable = np.ones(len(frame), dtype=bool)
+    if layer.geometry == "point" and "lon" in found and "lat" in found:
+        geographic = system is None or system in _GEOGRAPHIC
+        usable = _check_coordinates(frame["lon"], frame["lat"], rows, file=raw.file,
+                                    names=(found["lon"], found["lat"]), problems=problems,
+                                    geographic=geographic)
+        if "work_lon" in frame and "work_lat" in frame:
+            given = frame["work_lon"].notna() | frame["work_lat"].notna()
+            sub = given.to_numpy()
+            ok = _check_coordinates(frame["work_lon"][sub], frame["work_lat"][sub], rows[sub],
+                                    file=raw.file, names=(found["work_lon"], found["work_lat"]),
+                                    problems=problems, geographic=geographic)
+            del ok
+        x = frame["lon"].to_numpy(dtype=float)
+        y = frame["lat"].to_numpy(dtype=float)
+        geoms = shapely.points(np.where(usable, x, np.nan), np.where(usable, y, np.nan))
+    elif has_geometry:
+        geoms = np.asarray(raw.geometry.values, dtype=object)
+        if undo is not None:
+            geoms = np.asarray(gpd.GeoSeries(geoms, crs=undo).to_crs(4326).values, dtype=object)
+        usable = _check_geometries(geoms, layer, config, raw.file, rows, problems)
+        if layer.geometry == "polygon" and config.repair:
+            geoms = _repair(geoms, usable, raw.file, rows, problems)
+    else:
+        if layer.geometry == "polygon":
+            problems.add(raw.file, None, "geometry", "missing-geometry",
+                         "boundaries need a spatial file (GeoPackage, GeoJSON, Shapefile or "
+                         "GeoParquet)")
+        geoms = np.full(len(frame), None, dtype=object)
+        usable[:] = False
+    conversion = ""
+    if system is not None and usable.any():
+        ok_geoms = geoms[usable]
+        if layer.geometry == "point":
+            px, py = shapely.get_x(ok_geoms), shapely.get_y(ok_geoms)
+            wx, wy = crsmod.to_wgs84(px, py, system)
+            geoms[usable] = shapely.points(wx, wy)
+            if "work_lon" in frame and "work_lat" in frame:
+                wlon, wlat = crsmod.to_wgs84(frame["work_lon"].to_numpy(float),
+                                             frame["work_lat"].to_numpy(float), system)
+                frame["work_lon"], frame["work_lat"] = wlon, wlat
+        elif system not in ("wgs84", "cgcs2000"):
+            geoms[usable] = _apply_lonlat(ok_geoms, system)
+        conversion = crsmod.describe_conversion(system)
+    elif undo is not None:
+        conversion = f"{undo.name} → WGS-84 (PROJ)"
+    frame = frame.drop(columns=[c for c in ("lon", "lat") if c in frame])
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=4326)
+    return gdf, conversion
+
+
+def _check_duplicates(
+    frame: pd.DataFrame, layer: Layer, file: str, rows: np.ndarray, problems: Problems
+) -> None:
+    key = layer.id_column
+    if key not in frame:
+        return
+    ids = frame[key]
+    dup = ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()
+    if dup.any():
+        first_row = pd.Series(rows, index=frame.index).groupby(ids).transform("first")
+        firsts = first_row[dup].to_numpy()
+        hint = f"each {key} must be unique; this row repeats the id of row "
+        for r, f in zip(rows[dup][:20], firsts[:20], strict=False):
+            problems.add(file, int(r), key, "duplicate-id", hint + str(int(f)))
+        if dup.sum() > 20:
+            problems.add_rows(file, rows[dup][20:], key, "duplicate-id",
+                              f"each {key} must be unique")
+
+
+def _check_geometries(
+    geoms: np.ndarray, layer: Layer, config: LayerConfig, file: str, rows: np.ndarray,
+    problems: Problems,
+) -> np.ndarray:
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    problems.add_rows(file, rows[missing], "geometry", "missing-geometry",
+                      "every record needs a geometry")
+    types = shapely.get_type_id(geoms)
+    wanted = (0, 4) if layer.geometry == "point" else (3, 6)
+    wrong = ~missing & ~np.isin(types, wanted)
+    what = "points" if layer.geometry == "point" else "polygons"
+    problems.add_rows(file, rows[wrong], "geometry", "wrong-geometry",
+                      f"the {layer.name} layer holds {what}")
+    usable = ~missing & ~wrong
+    if layer.geometry == "point":
+        multi = usable & (types == 4)
+        several = multi & (shapely.get_num_geometries(geoms) != 1)
+        problems.add_rows(file, rows[several], "geometry", "wrong-geometry",
+                          "a multipoint must hold exactly one point")
+        usable &= ~several
+        geoms[multi & ~several] = shapely.get_geometry(geoms[multi & ~several], 0)
+        return usable
+    valid = shapely.is_valid(geoms)
+    invalid = usable & ~valid
+    if invalid.any() and not config.repair:
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        for r, reason in zip(rows[invalid][:20], reasons[:20], strict=False):
+            problems.add(file, int(r), "geometry", "invalid-polygon",
+                         f"{reason}; fix it in a GIS or set repair = true for the layer")
+        if invalid.sum() > 20:
+            problems.add_rows(file, rows[invalid][20:], "geometry", "invalid-polygon",
+                              "fix the polygons or set repair = true")
+    return usable if config.repair else usable & valid
+
+
+def _repair(
+    geoms: np.ndarray, usable: np.ndarray, file: str, rows: np.ndarray, problems: Problems
+) -> np.ndarray:
+    invalid = usable & ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return geoms
+    before = shapely.area(geoms[invalid])
+    fixed = shapely.make_valid(geoms[invalid])
+    # make_valid may return a collection with lines; keep only the polygonal part
+    fixed = np.array([shapely.union_all(shapely.get_parts(g)[np.isin(
+        shapely.get_type_id(shapely.get_parts(g)), (3, 6))]) for g in fixed], dtype=object)
+    after = shapely.area(fixed)
+    geoms = geoms.copy()
+    geoms[invalid] = fixed
+    change = np.where(before > 0, (after - before) / np.where(before > 0, before, 1) * 100, 0)
+    for r, c in zip(rows[invalid], change, strict=False):
+        problems.add(file, int(r), "geometry", "repaired-polygon",
+                     f"repaired with make_valid; area changed by {c:+.3f} % (in degrees²)",
+                     "warning")
+    return geoms
+
+
+def _study_crs(project: Project, communities: gpd.GeoDataFrame) -> pyproj.CRS:
+    if project.study_crs != "auto":
+        return pyproj.CRS.from_user_input(project.study_crs)
+    pts = communities.geometry.representative_point()
+    return crsmod.study_crs(pts.x.to_numpy(), pts.y.to_numpy())
+
+
+def _place_points(
+    name: str,
+    gdf: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    tolerance: float,
+    file: str,
+    problems: Problems,
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Quarantine points outside the study area; check or assign ``community_id``."""
+    area = shapely.buffer(shapely.union_all(communities.geometry.values), tolerance)
+    shapely.prepare(area)
+    geoms = gdf.geometry.values
+    has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+    inside = np.zeros(len(gdf), dtype=bool)
+    inside[has] = shapely.contains_xy(area, x[has], y[has])
+    outside = has & ~inside
+    rows = gdf[ROW].to_numpy()
+    if has.sum() and outside.sum() * 2 >= has.sum():
+        problems.add(file, None, "geometry", "layer-outside-study-area",
+                     f"{int(outside.sum()):,} of {int(has.sum()):,} points lie more than "
+                     f"{tolerance:g} m outside the communities; the declared crs is probably "
+                     "wrong (e.g. GCJ-02 or BD-09 data declared as WGS-84, or x/y in metres)")
+        return gdf.iloc[0:0], 0
+    problems.add_rows(file, rows[outside], "geometry", "outside-study-area",
+                      f"the point lies more than {tolerance:g} m outside every community; it is "
+                      "set aside (quarantined) and counted", "warning")
+    gdf = gdf.loc[inside]
+    if "community_id" in LAYERS[name].names:
+        known = set(communities["community_id"].dropna())
+        if "community_id" in gdf:
+            given = gdf["community_id"].notna().to_numpy()
+            unknown = given & ~gdf["community_id"].isin(known).to_numpy()
+            problems.add_rows(file, gdf[ROW].to_numpy()[unknown], "community_id",
+                              "unknown-reference", "no community has this community_id; check "
+                              "the communities layer")
+        else:
+            given = np.zeros(len(gdf), dtype=bool)
+        if (~given).any():
+            gdf = gdf.copy()
+            gdf["community_id"] = gdf["community_id"] if "community_id" in gdf else pd.Series(
+                pd.NA, index=gdf.index, dtype="string")
+            todo = gdf.loc[~given, [gdf.geometry.name]]
+            joined = gpd.sjoin_nearest(todo, communities[["community_id", "geometry"]],
+                                       how="left", max_distance=tolerance)
+            joined = joined[~joined.index.duplicated(keep="first")]
+            gdf.loc[~given, "community_id"] = joined["community_id_right" if
+                                                     "community_id_right" in joined else
+                                                     "community_id"].to_numpy()
+    return gdf, int(outside.sum())
+
+
+def _load(project: Project, problems: Problems,
+          progress: Callable[[str], None] | None) -> StudyData | None:
+    salt_cache: list[bytes] = []
+
+    def salt() -> bytes:
+        if not salt_cache:
+            salt_cache.append(load_salt(project.salt_file))
+        return salt_cache[0]
+
+    loaded: dict[str, gpd.GeoDataFrame] = {}
+    conversions: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    order = ["communities", *(n for n in LAYERS if n != "communities")]
+    for name in order:
+        if name not in project.layers:
+            continue
+        if progress:
+            progress(f"reading {name}")
+        config = project.layers[name]
+        gdf, conversion = read_layer(config, problems=problems, salt=salt)
+        if gdf is not None:
+            loaded[name], conversions[name], sources[name] = gdf, conversion, config.source
+    net = project.layers["network"]
+    if not net.path.exists():
+        problems.add(net.source, None, None, "missing-file",
+                     "no road-network file there; check the path in project.toml")
+    if "communities" not in loaded or problems.errors:
+        return None
+    communities = loaded["communities"]
+    communities = communities[communities.geometry.notna()]
+    study = _study_crs(project, communities)
+    communities = communities.to_crs(study)
+    layers = {"communities": communities}
+    quarantined: dict[str, int] = {}
+    for name, gdf in loaded.items():
+        if name == "communities":
+            continue
+        if progress:
+            progress(f"placing {name} in the study area")
+        gdf = gdf.to_crs(study)
+        layers[name], quarantined[name] = _place_points(
+            name, gdf, communities, tolerance=project.parameters.study_area_tolerance_m,
+            file=sources[name], problems=problems)
+    return StudyData(project=project, crs=study, layers=layers, network_path=net.path,
+                     conversions=conversions, quarantined=quarantined, problems=problems)
+
+
+def validate_project(
+    project: Project | str | Path, *, progress: Callable[[str], None] | None = None
+) -> Problems:
+    """Check every layer of a project and return all problems found (errors and warnings).
+
+    Raises
+    ------
+    coverage.project.ProjectError
+        When the project file itself is invalid.
+    """
+    if not isinstance(project, Project):
+        project = load_project(project)
+    problems = Problems()
+    _load(project, problems, progress)
+    return problems
+
+
+def load_study(
+    project: Project | str | Path, *, progress: Callable[[str], None] | None = None
+) -> StudyData:
+    """Load every layer of a project, checked and projected to the study CRS.
+
+    Parameters
+    ----------
+    project
+        A :class:`~coverage.project.Project` or the path of its ``project.toml`` (or folder).
+    progress
+        Called with a short description at the start of each step.
+
+    Raises
+    ------
+    coverage.validation.ValidationError
+        When any input breaks a rule; its message is the first problem, ``.problems`` all.
+    """
+    if not isinstance(project, Project):
+        project = load_project(project)
+    problems = Problems()
+    study = _load(project, problems, progress)
+    problems.raise_if_errors()
+    assert study is not None  # no errors means every required layer loaded
+    return study

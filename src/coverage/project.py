@@ -1,0 +1,420 @@
+"""The project file, ``project.toml``: layers, parameters, privacy and outputs.
+
+A project is a folder with a ``project.toml`` and the data files it names; paths resolve
+relative to the project file. ``coverage init DIR`` writes a commented template
+(:data:`TEMPLATE`). Every key is checked: a misspelt key is an error that names the key, its
+table and the closest valid key, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coverage.crs import parse_system
+from coverage.schema import LAYERS
+
+PROJECT_FILE = "project.toml"
+FILE_LAYERS = ("network",)
+
+#: The plan's indicator targets (GUIDE.md); every one can be changed in ``[parameters.targets]``.
+DEFAULT_TARGETS: dict[str, float] = {
+    "policy_awareness": 0.90,
+    "free_service_local": 0.95,
+    "pregnancy_check": 0.90,
+    "contraceptive_access": 0.90,
+    "prepregnancy_consult": 0.80,
+    "community_management": 1.00,
+    "rh_checks_per_year": 2.0,
+}
+DEFAULT_SPEEDS_KMH = {"walk": 4.5, "ebike": 15.0}
+STAFFING_STANDARDS = ("district_registered_ratio", "city_registered_ratio")
+
+
+class ProjectError(ValueError):
+    """The project file is missing, malformed or holds an invalid setting."""
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """Where and how to read one layer.
+
+    Attributes
+    ----------
+    name
+        Layer key (``migrants``, ``sites``, ``communities``, ``registered_points``,
+        ``candidates``, ``network``).
+    path
+        Absolute path of the file.
+    source
+        The path as written in the project file (used in messages).
+    crs
+        Declared coordinate system (normalised by :func:`coverage.crs.parse_system`) or ``None``
+        to use the file's own.
+    encoding
+        Text encoding of CSV files: ``auto`` (UTF-8, then GB18030) or a codec name.
+    sheet, header_row
+        XLSX sheet and the 1-based row with the headers.
+    layer
+        Layer name inside a multi-layer file (GeoPackage).
+    columns
+        Canonical column name → header in the file, for headers not recognised automatically.
+    repair
+        Repair invalid polygons (``make_valid``), logging the area change, instead of failing.
+    """
+
+    name: str
+    path: Path
+    source: str
+    crs: str | None = None
+    encoding: str = "auto"
+    sheet: str | int | None = None
+    header_row: int = 1
+    layer: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    repair: bool = False
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Model parameters; defaults follow the plan and the planning norms in GUIDE.md."""
+
+    speeds_kmh: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SPEEDS_KMH))
+    thresholds_min: tuple[float, ...] = (5.0, 10.0, 15.0)
+    max_snap_m: float = 500.0
+    study_area_tolerance_m: float = 500.0
+    staffing_standard: str | float = "district_registered_ratio"
+    targets: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
+
+
+@dataclass(frozen=True)
+class Project:
+    """A parsed project file.
+
+    Attributes
+    ----------
+    path
+        The ``project.toml`` file.
+    name, language
+        Display name and report language (``zh`` or ``en``).
+    study_crs
+        ``auto`` (UTM zone of the data) or an ``EPSG:nnnn`` code of a projected CRS in metres.
+    layers
+        Layer configurations by name.
+    parameters
+        Model parameters.
+    min_cell
+        Smallest published cell count (privacy).
+    salt_file
+        File holding the secret key for hashing national ID numbers.
+    output_dir
+        Folder for results.
+    """
+
+    path: Path
+    name: str
+    language: str
+    study_crs: str
+    layers: dict[str, LayerConfig]
+    parameters: Parameters
+    min_cell: int
+    salt_file: Path
+    output_dir: Path
+
+    @property
+    def folder(self) -> Path:
+        """The folder holding the project file."""
+        return self.path.parent
+
+
+_TOP_KEYS = {"project", "layers", "parameters", "privacy", "outputs"}
+_PROJECT_KEYS = {"name", "study_crs", "language"}
+_LAYER_KEYS = {"path", "crs", "encoding", "sheet", "header_row", "layer", "columns", "repair",
+               "delimiter"}
+_PARAM_KEYS = {"speeds_kmh", "thresholds_min", "max_snap_m", "study_area_tolerance_m", "staffing",
+               "targets"}
+_PRIVACY_KEYS = {"min_cell", "salt_file"}
+_OUTPUT_KEYS = {"dir"}
+
+
+def _fail(path: Path, where: str, text: str) -> ProjectError:
+    return ProjectError(f"{path.name}: {where}: {text}")
+
+
+def _check_keys(path: Path, table: dict[str, Any], allowed: set[str], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(sorted(allowed))}"
+            raise _fail(path, f"[{where}]", f"unknown key {key!r}; {hint}")
+
+
+def _number(path: Path, where: str, value: Any, *, minimum: float = 0.0, strict: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(path, where, f"{value!r} is not a number")
+    if value < minimum or (strict and value == minimum):
+        rule = ">" if strict else "≥"
+        raise _fail(path, where, f"{value!r} must be {rule} {minimum:g}")
+    return float(value)
+
+
+def _layer(path: Path, name: str, table: Any) -> LayerConfig:
+    where = f"layers.{name}"
+    if not isinstance(table, dict):
+        raise _fail(path, f"[{where}]", "must be a table with at least `path`")
+    _check_keys(path, table, _LAYER_KEYS, where)
+    if "path" not in table or not isinstance(table["path"], str):
+        raise _fail(path, f"[{where}]", "needs `path = \"file\"` (relative to the project file)")
+    crs = table.get("crs")
+    if crs is not None:
+        try:
+            crs = parse_system(str(crs))
+        except ValueError as exc:
+            raise _fail(path, f"[{where}] crs", str(exc)) from None
+    columns = table.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise _fail(path, f"[{where}.columns]", "map field names to file headers as text, "
+                    "e.g. person_id = \"人员编号\"")
+    if name in LAYERS:
+        known = set(LAYERS[name].names)
+        for key in columns:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"fields: {', '.join(LAYERS[name].names)}"
+                raise _fail(path, f"[{where}.columns]", f"unknown field {key!r}; {hint}")
+    header_row = table.get("header_row", 1)
+    if isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1:
+        raise _fail(path, f"[{where}] header_row", f"{header_row!r} must be a whole number ≥ 1")
+    repair = table.get("repair", False)
+    if not isinstance(repair, bool):
+        raise _fail(path, f"[{where}] repair", f"{repair!r} must be true or false")
+    return LayerConfig(
+        name=name,
+        path=(path.parent / table["path"]).resolve(),
+        source=table["path"],
+        crs=crs,
+        encoding=str(table.get("encoding", "auto")),
+        sheet=table.get("sheet"),
+        header_row=header_row,
+        layer=table.get("layer"),
+        columns=dict(columns),
+        repair=repair,
+        delimiter=table.get("delimiter"),
+    )
+
+
+def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
+    _check_keys(path, table, _PARAM_KEYS, "parameters")
+    defaults = Parameters()
+    speeds = dict(defaults.speeds_kmh)
+    given = table.get("speeds_kmh", {})
+    if not isinstance(given, dict):
+        raise _fail(path, "[parameters] speeds_kmh", "write it as { walk = 4.5, ebike = 15.0 }")
+    _check_keys(path, given, set(DEFAULT_SPEEDS_KMH), "parameters.speeds_kmh")
+    for mode, speed in given.items():
+        speeds[mode] = _number(path, f"[parameters.speeds_kmh] {mode}", speed, strict=True)
+    thresholds = table.get("thresholds_min", list(defaults.thresholds_min))
+    if not isinstance(thresholds, list) or not thresholds:
+        raise _fail(path, "[parameters] thresholds_min", "write a list of minutes, e.g. [5, 10, 15]")
+    minutes = tuple(sorted(_number(path, "[parameters] thresholds_min", t, strict=True)
+                           for t in thresholds))
+    staffing = table.get("staffing", {})
+    _check_keys(path, staffing, {"standard"}, "parameters.staffing")
+    standard = staffing.get("standard", defaults.staffing_standard)
+    if isinstance(standard, str):
+        if standard not in STAFFING_STANDARDS:
+            raise _fail(path, "[parameters.staffing] standard",
+                        f"{standard!r} is not a standard; use one of "
+                        f"{', '.join(STAFFING_STANDARDS)} or staff per 1,000 people as a number")
+    else:
+        standard = _number(path, "[parameters.staffing] standard", standard, strict=True)
+    targets = dict(DEFAULT_TARGETS)
+    given_targets = table.get("targets", {})
+    _check_keys(path, given_targets, set(DEFAULT_TARGETS), "parameters.targets")
+    for key, value in given_targets.items():
+        value = _number(path, f"[parameters.targets] {key}", value)
+        if key != "rh_checks_per_year" and value > 1:
+            raise _fail(path, f"[parameters.targets] {key}",
+                        f"{value:g} is a share and must be ≤ 1 (write 0.9 for 90 %)")
+        targets[key] = value
+    return Parameters(
+        speeds_kmh=speeds,
+        thresholds_min=minutes,
+        max_snap_m=_number(path, "[parameters] max_snap_m",
+                           table.get("max_snap_m", defaults.max_snap_m), strict=True),
+        study_area_tolerance_m=_number(
+            path, "[parameters] study_area_tolerance_m",
+            table.get("study_area_tolerance_m", defaults.study_area_tolerance_m)),
+        staffing_standard=standard,
+        targets=targets,
+    )
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and check a project file.
+
+    Parameters
+    ----------
+    path
+        The ``project.toml`` file or the folder holding it.
+
+    Returns
+    -------
+    Project
+        The parsed project; data files are not read yet (see :mod:`coverage.loaders`).
+
+    Raises
+    ------
+    ProjectError
+        When the file is missing, is not valid TOML, or holds an unknown key or a bad value.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / PROJECT_FILE
+    if not path.exists():
+        msg = f"{path}: no project file here; create one with `coverage init DIR` or `coverage demo`"
+        raise ProjectError(msg)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(path, "syntax", f"{exc}; the file must be UTF-8 TOML") from None
+    path = path.resolve()
+    _check_keys(path, data, _TOP_KEYS, "top level")
+    head = data.get("project", {})
+    _check_keys(path, head, _PROJECT_KEYS, "project")
+    language = head.get("language", "zh")
+    if language not in ("zh", "en"):
+        raise _fail(path, "[project] language", f"{language!r} must be \"zh\" or \"en\"")
+    study_crs = str(head.get("study_crs", "auto"))
+    if study_crs != "auto":
+        import pyproj
+
+        try:
+            crs = pyproj.CRS.from_user_input(study_crs)
+        except pyproj.exceptions.CRSError:
+            raise _fail(path, "[project] study_crs",
+                        f"{study_crs!r} is not a CRS; use \"auto\" or e.g. \"EPSG:32650\"") from None
+        if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
+            raise _fail(path, "[project] study_crs",
+                        f"{study_crs!r} must be a projected CRS in metres, e.g. \"EPSG:32650\"")
+    layers_table = data.get("layers", {})
+    allowed = set(LAYERS) | set(FILE_LAYERS)
+    _check_keys(path, layers_table, allowed, "layers")
+    layers = {name: _layer(path, name, table) for name, table in layers_table.items()}
+    for name in [*(n for n, lay in LAYERS.items() if lay.required), *FILE_LAYERS]:
+        if name not in layers:
+            raise _fail(path, "[layers]", f"the {name!r} layer is required; add "
+                        f"[layers.{name}] with its path and crs")
+    privacy = data.get("privacy", {})
+    _check_keys(path, privacy, _PRIVACY_KEYS, "privacy")
+    min_cell = privacy.get("min_cell", 10)
+    if isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1:
+        raise _fail(path, "[privacy] min_cell", f"{min_cell!r} must be a whole number ≥ 1")
+    outputs = data.get("outputs", {})
+    _check_keys(path, outputs, _OUTPUT_KEYS, "outputs")
+    return Project(
+        path=path,
+        name=str(head.get("name", path.parent.name)),
+        language=language,
+        study_crs=study_crs,
+        layers=layers,
+        parameters=_parameters(path, data.get("parameters", {})),
+        min_cell=min_cell,
+        salt_file=path.parent / str(privacy.get("salt_file", ".coverage-salt")),
+        output_dir=path.parent / str(outputs.get("dir", "results")),
+    )
+
+
+TEMPLATE = """\
+# coverage 项目文件 / project file
+# 路径相对于本文件 / paths are relative to this file.
+# 坐标系 crs: wgs84 | cgcs2000 | gcj02 (高德/腾讯 Amap, Tencent) | bd09 (百度 Baidu) | "EPSG:nnnn"
+# 编码 encoding (CSV): auto (UTF-8, then GB18030) | utf-8 | gb18030
+# 字段映射 columns: 规范字段名 = "文件中的表头" / field = "header in your file", only where the
+# header is not recognised automatically (see docs/data.md for the recognised Chinese headers).
+
+[project]
+name = "我的城市 My city"
+study_crs = "auto"        # 自动选择 UTM 投影 / automatic UTM zone; or e.g. "EPSG:32650"
+language = "zh"           # 报告语言 / report language: zh | en
+
+[layers.migrants]         # 流动人口 (必需 / required)
+path = "migrants.csv"
+crs = "gcj02"
+encoding = "auto"
+# [layers.migrants.columns]
+# person_id = "人员编号"
+
+[layers.sites]            # 服务网点 (必需 / required)
+path = "sites.xlsx"
+crs = "gcj02"
+# sheet = "Sheet1"
+# header_row = 1          # 表头所在行 / row holding the headers
+
+[layers.communities]      # 社区边界 (必需 / required)
+path = "communities.gpkg"
+crs = "wgs84"
+# layer = "communities"
+# repair = false          # 修复无效多边形并记录面积变化 / repair invalid polygons, logging the change
+
+[layers.network]          # 路网 (必需 / required): OSM .osm/.pbf, GraphML or OSMnx GeoPackage
+path = "network.gpkg"
+crs = "wgs84"
+
+# [layers.registered_points]   # 户籍人口分布点 (可选 / optional)
+# path = "registered_points.gpkg"
+# crs = "wgs84"
+
+# [layers.candidates]          # 候选网点 (可选 / optional)
+# path = "candidates.csv"
+# crs = "gcj02"
+
+[parameters]
+speeds_kmh = { walk = 4.5, ebike = 15.0 }   # 步行与电动自行车速度 / travel speeds
+thresholds_min = [5, 10, 15]                # 生活圈时间阈值 / life-circle thresholds (minutes)
+max_snap_m = 500                            # 点到道路的最大距离 / farthest snap to a road
+study_area_tolerance_m = 500                # 研究区外容差 / tolerance outside the communities
+
+[parameters.staffing]
+# 配置标准 / staffing standard: district_registered_ratio (同区户籍人口配比, 默认 default),
+# city_registered_ratio, or staff per 1,000 people as a number
+standard = "district_registered_ratio"
+
+[parameters.targets]      # 规划目标 / the plan's targets
+policy_awareness = 0.90       # 政策知晓率
+free_service_local = 0.95     # 流入地接受免费服务比例
+pregnancy_check = 0.90        # 孕检率
+contraceptive_access = 0.90   # 免费药具获得率
+prepregnancy_consult = 0.80   # 孕前优生咨询服务率
+community_management = 1.00   # 社区服务管理落实率
+rh_checks_per_year = 2        # 生殖保健检查次数/年
+
+[privacy]
+min_cell = 10                 # 发布的最小单元人数 / smallest published cell
+salt_file = ".coverage-salt"  # 身份证号哈希密钥 / key for hashing ID numbers (keep it private)
+
+[outputs]
+dir = "results"
+"""
+
+
+def write_template(folder: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a commented ``project.toml`` template into ``folder`` and return its path.
+
+    Raises
+    ------
+    FileExistsError
+        When the folder already has a project file and ``overwrite`` is false.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / PROJECT_FILE
+    if target.exists() and not overwrite:
+        msg = f"{target} already exists; pass --force to overwrite it"
+        raise FileExistsError(msg)
+    target.write_text(TEMPLATE, encoding="utf-8")
+    return target

@@ -1,0 +1,328 @@
+"""Read a table file as it is: CSV, XLSX, GeoPackage, GeoJSON, Shapefile or GeoParquet.
+
+Readers know nothing of the data model. They return a :class:`RawTable` whose attribute cells
+are kept as the file holds them (CSV and XLSX cells as text, so an id like ``007`` or a cell
+``=1+2`` stays exactly as written), the geometry when the file has one, the file's own CRS and
+the spreadsheet row number of every record. Problems go to a :class:`~coverage.validation.Problems`
+collector; a reader never repairs, guesses or drops a record silently.
+
+CSV encodings: UTF-8 (with or without a byte-order mark) is tried first, then GB18030 (a superset
+of GBK and GB2312, which Chinese Excel writes). Both are decoded strictly: a byte that is valid in
+neither is reported with its line number rather than replaced.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+
+from coverage.validation import Problems
+
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml"}
+PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
+TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+ENCODINGS = ("utf-8", "gb18030")
+
+
+@dataclass
+class RawTable:
+    """A table as read from its file.
+
+    Attributes
+    ----------
+    frame
+        Attribute columns with the file's headers. CSV and XLSX cells are ``str`` (empty string
+        for an empty cell); vector formats keep the file's types.
+    rows
+        Spreadsheet row number (or 1-based feature number) of each record, aligned with ``frame``.
+    file
+        The name used in messages.
+    geometry
+        Geometries from a vector file, else ``None``.
+    file_crs
+        The CRS the file declares, else ``None``.
+    encoding
+        The text encoding used (CSV), else ``None``.
+    header_row
+        The row holding the headers (for messages about columns).
+    """
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    file: str
+    geometry: object | None = None
+    file_crs: pyproj.CRS | None = None
+    encoding: str | None = None
+    header_row: int = 1
+
+
+def read_table(
+    path: Path,
+    *,
+    problems: Problems,
+    name: str | None = None,
+    encoding: str = "auto",
+    sheet: str | int | None = None,
+    header_row: int = 1,
+    layer: str | None = None,
+    delimiter: str | None = None,
+) -> RawTable | None:
+    """Read ``path`` by its suffix; return ``None`` (with problems added) when it cannot be read.
+
+    Parameters
+    ----------
+    path
+        File to read.
+    problems
+        Collector for what is wrong.
+    name
+        Name of the file in messages (default: the file name).
+    encoding
+        ``auto`` (UTF-8, then GB18030) or an explicit codec name, for CSV files.
+    sheet
+        XLSX sheet name or 0-based index (default: the first sheet).
+    header_row
+        XLSX row (1-based) holding the headers; rows above it are ignored.
+    layer
+        Layer name inside a GeoPackage or other multi-layer file.
+    delimiter
+        CSV delimiter; default ``,`` (``\\t`` for ``.tsv``).
+    """
+    path = Path(path)
+    label = name or path.name
+    if not path.exists():
+        problems.add(label, None, None, "missing-file", f"no file at {label}; check the path "
+                     "in project.toml (paths are relative to the project file)")
+        return None
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".txt", ".tsv"}:
+        sep = delimiter or ("\t" if suffix == ".tsv" else ",")
+        return read_csv(path, problems=problems, name=label, encoding=encoding, delimiter=sep)
+    if suffix in {".xlsx", ".xlsm"}:
+        return read_xlsx(path, problems=problems, name=label, sheet=sheet, header_row=header_row)
+    if suffix in VECTOR_SUFFIXES or suffix in PARQUET_SUFFIXES:
+        return read_vector(path, problems=problems, name=label, layer=layer, encoding=encoding)
+    accepted = ", ".join(sorted(TABLE_SUFFIXES | VECTOR_SUFFIXES | PARQUET_SUFFIXES))
+    problems.add(label, None, None, "unreadable-file",
+                 f"unknown file type {suffix!r}; use one of {accepted}")
+    return None
+
+
+def decode_text(
+    data: bytes, *, problems: Problems, name: str, encoding: str = "auto"
+) -> tuple[str, str] | None:
+    """Decode ``data`` strictly; return ``(text, encoding)`` or ``None`` with a problem added.
+
+    With ``encoding="auto"`` a UTF-8 byte-order mark selects UTF-8; otherwise UTF-8 is tried, then
+    GB18030. The problem for undecodable bytes names the line of the first bad byte under the
+    encoding that read furthest.
+    """
+    if encoding != "auto":
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            problems.add(name, None, None, "unreadable-file",
+                         f"unknown encoding {encoding!r}; use auto, utf-8 or gb18030")
+            return None
+        candidates: tuple[str, ...] = (encoding,)
+    elif data.startswith(codecs.BOM_UTF8):
+        candidates = ("utf-8-sig",)
+    else:
+        candidates = ENCODINGS
+    furthest = (-1, candidates[0])
+    for enc in candidates:
+        try:
+            text = data.decode(enc)  # strict: never replacement characters
+        except UnicodeDecodeError as exc:
+            if exc.start > furthest[0]:
+                furthest = (exc.start, enc)
+            continue
+        return text.removeprefix("\ufeff"), ("utf-8" if enc == "utf-8-sig" else enc)
+    pos, enc = furthest
+    line = data.count(b"\n", 0, max(pos, 0)) + 1
+    tried = " or ".join(candidates)
+    problems.add(name, line, None, "undecodable-bytes",
+                 f"line {line} holds bytes that are not {tried} (byte offset {pos}); save the "
+                 "file again as UTF-8 or GB18030, or set `encoding` for the layer")
+    return None
+
+
+_BAD_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def read_csv(
+    path: Path, *, problems: Problems, name: str, encoding: str = "auto", delimiter: str = ","
+) -> RawTable | None:
+    """Read a CSV file as text cells; see :func:`read_table`."""
+    decoded = decode_text(path.read_bytes(), problems=problems, name=name, encoding=encoding)
+    if decoded is None:
+        return None
+    text, used = decoded
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        match = _BAD_LINE.search(str(exc))
+        if match:
+            expected, line, saw = match.groups()
+            problems.add(name, int(line), None, "malformed-row",
+                         f"the row has {saw} fields where the header has {expected}; check for "
+                         "an unquoted delimiter or a stray line break")
+        else:
+            problems.add(name, None, None, "malformed-row", f"the CSV parser stopped: {exc}")
+        return None
+    except pd.errors.EmptyDataError:
+        problems.add(name, None, None, "missing-column", "the file is empty; it needs a header "
+                     "row and at least one record")
+        return None
+    frame.columns = [str(c) for c in frame.columns]
+    rows = np.arange(2, len(frame) + 2)
+    return _drop_empty(RawTable(frame, rows, name, encoding=used), problems)
+
+
+def _cell_text(value: object) -> str:
+    """Text of an XLSX cell as a user would read it, without Excel's number formatting."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def read_xlsx(
+    path: Path,
+    *,
+    problems: Problems,
+    name: str,
+    sheet: str | int | None = None,
+    header_row: int = 1,
+) -> RawTable | None:
+    """Read one sheet of an Excel workbook as text cells; see :func:`read_table`.
+
+    Formula cells are read as their formula text (``=...``), never evaluated. Merged cells in
+    the header row are an error: each column needs a header of its own.
+    """
+    from openpyxl import load_workbook  # lazy: only XLSX users pay for it
+
+    try:
+        # Not read-only: merged cell ranges are only available on a full worksheet.
+        book = load_workbook(path, data_only=False)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        problems.add(name, None, None, "unreadable-file", f"not a readable XLSX workbook ({exc})")
+        return None
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif isinstance(sheet, int):
+            ws = book.worksheets[sheet]
+        else:
+            ws = book[sheet]
+    except (KeyError, IndexError):
+        problems.add(name, None, None, "unreadable-file",
+                     f"no sheet {sheet!r}; the workbook has {', '.join(book.sheetnames)}")
+        return None
+    label = f"{name}[{ws.title}]"
+    merged = [str(r) for r in ws.merged_cells.ranges if r.min_row <= header_row <= r.max_row]
+    if merged:
+        problems.add(label, header_row, None, "merged-header",
+                     f"cells {', '.join(merged)} are merged; unmerge them and give every column "
+                     "its own header in one row (set `header_row` if the headers are lower down)")
+        return None
+    in_data = [str(r) for r in ws.merged_cells.ranges if r.min_row > header_row]
+    if in_data:
+        problems.add(label, None, None, "merged-cells",
+                     f"cells {', '.join(in_data[:5])} are merged; a merged cell keeps its value "
+                     "only in the first row, so unmerge and fill every cell")
+        return None
+    values = [[_cell_text(v) for v in row] for row in ws.iter_rows(min_row=header_row,
+                                                                  values_only=True)]
+    if not values:
+        problems.add(label, header_row, None, "missing-column",
+                     f"row {header_row} is empty; set `header_row` to the row with the headers")
+        return None
+    header, body = values[0], values[1:]
+    width = len(header)
+    while width and header[width - 1] == "":
+        width -= 1
+    header = [h if h else f"column {i + 1}" for i, h in enumerate(header[:width])]
+    frame = pd.DataFrame([r[:width] for r in body], columns=header, dtype=object)
+    frame = frame.astype(str) if len(frame) else frame
+    rows = np.arange(header_row + 1, header_row + 1 + len(frame))
+    return _drop_empty(RawTable(frame, rows, label, header_row=header_row), problems)
+
+
+def _drop_empty(table: RawTable, problems: Problems) -> RawTable:
+    """Remove rows whose every cell is empty (they hold no data) and say how many."""
+    if table.frame.empty:
+        return table
+    empty = (table.frame == "").all(axis=1).to_numpy()
+    if empty.any():
+        problems.add_rows(table.file, table.rows[empty], None, "empty-rows",
+                          "rows with no value in any column carry no data and are skipped",
+                          "info")
+        table.frame = table.frame.loc[~empty].reset_index(drop=True)
+        table.rows = table.rows[~empty]
+    return table
+
+
+def read_vector(
+    path: Path,
+    *,
+    problems: Problems,
+    name: str,
+    layer: str | None = None,
+    encoding: str = "auto",
+) -> RawTable | None:
+    """Read a GeoPackage, GeoJSON, Shapefile, FlatGeobuf or GeoParquet layer; see :func:`read_table`."""
+    import geopandas as gpd
+    import pyogrio
+
+    try:
+        if path.suffix.lower() in PARQUET_SUFFIXES:
+            gdf = gpd.read_parquet(path)
+        else:
+            kwargs: dict[str, object] = {}
+            if layer is not None:
+                kwargs["layer"] = layer
+            if encoding != "auto":
+                kwargs["encoding"] = encoding
+            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+    except (pyogrio.errors.DataLayerError, pyogrio.errors.DataSourceError, ValueError,
+            OSError) as exc:
+        hint = f"cannot read it ({exc})"
+        if layer is None and path.suffix.lower() == ".gpkg":
+            try:
+                layers = ", ".join(pyogrio.list_layers(path)[:, 0])
+                hint += f"; its layers are: {layers} (set `layer`)"
+            except Exception:  # the file itself is broken; the first message says so
+                pass
+        problems.add(name, None, None, "unreadable-file", hint)
+        return None
+    geometry = gdf.geometry if gdf.geometry.name in gdf.columns else None
+    frame = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name]))
+    frame.columns = [str(c) for c in frame.columns]
+    rows = np.arange(1, len(frame) + 1)
+    return RawTable(frame.reset_index(drop=True), rows, name,
+                    geometry=None if geometry is None else geometry.reset_index(drop=True),
+                    file_crs=gdf.crs)

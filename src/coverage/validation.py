@@ -1,0 +1,196 @@
+"""Collect every problem found in the inputs, then report them once.
+
+A :class:`Problem` names the file, the row as a spreadsheet user counts it (the header is row 1
+of a CSV file, so the first record is row 2), the field, the rule broken and a hint. It never
+holds a personal value: values from layers that describe people are not quoted.
+
+Loaders add problems to a :class:`Problems` collector while they read; nothing stops at the first
+problem. :meth:`Problems.raise_if_errors` raises a single :class:`ValidationError` whose message
+is one line (the first error and how many more there are); ``coverage validate`` prints the whole
+table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Severity = Literal["error", "warning", "info"]
+
+#: How many rows of the same problem (same file, field and rule) are listed one by one; the rest
+#: are counted in a single summary line.
+MAX_LISTED = 20
+
+#: The rules, with their English and Chinese descriptions. Codes are stable (tests and users may
+#: filter on them); texts may improve.
+RULES: dict[str, tuple[str, str]] = {
+    "missing-file": ("file not found", "文件不存在"),
+    "unreadable-file": ("file cannot be read", "文件无法读取"),
+    "undecodable-bytes": ("bytes that are not valid text", "无法解码的字节"),
+    "malformed-row": ("row does not match the header", "行的字段数与表头不符"),
+    "merged-header": ("merged cells in the header", "表头含合并单元格"),
+    "merged-cells": ("merged cells in the data", "数据区含合并单元格"),
+    "missing-column": ("required column missing", "缺少必需的列"),
+    "ambiguous-column": ("two columns match one field", "两列对应同一字段"),
+    "empty-value": ("required value is empty", "必填值为空"),
+    "unknown-category": ("value not among the allowed ones", "取值不在允许范围内"),
+    "duplicate-id": ("identifier used more than once", "编号重复"),
+    "not-a-number": ("value is not a number", "不是数字"),
+    "not-an-integer": ("value is not a whole number", "不是整数"),
+    "below-minimum": ("value below the allowed minimum", "数值小于允许的最小值"),
+    "not-a-date": ("value is not a date", "不是有效日期"),
+    "not-a-boolean": ("value is not yes/no", "不是“是/否”"),
+    "malformed-code": ("not a six-digit division code", "不是六位行政区划代码"),
+    "missing-coordinate": ("coordinate empty or not a number", "坐标为空或不是数字"),
+    "swapped-coordinates": ("latitude and longitude swapped", "经纬度颠倒"),
+    "coordinate-range": ("coordinate outside the valid range", "坐标超出有效范围"),
+    "outside-study-area": ("point outside the study area", "点位于研究区外"),
+    "layer-outside-study-area": ("layer lies outside the study area", "图层整体位于研究区外"),
+    "missing-geometry": ("geometry empty or missing", "几何为空"),
+    "wrong-geometry": ("geometry of the wrong type", "几何类型错误"),
+    "invalid-polygon": ("invalid polygon", "多边形无效"),
+    "repaired-polygon": ("invalid polygon repaired", "已修复无效多边形"),
+    "crs-missing": ("coordinate system not declared", "未声明坐标系"),
+    "crs-conflict": ("file and declaration disagree on the CRS", "文件坐标系与声明不一致"),
+    "unknown-reference": ("refers to an id that does not exist", "引用的编号不存在"),
+    "national-id-hashed": ("national ID numbers replaced by hashes", "身份证号已替换为哈希值"),
+    "ignored-columns": ("columns not in the data model ignored", "未使用的列已忽略"),
+    "empty-rows": ("empty rows ignored", "空行已忽略"),
+    "bad-project-key": ("invalid project setting", "项目文件设置无效"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in the inputs.
+
+    Parameters
+    ----------
+    file
+        File name as the user wrote it in the project (or the file's name).
+    row
+        Row number as a spreadsheet user counts it (``None`` for whole-file problems).
+    field
+        Column (canonical name or file header) concerned, or ``None``.
+    rule
+        Rule code, a key of :data:`RULES`.
+    hint
+        What to do about it. Never contains a personal value.
+    severity
+        ``error`` stops loading; ``warning`` is reported; ``info`` only listed.
+    count
+        How many rows this line stands for (``> 1`` for a summary line).
+    """
+
+    file: str
+    row: int | None
+    field: str | None
+    rule: str
+    hint: str
+    severity: Severity = "error"
+    count: int = 1
+
+    def describe(self, lang: str = "en") -> str:
+        """Return the rule's description in ``lang`` (``en`` or ``zh``)."""
+        en, zh = RULES.get(self.rule, (self.rule, self.rule))
+        return zh if lang == "zh" else en
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field is not None:
+            where += f", field {self.field!r}"
+        more = f" (and {self.count - 1:,} more rows)" if self.count > 1 else ""
+        return f"{where}: {self.describe()} [{self.rule}]{more}; {self.hint}"
+
+
+class ValidationError(ValueError):
+    """The inputs break one or more rules; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        first = errors[0] if errors else problems[0]
+        total = sum(p.count for p in errors)
+        rest = f" (and {total - first.count:,} more errors; run `coverage validate` for the list)"
+        super().__init__(str(first) + (rest if total > first.count else ""))
+
+
+@dataclass
+class Problems:
+    """A collector of problems; add while reading, report once at the end."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(
+        self,
+        file: str,
+        row: int | None,
+        field_: str | None,
+        rule: str,
+        hint: str,
+        severity: Severity = "error",
+    ) -> None:
+        """Add one problem."""
+        if rule not in RULES:
+            msg = f"unknown rule code {rule!r}; add it to coverage.validation.RULES"
+            raise KeyError(msg)
+        self.items.append(Problem(file, row, field_, rule, hint, severity))
+
+    def add_rows(
+        self,
+        file: str,
+        rows: Iterable[int] | np.ndarray,
+        field_: str | None,
+        rule: str,
+        hint: str,
+        severity: Severity = "error",
+    ) -> None:
+        """Add the same problem for many rows: the first rows one by one, then one summary.
+
+        Parameters
+        ----------
+        file, field_, rule, hint, severity
+            As for :meth:`add`.
+        rows
+            Spreadsheet row numbers concerned (any order); nothing is added when empty.
+        """
+        rows = np.sort(np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows))
+        if rows.size == 0:
+            return
+        for r in rows[:MAX_LISTED]:
+            self.add(file, int(r), field_, rule, hint, severity)
+        if rows.size > MAX_LISTED:
+            rest = rows[MAX_LISTED:]
+            self.items.append(
+                Problem(file, int(rest[0]), field_, rule, hint, severity, count=int(rest.size))
+            )
+
+    def extend(self, other: Problems) -> None:
+        """Append the problems of another collector."""
+        self.items.extend(other.items)
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems of severity ``error``."""
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems of severity ``warning``."""
+        return [p for p in self.items if p.severity == "warning"]
+
+    def raise_if_errors(self) -> None:
+        """Raise :class:`ValidationError` if any problem is an error."""
+        if self.errors:
+            raise ValidationError(self.items)

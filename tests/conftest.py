@@ -1,0 +1,85 @@
+"""Shared fixtures: a tiny valid project that each bad-input test breaks in one way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from coverage.crs import wgs84_to_gcj02
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+if os.environ.get("COVERAGE_REFERENCE"):
+    SHARED = Path(os.environ["COVERAGE_REFERENCE"])
+
+# Two square communities near Dongguan (WGS-84), 0.01° ≈ 1 km across.
+LON0, LAT0 = 113.75, 23.02
+
+MIGRANTS_CSV = """\
+人员编号,经度,纬度,社区编码,性别,出生年份,婚姻状况,户籍地代码,来本地日期,婚育证明,政策知晓
+M001,113.752,23.022,C1,女,1990,已婚,430100,2024-03-01,是,是
+M002,113.755,23.025,C1,男,1985,未婚,450100,2024/5/2,否,否
+M003,113.763,23.024,C2,女,1995,已婚,510100,20250110,是,是
+M004,113.765,23.027,,女,1992,未婚,,2025年6月1日,,
+"""
+
+PROJECT_TOML = """\
+[project]
+name = "tiny"
+[layers.migrants]
+path = "migrants.csv"
+crs = "wgs84"
+[layers.sites]
+path = "sites.csv"
+crs = "gcj02"
+[layers.communities]
+path = "communities.geojson"
+crs = "wgs84"
+[layers.network]
+path = "network.gpkg"
+crs = "wgs84"
+"""
+
+
+def sites_csv() -> str:
+    lon = [113.753, 113.764]
+    lat = [23.021, 23.026]
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    return (
+        "站点编码,名称,类型,经度,纬度,人员,服务项目,开放时间\n"
+        f"S1,东城社区卫生服务站,社区卫生服务站,{glon[0]:.7f},{glat[0]:.7f},2.5,宣传;药具,8:00-17:00\n"
+        f"S2,东城计生服务室,社区计生服务室,{glon[1]:.7f},{glat[1]:.7f},1,,\n"
+    )
+
+
+def communities() -> gpd.GeoDataFrame:
+    boxes = [
+        shapely.box(LON0, LAT0, LON0 + 0.01, LAT0 + 0.01),
+        shapely.box(LON0 + 0.01, LAT0, LON0 + 0.02, LAT0 + 0.01),
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "社区编码": ["C1", "C2"],
+            "社区名称": ["东一社区", "东二社区"],
+            "区县": ["东城区", "东城区"],
+            "街道": ["东城街道", "东城街道"],
+            "户籍人口": [5000, 3000],
+            "社区计生专干": [1.0, 0.5],
+        },
+        geometry=boxes,
+        crs=4326,
+    )
+
+
+@pytest.fixture
+def tiny_project(tmp_path: Path) -> Path:
+    """Write a small valid project and return its folder."""
+    (tmp_path / "project.toml").write_text(PROJECT_TOML, encoding="utf-8")
+    (tmp_path / "migrants.csv").write_text(MIGRANTS_CSV, encoding="utf-8")
+    (tmp_path / "sites.csv").write_bytes(sites_csv().encode("gb18030"))
+    communities().to_file(tmp_path / "communities.geojson", driver="GeoJSON")
+    (tmp_path / "network.gpkg").write_bytes(b"")  # routing reads it; loaders only check it exists
+    return tmp_path
