@@ -145,10 +145,13 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _numeric(values: pd.Series) -> pd.Series:
+    """Numbers of a column; empty, non-numeric and non-finite (``inf``, ``1e400``) cells → NaN."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        return values.astype(float)
-    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype(float)
+        num = values.astype(float)
+    else:
+        text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+        num = pd.to_numeric(text, errors="coerce").astype(float)
+    return num.where(np.isfinite(num.to_numpy()))
 
 
 def _dates(values: pd.Series) -> pd.Series:
@@ -179,7 +182,7 @@ def coerce_column(
         Converted values (missing where empty or bad).
     """
     empty = _empty(values)
-    if col.required:
+    if col.required and col.kind not in ("lon", "lat"):  # _check_coordinates reports those
         problems.add_rows(file, rows[empty], col.name, "empty-value",
                           f"{col.name} is required; fill it in")
     show = not (layer.personal or col.personal)
@@ -541,7 +544,7 @@ def _place_points(
                       f"the point lies more than {tolerance:g} m outside every community; it is "
                       "set aside (quarantined) and counted", "warning")
     gdf = gdf.loc[inside]
-    if "community_id" in LAYERS[name].names:
+    if len(gdf):
         known = set(communities["community_id"].dropna())
         if "community_id" in gdf:
             given = gdf["community_id"].notna().to_numpy()

@@ -8,7 +8,9 @@ table and the closest valid key, never silently ignored.
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +148,9 @@ def _fail(path: Path, where: str, text: str) -> ProjectError:
 
 
 def _check_keys(path: Path, table: dict[str, Any], allowed: set[str], where: str) -> None:
+    if not isinstance(table, dict):
+        raise _fail(path, f"[{where}]", f"{table!r} must be a table of settings, written as "
+                    f"[{where}] with key = value lines below it")
     for key in table:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
@@ -154,7 +159,7 @@ def _check_keys(path: Path, table: dict[str, Any], allowed: set[str], where: str
 
 
 def _number(path: Path, where: str, value: Any, *, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _fail(path, where, f"{value!r} is not a number")
     if value < minimum or (strict and value == minimum):
         rule = ">" if strict else "≥"
@@ -192,18 +197,41 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
     repair = table.get("repair", False)
     if not isinstance(repair, bool):
         raise _fail(path, f"[{where}] repair", f"{repair!r} must be true or false")
+    encoding = table.get("encoding", "auto")
+    try:
+        if not isinstance(encoding, str):
+            raise LookupError
+        if encoding != "auto":
+            codecs.lookup(encoding)
+    except LookupError:
+        raise _fail(path, f"[{where}] encoding",
+                    f"{encoding!r} is not an encoding; use auto, utf-8 or gb18030") from None
+    sheet = table.get("sheet")
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)
+                              or (isinstance(sheet, int) and sheet < 0)):
+        raise _fail(path, f"[{where}] sheet",
+                    f"{sheet!r} must be a sheet name or its 0-based position")
+    delimiter = table.get("delimiter")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
+                                  or delimiter in "\"\r\n"):
+        raise _fail(path, f"[{where}] delimiter",
+                    f"{delimiter!r} must be one character such as \",\", \";\" or \"\\t\"")
+    layer_name = table.get("layer")
+    if layer_name is not None and (isinstance(layer_name, bool)
+                                   or not isinstance(layer_name, str | int)):
+        raise _fail(path, f"[{where}] layer", f"{layer_name!r} must be a layer name")
     return LayerConfig(
         name=name,
         path=(path.parent / table["path"]).resolve(),
         source=table["path"],
         crs=crs,
-        encoding=str(table.get("encoding", "auto")),
-        sheet=table.get("sheet"),
+        encoding=encoding,
+        sheet=sheet,
         header_row=header_row,
-        layer=table.get("layer"),
+        layer=layer_name,
         columns=dict(columns),
         repair=repair,
-        delimiter=table.get("delimiter"),
+        delimiter=delimiter,
     )
 
 

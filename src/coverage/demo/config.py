@@ -1,0 +1,143 @@
+"""Size presets of the demo city.
+
+Each preset fixes the extent of the built-up area, the number of communities, districts and
+migrants and the strength of the planted effects. Everything else follows from the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Size = Literal["small", "default", "large"]
+
+
+@dataclass(frozen=True)
+class SizeSpec:
+    """Parameters of one city size.
+
+    Parameters
+    ----------
+    name
+        ``small``, ``default`` or ``large``.
+    half_x, half_y
+        Semi-axes (m) of the roughly elliptical built-up area, east-west and north-south.
+    block
+        Nominal spacing (m) of the arterial grid, i.e. the size of a superblock.
+    communities
+        Number of communities (社区) to draw (a few fewer may result if seeds coincide).
+    districts
+        Number of districts (区).
+    migrants
+        Number of migrants (rows of ``migrants.csv``).
+    registered_per_migrant
+        Registered residents per migrant, city-wide.
+    bridges
+        Road bridges across the river (one footbridge is added).
+    village_spacing
+        Alley spacing (m) in urban villages, the main lever on the node count.
+    candidates
+        Candidate sites for new service points.
+    fast_growing
+        Communities planted with fast-growing inflow.
+    understaffed
+        Sites planted as under-staffed.
+    underserved_distance_m
+        No site lies closer than this (straight line, m) to a planted under-served area.
+    health_station_share, fp_room_share
+        Share of communities with a health station and with a family-planning room.
+    """
+
+    name: str
+    half_x: float
+    half_y: float
+    communities: int
+    districts: int
+    migrants: int
+    bridges: int
+    village_spacing: float
+    candidates: int
+    fast_growing: int
+    understaffed: int
+    underserved_distance_m: float
+    health_station_share: float
+    fp_room_share: float
+    block: float = 850.0
+    registered_per_migrant: float = 0.55
+
+
+SIZES: dict[str, SizeSpec] = {
+    "small": SizeSpec(
+        name="small",
+        half_x=2900.0,
+        half_y=2300.0,
+        communities=48,
+        districts=4,
+        migrants=20_000,
+        bridges=2,
+        village_spacing=24.0,
+        candidates=20,
+        fast_growing=3,
+        understaffed=3,
+        underserved_distance_m=1200.0,
+        health_station_share=0.55,
+        fp_room_share=0.45,
+    ),
+    "default": SizeSpec(
+        name="default",
+        half_x=5600.0,
+        half_y=4400.0,
+        communities=100,
+        districts=5,
+        migrants=200_000,
+        bridges=3,
+        village_spacing=21.0,
+        candidates=40,
+        fast_growing=5,
+        understaffed=5,
+        underserved_distance_m=1500.0,
+        health_station_share=0.5,
+        fp_room_share=0.4,
+    ),
+    "large": SizeSpec(
+        name="large",
+        half_x=9000.0,
+        half_y=7200.0,
+        communities=260,
+        districts=6,
+        migrants=1_200_000,
+        bridges=4,
+        village_spacing=19.0,
+        candidates=60,
+        fast_growing=10,
+        understaffed=8,
+        underserved_distance_m=1500.0,
+        health_station_share=0.65,
+        fp_room_share=0.5,
+    ),
+}
+
+
+def size_spec(size: str) -> SizeSpec:
+    """Return the preset called ``size``.
+
+    Parameters
+    ----------
+    size
+        ``small``, ``default`` or ``large``.
+
+    Returns
+    -------
+    SizeSpec
+        The preset.
+
+    Raises
+    ------
+    ValueError
+        When ``size`` is not a preset name.
+    """
+    try:
+        return SIZES[size]
+    except KeyError:
+        msg = f"size {size!r} is not a demo size; use one of {', '.join(SIZES)}"
+        raise ValueError(msg) from None

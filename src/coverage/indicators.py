@@ -1,0 +1,232 @@
+"""The plan's indicators (规划指标) from the migrants' service records, against their targets.
+
+Each indicator is a share of a target group that received a service, computed for the city, each
+district and each community, compared with its target (defaults from the plan, GUIDE.md §1;
+configurable in ``[parameters.targets]``), with the number of people still needed to reach it.
+
+========================  ==========================================  ==============================
+indicator                 numerator (service record)                   target group (denominator)
+========================  ==========================================  ==============================
+policy_awareness          ``policy_aware`` is yes                      all migrants with the record
+free_service_local        ``free_service_local`` is yes                all migrants with the record
+pregnancy_check           ``pregnancy_check`` is yes                   married women aged 15–49
+contraceptive_access      ``contraceptive_access`` is yes              all migrants with the record
+prepregnancy_consult      ``prepregnancy_consult`` is yes              married women aged 15–49
+rh_checks                 ``rh_checks_year`` ≥ target (2 a year)       married women aged 15–49
+                                                                       holding a 婚育证明
+community_management      community has family-planning staff          communities with migrants
+                          (``fp_staff`` > 0) or a service point
+========================  ==========================================  ==============================
+
+A person whose record is empty is *unknown*: counted in ``unknown``, not in the denominator (an
+empty record is missing data, not a "no"). Ages are taken at the reference year: the year of the
+latest arrival date in the data, or the year given.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from coverage.project import DEFAULT_TARGETS
+
+CHILDBEARING_AGES = (15, 49)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One of the plan's indicators."""
+
+    key: str
+    record: str
+    group: str
+    name_en: str
+    name_zh: str
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("policy_awareness", "policy_aware", "all",
+              "Policy awareness", "政策知晓率"),
+    Indicator("free_service_local", "free_service_local", "all",
+              "Free services received where they live", "流入地接受免费服务比例"),
+    Indicator("pregnancy_check", "pregnancy_check", "married_women",
+              "Free pregnancy check where they live", "孕检率"),
+    Indicator("contraceptive_access", "contraceptive_access", "all",
+              "Free contraceptive access", "免费药具获得率"),
+    Indicator("prepregnancy_consult", "prepregnancy_consult", "married_women",
+              "Free pre-pregnancy consultation", "孕前优生咨询服务率"),
+    Indicator("rh_checks", "rh_checks_year", "certified_women",
+              "Reproductive-health checks (2 a year)", "生殖健康检查（每年2次）"),
+)
+COMMUNITY_MANAGEMENT = Indicator("community_management", "", "communities",
+                                 "Community service management", "社区服务管理落实率")
+
+COLUMNS = ["level", "unit", "indicator", "group_size", "unknown", "population", "achieved",
+           "value", "target", "met", "people_needed"]
+
+
+def reference_year(migrants: pd.DataFrame, year: int | None = None) -> int:
+    """Return ``year`` or the year of the latest arrival date (or this year when none)."""
+    if year is not None:
+        return int(year)
+    if "arrived_on" in migrants and migrants["arrived_on"].notna().any():
+        return int(pd.Timestamp(migrants["arrived_on"].max()).year)
+    return pd.Timestamp.today().year
+
+
+def _groups(migrants: pd.DataFrame, year: int) -> dict[str, np.ndarray]:
+    n = len(migrants)
+    women = (migrants["sex"] == "female").fillna(False).to_numpy(bool) if "sex" in migrants \
+        else np.zeros(n, bool)
+    married = (migrants["marital_status"] == "married").fillna(False).to_numpy(bool) \
+        if "marital_status" in migrants else np.zeros(n, bool)
+    if "birth_year" in migrants:
+        age = year - migrants["birth_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        of_age = (age >= CHILDBEARING_AGES[0]) & (age <= CHILDBEARING_AGES[1])
+    else:
+        of_age = np.zeros(n, bool)
+    certified = migrants["has_marriage_cert"].fillna(False).to_numpy(bool) \
+        if "has_marriage_cert" in migrants else np.zeros(n, bool)
+    married_women = women & married & of_age
+    return {
+        "all": np.ones(n, bool),
+        "married_women": married_women,
+        "certified_women": married_women & certified,
+    }
+
+
+def _needed(population: np.ndarray, achieved: np.ndarray, target: float) -> np.ndarray:
+    """People still needed to reach ``target`` (a share), never negative."""
+    goal = np.ceil(population * target - 1e-9)
+    return np.maximum(goal - achieved, 0).astype(np.int64)
+
+
+def indicator_table(
+    migrants: pd.DataFrame,
+    communities: pd.DataFrame,
+    *,
+    sites: pd.DataFrame | None = None,
+    targets: dict[str, float] | None = None,
+    year: int | None = None,
+) -> pd.DataFrame:
+    """Compute every indicator for the city, each district and each community.
+
+    Parameters
+    ----------
+    migrants
+        The migrants layer (``community_id`` and service-record columns; absent record columns
+        give indicators with no known population).
+    communities
+        The communities layer (``community_id``, ``district``, ``fp_staff``).
+    sites
+        Service points with ``community_id`` (optional; used by community management).
+    targets
+        Indicator targets; defaults to the plan's (:data:`coverage.project.DEFAULT_TARGETS`).
+    year
+        Reference year for ages; see :func:`reference_year`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (level, unit, indicator) with columns :data:`COLUMNS`: ``level`` is ``city``,
+        ``district`` or ``community``; ``unit`` the district name or community id (``city`` for
+        the city); ``group_size`` people in the target group; ``unknown`` those with an empty
+        record; ``population`` = group_size − unknown; ``achieved`` those who received the
+        service; ``value`` = achieved / population (NaN when population is 0); ``met`` whether
+        value ≥ target (missing when the value is); ``people_needed`` how many more must receive it.
+    """
+    targets = {**DEFAULT_TARGETS, **(targets or {})}
+    year = reference_year(migrants, year)
+    groups = _groups(migrants, year)
+    district_of = communities.set_index("community_id")["district"]
+    keys = pd.DataFrame({
+        "community": migrants["community_id"].astype("string").to_numpy(),
+        "district": migrants["community_id"].map(district_of).astype("string").to_numpy(),
+    })
+    rh_target = float(targets.get("rh_checks_per_year", 2))
+    frames = []
+    for ind in INDICATORS:
+        member = groups[ind.group]
+        if ind.record in migrants:
+            rec = migrants[ind.record]
+            known = rec.notna().to_numpy(bool)
+            if ind.key == "rh_checks":
+                done = (rec.astype("Float64") >= rh_target).fillna(False).to_numpy(bool)
+            else:
+                done = rec.astype("boolean").fillna(False).to_numpy(bool)
+        else:
+            known = np.zeros(len(migrants), bool)
+            done = known
+        target = 1.0 if ind.key == "rh_checks" else float(targets[ind.key])
+        table = keys.assign(group_size=member.astype(np.int64),
+                            unknown=(member & ~known).astype(np.int64),
+                            achieved=(member & known & done).astype(np.int64))
+        frames.append(_levels(table, ind.key, target))
+    frames.append(_community_management(migrants, communities, sites,
+                                        float(targets["community_management"])))
+    out = pd.concat(frames, ignore_index=True)
+    return out[COLUMNS]
+
+
+def _finish(agg: pd.DataFrame, level: str, key: str, target: float) -> pd.DataFrame:
+    agg = agg.reset_index()
+    agg.columns = ["unit", *agg.columns[1:]]
+    population = (agg["group_size"] - agg["unknown"]).to_numpy()
+    achieved = agg["achieved"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(population > 0, achieved / np.maximum(population, 1), np.nan)
+    return agg.assign(
+        level=level,
+        indicator=key,
+        population=population,
+        value=value,
+        target=target,
+        met=pd.array(np.where(np.isnan(value), None, value >= target - 1e-12), dtype="boolean"),
+        people_needed=_needed(population, achieved, target),
+    )
+
+
+def _levels(table: pd.DataFrame, key: str, target: float) -> pd.DataFrame:
+    cols = ["group_size", "unknown", "achieved"]
+    city = table[cols].sum().to_frame().T.assign(unit="city").set_index("unit")
+    return pd.concat([
+        _finish(city, "city", key, target),
+        _finish(table.groupby("district", sort=True)[cols].sum(), "district", key, target),
+        _finish(table.groupby("community", sort=True)[cols].sum(), "community", key, target),
+    ], ignore_index=True)
+
+
+def _community_management(
+    migrants: pd.DataFrame,
+    communities: pd.DataFrame,
+    sites: pd.DataFrame | None,
+    target: float,
+) -> pd.DataFrame:
+    with_migrants = set(migrants["community_id"].dropna())
+    comm = communities[communities["community_id"].isin(with_migrants)]
+    staffed = comm["fp_staff"].fillna(0).to_numpy() > 0 if "fp_staff" in comm else np.zeros(
+        len(comm), bool)
+    if sites is not None and "community_id" in sites:
+        staffed |= comm["community_id"].isin(set(sites["community_id"].dropna())).to_numpy()
+    table = pd.DataFrame({
+        "community": comm["community_id"].astype("string").to_numpy(),
+        "district": comm["district"].astype("string").to_numpy(),
+        "group_size": np.ones(len(comm), np.int64),
+        "unknown": np.zeros(len(comm), np.int64),
+        "achieved": staffed.astype(np.int64),
+    })
+    return _levels(table, COMMUNITY_MANAGEMENT.key, target)
+
+
+def indicator_names(lang: str = "zh") -> dict[str, str]:
+    """Indicator key → display name in ``lang``."""
+    return {i.key: (i.name_zh if lang == "zh" else i.name_en)
+            for i in (*INDICATORS, COMMUNITY_MANAGEMENT)}
+
+
+def people_needed(population: int, achieved: int, target: float) -> int:
+    """People still needed for ``achieved`` of ``population`` to reach ``target`` (a share)."""
+    return max(math.ceil(population * target - 1e-9) - achieved, 0)

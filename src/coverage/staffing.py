@@ -1,0 +1,155 @@
+"""Staffing: staff per 1,000 people served, the staffing standard and the shortfall.
+
+The plan asks that migrants be served "on the same per-capita standard as registered residents".
+The default standard is therefore the ratio registered residents enjoy today in the same district:
+
+    standard_d = staff_d / registered_d × 1000        (staff per 1,000 people)
+
+where ``staff_d`` counts the staff of every service point in district d plus its communities'
+family-planning staff (社区计生专干). A community then needs ``standard × (migrants +
+registered) / 1000`` staff; the shortfall is what it lacks (never negative). Other standards:
+``city_registered_ratio`` (the same ratio over the whole city) or a fixed number of staff per
+1,000 people.
+
+Catchment staffing assigns people to service points (each to its nearest, or by the 2SFCA supply
+ratio) and reports staff per 1,000 people served per site.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PER = 1000.0
+
+
+def _per_1000(staff: np.ndarray, people: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(people > 0, staff / np.where(people > 0, people, 1) * PER, np.nan)
+
+
+def community_staffing(
+    communities: pd.DataFrame,
+    migrants: pd.DataFrame,
+    sites: pd.DataFrame,
+    *,
+    standard: str | float = "district_registered_ratio",
+) -> pd.DataFrame:
+    """Staff and staff per 1,000 people for every community, with the standard and shortfall.
+
+    Parameters
+    ----------
+    communities
+        ``community_id``, ``district``, ``registered_pop`` and optionally ``fp_staff``.
+    migrants
+        One row per migrant with ``community_id``.
+    sites
+        Service points with ``community_id`` (the community they stand in) and ``staff``.
+    standard
+        ``district_registered_ratio`` (default), ``city_registered_ratio`` or staff per 1,000
+        people.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``community_id`` (the communities' order), with ``district``, ``migrants``,
+        ``registered_pop``, ``site_staff``, ``fp_staff``, ``staff`` (their sum),
+        ``staff_per_1000_migrants``, ``staff_per_1000_registered``, ``staff_per_1000_total``,
+        ``staffing_standard`` (staff per 1,000 people), ``staff_needed`` and
+        ``staff_shortfall`` (FTE, ≥ 0). Ratios are NaN where the population is 0.
+    """
+    ids = communities["community_id"]
+    migrants_n = migrants["community_id"].value_counts().reindex(ids, fill_value=0)
+    site_staff = sites.groupby("community_id")["staff"].sum().reindex(ids, fill_value=0.0)
+    fp = communities["fp_staff"].fillna(0).to_numpy(float) if "fp_staff" in communities \
+        else np.zeros(len(communities))
+    out = pd.DataFrame({
+        "district": communities["district"].to_numpy(),
+        "migrants": migrants_n.to_numpy(np.int64),
+        "registered_pop": communities["registered_pop"].to_numpy(dtype=np.int64),
+        "site_staff": site_staff.to_numpy(float),
+        "fp_staff": fp,
+    }, index=pd.Index(ids.to_numpy(), name="community_id"))
+    out["staff"] = out["site_staff"] + out["fp_staff"]
+    staff, mig, reg = out["staff"].to_numpy(), out["migrants"].to_numpy(), out[
+        "registered_pop"].to_numpy()
+    out["staff_per_1000_migrants"] = _per_1000(staff, mig)
+    out["staff_per_1000_registered"] = _per_1000(staff, reg)
+    out["staff_per_1000_total"] = _per_1000(staff, mig + reg)
+    out["staffing_standard"] = staffing_standard(out, standard)
+    out["staff_needed"] = out["staffing_standard"] * (mig + reg) / PER
+    out["staff_shortfall"] = np.maximum(out["staff_needed"] - staff, 0.0)
+    return out
+
+
+def staffing_standard(table: pd.DataFrame, standard: str | float) -> np.ndarray:
+    """Staff per 1,000 people each community should have, by the chosen standard.
+
+    Parameters
+    ----------
+    table
+        Per-community ``district``, ``staff`` and ``registered_pop``.
+    standard
+        ``district_registered_ratio``, ``city_registered_ratio`` or a number.
+    """
+    if not isinstance(standard, str):
+        value = float(standard)
+        if not value > 0:
+            msg = f"a numeric staffing standard must be > 0 staff per 1,000 people, got {value}"
+            raise ValueError(msg)
+        return np.full(len(table), value)
+    if standard == "city_registered_ratio":
+        total_reg = table["registered_pop"].sum()
+        return np.full(len(table), table["staff"].sum() / total_reg * PER if total_reg else
+                       np.nan)
+    if standard == "district_registered_ratio":
+        by = table.groupby("district")[["staff", "registered_pop"]].transform("sum")
+        return _per_1000(by["staff"].to_numpy(float), by["registered_pop"].to_numpy(float))
+    msg = (f"unknown staffing standard {standard!r}; use district_registered_ratio, "
+           "city_registered_ratio or a number of staff per 1,000 people")
+    raise ValueError(msg)
+
+
+def catchment_staffing(
+    sites: pd.DataFrame,
+    migrant_site: pd.Series,
+    registered_site: pd.Series | None = None,
+    registered_weight: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Staff per 1,000 people in each site's catchment by nearest-site assignment.
+
+    Parameters
+    ----------
+    sites
+        Service points indexed by site id, with ``staff``.
+    migrant_site
+        For each migrant, the id of the site assigned (NaN when unreachable).
+    registered_site, registered_weight
+        For each registered-resident point, its assigned site and population.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``sites``: ``staff``, ``migrants``, ``registered``, ``total`` (people
+        assigned) and ``staff_per_1000_migrants``, ``staff_per_1000_registered``,
+        ``staff_per_1000_total``.
+    """
+    idx = sites.index
+    mig = migrant_site.value_counts().reindex(idx, fill_value=0).to_numpy(float)
+    if registered_site is not None:
+        w = registered_weight if registered_weight is not None else pd.Series(
+            1.0, index=registered_site.index)
+        reg = w.groupby(registered_site.to_numpy()).sum().reindex(idx, fill_value=0).to_numpy(
+            float)
+    else:
+        reg = np.zeros(len(idx))
+    staff = sites["staff"].to_numpy(float)
+    return pd.DataFrame({
+        "staff": staff,
+        "migrants": mig,
+        "registered": reg,
+        "total": mig + reg,
+        "staff_per_1000_migrants": _per_1000(staff, mig),
+        "staff_per_1000_registered": _per_1000(staff, reg),
+        "staff_per_1000_total": _per_1000(staff, mig + reg),
+    }, index=idx)
