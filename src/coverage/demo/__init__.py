@@ -1,0 +1,153 @@
+"""The demo city: a seeded synthetic Chinese prefecture-level urban area.
+
+:func:`build_demo` writes a complete project folder (``project.toml`` and every layer) for a
+**synthetic** city placed near Dongguan, Guangdong: districts (区), street offices (街道) and
+communities (社区); a road network with arterials, one-way pairs, local streets, gated
+compounds (小区) reached through gates, dense urban villages (城中村), industrial parks with
+dormitories, parks, a river crossed by a few bridges and an island no bridge reaches; service
+sites of every kind; migrants with every attribute of the data model; registered-resident
+points; and candidate sites. Nothing in it describes a real person, facility or boundary.
+
+Known effects are planted so that analyses can be tested against them (``ground_truth.json``):
+under-served areas with no site within a long walk, under-staffed sites, communities whose
+inflow grows fast and the disconnected island.
+
+The same size and seed give byte-identical tables. Modules, one concern each:
+
+* :mod:`~coverage.demo.config` — size presets;
+* :mod:`~coverage.demo.frame` — local metric frame and its conversion to WGS-84;
+* :mod:`~coverage.demo.layout` — arterial grid, land use, river, bridges, planted areas;
+* :mod:`~coverage.demo.roads` — the street network;
+* :mod:`~coverage.demo.buildings` — residential lots and workplaces;
+* :mod:`~coverage.demo.admin` — communities, street offices, districts;
+* :mod:`~coverage.demo.people` — migrants and registered residents;
+* :mod:`~coverage.demo.services` — service sites and candidates;
+* :mod:`~coverage.demo.origins`, :mod:`~coverage.demo.names` — origin codes and Chinese names;
+* :mod:`~coverage.demo.truth` — the planted truth and the README;
+* :mod:`~coverage.demo.write` — the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from coverage.demo.admin import build_admin
+from coverage.demo.buildings import build_lots, build_workplaces
+from coverage.demo.config import SIZES, Size, size_spec
+from coverage.demo.layout import build_layout
+from coverage.demo.people import (
+    describe_migrants,
+    fp_staff,
+    growth_rates,
+    lot_communities,
+    place_migrants,
+    place_registered,
+)
+from coverage.demo.roads import build_network
+from coverage.demo.services import place_candidates, place_sites
+from coverage.demo.truth import City, ground_truth, readme
+from coverage.demo.write import (
+    write_candidates,
+    write_communities,
+    write_migrants,
+    write_network,
+    write_project,
+    write_registered,
+    write_sites,
+    write_truth,
+)
+
+__all__ = ["SIZES", "build_demo"]
+
+_STEPS = 9
+
+
+def build_demo(
+    out_dir: str | Path,
+    *,
+    size: Size = "default",
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Write a demo project folder and return the path of its project.toml.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into (created if missing). Existing demo files are overwritten.
+    size
+        ``small`` (about 50 communities, 20,000 migrants, 12,000 network nodes; seconds),
+        ``default`` (100 communities, 200,000 migrants, 50,000 nodes) or ``large``
+        (260 communities, 1,200,000 migrants, 175,000 nodes, a larger area).
+    seed
+        Seed of the random generator; the same size and seed give identical tables.
+    progress
+        Called with a short English description at the start of each step.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``project.toml`` written.
+
+    Raises
+    ------
+    ValueError
+        When ``size`` is not a preset or ``seed`` is negative.
+
+    Examples
+    --------
+    >>> path = build_demo("demo", size="small", seed=1)  # doctest: +SKIP
+    >>> path.name  # doctest: +SKIP
+    'project.toml'
+    """
+    spec = size_spec(size)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        msg = f"seed {seed!r} must be a whole number ≥ 0, e.g. seed=0"
+        raise ValueError(msg)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(_STEPS)]
+    step = progress or (lambda _text: None)
+
+    step("Planning the city: arterials, land use, river and bridges")
+    layout = build_layout(spec, rngs[0])
+    step("Drawing the road network")
+    network = build_network(layout, rngs[1])
+    step("Placing residential lots and workplaces")
+    lots = build_lots(layout, rngs[2])
+    work = build_workplaces(layout)
+    step("Drawing communities, street offices and districts")
+    admin = build_admin(layout, lots, rngs[3])
+    lot_comm = lot_communities(lots, admin)
+    step("Placing migrants and registered residents")
+    residents = place_migrants(lots, lot_comm, admin, spec.migrants, rngs[4])
+    registered = place_registered(layout, lots, lot_comm, admin,
+                                  round(spec.migrants * spec.registered_per_migrant), rngs[4])
+    registered_pop = registered.per_community(len(admin))
+    staff = fp_staff(registered_pop, rngs[4])
+    step("Placing service sites and candidate sites")
+    xy = np.column_stack([residents.x, residents.y])
+    sites = place_sites(layout, lots, lot_comm, admin, xy, residents.community, rngs[5])
+    candidates = place_candidates(layout, lots, lot_comm, admin, sites, rngs[5])
+    step("Describing migrants: origins, arrivals, work and service records")
+    growth, fast = growth_rates(layout, lots, lot_comm, residents, len(admin), rngs[6])
+    migrants = describe_migrants(residents, lots, layout, admin, sites, work, growth, rngs[7])
+    city = City(layout, network, lots, admin, migrants, registered, registered_pop, staff,
+                sites, candidates, growth, fast)
+    step("Writing the network")
+    _, n_edges = write_network(out / "network.gpkg", network)
+    step("Writing layers, ground truth and project.toml")
+    write_migrants(out / "migrants.csv", migrants, admin)
+    write_sites(out / "sites.csv", sites)
+    write_communities(out / "communities.gpkg", admin, registered_pop, staff)
+    write_registered(out / "registered_points.gpkg", registered, admin)
+    write_candidates(out / "candidates.geojson", candidates)
+    truth, layers = ground_truth(city, size=spec.name, seed=int(seed), edges_written=n_edges)
+    write_truth(out / "ground_truth.json", out / "ground_truth.gpkg", truth, layers)
+    (out / "README.md").write_text(readme(truth), encoding="utf-8")
+    project = out / "project.toml"
+    write_project(project)
+    return project

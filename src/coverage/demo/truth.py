@@ -1,0 +1,325 @@
+"""The planted truth of the demo city and the README that describes it.
+
+Later analyses are tested against what the generator planted: the under-served areas (no site
+within a long walk), the under-staffed sites, the fast-growing communities and the island that
+no bridge reaches. This module collects them into ``ground_truth.json`` (with polygons in
+``ground_truth.gpkg``) and writes a bilingual ``README.md`` into the demo folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from coverage.demo.admin import Admin
+from coverage.demo.buildings import Lots
+from coverage.demo.frame import (
+    METRIC_CRS,
+    ORIGIN_LAT,
+    ORIGIN_LON,
+    ROTATION_DEG,
+    geometries_to_lonlat,
+    to_lonlat,
+)
+from coverage.demo.layout import Layout
+from coverage.demo.people import (
+    BASE_GROWTH,
+    QUARTER_STARTS,
+    RATES,
+    Migrants,
+    RegisteredPoints,
+)
+from coverage.demo.roads import HIGHWAYS, Network
+from coverage.demo.services import DEMAND_RADIUS_M, Candidates, Sites
+
+WALK_SPEED_KMH = 4.5
+"""Walking speed of the demo project (m per minute = 75)."""
+
+
+@dataclass
+class City:
+    """Everything the generator made, in local coordinates.
+
+    Attributes
+    ----------
+    layout, network, lots, admin, migrants, registered, sites, candidates
+        The parts of the city.
+    registered_pop, fp_staff
+        Per community.
+    growth, fast
+        Quarterly growth of arrivals per community and the planted fast-growing ones.
+    """
+
+    layout: Layout
+    network: Network
+    lots: Lots
+    admin: Admin
+    migrants: Migrants
+    registered: RegisteredPoints
+    registered_pop: np.ndarray
+    fp_staff: np.ndarray
+    sites: Sites
+    candidates: Candidates
+    growth: np.ndarray
+    fast: np.ndarray
+
+
+def _lonlat(x: float, y: float) -> list[float]:
+    lon, lat = to_lonlat(np.array([x]), np.array([y]))
+    return [round(float(lon[0]), 6), round(float(lat[0]), 6)]
+
+
+def _round(value: float, digits: int = 4) -> float:
+    return round(float(value), digits)
+
+
+def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
+                 ) -> tuple[dict[str, Any], dict[str, gpd.GeoDataFrame]]:
+    """Collect the planted truth.
+
+    Parameters
+    ----------
+    city
+        The generated city.
+    size, seed
+        The build options.
+    edges_written
+        Number of directed edges in ``network.gpkg``.
+
+    Returns
+    -------
+    truth : dict
+        JSON-serialisable truth.
+    layers : dict
+        Polygon layers for ``ground_truth.gpkg`` (WGS-84).
+    """
+    lay, net, admin, mig, sites = (city.layout, city.network, city.admin, city.migrants,
+                                   city.sites)
+    res = mig.residents
+    n = len(res.x)
+    site_pts = shapely.points(sites.x, sites.y)
+    areas = []
+    zone_of = city.lots.zone[res.lot]
+    for area in lay.planted:
+        zone = lay.zones[area.zone]
+        inside = zone_of == area.zone
+        walk = mig.walk_m[inside]
+        cands = city.candidates.candidate_id[city.candidates.planted == area.area_id]
+        areas.append({
+            "area_id": area.area_id,
+            "kind": area.kind,
+            "name": area.name,
+            "name_en": area.name_en,
+            "min_site_distance_m": lay.spec.underserved_distance_m,
+            "nearest_site_distance_m": _round(
+                shapely.distance(zone.polygon, site_pts).min(), 1),
+            "migrants": int(inside.sum()),
+            "migrant_share": _round(inside.mean()),
+            "median_walk_m_generator": _round(np.median(walk), 1),
+            "community_ids": sorted({str(c) for c in admin.community_id[
+                np.unique(res.community[inside])]}),
+            "candidate_ids": [str(c) for c in cands],
+            "centroid": _lonlat((zone.x0 + zone.x1) / 2, (zone.y0 + zone.y1) / 2),
+        })
+    minutes = mig.walk_m / (WALK_SPEED_KMH * 1000 / 60)
+    in_planted = np.isin(zone_of, [a.zone for a in lay.planted])
+    ratio = sites.demand / np.maximum(sites.staff, 1e-9)
+    others = np.setdiff1d(np.arange(len(sites.staff)), sites.understaffed)
+    median_other = float(np.median(ratio[others]))
+    understaffed = [{
+        "site_id": str(sites.site_id[k]),
+        "name": str(sites.name[k]),
+        "kind": str(sites.kind[k]),
+        "staff": float(sites.staff[k]),
+        "migrants_within_1km": int(sites.demand[k]),
+        "migrants_per_staff": _round(ratio[k], 1),
+        "times_median_of_other_sites": _round(ratio[k] / median_other, 2),
+    } for k in sites.understaffed]
+    per_q = np.zeros((len(admin), 12), dtype=np.int64)
+    np.add.at(per_q, (res.community, mig.quarter), 1)
+    fast = [{
+        "community_id": str(admin.community_id[c]),
+        "name": str(admin.name[c]),
+        "growth_per_quarter": _round(city.growth[c], 3),
+        "arrivals_first_quarter": int(per_q[c, 0]),
+        "arrivals_last_quarter": int(per_q[c, -1]),
+    } for c in city.fast]
+    island_osmids = [int(k) + 1 for k in net.island]
+    island_edges = int(np.isin(net.u, net.island).sum())
+    bridges = [{"osmid": int(net.way[k]), "name": net.name[k],
+                "highway": HIGHWAYS[net.highway[k]]} for k in np.flatnonzero(net.bridge)]
+    rates = {}
+    for key, codes in mig.records.items():
+        known = codes >= 0
+        if key == "rh_checks_year":
+            rates["rh_checks_year_mean"] = _round(codes[known].mean())
+        else:
+            rates[key] = _round(codes[known].mean())
+    truth: dict[str, Any] = {
+        "synthetic": True,
+        "note": "合成数据，仅供演示和测试 / synthetic data for demonstration and tests only",
+        "size": size,
+        "seed": seed,
+        "location": {
+            "lon": ORIGIN_LON,
+            "lat": ORIGIN_LAT,
+            "place": "广东省东莞市 Dongguan, Guangdong (location only; the city is synthetic)",
+            "layout_crs": METRIC_CRS,
+            "rotation_deg": ROTATION_DEG,
+            "sites_crs": "GCJ-02",
+            "other_layers_crs": "WGS-84",
+        },
+        "reference_period": {
+            "first_arrival": str(QUARTER_STARTS[0]),
+            "last_arrival": str(QUARTER_STARTS[-1] - np.timedelta64(1, "D")),
+            "quarters": 12,
+        },
+        "counts": {
+            "migrants": n,
+            "registered_residents": int(city.registered_pop.sum()),
+            "registered_points": len(city.registered.x),
+            "communities": len(admin),
+            "districts": len(np.unique(admin.district)),
+            "streets": len(np.unique(admin.street)),
+            "sites": len(sites.x),
+            "sites_by_kind": {k: int((sites.kind == k).sum()) for k in np.unique(sites.kind)},
+            "candidates": len(city.candidates.x),
+            "network_nodes": len(net.x),
+            "network_edges": edges_written,
+            "network_street_segments": len(net.u),
+        },
+        "underserved_areas": areas,
+        "underserved_summary": {
+            "migrants_in_areas": int(in_planted.sum()),
+            "share_of_migrants": _round(in_planted.mean()),
+            "share_in_areas_with_generator_walk_over_20_min": _round(
+                (minutes[in_planted] >= 20).mean()),
+            "note": "No site lies within min_site_distance_m (straight line) of an area; "
+                    "generator walk = 1.3 x straight-line distance to the nearest site.",
+        },
+        "understaffed_sites": understaffed,
+        "understaffed_reference": {
+            "demand": f"migrants living within {DEMAND_RADIUS_M:g} m (straight line)",
+            "median_migrants_per_staff_other_sites": _round(median_other, 1),
+        },
+        "fast_growing_communities": fast,
+        "baseline_growth_per_quarter": {"mean": BASE_GROWTH[0], "sd": BASE_GROWTH[1]},
+        "network": {
+            "walk_components": 2,
+            "island": {
+                "node_osmids": island_osmids,
+                "street_segments": island_edges,
+                "note": "paths on a river island reached by no bridge: the only component "
+                        "apart from the main one",
+            },
+            "bridges": bridges,
+            "river": lay.river.name,
+        },
+        "service_rates": rates,
+        "generator_rates": RATES,
+    }
+    boundary = lay.boundary
+    water = shapely.intersection(
+        lay.river.polygon(lay.xs[0] - 1000, lay.xs[-1] + 1000), boundary)
+    zone_polys = lay.zone_polygons()
+    layers = {
+        "underserved_areas": gpd.GeoDataFrame(
+            {"area_id": [a["area_id"] for a in areas], "kind": [a["kind"] for a in areas],
+             "name": [a["name"] for a in areas],
+             "min_site_distance_m": [a["min_site_distance_m"] for a in areas]},
+            geometry=geometries_to_lonlat([lay.zones[a.zone].polygon for a in lay.planted]),
+            crs="EPSG:4326"),
+        "island": gpd.GeoDataFrame({"name": [lay.river.name + "小岛"]},
+                                   geometry=geometries_to_lonlat([lay.river.island()]),
+                                   crs="EPSG:4326"),
+        "river": gpd.GeoDataFrame({"name": [lay.river.name]},
+                                  geometry=geometries_to_lonlat([water]), crs="EPSG:4326"),
+        "areas": gpd.GeoDataFrame(
+            {"kind": [z.kind for z in lay.zones], "name": [z.name for z in lay.zones],
+             "planted": [z.planted for z in lay.zones]},
+            geometry=geometries_to_lonlat(zone_polys), crs="EPSG:4326"),
+        "city_boundary": gpd.GeoDataFrame({"name": ["演示城市 Demo city"]},
+                                          geometry=geometries_to_lonlat([boundary]),
+                                          crs="EPSG:4326"),
+    }
+    return truth, layers
+
+
+def readme(truth: dict[str, Any]) -> str:
+    """Write the demo folder's README (Chinese and English).
+
+    Parameters
+    ----------
+    truth
+        The planted truth (:func:`ground_truth`).
+
+    Returns
+    -------
+    str
+        Markdown text.
+    """
+    c = truth["counts"]
+    areas = "\n".join(
+        f"| {a['area_id']} | {a['name']} | {a['name_en']} | {a['migrants']:,} | "
+        f"{a['min_site_distance_m']:g} m |" for a in truth["underserved_areas"])
+    staff = ", ".join(s["site_id"] for s in truth["understaffed_sites"])
+    fast = ", ".join(f"{f['community_id']} ({f['growth_per_quarter']:.0%})"
+                     for f in truth["fast_growing_communities"])
+    island = truth["network"]["island"]
+    rows = [
+        ("migrants.csv", f"流动人口 {c['migrants']:,} 人；UTF-8（带 BOM），中文表头，WGS-84",
+         "migrants, one row each; UTF-8 with BOM, Chinese headers, WGS-84"),
+        ("sites.csv", f"服务网点 {c['sites']} 个；GB18030 编码，GCJ-02（高德）坐标",
+         "service sites; GB18030, GCJ-02 (Amap) coordinates"),
+        ("communities.gpkg",
+         f"社区 {c['communities']} 个（{c['districts']} 个区、{c['streets']} 个街道）",
+         "communities with registered population (户籍人口) and family-planning staff"),
+        ("registered_points.gpkg", "户籍人口分布点，按社区求和等于户籍人口",
+         "registered-resident points; their sum per community is registered_pop"),
+        ("candidates.geojson", f"候选网点 {c['candidates']} 个（闲置社区用房）",
+         "candidate sites (vacant community rooms)"),
+        ("network.gpkg",
+         f"路网（OSMnx 格式），{c['network_nodes']:,} 个节点、{c['network_edges']:,} 条有向边",
+         "road network in the OSMnx GeoPackage layout (nodes, directed edges)"),
+        ("ground_truth.json, ground_truth.gpkg", "预设的“真实答案”", "the planted truth"),
+        ("project.toml", "项目文件", "project file"),
+    ]
+    layers = "\n".join(f"- `{f}`: {zh}\n  / {en}" for f, zh, en in rows)
+    return f"""# 演示城市（合成数据）/ Demo city (synthetic data)
+
+**本文件夹中的全部数据均为程序生成的合成数据，不对应任何真实的人、机构或边界。**
+城市位于广东省东莞市附近（经度 {truth['location']['lon']}，纬度 {truth['location']['lat']}），
+但区、街道、社区、道路、网点和人员都是虚构的。人员编号（如 M0000001）不是身份证号。
+
+**All data in this folder are synthetic, generated by `coverage demo`; they describe no real
+person, facility or boundary.** The city sits near Dongguan, Guangdong, but its districts,
+street offices, communities, roads, sites and people are invented. Person ids such as
+`M0000001` are not national ID numbers.
+
+规模 / size: `{truth['size']}`, 随机种子 / seed: `{truth['seed']}`.
+
+## 图层 / Layers
+
+{layers}
+
+## 预设的真实答案 / Planted truth
+
+服务不足地区（直线距离内没有任何网点）/ under-served areas (no site within the distance):
+
+| id | 名称 | name | 流动人口 migrants | 无网点距离 no site within |
+|---|---|---|---|---|
+{areas}
+
+- 人员不足的网点 / under-staffed sites: {staff}
+- 流入快速增长的社区（每季度增长率）/ fast-growing communities (growth per quarter): {fast}
+- 路网：河中小岛上的小路不与主路网相连（节点 {len(island['node_osmids'])} 个）/ network: the
+  paths on the river island form a separate component ({len(island['node_osmids'])} nodes);
+  everything else is connected for walking. The river ({truth['network']['river']}) is crossed
+  only by {len(truth['network']['bridges'])} bridge edges (`bridge=yes`).
+- 服务记录随到最近网点的距离变差；全市比率接近、部分低于规划目标 / service records worsen
+  with the distance to the nearest site; city-wide rates are near and partly below the targets.
+"""
