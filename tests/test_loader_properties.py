@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import MIGRANTS_CSV, PROJECT_TOML, communities, sites_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import MIGRANTS_CSV, PROJECT_TOML, communities, sites_csv
 from coverage.loaders import load_study, validate_project
 from coverage.project import ProjectError, load_project
 from coverage.validation import RULES, Problem, ValidationError
@@ -117,17 +117,23 @@ MIGRANT_ROWS = _records(MIGRANTS_CSV)
 SITE_ROWS = _records(SITES_CSV)
 
 
+near_cells = st.one_of(  # coordinates in or near the study area, so rows get far
+    st.floats(113.70, 113.80).map(lambda v: f"{v:.6f}"),
+    st.floats(22.98, 23.06).map(lambda v: f"{v:.6f}"),
+)
+
+
 @st.composite
-def broken_table(draw: st.DrawFn, rows: list[list[str]]) -> str:
-    """A CSV text made from ``rows`` (header first) with random damage."""
+def broken_table(draw: st.DrawFn, rows: list[list[str]]) -> tuple[str, str]:
+    """A CSV text made from ``rows`` (header first) with random damage, and its delimiter."""
     header, body = rows[0], [list(r) for r in rows[1:]]
-    if draw(st.booleans()):
+    if draw(st.integers(0, 4)) == 0:
         header = list(header)
         i = draw(st.integers(0, len(header) - 1))
         header[i] = draw(cells)
     body = body[: draw(st.integers(0, len(body)))]
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["random", "swap", "extra", "missing", "cell"]))
+        kind = draw(st.sampled_from(["random", "swap", "extra", "missing", "cell", "near"]))
         if kind == "random" or not body:
             body.append(draw(st.lists(cells, max_size=len(header) + 2)))
             continue
@@ -139,20 +145,25 @@ def broken_table(draw: st.DrawFn, rows: list[list[str]]) -> str:
             row.extend(draw(st.lists(cells, min_size=1, max_size=3)))
         elif kind == "missing" and row:
             del row[draw(st.integers(0, len(row) - 1))]
+        elif kind == "near" and len(row) > 2:
+            row[0] = draw(st.text("MS0123456789", min_size=1, max_size=4))
+            i = draw(st.sampled_from([1, 2, 3, 4] if len(row) > 4 else [1, 2]))
+            row[i] = draw(near_cells)
         elif row:
             row[draw(st.integers(0, len(row) - 1))] = draw(cells)
         body.insert(draw(st.integers(0, len(body))), row)
-    delimiter = draw(st.sampled_from([",", ",", ",", ";", "\t", "|"]))
+    delimiter = draw(st.sampled_from([",", ",", ",", ",", ";", "\t", "|"]))
     out = io.StringIO()
     if draw(st.booleans()):
         quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
         writer = csv.writer(out, delimiter=delimiter, quoting=quoting, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(body)
-        return out.getvalue()
+        return out.getvalue(), delimiter
     # written by hand, without any quoting: delimiters and quotes inside cells break the rows
-    return "".join(delimiter.join(r) + draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = "".join(delimiter.join(r) + draw(st.sampled_from(["\n", "\n", "\r\n", "\r"]))
                    for r in [header, *body])
+    return text, delimiter
 
 
 @st.composite
@@ -160,15 +171,28 @@ def encoded(draw: st.DrawFn, text: str) -> bytes:
     """Encode ``text`` in a random encoding, maybe with random bytes spliced in."""
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]))
     data = text.encode(encoding)
-    if draw(st.integers(0, 4)) == 0:
+    if draw(st.integers(0, 5)) == 0:
         at = draw(st.integers(0, len(data)))
         data = data[:at] + draw(st.binary(min_size=1, max_size=8)) + data[at:]
     return data
 
 
 @st.composite
-def broken_file(draw: st.DrawFn, rows: list[list[str]]) -> bytes:
-    return draw(encoded(draw(broken_table(rows))))
+def broken_file(draw: st.DrawFn, rows: list[list[str]]) -> tuple[bytes, str]:
+    """Bytes of a damaged CSV and the delimiter the project declares for it."""
+    text, delimiter = draw(broken_table(rows))
+    declared = delimiter if draw(st.integers(0, 3)) else ","  # sometimes declared wrongly
+    return draw(encoded(text)), declared
+
+
+def with_delimiters(**delimiters: str) -> str:
+    """The tiny project file with a ``delimiter`` declared for the named layers."""
+    text = PROJECT_TOML
+    for layer, delimiter in delimiters.items():
+        escaped = delimiter.replace("\t", "\\t")
+        text = text.replace(f'path = "{layer}.csv"',
+                            f'path = "{layer}.csv"\ndelimiter = "{escaped}"')
+    return text
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -176,16 +200,22 @@ def broken_file(draw: st.DrawFn, rows: list[list[str]]) -> bytes:
 
 @SETTINGS
 @given(migrants=broken_file(MIGRANT_ROWS), sites=st.one_of(st.none(), broken_file(SITE_ROWS)))
-def test_broken_csv_rows_become_problems(migrants: bytes, sites: bytes | None) -> None:
+def test_broken_csv_rows_become_problems(
+    migrants: tuple[bytes, str], sites: tuple[bytes, str] | None
+) -> None:
+    delimiters = {"migrants": migrants[1]} | ({} if sites is None else {"sites": sites[1]})
     with tempfile.TemporaryDirectory() as tmp:
-        load_either_way(write_tiny(Path(tmp), migrants=migrants, sites=sites))
+        load_either_way(write_tiny(Path(tmp), migrants=migrants[0],
+                                   sites=None if sites is None else sites[0],
+                                   project=with_delimiters(**delimiters)))
 
 
 @SETTINGS
 @given(sites=broken_file(SITE_ROWS))
-def test_broken_site_rows_become_problems(sites: bytes) -> None:
+def test_broken_site_rows_become_problems(sites: tuple[bytes, str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        load_either_way(write_tiny(Path(tmp), sites=sites))
+        load_either_way(write_tiny(Path(tmp), sites=sites[0],
+                                   project=with_delimiters(sites=sites[1])))
 
 
 @SETTINGS

@@ -214,6 +214,9 @@ def coerce_column(
         if kind == "int":
             frac = (num.notna() & (num != np.round(num))).to_numpy()
             bad(frac, "not-an-integer", f"{col.name} must be a whole number")
+            huge = (num.abs() >= 2.0**53).to_numpy()  # beyond exact integers (and Int64)
+            bad(huge & ~frac, "not-an-integer", f"{col.name} is too large for a whole number")
+            num = num.where(~huge)
         if col.minimum is not None:
             low = (num < col.minimum).to_numpy()
             bad(low, "below-minimum", f"{col.name} must be ≥ {col.minimum:g}")
@@ -500,11 +503,14 @@ def _repair(
     after = shapely.area(fixed)
     geoms = geoms.copy()
     geoms[invalid] = fixed
-    change = np.where(before > 0, (after - before) / np.where(before > 0, before, 1) * 100, 0)
-    for r, c in zip(rows[invalid], change, strict=False):
+    # A self-crossing ring's loops cancel in the shoelace area (a bow-tie has area 0), so give
+    # the areas themselves and a percentage only where the original area is positive.
+    for r, a, b in zip(rows[invalid], before, after, strict=False):
+        change = f"{(b - a) / a * 100:+.3f} %" if a > 1e-9 * b else "the original rings " \
+            "cross and enclose no net area"
         problems.add(file, int(r), "geometry", "repaired-polygon",
-                     f"repaired with make_valid; area changed by {c:+.3f} % (in degrees²)",
-                     "warning")
+                     f"repaired with make_valid; area changed from {a:.4g} to {b:.4g} in the "
+                     f"file's units² ({change}); check the boundary", "warning")
     return geoms
 
 
@@ -534,7 +540,7 @@ def _place_points(
     inside[has] = shapely.contains_xy(area, x[has], y[has])
     outside = has & ~inside
     rows = gdf[ROW].to_numpy()
-    if has.sum() and outside.sum() * 2 >= has.sum():
+    if has.sum() and outside.sum() * 2 > has.sum():  # mostly outside: a wrong crs, not a typo
         problems.add(file, None, "geometry", "layer-outside-study-area",
                      f"{int(outside.sum()):,} of {int(has.sum()):,} points lie more than "
                      f"{tolerance:g} m outside the communities; the declared crs is probably "
@@ -560,7 +566,7 @@ def _place_points(
                 pd.NA, index=gdf.index, dtype="string")
             todo = gdf.loc[~given, [gdf.geometry.name]]
             joined = gpd.sjoin_nearest(todo, communities[["community_id", "geometry"]],
-                                       how="left", max_distance=tolerance)
+                                       how="left", max_distance=tolerance or None)
             joined = joined[~joined.index.duplicated(keep="first")]
             gdf.loc[~given, "community_id"] = joined["community_id_right" if
                                                      "community_id_right" in joined else
@@ -598,6 +604,11 @@ def _load(project: Project, problems: Problems,
         return None
     communities = loaded["communities"]
     communities = communities[communities.geometry.notna()]
+    if communities.empty:
+        problems.add(sources["communities"], None, "geometry", "missing-geometry",
+                     "the layer holds no boundaries; the study area is the union of the "
+                     "communities")
+        return None
     study = _study_crs(project, communities)
     communities = communities.to_crs(study)
     layers = {"communities": communities}

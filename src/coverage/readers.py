@@ -14,6 +14,7 @@ neither is reported with its line number rather than replaced.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ class RawTable:
     encoding
         The text encoding used (CSV), else ``None``.
     header_row
-        The row holding the headers (for messages about columns).
+        The row holding the headers (for messages about columns); ``None`` for vector files,
+        whose rows are features.
     """
 
     frame: pd.DataFrame
@@ -61,7 +63,7 @@ class RawTable:
     geometry: object | None = None
     file_crs: pyproj.CRS | None = None
     encoding: str | None = None
-    header_row: int = 1
+    header_row: int | None = 1
 
 
 def read_table(
@@ -190,9 +192,27 @@ def read_csv(
         problems.add(name, None, None, "missing-column", "the file is empty; it needs a header "
                      "row and at least one record")
         return None
+    # pandas renames a repeated header ("经度", "经度.1"); read the header as written instead
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    except csv.Error:  # e.g. a field over csv's size limit; pandas read it, so go on
+        header = []
+    if _repeated_headers(header, name, 1, problems):
+        return None
     frame.columns = [str(c) for c in frame.columns]
     rows = np.arange(2, len(frame) + 2)
     return _drop_empty(RawTable(frame, rows, name, encoding=used), problems)
+
+
+def _repeated_headers(header: list[str], name: str, row: int, problems: Problems) -> bool:
+    """Report headers that occur more than once (which column holds the data?)."""
+    stripped = [h.strip() for h in header]
+    repeated = sorted({h for h in stripped if h and stripped.count(h) > 1})
+    if repeated:
+        problems.add(name, row, None, "ambiguous-column",
+                     f"the headers {', '.join(map(repr, repeated))} occur more than once; give "
+                     "every column a header of its own")
+    return bool(repeated)
 
 
 def _cell_text(value: object) -> str:
@@ -265,6 +285,8 @@ def read_xlsx(
     width = len(header)
     while width and header[width - 1] == "":
         width -= 1
+    if _repeated_headers(header[:width], label, header_row, problems):
+        return None
     header = [h if h else f"column {i + 1}" for i, h in enumerate(header[:width])]
     frame = pd.DataFrame([r[:width] for r in body], columns=header, dtype=object)
     frame = frame.astype(str) if len(frame) else frame
@@ -311,7 +333,7 @@ def read_vector(
     except (pyogrio.errors.DataLayerError, pyogrio.errors.DataSourceError, ValueError,
             OSError) as exc:
         hint = f"cannot read it ({exc})"
-        if layer is None and path.suffix.lower() == ".gpkg":
+        if path.suffix.lower() == ".gpkg":
             try:
                 layers = ", ".join(pyogrio.list_layers(path)[:, 0])
                 hint += f"; its layers are: {layers} (set `layer`)"
@@ -325,4 +347,4 @@ def read_vector(
     rows = np.arange(1, len(frame) + 1)
     return RawTable(frame.reset_index(drop=True), rows, name,
                     geometry=None if geometry is None else geometry.reset_index(drop=True),
-                    file_crs=gdf.crs)
+                    file_crs=gdf.crs, header_row=None)

@@ -12,6 +12,7 @@ table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -61,6 +62,14 @@ RULES: dict[str, tuple[str, str]] = {
     "empty-rows": ("empty rows ignored", "空行已忽略"),
     "bad-project-key": ("invalid project setting", "项目文件设置无效"),
 }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """Escape control characters (line breaks from a file's headers) so a message stays one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,7 @@ class Problems:
         if rule not in RULES:
             msg = f"unknown rule code {rule!r}; add it to coverage.validation.RULES"
             raise KeyError(msg)
-        self.items.append(Problem(file, row, field_, rule, hint, severity))
+        self.items.append(Problem(file, row, field_, rule, _one_line(hint), severity))
 
     def add_rows(
         self,
@@ -167,7 +176,8 @@ class Problems:
         if rows.size > MAX_LISTED:
             rest = rows[MAX_LISTED:]
             self.items.append(
-                Problem(file, int(rest[0]), field_, rule, hint, severity, count=int(rest.size))
+                Problem(file, int(rest[0]), field_, rule, _one_line(hint), severity,
+                        count=int(rest.size))
             )
 
     def extend(self, other: Problems) -> None:
