@@ -149,14 +149,45 @@ def _numeric(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         num = values.astype(float)
     else:
-        text = values.astype("string").str.strip().str.replace(",", "", regex=False)
-        num = pd.to_numeric(text, errors="coerce").astype(float)
+        num = _arrow_numbers(values)
+        if num is None:  # some cell is not a plain number: parse cell by cell
+            text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+            num = pd.to_numeric(text, errors="coerce").astype(float)
     return num.where(np.isfinite(num.to_numpy()))
+
+
+def _arrow_numbers(values: pd.Series) -> pd.Series | None:
+    """Parse a text column with pyarrow (fast); ``None`` when any non-empty cell is not a number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pc.utf8_trim_whitespace(pa.array(values.astype("str"), type=pa.large_string()))
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+        parsed = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+    return pd.Series(parsed, index=values.index, dtype=float)
+
+
+def _by_value(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply ``convert`` to the distinct values only, then spread the result over the rows.
+
+    Categories, yes/no answers, dates and codes repeat a few hundred values over a million rows;
+    converting each distinct value once is what makes loading a big file fast.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    converted = convert(pd.Series(uniques))
+    return pd.Series(converted.array.take(codes, allow_fill=True), index=values.index)
 
 
 def _dates(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values.dt.normalize()
+    return _by_value(values.astype("string"), _parse_dates)
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip()
     text = text.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
     text = text.str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True)
@@ -222,12 +253,12 @@ def coerce_column(
             bad(low, "below-minimum", f"{col.name} must be ≥ {col.minimum:g}")
         return num.astype("Int64") if kind == "int" and not (num.dropna() % 1).any() else num
     if kind == "bool":
-        text = values.astype("string").str.strip().str.casefold()
         mapping = {v.casefold(): True for v in BOOL_TRUE} | {v.casefold(): False for v in BOOL_FALSE}
         if pd.api.types.is_bool_dtype(values.dtype):
             out = values.astype("boolean")
         else:
-            out = text.map(mapping).astype("boolean")
+            out = _by_value(values.astype("string"), lambda u: u.str.strip().str.casefold().map(
+                mapping).astype("boolean"))
         unknown = out.isna().to_numpy() & ~empty
         bad(unknown, "not-a-boolean", f"{col.name} must be 是/否 (yes/no, 1/0)")
         return out
@@ -238,8 +269,8 @@ def coerce_column(
         return out
     if kind == "category":
         lookup = category_lookup(col)
-        text = values.astype("string").str.strip().str.casefold()
-        out = text.map(lookup).astype("string")
+        out = _by_value(values.astype("string"), lambda u: u.str.strip().str.casefold().map(
+            lookup).astype("string"))
         unknown = out.isna().to_numpy() & ~empty
         allowed = ", ".join(f"{k} ({v[0]})" if v else k for k, v in col.values.items())
         if show and unknown.any():
@@ -341,13 +372,15 @@ def read_layer(
     *,
     problems: Problems,
     salt: Callable[[], bytes],
-) -> tuple[gpd.GeoDataFrame | None, str]:
-    """Read and check one table layer; return it in WGS-84 with the conversion applied.
+) -> tuple[pd.DataFrame | None, np.ndarray | None, str]:
+    """Read and check one table layer, converted to WGS-84 (see :func:`_to_study`).
 
     Returns
     -------
-    (GeoDataFrame or None, str)
-        The layer (``None`` when it could not be read at all) and a description of the
+    (DataFrame or None, array or None, str)
+        The attributes (``None`` when the file could not be read at all); the geometries in
+        WGS-84, or ``None`` for a point layer read from coordinate columns, whose ``lon`` and
+        ``lat`` columns then hold WGS-84 degrees (NaN where unusable); a description of the
         coordinate conversion.
     """
     layer = LAYERS[config.name]
@@ -356,7 +389,7 @@ def read_layer(
                      header_row=config.header_row, layer=config.layer,
                      delimiter=config.delimiter)
     if raw is None:
-        return None, ""
+        return None, None, ""
     found = resolve_columns(raw, layer, config, problems)
     has_geometry = raw.geometry is not None
     geometry_cols = {"lon", "lat"} if layer.geometry == "point" else set()
@@ -397,10 +430,19 @@ def read_layer(
                                     file=raw.file, names=(found["work_lon"], found["work_lat"]),
                                     problems=problems, geographic=geographic)
             del ok
-        x = frame["lon"].to_numpy(dtype=float)
-        y = frame["lat"].to_numpy(dtype=float)
-        geoms = shapely.points(np.where(usable, x, np.nan), np.where(usable, y, np.nan))
-    elif has_geometry:
+        lon = np.where(usable, frame["lon"].to_numpy(dtype=float), np.nan)
+        lat = np.where(usable, frame["lat"].to_numpy(dtype=float), np.nan)
+        conversion = ""
+        if system is not None:
+            lon, lat = crsmod.to_wgs84(lon, lat, system)
+            conversion = crsmod.describe_conversion(system)
+            if "work_lon" in frame and "work_lat" in frame:
+                wlon, wlat = crsmod.to_wgs84(frame["work_lon"].to_numpy(float),
+                                             frame["work_lat"].to_numpy(float), system)
+                frame["work_lon"], frame["work_lat"] = wlon, wlat
+        frame["lon"], frame["lat"] = lon, lat
+        return frame, None, conversion
+    if has_geometry:
         geoms = np.asarray(raw.geometry.values, dtype=object)
         if undo is not None:
             geoms = np.asarray(gpd.GeoSeries(geoms, crs=undo).to_crs(4326).values, dtype=object)
@@ -417,22 +459,39 @@ def read_layer(
     conversion = ""
     if system is not None and usable.any():
         ok_geoms = geoms[usable]
-        if layer.geometry == "point":
-            px, py = shapely.get_x(ok_geoms), shapely.get_y(ok_geoms)
-            wx, wy = crsmod.to_wgs84(px, py, system)
-            geoms[usable] = shapely.points(wx, wy)
-            if "work_lon" in frame and "work_lat" in frame:
-                wlon, wlat = crsmod.to_wgs84(frame["work_lon"].to_numpy(float),
-                                             frame["work_lat"].to_numpy(float), system)
-                frame["work_lon"], frame["work_lat"] = wlon, wlat
-        elif system not in ("wgs84", "cgcs2000"):
+        if system not in ("wgs84", "cgcs2000"):
             geoms[usable] = _apply_lonlat(ok_geoms, system)
         conversion = crsmod.describe_conversion(system)
     elif undo is not None:
         conversion = f"{undo.name} → WGS-84 (PROJ)"
     frame = frame.drop(columns=[c for c in ("lon", "lat") if c in frame])
-    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=4326)
-    return gdf, conversion
+    return frame, geoms, conversion
+
+
+def _to_study(
+    frame: pd.DataFrame, geoms: np.ndarray | None, crs: pyproj.CRS
+) -> gpd.GeoDataFrame:
+    """Project a layer from WGS-84 to the study CRS.
+
+    Point layers read from coordinate columns arrive as ``lon``/``lat`` arrays: they are
+    projected as arrays and turned into points once (making shapely points is the costly part
+    for a million rows). Workplace coordinates become ``work_x``/``work_y`` in the study CRS.
+    """
+    to_study = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    if geoms is None:
+        x, y = to_study.transform(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+        frame = frame.drop(columns=["lon", "lat"])
+        geometry = gpd.GeoSeries(shapely.points(x, y), index=frame.index, crs=crs)
+    else:
+        geometry = gpd.GeoSeries(geoms, index=frame.index, crs=4326).to_crs(crs)
+    if "work_lon" in frame and "work_lat" in frame:
+        wx, wy = to_study.transform(frame["work_lon"].to_numpy(float),
+                                    frame["work_lat"].to_numpy(float))
+        at = frame.columns.get_loc("work_lon")
+        frame = frame.drop(columns=["work_lon", "work_lat"])
+        frame.insert(at, "work_x", wx)
+        frame.insert(at + 1, "work_y", wy)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
 
 
 def _check_duplicates(
@@ -583,7 +642,7 @@ def _load(project: Project, problems: Problems,
             salt_cache.append(load_salt(project.salt_file))
         return salt_cache[0]
 
-    loaded: dict[str, gpd.GeoDataFrame] = {}
+    loaded: dict[str, tuple[pd.DataFrame, np.ndarray | None]] = {}
     conversions: dict[str, str] = {}
     sources: dict[str, str] = {}
     order = ["communities", *(n for n in LAYERS if n != "communities")]
@@ -593,16 +652,19 @@ def _load(project: Project, problems: Problems,
         if progress:
             progress(f"reading {name}")
         config = project.layers[name]
-        gdf, conversion = read_layer(config, problems=problems, salt=salt)
-        if gdf is not None:
-            loaded[name], conversions[name], sources[name] = gdf, conversion, config.source
+        frame, geoms, conversion = read_layer(config, problems=problems, salt=salt)
+        if frame is not None:
+            loaded[name] = (frame, geoms)
+            conversions[name], sources[name] = conversion, config.source
     net = project.layers["network"]
     if not net.path.exists():
         problems.add(net.source, None, None, "missing-file",
                      "no road-network file there; check the path in project.toml")
     if "communities" not in loaded or problems.errors:
         return None
-    communities = loaded["communities"]
+    frame, geoms = loaded["communities"]
+    communities = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index),
+                                   crs=4326)
     communities = communities[communities.geometry.notna()]
     if communities.empty:
         problems.add(sources["communities"], None, "geometry", "missing-geometry",
@@ -613,12 +675,12 @@ def _load(project: Project, problems: Problems,
     communities = communities.to_crs(study)
     layers = {"communities": communities}
     quarantined: dict[str, int] = {}
-    for name, gdf in loaded.items():
+    for name, (frame, geoms) in loaded.items():
         if name == "communities":
             continue
         if progress:
             progress(f"placing {name} in the study area")
-        gdf = gdf.to_crs(study)
+        gdf = _to_study(frame, geoms, study)
         layers[name], quarantined[name] = _place_points(
             name, gdf, communities, tolerance=project.parameters.study_area_tolerance_m,
             file=sources[name], problems=problems)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -157,51 +156,112 @@ def decode_text(
     return None
 
 
-_BAD_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
 def read_csv(
     path: Path, *, problems: Problems, name: str, encoding: str = "auto", delimiter: str = ","
 ) -> RawTable | None:
-    """Read a CSV file as text cells; see :func:`read_table`."""
-    decoded = decode_text(path.read_bytes(), problems=problems, name=name, encoding=encoding)
+    """Read a CSV file as text cells; see :func:`read_table`.
+
+    The fast path parses with pyarrow (multi-threaded). A file with blank lines, or with rows
+    whose field count differs from the header's, is parsed again with Python's ``csv`` module
+    so that every bad row is reported with its spreadsheet row number.
+    """
+    data = path.read_bytes()
+    decoded = decode_text(data, problems=problems, name=name, encoding=encoding)
     if decoded is None:
         return None
     text, used = decoded
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
-    except pd.errors.ParserError as exc:
-        match = _BAD_LINE.search(str(exc))
-        if match:
-            expected, line, saw = match.groups()
-            problems.add(name, int(line), None, "malformed-row",
-                         f"the row has {saw} fields where the header has {expected}; check for "
-                         "an unquoted delimiter or a stray line break")
-        else:
-            problems.add(name, None, None, "malformed-row", f"the CSV parser stopped: {exc}")
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:
+        problems.add(name, 1, None, "malformed-row", f"the header row cannot be parsed ({exc})")
         return None
-    except pd.errors.EmptyDataError:
+    if not header or all(not h.strip() for h in header):
         problems.add(name, None, None, "missing-column", "the file is empty; it needs a header "
                      "row and at least one record")
         return None
-    # pandas renames a repeated header ("经度", "经度.1"); read the header as written instead
-    try:
-        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    except csv.Error:  # e.g. a field over csv's size limit; pandas read it, so go on
-        header = []
     if _repeated_headers(header, name, 1, problems):
         return None
-    frame.columns = [str(c) for c in frame.columns]
+    frame = None
+    # Blank lines (rows in a spreadsheet) and an odd number of quotes (one left open) need the
+    # record-by-record parser to report exact rows.
+    if "\n\n" not in text and "\n\r\n" not in text and text.count('"') % 2 == 0:
+        frame = _arrow_csv(text, data, used, header, delimiter)
+    if frame is None:
+        frame = _python_csv(text, header, delimiter, name, problems)
+        if frame is None:
+            return None
     rows = np.arange(2, len(frame) + 2)
     return _drop_empty(RawTable(frame, rows, name, encoding=used), problems)
+
+
+def _arrow_csv(
+    text: str, data: bytes, used: str, header: list[str], delimiter: str
+) -> pd.DataFrame | None:
+    """Parse with pyarrow, every column as text; ``None`` if any row has the wrong width."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    raw = data.removeprefix(codecs.BOM_UTF8) if used == "utf-8" else text.encode("utf-8")
+    invalid = 0
+
+    def count(_row: object) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1,
+                                           block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             invalid_row_handler=count),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if invalid:
+        return None
+    frame = table.to_pandas()
+    frame.columns = header
+    return frame
+
+
+def _python_csv(
+    text: str, header: list[str], delimiter: str, name: str, problems: Problems
+) -> pd.DataFrame | None:
+    """Parse record by record (slow path): report every row whose width is wrong."""
+    records: list[list[str]] = []
+    width = len(header)
+    bad_rows: list[tuple[int, int]] = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        next(reader)
+        for number, record in enumerate(reader, start=2):
+            if not record:
+                record = [""] * width  # a blank line: an empty row, as a spreadsheet shows it
+            elif len(record) != width:
+                bad_rows.append((number, len(record)))
+            records.append(record)
+    except csv.Error as exc:
+        problems.add(name, None, None, "malformed-row", f"the CSV parser stopped: {exc}")
+        return None
+    for number, seen in bad_rows[:20]:
+        problems.add(name, number, None, "malformed-row",
+                     f"the row has {seen} fields where the header has {width}; check for an "
+                     "unquoted delimiter, a stray line break or a missing field")
+    if len(bad_rows) > 20:
+        problems.add_rows(name, [r for r, _ in bad_rows[20:]], None, "malformed-row",
+                          f"rows with a field count other than the header's {width}")
+    if bad_rows:
+        return None
+    frame = pd.DataFrame(records, columns=range(width), dtype=str)
+    frame.columns = header
+    return frame
 
 
 def _repeated_headers(header: list[str], name: str, row: int, problems: Problems) -> bool:
