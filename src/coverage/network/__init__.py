@@ -1,0 +1,52 @@
+"""Road networks, snapping and network cost tables.
+
+This layer knows roads and points, nothing of migrants or services::
+
+    from coverage.network import RoadNetwork
+
+    net = RoadNetwork.from_file("guixi.osm", mode="walk")         # or .osm.pbf, .gpkg, .graphml
+    print(net.report())                                           # components and sizes
+    near = net.nearest(migrants, sites)                           # destination, distance_m, ...
+    table = net.cost_table(migrants, sites, max_cost=15)          # pairs within 15 minutes
+    areas = net.service_areas(sites, [5, 10, 15])                 # catchment polygons
+
+Modules: :mod:`~coverage.network.modes` (travel modes, tag filters, speeds),
+:mod:`~coverage.network.readers` (file and graph readers), :mod:`~coverage.network.cache`
+(on-disk cache), :mod:`~coverage.network.graph` (:class:`RoadNetwork`, components),
+:mod:`~coverage.network.snap` (exact nearest-segment snapping), :mod:`~coverage.network.costs`
+(nearest, cost tables, service areas) and :mod:`~coverage.network.offsets` (GCJ-02/BD-09 check).
+"""
+
+from __future__ import annotations
+
+from coverage.network.costs import cost_table, nearest, service_areas
+from coverage.network.graph import (
+    DEFAULT_MAX_SNAP_M,
+    REASON_DISCONNECTED,
+    REASON_FAR,
+    REASON_MISSING,
+    REASON_NONE_REACHABLE,
+    RoadNetwork,
+)
+from coverage.network.modes import DEFAULT_SPEEDS_KMH, MODES
+from coverage.network.offsets import CoordinateSystemWarning, OffsetCheck, check_offset
+from coverage.network.readers import FILE_TYPES, NetworkArrays
+
+__all__ = [
+    "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_SPEEDS_KMH",
+    "FILE_TYPES",
+    "MODES",
+    "REASON_DISCONNECTED",
+    "REASON_FAR",
+    "REASON_MISSING",
+    "REASON_NONE_REACHABLE",
+    "CoordinateSystemWarning",
+    "NetworkArrays",
+    "OffsetCheck",
+    "RoadNetwork",
+    "check_offset",
+    "cost_table",
+    "nearest",
+    "service_areas",
+]

@@ -1,0 +1,89 @@
+"""On-disk cache of parsed road networks.
+
+Parsing a city's OSM or GeoPackage file takes seconds to minutes; the parsed arrays
+(:class:`~coverage.network.readers.NetworkArrays`) load in milliseconds. A cache entry is one
+uncompressed ``.npz`` file named after the SHA-256 of the input file's bytes, the travel mode and
+:data:`FORMAT_VERSION` (raised whenever the readers or mode filters change what they produce).
+Speeds are not part of the key: the arrays hold lengths, a speed only converts them to times.
+
+The folder is, in order: the ``cache_dir`` argument, the ``COVERAGE_CACHE_DIR`` environment
+variable, ``~/.cache/coverage-planner/networks``. A cache that cannot be written (read-only
+folder, full disk) only costs time: the network is returned anyway and a warning is issued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from coverage.network.readers import _ARRAY_FIELDS, NetworkArrays
+
+__all__ = ["FORMAT_VERSION", "cache_dir", "cache_path", "file_sha256", "load", "save"]
+
+#: Version of the cached arrays' format and of the readers' output.
+FORMAT_VERSION = 1
+
+_CHUNK = 1 << 20
+
+
+def cache_dir(cache_dir: str | Path | None = None) -> Path:
+    """Return the cache folder (argument, ``COVERAGE_CACHE_DIR``, or the user cache folder)."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("COVERAGE_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".cache" / "coverage-planner" / "networks"
+
+
+def file_sha256(path: str | Path) -> str:
+    """Return the hexadecimal SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_path(
+    path: str | Path, mode: str, *, cache_dir_: str | Path | None = None, sha256: str | None = None
+) -> Path:
+    """Return the cache file for a network file and travel mode."""
+    sha = sha256 or file_sha256(path)
+    stem = Path(path).name.split(".")[0][:40] or "network"
+    return cache_dir(cache_dir_) / f"{stem}-{sha[:24]}-{mode}-v{FORMAT_VERSION}.npz"
+
+
+def load(entry: Path, *, source: str) -> NetworkArrays | None:
+    """Load cached arrays, or return None if the entry is missing or unreadable."""
+    if not entry.exists():
+        return None
+    try:
+        with np.load(entry, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in _ARRAY_FIELDS}
+    except (OSError, ValueError, KeyError):
+        return None
+    return NetworkArrays(**arrays, source=source)
+
+
+def save(entry: Path, arrays: NetworkArrays) -> bool:
+    """Write arrays to a cache entry atomically; warn and return False if that fails."""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays.to_dict())
+        os.replace(tmp, entry)
+    except OSError as exc:
+        warnings.warn(
+            f"could not write the road-network cache {str(entry)!r} ({exc}); the network will "
+            "be parsed again next time (set COVERAGE_CACHE_DIR to a writable folder)",
+            stacklevel=3,
+        )
+        return False
+    return True

@@ -1,0 +1,622 @@
+"""The road network of one travel mode as compact arrays: :class:`RoadNetwork`.
+
+A :class:`RoadNetwork` holds graph nodes (projected to a metric CRS), links (road pieces between
+two nodes with length, geometry and allowed directions), the directed graph of the mode as a
+SciPy CSR matrix (parallel arcs reduced to the shortest), and its connected components. Routing
+uses only the largest component: the largest *connected* component for ``walk`` (every road is
+two-way on foot) and the largest *strongly connected* component for ``ebike`` (one-way streets
+kept, so every node of it can reach every other). Points are snapped to that component only;
+:meth:`RoadNetwork.snap` reports those that would have been nearer to another one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+
+from coverage.crs import study_crs
+from coverage.network import cache as cachemod
+from coverage.network.modes import DEFAULT_SPEEDS_KMH, check_mode
+from coverage.network.readers import NetworkArrays, file_kind, graph_arrays, read_file
+from coverage.network.snap import SegmentIndex, Snapped
+
+if TYPE_CHECKING:
+    from coverage.loaders import StudyData
+    from coverage.network.offsets import OffsetCheck
+
+__all__ = ["DEFAULT_MAX_SNAP_M", "Points", "RoadNetwork", "SnappedPoints", "csr_min"]
+
+#: Default largest distance from a point to its road; farther points are unreachable.
+DEFAULT_MAX_SNAP_M = 500.0
+
+
+REASON_FAR = "too far from a road"
+REASON_DISCONNECTED = "disconnected component"
+REASON_MISSING = "missing geometry"
+REASON_NONE_REACHABLE = "no destination reachable"
+
+
+@dataclass(frozen=True)
+class SnappedPoints:
+    """Points already attached to a network (from :meth:`RoadNetwork.snap_points`).
+
+    Snapping a million residences takes a second or two; a layer snapped once can be passed to
+    :meth:`RoadNetwork.nearest`, :meth:`RoadNetwork.cost_table` and
+    :meth:`RoadNetwork.service_areas` any number of times (for every scenario of sites) instead
+    of the raw points.
+
+    Attributes
+    ----------
+    index
+        Index of the original points.
+    snapped
+        Link, position, distance and attachment point of each point.
+    reason
+        Why each point is unreachable (None when it is reachable).
+    nearer_component, nearer_m
+        Component and distance of a nearer road outside the routing component (-2 / NaN when
+        there is none).
+    """
+
+    index: pd.Index
+    snapped: Snapped
+    reason: np.ndarray
+    nearer_component: np.ndarray
+    nearer_m: np.ndarray
+    network: object = field(repr=False, compare=False, default=None)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+#: Point inputs: a GeoSeries/GeoDataFrame (any CRS), x, y in the network CRS, or points snapped
+#: already.
+Points = (
+    gpd.GeoSeries
+    | gpd.GeoDataFrame
+    | np.ndarray
+    | tuple[Sequence[float], Sequence[float]]
+    | SnappedPoints
+)
+
+
+def csr_min(
+    rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n: int
+) -> sp.csr_array:
+    """Build an ``n × n`` CSR matrix keeping the smallest weight of duplicate entries.
+
+    SciPy sums duplicates when building a sparse matrix; for road graphs the shortest of
+    parallel edges is wanted. Explicit zero weights are kept as edges (SciPy's csgraph treats
+    stored zeros in sparse input as zero-cost edges).
+    """
+    order = np.lexsort((weights, cols, rows))
+    rows, cols, weights = rows[order], cols[order], weights[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    rows, cols, weights = rows[first], cols[first], weights[first]
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))].astype(np.int64)
+    return sp.csr_array((weights, cols.astype(np.int32), indptr), shape=(n, n))
+
+
+def _project(lon: np.ndarray, lat: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
+    tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+class RoadNetwork:
+    """A road network for one travel mode, ready for snapping and cost tables.
+
+    Build one with :meth:`from_file`, :meth:`from_graph` or :meth:`from_study`; the constructor
+    takes already-read :class:`~coverage.network.readers.NetworkArrays`.
+
+    Parameters
+    ----------
+    arrays
+        Nodes and links in WGS-84.
+    mode
+        ``"walk"`` or ``"ebike"``.
+    speed_kmh
+        Travel speed; default 4.5 (walk) or 15 (ebike). Times are lengths divided by it, for the
+        path and the connectors alike.
+    crs
+        Metric CRS for node coordinates and snapping; default the UTM zone of the nodes
+        (:func:`coverage.crs.study_crs`). Pass the study CRS so points need no reprojection.
+    max_snap_m
+        Points farther than this from every road of the routing component are unreachable.
+
+    Raises
+    ------
+    ValueError
+        For an unknown mode, a non-positive speed or maximum snap distance, a geographic
+        ``crs``, or a link with a zero or negative length.
+    """
+
+    def __init__(
+        self,
+        arrays: NetworkArrays,
+        *,
+        mode: str = "walk",
+        speed_kmh: float | None = None,
+        crs: Any = None,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    ) -> None:
+        self.mode = check_mode(mode)
+        speed = DEFAULT_SPEEDS_KMH[mode] if speed_kmh is None else float(speed_kmh)
+        if not speed > 0:
+            msg = f"speed_kmh must be positive, got {speed_kmh!r}"
+            raise ValueError(msg)
+        if not max_snap_m > 0:
+            msg = f"max_snap_m must be positive, got {max_snap_m!r}"
+            raise ValueError(msg)
+        self.speed_kmh = speed
+        self.max_snap_m = float(max_snap_m)
+        self.arrays = arrays
+        self.source = arrays.source
+        bad = ~(np.isfinite(arrays.length) & (arrays.length > 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            u = arrays.node_ids[arrays.link_a[i]].tolist()
+            v = arrays.node_ids[arrays.link_b[i]].tolist()
+            msg = (
+                f"{arrays.source}: edge ({u!r}, {v!r}) has length {float(arrays.length[i])!r}; "
+                "every edge needs a positive 'length' in metres"
+            )
+            raise ValueError(msg)
+        if crs is None:
+            crs = study_crs(arrays.lon, arrays.lat)
+        self.crs = pyproj.CRS.from_user_input(crs)
+        if not self.crs.is_projected:
+            msg = f"crs must be a projected CRS in metres (e.g. a UTM zone), got {self.crs.name!r}"
+            raise ValueError(msg)
+        self.x, self.y = _project(arrays.lon, arrays.lat, self.crs)
+        self.vertex_x, self.vertex_y = _project(arrays.vertex_lon, arrays.vertex_lat, self.crs)
+        self._build_graph()
+        self._index: SegmentIndex | None = None
+        self._other_index: SegmentIndex | None = None
+        #: Seconds spent reading (and whether the cache was used), filled by ``from_file``.
+        self.load_info: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------------------------------
+    # Construction
+    # ----------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | Path,
+        *,
+        mode: str = "walk",
+        speed_kmh: float | None = None,
+        crs: Any = None,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        cache: bool = True,
+        cache_dir: str | Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> RoadNetwork:
+        """Read a road network from a file, choosing the reader by file type.
+
+        Parameters
+        ----------
+        path
+            ``.osm`` / ``.osm.pbf`` (also ``.osm.gz``, ``.osm.bz2``) OpenStreetMap data, or a
+            ``.gpkg`` / ``.graphml`` written by OSMnx (the demo city's ``network.gpkg`` too).
+        mode, speed_kmh, crs, max_snap_m
+            See :class:`RoadNetwork`.
+        cache
+            Use and fill the on-disk cache (:mod:`coverage.network.cache`), keyed by the file's
+            SHA-256 and the mode.
+        cache_dir
+            Cache folder; default ``$COVERAGE_CACHE_DIR`` or ``~/.cache/coverage-planner``.
+        progress
+            Called with a short description at the start of each long step.
+
+        Raises
+        ------
+        ValueError
+            For an unknown file type (the message lists the accepted ones) or invalid lengths.
+        FileNotFoundError
+            If the file does not exist.
+        """
+        check_mode(mode)
+        file_kind(path)
+        path = Path(path)
+        if not path.exists():
+            msg = f"road-network file {str(path)!r} does not exist; check the path"
+            raise FileNotFoundError(msg)
+        start = time.perf_counter()
+        arrays = None
+        entry = None
+        if cache:
+            if progress:
+                progress(f"hashing {path.name}")
+            entry = cachemod.cache_path(path, mode, cache_dir_=cache_dir)
+            arrays = cachemod.load(entry, source=str(path))
+        from_cache = arrays is not None
+        if arrays is None:
+            arrays = read_file(path, mode=mode, progress=progress)
+            if entry is not None:
+                cachemod.save(entry, arrays)
+        read_s = time.perf_counter() - start
+        if progress:
+            progress(f"building the {mode} graph")
+        net = cls(arrays, mode=mode, speed_kmh=speed_kmh, crs=crs, max_snap_m=max_snap_m)
+        net.load_info = {
+            "from_cache": from_cache,
+            "read_s": read_s,
+            "total_s": time.perf_counter() - start,
+            "cache_file": str(entry) if entry else None,
+        }
+        return net
+
+    @classmethod
+    def from_graph(
+        cls,
+        graph: nx.Graph,
+        *,
+        mode: str = "walk",
+        speed_kmh: float | None = None,
+        crs: Any = None,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    ) -> RoadNetwork:
+        """Build from an OSMnx/NetworkX graph in memory (lengths from ``length`` attributes).
+
+        See :func:`coverage.network.readers.graph_arrays` for what the graph needs.
+        """
+        arrays = graph_arrays(graph, mode=mode, source=graph.graph.get("name", "graph"))
+        return cls(arrays, mode=mode, speed_kmh=speed_kmh, crs=crs, max_snap_m=max_snap_m)
+
+    @classmethod
+    def from_study(
+        cls,
+        study: StudyData,
+        *,
+        mode: str = "walk",
+        cache: bool = True,
+        cache_dir: str | Path | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> RoadNetwork:
+        """Read a project's network in its study CRS, with the project's speeds and snap limit."""
+        params = study.project.parameters
+        return cls.from_file(
+            study.network_path, mode=mode, speed_kmh=params.speeds_kmh.get(mode),
+            crs=study.crs, max_snap_m=params.max_snap_m, cache=cache, cache_dir=cache_dir,
+            progress=progress,
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # Graph and components
+    # ----------------------------------------------------------------------------------------
+
+    def _build_graph(self) -> None:
+        a = self.arrays
+        n = a.n_nodes
+        fwd, bwd = a.forward, a.backward
+        rows = np.r_[a.link_a[fwd], a.link_b[bwd]]
+        cols = np.r_[a.link_b[fwd], a.link_a[bwd]]
+        w = np.r_[a.length[fwd], a.length[bwd]]
+        keep = rows != cols  # self-loops never shorten a path
+        rows, cols, w = rows[keep], cols[keep], w[keep]
+        #: Directed graph of the mode: ``graph[u, v]`` is the shortest arc from u to v.
+        self.graph = csr_min(rows, cols, w, n)
+        #: The reversed graph (every arc turned around), for costs *to* destinations.
+        self.graph_reversed = csr_min(cols, rows, w, n)
+        connection = "weak" if self.mode == "walk" else "strong"
+        n_comp, labels = connected_components(self.graph, directed=True, connection=connection)
+        sizes = np.bincount(labels, minlength=n_comp)
+        order = np.lexsort((np.arange(n_comp), -sizes))
+        rank = np.empty(n_comp, dtype=np.int64)
+        rank[order] = np.arange(n_comp)
+        #: Component of each node; 0 is the largest, the one used for routing.
+        self.node_component = rank[labels]
+        ca, cb = self.node_component[a.link_a], self.node_component[a.link_b]
+        #: Component of each link (-1 for a one-way link joining two components).
+        self.link_component = np.where(ca == cb, ca, -1)
+        self.main_links = np.flatnonzero(self.link_component == 0)
+        self.n_components = n_comp
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of graph nodes."""
+        return self.arrays.n_nodes
+
+    @property
+    def n_links(self) -> int:
+        """Number of links (road pieces between nodes)."""
+        return self.arrays.n_links
+
+    @property
+    def speed_m_per_min(self) -> float:
+        """Speed in metres per minute."""
+        return self.speed_kmh * 1000.0 / 60.0
+
+    @property
+    def components(self) -> pd.DataFrame:
+        """Connected components, largest first, as a DataFrame.
+
+        Columns: ``component``, ``nodes``, ``links``, ``length_km`` and ``routing`` (True for
+        the component used for routing). Components are connected (walk) or strongly
+        connected (ebike) sets of nodes; a link belongs to a component when both its ends do.
+        One-way links joining two components (ebike) are counted in the row
+        ``component = -1``.
+        """
+        comp = self.node_component
+        nodes = np.bincount(comp, minlength=self.n_components)
+        lc = self.link_component + 1
+        links = np.bincount(lc, minlength=self.n_components + 1)
+        length = np.bincount(lc, weights=self.arrays.length, minlength=self.n_components + 1)
+        ids = np.arange(self.n_components)
+        df = pd.DataFrame({
+            "component": ids,
+            "nodes": nodes,
+            "links": links[1:],
+            "length_km": length[1:] / 1000.0,
+            "routing": ids == 0,
+        })
+        if links[0]:
+            between = pd.DataFrame({"component": [-1], "nodes": [0], "links": [links[0]],
+                                    "length_km": [length[0] / 1000.0], "routing": [False]})
+            df = pd.concat([df, between], ignore_index=True)
+        return df
+
+    def report(self) -> str:
+        """Describe the network and its components in a few lines of plain text."""
+        comps = self.components
+        real = comps[comps["component"] >= 0]
+        main = real.iloc[0]
+        total_km = float(self.arrays.length.sum()) / 1000.0
+        kind = "connected" if self.mode == "walk" else "strongly connected"
+        lines = [
+            f"road network {self.source} ({self.mode}, {self.speed_kmh:g} km/h, CRS "
+            f"{self.crs.to_string()})",
+            f"  {self.n_nodes:,} nodes, {self.n_links:,} links, {total_km:,.1f} km of road",
+            f"  {len(real):,} {kind} component(s); routing uses the largest: "
+            f"{int(main['nodes']):,} nodes ({100.0 * main['nodes'] / self.n_nodes:.1f} %), "
+            f"{main['length_km']:,.1f} km",
+        ]
+        rest = real.iloc[1:]
+        if len(rest):
+            lines.append(
+                f"  left out: {int(rest['nodes'].sum()):,} nodes in {len(rest):,} smaller "
+                f"component(s), {rest['length_km'].sum():,.1f} km; the largest of them has "
+                f"{int(rest['nodes'].iloc[0]):,} nodes"
+            )
+        between = comps[comps["component"] < 0]
+        if len(between):
+            lines.append(
+                f"  {int(between['links'].iloc[0]):,} one-way link(s) join components and are "
+                "not used for snapping"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"RoadNetwork(mode={self.mode!r}, nodes={self.n_nodes}, links={self.n_links}, "
+            f"components={self.n_components}, crs={self.crs.to_string()!r})"
+        )
+
+    def to_networkx(self, *, routing_only: bool = False) -> nx.MultiDiGraph:
+        """Return the mode's directed graph as a NetworkX MultiDiGraph.
+
+        Nodes are labelled by their ids (OSM ids) with ``x``, ``y`` in the network CRS; every
+        allowed direction of every link is one edge with ``length`` and ``link`` (its position).
+        Self-loops are left out. Shortest paths on it equal those of this network.
+
+        Parameters
+        ----------
+        routing_only
+            Keep only the routing (largest) component.
+        """
+        a = self.arrays
+        g = nx.MultiDiGraph(crs=self.crs)
+        nodes = np.arange(self.n_nodes)
+        links = np.arange(self.n_links)
+        if routing_only:
+            nodes = nodes[self.node_component == 0]
+            links = self.main_links
+        ids = a.node_ids.tolist()
+        g.add_nodes_from((ids[i], {"x": float(self.x[i]), "y": float(self.y[i])}) for i in nodes)
+        for flag, u, v in ((a.forward, a.link_a, a.link_b), (a.backward, a.link_b, a.link_a)):
+            sel = links[flag[links] & (u[links] != v[links])]
+            g.add_edges_from(
+                (ids[u[i]], ids[v[i]], {"length": float(a.length[i]), "link": int(i)})
+                for i in sel
+            )
+        return g
+
+    def links_frame(self) -> gpd.GeoDataFrame:
+        """Return the links as a GeoDataFrame (for maps and checks), in the network CRS."""
+        a = self.arrays
+        counts = np.diff(a.offsets)
+        geoms = shapely.linestrings(
+            np.column_stack([self.vertex_x, self.vertex_y]),
+            indices=np.repeat(np.arange(self.n_links), counts),
+        )
+        return gpd.GeoDataFrame(
+            {
+                "u": a.node_ids[a.link_a],
+                "v": a.node_ids[a.link_b],
+                "length": a.length,
+                "forward": a.forward,
+                "backward": a.backward,
+                "component": self.link_component,
+            },
+            geometry=geoms,
+            crs=self.crs,
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # Points and snapping
+    # ----------------------------------------------------------------------------------------
+
+    def _points_xy(self, points: Points) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+        """Coordinates in the network CRS and the index of any point input."""
+        if isinstance(points, (gpd.GeoSeries, gpd.GeoDataFrame)):
+            geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+            if geo.crs is not None and not pyproj.CRS.from_user_input(geo.crs).equals(self.crs):
+                geo = geo.to_crs(self.crs)
+            values = np.asarray(geo.values)
+            not_point = ~np.isin(shapely.get_type_id(values), (-1, 0))
+            if not_point.any():
+                values = values.copy()
+                values[not_point] = shapely.centroid(values[not_point])
+            empty = shapely.is_missing(values) | shapely.is_empty(values)
+            x = np.where(empty, np.nan, shapely.get_x(values))
+            y = np.where(empty, np.nan, shapely.get_y(values))
+            return x.astype(np.float64), y.astype(np.float64), points.index
+        if isinstance(points, tuple) and len(points) == 2:
+            x = np.asarray(points[0], dtype=np.float64)
+            y = np.asarray(points[1], dtype=np.float64)
+        else:
+            arr = np.asarray(points, dtype=np.float64)
+            if arr.ndim != 2 or arr.shape[1] != 2:
+                msg = (
+                    "points must be a GeoSeries/GeoDataFrame, an (n, 2) array or an (x, y) pair "
+                    f"of arrays in the network CRS; got an array of shape {arr.shape}"
+                )
+                raise ValueError(msg)
+            x, y = arr[:, 0], arr[:, 1]
+        return x, y, pd.RangeIndex(len(x))
+
+    @property
+    def snap_index(self) -> SegmentIndex:
+        """Nearest-segment index over the routing component's links (built on first use)."""
+        if self._index is None:
+            self._index = SegmentIndex(
+                self.vertex_x, self.vertex_y, self.arrays.offsets, self.main_links
+            )
+        return self._index
+
+    def _other(self) -> SegmentIndex | None:
+        if self._other_index is None:
+            other = np.flatnonzero(self.link_component != 0)
+            if len(other) == 0:
+                return None
+            self._other_index = SegmentIndex(
+                self.vertex_x, self.vertex_y, self.arrays.offsets, other
+            )
+        return self._other_index
+
+    def snap_points(self, points: Points) -> SnappedPoints:
+        """Snap points once for reuse in :meth:`nearest`, :meth:`cost_table`, ...
+
+        See :meth:`snap` for the rules; a :class:`SnappedPoints` is returned unchanged (after
+        checking it belongs to this network).
+        """
+        if isinstance(points, SnappedPoints):
+            if points.network is not self:
+                msg = "these SnappedPoints were snapped to another network; snap them again"
+                raise ValueError(msg)
+            return points
+        x, y, index = self._points_xy(points)
+        snapped = self.snap_index.query(x, y, max_distance=self.max_snap_m)
+        n = len(x)
+        reason = np.full(n, None, dtype=object)
+        other_comp = np.full(n, -2, dtype=np.int64)
+        other_d = np.full(n, np.nan)
+        idx = self._other()
+        if idx is not None:
+            o = idx.query(x, y, max_distance=self.max_snap_m, far=False)
+            ok = o.link >= 0
+            nearer = ok & ~(o.distance >= snapped.distance)
+            other_comp[nearer] = self.link_component[o.link[nearer]]
+            other_d[nearer] = o.distance[nearer]
+        missing = snapped.link < 0
+        far = ~missing & (snapped.distance > self.max_snap_m)
+        disconnected = far & (other_d <= self.max_snap_m)
+        reason[missing] = REASON_MISSING
+        reason[far] = REASON_FAR
+        reason[disconnected] = REASON_DISCONNECTED
+        return SnappedPoints(index, snapped, reason, other_comp, other_d, network=self)
+
+    def snap(self, points: Points) -> pd.DataFrame:
+        """Attach points to the nearest point of the nearest road of the routing component.
+
+        Parameters
+        ----------
+        points
+            A GeoSeries/GeoDataFrame in any CRS (reprojected to the network's; polygons use their
+            centroid), ``x, y`` in the network CRS, or :class:`SnappedPoints`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like ``points``: ``link``, ``t`` (0–1 along the link from ``u`` to ``v``),
+            ``x``, ``y`` (the attachment), ``snap_m`` (straight distance to it), ``reason``
+            (missing, or why the point is unreachable: ``"too far from a road"`` — no road
+            within ``max_snap_m``; ``"disconnected component"`` — the only roads within
+            ``max_snap_m`` are cut off from the routing component; ``"missing geometry"``),
+            ``nearer_component`` and ``nearer_component_m`` (set when a road of another
+            component is nearer than the attachment: that component and its distance; -1 for a
+            one-way link joining components; the point is still routed from the routing
+            component when that is within ``max_snap_m``).
+        """
+        sp_ = self.snap_points(points)
+        s = sp_.snapped
+        comp = sp_.nearer_component
+        nearer = pd.array(comp, dtype="Int64")
+        nearer[comp < -1] = pd.NA
+        return pd.DataFrame(
+            {
+                "link": s.link,
+                "t": s.t,
+                "x": s.x,
+                "y": s.y,
+                "snap_m": s.distance,
+                "reason": sp_.reason,
+                "nearer_component": nearer,
+                "nearer_component_m": sp_.nearer_m,
+            },
+            index=sp_.index,
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # Costs (see coverage.network.costs)
+    # ----------------------------------------------------------------------------------------
+
+    def nearest(self, origins: Points, destinations: Points) -> pd.DataFrame:
+        """Find every origin's nearest destination (:func:`coverage.network.costs.nearest`)."""
+        from coverage.network.costs import nearest
+
+        return nearest(self, origins, destinations)
+
+    def cost_table(
+        self,
+        origins: Points,
+        destinations: Points,
+        *,
+        max_cost: float,
+        cost: str = "time_min",
+    ) -> pd.DataFrame:
+        """List pairs within ``max_cost`` (:func:`coverage.network.costs.cost_table`)."""
+        from coverage.network.costs import cost_table
+
+        return cost_table(self, origins, destinations, max_cost=max_cost, cost=cost)
+
+    def service_areas(
+        self, sites: Points, minutes: float | Sequence[float], *, buffer_m: float = 50.0
+    ) -> gpd.GeoDataFrame:
+        """Catchment polygons of sites; see :func:`coverage.network.costs.service_areas`."""
+        from coverage.network.costs import service_areas
+
+        return service_areas(self, sites, minutes, buffer_m=buffer_m)
+
+    def check_offset(
+        self, points: Points, *, name: str = "points", warn: bool = True
+    ) -> OffsetCheck:
+        """Detect a GCJ-02/BD-09 layer (:func:`coverage.network.offsets.check_offset`)."""
+        from coverage.network.offsets import check_offset
+
+        return check_offset(self, points, name=name, warn=warn)
+
