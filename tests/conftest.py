@@ -74,6 +74,30 @@ def communities() -> gpd.GeoDataFrame:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the tests' network cache out of the user's cache folder."""
+    if "COVERAGE_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["COVERAGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="coverage-test-cache-")
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo city (seed 0), built once per test session; returns its folder."""
+    from coverage.demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("small_demo"), size="small", seed=0).parent
+
+
+@pytest.fixture(scope="session")
+def small_run(small_demo: Path):
+    """``run_study`` on the small demo city, once per session."""
+    from coverage.run import run_study
+
+    return run_study(small_demo)
+
+
 @pytest.fixture
 def tiny_project(tmp_path: Path) -> Path:
     """Write a small valid project and return its folder."""

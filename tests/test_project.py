@@ -294,3 +294,14 @@ def test_validate_bad_project_exits_2_with_one_line(tmp_path: Path, text: str,
     for word in words:
         assert word in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_mercator_study_crs_is_refused(tmp_path: Path) -> None:
+    from coverage.project import ProjectError, load_project
+
+    (tmp_path / "project.toml").write_text(
+        '[project]\nstudy_crs = "EPSG:3857"\n[layers.migrants]\npath = "m.csv"\ncrs = "wgs84"\n'
+        '[layers.sites]\npath = "s.csv"\ncrs = "wgs84"\n[layers.communities]\npath = "c.gpkg"\n'
+        '[layers.network]\npath = "n.gpkg"\n', encoding="utf-8")
+    with pytest.raises(ProjectError, match="Mercator"):
+        load_project(tmp_path)

@@ -360,3 +360,34 @@ def test_geopackage_layer_choice(tiny_project: Path) -> None:
     (p,) = problems
     assert p.rule == "unreadable-file"
     assert "boundaries, other" in p.hint  # the layers the user can choose from
+
+
+def test_geopackage_with_several_layers_needs_a_layer_name(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from coverage.readers import read_table
+    from coverage.validation import Problems
+
+    path = tmp_path / "two.gpkg"
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(0, 0)], crs=4326)
+    gdf.to_file(path, layer="first")
+    gdf.to_file(path, layer="second")
+    problems = Problems()
+    assert read_table(path, problems=problems) is None
+    (p,) = problems.errors
+    assert p.rule == "unreadable-file" and "first, second" in p.hint and "`layer`" in p.hint
+    problems = Problems()
+    raw = read_table(path, problems=problems, layer="second")
+    assert raw is not None and not problems.errors
+
+
+def test_hash_key_uses_the_whole_salt() -> None:
+    import pandas as pd
+
+    from coverage.privacy import hash_ids
+
+    ids = pd.Series(["110105194912310021"])
+    a = hash_ids(ids, bytes(16))
+    b = hash_ids(ids, bytes(15) + b"\x01")  # differs only in the last byte
+    assert a.iloc[0] != b.iloc[0]

@@ -111,6 +111,80 @@ def demo(
     console.print(f"study CRS {study.crs.to_string()}; done in {time.perf_counter() - start:.1f} s")
 
 
+class Mode(str, Enum):
+    """Travel modes."""
+
+    walk = "walk"
+    ebike = "ebike"
+
+
+@app.command()
+def run(
+    project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
+    mode: Annotated[Mode, typer.Option(help="Travel mode.")] = Mode.walk,
+    out: Annotated[Path | None, typer.Option(help="Folder for the results (default: the "
+                                             "project's [outputs] dir).")] = None,
+    lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
+) -> None:
+    """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
+    from coverage.run import run_study, write_results
+
+    try:
+        parsed = load_project(project)
+    except ProjectError as exc:
+        _fail_project(exc)
+        return
+    start = time.perf_counter()
+    with _steps("run") as step:
+        results = run_study(parsed, mode=mode.value, progress=step)
+        step("writing results")
+        target = write_results(results, out)
+    _print_summary(results, lang.value)
+    for note in results.notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+    console.print(f"results: {target} ({time.perf_counter() - start:.1f} s)")
+
+
+def _print_summary(results: object, lang: str) -> None:
+    from coverage.indicators import indicator_names
+
+    zh = lang == "zh"
+    city = results.district_summary.iloc[-1]  # type: ignore[attr-defined]
+    table = Table(title="全市概况" if zh else "City summary")
+    table.add_column("指标" if zh else "measure")
+    table.add_column("流动人口" if zh else "migrants", justify="right")
+    table.add_column("户籍人口" if zh else "registered", justify="right")
+    table.add_row("人数" if zh else "people", f"{int(city['migrants']):,}",
+                  f"{int(city['registered_pop']):,}")
+    thresholds = results.study.project.parameters.thresholds_min  # type: ignore[attr-defined]
+    for m in thresholds:
+        label = f"{m:g} 分钟内覆盖率" if zh else f"within {m:g} min"
+        table.add_row(label, f"{city[f'coverage_{m:g}min_migrant']:.1%}",
+                      f"{city[f'coverage_{m:g}min_registered']:.1%}")
+    table.add_row("每千人工作人员" if zh else "staff per 1,000",
+                  f"{city['staff_per_1000_migrants']:.2f}",
+                  f"{city['staff_per_1000_registered']:.2f}")
+    console.print(table)
+    ind = results.indicators  # type: ignore[attr-defined]
+    ind = ind[ind["level"] == "city"]
+    names = indicator_names(lang)
+    t2 = Table(title="规划指标" if zh else "The plan's indicators")
+    for head in (("指标", "indicator"), ("实际", "value"), ("目标", "target"),
+                 ("达标", "met"), ("尚需人数", "people needed")):
+        t2.add_column(head[0] if zh else head[1])
+    for _, r in ind.iterrows():
+        met = r["met"]
+        mark = "—" if met is None or met is getattr(__import__("pandas"), "NA") else (
+            ("是" if zh else "yes") if met else ("否" if zh else "no"))
+        value = "—" if r["value"] != r["value"] else f"{r['value']:.1%}"
+        t2.add_row(names[r["indicator"]], value, f"{r['target']:.0%}", mark,
+                   f"{int(r['people_needed']):,}")
+    console.print(t2)
+    short = float(city["staff_shortfall"])
+    console.print(("人员缺口（按同区户籍人口配比）: " if zh else "staff shortfall (same standard as "
+                   "registered residents): ") + f"{short:,.1f} FTE")
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder for the new project.")],

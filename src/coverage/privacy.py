@@ -54,7 +54,9 @@ def hash_ids(values: pd.Series, salt: bytes) -> pd.Series:
         msg = f"the salt must be {SALT_BYTES} bytes, got {len(salt)}; delete the salt file to "
         msg += "make a new one"
         raise ValueError(msg)
-    key = salt.hex()[:SALT_BYTES]  # pandas wants a 16-character text key
+    # pandas wants a 16-character key that encodes to 16 UTF-8 bytes: keep 7 bits of every salt
+    # byte (a 112-bit key; SipHash takes 128).
+    key = "".join(chr(b & 0x7F) for b in salt)
     arr = values.astype(str).str.strip().str.upper().to_numpy(dtype=object)
     hashed = pd.util.hash_array(arr, hash_key=key, categorize=False)
     return pd.Series(np.char.add("h", np.char.mod("%016x", hashed)), index=values.index)

@@ -326,6 +326,11 @@ def load_project(path: str | Path) -> Project:
         except pyproj.exceptions.CRSError:
             raise _fail(path, "[project] study_crs",
                         f"{study_crs!r} is not a CRS; use \"auto\" or e.g. \"EPSG:32650\"") from None
+        if crs.to_epsg() in (3857, 3395, 900913, 54004):
+            raise _fail(path, "[project] study_crs",
+                        f"{study_crs!r} is a Mercator projection: its distances are too long "
+                        "by 1/cos(latitude) (about 9 % in southern China); use \"auto\" or a "
+                        "UTM or Gauss–Krüger zone")
         if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
             raise _fail(path, "[project] study_crs",
                         f"{study_crs!r} must be a projected CRS in metres, e.g. \"EPSG:32650\"")

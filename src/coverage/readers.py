@@ -376,7 +376,11 @@ def read_vector(
     layer: str | None = None,
     encoding: str = "auto",
 ) -> RawTable | None:
-    """Read a GeoPackage, GeoJSON, Shapefile, FlatGeobuf or GeoParquet layer; see :func:`read_table`."""
+    """Read a GeoPackage, GeoJSON, Shapefile, FlatGeobuf or GeoParquet layer.
+
+    See :func:`read_table`. A GeoPackage with several layers needs ``layer``: reading the first
+    one silently could load the wrong data.
+    """
     import geopandas as gpd
     import pyogrio
 
@@ -387,6 +391,13 @@ def read_vector(
             kwargs: dict[str, object] = {}
             if layer is not None:
                 kwargs["layer"] = layer
+            elif path.suffix.lower() == ".gpkg":
+                names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+                if len(names) > 1:
+                    problems.add(name, None, None, "unreadable-file",
+                                 f"the GeoPackage holds several layers ({', '.join(names)}); "
+                                 "name the one to read with `layer`")
+                    return None
             if encoding != "auto":
                 kwargs["encoding"] = encoding
             gdf = gpd.read_file(path, engine="pyogrio", **kwargs)

@@ -1,0 +1,408 @@
+"""The main job: access, staffing, equalization and indicators for a whole project.
+
+:func:`run_study` chains the layers below it and returns a :class:`RunResults`;
+:func:`write_results` writes ``results.gpkg`` (layers ``migrant_access``, ``site_catchments``,
+``community_summary``, ``district_summary``, ``indicators``) and a CSV copy of each. Every
+column is documented in ``docs/outputs.md``.
+
+Steps (each timed in ``RunResults.timings``):
+
+1. load and check the inputs (:mod:`coverage.loaders`);
+2. read the road network for the travel mode (:mod:`coverage.network`, cached on disk) and check
+   that layers declared WGS-84 sit on the roads (a GCJ-02 or BD-09 layer is named);
+3. snap migrants, registered-resident points and sites to the roads once;
+4. nearest service point for every migrant (overall and per kind of service point) and every
+   registered-resident point;
+5. the cost table within the largest time threshold, and the E2SFCA score of every migrant and
+   registered-resident point against the sites' staff (both groups compete for the same staff);
+6. staffing per community and per site catchment, equalization per community and district, the
+   plan's indicators, catchment polygons.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage.access import enhanced_two_step_fca
+from coverage.equalization import (
+    allocate_registered,
+    coverage_shares,
+    equalization_table,
+    gini,
+    theil,
+    threshold_label,
+)
+from coverage.indicators import indicator_table
+from coverage.loaders import StudyData, load_study
+from coverage.network import RoadNetwork
+from coverage.project import Project
+from coverage.staffing import PER, catchment_staffing, community_staffing
+
+#: E2SFCA zone weights for the three default thresholds (Luo & Qi 2009).
+LUO_QI_WEIGHTS = (1.0, 0.68, 0.22)
+
+RESULT_LAYERS = ("migrant_access", "site_catchments", "community_summary", "district_summary",
+                 "indicators")
+
+
+@dataclass
+class RunResults:
+    """Everything :func:`run_study` computes.
+
+    Attributes
+    ----------
+    study
+        The loaded inputs.
+    mode
+        Travel mode used.
+    migrant_access
+        One row per migrant: ids and numbers only (no coordinates).
+    site_catchments
+        One row per service point with its catchment polygon at the largest threshold.
+    community_summary
+        One row per community with its polygon.
+    district_summary
+        One row per district and one for the whole city.
+    indicators
+        The plan's indicators by city, district and community.
+    notes
+        Warnings for the user (coordinate-system suspicions, unreachable sites ...).
+    timings
+        Step → seconds.
+    """
+
+    study: StudyData
+    mode: str
+    migrant_access: pd.DataFrame
+    site_catchments: gpd.GeoDataFrame
+    community_summary: gpd.GeoDataFrame
+    district_summary: pd.DataFrame
+    indicators: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def layers(self) -> dict[str, pd.DataFrame]:
+        """Result layers by name, in :data:`RESULT_LAYERS` order."""
+        return {name: getattr(self, name) for name in RESULT_LAYERS}
+
+
+def e2sfca_steps(thresholds: tuple[float, ...]) -> dict[float, float]:
+    """Zone weights for E2SFCA: Luo & Qi's 1.00/0.68/0.22 for three zones, else a linear fall.
+
+    With other than three thresholds, weights fall linearly from 1.00 in the first zone to 0.22
+    in the last (a single threshold gets 1.00: plain 2SFCA).
+    """
+    n = len(thresholds)
+    weights = LUO_QI_WEIGHTS if n == 3 else tuple(np.linspace(1.0, 0.22, n)) if n > 1 else (1.0,)
+    return {float(t): float(w) for t, w in zip(thresholds, weights, strict=True)}
+
+
+class _Clock:
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._name: str | None = None
+        self._start = 0.0
+
+    def step(self, name: str) -> None:
+        self.stop()
+        self._name, self._start = name, time.perf_counter()
+        if self.progress:
+            self.progress(name)
+
+    def stop(self) -> None:
+        if self._name is not None:
+            self.timings[self._name] = time.perf_counter() - self._start
+            self._name = None
+
+
+def run_study(
+    study: StudyData | Project | str | Path,
+    *,
+    mode: str = "walk",
+    network: RoadNetwork | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunResults:
+    """Compute access, staffing, equalization and indicators for a project.
+
+    Parameters
+    ----------
+    study
+        Loaded inputs, a project or the path of a project.
+    mode
+        ``walk`` (default) or ``ebike``.
+    network
+        An already-read network for ``mode`` in the study CRS (read from the project otherwise).
+    progress
+        Called with a short description at the start of each step.
+
+    Returns
+    -------
+    RunResults
+        The result tables, notes and step timings.
+    """
+    clock = _Clock(progress)
+    if not isinstance(study, StudyData):
+        clock.step("loading inputs")
+        study = load_study(study, progress=None)
+    params = study.project.parameters
+    thresholds = params.thresholds_min
+    notes: list[str] = [str(p) for p in study.problems.warnings]
+    clock.step(f"reading the {mode} network")
+    net = network or RoadNetwork.from_study(study, mode=mode)
+    clock.step("checking coordinate systems against the roads")
+    for name, conversion in study.conversions.items():
+        if name != "communities" and conversion.startswith("WGS-84") and name in study.layers:
+            check = net.check_offset(study.layers[name], name=study.project.layers[name].source,
+                                     warn=False)
+            if check.message:
+                notes.append(check.message)
+
+    migrants, sites, communities = study.migrants, study.sites, study.communities
+    registered = study.layers.get("registered_points")
+    if registered is None:
+        registered = allocate_registered(communities)
+        notes.append("no registered_points layer: registered residents are spread evenly over "
+                     "a 100 m grid inside each community")
+    clock.step("snapping points to the roads")
+    snap_m = net.snap_points(migrants)
+    snap_r = net.snap_points(registered)
+    sites_idx = sites.set_index("site_id", drop=False)
+    snap_s = net.snap_points(sites_idx)
+    unreachable_sites = snap_s.reason[pd.notna(snap_s.reason)]
+    if len(unreachable_sites):
+        notes.append(f"{len(unreachable_sites)} service points cannot be reached from the road "
+                     "network (too far from a road or on a cut-off part); they serve nobody here")
+
+    clock.step("nearest service point")
+    near = net.nearest(snap_m, snap_s)
+    access = pd.DataFrame({
+        "person_id": migrants["person_id"].to_numpy(),
+        "community_id": migrants["community_id"].to_numpy(),
+        "site_id": near["destination"].to_numpy(),
+        "distance_m": near["distance_m"].to_numpy(),
+        "time_min": near["time_min"].to_numpy(),
+        "snap_m": near["snap_m"].to_numpy(),
+        "unreachable_reason": near["reason"].to_numpy(),
+    })
+    for kind in sorted(sites["kind"].dropna().unique()):
+        of_kind = sites_idx[sites_idx["kind"] == kind]
+        access[f"time_min_{kind}"] = net.nearest(snap_m, net.snap_points(of_kind))[
+            "time_min"].to_numpy()
+    near_r = net.nearest(snap_r, snap_s)
+
+    clock.step("cost table and E2SFCA")
+    max_t = max(thresholds)
+    n_m = len(migrants)
+    demand = pd.concat([
+        pd.Series(1.0, index=pd.RangeIndex(n_m)),
+        pd.Series(registered["population"].to_numpy(float),
+                  index=pd.RangeIndex(n_m, n_m + len(registered))),
+    ])
+    cost_m = net.cost_table(snap_m, snap_s, max_cost=max_t)
+    cost_r = net.cost_table(snap_r, snap_s, max_cost=max_t)
+    cost_m["origin"] = _positions(cost_m["origin"], migrants.index)
+    cost_r["origin"] = _positions(cost_r["origin"], registered.index) + n_m
+    costs = pd.concat([cost_m, cost_r], ignore_index=True)
+    supply = sites_idx["staff"].astype(float)
+    score = enhanced_two_step_fca(demand, supply, costs, steps=e2sfca_steps(thresholds))
+    access["e2sfca"] = score.to_numpy()[:n_m] * PER  # accessible staff per 1,000 people
+    registered_score = score.to_numpy()[n_m:] * PER
+
+    clock.step("staffing, equalization and indicators")
+    staffing = community_staffing(communities, migrants, sites, standard=params.staffing_standard)
+    eq = equalization_table(
+        pd.Series(access["time_min"].to_numpy()), pd.Series(access["community_id"].to_numpy()),
+        pd.Series(near_r["time_min"].to_numpy()),
+        pd.Series(registered["community_id"].to_numpy()), thresholds,
+        registered_weights=pd.Series(registered["population"].to_numpy(float)),
+        index=staffing.index)
+    summary = staffing.join(eq)
+    cid_m = access["community_id"].to_numpy()
+    cid_r = registered["community_id"].to_numpy()
+    pop_r = registered["population"].to_numpy(float)
+    mig_e2 = pd.Series(access["e2sfca"].to_numpy()).groupby(cid_m).mean()
+    reg_e2 = (pd.Series(registered_score * pop_r).groupby(cid_r).sum()
+              / pd.Series(pop_r).groupby(cid_r).sum().replace(0, np.nan))
+    summary["e2sfca_mean_migrant"] = mig_e2.reindex(summary.index).to_numpy()
+    summary["e2sfca_mean_registered"] = reg_e2.reindex(summary.index).to_numpy()
+    summary["staff_ratio_gap"] = summary["e2sfca_mean_registered"] - summary[
+        "e2sfca_mean_migrant"]
+    unreachable = access["unreachable_reason"].notna().groupby(
+        access["community_id"].to_numpy()).sum()
+    summary["unreachable_migrants"] = unreachable.reindex(summary.index, fill_value=0).astype(
+        np.int64).to_numpy()
+    community_summary = gpd.GeoDataFrame(
+        summary.reset_index(),
+        geometry=communities.geometry.to_numpy(), crs=communities.crs)
+    names = communities.set_index("community_id")
+    community_summary.insert(1, "name", names["name"].reindex(summary.index).to_numpy())
+    if "street" in names:
+        community_summary.insert(3, "street", names["street"].reindex(summary.index).to_numpy())
+
+    district_summary = _district_summary(community_summary, access, near_r, registered,
+                                         thresholds)
+    indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
+
+    clock.step("site catchments")
+    catch = catchment_staffing(
+        sites_idx, pd.Series(access["site_id"].to_numpy()),
+        pd.Series(near_r["destination"].to_numpy()),
+        pd.Series(registered["population"].to_numpy(float)))
+    served = costs.assign(w=_zone_weight(costs["cost"].to_numpy(), thresholds))
+    served["w"] *= demand.to_numpy()[served["origin"].to_numpy()]
+    weighted_demand = served.groupby("destination")["w"].sum().reindex(sites_idx.index,
+                                                                        fill_value=0.0)
+    areas = net.service_areas(snap_s, [max_t])
+    area_geom = areas.set_index("site")["geometry"].reindex(sites_idx.index)
+    site_catchments = gpd.GeoDataFrame(
+        {
+            "site_id": sites_idx["site_id"].to_numpy(),
+            "name": sites_idx["name"].to_numpy(),
+            "kind": sites_idx["kind"].to_numpy(),
+            "community_id": sites_idx["community_id"].to_numpy(),
+            **{c: catch[c].to_numpy() for c in catch.columns},
+            "weighted_demand_e2sfca": weighted_demand.to_numpy(),
+            "staff_per_1000_e2sfca": np.where(
+                weighted_demand.to_numpy() > 0,
+                sites_idx["staff"].to_numpy(float) / np.where(weighted_demand.to_numpy() > 0,
+                                                              weighted_demand.to_numpy(), 1) * PER,
+                np.nan),
+            "unreachable_reason": snap_s.reason,
+            "catchment_min": max_t,
+        },
+        geometry=gpd.GeoSeries(area_geom.to_numpy(), crs=net.crs),
+        crs=net.crs,
+    )
+    clock.stop()
+    return RunResults(study=study, mode=mode, migrant_access=access,
+                      site_catchments=site_catchments, community_summary=community_summary,
+                      district_summary=district_summary, indicators=indicators, notes=notes,
+                      timings=clock.timings)
+
+
+def _positions(labels: pd.Series, index: pd.Index) -> np.ndarray:
+    """Positions of ``labels`` in ``index`` (cost tables carry index labels)."""
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return labels.to_numpy(dtype=np.int64)
+    return index.get_indexer(labels)
+
+
+def _zone_weight(cost: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
+    steps = e2sfca_steps(thresholds)
+    bounds = np.array(list(steps))
+    weights = np.array(list(steps.values()))
+    zone = np.searchsorted(bounds, cost, side="left")
+    return np.where(zone < len(bounds), weights[np.minimum(zone, len(bounds) - 1)], 0.0)
+
+
+def _district_summary(
+    communities: pd.DataFrame,
+    access: pd.DataFrame,
+    near_r: pd.DataFrame,
+    registered: pd.DataFrame,
+    thresholds: tuple[float, ...],
+) -> pd.DataFrame:
+    """Totals per district and for the city; coverage from people counts, not averages."""
+    district_of = communities.set_index("community_id")["district"]
+    mig_d = access["community_id"].map(district_of)
+    reg_d = registered["community_id"].map(district_of)
+    rows = []
+    units = [*sorted(communities["district"].unique()), None]
+    mig_cov = coverage_shares(pd.Series(access["time_min"].to_numpy()),
+                              pd.Series(mig_d.fillna("").to_numpy()), thresholds)
+    reg_cov = coverage_shares(pd.Series(near_r["time_min"].to_numpy()),
+                              pd.Series(reg_d.fillna("").to_numpy()), thresholds,
+                              weights=pd.Series(registered["population"].to_numpy(float)))
+    city_m = coverage_shares(pd.Series(access["time_min"].to_numpy()),
+                             pd.Series(np.zeros(len(access))), thresholds)
+    city_r = coverage_shares(pd.Series(near_r["time_min"].to_numpy()),
+                             pd.Series(np.zeros(len(near_r))), thresholds,
+                             weights=pd.Series(registered["population"].to_numpy(float)))
+    max_lab = threshold_label(max(thresholds))
+    for unit in units:
+        sel = communities if unit is None else communities[communities["district"] == unit]
+        staff = sel["staff"].sum()
+        mig = int(sel["migrants"].sum())
+        reg = int(sel["registered_pop"].sum())
+        row: dict[str, object] = {
+            "level": "city" if unit is None else "district",
+            "district": "全市" if unit is None else unit,
+            "communities": len(sel),
+            "migrants": mig,
+            "registered_pop": reg,
+            "staff": staff,
+            "staff_per_1000_migrants": staff / mig * PER if mig else np.nan,
+            "staff_per_1000_registered": staff / reg * PER if reg else np.nan,
+            "staff_per_1000_total": staff / (mig + reg) * PER if mig + reg else np.nan,
+            "staffing_standard": sel["staff_needed"].sum() / (mig + reg) * PER
+            if mig + reg else np.nan,
+            "staff_needed": sel["staff_needed"].sum(),
+            "staff_shortfall": sel["staff_shortfall"].sum(),
+        }
+        mc = city_m.iloc[0] if unit is None else mig_cov.reindex([unit]).iloc[0]
+        rc = city_r.iloc[0] if unit is None else reg_cov.reindex([unit]).iloc[0]
+        for m in thresholds:
+            lab = threshold_label(m)
+            row[f"coverage_{lab}_migrant"] = mc[f"within_{lab}"]
+            row[f"coverage_{lab}_registered"] = rc[f"within_{lab}"]
+            row[f"coverage_gap_{lab}"] = rc[f"within_{lab}"] - mc[f"within_{lab}"]
+        weights_m = sel["migrants"].to_numpy(float)
+        weights_r = sel["registered_pop"].to_numpy(float)
+        row[f"gini_{max_lab}_migrant"] = gini(sel[f"coverage_{max_lab}_migrant"], weights_m)
+        row[f"gini_{max_lab}_registered"] = gini(sel[f"coverage_{max_lab}_registered"],
+                                                  weights_r)
+        row[f"theil_{max_lab}_migrant"] = theil(sel[f"coverage_{max_lab}_migrant"], weights_m)
+        row[f"theil_{max_lab}_registered"] = theil(sel[f"coverage_{max_lab}_registered"],
+                                                    weights_r)
+        row["unreachable_migrants"] = int(sel["unreachable_migrants"].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_results(results: RunResults, folder: str | Path | None = None) -> Path:
+    """Write ``results.gpkg`` and one CSV per layer into ``folder``; return the GeoPackage path.
+
+    The default folder is the project's ``[outputs] dir``. CSV files are UTF-8 with a byte-order
+    mark so that Excel opens the Chinese text correctly.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyogrio
+
+    folder = Path(folder) if folder is not None else results.study.project.output_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "results.gpkg"
+    if target.exists():
+        target.unlink()
+    for name, table in results.layers().items():
+        if isinstance(table, gpd.GeoDataFrame):
+            pyogrio.write_dataframe(table, target, layer=name, driver="GPKG")
+            plain = pd.DataFrame(table.drop(columns=table.geometry.name))
+        else:
+            pyogrio.write_dataframe(table, target, layer=name, driver="GPKG")
+            plain = table
+        csv = folder / f"{name}.csv"
+        frame = pa.Table.from_pandas(_csv_ready(plain), preserve_index=False)
+        with csv.open("wb") as fh:
+            fh.write(b"\xef\xbb\xbf")
+            pacsv.write_csv(frame, fh)
+    return target
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Plain numpy/str columns for CSV writing (nullable dtypes become object with blanks)."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.BooleanDtype | pd.Int64Dtype):
+            s = s.astype(object).where(s.notna(), None)
+        out[col] = s
+    return pd.DataFrame(out)
