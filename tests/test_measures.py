@@ -18,12 +18,14 @@ from coverage.equalization import (
 from coverage.indicators import indicator_table, people_needed
 from coverage.staffing import catchment_staffing, community_staffing, staffing_standard
 
-COMMUNITIES = pd.DataFrame({
-    "community_id": ["A", "B", "C"],
-    "district": ["东城区", "东城区", "西城区"],
-    "registered_pop": [4000, 6000, 2000],
-    "fp_staff": [1.0, 0.0, 0.0],
-})
+COMMUNITIES = pd.DataFrame(
+    {
+        "community_id": ["A", "B", "C"],
+        "district": ["东城区", "东城区", "西城区"],
+        "registered_pop": [4000, 6000, 2000],
+        "fp_staff": [1.0, 0.0, 0.0],
+    }
+)
 
 
 def _migrants() -> pd.DataFrame:
@@ -37,18 +39,20 @@ def _migrants() -> pd.DataFrame:
     preg = [True] * 5 + [False] * 3 + [None] * 22
     cert = [True] * 4 + [False] * 26
     rh = [2, 2, 1, 0] + [None] * 26
-    return pd.DataFrame({
-        "person_id": [f"p{i}" for i in range(n)],
-        "community_id": comm,
-        "sex": sex,
-        "marital_status": marital,
-        "birth_year": pd.array(birth, dtype="Int64"),
-        "arrived_on": pd.to_datetime(["2026-03-01"] * n),
-        "policy_aware": pd.array(aware, dtype="boolean"),
-        "pregnancy_check": pd.array(preg, dtype="boolean"),
-        "has_marriage_cert": pd.array(cert, dtype="boolean"),
-        "rh_checks_year": pd.array(rh, dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "person_id": [f"p{i}" for i in range(n)],
+            "community_id": comm,
+            "sex": sex,
+            "marital_status": marital,
+            "birth_year": pd.array(birth, dtype="Int64"),
+            "arrived_on": pd.to_datetime(["2026-03-01"] * n),
+            "policy_aware": pd.array(aware, dtype="boolean"),
+            "pregnancy_check": pd.array(preg, dtype="boolean"),
+            "has_marriage_cert": pd.array(cert, dtype="boolean"),
+            "rh_checks_year": pd.array(rh, dtype="Int64"),
+        }
+    )
 
 
 def _row(table: pd.DataFrame, level: str, unit: str, indicator: str) -> pd.Series:
@@ -90,8 +94,12 @@ def test_community_management_counts_staffed_communities():
     cm = _row(t, "city", "city", "community_management")
     assert (cm.population, cm.achieved) == (2, 1)  # C has no migrants; B has no staff
     sites = pd.DataFrame({"community_id": ["B"], "staff": [2.0]})
-    cm = _row(indicator_table(_migrants(), COMMUNITIES, sites=sites), "city", "city",
-              "community_management")
+    cm = _row(
+        indicator_table(_migrants(), COMMUNITIES, sites=sites),
+        "city",
+        "city",
+        "community_management",
+    )
     assert cm.achieved == 2 and bool(cm["met"])
 
 
@@ -125,8 +133,9 @@ def test_community_staffing_district_standard():
 
 
 def test_staffing_standard_variants():
-    table = pd.DataFrame({"district": ["x", "y"], "staff": [2.0, 1.0],
-                          "registered_pop": [1000, 2000]})
+    table = pd.DataFrame(
+        {"district": ["x", "y"], "staff": [2.0, 1.0], "registered_pop": [1000, 2000]}
+    )
     assert staffing_standard(table, "city_registered_ratio") == pytest.approx([1.0, 1.0])
     assert staffing_standard(table, 0.7) == pytest.approx([0.7, 0.7])
     with pytest.raises(ValueError, match="unknown staffing standard"):
@@ -151,13 +160,17 @@ def test_coverage_shares_and_gap():
     rw = pd.Series([300.0, 100.0])
     shares = coverage_shares(mt, mu, [5, 10])
     assert shares.loc["A", "within_5min"] == pytest.approx(0.25)  # unreachable counts as not
-    t = equalization_table(mt, mu, rt, ru, [5, 15], registered_weights=rw,
-                           index=pd.Index(["A", "B"]))
+    t = equalization_table(
+        mt, mu, rt, ru, [5, 15], registered_weights=rw, index=pd.Index(["A", "B"])
+    )
     assert t.loc["A", "coverage_5min_registered"] == pytest.approx(0.75)
     assert t.loc["A", "coverage_gap_15min"] == pytest.approx(1.0 - 0.5)
     assert np.isnan(t.loc["B", "coverage_5min_migrant"])
-    assert list(t.columns[:3]) == ["coverage_5min_migrant", "coverage_5min_registered",
-                                   "coverage_gap_5min"]
+    assert list(t.columns[:3]) == [
+        "coverage_5min_migrant",
+        "coverage_5min_registered",
+        "coverage_gap_5min",
+    ]
 
 
 def test_gini_and_theil_match_brute_force():
@@ -165,21 +178,31 @@ def test_gini_and_theil_match_brute_force():
     x = rng.random(40)
     w = rng.integers(1, 6, 40).astype(float)
     expanded = np.repeat(x, w.astype(int))
-    brute = np.abs(expanded[:, None] - expanded[None, :]).sum() / (2 * len(expanded) ** 2
-                                                                   * expanded.mean())
+    brute = np.abs(expanded[:, None] - expanded[None, :]).sum() / (
+        2 * len(expanded) ** 2 * expanded.mean()
+    )
     assert gini(x, w) == pytest.approx(brute, rel=1e-12)
     m = expanded.mean()
     assert theil(x, w) == pytest.approx(np.mean(expanded / m * np.log(expanded / m)), rel=1e-12)
-    assert gini(np.full(5, 0.3)) == pytest.approx(0.0, abs=1e-12) and theil(np.full(5, 0.3)) == pytest.approx(0.0)
+    assert gini(np.full(5, 0.3)) == pytest.approx(0.0, abs=1e-12) and theil(
+        np.full(5, 0.3)
+    ) == pytest.approx(0.0)
     assert gini([0, 0, 0, 1]) == pytest.approx(0.75)
 
 
 def test_allocate_registered_conserves_population():
-    comm = gpd.GeoDataFrame({
-        "community_id": ["A", "B", "tiny"],
-        "registered_pop": [1000, 300, 7],
-    }, geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 1500, 1000),
-                 shapely.box(1500, 0, 1520, 20)], crs=32650)
+    comm = gpd.GeoDataFrame(
+        {
+            "community_id": ["A", "B", "tiny"],
+            "registered_pop": [1000, 300, 7],
+        },
+        geometry=[
+            shapely.box(0, 0, 1000, 1000),
+            shapely.box(1000, 0, 1500, 1000),
+            shapely.box(1500, 0, 1520, 20),
+        ],
+        crs=32650,
+    )
     pts = allocate_registered(comm, spacing=100)
     sums = pts.groupby("community_id")["population"].sum()
     assert sums.to_dict() == pytest.approx({"A": 1000, "B": 300, "tiny": 7})

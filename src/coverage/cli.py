@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -34,7 +34,7 @@ console = Console()
 err = Console(stderr=True)
 
 
-class Size(str, Enum):
+class Size(StrEnum):
     """Demo city sizes."""
 
     small = "small"
@@ -42,7 +42,7 @@ class Size(str, Enum):
     large = "large"
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     """Message languages."""
 
     zh = "zh"
@@ -64,8 +64,14 @@ def _steps(title: str) -> Iterator[Callable[[str], None]]:
 def _problem_table(problems: Problems, lang: str) -> Table:
     zh = lang == "zh"
     table = Table(title="输入检查" if zh else "Input check", show_lines=False)
-    for head_en, head_zh in (("severity", "级别"), ("file", "文件"), ("row", "行"),
-                             ("field", "字段"), ("rule", "规则"), ("hint", "说明")):
+    for head_en, head_zh in (
+        ("severity", "级别"),
+        ("file", "文件"),
+        ("row", "行"),
+        ("field", "字段"),
+        ("rule", "规则"),
+        ("hint", "说明"),
+    ):
         table.add_column(head_zh if zh else head_en, overflow="fold")
     colour = {"error": "red", "warning": "yellow", "info": "dim"}
     names = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -74,9 +80,14 @@ def _problem_table(problems: Problems, lang: str) -> Table:
         if p.count > 1:
             row += f" (+{p.count - 1:,})"
         level = names[p.severity] if zh else p.severity
-        table.add_row(f"[{colour[p.severity]}]{level}[/]", escape(p.file), row,
-                      escape(p.field or ""), escape(f"{p.describe(lang)} [{p.rule}]"),
-                      escape(p.hint))
+        table.add_row(
+            f"[{colour[p.severity]}]{level}[/]",
+            escape(p.file),
+            row,
+            escape(p.field or ""),
+            escape(f"{p.describe(lang)} [{p.rule}]"),
+            escape(p.hint),
+        )
     return table
 
 
@@ -87,11 +98,13 @@ def _fail_project(exc: Exception) -> None:
 
 @app.command()
 def demo(
-    size: Annotated[Size, typer.Option(help="small (~20k migrants), default (~200k) or large "
-                                       "(≥1M).")] = Size.default,
+    size: Annotated[
+        Size, typer.Option(help="small (~20k migrants), default (~200k) or large (≥1M).")
+    ] = Size.default,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same city.")] = 0,
     out: Annotated[Path, typer.Option(help="Folder to write the demo project into.")] = Path(
-        "demo-city"),
+        "demo-city"
+    ),
 ) -> None:
     """Build the synthetic demo city (生成演示城市) and check it loads."""
     from coverage.demo import build_demo
@@ -111,7 +124,7 @@ def demo(
     console.print(f"study CRS {study.crs.to_string()}; done in {time.perf_counter() - start:.1f} s")
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     """Travel modes."""
 
     walk = "walk"
@@ -122,8 +135,10 @@ class Mode(str, Enum):
 def run(
     project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
     mode: Annotated[Mode, typer.Option(help="Travel mode.")] = Mode.walk,
-    out: Annotated[Path | None, typer.Option(help="Folder for the results (default: the "
-                                             "project's [outputs] dir).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the results (default: the project's [outputs] dir)."),
+    ] = None,
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
@@ -146,6 +161,8 @@ def run(
 
 
 def _print_summary(results: object, lang: str) -> None:
+    import pandas as pd
+
     from coverage.indicators import indicator_names
 
     zh = lang == "zh"
@@ -154,35 +171,53 @@ def _print_summary(results: object, lang: str) -> None:
     table.add_column("指标" if zh else "measure")
     table.add_column("流动人口" if zh else "migrants", justify="right")
     table.add_column("户籍人口" if zh else "registered", justify="right")
-    table.add_row("人数" if zh else "people", f"{int(city['migrants']):,}",
-                  f"{int(city['registered_pop']):,}")
+    table.add_row(
+        "人数" if zh else "people", f"{int(city['migrants']):,}", f"{int(city['registered_pop']):,}"
+    )
     thresholds = results.study.project.parameters.thresholds_min  # type: ignore[attr-defined]
     for m in thresholds:
         label = f"{m:g} 分钟内覆盖率" if zh else f"within {m:g} min"
-        table.add_row(label, f"{city[f'coverage_{m:g}min_migrant']:.1%}",
-                      f"{city[f'coverage_{m:g}min_registered']:.1%}")
-    table.add_row("每千人工作人员" if zh else "staff per 1,000",
-                  f"{city['staff_per_1000_migrants']:.2f}",
-                  f"{city['staff_per_1000_registered']:.2f}")
+        table.add_row(
+            label,
+            f"{city[f'coverage_{m:g}min_migrant']:.1%}",
+            f"{city[f'coverage_{m:g}min_registered']:.1%}",
+        )
+    table.add_row(
+        "每千人工作人员" if zh else "staff per 1,000",
+        f"{city['staff_per_1000_migrants']:.2f}",
+        f"{city['staff_per_1000_registered']:.2f}",
+    )
     console.print(table)
     ind = results.indicators  # type: ignore[attr-defined]
     ind = ind[ind["level"] == "city"]
     names = indicator_names(lang)
     t2 = Table(title="规划指标" if zh else "The plan's indicators")
-    for head in (("指标", "indicator"), ("实际", "value"), ("目标", "target"),
-                 ("达标", "met"), ("尚需人数", "people needed")):
+    for head in (
+        ("指标", "indicator"),
+        ("实际", "value"),
+        ("目标", "target"),
+        ("达标", "met"),
+        ("尚需人数", "people needed"),
+    ):
         t2.add_column(head[0] if zh else head[1])
     for _, r in ind.iterrows():
         met = r["met"]
-        mark = "—" if met is None or met is getattr(__import__("pandas"), "NA") else (
-            ("是" if zh else "yes") if met else ("否" if zh else "no"))
+        yes, no = ("是", "否") if zh else ("yes", "no")
+        mark = "—" if pd.isna(met) else (yes if met else no)
         value = "—" if r["value"] != r["value"] else f"{r['value']:.1%}"
-        t2.add_row(names[r["indicator"]], value, f"{r['target']:.0%}", mark,
-                   f"{int(r['people_needed']):,}")
+        t2.add_row(
+            names[r["indicator"]], value, f"{r['target']:.0%}", mark, f"{int(r['people_needed']):,}"
+        )
     console.print(t2)
     short = float(city["staff_shortfall"])
-    console.print(("人员缺口（按同区户籍人口配比）: " if zh else "staff shortfall (same standard as "
-                   "registered residents): ") + f"{short:,.1f} FTE")
+    console.print(
+        (
+            "人员缺口（按同区户籍人口配比）: "
+            if zh
+            else "staff shortfall (same standard as registered residents): "
+        )
+        + f"{short:,.1f} FTE"
+    )
 
 
 @app.command()
@@ -196,8 +231,10 @@ def init(
     except FileExistsError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    console.print(f"wrote {target}; edit the layer paths and coordinate systems, then run "
-                  f"`coverage validate {folder}`")
+    console.print(
+        f"wrote {target}; edit the layer paths and coordinate systems, then run "
+        f"`coverage validate {folder}`"
+    )
 
 
 @app.command()

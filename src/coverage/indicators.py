@@ -222,7 +222,7 @@ def _community_management(
 
 
 def indicator_names(lang: str = "zh") -> dict[str, str]:
-    """Indicator key → display name in ``lang``."""
+    """Return indicator key → display name in ``lang``."""
     return {i.key: (i.name_zh if lang == "zh" else i.name_en)
             for i in (*INDICATORS, COMMUNITY_MANAGEMENT)}
 

@@ -112,9 +112,14 @@ def resolve_columns(
             if header in headers:
                 found[col.name] = header
             else:
-                problems.add(raw.file, raw.header_row, col.name, "missing-column",
-                             f"project.toml maps {col.name} to the header {header!r}, which the "
-                             f"file does not have; its headers are: {', '.join(headers)}")
+                problems.add(
+                    raw.file,
+                    raw.header_row,
+                    col.name,
+                    "missing-column",
+                    f"project.toml maps {col.name} to the header {header!r}, which the "
+                    f"file does not have; its headers are: {', '.join(headers)}",
+                )
             continue
         names = [col.name, *col.aliases]
         matches = [h for n in names for h in by_norm.get(_norm(n), [])]
@@ -122,9 +127,14 @@ def resolve_columns(
         if len(matches) == 1:
             found[col.name] = matches[0]
         elif len(matches) > 1:
-            problems.add(raw.file, raw.header_row, col.name, "ambiguous-column",
-                         f"headers {', '.join(map(repr, matches))} all match {col.name}; map "
-                         f"the right one in [layers.{layer.name}.columns]")
+            problems.add(
+                raw.file,
+                raw.header_row,
+                col.name,
+                "ambiguous-column",
+                f"headers {', '.join(map(repr, matches))} all match {col.name}; map "
+                f"the right one in [layers.{layer.name}.columns]",
+            )
     return found
 
 
@@ -214,8 +224,9 @@ def coerce_column(
     """
     empty = _empty(values)
     if col.required and col.kind not in ("lon", "lat"):  # _check_coordinates reports those
-        problems.add_rows(file, rows[empty], col.name, "empty-value",
-                          f"{col.name} is required; fill it in")
+        problems.add_rows(
+            file, rows[empty], col.name, "empty-value", f"{col.name} is required; fill it in"
+        )
     show = not (layer.personal or col.personal)
 
     def bad(mask: np.ndarray, rule: str, hint: str, severity: str = "error") -> None:
@@ -230,18 +241,26 @@ def coerce_column(
             if national.any():
                 out = out.copy()
                 out[national] = hash_ids(out[national], salt()).to_numpy()
-                problems.add(file, None, col.name, "national-id-hashed",
-                             f"{int(national.sum()):,} values look like 18-digit national ID "
-                             "numbers; they were replaced by salted hashes and are not stored",
-                             "warning")
+                problems.add(
+                    file,
+                    None,
+                    col.name,
+                    "national-id-hashed",
+                    f"{int(national.sum()):,} values look like 18-digit national ID "
+                    "numbers; they were replaced by salted hashes and are not stored",
+                    "warning",
+                )
         return out.where(~empty)
     if kind in ("float", "int", "lon", "lat"):
         num = _numeric(values)
         nan = num.isna().to_numpy() & ~empty
         if kind in ("lon", "lat"):
             return num  # coordinates are checked together in _check_coordinates
-        bad(nan, "not-a-number", f"{col.name} must be a number" + (
-            "" if not show else "; remove units and text"))
+        bad(
+            nan,
+            "not-a-number",
+            f"{col.name} must be a number" + ("" if not show else "; remove units and text"),
+        )
         if kind == "int":
             frac = (num.notna() & (num != np.round(num))).to_numpy()
             bad(frac, "not-an-integer", f"{col.name} must be a whole number")
@@ -253,24 +272,33 @@ def coerce_column(
             bad(low, "below-minimum", f"{col.name} must be ≥ {col.minimum:g}")
         return num.astype("Int64") if kind == "int" and not (num.dropna() % 1).any() else num
     if kind == "bool":
-        mapping = {v.casefold(): True for v in BOOL_TRUE} | {v.casefold(): False for v in BOOL_FALSE}
+        mapping = {v.casefold(): True for v in BOOL_TRUE} | {
+            v.casefold(): False for v in BOOL_FALSE
+        }
         if pd.api.types.is_bool_dtype(values.dtype):
             out = values.astype("boolean")
         else:
-            out = _by_value(values.astype("string"), lambda u: u.str.strip().str.casefold().map(
-                mapping).astype("boolean"))
+            out = _by_value(
+                values.astype("string"),
+                lambda u: u.str.strip().str.casefold().map(mapping).astype("boolean"),
+            )
         unknown = out.isna().to_numpy() & ~empty
         bad(unknown, "not-a-boolean", f"{col.name} must be 是/否 (yes/no, 1/0)")
         return out
     if kind == "date":
         out = _dates(values)
-        bad(out.isna().to_numpy() & ~empty, "not-a-date",
-            f"{col.name} must be a date such as 2024-03-01")
+        bad(
+            out.isna().to_numpy() & ~empty,
+            "not-a-date",
+            f"{col.name} must be a date such as 2024-03-01",
+        )
         return out
     if kind == "category":
         lookup = category_lookup(col)
-        out = _by_value(values.astype("string"), lambda u: u.str.strip().str.casefold().map(
-            lookup).astype("string"))
+        out = _by_value(
+            values.astype("string"),
+            lambda u: u.str.strip().str.casefold().map(lookup).astype("string"),
+        )
         unknown = out.isna().to_numpy() & ~empty
         allowed = ", ".join(f"{k} ({v[0]})" if v else k for k, v in col.values.items())
         if show and unknown.any():
@@ -283,9 +311,13 @@ def coerce_column(
         text = _as_text(values).str.strip()
         ok = text.str.fullmatch(r"\d{6}").fillna(False).to_numpy(dtype=bool)
         malformed = ~ok & ~empty
-        bad(malformed, "malformed-code",
+        bad(
+            malformed,
+            "malformed-code",
             f"{col.name} must be a six-digit GB/T 2260 code; the rows are kept and counted "
-            "as unknown origin", "warning")
+            "as unknown origin",
+            "warning",
+        )
         return text.where(ok)
     msg = f"no converter for column kind {kind!r}"
     raise AssertionError(msg)
@@ -310,21 +342,36 @@ def _check_coordinates(
     """Check a pair of coordinate columns; return the mask of usable rows."""
     x, y = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
     missing = np.isnan(x) | np.isnan(y)
-    problems.add_rows(file, rows[missing], f"{names[0]}/{names[1]}", "missing-coordinate",
-                      "give both coordinates as decimal degrees (e.g. 113.75, 23.02)")
+    problems.add_rows(
+        file,
+        rows[missing],
+        f"{names[0]}/{names[1]}",
+        "missing-coordinate",
+        "give both coordinates as decimal degrees (e.g. 113.75, 23.02)",
+    )
     if not geographic:
         return ~missing
     valid = (np.abs(x) <= 180) & (np.abs(y) <= 90)
     in_china = crsmod.in_china(x, y)
     swapped_china = crsmod.in_china(y, x) & ~in_china
     swapped = ~missing & ((~valid & (np.abs(x) <= 90) & (np.abs(y) <= 180)) | swapped_china)
-    problems.add_rows(file, rows[swapped], f"{names[0]}/{names[1]}", "swapped-coordinates",
-                      f"{names[1]} looks like a longitude and {names[0]} like a latitude; swap "
-                      "the two columns (or map them in project.toml)")
+    problems.add_rows(
+        file,
+        rows[swapped],
+        f"{names[0]}/{names[1]}",
+        "swapped-coordinates",
+        f"{names[1]} looks like a longitude and {names[0]} like a latitude; swap "
+        "the two columns (or map them in project.toml)",
+    )
     out = ~missing & ~valid & ~swapped
-    problems.add_rows(file, rows[out], f"{names[0]}/{names[1]}", "coordinate-range",
-                      "longitude must be within ±180 and latitude within ±90 degrees; for "
-                      "projected x/y declare the layer's crs as an EPSG code")
+    problems.add_rows(
+        file,
+        rows[out],
+        f"{names[0]}/{names[1]}",
+        "coordinate-range",
+        "longitude must be within ±180 and latitude within ±90 degrees; for "
+        "projected x/y declare the layer's crs as an EPSG code",
+    )
     return ~missing & valid & ~swapped
 
 
@@ -335,9 +382,14 @@ def _layer_system(
     declared, file_crs = config.crs, raw.file_crs
     if file_crs is None:
         if declared is None:
-            problems.add(raw.file, None, "crs", "crs-missing",
-                         f"declare the coordinate system: crs = \"wgs84\", \"gcj02\", \"bd09\", "
-                         f"\"cgcs2000\" or \"EPSG:nnnn\" under [layers.{config.name}]")
+            problems.add(
+                raw.file,
+                None,
+                "crs",
+                "crs-missing",
+                f'declare the coordinate system: crs = "wgs84", "gcj02", "bd09", '
+                f'"cgcs2000" or "EPSG:nnnn" under [layers.{config.name}]',
+            )
         return declared, None
     epsg = file_crs.to_epsg()
     if declared is None:
@@ -345,14 +397,24 @@ def _layer_system(
     if declared in _GEOGRAPHIC:
         if file_crs.is_geographic:
             return declared, None  # GCJ-02/BD-09 data is commonly labelled EPSG:4326
-        problems.add(raw.file, None, "crs", "crs-conflict",
-                     f"the file is in {file_crs.name} (EPSG:{epsg}) but project.toml declares "
-                     f"{declared}; remove the declaration or reproject the file")
+        problems.add(
+            raw.file,
+            None,
+            "crs",
+            "crs-conflict",
+            f"the file is in {file_crs.name} (EPSG:{epsg}) but project.toml declares "
+            f"{declared}; remove the declaration or reproject the file",
+        )
         return None, None
     if pyproj.CRS.from_user_input(declared) != file_crs:
-        problems.add(raw.file, None, "crs", "crs-conflict",
-                     f"the file is in {file_crs.name} (EPSG:{epsg}) but project.toml declares "
-                     f"{declared}; make them agree")
+        problems.add(
+            raw.file,
+            None,
+            "crs",
+            "crs-conflict",
+            f"the file is in {file_crs.name} (EPSG:{epsg}) but project.toml declares "
+            f"{declared}; make them agree",
+        )
         return None, None
     return declared, None
 
@@ -384,10 +446,16 @@ def read_layer(
         coordinate conversion.
     """
     layer = LAYERS[config.name]
-    raw = read_table(config.path, problems=problems, name=config.source,
-                     encoding=config.encoding, sheet=config.sheet,
-                     header_row=config.header_row, layer=config.layer,
-                     delimiter=config.delimiter)
+    raw = read_table(
+        config.path,
+        problems=problems,
+        name=config.source,
+        encoding=config.encoding,
+        sheet=config.sheet,
+        header_row=config.header_row,
+        layer=config.layer,
+        delimiter=config.delimiter,
+    )
     if raw is None:
         return None, None, ""
     found = resolve_columns(raw, layer, config, problems)
@@ -400,19 +468,37 @@ def read_layer(
             if layer.geometry == "polygon" and not has_geometry:
                 continue  # reported once below
             aliases = "、".join(col.aliases[:3])
-            problems.add(raw.file, raw.header_row, col.name, "missing-column",
-                         f"add a column {col.name!r} (or {aliases}), or map your header to it in "
-                         f"[layers.{layer.name}.columns]")
+            problems.add(
+                raw.file,
+                raw.header_row,
+                col.name,
+                "missing-column",
+                f"add a column {col.name!r} (or {aliases}), or map your header to it in "
+                f"[layers.{layer.name}.columns]",
+            )
     ignored = [h for h in raw.frame.columns if h not in set(found.values())]
     if ignored:
-        problems.add(raw.file, raw.header_row, None, "ignored-columns",
-                     f"not part of the {layer.name} layer: {', '.join(ignored)}", "info")
+        problems.add(
+            raw.file,
+            raw.header_row,
+            None,
+            "ignored-columns",
+            f"not part of the {layer.name} layer: {', '.join(ignored)}",
+            "info",
+        )
     rows = raw.rows
     data: dict[str, pd.Series] = {}
     for col in layer.columns:
         if col.name in found:
-            data[col.name] = coerce_column(raw.frame[found[col.name]], col, rows, file=raw.file,
-                                           layer=layer, problems=problems, salt=salt)
+            data[col.name] = coerce_column(
+                raw.frame[found[col.name]],
+                col,
+                rows,
+                file=raw.file,
+                layer=layer,
+                problems=problems,
+                salt=salt,
+            )
     frame = pd.DataFrame(data, index=raw.frame.index)
     frame[ROW] = rows
     _check_duplicates(frame, layer, raw.file, rows, problems)
@@ -420,15 +506,27 @@ def read_layer(
     usable = np.ones(len(frame), dtype=bool)
     if layer.geometry == "point" and "lon" in found and "lat" in found:
         geographic = system is None or system in _GEOGRAPHIC
-        usable = _check_coordinates(frame["lon"], frame["lat"], rows, file=raw.file,
-                                    names=(found["lon"], found["lat"]), problems=problems,
-                                    geographic=geographic)
+        usable = _check_coordinates(
+            frame["lon"],
+            frame["lat"],
+            rows,
+            file=raw.file,
+            names=(found["lon"], found["lat"]),
+            problems=problems,
+            geographic=geographic,
+        )
         if "work_lon" in frame and "work_lat" in frame:
             given = frame["work_lon"].notna() | frame["work_lat"].notna()
             sub = given.to_numpy()
-            ok = _check_coordinates(frame["work_lon"][sub], frame["work_lat"][sub], rows[sub],
-                                    file=raw.file, names=(found["work_lon"], found["work_lat"]),
-                                    problems=problems, geographic=geographic)
+            ok = _check_coordinates(
+                frame["work_lon"][sub],
+                frame["work_lat"][sub],
+                rows[sub],
+                file=raw.file,
+                names=(found["work_lon"], found["work_lat"]),
+                problems=problems,
+                geographic=geographic,
+            )
             del ok
         lon = np.where(usable, frame["lon"].to_numpy(dtype=float), np.nan)
         lat = np.where(usable, frame["lat"].to_numpy(dtype=float), np.nan)
@@ -437,8 +535,9 @@ def read_layer(
             lon, lat = crsmod.to_wgs84(lon, lat, system)
             conversion = crsmod.describe_conversion(system)
             if "work_lon" in frame and "work_lat" in frame:
-                wlon, wlat = crsmod.to_wgs84(frame["work_lon"].to_numpy(float),
-                                             frame["work_lat"].to_numpy(float), system)
+                wlon, wlat = crsmod.to_wgs84(
+                    frame["work_lon"].to_numpy(float), frame["work_lat"].to_numpy(float), system
+                )
                 frame["work_lon"], frame["work_lat"] = wlon, wlat
         frame["lon"], frame["lat"] = lon, lat
         return frame, None, conversion
@@ -451,9 +550,13 @@ def read_layer(
             geoms = _repair(geoms, usable, raw.file, rows, problems)
     else:
         if layer.geometry == "polygon":
-            problems.add(raw.file, None, "geometry", "missing-geometry",
-                         "boundaries need a spatial file (GeoPackage, GeoJSON, Shapefile or "
-                         "GeoParquet)")
+            problems.add(
+                raw.file,
+                None,
+                "geometry",
+                "missing-geometry",
+                "boundaries need a spatial file (GeoPackage, GeoJSON, Shapefile or GeoParquet)",
+            )
         geoms = np.full(len(frame), None, dtype=object)
         usable[:] = False
     conversion = ""
@@ -468,9 +571,7 @@ def read_layer(
     return frame, geoms, conversion
 
 
-def _to_study(
-    frame: pd.DataFrame, geoms: np.ndarray | None, crs: pyproj.CRS
-) -> gpd.GeoDataFrame:
+def _to_study(frame: pd.DataFrame, geoms: np.ndarray | None, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     """Project a layer from WGS-84 to the study CRS.
 
     Point layers read from coordinate columns arrive as ``lon``/``lat`` arrays: they are
@@ -485,8 +586,9 @@ def _to_study(
     else:
         geometry = gpd.GeoSeries(geoms, index=frame.index, crs=4326).to_crs(crs)
     if "work_lon" in frame and "work_lat" in frame:
-        wx, wy = to_study.transform(frame["work_lon"].to_numpy(float),
-                                    frame["work_lat"].to_numpy(float))
+        wx, wy = to_study.transform(
+            frame["work_lon"].to_numpy(float), frame["work_lat"].to_numpy(float)
+        )
         at = frame.columns.get_loc("work_lon")
         frame = frame.drop(columns=["work_lon", "work_lat"])
         frame.insert(at, "work_x", wx)
@@ -509,29 +611,41 @@ def _check_duplicates(
         for r, f in zip(rows[dup][:20], firsts[:20], strict=False):
             problems.add(file, int(r), key, "duplicate-id", hint + str(int(f)))
         if dup.sum() > 20:
-            problems.add_rows(file, rows[dup][20:], key, "duplicate-id",
-                              f"each {key} must be unique")
+            problems.add_rows(
+                file, rows[dup][20:], key, "duplicate-id", f"each {key} must be unique"
+            )
 
 
 def _check_geometries(
-    geoms: np.ndarray, layer: Layer, config: LayerConfig, file: str, rows: np.ndarray,
+    geoms: np.ndarray,
+    layer: Layer,
+    config: LayerConfig,
+    file: str,
+    rows: np.ndarray,
     problems: Problems,
 ) -> np.ndarray:
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    problems.add_rows(file, rows[missing], "geometry", "missing-geometry",
-                      "every record needs a geometry")
+    problems.add_rows(
+        file, rows[missing], "geometry", "missing-geometry", "every record needs a geometry"
+    )
     types = shapely.get_type_id(geoms)
     wanted = (0, 4) if layer.geometry == "point" else (3, 6)
     wrong = ~missing & ~np.isin(types, wanted)
     what = "points" if layer.geometry == "point" else "polygons"
-    problems.add_rows(file, rows[wrong], "geometry", "wrong-geometry",
-                      f"the {layer.name} layer holds {what}")
+    problems.add_rows(
+        file, rows[wrong], "geometry", "wrong-geometry", f"the {layer.name} layer holds {what}"
+    )
     usable = ~missing & ~wrong
     if layer.geometry == "point":
         multi = usable & (types == 4)
         several = multi & (shapely.get_num_geometries(geoms) != 1)
-        problems.add_rows(file, rows[several], "geometry", "wrong-geometry",
-                          "a multipoint must hold exactly one point")
+        problems.add_rows(
+            file,
+            rows[several],
+            "geometry",
+            "wrong-geometry",
+            "a multipoint must hold exactly one point",
+        )
         usable &= ~several
         geoms[multi & ~several] = shapely.get_geometry(geoms[multi & ~several], 0)
         return usable
@@ -540,11 +654,21 @@ def _check_geometries(
     if invalid.any() and not config.repair:
         reasons = shapely.is_valid_reason(geoms[invalid])
         for r, reason in zip(rows[invalid][:20], reasons[:20], strict=False):
-            problems.add(file, int(r), "geometry", "invalid-polygon",
-                         f"{reason}; fix it in a GIS or set repair = true for the layer")
+            problems.add(
+                file,
+                int(r),
+                "geometry",
+                "invalid-polygon",
+                f"{reason}; fix it in a GIS or set repair = true for the layer",
+            )
         if invalid.sum() > 20:
-            problems.add_rows(file, rows[invalid][20:], "geometry", "invalid-polygon",
-                              "fix the polygons or set repair = true")
+            problems.add_rows(
+                file,
+                rows[invalid][20:],
+                "geometry",
+                "invalid-polygon",
+                "fix the polygons or set repair = true",
+            )
     return usable if config.repair else usable & valid
 
 
@@ -557,19 +681,35 @@ def _repair(
     before = shapely.area(geoms[invalid])
     fixed = shapely.make_valid(geoms[invalid])
     # make_valid may return a collection with lines; keep only the polygonal part
-    fixed = np.array([shapely.union_all(shapely.get_parts(g)[np.isin(
-        shapely.get_type_id(shapely.get_parts(g)), (3, 6))]) for g in fixed], dtype=object)
+    fixed = np.array(
+        [
+            shapely.union_all(
+                shapely.get_parts(g)[np.isin(shapely.get_type_id(shapely.get_parts(g)), (3, 6))]
+            )
+            for g in fixed
+        ],
+        dtype=object,
+    )
     after = shapely.area(fixed)
     geoms = geoms.copy()
     geoms[invalid] = fixed
     # A self-crossing ring's loops cancel in the shoelace area (a bow-tie has area 0), so give
     # the areas themselves and a percentage only where the original area is positive.
     for r, a, b in zip(rows[invalid], before, after, strict=False):
-        change = f"{(b - a) / a * 100:+.3f} %" if a > 1e-9 * b else "the original rings " \
-            "cross and enclose no net area"
-        problems.add(file, int(r), "geometry", "repaired-polygon",
-                     f"repaired with make_valid; area changed from {a:.4g} to {b:.4g} in the "
-                     f"file's units² ({change}); check the boundary", "warning")
+        change = (
+            f"{(b - a) / a * 100:+.3f} %"
+            if a > 1e-9 * b
+            else "the original rings cross and enclose no net area"
+        )
+        problems.add(
+            file,
+            int(r),
+            "geometry",
+            "repaired-polygon",
+            f"repaired with make_valid; area changed from {a:.4g} to {b:.4g} in the "
+            f"file's units² ({change}); check the boundary",
+            "warning",
+        )
     return geoms
 
 
@@ -600,41 +740,64 @@ def _place_points(
     outside = has & ~inside
     rows = gdf[ROW].to_numpy()
     if has.sum() and outside.sum() * 2 > has.sum():  # mostly outside: a wrong crs, not a typo
-        problems.add(file, None, "geometry", "layer-outside-study-area",
-                     f"{int(outside.sum()):,} of {int(has.sum()):,} points lie more than "
-                     f"{tolerance:g} m outside the communities; the declared crs is probably "
-                     "wrong (e.g. GCJ-02 or BD-09 data declared as WGS-84, or x/y in metres)")
+        problems.add(
+            file,
+            None,
+            "geometry",
+            "layer-outside-study-area",
+            f"{int(outside.sum()):,} of {int(has.sum()):,} points lie more than "
+            f"{tolerance:g} m outside the communities; the declared crs is probably "
+            "wrong (e.g. GCJ-02 or BD-09 data declared as WGS-84, or x/y in metres)",
+        )
         return gdf.iloc[0:0], 0
-    problems.add_rows(file, rows[outside], "geometry", "outside-study-area",
-                      f"the point lies more than {tolerance:g} m outside every community; it is "
-                      "set aside (quarantined) and counted", "warning")
+    problems.add_rows(
+        file,
+        rows[outside],
+        "geometry",
+        "outside-study-area",
+        f"the point lies more than {tolerance:g} m outside every community; it is "
+        "set aside (quarantined) and counted",
+        "warning",
+    )
     gdf = gdf.loc[inside]
     if len(gdf):
         known = set(communities["community_id"].dropna())
         if "community_id" in gdf:
             given = gdf["community_id"].notna().to_numpy()
             unknown = given & ~gdf["community_id"].isin(known).to_numpy()
-            problems.add_rows(file, gdf[ROW].to_numpy()[unknown], "community_id",
-                              "unknown-reference", "no community has this community_id; check "
-                              "the communities layer")
+            problems.add_rows(
+                file,
+                gdf[ROW].to_numpy()[unknown],
+                "community_id",
+                "unknown-reference",
+                "no community has this community_id; check the communities layer",
+            )
         else:
             given = np.zeros(len(gdf), dtype=bool)
         if (~given).any():
             gdf = gdf.copy()
-            gdf["community_id"] = gdf["community_id"] if "community_id" in gdf else pd.Series(
-                pd.NA, index=gdf.index, dtype="string")
+            gdf["community_id"] = (
+                gdf["community_id"]
+                if "community_id" in gdf
+                else pd.Series(pd.NA, index=gdf.index, dtype="string")
+            )
             todo = gdf.loc[~given, [gdf.geometry.name]]
-            joined = gpd.sjoin_nearest(todo, communities[["community_id", "geometry"]],
-                                       how="left", max_distance=tolerance or None)
+            joined = gpd.sjoin_nearest(
+                todo,
+                communities[["community_id", "geometry"]],
+                how="left",
+                max_distance=tolerance or None,
+            )
             joined = joined[~joined.index.duplicated(keep="first")]
-            gdf.loc[~given, "community_id"] = joined["community_id_right" if
-                                                     "community_id_right" in joined else
-                                                     "community_id"].to_numpy()
+            gdf.loc[~given, "community_id"] = joined[
+                "community_id_right" if "community_id_right" in joined else "community_id"
+            ].to_numpy()
     return gdf, int(outside.sum())
 
 
-def _load(project: Project, problems: Problems,
-          progress: Callable[[str], None] | None) -> StudyData | None:
+def _load(
+    project: Project, problems: Problems, progress: Callable[[str], None] | None
+) -> StudyData | None:
     salt_cache: list[bytes] = []
 
     def salt() -> bytes:
@@ -658,18 +821,28 @@ def _load(project: Project, problems: Problems,
             conversions[name], sources[name] = conversion, config.source
     net = project.layers["network"]
     if not net.path.exists():
-        problems.add(net.source, None, None, "missing-file",
-                     "no road-network file there; check the path in project.toml")
+        problems.add(
+            net.source,
+            None,
+            None,
+            "missing-file",
+            "no road-network file there; check the path in project.toml",
+        )
     if "communities" not in loaded or problems.errors:
         return None
     frame, geoms = loaded["communities"]
-    communities = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index),
-                                   crs=4326)
+    communities = gpd.GeoDataFrame(
+        frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=4326
+    )
     communities = communities[communities.geometry.notna()]
     if communities.empty:
-        problems.add(sources["communities"], None, "geometry", "missing-geometry",
-                     "the layer holds no boundaries; the study area is the union of the "
-                     "communities")
+        problems.add(
+            sources["communities"],
+            None,
+            "geometry",
+            "missing-geometry",
+            "the layer holds no boundaries; the study area is the union of the communities",
+        )
         return None
     study = _study_crs(project, communities)
     communities = communities.to_crs(study)
@@ -682,10 +855,22 @@ def _load(project: Project, problems: Problems,
             progress(f"placing {name} in the study area")
         gdf = _to_study(frame, geoms, study)
         layers[name], quarantined[name] = _place_points(
-            name, gdf, communities, tolerance=project.parameters.study_area_tolerance_m,
-            file=sources[name], problems=problems)
-    return StudyData(project=project, crs=study, layers=layers, network_path=net.path,
-                     conversions=conversions, quarantined=quarantined, problems=problems)
+            name,
+            gdf,
+            communities,
+            tolerance=project.parameters.study_area_tolerance_m,
+            file=sources[name],
+            problems=problems,
+        )
+    return StudyData(
+        project=project,
+        crs=study,
+        layers=layers,
+        network_path=net.path,
+        conversions=conversions,
+        quarantined=quarantined,
+        problems=problems,
+    )
 
 
 def validate_project(

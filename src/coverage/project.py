@@ -135,10 +135,25 @@ class Project:
 
 _TOP_KEYS = {"project", "layers", "parameters", "privacy", "outputs"}
 _PROJECT_KEYS = {"name", "study_crs", "language"}
-_LAYER_KEYS = {"path", "crs", "encoding", "sheet", "header_row", "layer", "columns", "repair",
-               "delimiter"}
-_PARAM_KEYS = {"speeds_kmh", "thresholds_min", "max_snap_m", "study_area_tolerance_m", "staffing",
-               "targets"}
+_LAYER_KEYS = {
+    "path",
+    "crs",
+    "encoding",
+    "sheet",
+    "header_row",
+    "layer",
+    "columns",
+    "repair",
+    "delimiter",
+}
+_PARAM_KEYS = {
+    "speeds_kmh",
+    "thresholds_min",
+    "max_snap_m",
+    "study_area_tolerance_m",
+    "staffing",
+    "targets",
+}
 _PRIVACY_KEYS = {"min_cell", "salt_file"}
 _OUTPUT_KEYS = {"dir"}
 
@@ -149,16 +164,26 @@ def _fail(path: Path, where: str, text: str) -> ProjectError:
 
 def _check_keys(path: Path, table: dict[str, Any], allowed: set[str], where: str) -> None:
     if not isinstance(table, dict):
-        raise _fail(path, f"[{where}]", f"{table!r} must be a table of settings, written as "
-                    f"[{where}] with key = value lines below it")
+        raise _fail(
+            path,
+            f"[{where}]",
+            f"{table!r} must be a table of settings, written as "
+            f"[{where}] with key = value lines below it",
+        )
     for key in table:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(sorted(allowed))}"
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"valid keys: {', '.join(sorted(allowed))}"
+            )
             raise _fail(path, f"[{where}]", f"unknown key {key!r}; {hint}")
 
 
-def _number(path: Path, where: str, value: Any, *, minimum: float = 0.0, strict: bool = False) -> float:
+def _number(
+    path: Path, where: str, value: Any, *, minimum: float = 0.0, strict: bool = False
+) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _fail(path, where, f"{value!r} is not a number")
     if value < minimum or (strict and value == minimum):
@@ -173,7 +198,7 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
         raise _fail(path, f"[{where}]", "must be a table with at least `path`")
     _check_keys(path, table, _LAYER_KEYS, where)
     if "path" not in table or not isinstance(table["path"], str):
-        raise _fail(path, f"[{where}]", "needs `path = \"file\"` (relative to the project file)")
+        raise _fail(path, f"[{where}]", 'needs `path = "file"` (relative to the project file)')
     crs = table.get("crs")
     if crs is not None:
         try:
@@ -182,14 +207,21 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
             raise _fail(path, f"[{where}] crs", str(exc)) from None
     columns = table.get("columns", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise _fail(path, f"[{where}.columns]", "map field names to file headers as text, "
-                    "e.g. person_id = \"人员编号\"")
+        raise _fail(
+            path,
+            f"[{where}.columns]",
+            'map field names to file headers as text, e.g. person_id = "人员编号"',
+        )
     if name in LAYERS:
         known = set(LAYERS[name].names)
         for key in columns:
             if key not in known:
                 close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"fields: {', '.join(LAYERS[name].names)}"
+                hint = (
+                    f"did you mean {close[0]!r}?"
+                    if close
+                    else f"fields: {', '.join(LAYERS[name].names)}"
+                )
                 raise _fail(path, f"[{where}.columns]", f"unknown field {key!r}; {hint}")
     header_row = table.get("header_row", 1)
     if isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1:
@@ -204,21 +236,33 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
         if encoding != "auto":
             codecs.lookup(encoding)
     except LookupError:
-        raise _fail(path, f"[{where}] encoding",
-                    f"{encoding!r} is not an encoding; use auto, utf-8 or gb18030") from None
+        raise _fail(
+            path,
+            f"[{where}] encoding",
+            f"{encoding!r} is not an encoding; use auto, utf-8 or gb18030",
+        ) from None
     sheet = table.get("sheet")
-    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)
-                              or (isinstance(sheet, int) and sheet < 0)):
-        raise _fail(path, f"[{where}] sheet",
-                    f"{sheet!r} must be a sheet name or its 0-based position")
+    if sheet is not None and (
+        isinstance(sheet, bool)
+        or not isinstance(sheet, str | int)
+        or (isinstance(sheet, int) and sheet < 0)
+    ):
+        raise _fail(
+            path, f"[{where}] sheet", f"{sheet!r} must be a sheet name or its 0-based position"
+        )
     delimiter = table.get("delimiter")
-    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
-                                  or delimiter in "\"\r\n"):
-        raise _fail(path, f"[{where}] delimiter",
-                    f"{delimiter!r} must be one character such as \",\", \";\" or \"\\t\"")
+    if delimiter is not None and (
+        not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'
+    ):
+        raise _fail(
+            path,
+            f"[{where}] delimiter",
+            f'{delimiter!r} must be one character such as ",", ";" or "\\t"',
+        )
     layer_name = table.get("layer")
-    if layer_name is not None and (isinstance(layer_name, bool)
-                                   or not isinstance(layer_name, str | int)):
+    if layer_name is not None and (
+        isinstance(layer_name, bool) or not isinstance(layer_name, str | int)
+    ):
         raise _fail(path, f"[{where}] layer", f"{layer_name!r} must be a layer name")
     return LayerConfig(
         name=name,
@@ -247,17 +291,23 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
         speeds[mode] = _number(path, f"[parameters.speeds_kmh] {mode}", speed, strict=True)
     thresholds = table.get("thresholds_min", list(defaults.thresholds_min))
     if not isinstance(thresholds, list) or not thresholds:
-        raise _fail(path, "[parameters] thresholds_min", "write a list of minutes, e.g. [5, 10, 15]")
-    minutes = tuple(sorted(_number(path, "[parameters] thresholds_min", t, strict=True)
-                           for t in thresholds))
+        raise _fail(
+            path, "[parameters] thresholds_min", "write a list of minutes, e.g. [5, 10, 15]"
+        )
+    minutes = tuple(
+        sorted(_number(path, "[parameters] thresholds_min", t, strict=True) for t in thresholds)
+    )
     staffing = table.get("staffing", {})
     _check_keys(path, staffing, {"standard"}, "parameters.staffing")
     standard = staffing.get("standard", defaults.staffing_standard)
     if isinstance(standard, str):
         if standard not in STAFFING_STANDARDS:
-            raise _fail(path, "[parameters.staffing] standard",
-                        f"{standard!r} is not a standard; use one of "
-                        f"{', '.join(STAFFING_STANDARDS)} or staff per 1,000 people as a number")
+            raise _fail(
+                path,
+                "[parameters.staffing] standard",
+                f"{standard!r} is not a standard; use one of "
+                f"{', '.join(STAFFING_STANDARDS)} or staff per 1,000 people as a number",
+            )
     else:
         standard = _number(path, "[parameters.staffing] standard", standard, strict=True)
     targets = dict(DEFAULT_TARGETS)
@@ -266,17 +316,26 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
     for key, value in given_targets.items():
         value = _number(path, f"[parameters.targets] {key}", value)
         if key != "rh_checks_per_year" and value > 1:
-            raise _fail(path, f"[parameters.targets] {key}",
-                        f"{value:g} is a share and must be ≤ 1 (write 0.9 for 90 %)")
+            raise _fail(
+                path,
+                f"[parameters.targets] {key}",
+                f"{value:g} is a share and must be ≤ 1 (write 0.9 for 90 %)",
+            )
         targets[key] = value
     return Parameters(
         speeds_kmh=speeds,
         thresholds_min=minutes,
-        max_snap_m=_number(path, "[parameters] max_snap_m",
-                           table.get("max_snap_m", defaults.max_snap_m), strict=True),
+        max_snap_m=_number(
+            path,
+            "[parameters] max_snap_m",
+            table.get("max_snap_m", defaults.max_snap_m),
+            strict=True,
+        ),
         study_area_tolerance_m=_number(
-            path, "[parameters] study_area_tolerance_m",
-            table.get("study_area_tolerance_m", defaults.study_area_tolerance_m)),
+            path,
+            "[parameters] study_area_tolerance_m",
+            table.get("study_area_tolerance_m", defaults.study_area_tolerance_m),
+        ),
         staffing_standard=standard,
         targets=targets,
     )
@@ -304,7 +363,9 @@ def load_project(path: str | Path) -> Project:
     if path.is_dir():
         path = path / PROJECT_FILE
     if not path.exists():
-        msg = f"{path}: no project file here; create one with `coverage init DIR` or `coverage demo`"
+        msg = (
+            f"{path}: no project file here; create one with `coverage init DIR` or `coverage demo`"
+        )
         raise ProjectError(msg)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -316,7 +377,7 @@ def load_project(path: str | Path) -> Project:
     _check_keys(path, head, _PROJECT_KEYS, "project")
     language = head.get("language", "zh")
     if language not in ("zh", "en"):
-        raise _fail(path, "[project] language", f"{language!r} must be \"zh\" or \"en\"")
+        raise _fail(path, "[project] language", f'{language!r} must be "zh" or "en"')
     study_crs = str(head.get("study_crs", "auto"))
     if study_crs != "auto":
         import pyproj
@@ -324,24 +385,36 @@ def load_project(path: str | Path) -> Project:
         try:
             crs = pyproj.CRS.from_user_input(study_crs)
         except pyproj.exceptions.CRSError:
-            raise _fail(path, "[project] study_crs",
-                        f"{study_crs!r} is not a CRS; use \"auto\" or e.g. \"EPSG:32650\"") from None
+            raise _fail(
+                path,
+                "[project] study_crs",
+                f'{study_crs!r} is not a CRS; use "auto" or e.g. "EPSG:32650"',
+            ) from None
         if crs.to_epsg() in (3857, 3395, 900913, 54004):
-            raise _fail(path, "[project] study_crs",
-                        f"{study_crs!r} is a Mercator projection: its distances are too long "
-                        "by 1/cos(latitude) (about 9 % in southern China); use \"auto\" or a "
-                        "UTM or Gauss–Krüger zone")
+            raise _fail(
+                path,
+                "[project] study_crs",
+                f"{study_crs!r} is a Mercator projection: its distances are too long "
+                'by 1/cos(latitude) (about 9 % in southern China); use "auto" or a '
+                "UTM or Gauss–Krüger zone",
+            )
         if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
-            raise _fail(path, "[project] study_crs",
-                        f"{study_crs!r} must be a projected CRS in metres, e.g. \"EPSG:32650\"")
+            raise _fail(
+                path,
+                "[project] study_crs",
+                f'{study_crs!r} must be a projected CRS in metres, e.g. "EPSG:32650"',
+            )
     layers_table = data.get("layers", {})
     allowed = set(LAYERS) | set(FILE_LAYERS)
     _check_keys(path, layers_table, allowed, "layers")
     layers = {name: _layer(path, name, table) for name, table in layers_table.items()}
     for name in [*(n for n, lay in LAYERS.items() if lay.required), *FILE_LAYERS]:
         if name not in layers:
-            raise _fail(path, "[layers]", f"the {name!r} layer is required; add "
-                        f"[layers.{name}] with its path and crs")
+            raise _fail(
+                path,
+                "[layers]",
+                f"the {name!r} layer is required; add [layers.{name}] with its path and crs",
+            )
     privacy = data.get("privacy", {})
     _check_keys(path, privacy, _PRIVACY_KEYS, "privacy")
     min_cell = privacy.get("min_cell", 10)
@@ -392,7 +465,7 @@ crs = "gcj02"
 path = "communities.gpkg"
 crs = "wgs84"
 # layer = "communities"
-# repair = false          # 修复无效多边形并记录面积变化 / repair invalid polygons, logging the change
+# repair = false          # 修复无效多边形并记录面积变化 / repair, logging the area change
 
 [layers.network]          # 路网 (必需 / required): OSM .osm/.pbf, GraphML or OSMnx GeoPackage
 path = "network.gpkg"

@@ -76,7 +76,7 @@ def read_table(
     layer: str | None = None,
     delimiter: str | None = None,
 ) -> RawTable | None:
-    """Read ``path`` by its suffix; return ``None`` (with problems added) when it cannot be read.
+    r"""Read ``path`` by its suffix; return ``None`` (with problems added) when it cannot be read.
 
     Parameters
     ----------

@@ -89,7 +89,7 @@ class RunResults:
     timings: dict[str, float] = field(default_factory=dict)
 
     def layers(self) -> dict[str, pd.DataFrame]:
-        """Result layers by name, in :data:`RESULT_LAYERS` order."""
+        """Return the result layers by name, in :data:`RESULT_LAYERS` order."""
         return {name: getattr(self, name) for name in RESULT_LAYERS}
 
 
