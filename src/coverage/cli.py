@@ -105,15 +105,19 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder to write the demo project into.")] = Path(
         "demo-city"
     ),
+    lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
-    """Build the synthetic demo city (生成演示城市) and check it loads."""
+    """Build the synthetic demo city and run the main job on it (生成演示城市并运行分析)."""
     from coverage.demo import build_demo
-    from coverage.loaders import load_study
+    from coverage.run import run_study, write_results
 
     start = time.perf_counter()
     with _steps(f"demo city ({size.value})") as step:
         project_file = build_demo(out, size=size.value, seed=seed, progress=step)
-        study = load_study(project_file, progress=step)
+        results = run_study(project_file, progress=step)
+        step("writing results")
+        target = write_results(results)
+    study = results.study
     table = Table(title=f"{study.project.name} — {project_file}")
     table.add_column("layer")
     table.add_column("rows", justify="right")
@@ -121,7 +125,13 @@ def demo(
     for name, gdf in study.layers.items():
         table.add_row(name, f"{len(gdf):,}", study.conversions.get(name, ""))
     console.print(table)
-    console.print(f"study CRS {study.crs.to_string()}; done in {time.perf_counter() - start:.1f} s")
+    _print_summary(results, lang.value)
+    for note in results.notes:
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+    console.print(
+        f"study CRS {study.crs.to_string()}; results in {target}; "
+        f"done in {time.perf_counter() - start:.1f} s"
+    )
 
 
 class Mode(StrEnum):
