@@ -1,9 +1,9 @@
 """The main job: access, staffing, equalization and indicators for a whole project.
 
 :func:`run_study` chains the layers below it and returns a :class:`RunResults`;
-:func:`write_results` writes ``results.gpkg`` (layers ``migrant_access``, ``site_catchments``,
-``community_summary``, ``district_summary``, ``indicators``) and a CSV copy of each. Every
-column is documented in ``docs/outputs.md``.
+:func:`write_results` writes ``results.gpkg`` (the layers of :data:`RESULT_LAYERS`) and a CSV
+copy of each. Every column is documented in ``docs/outputs.md``, ``docs/patterns.md`` and
+``docs/flows.md``.
 
 Steps (each timed in ``RunResults.timings``):
 
@@ -16,7 +16,9 @@ Steps (each timed in ``RunResults.timings``):
 5. the cost table within the largest time threshold, and the E2SFCA score of every migrant and
    registered-resident point against the sites' staff (both groups compete for the same staff);
 6. staffing per community and per site catchment, equalization per community and district, the
-   plan's indicators, catchment polygons.
+   plan's indicators, catchment polygons;
+7. the patterns (:mod:`coverage.patterns`): under-served clusters, hot spots of unmet demand,
+   inflow trends and early warnings, origin and commuting flows, workplaces.
 """
 
 from __future__ import annotations
@@ -42,6 +44,16 @@ from coverage.equalization import (
 from coverage.indicators import indicator_table
 from coverage.loaders import StudyData, load_study
 from coverage.network import RoadNetwork
+from coverage.patterns import (
+    PATTERN_LAYERS,
+    commute_flows,
+    hot_spots,
+    inflow_trends,
+    origin_flows,
+    poor_access,
+    underserved_clusters,
+    workplace_clusters,
+)
 from coverage.project import Project
 from coverage.staffing import PER, catchment_staffing, community_staffing
 
@@ -49,7 +61,7 @@ from coverage.staffing import PER, catchment_staffing, community_staffing
 LUO_QI_WEIGHTS = (1.0, 0.68, 0.22)
 
 RESULT_LAYERS = ("migrant_access", "site_catchments", "community_summary", "district_summary",
-                 "indicators")
+                 "indicators", *PATTERN_LAYERS)
 
 
 @dataclass
@@ -72,6 +84,9 @@ class RunResults:
         One row per district and one for the whole city.
     indicators
         The plan's indicators by city, district and community.
+    underserved_clusters, hotspots, inflow_trends, origin_flows, commute_flows, \
+    workplace_clusters
+        The patterns (:mod:`coverage.patterns`), aggregates only.
     notes
         Warnings for the user (coordinate-system suspicions, unreachable sites ...).
     timings
@@ -85,6 +100,12 @@ class RunResults:
     community_summary: gpd.GeoDataFrame
     district_summary: pd.DataFrame
     indicators: pd.DataFrame
+    underserved_clusters: gpd.GeoDataFrame
+    hotspots: gpd.GeoDataFrame
+    inflow_trends: gpd.GeoDataFrame
+    origin_flows: gpd.GeoDataFrame
+    commute_flows: gpd.GeoDataFrame
+    workplace_clusters: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -281,11 +302,26 @@ def run_study(
         geometry=gpd.GeoSeries(area_geom.to_numpy(), crs=net.crs),
         crs=net.crs,
     )
+    min_cell = study.project.min_cell
+    clock.step("under-served clusters")
+    clusters = underserved_clusters(migrants, access, network=net, min_cell=min_cell)
+    clock.step("hot spots")
+    spots = hot_spots(migrants, poor_access(access), min_cell=min_cell)
+    clock.step("inflow trends")
+    trends = inflow_trends(migrants, communities, sites=sites,
+                           standard=params.staffing_standard, min_cell=min_cell)
+    clock.step("origin and commuting flows")
+    origins = origin_flows(migrants, communities, min_cell=min_cell)
+    commutes = commute_flows(migrants, communities=communities, min_cell=min_cell)
+    workplaces = workplace_clusters(migrants, sites=sites, communities=communities,
+                                    min_cell=min_cell)
     clock.stop()
     return RunResults(study=study, mode=mode, migrant_access=access,
                       site_catchments=site_catchments, community_summary=community_summary,
-                      district_summary=district_summary, indicators=indicators, notes=notes,
-                      timings=clock.timings)
+                      district_summary=district_summary, indicators=indicators,
+                      underserved_clusters=clusters, hotspots=spots, inflow_trends=trends,
+                      origin_flows=origins, commute_flows=commutes,
+                      workplace_clusters=workplaces, notes=notes, timings=clock.timings)
 
 
 def _positions(labels: pd.Series, index: pd.Index) -> np.ndarray:

@@ -1,0 +1,934 @@
+"""Interactive web maps (folium / Leaflet) of the result layers, in Chinese or English.
+
+One function per result layer; each takes the layer's table (a GeoDataFrame in any CRS; it is
+reprojected to WGS-84) and returns a :class:`folium.Map` — a new one, or ``m`` with the layer
+added. Options shared by all functions (keyword-only):
+
+* ``lang`` — ``"zh"`` (default) or ``"en"``; every label comes from :data:`LABELS`;
+* ``tiles`` — base map, default ``"OpenStreetMap"``; any folium tile name or URL template (then
+  give ``attr``), or ``None`` for no base map (offline use, or add Tianditu yourself);
+* ``m`` — an existing map to draw on (no layer control is added then unless asked for);
+* ``min_cell`` — rows with a ``suppressed`` flag, or a ``migrants`` count below ``min_cell``
+  (default 10), are not drawn: a map shown in a browser is published data (PIPL), and cells of
+  fewer than 10 people must not be shown.
+
+Only the columns a map shows are written into its HTML: no person id or individual point ever
+enters a map (the inputs are aggregate tables). This module never imports ``panel``; the web app
+embeds these maps.
+
+Column assumptions for the pattern layers (reconcile with ``docs/patterns.md``):
+
+* ``underserved`` clusters: polygons with ``cluster_id``, ``migrants``, ``mean_time_min``,
+  ``max_time_min``;
+* ``hotspots``: polygons (hexagons) with ``class`` or ``hotspot`` — ``hot_99``, ``hot_95``,
+  ``hot_90``, ``cold_99``, ``cold_95``, ``cold_90``, ``not_significant`` — or, without it,
+  ``gi_star``/``z_score`` and ``p_fdr``/``p_value`` (the class is derived: p ≤ 0.01, 0.05, 0.10
+  and the sign of the statistic);
+* ``inflow_trends``: polygons with ``growth_rate`` (a share per period, 0.1 = +10 %),
+  ``projected_migrants`` and ``early_warning`` (bool).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import branca.colormap as bcm
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from branca.element import Element
+
+LANGS = ("zh", "en")
+"""Supported label languages."""
+
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        # layers
+        "community": "社区",
+        "catchments": "服务范围",
+        "sites": "服务点",
+        "underserved": "服务薄弱区",
+        "hotspots": "冷热点",
+        "inflow": "流入趋势",
+        "early_warning": "预警社区",
+        "origin_flows": "户籍地流向",
+        "origins": "户籍地（省会位置）",
+        "commute_flows": "通勤走廊",
+        "workplaces": "就业聚集区",
+        "legend": "图例",
+        # fields
+        "name": "名称",
+        "district": "区",
+        "community_id": "社区编码",
+        "kind": "类型",
+        "staff": "人员（全时当量）",
+        "migrants": "流动人口",
+        "cluster_id": "编号",
+        "mean_time_min": "平均到达时间（分钟）",
+        "max_time_min": "最长到达时间（分钟）",
+        "class": "类别",
+        "gi_star": "Gi* 统计量",
+        "z_score": "Z 值",
+        "growth_rate": "增长率",
+        "projected_migrants": "预测流动人口",
+        "origin": "户籍地",
+        "destination": "流入地",
+        "corridor_id": "走廊编号",
+        "home_district": "居住地（区）",
+        "work_district": "工作地（区）",
+        "length_m": "距离（米）",
+        "nearest_site_m": "最近服务点距离（米）",
+        "yes": "是",
+        "no": "否",
+        "suppressed": "少于{n}人，不显示",
+        # community_summary columns
+        "coverage_min_migrant": "{t}分钟覆盖率（流动人口）",
+        "coverage_min_registered": "{t}分钟覆盖率（户籍人口）",
+        "coverage_gap": "{t}分钟覆盖率差距（户籍−流动）",
+        "staff_per_1000_migrants": "每千流动人口服务人员",
+        "staff_per_1000_registered": "每千户籍人口服务人员",
+        "staff_per_1000_total": "每千人服务人员",
+        "staff_shortfall": "人员缺口（全时当量）",
+        "staff_ratio_gap": "可及人员差距（每千人，户籍−流动）",
+        "e2sfca_mean_migrant": "可及性 E2SFCA（流动人口，每千人）",
+        "e2sfca_mean_registered": "可及性 E2SFCA（户籍人口，每千人）",
+        "unreachable_migrants": "无法到达服务点的流动人口",
+        # site kinds
+        "technical_station": "计划生育技术服务站",
+        "health_centre": "社区卫生服务中心",
+        "health_station": "社区卫生服务站",
+        "fp_room": "社区计生服务室",
+        "migrant_centre": "流动人口服务中心",
+        "enterprise_association": "企业计生协会",
+        "other": "其他",
+        # hot spot classes
+        "hot_99": "热点（99% 置信）",
+        "hot_95": "热点（95% 置信）",
+        "hot_90": "热点（90% 置信）",
+        "cold_99": "冷点（99% 置信）",
+        "cold_95": "冷点（95% 置信）",
+        "cold_90": "冷点（90% 置信）",
+        "not_significant": "不显著",
+    },
+    "en": {
+        "community": "Communities",
+        "catchments": "Catchments",
+        "sites": "Service points",
+        "underserved": "Under-served areas",
+        "hotspots": "Hot and cold spots",
+        "inflow": "Inflow trends",
+        "early_warning": "Early warning",
+        "origin_flows": "Origin flows",
+        "origins": "Origins (provincial capitals)",
+        "commute_flows": "Commuting corridors",
+        "workplaces": "Workplace clusters",
+        "legend": "Legend",
+        "name": "Name",
+        "district": "District",
+        "community_id": "Community code",
+        "kind": "Kind",
+        "staff": "Staff (FTE)",
+        "migrants": "Migrants",
+        "cluster_id": "Cluster",
+        "mean_time_min": "Mean travel time (min)",
+        "max_time_min": "Longest travel time (min)",
+        "class": "Class",
+        "gi_star": "Gi* statistic",
+        "z_score": "z-score",
+        "growth_rate": "Growth rate",
+        "projected_migrants": "Projected migrants",
+        "origin": "Origin",
+        "destination": "Destination",
+        "corridor_id": "Corridor",
+        "home_district": "Home district",
+        "work_district": "Work district",
+        "length_m": "Distance (m)",
+        "nearest_site_m": "Nearest service point (m)",
+        "yes": "yes",
+        "no": "no",
+        "suppressed": "fewer than {n} people, not shown",
+        "coverage_min_migrant": "Coverage within {t} min (migrants)",
+        "coverage_min_registered": "Coverage within {t} min (registered residents)",
+        "coverage_gap": "Coverage gap within {t} min (registered − migrants)",
+        "staff_per_1000_migrants": "Staff per 1,000 migrants",
+        "staff_per_1000_registered": "Staff per 1,000 registered residents",
+        "staff_per_1000_total": "Staff per 1,000 people",
+        "staff_shortfall": "Staff shortfall (FTE)",
+        "staff_ratio_gap": "Accessible-staff gap per 1,000 (registered − migrants)",
+        "e2sfca_mean_migrant": "E2SFCA access (migrants, per 1,000)",
+        "e2sfca_mean_registered": "E2SFCA access (registered, per 1,000)",
+        "unreachable_migrants": "Migrants unable to reach a service point",
+        "technical_station": "Family-planning technical station",
+        "health_centre": "Community health centre",
+        "health_station": "Community health station",
+        "fp_room": "Community family-planning room",
+        "migrant_centre": "Migrant service centre",
+        "enterprise_association": "Enterprise family-planning association",
+        "other": "Other",
+        "hot_99": "Hot spot (99 % confidence)",
+        "hot_95": "Hot spot (95 % confidence)",
+        "hot_90": "Hot spot (90 % confidence)",
+        "cold_99": "Cold spot (99 % confidence)",
+        "cold_95": "Cold spot (95 % confidence)",
+        "cold_90": "Cold spot (90 % confidence)",
+        "not_significant": "Not significant",
+    },
+}
+"""The label catalogue: every text a map shows, by language."""
+
+KIND_COLORS = {
+    "technical_station": "#1f77b4",
+    "health_centre": "#2ca02c",
+    "health_station": "#74c476",
+    "fp_room": "#ff7f0e",
+    "migrant_centre": "#d62728",
+    "enterprise_association": "#9467bd",
+    "other": "#7f7f7f",
+}
+"""Marker colour of each service-point kind."""
+
+HOTSPOT_COLORS = {
+    "hot_99": "#b2182b",
+    "hot_95": "#ef8a62",
+    "hot_90": "#fddbc7",
+    "cold_99": "#2166ac",
+    "cold_95": "#67a9cf",
+    "cold_90": "#d1e5f0",
+    "not_significant": "#f7f7f7",
+}
+"""Fill colour of each hot spot class (ColorBrewer RdBu)."""
+
+SIMPLIFY_M = 5.0
+"""Tolerance (metres) for simplifying geometries in a projected CRS before drawing them."""
+
+_WORSE_IS_HIGHER = ("gap", "shortfall", "unreachable", "time")
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _labels(lang: str) -> dict[str, str]:
+    if lang not in LABELS:
+        msg = f"lang must be one of {', '.join(LANGS)}, got {lang!r}"
+        raise ValueError(msg)
+    return LABELS[lang]
+
+
+def column_label(column: str, *, lang: str = "zh") -> str:
+    """Return the display label of a result column in ``lang``.
+
+    For example ``coverage_15min_migrant`` → ``15分钟覆盖率（流动人口）``; unknown
+    columns keep their name.
+
+    Parameters
+    ----------
+    column
+        Column name.
+    lang
+        ``zh`` or ``en``.
+    """
+    labels = _labels(lang)
+    match = re.fullmatch(r"coverage_(\d+(?:\.\d+)?)min_(migrant|registered)", column)
+    if match:
+        return labels[f"coverage_min_{match[2]}"].format(t=match[1])
+    match = re.fullmatch(r"coverage_gap_(\d+(?:\.\d+)?)min", column)
+    if match:
+        return labels["coverage_gap"].format(t=match[1])
+    return labels.get(column, column)
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        msg = f"{what} lacks the column(s) {', '.join(missing)}; it has: "
+        msg += f"{', '.join(map(str, frame.columns))}"
+        raise ValueError(msg)
+
+
+def _wgs84(table: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if not isinstance(table, gpd.GeoDataFrame):
+        msg = f"{what} must be a GeoDataFrame, got {type(table).__name__}"
+        raise TypeError(msg)
+    if table.crs is None:
+        msg = f"{what} has no CRS; set it (e.g. table.set_crs(...)) before mapping"
+        raise ValueError(msg)
+    table = table[table.geometry.notna() & ~table.geometry.is_empty]
+    if table.crs.is_projected and len(table):
+        # drawing detail below ~5 m is invisible in a city map and only bloats the HTML
+        table = table.set_geometry(table.geometry.simplify(SIMPLIFY_M, preserve_topology=True))
+    return table.to_crs(4326)
+
+
+def _small(table: pd.DataFrame, min_cell: int) -> np.ndarray:
+    """Rows that must not be shown: flagged ``suppressed`` or fewer than ``min_cell`` migrants."""
+    small = np.zeros(len(table), dtype=bool)
+    if "suppressed" in table:
+        small |= table["suppressed"].fillna(True).to_numpy(dtype=bool)
+    if "migrants" in table:
+        small |= ~(table["migrants"].to_numpy(dtype=float) >= min_cell)
+    return small
+
+
+def _map(
+    table: gpd.GeoDataFrame, m: folium.Map | None, tiles: str | None, attr: str | None
+) -> tuple[folium.Map, bool]:
+    """Return ``m`` or a new map fitted to ``table`` (WGS-84), and whether it is new."""
+    if m is not None:
+        return m, False
+    new = folium.Map(tiles=tiles, attr=attr, control_scale=True, prefer_canvas=True)
+    if len(table):
+        x0, y0, x1, y1 = table.total_bounds
+        new.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]])
+    else:
+        new.location = [35.0, 105.0]
+        new.options["zoom"] = 4
+    return new, True
+
+
+def _finish(m: folium.Map, created: bool, layer_control: bool | None) -> folium.Map:
+    if layer_control or (layer_control is None and created):
+        folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _plain(table: gpd.GeoDataFrame, columns: dict[str, pd.Series]) -> gpd.GeoDataFrame:
+    """Return a GeoDataFrame of only ``columns`` (JSON-safe values) and the geometry."""
+    data = {}
+    for name, values in columns.items():
+        values = pd.Series(values, index=table.index)
+        if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values):
+            values = values.astype(float).round(3).astype(object)
+            values = values.where(pd.notna(values), None)
+        else:
+            values = (
+                values.astype(object)
+                .where(pd.notna(values), None)
+                .map(lambda v: None if v is None else str(v))
+            )
+        data[name] = values.to_numpy(dtype=object)
+    return gpd.GeoDataFrame(data, geometry=table.geometry.to_numpy(), crs=table.crs)
+
+
+def _fmt(values: pd.Series, column: str) -> pd.Series:
+    """Display text of a numeric column (shares as percentages)."""
+    num = pd.to_numeric(values, errors="coerce").astype(float)
+    if column.startswith("coverage") or column in ("growth_rate", "share"):
+        text = (num * 100).round(1).astype(str) + " %"
+    else:
+        text = num.round(2).astype(str)
+    return text.where(num.notna(), "—")
+
+
+def _tooltip(fields: list[str], aliases: list[str]) -> folium.GeoJsonTooltip:
+    return folium.GeoJsonTooltip(fields=fields, aliases=aliases, localize=True, sticky=True)
+
+
+def _colormap(values: pd.Series, caption: str, *, worse_high: bool = False) -> bcm.LinearColormap:
+    num = pd.to_numeric(values, errors="coerce").astype(float)
+    finite = num[np.isfinite(num)]
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    base = bcm.linear.YlOrRd_09 if worse_high else bcm.linear.YlGnBu_09
+    cmap = base.scale(lo, hi)
+    cmap.caption = caption
+    return cmap
+
+
+def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
+    """Add a fixed legend box of coloured squares."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:12px;height:12px;background:{color};'
+        f'border:1px solid #555;margin-right:6px"></span>{text}</div>'
+        for text, color in items
+    )
+    html = (
+        '<div class="coverage-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        "background:white;padding:6px 8px;border:1px solid #999;border-radius:4px;"
+        f'font-size:12px"><b>{title}</b>{rows}</div>'
+    )
+    m.get_root().html.add_child(Element(html))
+
+
+def _width(values: pd.Series, *, max_px: float = 12.0) -> np.ndarray:
+    v = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    top = np.nanmax(v) if len(v) and np.isfinite(v).any() else 1.0
+    return np.round(1.0 + (max_px - 1.0) * np.sqrt(np.clip(v, 0, None) / top), 2)
+
+
+# --------------------------------------------------------------------------------------------
+# one map per layer
+
+
+def community_map(
+    community_summary: gpd.GeoDataFrame,
+    *,
+    column: str = "coverage_15min_migrant",
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    min_cell: int = 10,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Choropleth of one column of ``community_summary``.
+
+    Parameters
+    ----------
+    community_summary
+        The ``community_summary`` layer (polygons, ``name``, ``district``, ``migrants`` and
+        ``column``).
+    column
+        The column to map, e.g. ``coverage_15min_migrant``, ``staff_per_1000_migrants``,
+        ``coverage_gap_15min``. Gaps, shortfalls and times are coloured yellow → red
+        (higher is worse), the rest yellow → blue.
+    lang, tiles, attr, m, min_cell, layer_control
+        See the module docstring. Communities with fewer than ``min_cell`` migrants are drawn
+        grey, without their value.
+
+    Returns
+    -------
+    folium.Map
+    """
+    labels = _labels(lang)
+    _require(community_summary, ["name", "district", column], "community_summary")
+    table = _wgs84(community_summary, "community_summary")
+    title = column_label(column, lang=lang)
+    hidden = (
+        _small(table[["migrants"]], min_cell)
+        if "migrants" in table
+        else np.zeros(len(table), dtype=bool)
+    )
+    values = pd.to_numeric(table[column], errors="coerce").astype(float).mask(hidden)
+    cmap = _colormap(values, title, worse_high=any(w in column for w in _WORSE_IS_HIGHER))
+    fill = [cmap(v) if np.isfinite(v) else "#cccccc" for v in values.to_numpy()]
+    text = _fmt(values, column).where(~hidden, labels["suppressed"].format(n=min_cell))
+    data = _plain(
+        table,
+        {"name": table["name"], "district": table["district"], "value": text, "_fill": fill},
+    )
+    m, created = _map(table, m, tiles, attr)
+    folium.GeoJson(
+        data,
+        name=f"{labels['community']}: {title}",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"],
+            "color": "#555555",
+            "weight": 0.6,
+            "fillOpacity": 0.7,
+        },
+        tooltip=_tooltip(
+            ["name", "district", "value"], [labels["name"], labels["district"], title]
+        ),
+    ).add_to(m)
+    cmap.add_to(m)
+    return _finish(m, created, layer_control)
+
+
+def sites_map(
+    site_catchments: gpd.GeoDataFrame,
+    *,
+    sites: gpd.GeoDataFrame | None = None,
+    catchments: bool = True,
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Service points as circles (colour by kind, area by staff) over their catchment polygons.
+
+    Parameters
+    ----------
+    site_catchments
+        The ``site_catchments`` layer (``site_id``, ``name``, ``kind``, ``staff``; catchment
+        polygons, or points).
+    sites
+        The sites layer (``site_id`` and points) giving the markers' positions. Without it,
+        point geometries of ``site_catchments`` are used, and for polygons a point inside the
+        catchment (an approximation; pass ``sites`` for exact positions).
+    catchments
+        Draw the catchment polygons.
+    lang, tiles, attr, m, layer_control
+        See the module docstring.
+
+    Returns
+    -------
+    folium.Map
+    """
+    labels = _labels(lang)
+    _require(site_catchments, ["site_id", "name", "kind", "staff"], "site_catchments")
+    table = _wgs84(site_catchments, "site_catchments")
+    polygons = table[table.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
+    if sites is not None:
+        _require(sites, ["site_id"], "sites")
+        where = _wgs84(sites, "sites").drop_duplicates("site_id").set_index("site_id").geometry
+        points = table.drop(columns=table.geometry.name).merge(
+            where.rename("geometry").reset_index(), on="site_id", how="inner"
+        )
+        points = gpd.GeoDataFrame(points, geometry="geometry", crs=4326)
+    else:
+        points = table.copy()
+        poly = points.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        points.loc[poly, points.geometry.name] = points.geometry[poly].representative_point()
+    points = points[points.geom_type == "Point"]
+    m, created = _map(table if len(table) else points, m, tiles, attr)
+    if catchments and len(polygons):
+        data = _plain(
+            polygons,
+            {
+                "name": polygons["name"],
+                "kind": polygons["kind"].map(lambda k: labels.get(k, k)),
+                "_fill": polygons["kind"].map(lambda k: KIND_COLORS.get(k, KIND_COLORS["other"])),
+            },
+        )
+        folium.GeoJson(
+            data,
+            name=labels["catchments"],
+            style_function=lambda f: {
+                "fillColor": f["properties"]["_fill"],
+                "color": f["properties"]["_fill"],
+                "weight": 1,
+                "fillOpacity": 0.12,
+            },
+            tooltip=_tooltip(["name", "kind"], [labels["name"], labels["kind"]]),
+        ).add_to(m)
+    kinds = points["kind"].astype("string").fillna("other")
+    staff = pd.to_numeric(points["staff"], errors="coerce").astype(float)
+    radius = np.round(4.0 + 3.0 * np.sqrt(staff.fillna(0).clip(lower=0)), 2)
+    present = [k for k in KIND_COLORS if (kinds == k).any()]
+    present += sorted(set(kinds.dropna()) - set(present))
+    for kind in present:
+        rows = (kinds == kind).to_numpy(dtype=bool)
+        color = KIND_COLORS.get(kind, KIND_COLORS["other"])
+        group = points[rows]
+        data = _plain(
+            group,
+            {
+                "name": group["name"],
+                "kind": pd.Series(labels.get(kind, kind), index=group.index),
+                "staff": staff[rows],
+                "_r": radius[rows],
+            },
+        )
+        folium.GeoJson(
+            data,
+            name=f"{labels['sites']}: {labels.get(kind, kind)}",
+            marker=folium.CircleMarker(radius=5, fill=True),
+            style_function=lambda f, c=color: {
+                "radius": f["properties"]["_r"],
+                "color": "#333333",
+                "weight": 1,
+                "fillColor": c,
+                "fillOpacity": 0.85,
+            },
+            tooltip=_tooltip(
+                ["name", "kind", "staff"],
+                [labels["name"], labels["kind"], labels["staff"]],
+            ),
+        ).add_to(m)
+    _legend(
+        m, labels["sites"], [(labels.get(k, k), KIND_COLORS.get(k, "#7f7f7f")) for k in present]
+    )
+    return _finish(m, created, layer_control)
+
+
+def underserved_map(
+    clusters: gpd.GeoDataFrame,
+    *,
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    min_cell: int = 10,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Under-served clusters, coloured by mean travel time.
+
+    Parameters
+    ----------
+    clusters
+        Polygons with ``cluster_id``, ``migrants``, ``mean_time_min``, ``max_time_min``.
+    lang, tiles, attr, m, min_cell, layer_control
+        See the module docstring; clusters below ``min_cell`` migrants are not drawn.
+
+    Returns
+    -------
+    folium.Map
+    """
+    labels = _labels(lang)
+    cols = ["cluster_id", "migrants", "mean_time_min", "max_time_min"]
+    _require(clusters, cols, "underserved clusters")
+    table = _wgs84(clusters, "underserved clusters")
+    table = table[~_small(table, min_cell)]
+    cmap = _colormap(table["mean_time_min"], labels["mean_time_min"], worse_high=True)
+    fill = [
+        cmap(v) if np.isfinite(v) else "#cccccc"
+        for v in pd.to_numeric(table["mean_time_min"], errors="coerce").astype(float)
+    ]
+    data = _plain(table, {**{c: table[c] for c in cols}, "_fill": fill})
+    m, created = _map(table, m, tiles, attr)
+    folium.GeoJson(
+        data,
+        name=labels["underserved"],
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"],
+            "color": "#800026",
+            "weight": 1.5,
+            "fillOpacity": 0.6,
+        },
+        tooltip=_tooltip(cols, [labels[c] for c in cols]),
+    ).add_to(m)
+    cmap.add_to(m)
+    return _finish(m, created, layer_control)
+
+
+def _hotspot_classes(table: pd.DataFrame, column: str | None) -> pd.Series:
+    """Class of each cell: ``column``, else ``class`` or ``hotspot``, else derived."""
+    if column is None:
+        column = next((c for c in ("class", "hotspot") if c in table), None)
+    elif column not in table:
+        _require(table, [column], "hotspots")
+    if column is not None:
+        return table[column].astype("string").fillna("not_significant")
+    stat = next((c for c in ("gi_star", "z_score") if c in table), None)
+    pcol = next((c for c in ("p_fdr", "p_value") if c in table), None)
+    if stat is None or pcol is None:
+        msg = "hotspots needs a class column (class or hotspot), or gi_star/z_score and "
+        msg += f"p_fdr/p_value to derive it; it has: {', '.join(map(str, table.columns))}"
+        raise ValueError(msg)
+    p = pd.to_numeric(table[pcol], errors="coerce").astype(float)
+    level = np.select([p <= 0.01, p <= 0.05, p <= 0.10], ["99", "95", "90"], "")
+    side = np.where(pd.to_numeric(table[stat], errors="coerce").astype(float) > 0, "hot_", "cold_")
+    out = np.where(level == "", "not_significant", np.char.add(side, level))
+    return pd.Series(out, index=table.index, dtype="string")
+
+
+def hotspot_map(
+    hotspots: gpd.GeoDataFrame,
+    *,
+    column: str | None = None,
+    show_not_significant: bool = True,
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Getis–Ord Gi* hot and cold spots at 99, 95 and 90 % confidence.
+
+    Parameters
+    ----------
+    hotspots
+        Polygons (hexagons) with a class column (values in :data:`HOTSPOT_COLORS`), or a
+        statistic (``gi_star`` or ``z_score``) and a p-value (``p_fdr`` or ``p_value``) to derive
+        it (p ≤ 0.01, 0.05, 0.10 → 99, 95, 90 %; no further multiple-testing correction).
+    column
+        The class column; default ``class``, else ``hotspot`` (the ``hotspots`` layer of
+        :mod:`coverage.patterns.hotspots`).
+    show_not_significant
+        Draw the cells that are not significant (light grey).
+    lang, tiles, attr, m, layer_control
+        See the module docstring.
+
+    Returns
+    -------
+    folium.Map
+    """
+    labels = _labels(lang)
+    table = _wgs84(hotspots, "hotspots")
+    classes = _hotspot_classes(table, column)
+    unknown = sorted(set(classes) - set(HOTSPOT_COLORS))
+    if unknown:
+        msg = f"hot spot classes {', '.join(unknown)} are unknown; use {', '.join(HOTSPOT_COLORS)}"
+        raise ValueError(msg)
+    if not show_not_significant:
+        keep = (classes != "not_significant").to_numpy(dtype=bool)
+        table, classes = table[keep], classes[keep]
+    columns: dict[str, pd.Series] = {
+        "class": classes.map(lambda c: labels[c]),
+        "_fill": classes.map(HOTSPOT_COLORS),
+    }
+    fields = ["class"]
+    for extra in ("gi_star", "z_score"):
+        if extra in table:
+            columns[extra] = table[extra]
+            fields.append(extra)
+    data = _plain(table, columns)
+    m, created = _map(table, m, tiles, attr)
+    folium.GeoJson(
+        data,
+        name=labels["hotspots"],
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"],
+            "color": "#777777",
+            "weight": 0.3,
+            "fillOpacity": 0.7,
+        },
+        tooltip=_tooltip(fields, [labels[c] for c in fields]),
+    ).add_to(m)
+    _legend(m, labels["hotspots"], [(labels[c], HOTSPOT_COLORS[c]) for c in HOTSPOT_COLORS])
+    return _finish(m, created, layer_control)
+
+
+def inflow_map(
+    inflow_trends: gpd.GeoDataFrame,
+    *,
+    column: str = "growth_rate",
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Inflow growth by area, with early-warning areas outlined in red.
+
+    Parameters
+    ----------
+    inflow_trends
+        Polygons with ``column`` (default ``growth_rate``), and optionally
+        ``projected_migrants`` and ``early_warning`` (bool).
+    column
+        The column to colour by.
+    lang, tiles, attr, m, layer_control
+        See the module docstring.
+
+    Returns
+    -------
+    folium.Map
+    """
+    labels = _labels(lang)
+    _require(inflow_trends, [column], "inflow_trends")
+    table = _wgs84(inflow_trends, "inflow_trends")
+    title = column_label(column, lang=lang)
+    values = pd.to_numeric(table[column], errors="coerce").astype(float)
+    cmap = _colormap(values, title, worse_high=True)
+    fill = [cmap(v) if np.isfinite(v) else "#cccccc" for v in values.to_numpy()]
+    columns: dict[str, pd.Series] = {"value": _fmt(values, column), "_fill": fill}
+    fields, aliases = ["value"], [title]
+    if "name" in table:
+        columns = {"name": table["name"], **columns}
+        fields, aliases = ["name", *fields], [labels["name"], *aliases]
+    if "projected_migrants" in table:
+        columns["projected_migrants"] = table["projected_migrants"].round(0)
+        fields.append("projected_migrants")
+        aliases.append(labels["projected_migrants"])
+    warn = (
+        table["early_warning"].fillna(False).to_numpy(dtype=bool)
+        if "early_warning" in table
+        else np.zeros(len(table), dtype=bool)
+    )
+    if "early_warning" in table:
+        columns["early_warning"] = pd.Series(
+            np.where(warn, labels["yes"], labels["no"]), index=table.index
+        )
+        fields.append("early_warning")
+        aliases.append(labels["early_warning"])
+    data = _plain(table, columns)
+    m, created = _map(table, m, tiles, attr)
+    folium.GeoJson(
+        data,
+        name=f"{labels['inflow']}: {title}",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["_fill"],
+            "color": "#666666",
+            "weight": 0.4,
+            "fillOpacity": 0.7,
+        },
+        tooltip=_tooltip(fields, aliases),
+    ).add_to(m)
+    if warn.any():
+        folium.GeoJson(
+            _plain(table[warn], {"value": columns["value"][warn]}),
+            name=labels["early_warning"],
+            style_function=lambda f: {
+                "fill": False,
+                "color": "#e31a1c",
+                "weight": 3,
+                "dashArray": "6 4",
+            },
+            tooltip=_tooltip(["value"], [f"{labels['early_warning']} · {title}"]),
+        ).add_to(m)
+    cmap.add_to(m)
+    return _finish(m, created, layer_control)
+
+
+def origin_flow_map(
+    origin_flows: gpd.GeoDataFrame,
+    *,
+    origin_level: str = "province",
+    dest_level: str = "district",
+    top: int | None = None,
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    min_cell: int = 10,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Lines from the origin provinces to the districts (or communities), width by migrants.
+
+    Parameters
+    ----------
+    origin_flows
+        The ``origin_flows`` layer (:func:`coverage.patterns.flows.origin_flows`).
+    origin_level, dest_level
+        The pair of levels to draw (``province``/``prefecture``, ``district``/``community``).
+        Prefecture flows start at their province's representative point.
+    top
+        Draw only the ``top`` largest flows.
+    lang, tiles, attr, m, min_cell, layer_control
+        See the module docstring; flows below ``min_cell`` are not drawn, nor unknown or
+        malformed origins.
+
+    Returns
+    -------
+    folium.Map
+    """
+    from coverage.patterns.flows import load_provinces
+
+    labels = _labels(lang)
+    cols = ["origin_level", "dest_level", "origin_status", "province_code", "district", "migrants"]
+    _require(origin_flows, cols, "origin_flows")
+    table = _wgs84(origin_flows, "origin_flows")
+    table = table[
+        (table["origin_level"] == origin_level).to_numpy(dtype=bool)
+        & (table["dest_level"] == dest_level).to_numpy(dtype=bool)
+        & (table["origin_status"] == "known").to_numpy(dtype=bool)
+    ]
+    table = table[~_small(table, min_cell)].sort_values("migrants", ascending=False)
+    if top is not None:
+        table = table.head(top)
+    name_col = "origin_name_en" if lang == "en" else "origin_name_zh"
+    origin = table[name_col] if name_col in table else table["province_code"]
+    dest = table["district"].astype("string")
+    if dest_level == "community" and "community_name" in table:
+        dest = dest + " " + table["community_name"].astype("string").fillna("")
+    data = _plain(
+        table,
+        {
+            "origin": origin,
+            "destination": dest,
+            "migrants": table["migrants"],
+            "_w": _width(table["migrants"]),
+        },
+    )
+    provinces = load_provinces()
+    provinces = provinces[provinces["code"].isin(table["province_code"])]
+    points = gpd.GeoDataFrame(
+        provinces, geometry=gpd.points_from_xy(provinces["lon"], provinces["lat"]), crs=4326
+    )
+    m, created = _map(
+        pd.concat([table[["geometry"]], points[["geometry"]]]) if len(points) else table,
+        m,
+        tiles,
+        attr,
+    )
+    folium.GeoJson(
+        data,
+        name=labels["origin_flows"],
+        style_function=lambda f: {
+            "color": "#d95f0e",
+            "weight": f["properties"]["_w"],
+            "opacity": 0.6,
+        },
+        tooltip=_tooltip(
+            ["origin", "destination", "migrants"],
+            [labels["origin"], labels["destination"], labels["migrants"]],
+        ),
+    ).add_to(m)
+    pname = "name_en" if lang == "en" else "name_zh"
+    folium.GeoJson(
+        _plain(points, {"origin": points[pname]}),
+        name=labels["origins"],
+        marker=folium.CircleMarker(radius=4, fill=True),
+        style_function=lambda f: {
+            "color": "#7f2704",
+            "fillColor": "#fdae6b",
+            "fillOpacity": 0.9,
+            "weight": 1,
+        },
+        tooltip=_tooltip(["origin"], [labels["origin"]]),
+    ).add_to(m)
+    return _finish(m, created, layer_control)
+
+
+def commute_map(
+    commute_flows: gpd.GeoDataFrame,
+    *,
+    workplaces: gpd.GeoDataFrame | None = None,
+    top: int | None = None,
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    min_cell: int = 10,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Commuting corridors (home → work lines, width by migrants) and workplace clusters.
+
+    Parameters
+    ----------
+    commute_flows
+        The ``commute_flows`` layer (:func:`coverage.patterns.flows.commute_flows`): lines with
+        ``migrants`` (and ``corridor_id``, ``home_district``, ``work_district`` if present).
+    workplaces
+        Workplace clusters (:func:`coverage.patterns.flows.workplace_clusters`): points with
+        ``migrants``, drawn as circles (area by migrants).
+    top
+        Draw only the ``top`` largest corridors.
+    lang, tiles, attr, m, min_cell, layer_control
+        See the module docstring; rows below ``min_cell`` are not drawn.
+
+    Returns
+    -------
+    folium.Map
+    """
+    labels = _labels(lang)
+    _require(commute_flows, ["migrants"], "commute_flows")
+    table = _wgs84(commute_flows, "commute_flows")
+    table = table[~_small(table, min_cell)].sort_values("migrants", ascending=False)
+    if top is not None:
+        table = table.head(top)
+    fields = [
+        c
+        for c in ("corridor_id", "home_district", "work_district", "migrants", "length_m")
+        if c in table
+    ]
+    data = _plain(table, {**{c: table[c] for c in fields}, "_w": _width(table["migrants"])})
+    m, created = _map(table, m, tiles, attr)
+    folium.GeoJson(
+        data,
+        name=labels["commute_flows"],
+        style_function=lambda f: {
+            "color": "#2c7fb8",
+            "weight": f["properties"]["_w"],
+            "opacity": 0.7,
+        },
+        tooltip=_tooltip(fields, [labels[c] for c in fields]),
+    ).add_to(m)
+    if workplaces is not None:
+        _require(workplaces, ["migrants"], "workplaces")
+        wp = _wgs84(workplaces, "workplaces")
+        wp = wp[~_small(wp, min_cell)]
+        wp = wp.assign(geometry=wp.geometry.representative_point())
+        wfields = [c for c in ("cluster_id", "district", "migrants", "nearest_site_m") if c in wp]
+        folium.GeoJson(
+            _plain(
+                wp, {**{c: wp[c] for c in wfields}, "_r": _width(wp["migrants"], max_px=20) + 2}
+            ),
+            name=labels["workplaces"],
+            marker=folium.CircleMarker(radius=5, fill=True),
+            style_function=lambda f: {
+                "radius": f["properties"]["_r"],
+                "color": "#54278f",
+                "fillColor": "#9e9ac8",
+                "fillOpacity": 0.6,
+                "weight": 1,
+            },
+            tooltip=_tooltip(wfields, [labels[c] for c in wfields]),
+        ).add_to(m)
+    return _finish(m, created, layer_control)

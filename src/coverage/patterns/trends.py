@@ -1,0 +1,592 @@
+r"""Inflow trends and early warning: arrivals per quarter, growth, emerging hot spots, projection.
+
+Steps of :func:`inflow_trends` (one row per community and one per hexagon):
+
+1. :func:`arrivals_by_quarter` counts migrants by the quarter of ``arrived_on`` over the last
+   ``quarters`` quarters (12 by default) up to ``through`` (the quarter of the latest arrival);
+2. growth: :func:`theil_sen` slopes of the arrivals and of :math:`\log(1 + \text{arrivals})`
+   (a robust quarterly growth rate), and :func:`mann_kendall` trend tests;
+3. emerging hot spots (:func:`emerging_hot_spots`): :math:`G_i^*` of each quarter's arrivals
+   (:func:`~coverage.patterns.hotspots.gi_star`), then a Mann–Kendall test of each unit's
+   z-scores over the quarters, classified with the categories of ESRI's *Emerging Hot Spot
+   Analysis* (new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating,
+   historical);
+4. projection of migrants ``horizon`` quarters ahead (:func:`project_migrants`) and, per
+   community, an early-warning flag where the projected people per staff member pass the
+   staffing standard.
+
+Data caveat: a register lists the migrants living in the city *now* with their arrival dates;
+people who left are gone from it. "Arrivals" are therefore arrivals of today's residents, and
+the projection (today's migrants plus projected arrivals) assumes no departures. It is an
+upper estimate when people also leave; with departure dates, subtract projected departures.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import stats
+
+from coverage.patterns.grid import DEFAULT_EDGE_M, hex_cells, hex_frame, hex_keys, hex_weights
+from coverage.patterns.hotspots import DEFAULT_RINGS, fdr_threshold, gi_star, suppress_counts
+from coverage.staffing import PER, community_staffing
+
+__all__ = [
+    "DEFAULT_HORIZON",
+    "DEFAULT_MIN_GROWTH",
+    "DEFAULT_QUARTERS",
+    "PROJECTION_METHODS",
+    "arrivals_by_quarter",
+    "community_weights",
+    "emerging_hot_spots",
+    "inflow_trends",
+    "mann_kendall",
+    "project_migrants",
+    "quarter_label",
+    "theil_sen",
+]
+
+#: Quarters of arrivals analysed (three years).
+DEFAULT_QUARTERS = 12
+#: Quarters ahead of the projection.
+DEFAULT_HORIZON = 4
+#: Smallest robust quarterly growth of arrivals for an *emerging* unit (5 % a quarter, i.e.
+#: about +22 % a year, several times the typical city-wide growth).
+DEFAULT_MIN_GROWTH = 0.05
+#: Projection methods of :func:`project_migrants`.
+PROJECTION_METHODS = ("theil_sen", "theil_sen_log")
+
+
+def _quarter_ordinal(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Quarters since 1970Q1 (float, NaN for missing dates)."""
+    d = pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[M]")
+    months = d.astype("int64").astype(np.float64)
+    months[np.isnat(d)] = np.nan
+    return np.floor(months / 3.0)
+
+
+def quarter_label(ordinal: int | np.integer) -> str:
+    """Return ``"2025Q3"`` for a quarter counted from 1970Q1 = 0."""
+    o = int(ordinal)
+    return f"{1970 + o // 4}Q{o % 4 + 1}"
+
+
+def _ordinal_of(label: str) -> int:
+    text = str(label).strip().upper()
+    try:
+        year, q = text.split("Q")
+        year_i, q_i = int(year), int(q)
+    except ValueError:
+        year_i, q_i = 0, 0
+    if not 1 <= q_i <= 4 or year_i < 1970:
+        msg = f"through must be a quarter such as '2026Q3', got {label!r}"
+        raise ValueError(msg)
+    return (year_i - 1970) * 4 + q_i - 1
+
+
+def arrivals_by_quarter(
+    arrived_on: pd.Series | np.ndarray,
+    units: pd.Series | np.ndarray,
+    *,
+    quarters: int = DEFAULT_QUARTERS,
+    through: str | None = None,
+) -> pd.DataFrame:
+    """Count arrivals per unit and quarter.
+
+    Parameters
+    ----------
+    arrived_on
+        Arrival date of each migrant (missing dates are not counted).
+    units
+        Unit of each migrant (community id, hexagon key, ...), by position; missing units are
+        not counted.
+    quarters
+        Number of quarters, ending with ``through``.
+    through
+        Last quarter (``"2026Q3"``); default the quarter of the latest arrival. Pass the last
+        complete quarter when the data were extracted in the middle of a quarter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Units (sorted) × quarters (columns labelled ``"2024Q4"`` ..., oldest first), int64
+        counts; units with no arrival in the window are rows of zeros only if they appear in
+        ``units``. ``attrs["quarters"]`` holds the quarter ordinals.
+    """
+    if int(quarters) != quarters or quarters < 3:
+        msg = f"quarters must be a whole number >= 3 (trend tests need 3 points), got {quarters!r}"
+        raise ValueError(msg)
+    qo = _quarter_ordinal(arrived_on)
+    units = pd.Series(np.asarray(units, dtype=object))
+    if len(units) != len(qo):
+        msg = f"units has {len(units)} values for {len(qo)} arrival dates"
+        raise ValueError(msg)
+    if through is None:
+        if not np.isfinite(qo).any():
+            msg = "no arrival dates: cannot count arrivals per quarter"
+            raise ValueError(msg)
+        last = int(np.nanmax(qo))
+    else:
+        last = _ordinal_of(through)
+    first = last - int(quarters) + 1
+    codes, uniques = pd.factorize(units, sort=True, use_na_sentinel=True)
+    ok = (codes >= 0) & np.isfinite(qo) & (qo >= first) & (qo <= last)
+    col = (qo[ok] - first).astype(np.int64)
+    counts = np.zeros((len(uniques), int(quarters)), dtype=np.int64)
+    np.add.at(counts, (codes[ok], col), 1)
+    ords = np.arange(first, last + 1)
+    out = pd.DataFrame(counts, index=pd.Index(uniques, name="unit"),
+                       columns=[quarter_label(o) for o in ords])
+    out.attrs["quarters"] = ords
+    return out
+
+
+def _pairs(t: int) -> tuple[np.ndarray, np.ndarray]:
+    i, j = np.triu_indices(t, k=1)
+    return i, j
+
+
+def theil_sen(series: np.ndarray | pd.DataFrame) -> pd.DataFrame:
+    r"""Theil–Sen line of every row against time 0, 1, ..., T−1.
+
+    The slope is the median of the :math:`T(T-1)/2` pairwise slopes
+    :math:`(y_j - y_i)/(j - i)`; the intercept is
+    :math:`\operatorname{median}(y) - b\,\operatorname{median}(t)` (Conover's, as
+    ``scipy.stats.theilslopes``). It tolerates up to 29 % of wild quarters
+    (breakdown point :math:`1 - 1/\sqrt2`) and is unbiased for a linear trend.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``slope`` and ``intercept`` per row (on the frame's index for a DataFrame).
+    """
+    y = np.asarray(series, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] < 2:
+        msg = f"theil_sen needs a 2-D array with at least 2 time steps, got shape {y.shape}"
+        raise ValueError(msg)
+    i, j = _pairs(y.shape[1])
+    slopes = (y[:, j] - y[:, i]) / (j - i)
+    b = np.median(slopes, axis=1)
+    a = np.median(y, axis=1) - b * np.median(np.arange(y.shape[1]))
+    index = series.index if isinstance(series, pd.DataFrame) else None
+    return pd.DataFrame({"slope": b, "intercept": a}, index=index)
+
+
+def mann_kendall(series: np.ndarray | pd.DataFrame) -> pd.DataFrame:
+    r"""Mann–Kendall trend test of every row (vectorized over rows).
+
+    :math:`S = \sum_{i<j} \operatorname{sign}(y_j - y_i)`, with variance corrected for ties
+    :math:`\operatorname{Var}S = [n(n-1)(2n+5) - \sum_g t_g(t_g-1)(2t_g+5)]/18` and
+    :math:`z = (S - \operatorname{sign} S)/\sqrt{\operatorname{Var} S}` (continuity
+    correction); the p-value is two-sided from the normal distribution. ``tau`` is
+    :math:`S / (n(n-1)/2)` (Kendall's tau-a).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``s``, ``var_s``, ``z``, ``p_value`` and ``tau`` per row (p = 1 for a constant row).
+    """
+    y = np.asarray(series, dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] < 3:
+        msg = f"mann_kendall needs a 2-D array with at least 3 time steps, got shape {y.shape}"
+        raise ValueError(msg)
+    n = y.shape[1]
+    i, j = _pairs(n)
+    s = np.sign(y[:, j] - y[:, i]).sum(axis=1)
+    srt = np.sort(y, axis=1)
+    new = np.ones_like(srt, dtype=bool)
+    new[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    run_id = np.cumsum(new.ravel()) - 1  # runs of equal values, numbered across all rows
+    sizes = np.bincount(run_id).astype(np.float64)
+    run_row = np.repeat(np.arange(len(y)), new.sum(axis=1))
+    ties = np.bincount(run_row, weights=sizes * (sizes - 1) * (2 * sizes + 5),
+                       minlength=len(y))
+    var = (n * (n - 1) * (2 * n + 5) - ties) / 18.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    index = series.index if isinstance(series, pd.DataFrame) else None
+    return pd.DataFrame({"s": s, "var_s": var, "z": z, "p_value": p, "tau": s / (n * (n - 1) / 2)},
+                        index=index)
+
+
+def project_migrants(
+    arrivals: pd.DataFrame | np.ndarray,
+    stock: pd.Series | np.ndarray,
+    *,
+    horizon: int = DEFAULT_HORIZON,
+    method: str = "theil_sen",
+) -> pd.DataFrame:
+    r"""Project migrants ``horizon`` quarters ahead: today's stock plus projected arrivals.
+
+    ``theil_sen`` (default) fits a Theil–Sen line to the quarterly arrivals and extends it:
+    arrivals in quarter :math:`T-1+h` are :math:`\max(0, a + b(T-1+h))`. It was chosen over
+    Holt's linear smoothing because it needs no smoothing constants (which 12 points cannot
+    estimate), one registration drive or data-entry backlog in a quarter does not bend it
+    (29 % breakdown point; Holt follows the last quarters), and it is exact for a linear
+    trend. It is conservative for exponential growth; ``theil_sen_log`` fits the line to
+    :math:`\log(1 + \text{arrivals})` instead (a constant growth rate) and projects
+    :math:`e^{a + b t} - 1`, which suits planted or real exponential growth but over-projects
+    noisy small counts.
+
+    Parameters
+    ----------
+    arrivals
+        Units × quarters (oldest first), e.g. :func:`arrivals_by_quarter`.
+    stock
+        Migrants living in each unit now (by position).
+    horizon
+        Quarters ahead.
+    method
+        ``"theil_sen"`` or ``"theil_sen_log"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``projected_arrivals`` (sum over the horizon) and ``projected_migrants`` (stock plus
+        it), on the index of ``arrivals`` for a DataFrame.
+    """
+    if method not in PROJECTION_METHODS:
+        msg = f"method must be one of {', '.join(PROJECTION_METHODS)}; got {method!r}"
+        raise ValueError(msg)
+    if int(horizon) != horizon or horizon < 1:
+        msg = f"horizon must be a whole number of quarters >= 1, got {horizon!r}"
+        raise ValueError(msg)
+    y = np.asarray(arrivals, dtype=np.float64)
+    stock = np.asarray(stock, dtype=np.float64)
+    if len(stock) != len(y):
+        msg = f"stock has {len(stock)} values for {len(y)} units"
+        raise ValueError(msg)
+    t_future = y.shape[1] + np.arange(int(horizon))  # times T, T+1, ... (0 = first quarter)
+    if method == "theil_sen":
+        fit = theil_sen(y)
+        future = fit["intercept"].to_numpy()[:, None] + fit["slope"].to_numpy()[:, None] * \
+            t_future[None, :]
+        future = np.maximum(future, 0.0)
+    else:
+        fit = theil_sen(np.log1p(y))
+        future = np.expm1(fit["intercept"].to_numpy()[:, None]
+                          + fit["slope"].to_numpy()[:, None] * t_future[None, :])
+        future = np.maximum(future, 0.0)
+    added = future.sum(axis=1)
+    index = arrivals.index if isinstance(arrivals, pd.DataFrame) else None
+    return pd.DataFrame({"projected_arrivals": added, "projected_migrants": stock + added},
+                        index=index)
+
+
+def community_weights(communities: gpd.GeoDataFrame) -> sp.csr_array:
+    """Binary contiguity weights (polygons sharing a border or a corner), with self-weights."""
+    geo = communities.geometry.reset_index(drop=True)
+    left, right = geo.sindex.query(geo.to_numpy(), predicate="intersects")
+    n = len(geo)
+    return sp.csr_array(sp.coo_array((np.ones(len(left)), (left, right)), shape=(n, n)))
+
+
+_HOT_CLASSES = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
+                "oscillating", "historical")
+
+
+def emerging_hot_spots(
+    values: pd.DataFrame | np.ndarray,
+    weights: sp.sparray | sp.spmatrix,
+    *,
+    confidence: float = 0.90,
+    permutations: int = 0,
+    seed: int | None = 0,
+    fdr: bool = True,
+) -> pd.DataFrame:
+    """Emerging hot spots: :math:`G_i^*` per time step and a Mann–Kendall test of its z-scores.
+
+    Each quarter's values are tested with :func:`~coverage.patterns.hotspots.gi_star`
+    (normal p-values by default, as ESRI's tool; pass ``permutations`` for pseudo p-values) and
+    corrected for the false-discovery rate within the quarter. A unit is *hot* in a quarter
+    when significant at ``confidence`` with a positive z-score. The Mann–Kendall test of the
+    unit's z-scores over time gives the trend of its intensity. Categories (ESRI, *Emerging Hot
+    Spot Analysis*; "90 %" below means at least 90 % of the quarters):
+
+    * ``new``: hot in the last quarter only;
+    * ``consecutive``: an unbroken run of at least two hot quarters up to the last, never hot
+      before the run, hot in fewer than 90 %;
+    * ``intensifying`` / ``persistent`` / ``diminishing``: hot in 90 % of quarters including
+      the last, with a significant increasing / no significant / a significant decreasing trend;
+    * ``sporadic``: hot in the last quarter and some earlier ones, never cold, hot in fewer
+      than 90 %;
+    * ``oscillating``: hot in the last quarter, cold in some earlier one, hot in fewer than 90 %;
+    * ``historical``: not hot in the last quarter but hot in 90 % of the others;
+    * ``none``: no hot-spot pattern (cold-spot patterns are not classified).
+
+    ``new``, ``consecutive`` and ``intensifying`` are *emerging* hot spots.
+
+    Parameters
+    ----------
+    values
+        Units × time steps (non-negative).
+    weights
+        Weights between units with self-weights (:func:`~coverage.patterns.grid.hex_weights`,
+        :func:`community_weights`).
+    confidence
+        Confidence level of a hot quarter and of the trend.
+    permutations, seed
+        Permutation inference per quarter (0: normal approximation).
+    fdr
+        Benjamini–Hochberg correction within each quarter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``quarters_hot``, ``z_last`` (z-score of the last quarter), ``z_trend_tau``,
+        ``z_trend_p`` and ``hotspot_trend`` (category), on the index of ``values``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n, steps = v.shape
+    z = np.zeros((n, steps))
+    hot = np.zeros((n, steps), dtype=bool)
+    cold = np.zeros((n, steps), dtype=bool)
+    alpha = 1.0 - confidence
+    for k in range(steps):  # one Gi* per quarter (a dozen), vectorized over the units
+        if v[:, k].sum() <= 0:
+            continue
+        g = gi_star(v[:, k], weights, permutations=permutations, seed=seed)
+        p = (g["p_sim"] if permutations else g["p_normal"]).to_numpy()
+        cut = fdr_threshold(p, alpha) if fdr else alpha
+        sig = (p <= cut) & (cut > 0)
+        zk = np.nan_to_num(g["z_score"].to_numpy())
+        z[:, k] = zk
+        up = g["direction"].to_numpy() > 0
+        hot[:, k] = sig & up
+        cold[:, k] = sig & ~up
+    mk = mann_kendall(z)
+    trend_sig = mk["p_value"].to_numpy() <= alpha
+    up, down = trend_sig & (mk["s"].to_numpy() > 0), trend_sig & (mk["s"].to_numpy() < 0)
+    n_hot = hot.sum(axis=1)
+    last = hot[:, -1]
+    earlier_hot = hot[:, :-1].any(axis=1)
+    mostly = n_hot >= 0.9 * steps
+    mostly_before = hot[:, :-1].sum(axis=1) >= 0.9 * (steps - 1)
+    # Length of the run of hot quarters that ends with the last quarter.
+    not_hot_rev = ~hot[:, ::-1]
+    run = np.where(not_hot_rev.any(axis=1), not_hot_rev.argmax(axis=1), steps)
+    before_run = np.where(run < steps, hot.sum(axis=1) - run, 0)
+    label = np.full(n, "none", dtype=object)
+    label[~last & mostly_before & (steps > 1)] = "historical"
+    label[last & cold[:, :-1].any(axis=1) & ~mostly] = "oscillating"
+    label[last & earlier_hot & ~cold[:, :-1].any(axis=1) & ~mostly] = "sporadic"
+    label[last & mostly & ~up & ~down] = "persistent"
+    label[last & mostly & down] = "diminishing"
+    label[last & mostly & up] = "intensifying"
+    label[last & (run >= 2) & (before_run == 0) & ~mostly] = "consecutive"
+    label[last & ~earlier_hot] = "new"
+    index = values.index if isinstance(values, pd.DataFrame) else None
+    return pd.DataFrame({"quarters_hot": n_hot.astype(np.int64), "z_last": z[:, -1],
+                         "z_trend_tau": mk["tau"].to_numpy(), "z_trend_p": mk["p_value"].to_numpy(),
+                         "hotspot_trend": label}, index=index)
+
+
+def _growth(arrivals: np.ndarray, min_growth: float, alpha: float) -> pd.DataFrame:
+    log_fit = theil_sen(np.log1p(arrivals))
+    growth = np.expm1(log_fit["slope"].to_numpy())
+    mk = mann_kendall(arrivals)
+    last4 = arrivals[:, -4:].sum(axis=1)
+    prev4 = arrivals[:, -8:-4].sum(axis=1) if arrivals.shape[1] >= 8 else np.full(len(arrivals),
+                                                                                 np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        yoy = np.where(prev4 > 0, last4 / np.where(prev4 > 0, prev4, 1) - 1.0, np.nan)
+    p = mk["p_value"].to_numpy()
+    cut = fdr_threshold(p, alpha)
+    increasing = (p <= cut) & (cut > 0) & (mk["s"].to_numpy() > 0)
+    decreasing = (p <= cut) & (cut > 0) & (mk["s"].to_numpy() < 0)
+    trend = np.where(increasing, "increasing", np.where(decreasing, "decreasing", "no_trend"))
+    return pd.DataFrame({
+        "growth_rate": growth,
+        "growth_yoy": yoy,
+        "trend_tau": mk["tau"].to_numpy(),
+        "trend_p": p,
+        "trend": trend,
+        "emerging": increasing & (growth >= min_growth),
+    })
+
+
+def inflow_trends(
+    migrants: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    sites: pd.DataFrame | None = None,
+    standard: str | float = "district_registered_ratio",
+    migrants_per_staff: float | None = None,
+    quarters: int = DEFAULT_QUARTERS,
+    through: str | None = None,
+    horizon: int = DEFAULT_HORIZON,
+    method: str = "theil_sen",
+    min_growth: float = DEFAULT_MIN_GROWTH,
+    alpha: float = 0.05,
+    edge_m: float = DEFAULT_EDGE_M,
+    rings: int = DEFAULT_RINGS,
+    hex_permutations: int = 0,
+    seed: int | None = 0,
+    min_cell: int = 10,
+) -> gpd.GeoDataFrame:
+    r"""Arrivals, growth, emerging hot spots, projections and early warnings (``inflow_trends``).
+
+    Communities and hexagons are two kinds of rows of one table (column ``unit``). For both:
+    arrivals per quarter, robust growth and trend, the emerging-hot-spot category and the
+    projection. For communities also the staffing view: staff (service-point staff in the
+    community plus its family-planning staff, :func:`coverage.staffing.community_staffing`),
+    people per staff member now and projected, the standard and the early-warning flag.
+
+    A unit is ``emerging`` when its arrivals rise significantly (Mann–Kendall, Benjamini–
+    Hochberg FDR at ``alpha`` across the units of its kind) **and** their robust growth rate
+    (:math:`e^{b}-1`, ``b`` the Theil–Sen slope of :math:`\log(1+\text{arrivals})`) is at least
+    ``min_growth`` per quarter. The early warning fires where the projected people per staff
+    member exceed the standard while today's do not (``early_warning``);
+    ``over_standard_projected`` marks every community over it at the horizon.
+
+    Parameters
+    ----------
+    migrants
+        Migrants: ``community_id``, ``arrived_on`` and residence points (study CRS).
+    communities
+        ``community_id``, ``name``, ``district``, ``registered_pop``, ``fp_staff`` and polygons.
+    sites
+        Service points with ``community_id`` and ``staff`` (None: family-planning staff only).
+    standard
+        Staffing standard (:func:`coverage.staffing.staffing_standard`): staff per 1,000 people
+        (migrants and registered residents), by default the district's registered ratio.
+    migrants_per_staff
+        Use instead a standard of at most this many *migrants* per staff member.
+    quarters, through
+        Window of quarters (:func:`arrivals_by_quarter`).
+    horizon, method
+        Projection (:func:`project_migrants`).
+    min_growth, alpha
+        Emerging rule (growth per quarter; FDR level of the trend test).
+    edge_m, rings
+        Hexagon grid and Gi* neighbourhood.
+    hex_permutations, seed
+        Permutations of the per-quarter Gi* (0: normal approximation).
+    min_cell
+        Counts below this are suppressed (:func:`~coverage.patterns.hotspots.suppress_counts`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per community, then one per hexagon holding migrants (study CRS); columns in
+        ``docs/patterns.md``. ``attrs["quarters"]`` lists the quarter columns.
+    """
+    if migrants_per_staff is not None and not migrants_per_staff > 0:
+        msg = f"migrants_per_staff must be a positive number, got {migrants_per_staff!r}"
+        raise ValueError(msg)
+    crs = migrants.crs
+    comm = communities.reset_index(drop=True)
+    ids = comm["community_id"].astype(str).to_numpy()
+    mig_comm = migrants["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
+    arr_c = arrivals_by_quarter(migrants["arrived_on"], mig_comm, quarters=quarters,
+                                through=through).reindex(ids, fill_value=0)
+    labels = list(arr_c.columns)
+    stock_c = pd.Series(mig_comm).value_counts().reindex(ids, fill_value=0).to_numpy()
+
+    geo = migrants.geometry
+    x = geo.x.to_numpy(dtype=np.float64, na_value=np.nan)
+    y = geo.y.to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(x) & np.isfinite(y)
+    q, r = hex_cells(x[ok], y[ok], edge_m=edge_m)
+    keys = np.full(len(x), -1, dtype=np.int64)
+    keys[ok] = hex_keys(q, r)
+    hex_unit = np.where(ok, keys, None)
+    arr_h = arrivals_by_quarter(migrants["arrived_on"], hex_unit, quarters=quarters,
+                                through=through)
+    occupied, stock_h = np.unique(keys[ok], return_counts=True)
+    arr_h = arr_h.reindex(occupied, fill_value=0)
+    hq = occupied // (1 << 31) - (1 << 30)
+    hr = occupied % (1 << 31) - (1 << 30)
+
+    parts = []
+    for unit, arr, stock, w in (
+        ("community", arr_c, stock_c, community_weights(comm)),
+        ("hexagon", arr_h, stock_h, hex_weights(hq, hr, rings=rings)),
+    ):
+        a = arr.to_numpy(dtype=np.float64)
+        table = pd.DataFrame({"migrants": stock.astype(np.int64)})
+        for k, lab in enumerate(labels):
+            table[f"arrivals_{lab}"] = a[:, k].astype(np.int64)
+        table = pd.concat([table, _growth(a, min_growth, alpha)], axis=1)
+        ehs = emerging_hot_spots(a, w, permutations=hex_permutations, seed=seed)
+        table["hotspot_trend"] = ehs["hotspot_trend"].to_numpy()
+        table["quarters_hot"] = ehs["quarters_hot"].to_numpy()
+        proj = project_migrants(a, stock, horizon=horizon, method=method)
+        table["projected_migrants"] = np.rint(proj["projected_migrants"].to_numpy())
+        parts.append((unit, table))
+
+    staffing = community_staffing(comm, migrants, sites if sites is not None else
+                                  pd.DataFrame({"community_id": pd.Series(dtype=object),
+                                                "staff": pd.Series(dtype=float)}),
+                                  standard=standard)
+    staff = staffing["staff"].to_numpy(dtype=np.float64)
+    reg = staffing["registered_pop"].to_numpy(dtype=np.float64)
+    ctab = parts[0][1]
+    now = ctab["migrants"].to_numpy(dtype=np.float64)
+    proj = ctab["projected_migrants"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if migrants_per_staff is None:
+            limit = PER / staffing["staffing_standard"].to_numpy(dtype=np.float64)
+            per_now, per_proj = (now + reg) / staff, (proj + reg) / staff
+        else:
+            limit = np.full(len(ctab), float(migrants_per_staff))
+            per_now, per_proj = now / staff, proj / staff
+    per_now = np.where(staff > 0, per_now, np.inf)
+    per_proj = np.where(staff > 0, per_proj, np.inf)
+    over_now = per_now > limit
+    over_proj = per_proj > limit
+    ctab["staff"] = staff
+    ctab["people_per_staff"] = np.where(np.isfinite(per_now), per_now, np.nan)
+    ctab["people_per_staff_projected"] = np.where(np.isfinite(per_proj), per_proj, np.nan)
+    ctab["standard_people_per_staff"] = limit
+    ctab["over_standard_now"] = over_now
+    ctab["over_standard_projected"] = over_proj
+    ctab["early_warning"] = over_proj & ~over_now
+    ctab["staff_needed_projected"] = np.where(
+        migrants_per_staff is None, (proj + reg) / limit, proj / limit)
+
+    count_cols = ["migrants"] + [f"arrivals_{lab}" for lab in labels]
+    frames = []
+    cframe = gpd.GeoDataFrame(
+        {"unit": "community", "unit_id": ids,
+         "name": comm["name"].astype("string").to_numpy() if "name" in comm else None,
+         "district": comm["district"].astype("string").to_numpy() if "district" in comm
+         else None},
+        geometry=comm.geometry.to_crs(crs).to_numpy() if comm.crs is not None and crs is not None
+        else comm.geometry.to_numpy(), crs=crs)
+    hframe = hex_frame(hq, hr, edge_m=edge_m, crs=crs)
+    hframe = gpd.GeoDataFrame({"unit": "hexagon", "unit_id": hframe["hex_id"].to_numpy(),
+                               "name": pd.NA, "district": pd.NA},
+                              geometry=hframe.geometry.to_numpy(), crs=crs)
+    for (_unit, table), frame in zip(parts, (cframe, hframe), strict=True):
+        published = suppress_counts(table, count_cols, min_cell=min_cell, rows_have_totals=True)
+        # Ratios and fits of a row with a suppressed count could recover it: blank them too.
+        hidden = published[count_cols].isna().any(axis=1).to_numpy()
+        for c in ("growth_rate", "growth_yoy", "trend_tau", "trend_p", "people_per_staff",
+                  "people_per_staff_projected", "staff_needed_projected"):
+            if c in published:
+                published[c] = published[c].astype("Float64").mask(hidden)
+        published["projected_migrants"] = pd.array(
+            np.where(hidden, np.nan, published["projected_migrants"].to_numpy(np.float64)),
+            dtype="Float64").astype("Int64")
+        merged = pd.concat([frame.reset_index(drop=True).drop(columns="geometry"),
+                            published.reset_index(drop=True)], axis=1)
+        frames.append(gpd.GeoDataFrame(merged, geometry=frame.geometry.to_numpy(), crs=crs))
+    out = pd.concat(frames, ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+    for c in ("staff", "people_per_staff", "people_per_staff_projected",
+              "standard_people_per_staff", "staff_needed_projected"):
+        out[c] = out[c].astype("Float64")
+    for c in ("over_standard_now", "over_standard_projected", "early_warning"):
+        out[c] = out[c].astype("boolean")
+    out.attrs.update({
+        "quarters": labels, "horizon": int(horizon), "projection_method": method,
+        "min_growth": float(min_growth), "alpha": float(alpha), "edge_m": float(edge_m),
+        "rings": int(rings), "min_cell": int(min_cell),
+        "standard": (f"{migrants_per_staff:g} migrants per staff member"
+                     if migrants_per_staff is not None else str(standard)),
+    })
+    return out

@@ -1,0 +1,457 @@
+"""Patterns: hexagonal grid, under-served clusters, Gi* hot spots, inflow trends."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import shapely
+from scipy import stats
+from scipy.sparse.csgraph import dijkstra
+
+from coverage.patterns import (
+    arrivals_by_quarter,
+    classify,
+    cluster_labels,
+    emerging_hot_spots,
+    fdr_threshold,
+    gi_star,
+    hex_cells,
+    hex_centres,
+    hex_keys,
+    hex_polygons,
+    hex_weights,
+    hot_spots,
+    inflow_trends,
+    mann_kendall,
+    network_median,
+    poor_access,
+    project_migrants,
+    suppress_counts,
+    theil_sen,
+    underserved_clusters,
+)
+
+CRS = "EPSG:32650"
+
+
+# ------------------------------------------------------------------------------------------
+# Fixtures: the small demo city with each migrant's walk to the nearest site (no run_study)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(small_demo: Path):
+    from coverage.loaders import load_study
+    from coverage.network import RoadNetwork
+
+    study = load_study(small_demo)
+    net = RoadNetwork.from_study(study)
+    sites = study.sites.set_index("site_id", drop=False)
+    near = net.nearest(net.snap_points(study.migrants), net.snap_points(sites))
+    access = pd.DataFrame({
+        "person_id": study.migrants["person_id"].to_numpy(),
+        "community_id": study.migrants["community_id"].to_numpy(),
+        "time_min": near["time_min"].to_numpy(),
+    })
+    truth = json.loads((small_demo / "ground_truth.json").read_text("utf-8"))
+    planted = gpd.read_file(small_demo / "ground_truth.gpkg", layer="underserved_areas")
+    planted = planted.to_crs(study.crs)
+    inside = shapely.contains_xy(planted.geometry.union_all(), study.migrants.geometry.x,
+                                 study.migrants.geometry.y)
+    return {"study": study, "net": net, "access": access, "truth": truth,
+            "planted": planted, "inside": inside}
+
+
+@pytest.fixture(scope="module")
+def demo_clusters(demo):
+    return underserved_clusters(demo["study"].migrants, demo["access"], network=demo["net"])
+
+
+def points_frame(x: np.ndarray, y: np.ndarray) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=CRS)
+
+
+# ------------------------------------------------------------------------------------------
+# Grid
+# ------------------------------------------------------------------------------------------
+
+
+def test_hex_cells_take_the_nearest_centre():
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(-5000, 5000, 20_000), rng.uniform(-5000, 5000, 20_000)
+    q, r = hex_cells(x, y, edge_m=150.0)
+    cx, cy = hex_centres(q, r, edge_m=150.0)
+    d_own = np.hypot(x - cx, y - cy)
+    assert d_own.max() <= 150.0 + 1e-9  # inside the circumscribed circle
+    for dq, dr in ((1, 0), (0, 1), (-1, 1), (-1, 0), (0, -1), (1, -1)):
+        nx, ny = hex_centres(q + dq, r + dr, edge_m=150.0)
+        assert (d_own <= np.hypot(x - nx, y - ny) + 1e-9).all()
+    poly = hex_polygons(q[:50], r[:50], edge_m=150.0)
+    assert shapely.contains_xy(poly, x[:50], y[:50]).all()
+    assert np.allclose(shapely.area(poly), 1.5 * np.sqrt(3) * 150.0**2)
+
+
+def test_hex_weights_rings_and_symmetry():
+    q, r = np.meshgrid(np.arange(-5, 6), np.arange(-5, 6))
+    q, r = q.ravel(), r.ravel()
+    w1, w2 = hex_weights(q, r, rings=1), hex_weights(q, r, rings=2)
+    centre = int(np.flatnonzero((q == 0) & (r == 0))[0])
+    assert w1[[centre], :].sum() == 7 and w2[[centre], :].sum() == 19
+    assert (w1 != w1.T).nnz == 0 and (w2 != w2.T).nnz == 0
+    assert w1.diagonal().min() == 1
+    assert hex_weights(q, r, rings=1, self_weight=False).diagonal().max() == 0
+    with pytest.raises(ValueError, match="distinct cells"):
+        hex_weights(np.r_[q, 0], np.r_[r, 0])
+    with pytest.raises(ValueError, match="rings"):
+        hex_weights(q, r, rings=0)
+    with pytest.raises(ValueError, match="edge_m"):
+        hex_cells(np.zeros(2), np.zeros(2), edge_m=-1)
+
+
+# ------------------------------------------------------------------------------------------
+# Gi*, FDR, classes, suppression
+# ------------------------------------------------------------------------------------------
+
+
+def random_cells(seed: int, n_points: int = 4000) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    q, r = hex_cells(rng.uniform(0, 4000, n_points), rng.uniform(0, 3000, n_points))
+    _, first = np.unique(hex_keys(q, r), return_index=True)
+    return q[first], r[first]
+
+
+@pytest.mark.parametrize("rings", [1, 2])
+def test_gi_star_equals_esda(rings):
+    import esda
+    from libpysal.weights import WSP
+
+    q, r = random_cells(0)
+    w = hex_weights(q, r, rings=rings)
+    values = np.random.default_rng(1).gamma(2.0, 3.0, len(q))
+    ours = gi_star(values, w, permutations=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda.G_Local(values, WSP(sp.csr_matrix(w)).to_W(silence_warnings=True),
+                           transform="B", star=True, permutations=0)
+    np.testing.assert_allclose(ours["gi_star"], ref.Gs, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours["z_score"], ref.Zs, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours["p_normal"], 2 * stats.norm.sf(np.abs(ref.Zs)), atol=1e-12)
+
+
+def test_permutation_p_values_match_esda_within_monte_carlo_error():
+    import esda
+    from libpysal.weights import WSP
+
+    q, r = random_cells(2, 1500)
+    w = hex_weights(q, r, rings=1)
+    rng = np.random.default_rng(5)
+    values = rng.gamma(1.0, 1.0, len(q)) + 3.0 * (np.hypot(q - q.mean(), r - r.mean()) < 3)
+    ours = gi_star(values, w, permutations=9999, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda.G_Local(values, WSP(sp.csr_matrix(w)).to_W(silence_warnings=True),
+                           transform="B", star=True, permutations=9999, seed=1)
+    two_sided = np.minimum(1.0, 2.0 * ref.p_sim)  # esda's p_sim is folded one-sided
+    assert np.abs(ours["p_sim"].to_numpy() - two_sided).max() < 0.03
+    assert ours["p_sim"].min() < 0.01  # the planted centre is significant
+    again = gi_star(values, w, permutations=9999, seed=1)
+    assert again["p_sim"].equals(ours["p_sim"])  # seeded
+
+
+def test_fdr_threshold_is_benjamini_hochberg():
+    rng = np.random.default_rng(0)
+    p = np.r_[rng.uniform(0, 0.002, 20), rng.uniform(0, 1, 480)]
+    cut = fdr_threshold(p, 0.05)
+    adjusted = stats.false_discovery_control(p, method="bh")
+    assert set(np.flatnonzero(p <= cut)) == set(np.flatnonzero(adjusted <= 0.05))
+    assert fdr_threshold(np.full(10, 0.5), 0.05) == 0.0
+    classes = classify(np.array([0.0001, 0.02, 0.07, 0.5]), np.array([1, -1, 1, 1]), fdr=False)
+    assert classes["hotspot"].tolist() == ["hot_99", "cold_95", "hot_90", "not_significant"]
+    assert classes["gi_bin"].tolist() == [3, -2, 1, 0]
+
+
+def test_no_false_hot_spots_on_spatially_random_data():
+    false_seeds = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        x, y = rng.uniform(0, 4000, 8000), rng.uniform(0, 3000, 8000)
+        spots = hot_spots(points_frame(x, y), rng.random(8000) < 0.15, seed=seed)
+        false_seeds += bool((spots["gi_bin"].abs() >= 2).any())
+    assert false_seeds <= 1  # >= 95 % of 20 seeds have no hexagon significant at 95 % (FDR)
+
+
+def test_planted_hot_spot_is_found():
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(0, 4000, 8000), rng.uniform(0, 3000, 8000)
+    near_patch = np.hypot(x - 1500, y - 1800) < 400
+    poor = np.where(near_patch, rng.random(8000) < 0.8, rng.random(8000) < 0.05)
+    spots = hot_spots(points_frame(x, y), poor)
+    hot = spots[spots["gi_bin"] >= 2]
+    assert len(hot) >= 5
+    centre = hot.geometry.centroid
+    assert (np.hypot(centre.x - 1500, centre.y - 1800) < 800).all()
+    holder = spots[spots.contains(shapely.Point(1500, 1800))]
+    assert holder["hotspot"].iloc[0] == "hot_99"
+    assert (spots["gi_bin"] < 0).sum() == 0 or (
+        np.hypot(spots[spots["gi_bin"] < 0].centroid.x - 1500,
+                 spots[spots["gi_bin"] < 0].centroid.y - 1800) > 800).all()
+
+
+def test_demo_hot_spots_cover_the_planted_areas(demo):
+    poor = poor_access(demo["access"])
+    spots = hot_spots(demo["study"].migrants, poor)
+    hot = spots[spots["gi_bin"] >= 2]
+    for area in demo["planted"].geometry:
+        assert hot.intersects(area).any()
+    far = ~hot.intersects(demo["planted"].geometry.union_all().buffer(300))
+    assert far.sum() == 0
+    counts = pd.concat([spots["migrants"], spots["unmet"]]).dropna().astype(int)
+    assert ((counts == 0) | (counts >= 10)).all()  # no published count below 10
+    assert "gi_star" not in spots and "person_id" not in spots
+    assert spots.geometry.geom_type.eq("Polygon").all()
+
+
+def test_suppress_counts_primary_and_complementary():
+    table = pd.DataFrame({"a": [3, 50, 40, 0], "b": [20, 12, 30, 15]})
+    out = suppress_counts(table, ["a", "b"], min_cell=10)
+    assert pd.isna(out.loc[0, "a"])  # primary
+    assert pd.isna(out.loc[2, "a"]) and out.loc[1, "a"] == 50  # smallest partner in column a
+    assert out.loc[3, "a"] == 0 and out["b"].notna().all()
+    rows = suppress_counts(table, ["a", "b"], min_cell=10, rows_have_totals=True)
+    assert pd.isna(rows.loc[0, "b"])  # row 0 total would reveal the 3 otherwise
+    hidden = rows[["a", "b"]].isna().to_numpy()
+    values = table.to_numpy()
+    for axis in (0, 1):
+        s = np.where(hidden, values, 0).sum(axis=axis)
+        assert ((s == 0) | (s >= 10)).all()
+
+
+# ------------------------------------------------------------------------------------------
+# Under-served clusters
+# ------------------------------------------------------------------------------------------
+
+
+def test_poor_access_rules():
+    access = pd.DataFrame({"time_min": [5.0, 25.0, np.nan, 18.0],
+                           "e2sfca": [9.0, 1.0, np.nan, 0.5]})
+    assert poor_access(access).tolist() == [False, True, True, False]
+    assert poor_access(access, include_unreachable=False).tolist() == [False, True, False, False]
+    score = poor_access(access, max_time_min=None, score_quantile=0.5)
+    assert score.tolist() == [False, True, True, True]
+    both = poor_access(access, score_quantile=0.5, combine="and")
+    assert both.tolist() == [False, True, True, False]
+    with pytest.raises(ValueError, match="max_time_min, score_quantile"):
+        poor_access(access, max_time_min=None)
+    with pytest.raises(ValueError, match="score column"):
+        poor_access(access, score_quantile=0.2, score_column="nope")
+
+
+def test_planted_underserved_areas_are_found(demo, demo_clusters):
+    migrants, inside = demo["study"].migrants, demo["inside"]
+    x, y = migrants.geometry.x.to_numpy(), migrants.geometry.y.to_numpy()
+    in_hull = shapely.contains_xy(demo_clusters.geometry.union_all(), x, y)
+    recall = (inside & in_hull).sum() / inside.sum()
+    labels = cluster_labels(migrants, poor_access(demo["access"]))
+    member = labels.to_numpy() > 0
+    outside_share = (member & ~inside).sum() / member.sum()
+    assert recall >= 0.90
+    assert outside_share < 0.10
+    assert len(demo_clusters) == len(demo["planted"])  # one cluster per planted area
+    assert demo_clusters["migrants"].sum() == member.sum()
+    for area in demo["truth"]["underserved_areas"]:
+        row = demo_clusters[demo_clusters.intersects(
+            demo["planted"].set_index("area_id").geometry[area["area_id"]])].iloc[0]
+        assert set(area["community_ids"]) <= set(row["community_ids"].split(","))
+        assert row["mean_time_min"] > 20 and row["max_time_min"] >= row["mean_time_min"]
+
+
+def test_cluster_table_values_and_privacy(demo, demo_clusters):
+    access, migrants = demo["access"], demo["study"].migrants
+    labels = cluster_labels(migrants, poor_access(access)).to_numpy()
+    first = demo_clusters.iloc[0]
+    members = labels == first["cluster_id"]
+    assert first["migrants"] == members.sum()
+    assert first["mean_time_min"] == pytest.approx(access["time_min"][members].mean())
+    assert first["max_time_min"] == pytest.approx(access["time_min"][members].max())
+    comm = access["community_id"]
+    touched = sorted(set(comm[members]))
+    assert first["community_ids"] == ",".join(touched)
+    assert first["share_of_community_migrants"] == pytest.approx(
+        members.sum() / comm.isin(touched).sum())
+    assert first["centroid_x"] == pytest.approx(migrants.geometry.x[members].mean())
+    assert not {"person_id", "x", "y"} & set(demo_clusters.columns)
+    assert demo_clusters.geometry.geom_type.eq("Polygon").all()
+    # no hull vertex is a residence (hulls are buffered)
+    verts = shapely.get_coordinates(demo_clusters.geometry.to_numpy())
+    homes = np.column_stack([migrants.geometry.x, migrants.geometry.y])
+    assert not (pd.MultiIndex.from_arrays(verts.T.round(3)).isin(
+        pd.MultiIndex.from_arrays(homes.T.round(3)))).any()
+    smallest = int(demo_clusters["migrants"].min())
+    fewer = underserved_clusters(migrants, access, min_cell=smallest + 1)
+    assert len(fewer) == len(demo_clusters) - 1  # clusters below min_cell are not published
+
+
+def test_network_median_is_the_exhaustive_optimum(demo, demo_clusters):
+    net, migrants = demo["net"], demo["study"].migrants
+    labels = cluster_labels(migrants, poor_access(demo["access"])).to_numpy()
+    for cid in demo_clusters["cluster_id"]:
+        sel = labels == cid
+        x, y = migrants.geometry.x.to_numpy()[sel], migrants.geometry.y.to_numpy()[sel]
+        node, total, mean_min, reached = network_median(net, x, y)
+        assert reached == sel.sum()
+        # exhaustive search: every routing node within 500 m of the cluster's hull
+        hull = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y]))).buffer(500)
+        every = np.flatnonzero(shapely.contains_xy(hull, net.x, net.y)
+                               & (net.node_component == 0))
+        snapped = net.snap(np.column_stack([x, y]))
+        dist = dijkstra(net.graph_reversed, directed=True, indices=every)
+        a, b = net.arrays.link_a[snapped["link"]], net.arrays.link_b[snapped["link"]]
+        length = net.arrays.length[snapped["link"]]
+        cost = np.minimum(snapped["snap_m"].to_numpy() + snapped["t"].to_numpy() * length
+                          + dist[:, a],
+                          snapped["snap_m"].to_numpy() + (1 - snapped["t"].to_numpy()) * length
+                          + dist[:, b])
+        best = cost.sum(axis=1).min()
+        assert total == pytest.approx(best, rel=1e-9)
+        # the reported mean equals the network's own nearest-destination walk to that node
+        walk = net.nearest(np.column_stack([x, y]), np.array([[net.x[node], net.y[node]]]))
+        assert mean_min == pytest.approx(walk["time_min"].mean(), rel=1e-9)
+        row = demo_clusters[demo_clusters["cluster_id"] == cid].iloc[0]
+        assert row["node_id"] == net.arrays.node_ids[node]
+        assert row["node_mean_time_min"] == pytest.approx(mean_min)
+        assert row["node_mean_time_min"] < row["mean_time_min"]
+
+
+# ------------------------------------------------------------------------------------------
+# Trends
+# ------------------------------------------------------------------------------------------
+
+
+def test_arrivals_by_quarter_counts():
+    dates = pd.to_datetime(["2025-01-05", "2025-03-31", "2025-04-01", "2025-12-31", None,
+                            "2023-01-01"])
+    units = ["A", "A", "B", "A", "B", "A"]
+    arr = arrivals_by_quarter(dates, units, quarters=4)
+    assert list(arr.columns) == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+    assert arr.loc["A"].tolist() == [2, 0, 0, 1] and arr.loc["B"].tolist() == [0, 1, 0, 0]
+    assert arrivals_by_quarter(dates, units, quarters=3, through="2025Q2").loc[
+        "A"].tolist() == [0, 2, 0]
+    with pytest.raises(ValueError, match="2026Q3"):
+        arrivals_by_quarter(dates, units, through="2025-06")
+
+
+def test_theil_sen_and_mann_kendall_against_scipy():
+    rng = np.random.default_rng(0)
+    y = rng.poisson(30, (40, 12)).astype(float) + np.arange(12) * rng.uniform(-2, 4, (40, 1))
+    ts = theil_sen(y)
+    mk = mann_kendall(y)
+    for i in range(0, 40, 7):
+        ref = stats.theilslopes(y[i], np.arange(12))
+        assert ts["slope"][i] == pytest.approx(ref.slope)
+        assert ts["intercept"][i] == pytest.approx(ref.intercept)
+        s = sum(np.sign(y[i, j] - y[i, k]) for k in range(12) for j in range(k + 1, 12))
+        assert mk["s"][i] == s
+        _, counts = np.unique(y[i], return_counts=True)
+        var = (12 * 11 * 29 - (counts * (counts - 1) * (2 * counts + 5)).sum()) / 18
+        assert mk["var_s"][i] == pytest.approx(var)
+        z = (s - np.sign(s)) / np.sqrt(var)
+        assert mk["p_value"][i] == pytest.approx(2 * stats.norm.sf(abs(z)))
+    flat = mann_kendall(np.full((1, 12), 5.0))
+    assert flat["p_value"][0] == 1.0 and flat["s"][0] == 0
+
+
+def test_projection_of_a_planted_linear_trend():
+    rng = np.random.default_rng(11)
+    t = np.arange(16)
+    truth = 200 + 15 * t  # arrivals per quarter
+    noisy = truth[None, :12] + rng.normal(0, 12, (200, 12))
+    noisy[:, 5] += 150 * (rng.random(200) < 0.2)  # a registration drive in some units
+    stock = noisy.sum(axis=1) + 500
+    proj = project_migrants(noisy, stock, horizon=4)
+    expected = stock + truth[12:].sum()
+    error = np.abs(proj["projected_migrants"].to_numpy() / expected - 1)
+    assert error.max() < 0.05
+    exact = project_migrants(truth[None, :12].astype(float), np.array([1000.0]), horizon=4)
+    assert exact["projected_migrants"][0] == pytest.approx(1000 + truth[12:].sum())
+    growth = 50 * 1.15 ** np.arange(16)
+    log_fit = project_migrants(growth[None, :12], np.array([0.0]), method="theil_sen_log")
+    assert log_fit["projected_arrivals"][0] == pytest.approx(growth[12:].sum(), rel=0.05)
+    with pytest.raises(ValueError, match="method"):
+        project_migrants(noisy, stock, method="holt")
+
+
+def test_emerging_hot_spot_categories():
+    q, r = np.meshgrid(np.arange(12), np.arange(12))
+    q, r = q.ravel(), r.ravel()
+    w = hex_weights(q, r, rings=1)
+    rng = np.random.default_rng(4)
+    v = rng.poisson(20, (len(q), 12)).astype(float)
+    spot = {name: np.hypot(q - cq, r - cr) <= 1.5
+            for name, (cq, cr) in {"a": (3, 3), "b": (8, 8), "c": (9, 2)}.items()}
+    v[spot["a"], -1] += 80  # hot only in the last quarter
+    v[spot["b"], :] += np.linspace(15, 45, 12)  # hot throughout, getting hotter
+    steady = np.repeat(rng.poisson(20, (len(q), 1)).astype(float), 12, axis=1)
+    steady[spot["c"], :] += 40  # the same every quarter (alone: Gi* is relative to the rest)
+    out = emerging_hot_spots(v, w)
+    out_steady = emerging_hot_spots(steady, w)
+    centre = {name: int(np.flatnonzero((q == cq) & (r == cr))[0])
+              for name, (cq, cr) in {"a": (3, 3), "b": (8, 8), "c": (9, 2)}.items()}
+    assert out["hotspot_trend"][centre["a"]] == "new"
+    assert out["hotspot_trend"][centre["b"]] == "intensifying"
+    assert out_steady["hotspot_trend"][centre["c"]] == "persistent"
+    assert out["quarters_hot"][centre["b"]] == 12
+    far = np.ones(len(q), dtype=bool)
+    for cq, cr in ((3, 3), (8, 8), (9, 2)):
+        far &= np.hypot(q - cq, r - cr) > 4
+    assert (out["hotspot_trend"][far] == "none").all()
+    assert (out_steady["hotspot_trend"][far] == "none").all()
+
+
+def test_inflow_trends_on_the_demo(demo):
+    study = demo["study"]
+    trends = inflow_trends(study.migrants, study.communities, sites=study.sites)
+    comm = trends[trends["unit"] == "community"]
+    fast = {f["community_id"] for f in demo["truth"]["fast_growing_communities"]}
+    flagged = set(comm.loc[comm["emerging"], "unit_id"])
+    assert fast <= flagged
+    assert len(flagged - fast) <= 1
+    quarters = trends.attrs["quarters"]
+    assert len(quarters) == 12 and quarters[-1] == "2026Q3"
+    counts = trends[["migrants"] + [f"arrivals_{q}" for q in quarters]]
+    values = counts.to_numpy(dtype=np.float64, na_value=np.nan)
+    published = values[np.isfinite(values)]
+    assert ((published == 0) | (published >= 10)).all()
+    full = comm[comm["migrants"].notna()]
+    assert (full["projected_migrants"].dropna() >= full.loc[
+        full["projected_migrants"].notna(), "migrants"]).all()
+    # early warning = over the standard at the horizon but not now
+    ok = comm["people_per_staff"].notna()
+    c = comm[ok]
+    assert (c["over_standard_now"] == (c["people_per_staff"] > c["standard_people_per_staff"])
+            ).all()
+    assert (c["early_warning"] == (c["over_standard_projected"] & ~c["over_standard_now"])).all()
+    assert not {"person_id", "hukou_code"} & set(trends.columns)
+    assert trends.geometry.geom_type.eq("Polygon").all() or trends.geometry.geom_type.isin(
+        ["Polygon", "MultiPolygon"]).all()
+
+
+def test_early_warning_with_a_migrants_per_staff_standard(demo):
+    study = demo["study"]
+    trends = inflow_trends(study.migrants, study.communities, sites=study.sites,
+                           migrants_per_staff=400.0)
+    comm = trends[(trends["unit"] == "community") & trends["people_per_staff"].notna()]
+    assert (comm["standard_people_per_staff"] == 400.0).all()
+    per_now = comm["migrants"].astype(float) / comm["staff"].astype(float)
+    assert np.allclose(comm["people_per_staff"].astype(float), per_now)
+    warn = comm[comm["early_warning"]]
+    assert (warn["people_per_staff"] <= 400).all()
+    assert (warn["people_per_staff_projected"] > 400).all()
+    with pytest.raises(ValueError, match="migrants_per_staff"):
+        inflow_trends(study.migrants, study.communities, migrants_per_staff=0)
