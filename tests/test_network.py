@@ -406,7 +406,7 @@ def test_guixi_reads_and_reports() -> None:
 def test_guixi_snap_and_costs(mode: str) -> None:
     net = RoadNetwork.from_file(GUIXI, mode=mode)
     pts = random_points(net, 300, seed=21, pad=100)
-    snap = net.snap(pts)
+    snap = net.snap(pts, exact=True)
     links = net.links_frame()
     main = links[links["component"] == 0].geometry.values
     tree = shapely.STRtree(main)
@@ -423,6 +423,63 @@ def test_guixi_snap_and_costs(mode: str) -> None:
     got = np.full_like(want, np.inf)
     got[table["origin"].to_numpy(), table["destination"].to_numpy()] = table["cost"].to_numpy()
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@needs_guixi
+def test_fast_snap_error_is_bounded_and_rare() -> None:
+    net = RoadNetwork.from_file(GUIXI)
+    pts = random_points(net, 20_000, seed=5, pad=100)
+    fast = net.snap(pts)
+    exact = net.snap(pts, exact=True)
+    links = net.links_frame()
+    tree = shapely.STRtree(links[links["component"] == 0].geometry.values)
+    _, dist = tree.query_nearest(shapely.points(pts), return_distance=True, all_matches=False)
+    err = fast["snap_m"].to_numpy() - dist
+    # Never shorter than the true nearest road, never more than half a piece (5 m) longer.
+    assert err.min() > -1e-3
+    assert err.max() <= net.snap_index.half + 1e-3
+    assert (err > 1e-3).mean() < 0.002
+    # Exact: candidates are ranked in float32 (millimetres), the winner projected in float64.
+    np.testing.assert_allclose(exact["snap_m"].to_numpy(), dist, rtol=0, atol=1e-3)
+    # The attachment is on the chosen road either way.
+    attach = shapely.points(fast[["x", "y"]].to_numpy())
+    assert shapely.distance(attach, links.geometry.values[fast["link"].to_numpy()]).max() < 1e-6
+
+
+@needs_guixi
+def test_bounded_searches_on_subgraphs_equal_whole_graph() -> None:
+    net = RoadNetwork.from_file(GUIXI, mode="ebike")
+    pts = random_points(net, 3000, seed=8, pad=50)
+    orig, dest = net.snap_points(pts[:2900]), net.snap_points(pts[2900:])
+    table = net.cost_table(orig, dest, max_cost=4.0)
+    net._reach_ratio = 0.0  # no straight-line bound: every search on the whole graph
+    whole = net.cost_table(orig, dest, max_cost=4.0)
+    assert len(table) > 1500
+    pd.testing.assert_frame_equal(table, whole)
+    assert table.groupby("origin")["destination"].apply(lambda d: d.is_monotonic_increasing).all()
+    assert table["origin"].is_monotonic_increasing
+
+
+@needs_guixi
+def test_service_area_road_length_matches_cost_table() -> None:
+    net = RoadNetwork.from_file(GUIXI)
+    links = net.links_frame()
+    main = links[links["component"] == 0]
+    site = gpd.GeoSeries(main.geometry.iloc[[10]].interpolate(0.3, normalized=True).values,
+                         crs=net.crs)
+    area = net.service_areas(site, 5.0).iloc[0]
+    # Points every metre along every road, costed to the site by the cost table.
+    geoms = main.geometry.values
+    n = np.maximum(np.ceil(shapely.length(geoms)).astype(int), 1)
+    which = np.repeat(np.arange(len(geoms)), n)
+    frac = (np.arange(len(which)) - np.repeat(np.r_[0, np.cumsum(n)[:-1]], n) + 0.5) / n[which]
+    pts = shapely.line_interpolate_point(geoms[which], frac, normalized=True)
+    table = net.cost_table(gpd.GeoSeries(pts, crs=net.crs), site, max_cost=5.0)
+    reached_m = (main["length"].to_numpy()[which] / n[which])[table["origin"].to_numpy()].sum()
+    assert area["road_km"] * 1000 == pytest.approx(reached_m, rel=0.01)
+    assert shapely.contains(area.geometry, shapely.points(
+        np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])[table["origin"].to_numpy()]
+    )).all()
 
 
 @needs_guixi
@@ -505,11 +562,8 @@ def test_service_areas_grow_with_time() -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    demo = pytest.importorskip("coverage.demo")
-    out = tmp_path_factory.mktemp("demo_small")
-    demo.build_demo(out, size="small", seed=0)
-    return out
+def demo_dir(small_demo: Path) -> Path:
+    return small_demo
 
 
 def networkx_from_gpkg(path: Path, mode: str) -> nx.MultiDiGraph:
