@@ -23,7 +23,7 @@ DOCS = [DOCS_DIR / "outputs.md", DOCS_DIR / "patterns.md", DOCS_DIR / "flows.md"
 
 def test_every_result_column_is_documented(small_run):
     text = "\n".join(d.read_text(encoding="utf-8") for d in DOCS)
-    documented = set(re.findall(r"`([A-Za-z0-9_{}]+)`", text))
+    documented = set(re.findall(r"`([A-Za-z0-9_{}<>]+)`", text))
     for name, table in small_run.layers().items():
         assert f"`{name}`" in text
         for col in table.columns:
@@ -32,6 +32,7 @@ def test_every_result_column_is_documented(small_run):
             generic = re.sub(r"_\d+(\.\d+)?min", "_{t}", col)
             generic = re.sub(r"^(gini|theil)_\{t\}", r"\1_{T}", generic)
             kind = re.sub(r"^time_min_[a-z_]+$", "time_min_{kind}", col)
+            kind = re.sub(r"^arrivals_\d{4}Q\d$", "arrivals_<YYYY>Q<n>", kind)
             assert col in documented or generic in documented or kind in documented, (name, col)
 
 
