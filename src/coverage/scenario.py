@@ -1,0 +1,489 @@
+"""What-if scenarios: a baseline plus an ordered list of edits to the service points.
+
+A :class:`Scenario` is a name and a list of :class:`Edit` s — add a service point with staff,
+move one, close one, change its staff — saved to and loaded from JSON together with the hashes of
+the project's input files, so that a run can be reproduced and a scenario is never silently
+applied to other data.
+
+A :class:`ScenarioModel` holds the baseline once (the people snapped to the roads, every
+person's nearest service point and the pairs within the largest time threshold) and evaluates
+scenarios **incrementally**, updating only what an edit changes:
+
+- *add* a point: one search from the new point (:meth:`RoadNetwork.nearest` with that single
+  destination) and an element-wise minimum with the current nearest times; its pairs within the
+  largest threshold are appended for E2SFCA;
+- *close* a point: only the people whose nearest it was are routed again, to the remaining
+  points; its pairs are dropped;
+- *move*: close, then add at the new place;
+- *change staff*: no routing at all.
+
+The cheap aggregates (coverage per community and district, staffing, E2SFCA) are then computed
+from these arrays. :meth:`ScenarioModel.full` recomputes the same figures from scratch, for
+checking: both give the same numbers (``tests/test_scenario.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from coverage.access import enhanced_two_step_fca
+from coverage.equalization import allocate_registered, threshold_label
+from coverage.loaders import StudyData, load_study
+from coverage.network import RoadNetwork
+from coverage.schema import SITE_KINDS
+from coverage.staffing import PER, staffing_standard
+
+Action = Literal["add", "move", "close", "set_staff"]
+ACTIONS: tuple[str, ...] = ("add", "move", "close", "set_staff")
+SCENARIO_VERSION = 1
+
+
+@dataclass
+class Edit:
+    """One change to the service points.
+
+    Attributes
+    ----------
+    action
+        ``add``, ``move``, ``close`` or ``set_staff``.
+    site_id
+        The point concerned (a new id for ``add``).
+    lon, lat
+        WGS-84 position for ``add`` and ``move``.
+    staff
+        Staff (FTE) for ``add`` and ``set_staff``.
+    kind
+        Kind of a new point (default ``health_station``).
+    name
+        Name of a new point.
+    """
+
+    action: str
+    site_id: str
+    lon: float | None = None
+    lat: float | None = None
+    staff: float | None = None
+    kind: str = "health_station"
+    name: str = ""
+
+    def check(self) -> None:
+        """Raise ``ValueError`` when the edit is incomplete or invalid."""
+        if self.action not in ACTIONS:
+            msg = f"edit {self.site_id!r}: unknown action {self.action!r}; use one of {ACTIONS}"
+            raise ValueError(msg)
+        if self.action in ("add", "move") and (self.lon is None or self.lat is None):
+            msg = f"edit {self.site_id!r}: {self.action} needs lon and lat (WGS-84)"
+            raise ValueError(msg)
+        if self.action in ("add", "set_staff") and (self.staff is None or not self.staff >= 0):
+            msg = f"edit {self.site_id!r}: {self.action} needs staff ≥ 0, got {self.staff!r}"
+            raise ValueError(msg)
+        if self.action == "add" and self.kind not in SITE_KINDS:
+            kinds = ", ".join(SITE_KINDS)
+            msg = f"edit {self.site_id!r}: unknown kind {self.kind!r}; use one of {kinds}"
+            raise ValueError(msg)
+
+
+@dataclass
+class Scenario:
+    """A named, ordered list of edits, with the hashes of the inputs it was made on."""
+
+    name: str
+    edits: list[Edit] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Return the scenario as JSON text, and write it to ``path`` when given."""
+        text = json.dumps({"version": SCENARIO_VERSION, "name": self.name,
+                           "inputs": self.inputs, "edits": [asdict(e) for e in self.edits]},
+                          ensure_ascii=False, indent=2)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> Scenario:
+        """Read a scenario from a JSON file or text.
+
+        Raises
+        ------
+        ValueError
+            When the JSON is malformed or an edit is invalid (the message names it).
+        """
+        text = str(source)
+        label = "scenario"
+        path = Path(text) if len(text) < 4096 and "\n" not in text else None
+        if path is not None and (path.suffix.lower() == ".json" or path.exists()):
+            label = path.name
+            if not path.exists():
+                msg = f"{label}: no scenario file at {text}"
+                raise ValueError(msg)
+            text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            msg = f"{label}: not valid JSON ({exc})"
+            raise ValueError(msg) from None
+        if not isinstance(data, dict) or "edits" not in data:
+            msg = f"{label}: expected an object with \"name\" and \"edits\""
+            raise ValueError(msg)
+        known = {f for f in Edit.__dataclass_fields__}
+        edits = []
+        for i, raw in enumerate(data["edits"], start=1):
+            extra = set(raw) - known
+            if extra:
+                msg = f"{label}: edit {i} has unknown keys {sorted(extra)}; keys: {sorted(known)}"
+                raise ValueError(msg)
+            edit = Edit(**raw)
+            edit.check()
+            edits.append(edit)
+        return cls(name=str(data.get("name", label)), edits=edits,
+                   inputs=dict(data.get("inputs", {})))
+
+
+def input_hashes(study: StudyData) -> dict[str, str]:
+    """SHA-256 of every input file of the project (layer name → hex digest)."""
+    out = {}
+    for name, config in sorted(study.project.layers.items()):
+        digest = hashlib.sha256()
+        with config.path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        out[name] = digest.hexdigest()
+    return out
+
+
+@dataclass
+class _State:
+    sites: pd.DataFrame  # site_id index: x, y, staff, kind, name, community_id
+    m_time: np.ndarray  # nearest time per migrant
+    m_site: np.ndarray  # nearest site id per migrant (object, None when unreachable)
+    r_time: np.ndarray
+    r_site: np.ndarray
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]]  # site → (demand rows, minutes) ≤ max_t
+
+    def copy(self) -> _State:
+        return _State(self.sites.copy(), self.m_time.copy(),
+                      self.m_site.copy(), self.r_time.copy(), self.r_site.copy(),
+                      dict(self.pairs))
+
+
+class ScenarioModel:
+    """The baseline of a project, ready to evaluate scenarios incrementally.
+
+    Parameters
+    ----------
+    study
+        Loaded inputs, or the path of a project.
+    network
+        The road network (read from the project when not given).
+    mode
+        Travel mode when the network is read here.
+    """
+
+    def __init__(self, study: StudyData | str | Path, *, network: RoadNetwork | None = None,
+                 mode: str = "walk") -> None:
+        self.study = study if isinstance(study, StudyData) else load_study(study)
+        self.net = network or RoadNetwork.from_study(self.study, mode=mode)
+        params = self.study.project.parameters
+        self.thresholds = params.thresholds_min
+        self.max_t = max(self.thresholds)
+        self.standard = params.staffing_standard
+        from coverage.run import e2sfca_steps  # run imports this layer's neighbours
+
+        self.steps = e2sfca_steps(self.thresholds)
+        study = self.study
+        self.communities = study.communities.reset_index(drop=True)
+        registered = study.layers.get("registered_points")
+        if registered is None:
+            registered = allocate_registered(study.communities)
+        self.registered = registered.reset_index(drop=True)
+        self.m_comm = study.migrants["community_id"].to_numpy()
+        self.r_comm = self.registered["community_id"].to_numpy()
+        self.r_pop = self.registered["population"].to_numpy(float)
+        self.n_m = len(study.migrants)
+        self.demand = np.r_[np.ones(self.n_m), self.r_pop]
+        self._to_study = pyproj.Transformer.from_crs(4326, study.crs, always_xy=True)
+        self.snap_m = self.net.snap_points(study.migrants.reset_index(drop=True))
+        self.snap_r = self.net.snap_points(self.registered)
+        self.levels = self._codes()
+        self.baseline = self._baseline()
+        self.inputs = input_hashes(study)
+
+    # -- building blocks -------------------------------------------------------------------
+
+    def _site_frame(self) -> pd.DataFrame:
+        s = self.study.sites
+        return pd.DataFrame({
+            "x": s.geometry.x.to_numpy(), "y": s.geometry.y.to_numpy(),
+            "staff": s["staff"].to_numpy(float), "kind": s["kind"].to_numpy(),
+            "name": s["name"].to_numpy(), "community_id": s["community_id"].to_numpy(),
+        }, index=pd.Index(s["site_id"].to_numpy(), name="site_id"))
+
+    def _pairs(self, snapped: Any) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Pairs within the largest threshold: site position → (demand rows, minutes).
+
+        Demand rows number the migrants first, then the registered-resident points.
+        """
+        out: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        for snap, offset in ((self.snap_m, 0), (self.snap_r, self.n_m)):
+            table = self.net.cost_table(snap, snapped, max_cost=self.max_t)
+            dest = table["destination"].to_numpy(np.int64)
+            orig = table["origin"].to_numpy(np.int64) + offset
+            cost = table["cost"].to_numpy(float)
+            order = np.argsort(dest, kind="stable")
+            dest, orig, cost = dest[order], orig[order], cost[order]
+            bounds = np.searchsorted(dest, np.arange(len(snapped) + 1))
+            for k in range(len(snapped)):  # per site, not per person
+                a, b = bounds[k], bounds[k + 1]
+                rows, mins = out.setdefault(k, ([], []))
+                rows.append(orig[a:b])
+                mins.append(cost[a:b])
+        return {k: (np.concatenate(r), np.concatenate(c)) for k, (r, c) in out.items()}
+
+    def _snap_sites(self, sites: pd.DataFrame) -> Any:
+        return self.net.snap_points((sites["x"].to_numpy(float), sites["y"].to_numpy(float)))
+
+    def _nearest_all(self, sites: pd.DataFrame, which: str) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest site of every migrant (``which="m"``) or registered point (``"r"``)."""
+        snap = self.snap_m if which == "m" else self.snap_r
+        n = self.n_m if which == "m" else len(self.registered)
+        site = np.full(n, None, dtype=object)
+        if len(sites) == 0:
+            return np.full(n, np.nan), site
+        near = self.net.nearest(snap, self._snap_sites(sites))
+        pos = near["destination"].to_numpy()
+        ok = pd.notna(pos)
+        site[ok] = sites.index.to_numpy(dtype=object)[pos[ok].astype(np.int64)]
+        return near["time_min"].to_numpy(float), site
+
+    def _routed(self, sites: pd.DataFrame) -> _State:
+        """Route everything for ``sites`` from scratch."""
+        m_time, m_site = self._nearest_all(sites, "m")
+        r_time, r_site = self._nearest_all(sites, "r")
+        pairs = self._pairs(self._snap_sites(sites)) if len(sites) else {}
+        by_id = {sid: pairs.get(k, (np.zeros(0, np.int64), np.zeros(0)))
+                 for k, sid in enumerate(sites.index)}
+        return _State(sites, m_time, m_site, r_time, r_site, by_id)
+
+    def _baseline(self) -> _State:
+        return self._routed(self._site_frame())
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def _add(self, state: _State, edit: Edit) -> None:
+        if edit.site_id in state.sites.index:
+            msg = f"add: a service point {edit.site_id!r} already exists; choose a new id"
+            raise ValueError(msg)
+        x, y = self._to_study.transform(edit.lon, edit.lat)
+        comm = self._community_of(x, y)
+        state.sites.loc[edit.site_id] = {"x": x, "y": y, "staff": float(edit.staff),
+                                         "kind": edit.kind, "name": edit.name,
+                                         "community_id": comm}
+        snapped = self.net.snap_points((np.array([x]), np.array([y])))
+        for snap, times, owners in ((self.snap_m, state.m_time, state.m_site),
+                                    (self.snap_r, state.r_time, state.r_site)):
+            t_new = self.net.nearest(snap, snapped)["time_min"].to_numpy(float)
+            better = t_new < np.where(np.isnan(times), np.inf, times)
+            times[better] = t_new[better]
+            owners[better] = edit.site_id
+        state.pairs[edit.site_id] = self._pairs(snapped).get(
+            0, (np.zeros(0, np.int64), np.zeros(0)))
+
+    def _close(self, state: _State, site_id: str) -> None:
+        if site_id not in state.sites.index:
+            msg = f"no service point {site_id!r} in the scenario"
+            raise ValueError(msg)
+        state.sites = state.sites.drop(index=site_id)
+        state.pairs.pop(site_id, None)
+        for which, times, owners in (("m", state.m_time, state.m_site),
+                                     ("r", state.r_time, state.r_site)):
+            rows = np.flatnonzero(owners == site_id)
+            if len(rows):  # only their nearest point changes: route them to the rest
+                t, sid = self._nearest_all(state.sites, which)
+                times[rows] = t[rows]
+                owners[rows] = sid[rows]
+
+    def _community_of(self, x: float, y: float) -> str | None:
+        geoms = self.communities.geometry.to_numpy()
+        hit = np.flatnonzero(shapely.contains_xy(geoms, x, y))
+        if len(hit):
+            return str(self.communities["community_id"].iloc[hit[0]])
+        d = shapely.distance(geoms, shapely.Point(x, y))
+        return str(self.communities["community_id"].iloc[int(np.argmin(d))])
+
+    def apply(self, state: _State, edit: Edit) -> None:
+        """Apply one edit to ``state`` in place, updating only what it changes."""
+        edit.check()
+        if edit.action == "add":
+            self._add(state, edit)
+        elif edit.action == "close":
+            self._close(state, edit.site_id)
+        elif edit.action == "move":
+            if edit.site_id not in state.sites.index:
+                msg = f"move: no service point {edit.site_id!r} in the scenario"
+                raise ValueError(msg)
+            old = state.sites.loc[edit.site_id]
+            self._close(state, edit.site_id)
+            self._add(state, Edit("add", edit.site_id, edit.lon, edit.lat,
+                                  float(old["staff"]), str(old["kind"]), str(old["name"])))
+        else:
+            if edit.site_id not in state.sites.index:
+                msg = f"set_staff: no service point {edit.site_id!r} in the scenario"
+                raise ValueError(msg)
+            state.sites.loc[edit.site_id, "staff"] = float(edit.staff)
+
+    # -- evaluation ------------------------------------------------------------------------
+
+    def state_for(self, scenario: Scenario | list[Edit]) -> _State:
+        """Apply a scenario's edits to a copy of the baseline."""
+        edits = scenario.edits if isinstance(scenario, Scenario) else scenario
+        state = self.baseline.copy()
+        for edit in edits:
+            self.apply(state, edit)
+        return state
+
+    def evaluate(self, scenario: Scenario | list[Edit] | None = None) -> pd.DataFrame:
+        """Return the indicators (city, districts, communities) of the baseline or a scenario."""
+        state = self.baseline if scenario is None else self.state_for(scenario)
+        return self.summarize(state)
+
+    def full(self, edits: list[Edit]) -> pd.DataFrame:
+        """Recompute a scenario from scratch (no incremental update), for checking."""
+        sites = self.baseline.sites.copy()
+        for edit in edits:  # bookkeeping only: positions, staff, kinds
+            edit.check()
+            if edit.action in ("add", "move"):
+                x, y = self._to_study.transform(edit.lon, edit.lat)
+                row = {"x": x, "y": y, "community_id": self._community_of(x, y)}
+                if edit.action == "add":
+                    row |= {"staff": float(edit.staff), "kind": edit.kind, "name": edit.name}
+                    sites.loc[edit.site_id] = row
+                else:
+                    moved = sites.loc[edit.site_id].to_dict() | row
+                    sites = sites.drop(index=edit.site_id)
+                    sites.loc[edit.site_id] = moved
+            elif edit.action == "close":
+                sites = sites.drop(index=edit.site_id)
+            else:
+                sites.loc[edit.site_id, "staff"] = float(edit.staff)
+        return self.summarize(self._routed(sites))
+
+    def _codes(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per level: unit names and integer unit codes of migrants, points and communities."""
+        cid = self.communities["community_id"].to_numpy().astype(str)
+        dist = self.communities["district"].to_numpy().astype(str)
+        districts = np.unique(dist)
+        d_of = dict(zip(cid, np.searchsorted(districts, dist), strict=True))
+        c_of = {c: k for k, c in enumerate(cid)}
+        m_c = np.array([c_of[c] for c in pd.unique(self.m_comm.astype(str))])
+        m_c = m_c[pd.factorize(self.m_comm.astype(str), sort=False)[0]]
+        r_c = np.array([c_of[c] for c in pd.unique(self.r_comm.astype(str))])
+        r_c = r_c[pd.factorize(self.r_comm.astype(str), sort=False)[0]]
+        c_d = np.array([d_of[c] for c in cid])
+        return [
+            ("city", np.array(["全市"]), np.zeros(self.n_m, np.int64),
+             np.zeros(len(self.r_pop), np.int64), np.zeros(len(cid), np.int64)),
+            ("district", districts, c_d[m_c], c_d[r_c], c_d),
+            ("community", cid, m_c, r_c, np.arange(len(cid))),
+        ]
+
+    def summarize(self, state: _State) -> pd.DataFrame:
+        """Coverage, staffing and E2SFCA per city, district and community for a state.
+
+        Every figure is a sum over people with :func:`numpy.bincount` on unit codes computed
+        once, so a what-if is summarised in milliseconds.
+        """
+        sites = state.sites
+        ids = list(sites.index)
+        empty = (np.zeros(0, np.int64), np.zeros(0))
+        pairs = [state.pairs.get(s, empty) for s in ids]
+        costs = pd.DataFrame({
+            "origin": np.concatenate([p[0] for p in pairs]) if ids else empty[0],
+            "destination": np.repeat(np.arange(len(ids)), [len(p[0]) for p in pairs]),
+            "cost": np.concatenate([p[1] for p in pairs]) if ids else empty[1],
+        })
+        demand = pd.Series(self.demand, index=pd.RangeIndex(len(self.demand)))
+        supply = pd.Series(sites["staff"].to_numpy(float), index=pd.RangeIndex(len(ids)))
+        score = enhanced_two_step_fca(demand, supply, costs, steps=self.steps).to_numpy() * PER
+        comm = self.communities
+        cid = comm["community_id"].to_numpy()
+        site_staff = pd.Series(sites["staff"].to_numpy(float)).groupby(
+            sites["community_id"].to_numpy()).sum().reindex(cid, fill_value=0.0).to_numpy()
+        fp = comm["fp_staff"].fillna(0).to_numpy(float) if "fp_staff" in comm else 0.0
+        table = pd.DataFrame({"district": comm["district"].to_numpy(),
+                              "registered_pop": comm["registered_pop"].to_numpy(float),
+                              "staff": site_staff + fp})
+        n_level = self.levels[2][2]
+        table["migrants"] = np.bincount(n_level, minlength=len(cid)).astype(float)
+        std = staffing_standard(table, self.standard)
+        needed = std * (table["migrants"].to_numpy() + table["registered_pop"].to_numpy()) / PER
+        shortfall = np.maximum(needed - table["staff"].to_numpy(), 0.0)
+        parts = []
+        for level, names, km, kr, kc in self.levels:
+            n = len(names)
+            mig = np.bincount(km, minlength=n).astype(float)
+            reg = np.bincount(kr, weights=self.r_pop, minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                data: dict[str, np.ndarray] = {"migrants": mig, "registered": reg}
+                for m in self.thresholds:
+                    lab = threshold_label(m)
+                    cm = np.bincount(km, weights=(state.m_time <= m).astype(float),
+                                     minlength=n) / mig
+                    cr = np.bincount(kr, weights=np.where(state.r_time <= m, self.r_pop, 0.0),
+                                     minlength=n) / reg
+                    data[f"coverage_{lab}_migrant"] = cm
+                    data[f"coverage_{lab}_registered"] = cr
+                    data[f"coverage_gap_{lab}"] = cr - cm
+                data["e2sfca_mean_migrant"] = np.bincount(
+                    km, weights=score[: self.n_m], minlength=n) / mig
+                data["e2sfca_mean_registered"] = np.bincount(
+                    kr, weights=score[self.n_m:] * self.r_pop, minlength=n) / reg
+                staff = np.bincount(kc, weights=table["staff"].to_numpy(), minlength=n)
+                data["staff"] = staff
+                data["staff_shortfall"] = np.bincount(kc, weights=shortfall, minlength=n)
+                total = mig + reg
+                data["staff_per_1000_total"] = staff / total * PER
+            frame = pd.DataFrame(data, index=pd.Index(names, name="unit"))
+            frame.insert(0, "level", level)
+            parts.append(frame)
+        return pd.concat(parts).reset_index()
+
+
+def compare(tables: dict[str, pd.DataFrame], *, level: str = "city") -> pd.DataFrame:
+    """Side-by-side indicator table: one column block per scenario, with deltas to the first.
+
+    Parameters
+    ----------
+    tables
+        Scenario name → :meth:`ScenarioModel.evaluate` table; the first is the reference.
+    level
+        ``city``, ``district`` or ``community``.
+    """
+    names = list(tables)
+    frames = {n: t[t["level"] == level].set_index("unit").drop(columns="level")
+              for n, t in tables.items()}
+    ref = frames[names[0]]
+    blocks = {names[0]: ref}
+    for n in names[1:]:
+        blocks[n] = frames[n]
+        blocks[f"{n} − {names[0]}"] = frames[n] - ref
+    return pd.concat(blocks, axis=1)
+
+
+def scenario_layer(model: ScenarioModel, scenarios: dict[str, Scenario]) -> gpd.GeoDataFrame:
+    """Return the ``scenario_comparison`` table: city and district rows of every scenario."""
+    tables = {"baseline": model.evaluate()}
+    tables.update({name: model.evaluate(s) for name, s in scenarios.items()})
+    out = pd.concat([t.assign(scenario=n) for n, t in tables.items()], ignore_index=True)
+    out = out[out["level"] != "community"]
+    return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
