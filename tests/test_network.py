@@ -447,6 +447,37 @@ def test_fast_snap_error_is_bounded_and_rare() -> None:
 
 
 @needs_guixi
+def test_snap_grid_is_bounded_exact_and_cached(tmp_path: Path) -> None:
+    net = RoadNetwork.from_file(GUIXI, cache_dir=tmp_path)
+    pts = random_points(net, 20_000, seed=7, pad=100)
+    exact = net.snap(pts, exact=True)
+    fast = net.snap(pts)
+    net.snap_grid = True
+    grid = net.snap(pts)
+    assert net.grid_info["built"] and not net.grid_info["from_cache"]
+    bound = net._grid.bound + net.snap_index.half
+    assert bound <= 25.0
+    err = grid["snap_m"].to_numpy() - exact["snap_m"].to_numpy()
+    assert err.max() <= bound
+    assert err.min() > -1e-3
+    assert (np.abs(err) <= 1e-6).mean() >= 0.99
+    # Never worse than the KD-tree fast search (float32 ranking: mm), and the same reasons.
+    assert (grid["snap_m"].to_numpy() <= fast["snap_m"].to_numpy() + 1e-3).all()
+    assert grid["reason"].equals(fast["reason"])
+    links = net.links_frame()
+    attach = shapely.points(grid[["x", "y"]].to_numpy())
+    assert shapely.distance(attach, links.geometry.values[grid["link"].to_numpy()]).max() < 1e-6
+    # A second network object loads the grid from the cache side file.
+    again = RoadNetwork.from_file(GUIXI, cache_dir=tmp_path)
+    again.snap_grid = True
+    pd.testing.assert_frame_equal(again.snap(pts), grid)
+    assert again.grid_info["from_cache"]
+    # Switching it off gives the fast search again.
+    net.snap_grid = False
+    pd.testing.assert_frame_equal(net.snap(pts), fast)
+
+
+@needs_guixi
 def test_bounded_searches_on_subgraphs_equal_whole_graph() -> None:
     net = RoadNetwork.from_file(GUIXI, mode="ebike")
     pts = random_points(net, 3000, seed=8, pad=50)

@@ -23,10 +23,23 @@ import numpy as np
 
 from coverage.network.readers import _ARRAY_FIELDS, NetworkArrays
 
-__all__ = ["FORMAT_VERSION", "cache_dir", "cache_path", "file_sha256", "load", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "GRID_VERSION",
+    "cache_dir",
+    "cache_path",
+    "file_sha256",
+    "grid_path",
+    "load",
+    "load_grid",
+    "save",
+    "save_grid",
+]
 
 #: Version of the cached arrays' format and of the readers' output.
 FORMAT_VERSION = 1
+#: Version of the snapping-grid side files (:func:`grid_path`).
+GRID_VERSION = 1
 
 _CHUNK = 1 << 20
 
@@ -85,5 +98,41 @@ def save(entry: Path, arrays: NetworkArrays) -> bool:
             "be parsed again next time (set COVERAGE_CACHE_DIR to a writable folder)",
             stacklevel=3,
         )
+        return False
+    return True
+
+
+def grid_path(entry: Path, key: str) -> Path:
+    """Side file of a network entry holding its snapping grid for one CRS and snap limit.
+
+    The grid depends on the projected coordinates, so ``key`` (any string naming the CRS,
+    the snap limit, the grid parameters and the indexed segments) is hashed into the name.
+    """
+    digest = hashlib.sha256(f"{GRID_VERSION}|{key}".encode()).hexdigest()[:16]
+    return entry.with_name(f"{entry.stem}-grid{GRID_VERSION}-{digest}.npz")
+
+
+def load_grid(path: Path) -> dict[str, np.ndarray] | None:
+    """Load a snapping grid's arrays, or None if missing or unreadable."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError):
+        return None
+
+
+def save_grid(path: Path, arrays: dict[str, np.ndarray]) -> bool:
+    """Write a snapping grid atomically; warn and return False if that fails."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except OSError as exc:
+        warnings.warn(f"could not write the snapping-grid cache {str(path)!r} ({exc})",
+                      stacklevel=3)
         return False
     return True

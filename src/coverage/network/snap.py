@@ -41,7 +41,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-__all__ = ["SegmentIndex", "Snapped"]
+__all__ = ["SegmentIndex", "SnapGrid", "Snapped"]
 
 #: Piece midpoints whose segments are compared in the fast (not proven exact) search.
 FAST_K = 4
@@ -145,6 +145,8 @@ class SegmentIndex:
         self.half = float((self.seg_len / n_pieces).max() / 2.0) if len(s) else 0.0
         self.tree = cKDTree(mid, balanced_tree=False, compact_nodes=False) if len(s) else None
         self._strtree: shapely.STRtree | None = None
+        #: Optional :class:`SnapGrid` used by the fast search (attach with ``self.grid = ...``).
+        self.grid: SnapGrid | None = None
 
     @property
     def n_segments(self) -> int:
@@ -234,18 +236,42 @@ class SegmentIndex:
                 best_seg[last] = self._strtree_nearest(x[last], y[last])
         return best_seg
 
+    def _fast_chunk(self, xs: np.ndarray, ys: np.ndarray, k: int) -> np.ndarray:
+        """Best of the segments of the ``k`` nearest piece midpoints, one chunk."""
+        _, ii = self.tree.query(np.column_stack([xs, ys]), k=k)
+        seg = self.piece_seg[ii.reshape(len(xs), k)]
+        if k == 1:
+            return seg[:, 0]
+        d2 = self._rank(xs, ys, seg)
+        return seg[np.arange(len(xs)), np.argmin(d2, axis=1)]
+
+    def _grid_chunk(self, xs: np.ndarray, ys: np.ndarray, k: int) -> np.ndarray:
+        """Grid lookup, with the fast search for points the grid does not prove."""
+        best, proven = self.grid.lookup(self, xs, ys)
+        redo = np.flatnonzero(~proven)
+        if len(redo):
+            # KD-tree queries in spatial order (250 m blocks) walk the same nodes: faster.
+            key = (np.floor(xs[redo] / 250.0).astype(np.int64) << 24) + np.floor(
+                ys[redo] / 250.0).astype(np.int64)
+            redo = redo[np.argsort(key, kind="stable")]
+            alt = self._fast_chunk(xs[redo], ys[redo], k)
+            old = best[redo]
+            has = old >= 0
+            d_alt = self._project(xs[redo], ys[redo], alt)[0]
+            d_old = self._project(xs[redo], ys[redo], np.maximum(old, 0))[0]
+            best[redo] = np.where(has & (d_old < d_alt), old, alt)
+        return best
+
     def _fast(self, x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
-        """Best of the segments of the ``k`` nearest piece midpoints (no exactness check)."""
+        """Best of the segments of the ``k`` nearest piece midpoints (no exactness check).
+
+        With a :class:`SnapGrid` attached (``self.grid``), the grid answers first.
+        """
+        chunk_fn = self._fast_chunk if self.grid is None else self._grid_chunk
 
         def run(bounds: tuple[int, int]) -> np.ndarray:
             lo, hi = bounds
-            xs, ys = x[lo:hi], y[lo:hi]
-            _, ii = self.tree.query(np.column_stack([xs, ys]), k=k)
-            seg = self.piece_seg[ii.reshape(len(xs), k)]
-            if k == 1:
-                return seg[:, 0]
-            d2 = self._rank(xs, ys, seg)
-            return seg[np.arange(len(xs)), np.argmin(d2, axis=1)]
+            return chunk_fn(x[lo:hi], y[lo:hi], k)
 
         chunks = [(lo, min(lo + FAST_CHUNK, len(x))) for lo in range(0, len(x), FAST_CHUNK)]
         if len(chunks) > 1 and THREADS > 1:
@@ -306,13 +332,15 @@ class SegmentIndex:
             if not ok.any():
                 return Snapped(link, t, dist, qx, qy)
         idx = np.flatnonzero(ok)
-        # Query in spatial order (250 m cells): neighbouring queries walk the same tree nodes.
         x, y = px[idx], py[idx]
-        cell = (np.floor((x - x.min()) / 250.0).astype(np.int64) << 24) + np.floor(
-            (y - y.min()) / 250.0
-        ).astype(np.int64)
-        order = np.argsort(cell, kind="stable")
-        idx, x, y = idx[order], x[order], y[order]
+        if exact or self.grid is None:
+            # Query in spatial order (250 m cells): neighbouring queries walk the same tree
+            # nodes. (The grid needs no order: its lookups are O(1) gathers.)
+            cell = (np.floor((x - x.min()) / 250.0).astype(np.int64) << 24) + np.floor(
+                (y - y.min()) / 250.0
+            ).astype(np.int64)
+            order = np.argsort(cell, kind="stable")
+            idx, x, y = idx[order], x[order], y[order]
         bound = max_distance + self.half if np.isfinite(max_distance) else np.inf
         if exact:
             best_seg = self._nearest(x, y, k, bound)
@@ -335,3 +363,152 @@ class SegmentIndex:
             tt = np.where(plen > 0, np.clip(along / plen, 0.0, 1.0), 0.0)
         link[idx], t[idx], dist[idx], qx[idx], qy[idx] = lk, tt, d, sx, sy
         return Snapped(link, t, dist, qx, qy)
+
+
+#: Snapping-grid defaults (see :class:`SnapGrid`).
+GRID_CELL_M = 12.0
+GRID_MAX_CELLS = 32_000_000
+GRID_K = 6
+GRID_PIECES = 16
+GRID_MAX_ERROR_M = 25.0
+#: Cells per build chunk.
+GRID_CHUNK = 131_072
+
+
+class SnapGrid:
+    """Precomputed candidate segments on a square grid, for O(1) snapping of most points.
+
+    The grid covers the indexed roads' box grown by ``margin`` (the network's ``max_snap_m``)
+    with square cells of ``cell`` metres. For each cell centre ``q`` the ``GRID_PIECES`` (16)
+    nearest piece midpoints of the :class:`SegmentIndex` name candidate segments; the ``k``
+    (6) nearest distinct ones are kept (``cand``), with a lower bound ``low`` on the distance
+    from ``q`` to every segment *not* kept: the (k+1)-th distinct segment's distance, or the
+    16th midpoint's distance minus half a piece (``half``), whichever is smaller.
+
+    A query finds each point's cell by floor division, projects the point exactly onto the
+    cell's ``k`` candidates and keeps the nearest, at distance ``d``. With ``e = |p - q|``
+    (at most ``r = cell / √2``), every other segment is at least ``low - e`` away, so the
+    answer is **proven exact** when ``d <= low - e``. The other points (and points outside
+    the grid) go through the fast KD-tree search and keep the nearer of its answer and the
+    grid's, so the result is never worse than the fast search (at most ``half``, 5 m, too
+    long) and, for the grid alone, never more than ``2 r + half`` too long (the point's
+    true road is within ``d* + r`` of ``q``; a midpoint of it within ``d* + r + half``; the
+    nearest candidate no farther from ``q``, so at most ``d* + 2 r + half`` from ``p``).
+    ``cell`` is chosen so that this stays within ``GRID_MAX_ERROR_M`` (25 m).
+    """
+
+    def __init__(
+        self, x0: float, y0: float, cell: float, nx: int, ny: int,
+        cand: np.ndarray, low: np.ndarray,
+    ) -> None:
+        self.x0, self.y0, self.cell = float(x0), float(y0), float(cell)
+        self.nx, self.ny = int(nx), int(ny)
+        self.cand = cand
+        self.low = low
+
+    @property
+    def bound(self) -> float:
+        """Worst-case extra snap distance of the grid alone, before the fallback (metres)."""
+        return 2.0 * self.cell / np.sqrt(2.0)
+
+    @classmethod
+    def build(
+        cls,
+        index: SegmentIndex,
+        margin: float,
+        *,
+        cell: float | None = None,
+        k: int = GRID_K,
+        max_cells: int = GRID_MAX_CELLS,
+    ) -> SnapGrid | None:
+        """Build the grid of an index, or return None when no cell size keeps the bound."""
+        if index.tree is None:
+            return None
+        lo_x = min(index.x0.min(), index.x1.min()) - margin
+        hi_x = max(index.x0.max(), index.x1.max()) + margin
+        lo_y = min(index.y0.min(), index.y1.min()) - margin
+        hi_y = max(index.y0.max(), index.y1.max()) + margin
+        area = (hi_x - lo_x) * (hi_y - lo_y)
+        if cell is None:
+            cell = max(GRID_CELL_M, float(np.sqrt(area / max_cells)))
+        if np.sqrt(2.0) * cell + index.half > GRID_MAX_ERROR_M:
+            return None
+        nx = max(1, int(np.ceil((hi_x - lo_x) / cell)))
+        ny = max(1, int(np.ceil((hi_y - lo_y) / cell)))
+        kq = int(min(GRID_PIECES, index.tree.n))
+        k = int(min(k, kq))
+        cand = np.empty((ny * nx, k), dtype=np.int32)
+        low = np.empty(ny * nx, dtype=np.float32)
+        cx = lo_x + (np.arange(nx) + 0.5) * cell
+        rows = max(1, GRID_CHUNK // nx)
+
+        def run(r0: int) -> None:
+            r1 = min(ny, r0 + rows)
+            qx = np.tile(cx, r1 - r0)
+            qy = np.repeat(lo_y + (np.arange(r0, r1) + 0.5) * cell, nx)
+            rr, ii = index.tree.query(np.column_stack([qx, qy]), k=kq)
+            rr = rr.reshape(len(qx), kq)
+            seg = index.piece_seg[ii.reshape(len(qx), kq)]
+            d2 = index._rank(qx, qy, seg)
+            order = np.argsort(d2, axis=1)
+            seg = np.take_along_axis(seg, order, 1)
+            d2 = np.take_along_axis(d2, order, 1)
+            dup = np.zeros(seg.shape, dtype=bool)
+            for j in range(1, kq):
+                dup[:, j] = (seg[:, :j] == seg[:, j:j + 1]).any(axis=1)
+            order = np.argsort(dup, axis=1, kind="stable")
+            seg = np.take_along_axis(seg, order, 1)
+            dup = np.take_along_axis(dup, order, 1)
+            d2 = np.take_along_axis(d2, order, 1)
+            # Lower bound on any segment not kept: next distinct one, or unseen pieces.
+            nxt = np.inf if k == kq else np.where(dup[:, k], np.inf, np.sqrt(d2[:, k]))
+            lb = np.minimum(nxt, rr[:, -1] - index.half) - 0.01  # float32 ranking slack
+            # Fewer than k distinct segments: repeat the nearest (harmless for the min).
+            cand[r0 * nx:r1 * nx] = np.where(dup[:, :k], seg[:, :1], seg[:, :k])
+            low[r0 * nx:r1 * nx] = lb
+
+        starts = range(0, ny, rows)
+        if len(starts) > 1 and THREADS > 1:
+            with ThreadPoolExecutor(max_workers=THREADS) as pool:
+                list(pool.map(run, starts))
+        else:
+            for r0 in starts:
+                run(r0)
+        return cls(lo_x, lo_y, cell, nx, ny, cand, low)
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """Arrays for the disk cache."""
+        head = np.array([self.x0, self.y0, self.cell, self.nx, self.ny], dtype=np.float64)
+        return {"grid_head": head, "grid_cand": self.cand, "grid_low": self.low}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, np.ndarray]) -> SnapGrid:
+        """Inverse of :meth:`to_dict`."""
+        x0, y0, cell, nx, ny = (float(v) for v in data["grid_head"])
+        cand = np.ascontiguousarray(data["grid_cand"], dtype=np.int32)
+        low = np.ascontiguousarray(data["grid_low"], dtype=np.float32)
+        if cand.shape[0] != int(nx) * int(ny) or low.shape != (cand.shape[0],):
+            msg = "inconsistent snapping grid"
+            raise ValueError(msg)
+        return cls(x0, y0, cell, int(nx), int(ny), cand, low)
+
+    def lookup(
+        self, index: SegmentIndex, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best grid candidate of each point (-1 outside the grid) and whether it is proven."""
+        fx = (x - self.x0) / self.cell
+        fy = (y - self.y0) / self.cell
+        inside = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        ix = np.where(inside, fx, 0).astype(np.int64)
+        iy = np.where(inside, fy, 0).astype(np.int64)
+        cell = iy * self.nx + ix
+        seg = self.cand[cell]
+        d2 = index._rank(x, y, seg)
+        pick = np.argmin(d2, axis=1)
+        rows = np.arange(len(x))
+        best = seg[rows, pick].astype(np.int64)
+        d = np.sqrt(d2[rows, pick])
+        off = np.hypot(fx - ix - 0.5, fy - iy - 0.5) * self.cell
+        proven = inside & (d <= self.low[cell] - off)
+        best[~inside] = -1
+        return best, proven
