@@ -1,8 +1,8 @@
 """Wall time and peak memory of every pattern step on the large demo city (1.2M migrants).
 
-Run with ``python benchmarks/bench_patterns.py [demo_folder]``. Without a folder it uses
-``/tmp/benchdemo/large`` or ``/tmp/demol`` when one holds a large demo city, and otherwise
-builds one there with :func:`coverage.demo.build_demo` (about 20 s).
+Run with ``python benchmarks/bench_patterns.py [demo_folder]``. Without a folder it uses the
+large demo city that the other benchmarks build (``<tmp>/coverage-bench/demo-large-0``), and
+builds it there with :func:`coverage.demo.build_demo` when missing (about 20 s).
 
 The inputs of the patterns (loading the study, reading the network, each migrant's walking time
 to the nearest service point) are prepared first and reported as "setup", not counted in the
@@ -15,7 +15,9 @@ step (``tracemalloc``, which sees NumPy buffers; memory held before the step is 
   cluster's total walking time (shortlist + one multi-source Dijkstra per cluster);
 - ``hot_spots``: hexagon counts, Gi* with 9,999 conditional permutations, FDR, classes;
 - ``inflow_trends``: arrivals per quarter (communities and hexagons), Theil–Sen,
-  Mann–Kendall, emerging hot spots (12 quarterly Gi*), projection and early warning.
+  Mann–Kendall, emerging hot spots (12 quarterly Gi*), projection and early warning;
+- ``origin_flows``, ``commute_flows``, ``workplace_clusters``: origins by province and
+  prefecture to districts and communities, commuting corridors, workplaces.
 
 Target: all pattern steps together under 60 s.
 """
@@ -36,27 +38,29 @@ from coverage.loaders import load_study
 from coverage.network import RoadNetwork
 from coverage.patterns import (
     cluster_labels,
+    commute_flows,
     describe_clusters,
     hot_spots,
     inflow_trends,
+    origin_flows,
     poor_access,
+    workplace_clusters,
 )
 
-CANDIDATES = (Path("/tmp/benchdemo/large"), Path("/tmp/demol"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_network as bn  # a sibling script, not a package
+
 TARGET_S = 60.0
 
 
 def find_demo(argv: list[str]) -> Path:
     if len(argv) > 1:
-        return Path(argv[1])
-    for folder in CANDIDATES:
+        folder = Path(argv[1])
         truth = folder / "ground_truth.json"
-        if truth.exists() and json.loads(truth.read_text("utf-8")).get("size") == "large":
-            return folder
-    from coverage.demo import build_demo
-
-    print(f"building the large demo city in {CANDIDATES[0]} ...", flush=True)
-    return build_demo(CANDIDATES[0], size="large").parent
+        if truth.exists() and json.loads(truth.read_text("utf-8")).get("size") != "large":
+            print(f"note: {folder} is not the large demo city")
+        return folder
+    return bn.demo_project("large", 0, None).parent
 
 
 def measure(name: str, func: Callable[[], Any], rows: list[tuple[str, float, float]]) -> Any:
@@ -93,6 +97,11 @@ def main(argv: list[str]) -> int:
     spots = measure("hot_spots", lambda: hot_spots(migrants, poor.to_numpy()), rows)
     trends = measure("inflow_trends", lambda: inflow_trends(
         migrants, study.communities, sites=study.sites), rows)
+    measure("origin_flows", lambda: origin_flows(migrants, study.communities), rows)
+    measure("commute_flows", lambda: commute_flows(migrants, communities=study.communities),
+            rows)
+    measure("workplace_clusters", lambda: workplace_clusters(
+        migrants, sites=study.sites, communities=study.communities), rows)
 
     total = sum(r[1] for r in rows)
     print()
