@@ -230,6 +230,161 @@ def _print_summary(results: object, lang: str) -> None:
     )
 
 
+class Objective(StrEnum):
+    """Objectives for new sites."""
+
+    coverage = "coverage"
+    distance = "distance"
+    target = "target"
+
+
+class StaffObjective(StrEnum):
+    """Objectives for new staff."""
+
+    shortfall = "shortfall"
+    maxmin = "maxmin"
+
+
+def _print_comparison(table: object, lang: str, thresholds: tuple[float, ...]) -> None:
+    zh = lang == "zh"
+    out = Table(title="情景对比（全市）" if zh else "Scenario comparison (city)")
+    names = list(dict.fromkeys(table.columns.get_level_values(0)))  # type: ignore[attr-defined]
+    out.add_column("指标" if zh else "measure")
+    for n in names:
+        out.add_column(str(n), justify="right")
+    row = table.iloc[0]  # type: ignore[attr-defined]
+    measures = [f"coverage_{m:g}min_migrant" for m in thresholds] + [
+        f"coverage_gap_{max(thresholds):g}min", "e2sfca_mean_migrant", "staff",
+        "staff_shortfall"]
+    for m in measures:
+        cells = []
+        for n in names:
+            v = float(row[(n, m)])
+            cells.append(f"{v:+.1%}" if "−" in str(n) and m.startswith("coverage") else
+                         f"{v:.1%}" if m.startswith("coverage") else f"{v:,.2f}")
+        out.add_row(m, *cells)
+    console.print(out)
+
+
+@app.command()
+def recommend(
+    project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
+    new_sites: Annotated[int, typer.Option(help="New service points to place (0: none).")] = 3,
+    new_staff: Annotated[int, typer.Option(help="New staff (FTE) to allocate (0: none).")] = 0,
+    objective: Annotated[Objective, typer.Option(
+        help="coverage: most migrants within the largest threshold; distance: least total "
+        "walking time; target: fewest sites reaching the free-service target.")] = (
+        Objective.coverage),
+    staff_objective: Annotated[StaffObjective, typer.Option(
+        help="shortfall: largest community shortfall first; maxmin: lowest staff per 1,000 "
+        "served first.")] = StaffObjective.shortfall,
+    out: Annotated[Path | None, typer.Option(help="Folder of results.gpkg (default: the "
+                                             "project's [outputs] dir).")] = None,
+    lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
+) -> None:
+    """Recommend new service points and staff with their expected effect (推荐新增网点与人员)."""
+    import pandas as pd
+
+    from coverage.recommend import recommend_sites, recommend_staff
+    from coverage.run import write_layers
+    from coverage.scenario import Scenario, ScenarioModel, compare
+
+    try:
+        parsed = load_project(project)
+    except ProjectError as exc:
+        _fail_project(exc)
+        return
+    if new_sites < 0 or new_staff < 0 or (new_sites == 0 and new_staff == 0
+                                          and objective is not Objective.target):
+        err.print("[red]error:[/red] give --new-sites and/or --new-staff as whole numbers ≥ 1")
+        raise typer.Exit(2)
+    with _steps("recommend") as step:
+        step("preparing the baseline")
+        model = ScenarioModel(parsed)
+        layers: dict[str, pd.DataFrame] = {}
+        edits = []
+        if new_sites > 0 or objective is Objective.target:
+            step("choosing new service points")
+            rec = recommend_sites(model, max(new_sites, 1), objective=objective.value)
+            layers["recommended_sites"] = rec.sites
+            edits = rec.edits
+        if new_staff > 0:
+            step("allocating new staff")
+            staff = recommend_staff(model, new_staff, objective=staff_objective.value,
+                                    edits=edits)
+            layers["recommended_staff"] = staff
+            edits = staff.attrs["edits"]
+        step("evaluating the recommendation")
+        scenario = Scenario("recommended", edits, inputs=model.inputs)
+        tables = {"baseline": model.evaluate(), "recommended": model.evaluate(scenario)}
+        long = pd.concat([t.assign(scenario=n) for n, t in tables.items()], ignore_index=True)
+        layers["scenario_comparison"] = long[long["level"] != "community"]
+        folder = out or parsed.output_dir
+        target = write_layers(layers, folder)
+        scenario.to_json(folder / "recommended_scenario.json")
+    if "recommended_sites" in layers:
+        show = layers["recommended_sites"].drop(columns="geometry")
+        t = Table(title="推荐新增网点" if lang is Lang.zh else "Recommended new service points")
+        for col in ("rank", "candidate_id", "source", "name", "staff",
+                    f"migrants_newly_within_{model.max_t:g}min"):
+            t.add_column(col)
+        for _, r in show.iterrows():
+            t.add_row(*(escape(str(r[c])) for c in ("rank", "candidate_id", "source", "name",
+                                                     "staff",
+                                                     f"migrants_newly_within_{model.max_t:g}min")))
+        console.print(t)
+    if "recommended_staff" in layers:
+        t = Table(title="推荐新增人员" if lang is Lang.zh else "Recommended new staff")
+        for col in ("site_id", "name", "district", "new_staff", "staff_before", "staff_after"):
+            t.add_column(col)
+        for _, r in layers["recommended_staff"].iterrows():
+            t.add_row(*(escape(str(r[c])) for c in ("site_id", "name", "district", "new_staff",
+                                                     "staff_before", "staff_after")))
+        console.print(t)
+    _print_comparison(compare(tables), lang.value, model.thresholds)
+    console.print(f"results: {target}; scenario: {folder / 'recommended_scenario.json'}")
+
+
+@app.command()
+def simulate(
+    project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario JSON file.")],
+    out: Annotated[Path | None, typer.Option(help="Folder of results.gpkg (default: the "
+                                             "project's [outputs] dir).")] = None,
+    lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
+) -> None:
+    """Evaluate a what-if scenario against the baseline (情景模拟)."""
+    import pandas as pd
+
+    from coverage.run import write_layers
+    from coverage.scenario import Scenario, ScenarioModel, compare
+
+    try:
+        parsed = load_project(project)
+        scenario = Scenario.from_json(scenario_file)
+    except (ProjectError, ValueError) as exc:
+        _fail_project(exc)
+        return
+    with _steps("simulate") as step:
+        step("preparing the baseline")
+        model = ScenarioModel(parsed)
+        changed = sorted(k for k, v in scenario.inputs.items() if model.inputs.get(k) != v)
+        step("evaluating the scenario")
+        try:
+            tables = {"baseline": model.evaluate(), scenario.name: model.evaluate(scenario)}
+        except ValueError as exc:
+            _fail_project(exc)
+            return
+        long = pd.concat([t.assign(scenario=n) for n, t in tables.items()], ignore_index=True)
+        target = write_layers({"scenario_comparison": long[long["level"] != "community"]},
+                              out or parsed.output_dir)
+    if changed:
+        console.print(f"[yellow]note:[/yellow] the scenario was made on other versions of "
+                      f"{', '.join(changed)}; its results may differ from when it was saved")
+    _print_comparison(compare(tables), lang.value, model.thresholds)
+    console.print(f"results: {target}")
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder for the new project.")],

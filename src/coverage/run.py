@@ -409,25 +409,35 @@ def write_results(results: RunResults, folder: str | Path | None = None) -> Path
     The default folder is the project's ``[outputs] dir``. CSV files are UTF-8 with a byte-order
     mark so that Excel opens the Chinese text correctly.
     """
+    folder = Path(folder) if folder is not None else results.study.project.output_dir
+    target = folder / "results.gpkg"
+    if target.exists():
+        target.unlink()
+    return write_layers(results.layers(), folder)
+
+
+def write_layers(layers: dict[str, pd.DataFrame], folder: str | Path) -> Path:
+    """Write (or replace) layers in ``folder/results.gpkg``, each with a CSV copy.
+
+    Returns
+    -------
+    pathlib.Path
+        The GeoPackage.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyogrio
 
-    folder = Path(folder) if folder is not None else results.study.project.output_dir
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "results.gpkg"
-    if target.exists():
-        target.unlink()
-    for name, table in results.layers().items():
-        if isinstance(table, gpd.GeoDataFrame):
-            pyogrio.write_dataframe(table, target, layer=name, driver="GPKG")
-            plain = pd.DataFrame(table.drop(columns=table.geometry.name))
-        else:
-            pyogrio.write_dataframe(table, target, layer=name, driver="GPKG")
-            plain = table
-        csv = folder / f"{name}.csv"
+    for name, table in layers.items():
+        pyogrio.write_dataframe(table, target, layer=name, driver="GPKG",
+                                layer_options={"OVERWRITE": "YES"})
+        plain = (pd.DataFrame(table.drop(columns=table.geometry.name))
+                 if isinstance(table, gpd.GeoDataFrame) else table)
         frame = pa.Table.from_pandas(_csv_ready(plain), preserve_index=False)
-        with csv.open("wb") as fh:
+        with (folder / f"{name}.csv").open("wb") as fh:
             fh.write(b"\xef\xbb\xbf")
             pacsv.write_csv(frame, fh)
     return target

@@ -17,6 +17,9 @@ scenarios **incrementally**, updating only what an edit changes:
 - *move*: close, then add at the new place;
 - *change staff*: no routing at all.
 
+The staffing standard stays the baseline's (by default today's staff per 1,000 registered
+residents in the district), so adding staff lowers the shortfall instead of raising the bar.
+
 The cheap aggregates (coverage per community and district, staffing, E2SFCA) are then computed
 from these arrays. :meth:`ScenarioModel.full` recomputes the same figures from scratch, for
 checking: both give the same numbers (``tests/test_scenario.py``).
@@ -216,6 +219,9 @@ class ScenarioModel:
         self.snap_m = self.net.snap_points(study.migrants.reset_index(drop=True))
         self.snap_r = self.net.snap_points(self.registered)
         self.levels = self._codes()
+        # The staffing standard is the baseline's (e.g. today's district ratio for registered
+        # residents): a scenario's own staff must not move the bar it is measured against.
+        self._std = staffing_standard(self._community_table(self._site_frame()), self.standard)
         self.baseline = self._baseline()
         self.inputs = input_hashes(study)
 
@@ -397,6 +403,20 @@ class ScenarioModel:
             ("community", cid, m_c, r_c, np.arange(len(cid))),
         ]
 
+    def _community_table(self, sites: pd.DataFrame) -> pd.DataFrame:
+        """Per community: district, registered residents, migrants and staff (sites + 专干)."""
+        comm = self.communities
+        cid = comm["community_id"].to_numpy()
+        site_staff = pd.Series(sites["staff"].to_numpy(float)).groupby(
+            sites["community_id"].to_numpy()).sum().reindex(cid, fill_value=0.0).to_numpy()
+        fp = comm["fp_staff"].fillna(0).to_numpy(float) if "fp_staff" in comm else 0.0
+        return pd.DataFrame({
+            "district": comm["district"].to_numpy(),
+            "registered_pop": comm["registered_pop"].to_numpy(float),
+            "staff": site_staff + fp,
+            "migrants": np.bincount(self.levels[2][2], minlength=len(cid)).astype(float),
+        })
+
     def summarize(self, state: _State) -> pd.DataFrame:
         """Coverage, staffing and E2SFCA per city, district and community for a state.
 
@@ -415,18 +435,9 @@ class ScenarioModel:
         demand = pd.Series(self.demand, index=pd.RangeIndex(len(self.demand)))
         supply = pd.Series(sites["staff"].to_numpy(float), index=pd.RangeIndex(len(ids)))
         score = enhanced_two_step_fca(demand, supply, costs, steps=self.steps).to_numpy() * PER
-        comm = self.communities
-        cid = comm["community_id"].to_numpy()
-        site_staff = pd.Series(sites["staff"].to_numpy(float)).groupby(
-            sites["community_id"].to_numpy()).sum().reindex(cid, fill_value=0.0).to_numpy()
-        fp = comm["fp_staff"].fillna(0).to_numpy(float) if "fp_staff" in comm else 0.0
-        table = pd.DataFrame({"district": comm["district"].to_numpy(),
-                              "registered_pop": comm["registered_pop"].to_numpy(float),
-                              "staff": site_staff + fp})
-        n_level = self.levels[2][2]
-        table["migrants"] = np.bincount(n_level, minlength=len(cid)).astype(float)
-        std = staffing_standard(table, self.standard)
-        needed = std * (table["migrants"].to_numpy() + table["registered_pop"].to_numpy()) / PER
+        table = self._community_table(sites)
+        people = table["migrants"].to_numpy() + table["registered_pop"].to_numpy()
+        needed = self._std * people / PER
         shortfall = np.maximum(needed - table["staff"].to_numpy(), 0.0)
         parts = []
         for level, names, km, kr, kc in self.levels:

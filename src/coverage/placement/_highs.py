@@ -72,8 +72,7 @@ def solve_mip(
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(np.float64)
     is_mip = integer is not None and bool(np.any(integer))
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _quiet_highs()
     if time_limit is not None:
         h.setOptionValue("time_limit", max(float(time_limit), 0.01))
     for key, value in (options or {}).items():
@@ -107,3 +106,26 @@ def solve_mip(
     else:
         bound = objective if status == "optimal" else float("nan")
     return MipOutcome(status, x, objective, bound, time.perf_counter() - t0)
+
+
+def _quiet_highs() -> highspy.Highs:
+    """Return a HiGHS instance that prints nothing.
+
+    HiGHS writes its banner to the C-level standard output when an instance is created, before
+    any option can be set; it is silenced here by pointing file descriptor 1 at ``/dev/null``
+    for the duration of the construction.
+    """
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h

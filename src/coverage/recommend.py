@@ -1,0 +1,343 @@
+"""Recommendations: where to open new service points and where to add staff.
+
+**New sites.** Candidates come from three sources (:func:`candidate_sites`): the project's
+``candidates`` layer (e.g. vacant community rooms), road-network nodes at a regular spacing, and
+the network nodes that minimise the walking time of each under-served cluster. Migrants are
+aggregated to the network node where they join the roads (demand weight = migrants), the cost
+table from those nodes to the existing sites and the candidates is built once, and a location
+model of :mod:`coverage.placement` chooses ``k`` new sites with every existing site fixed open:
+
+- ``coverage``: maximal covering — most migrants within the largest time threshold;
+- ``distance``: p-median — least total walking time;
+- ``target``: set cover — the fewest new sites that bring the share of migrants within the
+  threshold to the plan's target for free local services (95 % by default); ``k`` is ignored.
+
+**New staff.** :func:`recommend_staff` allocates ``n`` new staff (whole FTE) to communities and
+their service points: ``shortfall`` gives each unit to the community with the largest remaining
+shortfall against the staffing standard (each unit there lowers the total shortfall by one, so
+the greedy allocation is optimal); ``maxmin`` gives each unit to the service point with the
+fewest staff per 1,000 people in its catchment (greedy water-filling, optimal for this
+objective).
+
+Every recommendation states its expected effect (coverage, staff ratio, migrant–registered gap:
+before → after), evaluated with :class:`coverage.scenario.ScenarioModel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from coverage.equalization import threshold_label
+from coverage.placement import PlacementResult, max_coverage, p_median, set_cover
+from coverage.scenario import Edit, ScenarioModel, compare
+from coverage.staffing import PER
+
+OBJECTIVES = ("coverage", "distance", "target")
+STAFF_OBJECTIVES = ("shortfall", "maxmin")
+#: Staff given to each recommended new site when the candidate states no limit.
+DEFAULT_NEW_SITE_STAFF = 2.0
+#: Reach of the cost table for the distance objective, minutes: pairs farther apart are left
+#: out of the p-median (a site is never chosen to serve people more than this far away).
+DISTANCE_REACH_MIN = 30.0
+
+
+def candidate_sites(
+    model: ScenarioModel,
+    *,
+    clusters: gpd.GeoDataFrame | None = None,
+    spacing_m: float = 400.0,
+) -> gpd.GeoDataFrame:
+    """Possible new service points from every source, in the study CRS.
+
+    Parameters
+    ----------
+    model
+        The project's baseline (:class:`~coverage.scenario.ScenarioModel`).
+    clusters
+        The ``underserved_clusters`` layer; its ``node_x``/``node_y`` become candidates.
+    spacing_m
+        Spacing of the generated candidates: one road-network node per square of this side.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``candidate_id``, ``source`` (``user``, ``cluster`` or ``grid``), ``name``,
+        ``max_staff`` and point geometry.
+    """
+    if not spacing_m > 0:
+        msg = f"spacing_m must be > 0 metres, got {spacing_m!r}"
+        raise ValueError(msg)
+    crs = model.study.crs
+    parts = []
+    user = model.study.layers.get("candidates")
+    if user is not None and len(user):
+        parts.append(pd.DataFrame({
+            "candidate_id": user["candidate_id"].astype(str).to_numpy(),
+            "source": "user",
+            "name": user["name"].to_numpy() if "name" in user else "",
+            "max_staff": user["max_staff"].to_numpy(float) if "max_staff" in user else np.nan,
+            "x": user.geometry.x.to_numpy(), "y": user.geometry.y.to_numpy()}))
+    if clusters is not None and len(clusters) and "node_x" in clusters:
+        parts.append(pd.DataFrame({
+            "candidate_id": [f"cluster-{c}" for c in clusters["cluster_id"]],
+            "source": "cluster", "name": "", "max_staff": np.nan,
+            "x": clusters["node_x"].to_numpy(float), "y": clusters["node_y"].to_numpy(float)}))
+    net = model.net
+    nodes = np.flatnonzero(net.node_component == 0)  # the routing component
+    x, y = net.x[nodes], net.y[nodes]
+    cell = np.floor(x / spacing_m).astype(np.int64) * 1_000_003 + np.floor(
+        y / spacing_m).astype(np.int64)
+    cx = (np.floor(x / spacing_m) + 0.5) * spacing_m
+    cy = (np.floor(y / spacing_m) + 0.5) * spacing_m
+    order = np.lexsort((np.hypot(x - cx, y - cy), cell))  # nearest node to each square's centre
+    first = order[np.r_[True, cell[order][1:] != cell[order][:-1]]]
+    parts.append(pd.DataFrame({
+        "candidate_id": [f"grid-{int(n)}" for n in nodes[first]], "source": "grid", "name": "",
+        "max_staff": np.nan, "x": x[first], "y": y[first]}))
+    table = pd.concat(parts, ignore_index=True)
+    return gpd.GeoDataFrame(table.drop(columns=["x", "y"]),
+                            geometry=gpd.points_from_xy(table["x"], table["y"]), crs=crs)
+
+
+@dataclass
+class SiteRecommendation:
+    """Recommended new sites, the solved model and the expected effect."""
+
+    sites: gpd.GeoDataFrame
+    result: PlacementResult
+    effect: pd.DataFrame
+    edits: list[Edit]
+
+
+def _demand_nodes(model: ScenarioModel) -> tuple[pd.Series, tuple[np.ndarray, np.ndarray]]:
+    """Migrants aggregated to the network node where each joins the roads."""
+    snap = model.snap_m
+    s = snap.snapped
+    ok = pd.isna(snap.reason)
+    a = model.net.arrays
+    link = s.link[ok]
+    node = np.where(s.t[ok] < 0.5, a.link_a[link], a.link_b[link])
+    counts = np.bincount(node, minlength=model.net.n_nodes)
+    used = np.flatnonzero(counts)
+    weights = pd.Series(counts[used].astype(float), index=pd.RangeIndex(len(used)))
+    return weights, (model.net.x[used], model.net.y[used])
+
+
+def recommend_sites(
+    model: ScenarioModel,
+    k: int,
+    *,
+    objective: str = "coverage",
+    candidates: gpd.GeoDataFrame | None = None,
+    staff: float = DEFAULT_NEW_SITE_STAFF,
+    target: float | None = None,
+    time_limit: float | None = 120.0,
+) -> SiteRecommendation:
+    """Choose ``k`` new service points (existing ones stay open).
+
+    Parameters
+    ----------
+    model
+        The project's baseline.
+    k
+        Number of new sites (ignored by ``target``).
+    objective
+        ``coverage`` (maximal covering within the largest threshold), ``distance`` (p-median)
+        or ``target`` (fewest sites reaching ``target``).
+    candidates
+        Candidate sites (default :func:`candidate_sites` from the project's candidates, the
+        under-served clusters' best nodes and a 400 m grid of road nodes).
+    staff
+        Staff of each new site, unless the candidate's ``max_staff`` is smaller.
+    target
+        Coverage target for ``target`` (default the plan's ``free_service_local``, 0.95).
+    time_limit
+        Seconds for the solver; past it the best solution found and its bound are returned.
+    """
+    if objective not in OBJECTIVES:
+        msg = f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}"
+        raise ValueError(msg)
+    if objective != "target" and (not isinstance(k, int | np.integer) or k < 1):
+        msg = f"k (number of new sites) must be a whole number ≥ 1, got {k!r}"
+        raise ValueError(msg)
+    if candidates is None:
+        from coverage.patterns import underserved_clusters
+
+        access = pd.DataFrame({"time_min": model.baseline.m_time,
+                               "community_id": model.m_comm})
+        clusters = underserved_clusters(model.study.migrants, access, network=model.net,
+                                        min_cell=model.study.project.min_cell)
+        candidates = candidate_sites(model, clusters=clusters)
+    cands = candidates
+    existing = model.baseline.sites
+    dest_ids = np.r_[existing.index.to_numpy(dtype=object),
+                     cands["candidate_id"].to_numpy(dtype=object)]
+    dx = np.r_[existing["x"].to_numpy(float), cands.geometry.x.to_numpy()]
+    dy = np.r_[existing["y"].to_numpy(float), cands.geometry.y.to_numpy()]
+    weights, (ox, oy) = _demand_nodes(model)
+    reach = DISTANCE_REACH_MIN if objective == "distance" else model.max_t
+    table = model.net.cost_table((ox, oy), (dx, dy), max_cost=reach)
+    table["destination"] = dest_ids[table["destination"].to_numpy()]
+    fixed = list(existing.index)
+    if objective == "coverage":
+        result = max_coverage(table, weights, len(fixed) + k, max_cost=model.max_t,
+                              fixed=fixed, time_limit=time_limit)
+    elif objective == "distance":
+        result = p_median(table, weights, len(fixed) + k, fixed=fixed, time_limit=time_limit)
+    else:
+        goal = target if target is not None else model.study.project.parameters.targets[
+            "free_service_local"]
+        result = set_cover(table, max_cost=model.max_t, weights=weights, target=goal,
+                           fixed=fixed, time_limit=time_limit)
+    chosen = [s for s in result.sites if s not in set(fixed)]
+    picked = cands.set_index("candidate_id").loc[chosen]
+    limit = picked["max_staff"].to_numpy(float)
+    staffs = np.where(np.isnan(limit), staff, np.minimum(limit, staff))
+    to_wgs = pyproj.Transformer.from_crs(model.study.crs, 4326, always_xy=True)
+    lon, lat = to_wgs.transform(picked.geometry.x.to_numpy(), picked.geometry.y.to_numpy())
+    edits = [Edit("add", f"new-{cid}", lon=float(a), lat=float(b), staff=float(st),
+                  kind="health_station", name=str(nm or cid))
+             for cid, a, b, st, nm in zip(chosen, lon, lat, staffs, picked["name"], strict=True)]
+    before = model.evaluate()
+    after = model.evaluate(edits)
+    effect = compare({"before": before, "after": after}, level="city")
+    sites = gpd.GeoDataFrame({
+        "rank": np.arange(1, len(chosen) + 1),
+        "candidate_id": chosen,
+        "source": picked["source"].to_numpy(),
+        "name": picked["name"].to_numpy(),
+        "staff": staffs,
+        "objective": objective,
+        "solver_status": result.status,
+        "gap": result.gap,
+    }, geometry=picked.geometry.to_numpy(), crs=model.study.crs)
+    sites = _add_site_effects(model, sites, edits, before)
+    return SiteRecommendation(sites=sites, result=result, effect=effect, edits=edits)
+
+
+def _add_site_effects(model: ScenarioModel, sites: gpd.GeoDataFrame, edits: list[Edit],
+                      before: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Each site's own effect: city coverage and gap when it alone is added."""
+    lab = threshold_label(model.max_t)
+    city_before = before[before["level"] == "city"].iloc[0]
+    cov_b, gap_b = city_before[f"coverage_{lab}_migrant"], city_before[f"coverage_gap_{lab}"]
+    cov_a, gap_a, newly = [], [], []
+    for edit in edits:
+        city = model.evaluate([edit])
+        row = city[city["level"] == "city"].iloc[0]
+        cov_a.append(row[f"coverage_{lab}_migrant"])
+        gap_a.append(row[f"coverage_gap_{lab}"])
+        newly.append(round((row[f"coverage_{lab}_migrant"] - cov_b) * model.n_m))
+    sites[f"coverage_{lab}_migrant_before"] = cov_b
+    sites[f"coverage_{lab}_migrant_after"] = cov_a
+    sites[f"coverage_gap_{lab}_before"] = gap_b
+    sites[f"coverage_gap_{lab}_after"] = gap_a
+    sites[f"migrants_newly_within_{lab}"] = np.asarray(newly, dtype=np.int64)
+    return sites
+
+
+def recommend_staff(
+    model: ScenarioModel,
+    n: int,
+    *,
+    objective: str = "shortfall",
+    edits: list[Edit] | None = None,
+) -> pd.DataFrame:
+    """Allocate ``n`` new staff (whole FTE) and state each allocation's effect.
+
+    Parameters
+    ----------
+    model
+        The project's baseline.
+    n
+        New staff to allocate.
+    objective
+        ``shortfall`` (largest community shortfall first) or ``maxmin`` (site with the fewest
+        staff per 1,000 people in its catchment first).
+    edits
+        A scenario to start from (e.g. recommended new sites), else the baseline.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site receiving staff: ``site_id``, ``name``, ``community_id``,
+        ``district``, ``new_staff``, ``staff_before``, ``staff_after``, and the effect:
+        ``community_shortfall_before/after`` or ``staff_per_1000_served_before/after``, plus
+        the city's ``e2sfca_gap_before/after`` (accessible staff per 1,000, registered minus
+        migrants).
+    """
+    if objective not in STAFF_OBJECTIVES:
+        msg = f"objective must be one of {', '.join(STAFF_OBJECTIVES)}; got {objective!r}"
+        raise ValueError(msg)
+    if not isinstance(n, int | np.integer) or n < 1:
+        msg = f"n (new staff) must be a whole number ≥ 1, got {n!r}"
+        raise ValueError(msg)
+    edits = list(edits or [])
+    state = model.state_for(edits)
+    sites = state.sites
+    if len(sites) == 0:
+        msg = "there is no service point to give staff to"
+        raise ValueError(msg)
+    served = (pd.Series(1.0, index=range(model.n_m)).groupby(state.m_site).sum()
+              .add(pd.Series(model.r_pop).groupby(state.r_site).sum(), fill_value=0.0)
+              .reindex(sites.index, fill_value=0.0))
+    staff = sites["staff"].to_numpy(float).copy()
+    added = np.zeros(len(sites))
+    summary = model.summarize(state)
+    comm = summary[summary["level"] == "community"].set_index("unit")
+    if objective == "shortfall":
+        short = comm["staff_shortfall"].reindex(sites["community_id"].unique()).fillna(0.0)
+        remaining = short.to_dict()
+        # the site that serves most people in each community takes its new staff
+        host = (pd.DataFrame({"c": sites["community_id"].to_numpy(),
+                              "served": served.to_numpy(), "k": np.arange(len(sites))})
+                .sort_values(["c", "served"], ascending=[True, False])
+                .drop_duplicates("c").set_index("c")["k"])
+        for _ in range(n):  # n is a count of staff units, not of people
+            c = max(remaining, key=lambda key: (remaining[key], key))
+            added[host[c]] += 1
+            remaining[c] -= 1
+    else:
+        people = served.to_numpy()
+        for _ in range(n):
+            ratio = np.where(people > 0, (staff + added) / np.maximum(people, 1) * PER, np.inf)
+            added[int(np.argmin(ratio))] += 1
+    chosen = np.flatnonzero(added)
+    after_edits = edits + [
+        Edit("set_staff", str(sites.index[k]), staff=float(staff[k] + added[k])) for k in chosen
+    ]
+    before_t = model.summarize(state)
+    after_t = model.evaluate(after_edits)
+    city_b = before_t[before_t["level"] == "city"].iloc[0]
+    city_a = after_t[after_t["level"] == "city"].iloc[0]
+    comm_a = after_t[after_t["level"] == "community"].set_index("unit")
+    out = pd.DataFrame({
+        "site_id": sites.index.to_numpy()[chosen],
+        "name": sites["name"].to_numpy()[chosen],
+        "community_id": sites["community_id"].to_numpy()[chosen],
+        "new_staff": added[chosen],
+        "staff_before": staff[chosen],
+        "staff_after": staff[chosen] + added[chosen],
+        "people_served": served.to_numpy()[chosen],
+    })
+    district = model.communities.set_index("community_id")["district"]
+    out.insert(3, "district", out["community_id"].map(district).to_numpy())
+    out["staff_per_1000_served_before"] = out["staff_before"] / out["people_served"].where(
+        out["people_served"] > 0) * PER
+    out["staff_per_1000_served_after"] = out["staff_after"] / out["people_served"].where(
+        out["people_served"] > 0) * PER
+    out["community_shortfall_before"] = comm["staff_shortfall"].reindex(
+        out["community_id"]).to_numpy()
+    out["community_shortfall_after"] = comm_a["staff_shortfall"].reindex(
+        out["community_id"]).to_numpy()
+    gap_b = city_b["e2sfca_mean_registered"] - city_b["e2sfca_mean_migrant"]
+    gap_a = city_a["e2sfca_mean_registered"] - city_a["e2sfca_mean_migrant"]
+    out["e2sfca_gap_before"] = gap_b
+    out["e2sfca_gap_after"] = gap_a
+    out.attrs["edits"] = after_edits
+    return out.sort_values("new_staff", ascending=False, kind="stable").reset_index(drop=True)
