@@ -21,6 +21,24 @@ DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
 DOCS = [DOCS_DIR / "outputs.md", DOCS_DIR / "patterns.md", DOCS_DIR / "flows.md"]
 
 
+def test_recommendation_columns_are_documented(small_demo):
+    from coverage.recommend import recommend_sites, recommend_staff
+    from coverage.scenario import ScenarioModel, scenario_layer
+
+    model = ScenarioModel(small_demo)
+    text = (DOCS_DIR / "outputs.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([A-Za-z0-9_{}<>-]+)`", text))
+    sites = recommend_sites(model, 1).sites
+    staff = recommend_staff(model, 1)
+    comparison = scenario_layer(model, {})
+    for name, table in (("recommended_sites", sites), ("recommended_staff", staff),
+                        ("scenario_comparison", comparison)):
+        assert f"`{name}`" in text
+        for col in table.columns:
+            generic = re.sub(r"_\d+(\.\d+)?min", "_{t}", col)
+            assert col == "geometry" or col in documented or generic in documented, (name, col)
+
+
 def test_every_result_column_is_documented(small_run):
     text = "\n".join(d.read_text(encoding="utf-8") for d in DOCS)
     documented = set(re.findall(r"`([A-Za-z0-9_{}<>]+)`", text))
