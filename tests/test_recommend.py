@@ -90,7 +90,7 @@ def test_staff_maxmin_raises_the_lowest_ratio(model):
     with pytest.raises(ValueError, match="objective"):
         recommend_staff(model, 1, objective="fairest")
     with pytest.raises(ValueError, match="whole number"):
-        recommend_staff(model, 0)
+        recommend_staff(model, -1)
 
 
 def test_cli_recommend_and_simulate(small_demo, tmp_path):
@@ -118,3 +118,26 @@ def test_cli_recommend_and_simulate(small_demo, tmp_path):
 def test_scenario_edit_rejects_unknown_kind():
     with pytest.raises(ValueError, match="unknown kind"):
         Edit("add", "x", lon=1.0, lat=2.0, staff=1.0, kind="hospital").check()
+
+
+def test_relocation_keeps_staff_and_lowers_shortfall(model):
+    base = _city(model.evaluate())
+    out = recommend_staff(model, 0, relocate=4)
+    assert out["new_staff"].sum() == 0
+    assert (out["new_staff"] < 0).any()
+    assert (out["staff_after"] >= 1).all()
+    after = _city(model.evaluate(out.attrs["edits"]))
+    assert after["staff"] == base["staff"]
+    assert after["staff_shortfall"] == pytest.approx(base["staff_shortfall"] - 4)
+
+
+def test_relocation_maxmin_raises_the_minimum(model):
+    state = model.baseline
+    out = recommend_staff(model, 0, objective="maxmin", relocate=3)
+    gained = out[out["new_staff"] > 0]
+    lost = out[out["new_staff"] < 0]
+    assert gained["staff_per_1000_served_after"].max() <= lost[
+        "staff_per_1000_served_after"].min()
+    assert len(state.sites) == len(model.baseline.sites)
+    with pytest.raises(ValueError, match="nothing to recommend"):
+        recommend_staff(model, 0)

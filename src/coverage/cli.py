@@ -278,6 +278,8 @@ def recommend(
     staff_objective: Annotated[StaffObjective, typer.Option(
         help="shortfall: largest community shortfall first; maxmin: lowest staff per 1,000 "
         "served first.")] = StaffObjective.shortfall,
+    relocate: Annotated[int, typer.Option(
+        help="Also move up to this many existing staff between service points.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Folder of results.gpkg (default: the "
                                              "project's [outputs] dir).")] = None,
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
@@ -294,9 +296,11 @@ def recommend(
     except ProjectError as exc:
         _fail_project(exc)
         return
-    if new_sites < 0 or new_staff < 0 or (new_sites == 0 and new_staff == 0
-                                          and objective is not Objective.target):
-        err.print("[red]error:[/red] give --new-sites and/or --new-staff as whole numbers ≥ 1")
+    if min(new_sites, new_staff, relocate) < 0 or (
+            new_sites == 0 and new_staff == 0 and relocate == 0
+            and objective is not Objective.target):
+        err.print("[red]error:[/red] give --new-sites, --new-staff and/or --relocate as whole "
+                  "numbers ≥ 1")
         raise typer.Exit(2)
     with _steps("recommend") as step:
         step("preparing the baseline")
@@ -308,10 +312,10 @@ def recommend(
             rec = recommend_sites(model, max(new_sites, 1), objective=objective.value)
             layers["recommended_sites"] = rec.sites
             edits = rec.edits
-        if new_staff > 0:
-            step("allocating new staff")
+        if new_staff > 0 or relocate > 0:
+            step("allocating staff")
             staff = recommend_staff(model, new_staff, objective=staff_objective.value,
-                                    edits=edits)
+                                    edits=edits, relocate=relocate)
             layers["recommended_staff"] = staff
             edits = staff.attrs["edits"]
         step("evaluating the recommendation")

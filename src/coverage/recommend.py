@@ -247,8 +247,9 @@ def recommend_staff(
     *,
     objective: str = "shortfall",
     edits: list[Edit] | None = None,
+    relocate: int = 0,
 ) -> pd.DataFrame:
-    """Allocate ``n`` new staff (whole FTE) and state each allocation's effect.
+    """Allocate ``n`` new staff (whole FTE), optionally move existing staff, and state effects.
 
     Parameters
     ----------
@@ -261,6 +262,13 @@ def recommend_staff(
         staff per 1,000 people in its catchment first).
     edits
         A scenario to start from (e.g. recommended new sites), else the baseline.
+    relocate
+        Also move up to this many existing staff (whole FTE), one at a time, while a move still
+        improves the objective: for ``shortfall`` from a community with a surplus of at least
+        one FTE over its need to the community with the largest shortfall (each move lowers the
+        total shortfall by one); for ``maxmin`` from the service point with the most staff per
+        1,000 served to the one with the fewest, while the donor stays above the recipient. A
+        service point keeps at least one FTE.
 
     Returns
     -------
@@ -274,8 +282,14 @@ def recommend_staff(
     if objective not in STAFF_OBJECTIVES:
         msg = f"objective must be one of {', '.join(STAFF_OBJECTIVES)}; got {objective!r}"
         raise ValueError(msg)
-    if not isinstance(n, int | np.integer) or n < 1:
-        msg = f"n (new staff) must be a whole number ≥ 1, got {n!r}"
+    if not isinstance(n, int | np.integer) or n < 0:
+        msg = f"n (new staff) must be a whole number ≥ 0, got {n!r}"
+        raise ValueError(msg)
+    if not isinstance(relocate, int | np.integer) or relocate < 0:
+        msg = f"relocate must be a whole number ≥ 0, got {relocate!r}"
+        raise ValueError(msg)
+    if n == 0 and relocate == 0:
+        msg = "nothing to recommend: give n new staff or relocate ≥ 1"
         raise ValueError(msg)
     edits = list(edits or [])
     state = model.state_for(edits)
@@ -302,12 +316,47 @@ def recommend_staff(
             c = max(remaining, key=lambda key: (remaining[key], key))
             added[host[c]] += 1
             remaining[c] -= 1
+        # Surplus of a community: its staff (service points and 专干) above its need under the
+        # baseline's standard; a service point there may give staff away.
+        ctab = model._community_table(sites)
+        cid = model.communities["community_id"].to_numpy()
+        need = pd.Series(model._std * (ctab["migrants"] + ctab["registered_pop"]).to_numpy()
+                         / PER, index=cid)
+        base = pd.Series(ctab["staff"].to_numpy(), index=cid)
+        site_comm = sites["community_id"].to_numpy()
+        for _ in range(relocate):
+            c = max(remaining, key=lambda key: (remaining[key], key))
+            moved = pd.Series(added).groupby(site_comm).sum().reindex(cid, fill_value=0.0)
+            surplus = (base + moved - need).reindex(site_comm).to_numpy()
+            can_give = (surplus >= 1) & (staff + added >= 2) & (site_comm != c)
+            if remaining[c] < 1 or not can_give.any():
+                break
+            donor = int(np.argmax(np.where(can_give, surplus, -np.inf)))
+            added[donor] -= 1
+            added[host[c]] += 1
+            remaining[c] -= 1
     else:
         people = served.to_numpy()
+
+        def ratios() -> np.ndarray:
+            return np.where(people > 0, (staff + added) / np.maximum(people, 1) * PER, np.inf)
+
         for _ in range(n):
-            ratio = np.where(people > 0, (staff + added) / np.maximum(people, 1) * PER, np.inf)
-            added[int(np.argmin(ratio))] += 1
-    chosen = np.flatnonzero(added)
+            added[int(np.argmin(ratios()))] += 1
+        for _ in range(relocate):
+            r = ratios()
+            low = int(np.argmin(r))
+            can_give = (people > 0) & (staff + added >= 2)
+            if not can_give.any():
+                break
+            high = int(np.argmax(np.where(can_give, r, -np.inf)))
+            after_high = (staff[high] + added[high] - 1) / max(people[high], 1) * PER
+            after_low = (staff[low] + added[low] + 1) / max(people[low], 1) * PER
+            if high == low or after_high <= after_low:
+                break
+            added[high] -= 1
+            added[low] += 1
+    chosen = np.flatnonzero(added != 0)
     after_edits = edits + [
         Edit("set_staff", str(sites.index[k]), staff=float(staff[k] + added[k])) for k in chosen
     ]
@@ -320,7 +369,7 @@ def recommend_staff(
         "site_id": sites.index.to_numpy()[chosen],
         "name": sites["name"].to_numpy()[chosen],
         "community_id": sites["community_id"].to_numpy()[chosen],
-        "new_staff": added[chosen],
+        "new_staff": added[chosen],  # negative: staff moved away
         "staff_before": staff[chosen],
         "staff_after": staff[chosen] + added[chosen],
         "people_served": served.to_numpy()[chosen],
