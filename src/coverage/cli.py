@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage import __version__
-from coverage.project import ProjectError, load_project, write_template
+from coverage.project import Project, ProjectError, load_project, write_template
 from coverage.validation import Problems, ValidationError
 
 app = typer.Typer(
@@ -96,6 +96,15 @@ def _fail_project(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
+def _project(path: Path) -> Project:
+    """Parse the project file, or print its one-line error and exit 2."""
+    try:
+        return load_project(path)
+    except ProjectError as exc:
+        _fail_project(exc)
+        raise  # not reached: _fail_project exits
+
+
 @app.command()
 def demo(
     size: Annotated[
@@ -154,11 +163,7 @@ def run(
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
     from coverage.run import run_study, write_results
 
-    try:
-        parsed = load_project(project)
-    except ProjectError as exc:
-        _fail_project(exc)
-        return
+    parsed = _project(project)
     start = time.perf_counter()
     with _steps("run") as step:
         results = run_study(parsed, mode=mode.value, progress=step)
@@ -289,13 +294,9 @@ def recommend(
 
     from coverage.recommend import recommend_sites, recommend_staff
     from coverage.run import write_layers
-    from coverage.scenario import Scenario, ScenarioModel, compare
+    from coverage.scenario import Scenario, ScenarioModel, compare, comparison_layer
 
-    try:
-        parsed = load_project(project)
-    except ProjectError as exc:
-        _fail_project(exc)
-        return
+    parsed = _project(project)
     if min(new_sites, new_staff, relocate) < 0 or (
             new_sites == 0 and new_staff == 0 and relocate == 0
             and objective is not Objective.target):
@@ -321,8 +322,7 @@ def recommend(
         step("evaluating the recommendation")
         scenario = Scenario("recommended", edits, inputs=model.inputs)
         tables = {"baseline": model.evaluate(), "recommended": model.evaluate(scenario)}
-        long = pd.concat([t.assign(scenario=n) for n, t in tables.items()], ignore_index=True)
-        layers["scenario_comparison"] = long[long["level"] != "community"]
+        layers["scenario_comparison"] = comparison_layer(tables)
         folder = out or parsed.output_dir
         target = write_layers(layers, folder)
         scenario.to_json(folder / "recommended_scenario.json")
@@ -358,15 +358,13 @@ def simulate(
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
     """Evaluate a what-if scenario against the baseline (情景模拟)."""
-    import pandas as pd
-
     from coverage.run import write_layers
-    from coverage.scenario import Scenario, ScenarioModel, compare
+    from coverage.scenario import Scenario, ScenarioModel, compare, comparison_layer
 
+    parsed = _project(project)
     try:
-        parsed = load_project(project)
         scenario = Scenario.from_json(scenario_file)
-    except (ProjectError, ValueError) as exc:
+    except ValueError as exc:
         _fail_project(exc)
         return
     with _steps("simulate") as step:
@@ -379,8 +377,7 @@ def simulate(
         except ValueError as exc:
             _fail_project(exc)
             return
-        long = pd.concat([t.assign(scenario=n) for n, t in tables.items()], ignore_index=True)
-        target = write_layers({"scenario_comparison": long[long["level"] != "community"]},
+        target = write_layers({"scenario_comparison": comparison_layer(tables)},
                               out or parsed.output_dir)
     if changed:
         console.print(f"[yellow]note:[/yellow] the scenario was made on other versions of "
@@ -414,11 +411,7 @@ def validate(
     """Check every input layer and list all problems (检查输入数据). Exit 2 on errors."""
     from coverage.loaders import validate_project
 
-    try:
-        parsed = load_project(project)
-    except ProjectError as exc:
-        _fail_project(exc)
-        return
+    parsed = _project(project)
     with _steps("validate") as step:
         problems = validate_project(parsed, progress=step)
     if len(problems):

@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
@@ -491,10 +490,15 @@ def compare(tables: dict[str, pd.DataFrame], *, level: str = "city") -> pd.DataF
     return pd.concat(blocks, axis=1)
 
 
-def scenario_layer(model: ScenarioModel, scenarios: dict[str, Scenario]) -> gpd.GeoDataFrame:
-    """Return the ``scenario_comparison`` table: city and district rows of every scenario."""
-    tables = {"baseline": model.evaluate()}
-    tables.update({name: model.evaluate(s) for name, s in scenarios.items()})
+def comparison_layer(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Return the ``scenario_comparison`` table: city and district rows of every table."""
     out = pd.concat([t.assign(scenario=n) for n, t in tables.items()], ignore_index=True)
     out = out[out["level"] != "community"]
     return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
+
+
+def scenario_layer(model: ScenarioModel, scenarios: dict[str, Scenario]) -> pd.DataFrame:
+    """Return the ``scenario_comparison`` table of the baseline and ``scenarios``."""
+    tables = {"baseline": model.evaluate()}
+    tables.update({name: model.evaluate(s) for name, s in scenarios.items()})
+    return comparison_layer(tables)
