@@ -35,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
+from coverage.disclosure import suppression_mask
 from coverage.patterns.grid import DEFAULT_EDGE_M, hex_cells, hex_frame, hex_keys, hex_weights
 
 __all__ = [
@@ -284,19 +285,23 @@ def suppress_counts(
 ) -> pd.DataFrame:
     """Blank counts of fewer than ``min_cell`` people so that totals cannot recover them.
 
-    **Primary suppression**: every count from 1 to ``min_cell − 1`` becomes missing (zeros are
-    kept: they identify nobody). **Complementary suppression**: in every column (and every row
-    when ``rows_have_totals``, i.e. when the row's total is published elsewhere) whose
-    suppressed cells add up to fewer than ``min_cell`` people, the smallest published non-zero
-    count is suppressed too, repeatedly, so that a published total minus the published cells
-    always leaves a group of at least ``min_cell`` people (or nothing to recover).
+    A thin wrapper of :func:`coverage.disclosure.suppression_mask` with the totals known
+    (published elsewhere, never suppressed). **Primary suppression**: every count from 1 to
+    ``min_cell − 1`` becomes missing (zeros are kept: they identify nobody). **Complementary
+    suppression**: every column (and every row when ``rows_have_totals``, i.e. when the row's
+    total is published elsewhere) holding a suppressed count holds at least two, and its
+    suppressed counts add up to at least ``min_cell`` people; the smallest published positive
+    count is suppressed next (then a zero), repeatedly. So a published total minus the published
+    cells never isolates one count and always leaves a group of at least ``min_cell`` people
+    (unless the total itself is below ``min_cell``).
 
     Parameters
     ----------
     table
         The table to publish.
     columns
-        Integer count columns to protect (as one block).
+        Integer count columns to protect (as one block); missing counts count as zero and stay
+        missing.
     min_cell
         Smallest count published.
     rows_have_totals
@@ -314,28 +319,11 @@ def suppress_counts(
             out[c] = pd.array(out[c], dtype="Int64")
         return out
     values = out[cols].to_numpy(dtype=np.float64)
-    values = np.where(np.isfinite(values), values, 0.0)
-    hidden = (values > 0) & (values < min_cell)
-    axes = (0, 1) if rows_have_totals else (0,)
-    for _ in range(values.size + 1):
-        changed = False
-        for axis in axes:
-            hidden_sum = np.where(hidden, values, 0.0).sum(axis=axis)
-            need = hidden.any(axis=axis) & (hidden_sum < min_cell)
-            candidates = np.where(~hidden & (values > 0), values, np.inf)
-            best = candidates.argmin(axis=axis)
-            has = np.isfinite(candidates.min(axis=axis))
-            lines = np.flatnonzero(need & has)
-            if len(lines):
-                if axis == 0:
-                    hidden[best[lines], lines] = True
-                else:
-                    hidden[lines, best[lines]] = True
-                changed = True
-        if not changed:
-            break
+    values = np.rint(np.where(np.isfinite(values), values, 0.0)).astype(np.int64)
+    hidden = suppression_mask(values, min_cell=min_cell, row_totals=rows_have_totals,
+                              column_totals=True, totals_known=True)[:-1, :-1]
     for j, c in enumerate(cols):
-        col = pd.array(np.rint(values[:, j]).astype(np.int64), dtype="Int64")
+        col = pd.array(values[:, j], dtype="Int64")
         col[hidden[:, j]] = pd.NA
         missing = table[c].isna().to_numpy()
         col[missing] = pd.NA
