@@ -226,3 +226,11 @@ def test_maps_of_a_real_run(small_run) -> None:
     assert "Coverage within 15 min (migrants)" in html
     m = maps.sites_map(small_run.site_catchments, sites=small_run.study.sites, lang="en")
     assert "Enterprise family-planning association" in m.get_root().render()
+
+
+def test_hotspot_map_with_nothing_significant(tables: dict[str, gpd.GeoDataFrame]) -> None:
+    quiet = tables["hotspots"].assign(**{"class": "not_significant"})
+    m = maps.hotspot_map(quiet, lang="en", show_not_significant=False)
+    html = m.get_root().render()
+    assert html.count('"_fill"') == 0
+    assert "Hot spot (99 % confidence)" not in html

@@ -645,9 +645,12 @@ def hotspot_map(
     if unknown:
         msg = f"hot spot classes {', '.join(unknown)} are unknown; use {', '.join(HOTSPOT_COLORS)}"
         raise ValueError(msg)
+    m, created = _map(table, m, tiles, attr)  # framed on every hexagon, shown or not
     if not show_not_significant:
         keep = (classes != "not_significant").to_numpy(dtype=bool)
         table, classes = table[keep], classes[keep]
+        if table.empty:  # nothing significant: the map has no hot-spot layer
+            return _finish(m, created, layer_control)
     columns: dict[str, pd.Series] = {
         "class": classes.map(lambda c: labels[c]),
         "_fill": classes.map(HOTSPOT_COLORS),
@@ -658,7 +661,6 @@ def hotspot_map(
             columns[extra] = table[extra]
             fields.append(extra)
     data = _plain(table, columns)
-    m, created = _map(table, m, tiles, attr)
     folium.GeoJson(
         data,
         name=labels["hotspots"],
