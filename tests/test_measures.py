@@ -209,3 +209,23 @@ def test_allocate_registered_conserves_population():
     assert (pts.groupby("community_id").size()["A"]) == 100
     polys = comm.set_index("community_id").geometry.loc[pts.community_id].to_numpy()
     assert shapely.within(pts.geometry.to_numpy(), polys).all()
+
+
+def test_indicators_by_quarter():
+    from coverage.indicators import indicator_quarters
+
+    m = _migrants()
+    assert indicator_quarters(m, COMMUNITIES) is None  # no record dates
+    dates = ["2026-02-10"] * 15 + ["2026-05-03"] * 10 + [None] * 5
+    m["recorded_on"] = pd.to_datetime(pd.Series(dates))
+    q = indicator_quarters(m, COMMUNITIES)
+    assert set(q["quarter"]) == {"2026Q1", "2026Q2"}
+    assert set(q["level"]) == {"city", "district"}
+    assert "community_management" not in set(q["indicator"])
+    aware = q[(q.level == "city") & (q.indicator == "policy_awareness")].set_index("quarter")
+    # rows 0-14 in Q1: all known and aware; rows 15-24 in Q2: 10 aware
+    assert aware.loc["2026Q1", "population"] == 15 and aware.loc["2026Q1", "achieved"] == 15
+    assert aware.loc["2026Q2", "population"] == 10 and aware.loc["2026Q2", "achieved"] == 10
+    total = indicator_table(m, COMMUNITIES)
+    city = _row(total, "city", "city", "policy_awareness")
+    assert city.population == 28  # the undated people stay in the overall table

@@ -230,3 +230,40 @@ def indicator_names(lang: str = "zh") -> dict[str, str]:
 def people_needed(population: int, achieved: int, target: float) -> int:
     """People still needed for ``achieved`` of ``population`` to reach ``target`` (a share)."""
     return max(math.ceil(population * target - 1e-9) - achieved, 0)
+
+
+def indicator_quarters(
+    migrants: pd.DataFrame,
+    communities: pd.DataFrame,
+    *,
+    targets: dict[str, float] | None = None,
+    year: int | None = None,
+) -> pd.DataFrame | None:
+    """Compute the indicators by quarter of the service record, for the city and districts.
+
+    Records are grouped by the quarter of ``recorded_on`` (people without a date are left out
+    of this table, not of :func:`indicator_table`); each quarter is computed exactly as
+    :func:`indicator_table` does. Community management is not a per-record indicator and is not
+    repeated here.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``quarter`` (e.g. ``2026Q3``) followed by :data:`COLUMNS`, for levels ``city`` and
+        ``district``; ``None`` when no record carries a date.
+    """
+    if "recorded_on" not in migrants or not migrants["recorded_on"].notna().any():
+        return None
+    year = reference_year(migrants, year)  # ages at the same year in every quarter
+    dated = migrants[migrants["recorded_on"].notna()]
+    period = pd.PeriodIndex(pd.DatetimeIndex(dated["recorded_on"]), freq="Q")
+    labels = np.asarray(period.astype(str))
+    parts = []
+    for quarter in np.unique(labels):  # a dozen quarters at most, not one per person
+        table = indicator_table(dated[labels == quarter], communities, targets=targets,
+                                year=year)
+        table = table[(table["level"] != "community")
+                      & (table["indicator"] != COMMUNITY_MANAGEMENT.key)]
+        parts.append(table.assign(quarter=quarter))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["quarter", *COLUMNS]]

@@ -41,7 +41,7 @@ from coverage.equalization import (
     theil,
     threshold_label,
 )
-from coverage.indicators import indicator_table
+from coverage.indicators import indicator_quarters, indicator_table
 from coverage.loaders import StudyData, load_study
 from coverage.network import RoadNetwork
 from coverage.patterns import (
@@ -84,6 +84,9 @@ class RunResults:
         One row per district and one for the whole city.
     indicators
         The plan's indicators by city, district and community.
+    indicator_quarters
+        The indicators by quarter of the service record (city and districts), or ``None`` when
+        the records carry no date.
     underserved_clusters, hotspots, inflow_trends, origin_flows, commute_flows, \
     workplace_clusters
         The patterns (:mod:`coverage.patterns`), aggregates only.
@@ -108,10 +111,19 @@ class RunResults:
     workplace_clusters: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    indicator_quarters: pd.DataFrame | None = None
 
     def layers(self) -> dict[str, pd.DataFrame]:
-        """Return the result layers by name, in :data:`RESULT_LAYERS` order."""
-        return {name: getattr(self, name) for name in RESULT_LAYERS}
+        """Return the result layers by name, in :data:`RESULT_LAYERS` order.
+
+        ``indicator_quarters`` follows ``indicators`` when the service records carry dates.
+        """
+        out = {}
+        for name in RESULT_LAYERS:
+            out[name] = getattr(self, name)
+            if name == "indicators" and self.indicator_quarters is not None:
+                out["indicator_quarters"] = self.indicator_quarters
+        return out
 
 
 def e2sfca_steps(thresholds: tuple[float, ...]) -> dict[float, float]:
@@ -271,6 +283,7 @@ def run_study(
     district_summary = _district_summary(community_summary, access, near_r, registered,
                                          thresholds)
     indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
+    quarters = indicator_quarters(migrants, communities, targets=params.targets)
 
     clock.step("site catchments")
     catch = catchment_staffing(
@@ -321,7 +334,8 @@ def run_study(
                       district_summary=district_summary, indicators=indicators,
                       underserved_clusters=clusters, hotspots=spots, inflow_trends=trends,
                       origin_flows=origins, commute_flows=commutes,
-                      workplace_clusters=workplaces, notes=notes, timings=clock.timings)
+                      workplace_clusters=workplaces, notes=notes, timings=clock.timings,
+                      indicator_quarters=quarters)
 
 
 def _positions(labels: pd.Series, index: pd.Index) -> np.ndarray:

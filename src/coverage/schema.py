@@ -276,6 +276,15 @@ MIGRANTS = Layer(
             doc_zh="服务记录：是否接受孕前优生咨询/检查",
         ),
         Column(
+            "recorded_on",
+            "date",
+            aliases=("服务日期", "记录日期", "随访日期", "服务记录日期"),
+            personal=True,
+            doc="Date of the service record (the latest visit); when given, the plan's "
+            "indicators are also reported by quarter.",
+            doc_zh="服务记录日期（最近一次随访）；填写后规划指标另按季度统计",
+        ),
+        Column(
             "rh_checks_year",
             "int",
             aliases=("生殖保健检查次数", "生殖健康检查次数", "年度生殖保健检查"),
