@@ -130,12 +130,13 @@ def test_e2sfca_steps():
 def test_write_results(small_run, tmp_path):
     target = write_results(small_run, tmp_path)
     layers = [row[0] for row in pyogrio.list_layers(target)]
-    assert sorted(layers) == sorted(RESULT_LAYERS)
-    for name in RESULT_LAYERS:
+    assert sorted(layers) == sorted([*RESULT_LAYERS, "indicator_quarters"])
+    assert sorted(small_run.layers()) == sorted(layers)
+    for name in layers:
         csv = tmp_path / f"{name}.csv"
         assert csv.read_bytes().startswith(b"\xef\xbb\xbf")
         back = pd.read_csv(csv, encoding="utf-8-sig")
-        assert len(back) == len(getattr(small_run, name))
+        assert len(back) == len(small_run.layers()[name])
     summary = pyogrio.read_dataframe(target, layer="community_summary")
     assert summary.geometry.notna().all()
     assert summary["staff_shortfall"].sum() == pytest.approx(

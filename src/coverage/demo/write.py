@@ -159,6 +159,14 @@ def write_migrants(path: Path, migrants: Migrants, admin: Admin) -> None:
     for name in ("has_marriage_cert", "policy_aware", "free_service_local", "pregnancy_check",
                  "contraceptive_access", "prepregnancy_consult"):
         columns[name] = YES_NO[migrants.records[name]]
+    # Date of the service record: a day of the last four quarters (spread by person number,
+    # no randomness needed), never before arrival; empty for people without a record.
+    start = np.datetime64("2025-10-01")
+    day = start + (np.arange(n) * 7919 % 365).astype("timedelta64[D]")
+    recorded = np.maximum(day, migrants.arrived_on.astype("datetime64[D]"))
+    has_record = migrants.records["policy_aware"] >= 0
+    columns["recorded_on"] = np.where(has_record, np.datetime_as_string(recorded, unit="D"),
+                                      "").astype(object)
     columns["rh_checks_year"] = np.where(rh < 0, "", rh.astype(str)).astype(object)
     frame = pd.DataFrame({MIGRANTS_HEADERS[k]: v for k, v in columns.items()})
     frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
