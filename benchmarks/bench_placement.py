@@ -18,30 +18,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import shortest_path
 from scipy.spatial.distance import cdist
 
 from coverage.placement import max_coverage, p_median
+from coverage.placement.orlib import read_pmed
 
 REFERENCE = Path(
     os.environ.get("COVERAGE_REFERENCE")
     or Path(__file__).resolve().parents[2] / "shared" / "reference"
 )
-
-
-def read_pmed(path: Path) -> tuple[np.ndarray, int]:
-    """OR-Library p-median instance: later duplicate edges override earlier ones, then APSP."""
-    lines = path.read_text().split("\n")
-    n, e, p = map(int, lines[0].split())
-    edges = np.loadtxt(lines[1 : 1 + e], dtype=np.int64).reshape(-1, 3)
-    i = np.minimum(edges[:, 0], edges[:, 1]) - 1
-    j = np.maximum(edges[:, 0], edges[:, 1]) - 1
-    key = i * n + j
-    _, rev = np.unique(key[::-1], return_index=True)
-    last = len(key) - 1 - rev  # last occurrence of each undirected pair, in file order
-    graph = sp.coo_array((edges[last, 2].astype(float), (i[last], j[last])), shape=(n, n))
-    return shortest_path(graph.tocsr(), directed=False), p
 
 
 def bench_orlib() -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import SHARED
 from coverage import access as access_module  # internals, for the fast-path tests
 from coverage.access import (
     balanced_two_step_fca,
@@ -24,7 +25,7 @@ from coverage.access import (
     two_step_fca,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = SHARED
 if os.environ.get("COVERAGE_REFERENCE"):
     REFERENCE = Path(os.environ["COVERAGE_REFERENCE"])
 ACCESS_REFERENCE = REFERENCE / "access"

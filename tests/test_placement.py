@@ -4,21 +4,16 @@ capacities, fixed sites and input errors."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
-from scipy.sparse.csgraph import shortest_path
 
+from conftest import SHARED
 from coverage.placement import PlacementResult, max_coverage, p_center, p_median, set_cover
+from coverage.placement.orlib import read_pmed
 
-REFERENCE = Path(
-    os.environ.get("COVERAGE_REFERENCE")
-    or Path(__file__).resolve().parents[2] / "shared" / "reference"
-)
+REFERENCE = SHARED
 ORLIB = REFERENCE / "orlib"
 SF = REFERENCE / "spopt_sf"
 needs_orlib = pytest.mark.skipif(
@@ -27,20 +22,6 @@ needs_orlib = pytest.mark.skipif(
 needs_sf = pytest.mark.skipif(
     not SF.is_dir(), reason=f"spopt San Francisco reference folder not found at {SF}"
 )
-
-
-def read_pmed(path: Path) -> tuple[np.ndarray, int]:
-    """OR-Library: later duplicate edges override earlier ones, then all-pairs shortest paths."""
-    lines = path.read_text().split("\n")
-    n, e, p = map(int, lines[0].split())
-    edges = np.loadtxt(lines[1 : 1 + e], dtype=np.int64).reshape(-1, 3)
-    i = np.minimum(edges[:, 0], edges[:, 1]) - 1
-    j = np.maximum(edges[:, 0], edges[:, 1]) - 1
-    key = i * n + j
-    _, rev = np.unique(key[::-1], return_index=True)
-    last = len(key) - 1 - rev
-    graph = sp.coo_array((edges[last, 2].astype(float), (i[last], j[last])), shape=(n, n))
-    return shortest_path(graph.tocsr(), directed=False), p
 
 
 FAST = [1, 2, 3, 4, 5, 7, 8, 9, 10, 13, 14, 15, 18, 19, 20]
