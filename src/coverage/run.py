@@ -55,13 +55,18 @@ from coverage.patterns import (
     workplace_clusters,
 )
 from coverage.project import Project
+from coverage.provenance import data_quality, run_info
 from coverage.staffing import PER, catchment_staffing, community_staffing
 
 #: E2SFCA zone weights for the three default thresholds (Luo & Qi 2009).
 LUO_QI_WEIGHTS = (1.0, 0.68, 0.22)
 
-RESULT_LAYERS = ("migrant_access", "site_catchments", "community_summary", "district_summary",
-                 "indicators", *PATTERN_LAYERS)
+RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "indicators",
+                 *PATTERN_LAYERS, "run_info", "data_quality")
+"""Layers written to ``results.gpkg``: aggregates, provenance and data quality only."""
+
+PERSON_LAYER = "migrant_access"
+"""The one person-level layer (ids and times); written only on request, into ``private/``."""
 
 
 @dataclass
@@ -90,6 +95,9 @@ class RunResults:
     underserved_clusters, hotspots, inflow_trends, origin_flows, commute_flows, \
     workplace_clusters
         The patterns (:mod:`coverage.patterns`), aggregates only.
+    run_info, data_quality
+        Provenance (parameters, input hashes, conversions) and the input problems counted
+        (:mod:`coverage.provenance`).
     notes
         Warnings for the user (coordinate-system suspicions, unreachable sites ...).
     timings
@@ -112,15 +120,19 @@ class RunResults:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     indicator_quarters: pd.DataFrame | None = None
+    run_info: pd.DataFrame | None = None
+    data_quality: pd.DataFrame | None = None
 
-    def layers(self) -> dict[str, pd.DataFrame]:
+    def layers(self, *, person_level: bool = False) -> dict[str, pd.DataFrame]:
         """Return the result layers by name, in :data:`RESULT_LAYERS` order.
 
         ``indicator_quarters`` follows ``indicators`` when the service records carry dates.
+        With ``person_level``, ``migrant_access`` (one row per migrant) comes first.
         """
-        out = {}
+        out = {PERSON_LAYER: self.migrant_access} if person_level else {}
         for name in RESULT_LAYERS:
-            out[name] = getattr(self, name)
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
             if name == "indicators" and self.indicator_quarters is not None:
                 out["indicator_quarters"] = self.indicator_quarters
         return out
@@ -330,6 +342,8 @@ def run_study(
                                     min_cell=min_cell)
     clock.stop()
     return RunResults(study=study, mode=mode, migrant_access=access,
+                      run_info=run_info(study, mode, clock.timings),
+                      data_quality=data_quality(study),
                       site_catchments=site_catchments, community_summary=community_summary,
                       district_summary=district_summary, indicators=indicators,
                       underserved_clusters=clusters, hotspots=spots, inflow_trends=trends,
@@ -417,16 +431,26 @@ def _district_summary(
     return pd.DataFrame(rows)
 
 
-def write_results(results: RunResults, folder: str | Path | None = None) -> Path:
+def write_results(
+    results: RunResults, folder: str | Path | None = None, *, person_level: bool = False
+) -> Path:
     """Write ``results.gpkg`` and one CSV per layer into ``folder``; return the GeoPackage path.
 
     The default folder is the project's ``[outputs] dir``. CSV files are UTF-8 with a byte-order
-    mark so that Excel opens the Chinese text correctly.
+    mark so that Excel opens the Chinese text correctly. The person-level layer
+    ``migrant_access`` (migrant ids with their travel times) is written only with
+    ``person_level``, into ``private/results.gpkg`` and ``private/migrant_access.csv`` beside
+    the results: it is personal data, for follow-up inside the service, never to be published.
     """
     folder = Path(folder) if folder is not None else results.study.project.output_dir
     target = folder / "results.gpkg"
     if target.exists():
         target.unlink()
+    if person_level:
+        private = folder / "private"
+        if (private / "results.gpkg").exists():
+            (private / "results.gpkg").unlink()
+        write_layers({PERSON_LAYER: results.migrant_access}, private)
     return write_layers(results.layers(), folder)
 
 

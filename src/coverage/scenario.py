@@ -27,7 +27,6 @@ checking: both give the same numbers (``tests/test_scenario.py``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from coverage import provenance
 from coverage.access import enhanced_two_step_fca
 from coverage.equalization import allocate_registered, threshold_label
 from coverage.loaders import StudyData, load_study
@@ -154,14 +154,7 @@ class Scenario:
 
 def input_hashes(study: StudyData) -> dict[str, str]:
     """SHA-256 of every input file of the project (layer name → hex digest)."""
-    out = {}
-    for name, config in sorted(study.project.layers.items()):
-        digest = hashlib.sha256()
-        with config.path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        out[name] = digest.hexdigest()
-    return out
+    return provenance.input_hashes(study.project)
 
 
 @dataclass

@@ -1,0 +1,119 @@
+"""Where results come from: run parameters, input hashes and data quality, as tables.
+
+:func:`run_info` and :func:`data_quality` turn a run into two small tables written next to the
+results (layers ``run_info`` and ``data_quality`` of ``results.gpkg``). Reports print them in
+their methods section, and :func:`is_current` tells whether saved results still match the
+project's inputs and parameters (so a report can reuse them instead of running again).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from importlib.metadata import PackageNotFoundError, version
+
+import pandas as pd
+
+from coverage.loaders import StudyData
+from coverage.project import Project
+
+__all__ = ["data_quality", "input_hashes", "is_current", "parameters_digest", "run_info"]
+
+
+def _version() -> str:
+    try:
+        return version("coverage-planner")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "unknown"
+
+
+def input_hashes(project: Project) -> dict[str, str]:
+    """SHA-256 of every input file of the project (layer name → hex digest)."""
+    out = {}
+    for name, config in sorted(project.layers.items()):
+        digest = hashlib.sha256()
+        with config.path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        out[name] = digest.hexdigest()
+    return out
+
+
+def parameters_digest(project: Project, mode: str) -> str:
+    """Short digest of everything besides the inputs that changes results: parameters, mode."""
+    params = dataclasses.asdict(project.parameters)
+    text = json.dumps({"parameters": params, "mode": mode, "min_cell": project.min_cell,
+                       "study_crs": project.study_crs}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_info(study: StudyData, mode: str, timings: dict[str, float] | None = None) -> pd.DataFrame:
+    """Return the run's provenance as a ``key``/``value`` table (all values text).
+
+    Keys: ``tool_version``, ``run_at`` (UTC, ISO 8601), ``project``, ``mode``, ``study_crs``,
+    ``thresholds_min``, ``speeds_kmh``, ``max_snap_m``, ``staffing_standard``, ``targets``,
+    ``min_cell``, ``parameters_digest``, ``input_sha256:<layer>``, ``rows:<layer>``,
+    ``conversion:<layer>``, ``quarantined:<layer>`` and ``seconds`` (total run time).
+    """
+    project = study.project
+    p = project.parameters
+    rows: list[tuple[str, str]] = [
+        ("tool_version", _version()),
+        ("run_at", dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()),
+        ("project", project.name),
+        ("mode", mode),
+        ("study_crs", study.crs.to_string()),
+        ("thresholds_min", ", ".join(f"{t:g}" for t in p.thresholds_min)),
+        ("speeds_kmh", ", ".join(f"{k} {v:g}" for k, v in sorted(p.speeds_kmh.items()))),
+        ("max_snap_m", f"{p.max_snap_m:g}"),
+        ("staffing_standard", str(p.staffing_standard)),
+        ("targets", ", ".join(f"{k} {v:g}" for k, v in sorted(p.targets.items()))),
+        ("min_cell", str(project.min_cell)),
+        ("parameters_digest", parameters_digest(project, mode)),
+    ]
+    rows += [(f"input_sha256:{k}", v) for k, v in input_hashes(project).items()]
+    rows += [(f"rows:{k}", str(len(v))) for k, v in sorted(study.layers.items())]
+    rows += [(f"conversion:{k}", v) for k, v in sorted(study.conversions.items())]
+    rows += [(f"quarantined:{k}", str(v)) for k, v in sorted(study.quarantined.items())]
+    if timings:
+        rows.append(("seconds", f"{sum(timings.values()):.1f}"))
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def data_quality(study: StudyData) -> pd.DataFrame:
+    """Return the problems found in the inputs, counted by file, field, rule and severity.
+
+    Columns ``file``, ``field``, ``rule``, ``severity``, ``rows``, ``description_en`` and
+    ``description_zh``. Only counts and rule texts: no value from the inputs.
+    """
+    items = study.problems.items
+    columns = ["file", "field", "rule", "severity", "rows", "description_en", "description_zh"]
+    if not items:
+        return pd.DataFrame({c: pd.Series(dtype=object if c != "rows" else "int64")
+                             for c in columns})
+    frame = pd.DataFrame({
+        "file": [p.file for p in items],
+        "field": [p.field or "" for p in items],
+        "rule": [p.rule for p in items],
+        "severity": [p.severity for p in items],
+        "rows": [p.count for p in items],
+    })
+    out = frame.groupby(["file", "field", "rule", "severity"], as_index=False, sort=True)[
+        "rows"].sum()
+    from coverage.validation import RULES
+
+    out["description_en"] = [RULES.get(r, (r, r))[0] for r in out["rule"]]
+    out["description_zh"] = [RULES.get(r, (r, r))[1] for r in out["rule"]]
+    return out[columns]
+
+
+def is_current(info: pd.DataFrame, project: Project, mode: str) -> bool:
+    """Whether saved ``run_info`` matches the project's current inputs, parameters and mode."""
+    saved = dict(zip(info["key"].astype(str), info["value"].astype(str), strict=True))
+    if saved.get("parameters_digest") != parameters_digest(project, mode):
+        return False
+    current = input_hashes(project)
+    stored = {k.split(":", 1)[1]: v for k, v in saved.items() if k.startswith("input_sha256:")}
+    return stored == current
