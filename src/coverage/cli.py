@@ -290,11 +290,9 @@ def recommend(
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
     """Recommend new service points and staff with their expected effect (推荐新增网点与人员)."""
-    import pandas as pd
-
-    from coverage.recommend import recommend_sites, recommend_staff
+    from coverage.recommend import recommend as recommend_all
     from coverage.run import write_layers
-    from coverage.scenario import Scenario, ScenarioModel, compare, comparison_layer
+    from coverage.scenario import ScenarioModel, compare
 
     parsed = _project(project)
     if min(new_sites, new_staff, relocate) < 0 or (
@@ -306,23 +304,10 @@ def recommend(
     with _steps("recommend") as step:
         step("preparing the baseline")
         model = ScenarioModel(parsed)
-        layers: dict[str, pd.DataFrame] = {}
-        edits = []
-        if new_sites > 0 or objective is Objective.target:
-            step("choosing new service points")
-            rec = recommend_sites(model, max(new_sites, 1), objective=objective.value)
-            layers["recommended_sites"] = rec.sites
-            edits = rec.edits
-        if new_staff > 0 or relocate > 0:
-            step("allocating staff")
-            staff = recommend_staff(model, new_staff, objective=staff_objective.value,
-                                    edits=edits, relocate=relocate)
-            layers["recommended_staff"] = staff
-            edits = staff.attrs["edits"]
-        step("evaluating the recommendation")
-        scenario = Scenario("recommended", edits, inputs=model.inputs)
-        tables = {"baseline": model.evaluate(), "recommended": model.evaluate(scenario)}
-        layers["scenario_comparison"] = comparison_layer(tables)
+        result = recommend_all(model, new_sites=new_sites, new_staff=new_staff,
+                               objective=objective.value, staff_objective=staff_objective.value,
+                               relocate=relocate, progress=step)
+        layers, scenario, tables = result.layers, result.scenario, result.tables
         folder = out or parsed.output_dir
         target = write_layers(layers, folder)
         scenario.to_json(folder / "recommended_scenario.json")

@@ -161,6 +161,7 @@ def suppression_mask(
     row_totals: bool = True,
     column_totals: bool = True,
     totals_known: bool = False,
+    hidden: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return which entries of a count table, with its margins, must not be published.
 
@@ -185,6 +186,10 @@ def suppression_mask(
         :func:`coverage.patterns.hotspots.suppress_counts`). When false, the totals are
         published with the table and protected like cells; the row-total column and the
         column-total row are protected lines when both kinds of totals are published.
+    hidden
+        Entries already suppressed for another reason (shape ``(rows + 1, columns + 1)``, like
+        the result): they stay suppressed and the lines holding them are protected too. This
+        is how tables that share cells or totals are protected together.
 
     Returns
     -------
@@ -198,7 +203,13 @@ def suppression_mask(
         raise ValueError(msg)
     values = _augment(cells.astype(np.int64))
     n, m = cells.shape
-    hidden = (values > 0) & (values < min_cell)
+    primary = (values > 0) & (values < min_cell)
+    if hidden is not None:
+        if np.shape(hidden) != values.shape:
+            msg = f"hidden must have shape {values.shape} (the table with its margins)"
+            raise ValueError(msg)
+        primary |= np.asarray(hidden, dtype=bool)
+    hidden = primary
     fixed = np.zeros_like(hidden)
     enforce_rows = np.full(n + 1, row_totals)
     enforce_cols = np.full(m + 1, column_totals)

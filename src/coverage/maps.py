@@ -453,6 +453,69 @@ def underserved_map(
     return _finish(m, created, layer_control)
 
 
+def recommended_map(
+    recommended_sites: gpd.GeoDataFrame,
+    *,
+    lang: str = "zh",
+    tiles: str | None = "OpenStreetMap",
+    attr: str | None = None,
+    m: folium.Map | None = None,
+    min_cell: int = 10,
+    layer_control: bool | None = None,
+) -> folium.Map:
+    """Recommended new service points (``recommended_sites``) as numbered red circles.
+
+    Parameters
+    ----------
+    recommended_sites
+        The ``recommended_sites`` layer (points with ``rank``, ``candidate_id``, ``name``,
+        ``staff`` and ``migrants_newly_within_{t}``).
+    lang, tiles, attr, m, min_cell, layer_control
+        See the module docstring. A count of migrants newly within reach below ``min_cell``
+        is not shown.
+
+    Returns
+    -------
+    folium.Map
+    """
+    labels = _labels(lang)
+    _require(recommended_sites, ["rank", "candidate_id", "name", "staff"], "recommended_sites")
+    table = _wgs84(recommended_sites, "recommended_sites")
+    newly = next((c for c in table.columns if str(c).startswith("migrants_newly_within_")), None)
+    m, created = _map(table, m, tiles, attr)
+    group = folium.FeatureGroup(name=labels["recommended"]).add_to(m)
+    for _, row in table.iterrows():
+        lines = [f"{labels['rank']}: {row['rank']}", f"{labels['candidate_id']}: "
+                 f"{row['candidate_id']}", f"{labels['staff']}: {row['staff']:g}"]
+        if isinstance(row["name"], str) and row["name"]:
+            lines.insert(1, f"{labels['name']}: {row['name']}")
+        if newly is not None:
+            n = pd.to_numeric(pd.Series([row[newly]]), errors="coerce").iloc[0]
+            t = newly.removeprefix("migrants_newly_within_").removesuffix("min")
+            shown = f"{int(n):,}" if np.isfinite(n) and n >= min_cell else "—"
+            lines.append(f"{labels['migrants_newly_within'].format(t=t)}: {shown}")
+        point = row.geometry
+        folium.CircleMarker(
+            location=[point.y, point.x], radius=10, color="#67000d", weight=2,
+            fill=True, fill_color="#e31a1c", fill_opacity=0.9,
+            tooltip=folium.Tooltip("<br>".join(escape_html(x) for x in lines)),
+        ).add_to(group)
+        folium.Marker(
+            location=[point.y, point.x],
+            icon=folium.DivIcon(html=f'<div style="font-weight:bold;color:white;'
+                                f'transform:translate(-4px,-9px)">{int(row["rank"])}</div>'),
+        ).add_to(group)
+    _legend(m, labels["legend"], [(labels["recommended"], "#e31a1c")])
+    return _finish(m, created, layer_control)
+
+
+def escape_html(text: str) -> str:
+    """Escape text for a tooltip (names come from the user's files)."""
+    import html
+
+    return html.escape(str(text))
+
+
 def _hotspot_classes(table: pd.DataFrame, column: str | None) -> pd.Series:
     """Class of each cell: ``column``, else ``class`` or ``hotspot``, else derived."""
     if column is None:

@@ -25,6 +25,7 @@ before → after), evaluated with :class:`coverage.scenario.ScenarioModel`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -34,7 +35,7 @@ import pyproj
 
 from coverage.equalization import threshold_label
 from coverage.placement import PlacementResult, max_coverage, p_median, set_cover
-from coverage.scenario import Edit, ScenarioModel, compare
+from coverage.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
 from coverage.staffing import PER
 
 OBJECTIVES = ("coverage", "distance", "target")
@@ -390,3 +391,49 @@ def recommend_staff(
     out["e2sfca_gap_after"] = gap_a
     out.attrs["edits"] = after_edits
     return out.sort_values("new_staff", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class Recommendation:
+    """A whole recommendation: layers to write, the scenario and the evaluated tables."""
+
+    layers: dict[str, pd.DataFrame]
+    scenario: Scenario
+    tables: dict[str, pd.DataFrame]
+
+
+def recommend(
+    model: ScenarioModel,
+    *,
+    new_sites: int = 3,
+    new_staff: int = 0,
+    objective: str = "coverage",
+    staff_objective: str = "shortfall",
+    relocate: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> Recommendation:
+    """Recommend new sites and staff together and evaluate them against the baseline.
+
+    Returns the layers ``recommended_sites`` (when sites are asked for), ``recommended_staff``
+    (when staff are) and ``scenario_comparison`` (baseline and recommended, city and
+    districts), the scenario ``recommended`` and the two evaluated tables.
+    """
+    step = progress or (lambda _text: None)
+    layers: dict[str, pd.DataFrame] = {}
+    edits: list[Edit] = []
+    if new_sites > 0 or objective == "target":
+        step("choosing new service points")
+        rec = recommend_sites(model, max(new_sites, 1), objective=objective)
+        layers["recommended_sites"] = rec.sites
+        edits = rec.edits
+    if new_staff > 0 or relocate > 0:
+        step("allocating staff")
+        staff = recommend_staff(model, new_staff, objective=staff_objective, edits=edits,
+                                relocate=relocate)
+        layers["recommended_staff"] = staff
+        edits = staff.attrs["edits"]
+    step("evaluating the recommendation")
+    scenario = Scenario("recommended", edits, inputs=model.inputs)
+    tables = {"baseline": model.evaluate(), "recommended": model.evaluate(scenario)}
+    layers["scenario_comparison"] = comparison_layer(tables)
+    return Recommendation(layers, scenario, tables)

@@ -1,0 +1,165 @@
+"""Staffing-recommendation reports in HTML, XLSX and PDF, in Chinese and English.
+
+:func:`make_report` is what ``coverage report`` runs: it takes the project's latest results
+(running the main job and the recommendation if they are missing or out of date, see
+:func:`load_results`), builds the report for the city or one district
+(:func:`build_report`) and writes it in the formats asked for. Everything a report shows about
+people is an aggregate protected by small-cell suppression (:mod:`coverage.report.publish`,
+:mod:`coverage.disclosure`).
+
+Modules: ``content`` (what the report says), ``publish`` (disclosure control of the tables),
+``html``, ``xlsx``, ``pdf`` (the writers), ``figures`` (static maps and charts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from coverage.project import Project, load_project
+from coverage.report.content import Report, ReportError, build_report
+
+__all__ = ["FORMATS", "Report", "ReportError", "build_report", "load_results", "make_report",
+           "write_report"]
+
+FORMATS = ("html", "xlsx", "pdf")
+"""Report formats."""
+
+#: Recommendation made for a report when the results hold none (``coverage recommend`` makes
+#: others): three new service points for coverage, twenty new staff for the largest shortfalls.
+DEFAULT_NEW_SITES = 3
+DEFAULT_NEW_STAFF = 20
+
+_RECOMMENDATION = ("recommended_sites", "recommended_staff", "scenario_comparison")
+
+
+def _read_layers(gpkg: Path) -> dict[str, pd.DataFrame]:
+    import pyogrio
+
+    return {name: pyogrio.read_dataframe(gpkg, layer=name)
+            for name, _ in pyogrio.list_layers(gpkg)}
+
+
+def load_results(
+    project: Project | str | Path,
+    *,
+    mode: str = "walk",
+    new_sites: int = DEFAULT_NEW_SITES,
+    new_staff: int = DEFAULT_NEW_STAFF,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Return the project's latest result layers, computing what is missing.
+
+    The layers in the project's ``results.gpkg`` are used when their ``run_info`` matches the
+    current inputs (SHA-256), parameters and travel mode; otherwise the main job runs again and
+    writes them. When the results hold no recommendation, one is made (``new_sites`` sites for
+    coverage and ``new_staff`` staff for the largest shortfalls) and written beside them, with
+    its scenario file ``recommended_scenario.json``.
+    """
+    from coverage.provenance import is_current
+    from coverage.run import run_study, write_results
+
+    step = progress or (lambda _text: None)
+    project = project if isinstance(project, Project) else load_project(project)
+    gpkg = project.output_dir / "results.gpkg"
+    layers = _read_layers(gpkg) if gpkg.exists() else {}
+    if "run_info" not in layers or not is_current(layers["run_info"], project, mode):
+        step("running the main job")
+        results = run_study(project, mode=mode, progress=progress)
+        write_results(results, project.output_dir)
+        layers = results.layers()
+    if not any(name in layers for name in _RECOMMENDATION) and (new_sites or new_staff):
+        from coverage.recommend import recommend
+        from coverage.run import write_layers
+        from coverage.scenario import ScenarioModel
+
+        step("recommending new service points and staff")
+        model = ScenarioModel(project, mode=mode)
+        rec = recommend(model, new_sites=new_sites, new_staff=new_staff, progress=progress)
+        write_layers(rec.layers, project.output_dir)
+        rec.scenario.to_json(project.output_dir / "recommended_scenario.json")
+        layers = {**layers, **rec.layers}
+    return layers
+
+
+def write_report(
+    report: Report,
+    folder: str | Path,
+    formats: Sequence[str] = FORMATS,
+    *,
+    stem: str = "report",
+) -> dict[str, Path]:
+    """Write ``report`` in each format into ``folder`` as ``<stem>.<format>``; return the paths.
+
+    Raises
+    ------
+    ReportError
+        For an unknown format, or when the PDF cannot be written (no CJK font).
+    """
+    from coverage.report.html import write_html
+    from coverage.report.pdf import write_pdf
+    from coverage.report.xlsx import write_xlsx
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        msg = f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}"
+        raise ReportError(msg)
+    writers = {"html": write_html, "xlsx": write_xlsx, "pdf": write_pdf}
+    folder = Path(folder)
+    return {f: writers[f](report, folder / f"{stem}.{f}") for f in formats}
+
+
+def make_report(
+    project: Project | str | Path,
+    *,
+    district: str | None = None,
+    formats: Sequence[str] = FORMATS,
+    lang: str | None = None,
+    out: str | Path | None = None,
+    mode: str = "walk",
+    layers: dict[str, pd.DataFrame] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Build and write the report of a project (what ``coverage report`` does).
+
+    Parameters
+    ----------
+    project
+        The project (or its folder or ``project.toml``).
+    district
+        One district's report instead of the city's.
+    formats
+        Any of ``html``, ``xlsx``, ``pdf``.
+    lang
+        ``zh`` or ``en`` (default: the project's ``language``).
+    out
+        Folder for the files (default: the project's ``[outputs] dir``).
+    mode
+        Travel mode of the results.
+    layers
+        Result layers already at hand (default :func:`load_results`).
+    progress
+        Called with a short description at the start of each step.
+
+    Returns
+    -------
+    dict
+        Format → file written. The file stem is ``report`` (``report-<district>`` for a
+        district).
+    """
+    step = progress or (lambda _text: None)
+    project = project if isinstance(project, Project) else load_project(project)
+    if layers is None:
+        layers = load_results(project, mode=mode, progress=progress)
+    step("assembling the report")
+    report = build_report(layers, project_name=project.name, district=district,
+                          lang=lang or project.language, min_cell=project.min_cell)
+    stem = "report" if district is None else f"report-{district}"
+    folder = Path(out) if out is not None else project.output_dir
+    paths = {}
+    for f in formats:
+        step(f"writing {f.upper()}")
+        paths.update(write_report(report, folder, [f], stem=stem))
+    return paths

@@ -1,0 +1,52 @@
+"""The PDF report: the HTML report with static maps, laid out for A4 by WeasyPrint.
+
+Chinese needs a CJK font on the machine; :func:`coverage.report.figures.cjk_font` finds it
+and the same font is embedded in the PDF and used by the charts. Without one, writing the PDF
+fails with a message saying how to install one (Debian/Ubuntu: ``fonts-noto-cjk``) or how to
+point ``COVERAGE_CJK_FONT`` at a font file.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from coverage.messages import catalogue
+from coverage.report.content import Report, ReportError
+from coverage.report.figures import FontMissingError, cjk_font
+from coverage.report.html import render_html
+
+__all__ = ["write_pdf"]
+
+
+def _font_css() -> str:
+    path, family = cjk_font()
+    families = f'"Noto Sans CJK SC", "{family}", "CoverageCJK", sans-serif'
+    return (f'@font-face {{ font-family: "CoverageCJK"; src: url("{path.as_uri()}"); }}\n'
+            f"body {{ font-family: {families}; }}\n"
+            f"@page {{ @bottom-center {{ font-family: {families}; }} }}")
+
+
+def write_pdf(report: Report, path: str | Path) -> Path:
+    """Write the report as a PDF (A4, static maps, embedded CJK font); return the path.
+
+    Raises
+    ------
+    ReportError
+        If no CJK font is installed (the message says how to install one).
+    """
+    try:
+        font_css = _font_css()
+    except FontMissingError as exc:
+        raise ReportError(catalogue("report", report.lang)["pdf_no_font"]) from exc
+    from weasyprint import CSS, HTML
+
+    # WeasyPrint logs every CSS property it does not support; the report's CSS is shared with
+    # the HTML version, so those warnings are expected and not the user's concern.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    page = render_html(report, static=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    HTML(string=page).write_pdf(path, stylesheets=[CSS(string=font_css)])
+    return path

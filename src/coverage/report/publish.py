@@ -1,0 +1,342 @@
+"""Publishing result tables: every figure a report shows about people passes through here.
+
+The result layers hold exact counts; a report, an export or a map shown in a browser may not
+(see :mod:`coverage.disclosure`). This module turns the summary and indicator layers into
+*published* tables on the whole hierarchy at once (city → districts → communities), so the
+city report and every district report are protected together:
+
+* each population of a unit (migrants, registered residents, an indicator's target group) is
+  split into **disjoint parts** that add up to it: the time bands of the coverage thresholds
+  (within 5 min, 5–10, 10–15, beyond, unreachable), or served / not served / no record. Units
+  of one level and their parent form a table whose rows, columns and margins are all lines of
+  :func:`coverage.disclosure.suppression_mask`; a suppressed parent total is carried to the
+  table of the level above, and the levels are protected again until nothing changes;
+* a published share or count that is a **sum of parts** (coverage within 10 minutes is the
+  first two bands; the indicator's population is served + not served) is shown only when all
+  its parts are published, or all the other parts and the total are: otherwise it would reveal
+  a suppressed part by subtraction;
+* any other figure computed from a population (staff per 1,000 migrants, mean scores, Gini,
+  the staff needed) is shown only when that population is.
+
+Suppressed values are missing (``NA``) in the published tables; writers show them as "—".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from coverage.disclosure import DEFAULT_MIN_CELL, suppression_mask
+from coverage.equalization import threshold_label
+
+__all__ = ["Partition", "protect_levels", "publish_indicators", "publish_summaries"]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A population split into disjoint parts.
+
+    Attributes
+    ----------
+    total
+        Column holding the population (e.g. ``migrants``).
+    parts
+        Columns holding the parts; they add up to ``total`` on every row.
+    sums
+        Published columns that are sums of parts: column → the parts it adds up.
+    """
+
+    total: str
+    parts: tuple[str, ...]
+    sums: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _protect_one(
+    cells: np.ndarray, parent: np.ndarray, hidden: np.ndarray, min_cell: int
+) -> np.ndarray:
+    """Suppression mask of one family: units × parts, the parent row last, totals last column."""
+    if not np.array_equal(cells.sum(axis=0), parent[:-1]) or cells.sum() != parent[-1]:
+        msg = "internal error: the units' counts do not add up to their parent's"
+        raise AssertionError(msg)
+    return suppression_mask(cells, min_cell=min_cell, hidden=hidden)
+
+
+def protect_levels(
+    levels: Sequence[pd.DataFrame],
+    parent_of: Sequence[pd.Series],
+    partitions: Sequence[Partition],
+    *,
+    min_cell: int = DEFAULT_MIN_CELL,
+) -> list[pd.DataFrame]:
+    """Return the suppression masks of a hierarchy of count tables.
+
+    Parameters
+    ----------
+    levels
+        Count tables from the top (one row, e.g. the city) down (districts, communities), each
+        holding the ``total`` and ``parts`` columns of every partition (non-negative integers).
+    parent_of
+        For each level below the top, the index label of each row's parent in the level above
+        (aligned with that level's index).
+    partitions
+        The populations and their parts.
+    min_cell
+        Smallest published non-zero count.
+
+    Returns
+    -------
+    list of pandas.DataFrame
+        For each level, booleans (True = suppressed) for the ``total`` and ``parts`` columns.
+    """
+    columns = [c for p in partitions for c in (p.total, *p.parts)]
+    masks = [pd.DataFrame(False, index=lv.index, columns=pd.Index(columns).unique())
+             for lv in levels]
+    for _ in range(sum(len(lv) for lv in levels) * len(columns) + 1):
+        changed = False
+        for depth in range(1, len(levels)):
+            units, above = levels[depth], levels[depth - 1]
+            groups = parent_of[depth - 1]
+            for parent, members in groups.groupby(groups, sort=False).groups.items():
+                for p in partitions:
+                    cols = [*p.parts, p.total]
+                    cells = units.loc[members, list(p.parts)].to_numpy(np.int64)
+                    top = above.loc[parent, cols].to_numpy(np.int64)
+                    before = np.vstack([masks[depth].loc[members, cols].to_numpy(),
+                                        masks[depth - 1].loc[[parent], cols].to_numpy()])
+                    after = _protect_one(cells, top, before, min_cell)
+                    if (after != before).any():
+                        changed = True
+                        masks[depth].loc[members, cols] = after[:-1]
+                        masks[depth - 1].loc[[parent], cols] = after[-1:]
+        if not changed:
+            break
+    for lv, mask in zip(levels, masks, strict=True):  # a top level alone: primary rule only
+        for p in partitions:
+            for c in (p.total, *p.parts):
+                v = lv[c].to_numpy(np.int64)
+                mask[c] |= (v > 0) & (v < min_cell)
+    return masks
+
+
+def _sum_hidden(mask: pd.DataFrame, p: Partition, parts: tuple[str, ...]) -> pd.Series:
+    """Whether a published sum of ``parts`` would reveal a suppressed part."""
+    inside = mask[list(parts)].any(axis=1)
+    others = [c for c in p.parts if c not in parts]
+    outside = mask[others].any(axis=1) | mask[p.total] if others else mask[p.total]
+    return inside & outside
+
+
+def _apply(
+    frame: pd.DataFrame, mask: pd.DataFrame, partitions: Sequence[Partition],
+    basis: dict[str, tuple[str, ...]],
+) -> pd.DataFrame:
+    """Blank the suppressed counts, the unsafe sums and the figures on suppressed populations."""
+    out = frame.copy()
+    hide: dict[str, pd.Series] = {}
+    for p in partitions:
+        for c in (p.total, *p.parts):
+            hide[c] = hide.get(c, False) | mask[c]
+        for column, parts in p.sums.items():
+            hide[column] = _sum_hidden(mask, p, parts)
+    for column, bases in basis.items():
+        acc = pd.Series(False, index=frame.index)
+        for b in bases:
+            acc |= hide.get(b, False)
+        hide[column] = hide.get(column, False) | acc
+    for column, flags in hide.items():
+        if column in out.columns:
+            out[column] = _nullable(out[column]).mask(flags.to_numpy(bool))
+    return out
+
+
+def _nullable(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("boolean")
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return values.astype("Int64")
+    if pd.api.types.is_float_dtype(values.dtype):
+        return values.astype("Float64")
+    return values
+
+
+# ------------------------------------------------------------------------------------------
+# community_summary / district_summary
+
+
+def _bands(frame: pd.DataFrame, group: str, pop: str, thresholds: Sequence[float],
+           unreachable: str | None) -> dict[str, np.ndarray]:
+    """Disjoint time bands of one group: within t1, t1–t2, ..., beyond (reachable), unreachable."""
+    total = frame[pop].to_numpy(np.float64)
+    cum = [np.rint(frame[f"coverage_{threshold_label(t)}_{group}"].fillna(0).to_numpy(float)
+                   * total) for t in thresholds]
+    out, prev = {}, np.zeros(len(frame))
+    for t, c in zip(thresholds, cum, strict=True):
+        out[f"_{group}_band_{threshold_label(t)}"] = (c - prev).astype(np.int64)
+        prev = c
+    rest = np.rint(total - prev).astype(np.int64)
+    lost = (frame[unreachable].to_numpy(np.int64) if unreachable
+            else np.zeros(len(frame), dtype=np.int64))
+    out[f"_{group}_band_beyond"] = rest - lost
+    out[f"_{group}_band_unreachable"] = lost
+    return out
+
+
+def _summary_partitions(thresholds: Sequence[float]) -> list[Partition]:
+    parts = []
+    for group, pop in (("migrant", "migrants"), ("registered", "registered_pop")):
+        bands = tuple(f"_{group}_band_{threshold_label(t)}" for t in thresholds)
+        names = (*bands, f"_{group}_band_beyond", f"_{group}_band_unreachable")
+        sums = {f"coverage_{threshold_label(t)}_{group}": bands[: i + 1]
+                for i, t in enumerate(thresholds)}
+        if group == "migrant":
+            sums["unreachable_migrants"] = (f"_{group}_band_unreachable",)
+        parts.append(Partition(pop, names, sums))
+    return parts
+
+
+def _summary_basis(columns: Sequence[str], thresholds: Sequence[float]
+                   ) -> dict[str, tuple[str, ...]]:
+    both = ("migrants", "registered_pop")
+    basis: dict[str, tuple[str, ...]] = {
+        "staff_per_1000_migrants": ("migrants",),
+        "staff_per_1000_registered": ("registered_pop",),
+        "staff_per_1000_total": both,
+        "staffing_standard": ("registered_pop",),
+        "staff_needed": both,
+        "staff_shortfall": both,
+        "e2sfca_mean_migrant": ("migrants",),
+        "e2sfca_mean_registered": ("registered_pop",),
+        "staff_ratio_gap": both,
+    }
+    for t in thresholds:
+        lab = threshold_label(t)
+        basis[f"coverage_gap_{lab}"] = (f"coverage_{lab}_migrant", f"coverage_{lab}_registered")
+    for c in columns:
+        if c.startswith(("gini_", "theil_")):
+            basis[c] = ("migrants",) if c.endswith("_migrant") else ("registered_pop",)
+    return {k: v for k, v in basis.items() if k in columns}
+
+
+def publish_summaries(
+    district_summary: pd.DataFrame,
+    community_summary: pd.DataFrame,
+    thresholds: Sequence[float],
+    *,
+    min_cell: int = DEFAULT_MIN_CELL,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``district_summary`` and ``community_summary`` as they may be published.
+
+    The two are protected together (city → districts → communities): suppressed counts and
+    every figure that would reveal them are missing. Other columns are unchanged.
+    """
+    city = district_summary[district_summary["level"] == "city"].set_index("district")
+    districts = district_summary[district_summary["level"] == "district"].set_index("district")
+    comm = pd.DataFrame(community_summary.drop(columns="geometry", errors="ignore"))
+    comm = comm.set_index("community_id")
+    levels = []
+    for frame, unreachable in ((city, "unreachable_migrants"),
+                               (districts, "unreachable_migrants"),
+                               (comm, "unreachable_migrants")):
+        counts = pd.DataFrame(index=frame.index)
+        for group, pop in (("migrant", "migrants"), ("registered", "registered_pop")):
+            counts[pop] = np.rint(frame[pop].to_numpy(float)).astype(np.int64)
+            for k, v in _bands(frame, group, pop, thresholds,
+                               unreachable if group == "migrant" else None).items():
+                counts[k] = v
+        levels.append(counts)
+    # the parents' parts are the sums of their units' (rounding of shares cannot drift)
+    parts = [c for c in levels[2].columns if c.startswith("_")]
+    levels[1][parts] = levels[2][parts].groupby(comm["district"]).sum().reindex(
+        levels[1].index).fillna(0).astype(np.int64)
+    levels[0][parts] = levels[1][parts].sum().to_numpy()[None, :]
+    partitions = _summary_partitions(thresholds)
+    masks = protect_levels(
+        levels,
+        [pd.Series(city.index[0], index=districts.index), comm["district"]],
+        partitions, min_cell=min_cell)
+    basis = _summary_basis([*district_summary.columns, *community_summary.columns], thresholds)
+    out_d = pd.concat([_apply(districts, masks[1], partitions, basis),
+                       _apply(city, masks[0], partitions, basis)]).reset_index()
+    out_d = out_d[list(district_summary.columns)]
+    out_c = _apply(comm, masks[2], partitions, basis).reset_index()
+    out_c = out_c[[c for c in community_summary.columns if c != "geometry"]]
+    if "geometry" in community_summary.columns:
+        import geopandas as gpd
+
+        out_c = gpd.GeoDataFrame(out_c, geometry=community_summary.geometry.to_numpy(),
+                                 crs=community_summary.crs)
+    return out_d, out_c
+
+
+# ------------------------------------------------------------------------------------------
+# indicators
+
+_INDICATOR_PARTITION = Partition(
+    "group_size", ("achieved", "_not_achieved", "unknown"),
+    {"population": ("achieved", "_not_achieved")})
+_INDICATOR_BASIS = {"value": ("population", "achieved"), "met": ("population", "achieved"),
+                    "people_needed": ("population", "achieved")}
+#: Indicators that count communities, not people (nothing to protect).
+NOT_PEOPLE = ("community_management",)
+
+
+def publish_indicators(
+    indicators: pd.DataFrame,
+    community_district: pd.Series,
+    *,
+    min_cell: int = DEFAULT_MIN_CELL,
+) -> pd.DataFrame:
+    """Return the ``indicators`` layer as it may be published (city, districts, communities).
+
+    Parameters
+    ----------
+    indicators
+        The ``indicators`` layer.
+    community_district
+        District of each community (index: community id).
+    min_cell
+        Smallest published non-zero count.
+    """
+    pieces = []
+    for key, table in indicators.groupby("indicator", sort=False):
+        if key in NOT_PEOPLE:
+            pieces.append(table)
+            continue
+        table = table.copy()
+        table["_not_achieved"] = table["population"] - table["achieved"]
+        lv = [table[table["level"] == name].set_index("unit")
+              for name in ("city", "district", "community")]
+        counts = [frame[["group_size", "achieved", "_not_achieved", "unknown"]].astype(np.int64)
+                  for frame in lv]
+        parents = [pd.Series(lv[0].index[0], index=lv[1].index),
+                   community_district.reindex(lv[2].index).astype(str)]
+        masks = protect_levels(counts, parents, [_INDICATOR_PARTITION], min_cell=min_cell)
+        done = [_apply(frame, mask, [_INDICATOR_PARTITION], _INDICATOR_BASIS).reset_index()
+                for frame, mask in zip(lv, masks, strict=True)]
+        pieces.append(pd.concat(done).drop(columns="_not_achieved"))
+    out = pd.concat(pieces, ignore_index=True)[list(indicators.columns)]
+    order = {name: i for i, name in enumerate(indicators["indicator"].unique())}
+    level = {"city": 0, "district": 1, "community": 2}
+    return (out.assign(_l=out["level"].map(level), _i=out["indicator"].map(order))
+            .sort_values(["_l", "_i"], kind="stable").drop(columns=["_l", "_i"])
+            .reset_index(drop=True))
+
+
+def publish_rows(table: pd.DataFrame, *, min_cell: int = DEFAULT_MIN_CELL) -> pd.DataFrame:
+    """Return rows of indicator counts (e.g. ``indicator_quarters``) as they may be published.
+
+    Each row is protected on its own (served, not served and no record add up to the group),
+    as the rows of such a table do not add up to a published total.
+    """
+    if not len(table):
+        return table.copy()
+    frame = table.reset_index(drop=True).copy()
+    frame["_not_achieved"] = frame["population"] - frame["achieved"]
+    cells = frame[["achieved", "_not_achieved", "unknown"]].to_numpy(np.int64)
+    mask = suppression_mask(cells, min_cell=min_cell, column_totals=False)[:-1]
+    flags = pd.DataFrame(mask, columns=["achieved", "_not_achieved", "unknown", "group_size"])
+    out = _apply(frame, flags, [_INDICATOR_PARTITION], _INDICATOR_BASIS)
+    return out.drop(columns="_not_achieved")

@@ -1,0 +1,115 @@
+"""The XLSX report: one sheet per published table (openpyxl).
+
+Values are written as numbers with number formats (shares as percentages), so a sheet's
+values are the result layers' values; suppressed cells are left empty with a grey "—" style
+note. Headers are frozen. Text cells starting with ``=``, ``+``, ``-`` or ``@`` are written as
+text, never as formulas (names come from users' files). The first sheet lists, for every
+other sheet, its source layer and the result column behind each header.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from coverage.messages import catalogue
+from coverage.report.content import Report, Table
+
+__all__ = ["write_xlsx"]
+
+_NUMBER_FORMATS = {"pct": "0.0%", "int": "#,##0", "f1": "#,##0.0", "f2": "#,##0.00"}
+_FORMULA_START = ("=", "+", "-", "@")
+_HEAD_FILL = PatternFill("solid", fgColor="E8F1F8")
+_SUPPRESSED_FILL = PatternFill("solid", fgColor="F2F2F2")
+
+
+def _cell_value(value: object, kind: str, lang: str) -> object:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if kind in _NUMBER_FORMATS:
+        number = float(value)
+        return int(number) if kind == "int" and number.is_integer() else number
+    if kind == "bool":
+        return catalogue("report", lang)["met" if bool(value) else "not_met"]
+    return str(value)
+
+
+def _sheet_name(key: str, used: set[str]) -> str:
+    name = key[:31]
+    i = 2
+    while name in used:
+        name = f"{key[:28]}_{i}"
+        i += 1
+    used.add(name)
+    return name
+
+
+def _write_table(ws: object, table: Table, lang: str) -> None:
+    columns = list(table.frame.columns)
+    ws.append([table.labels[c] for c in columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEAD_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, (_, row) in enumerate(table.frame.iterrows(), start=2):
+        for j, c in enumerate(columns, start=1):
+            kind = table.formats.get(c, "text")
+            if kind == "row":
+                kind = (table.row_formats or ["text"] * len(table.frame))[i - 2]
+            value = _cell_value(row[c], kind, lang)
+            cell = ws.cell(row=i, column=j)
+            if isinstance(value, str):
+                cell.value = value
+                cell.data_type = "s"  # never a formula, whatever the first character
+            else:
+                cell.value = value
+            if value is None:
+                cell.fill = _SUPPRESSED_FILL
+            elif kind in _NUMBER_FORMATS:
+                cell.number_format = _NUMBER_FORMATS[kind]
+    ws.freeze_panes = "A2"
+    for j, c in enumerate(columns, start=1):
+        width = max([len(str(table.labels[c]))] + [
+            len(str(v)) for v in table.frame[c].head(200).tolist()])
+        ws.column_dimensions[get_column_letter(j)].width = min(max(10, width * 1.3), 48)
+
+
+def write_xlsx(report: Report, path: str | Path) -> Path:
+    """Write the report's tables, one per sheet, with an index sheet first; return the path."""
+    texts = catalogue("report", report.lang)
+    wb = Workbook()
+    about = wb.active
+    about.title = texts["tab_about"][:31]
+    about.append([report.title])
+    about["A1"].font = Font(bold=True, size=13)
+    for k, v in report.meta:
+        about.append([k, v])
+    about.append([report.privacy_note])
+    about.append([])
+    about.append([texts["col_sheet"], texts["col_layer"], texts["col_label"],
+                  texts["col_column"]])
+    header_row = about.max_row
+    for cell in about[header_row]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEAD_FILL
+    used = {about.title}
+    for table in report.tables():
+        name = _sheet_name(table.key, used)
+        ws = wb.create_sheet(name)
+        _write_table(ws, table, report.lang)
+        for c in table.frame.columns:
+            about.append([name, table.source, table.labels[c], str(c)])
+            for cell in about[about.max_row]:
+                cell.data_type = "s"
+    about.column_dimensions["A"].width = 18
+    about.column_dimensions["B"].width = 22
+    about.column_dimensions["C"].width = 36
+    about.column_dimensions["D"].width = 32
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
