@@ -1,4 +1,4 @@
-"""Command-line interface: ``coverage demo``, ``coverage init``, ``coverage validate``.
+"""Command-line interface: demo, run, recommend, simulate, report, init and validate.
 
 The commands are thin: each parses its options, calls the library and prints with rich.
 Exit codes: 0 success, 1 a command failed, 2 the inputs or the project file are invalid.
@@ -126,6 +126,8 @@ def demo(
         results = run_study(project_file, progress=step)
         step("writing results")
         target = write_results(results)
+        reports = _write_reports(results.study.project, ["html", "xlsx", "pdf"], district=None,
+                                 lang=lang.value, out=None, step=step, strict=False)
     study = results.study
     table = Table(title=f"{study.project.name} — {project_file}")
     table.add_column("layer")
@@ -137,6 +139,7 @@ def demo(
     _print_summary(results, lang.value)
     for note in results.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+    console.print(f"reports: {', '.join(str(p) for p in reports.values())}", highlight=False)
     console.print(
         f"study CRS {study.crs.to_string()}; results in {target}; "
         f"done in {time.perf_counter() - start:.1f} s"
@@ -369,6 +372,78 @@ def simulate(
                       f"{', '.join(changed)}; its results may differ from when it was saved")
     _print_comparison(compare(tables), lang.value, model.thresholds)
     console.print(f"results: {target}")
+
+
+def _formats(text: str) -> list[str]:
+    from coverage.report import FORMATS
+
+    chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        err.print(f"[red]error:[/red] --format: unknown format(s) {', '.join(unknown) or '(none)'}"
+                  f"; choose from {', '.join(FORMATS)}, comma-separated", highlight=False)
+        raise typer.Exit(2)
+    return chosen
+
+
+def _write_reports(project: Project, formats: list[str], *, district: str | None,
+                   lang: str | None, out: Path | None, mode: str = "walk",
+                   layers: dict | None = None, step: Callable[[str], None],
+                   strict: bool = True) -> dict[str, Path]:
+    """Write the reports; a report error prints its one-line message and exits 1.
+
+    Not ``strict`` (the demo), a PDF that cannot be written (no CJK font) is a note.
+    """
+    from coverage.report import ReportError, build_report, load_results, write_report
+
+    def fail(exc: Exception) -> None:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+    try:
+        layers = layers or load_results(project, mode=mode, progress=step)
+        step("assembling the report")
+        built = build_report(layers, project_name=project.name, district=district,
+                             lang=lang or project.language, min_cell=project.min_cell)
+    except ReportError as exc:
+        fail(exc)
+    stem = "report" if district is None else f"report-{district}"
+    paths: dict[str, Path] = {}
+    for f in formats:
+        step(f"writing {f.upper()}")
+        try:
+            paths.update(write_report(built, out or project.output_dir, [f], stem=stem))
+        except ReportError as exc:
+            if strict or f != "pdf":
+                fail(exc)
+            console.print(f"[yellow]note:[/yellow] {escape(str(exc))}", highlight=False)
+    return paths
+
+
+@app.command()
+def report(
+    project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
+    district: Annotated[str | None, typer.Option(
+        help="Report on this district only (its name as in the communities layer).")] = None,
+    format: Annotated[str, typer.Option(
+        "--format", help="Formats, comma-separated: html, xlsx, pdf.")] = "html,xlsx,pdf",
+    lang: Annotated[Lang | None, typer.Option(
+        help="Report language (default: the project's language).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for the report files (default: the project's [outputs] dir).")] = None,
+    mode: Annotated[Mode, typer.Option(help="Travel mode of the results.")] = Mode.walk,
+) -> None:
+    """Write the staffing-recommendation report (生成人员配置建议报告)."""
+    parsed = _project(project)
+    formats = _formats(format)
+    start = time.perf_counter()
+    with _steps("report") as step:
+        paths = _write_reports(parsed, formats, district=district,
+                               lang=lang.value if lang else None, out=out, mode=mode.value,
+                               step=step)
+    for f, path in paths.items():
+        console.print(f"{f.upper()}: {path}", highlight=False)
+    console.print(f"done in {time.perf_counter() - start:.1f} s")
 
 
 @app.command()

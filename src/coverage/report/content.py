@@ -114,7 +114,7 @@ class Report:
         return [t for s in self.sections for t in s.tables]
 
     def section(self, key: str) -> Section:
-        """The section with this key."""
+        """Return the section with this key."""
         return next(s for s in self.sections if s.key == key)
 
 
@@ -183,7 +183,7 @@ def fmt_value(value: object, kind: str, lang: str) -> str:
     if kind == "pct":
         return f"{float(value):.1%}"
     if kind == "int":
-        return f"{int(round(float(value))):,}"
+        return f"{round(float(value)):,}"
     if kind == "f1":
         return f"{float(value):,.1f}"
     if kind == "f2":
@@ -289,7 +289,8 @@ def _summary(ctx: _Context, rec: dict[str, pd.DataFrame], warnings: int) -> Sect
                           staff=fmt_value(row["staff"], "f1", t.lang), sites=f"{len(sites):,}"))
     gap = row[f"coverage_gap_{lab}"]
     s.paragraphs.append(t(
-        "sum_coverage", t=f"{max(ctx.thresholds):g}", mode=t(f"mode_{ctx.info.get('mode', 'walk')}"),
+        "sum_coverage", t=f"{max(ctx.thresholds):g}",
+        mode=t(f"mode_{ctx.info.get('mode', 'walk')}"),
         migrant=_pct(row[f"coverage_{lab}_migrant"]),
         registered=_pct(row[f"coverage_{lab}_registered"]),
         gap="—" if pd.isna(gap) else f"{100 * float(gap):+.1f}"))
@@ -509,7 +510,7 @@ def _maps_section(ctx: _Context) -> Section:
 
 
 def _clip(ctx: _Context, layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The rows of an area layer that touch the report's district (all for the city)."""
+    """Return the rows of an area layer that touch the report's district (all for the city)."""
     if ctx.district is None or not len(layer):
         return layer
     if "district" in layer.columns:

@@ -18,13 +18,13 @@ import geopandas as gpd
 import matplotlib as mpl
 
 mpl.use("Agg")  # no screen: render to files only
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager
 
-from coverage.maps import HOTSPOT_COLORS, column_label  # noqa: E402
-from coverage.messages import catalogue  # noqa: E402
+from coverage.maps import HOTSPOT_COLORS, column_label
+from coverage.messages import catalogue
 
 __all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "quarter_chart"]
 

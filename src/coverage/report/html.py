@@ -48,7 +48,7 @@ def _version() -> str:
 
 
 def _library_tags() -> str:
-    """The bundled libraries, inline, once per page."""
+    """Return the bundled libraries as inline tags, once per page."""
     return (f"<style>{_asset('leaflet.css')}</style>\n"
             f"<script>{_asset('leaflet.js')}</script>\n"
             f"<script>{_asset('d3.min.js')}</script>")
@@ -58,7 +58,8 @@ def _embed(m: folium.Map) -> tuple[str, str]:
     """Split a rendered folium map into (head extras, body) without its CDN links.
 
     The fixed-position legends of :mod:`coverage.maps` are made absolute so that each stays
-    on its own map inside the page.
+    on its own map inside the page, and branca's colour-scale legend, which draws into the
+    first legend of the document, is pointed at its own map.
     """
     page = m.get_root().render()
     head = page[page.index("<head>") + 6: page.index("</head>")]
@@ -67,6 +68,8 @@ def _embed(m: folium.Map) -> tuple[str, str]:
     head = _LINK.sub("", head)  # the libraries come once, bundled (_library_tags)
     head = re.sub(r"<meta[^>]*>", "", head)
     body = body.replace("position:fixed", "position:absolute")
+    own = f'd3.select(document.getElementById("{m.get_name()}")).select(".legend.leaflet-control")'
+    tail = tail.replace('d3.select(".legend.leaflet-control")', own)
     return head, f'<div class="frame">{body}</div>{tail}'
 
 
