@@ -162,6 +162,8 @@ def run(
         typer.Option(help="Folder for the results (default: the project's [outputs] dir)."),
     ] = None,
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
+    person_level: Annotated[bool, typer.Option(
+        help="Also write each migrant's travel time (personal data) into private/.")] = False,
 ) -> None:
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
     from coverage.run import run_study, write_results
@@ -171,8 +173,11 @@ def run(
     with _steps("run") as step:
         results = run_study(parsed, mode=mode.value, progress=step)
         step("writing results")
-        target = write_results(results, out)
+        target = write_results(results, out, person_level=person_level)
     _print_summary(results, lang.value)
+    if person_level:
+        console.print("[yellow]note:[/yellow] private/ holds personal data (migrant ids): keep "
+                      "it inside the service, never publish it")
     for note in results.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
     console.print(f"results: {target} ({time.perf_counter() - start:.1f} s)")
