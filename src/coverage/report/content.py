@@ -28,7 +28,12 @@ from coverage.indicators import indicator_names
 from coverage.maps import column_label
 from coverage.messages import catalogue, check_lang
 from coverage.patterns.flows import cooperation_partners
-from coverage.report.publish import publish_indicators, publish_rows, publish_summaries
+from coverage.report.publish import (
+    NOT_PEOPLE,
+    publish_indicators,
+    publish_rows,
+    publish_summaries,
+)
 
 __all__ = ["MapSpec", "Report", "ReportError", "Section", "Table", "build_report"]
 
@@ -166,11 +171,16 @@ def _fmt_of(column: str) -> str:
 
 
 def _table(t: _Text, key: str, frame: pd.DataFrame, source: str = "",
-           labels: dict[str, str] | None = None) -> Table:
+           labels: dict[str, str] | None = None, not_people: pd.Series | None = None) -> Table:
+    """Make a report table, refusing personal columns and unsuppressed small counts.
+
+    ``not_people`` flags rows whose counts are not people (communities), exempt from the check.
+    """
     frame = pd.DataFrame(frame).reset_index(drop=True)
     assert_no_personal(frame)
-    check_published(frame, columns=[c for c in frame.columns if _fmt_of(c) == "int"
-                                    and c not in {"rank", "rows", "communities"}])
+    people = frame if not_people is None else frame[~not_people.to_numpy(bool)]
+    check_published(people, columns=[c for c in frame.columns if _fmt_of(c) == "int"
+                                     and c not in {"rank", "rows", "communities"}])
     heads = {c: (labels or {}).get(c) or t.col(c) for c in frame.columns}
     return Table(key=key, title=t(f"tab_{key}"), frame=frame, labels=heads,
                  formats={c: _fmt_of(c) for c in frame.columns}, source=source)
@@ -329,7 +339,8 @@ def _indicator_section(ctx: _Context) -> Section:
     cols = ["indicator_name", "population", "achieved", "value", "target", "met",
             "people_needed"]
     s.tables.append(_table(t, "indicators", ind[cols], "indicators",
-                           labels={"indicator_name": t("col_indicator")}))
+                           labels={"indicator_name": t("col_indicator")},
+                           not_people=ind["indicator"].isin(NOT_PEOPLE)))
     quarters = ctx.layers.get("indicator_quarters")
     if quarters is not None and len(quarters):
         level = "district" if ctx.district else "city"

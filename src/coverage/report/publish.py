@@ -91,6 +91,9 @@ def protect_levels(
     list of pandas.DataFrame
         For each level, booleans (True = suppressed) for the ``total`` and ``parts`` columns.
     """
+    if min_cell < 1:
+        msg = f"min_cell must be at least 1, got {min_cell}"
+        raise ValueError(msg)
     columns = [c for p in partitions for c in (p.total, *p.parts)]
     masks = [pd.DataFrame(False, index=lv.index, columns=pd.Index(columns).unique())
              for lv in levels]

@@ -1,0 +1,342 @@
+"""Reports (HTML, XLSX, PDF) of the demo city, and that nothing personal leaves the tool."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from scipy.spatial import cKDTree
+
+from coverage.indicators import indicator_names
+from coverage.messages import LANGS
+from coverage.report import FORMATS, ReportError, build_report, write_report
+from coverage.report.content import Report, Section, Table
+from coverage.report.xlsx import write_xlsx
+
+SCRIPT = Path(sys.executable).with_name("coverage")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``coverage demo --size small`` run for real (console script); returns the demo folder."""
+    folder = tmp_path_factory.mktemp("demo_report") / "city"
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = subprocess.run([str(SCRIPT), "demo", "--size", "small", "--out", str(folder)],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def layers(demo_run: Path) -> dict[str, pd.DataFrame]:
+    gpkg = demo_run / "results" / "results.gpkg"
+    return {name: pyogrio.read_dataframe(gpkg, layer=name) for name, _ in
+            pyogrio.list_layers(gpkg)}
+
+
+def test_demo_writes_the_three_reports(demo_run: Path):
+    for f in FORMATS:
+        path = demo_run / "results" / f"report.{f}"
+        assert path.stat().st_size > 10_000, path
+    assert (demo_run / "results" / "recommended_scenario.json").exists()
+
+
+def test_pdf_embeds_a_cjk_font_and_holds_chinese(demo_run: Path):
+    from pypdf import PdfReader
+
+    reader = PdfReader(demo_run / "results" / "report.pdf")
+    fonts = set()
+    for page in reader.pages:
+        for font in (page.get("/Resources") or {}).get("/Font", {}).values():
+            font = font.get_object()
+            for desc in font.get("/DescendantFonts", [font]):
+                desc = desc.get_object()
+                fd = desc.get("/FontDescriptor")
+                if fd is not None:
+                    fd = fd.get_object()
+                    embedded = any(k in fd for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+                    fonts.add((str(desc.get("/BaseFont")), embedded))
+    assert any("CJK" in name and embedded for name, embedded in fonts), fonts
+    text = reader.pages[0].extract_text()
+    assert "流动人口" in text and "报告" in text
+    assert len(reader.pages) >= 5
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
+def test_pdf_pages_render(demo_run: Path, tmp_path: Path):
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2",
+                    str(demo_run / "results" / "report.pdf"), str(tmp_path / "p")], check=True)
+    from PIL import Image
+
+    pages = sorted(tmp_path.glob("p-*.png"))
+    assert len(pages) == 2
+    ink = np.asarray(Image.open(pages[0]).convert("L")) < 128
+    assert 0.002 < ink.mean() < 0.5  # text on a white page
+
+
+def test_html_is_self_contained(demo_run: Path):
+    page = (demo_run / "results" / "report.html").read_text(encoding="utf-8")
+    # nothing the browser loads comes from the network, but the base-map tiles
+    assert not re.search(r"<(script|link|img|iframe)\b[^>]+(src|href)=\"https?://", page)
+    assert not re.search(r"url\(\s*['\"]?https?://", page)
+    assert "Leaflet 1.9.3" in page  # bundled, inline
+    tiles = re.findall(r"L\.tileLayer\(\s*\"([^\"]+)\"", page)
+    assert tiles and {re.sub(r"^https?://([^/]+)/.*", r"\1", t) for t in tiles} == {
+        "tile.openstreetmap.org"}
+
+
+def test_catalogue_has_both_languages_with_the_same_fields():
+    from importlib import resources
+
+    raw = resources.files("coverage").joinpath("data/messages.toml").read_text("utf-8")
+    data = tomllib.loads(raw)
+    for group, entries in data.items():
+        for key, entry in entries.items():
+            assert set(entry) == set(LANGS), (group, key)
+            fields = {lang: set(re.findall(r"\{(\w+)\}", entry[lang])) for lang in LANGS}
+            assert fields["zh"] == fields["en"], (group, key, fields)
+            assert all(entry[lang].strip() for lang in LANGS), (group, key)
+
+
+def test_report_languages(layers):
+    zh = build_report(layers, project_name="Demo", lang="zh")
+    en = build_report(layers, project_name="Demo", lang="en")
+    assert CJK.search(zh.title) and not CJK.search(en.title)
+    assert [s.key for s in zh.sections] == [s.key for s in en.sections]
+    for tz, te in zip(zh.tables(), en.tables(), strict=True):
+        assert tz.key == te.key
+        heads = list(te.labels.values())
+        assert not any(CJK.search(h) for h in heads), (te.key, heads)
+        numbers = [c for c in tz.frame.columns if tz.formats.get(c) in {"int", "pct", "f1",
+                                                                         "f2", "row"}]
+        pd.testing.assert_frame_equal(tz.frame[numbers], te.frame[numbers])
+
+
+def test_district_report_and_unknown_district(layers):
+    district = layers["district_summary"].query("level == 'district'")["district"].iloc[0]
+    report = build_report(layers, project_name="Demo", district=district, lang="en")
+    assert district in report.title
+    ranking = report.section("rankings").tables[0].frame
+    assert set(ranking["district"]) == {district}
+    with pytest.raises(ReportError, match="not in the results; districts:"):
+        build_report(layers, project_name="Demo", district="no such district")
+
+
+def test_cli_report_district(demo_run: Path, layers, tmp_path: Path):
+    district = layers["district_summary"].query("level == 'district'")["district"].iloc[0]
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = subprocess.run([str(SCRIPT), "report", str(demo_run), "--district", district,
+                           "--format", "html,xlsx", "--lang", "en", "--out", str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / f"report-{district}.html").exists()
+    assert (tmp_path / f"report-{district}.xlsx").exists()
+    bad = subprocess.run([str(SCRIPT), "report", str(demo_run), "--district", "nowhere",
+                          "--format", "html", "--out", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert bad.returncode == 1
+    assert "nowhere" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    fmt = subprocess.run([str(SCRIPT), "report", str(demo_run), "--format", "docx"],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert fmt.returncode == 2 and "docx" in fmt.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# XLSX values are the results' values
+
+#: sheet → (result layer, [(sheet column, layer column)] identifying a row, row filter)
+_KEYS = {
+    "shortfall": ("community_summary", [("community_id", "community_id")], None),
+    "gap": ("community_summary", [("community_id", "community_id")], None),
+    "new_sites": ("recommended_sites", [("candidate_id", "candidate_id")], None),
+    "new_staff": ("recommended_staff", [("site_id", "site_id")], None),
+    "warnings": ("inflow_trends", [("community_id", "unit_id")], ("unit", "community")),
+    "districts": ("district_summary", [("unit_name", "district")], None),
+}
+
+
+def _sheet(wb: openpyxl.Workbook, name: str) -> pd.DataFrame:
+    rows = list(wb[name].iter_rows(values_only=True))
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def _columns_of(wb: openpyxl.Workbook) -> dict[str, dict[str, str]]:
+    """Sheet → header → result column, from the index sheet."""
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] in {"工作表", "Sheet"})
+    out: dict[str, dict[str, str]] = {}
+    for sheet, _layer, header, column in rows[start + 1:]:
+        out.setdefault(sheet, {})[header] = column
+    return out
+
+
+def test_xlsx_values_equal_results_gpkg(demo_run: Path, layers):
+    wb = openpyxl.load_workbook(demo_run / "results" / "report.xlsx")
+    columns = _columns_of(wb)
+    checked = 0
+    for sheet, (layer, keys, where) in _KEYS.items():
+        if sheet not in wb.sheetnames:
+            continue
+        frame = _sheet(wb, sheet).rename(columns=columns[sheet])
+        source = pd.DataFrame(layers[layer])
+        if where:
+            source = source[source[where[0]] == where[1]]
+        if sheet == "districts":
+            frame["unit_name"] = frame["unit_name"].replace({"全市": "全市"})
+        source = source.set_index([k for _, k in keys])
+        for _, row in frame.iterrows():
+            key = tuple(row[s] for s, _ in keys)
+            key = key[0] if len(key) == 1 else key
+            if key not in source.index:
+                assert sheet == "districts" and key in {"全市", "whole city"}, (sheet, key)
+                continue
+            truth = source.loc[key]
+            for col in frame.columns:
+                if col in {k for k, _ in keys} or col not in source.columns:
+                    continue
+                value = row[col]
+                if value is None or (isinstance(value, float) and np.isnan(value)):
+                    continue  # suppressed, or an empty text
+                expected = truth[col]
+                if isinstance(value, (int, float)):
+                    assert float(value) == pytest.approx(float(expected), rel=1e-12,
+                                                         abs=1e-12), (sheet, key, col)
+                else:
+                    assert str(value) == str(expected), (sheet, key, col)
+                checked += 1
+    indicators = _sheet(wb, "indicators").rename(columns=columns["indicators"])
+    names = {v: k for k, v in indicator_names("zh").items()}
+    city = layers["indicators"].query("level == 'city'").set_index("indicator")
+    for _, row in indicators.iterrows():
+        truth = city.loc[names[row["indicator_name"]]]
+        for col in ("population", "achieved", "value", "target", "people_needed"):
+            if row[col] is not None:
+                assert float(row[col]) == pytest.approx(float(truth[col]), rel=1e-12)
+                checked += 1
+    assert checked > 200
+
+
+def test_xlsx_writes_formula_like_text_as_text(tmp_path: Path):
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "plain"],
+                          "migrants": [10, 20, 30, 40, 50]})
+    table = Table("t", "t", frame, {"name": "Name", "migrants": "Migrants"},
+                  {"name": "text", "migrants": "int"}, "community_summary")
+    report = Report("en", "Title", [("Scope", "x")], [Section("s", "S", tables=[table])], 10,
+                    "note")
+    path = write_xlsx(report, tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(path)["t"]
+    for i, text in enumerate(frame["name"], start=2):
+        cell = ws.cell(row=i, column=1)
+        assert cell.data_type == "s" and cell.value == text
+        assert ws.cell(row=i, column=2).value == frame["migrants"].iloc[i - 2]
+    assert ws.freeze_panes == "A2"
+    assert ws.cell(row=2, column=2).number_format == "#,##0"
+
+
+def test_pdf_without_a_cjk_font_says_how_to_install_one(layers, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
+    from coverage.report import figures
+
+    monkeypatch.setenv("COVERAGE_CJK_FONT", str(tmp_path / "missing.otf"))
+    figures.cjk_font.cache_clear()
+    try:
+        report = build_report(layers, project_name="Demo", lang="zh")
+        with pytest.raises(ReportError, match="fonts-noto-cjk"):
+            write_report(report, tmp_path, ["pdf"])
+    finally:
+        monkeypatch.delenv("COVERAGE_CJK_FONT")
+        figures.cjk_font.cache_clear()
+
+
+# ------------------------------------------------------------------------------------------
+# Nothing personal in any output file
+
+
+def _text_of(path: Path) -> str:
+    """All the text of an output file, whatever its format."""
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        from pypdf import PdfReader
+
+        return "\n".join(p.extract_text() or "" for p in PdfReader(path).pages)
+    if suffix == ".xlsx":
+        wb = openpyxl.load_workbook(path)
+        return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
+                         for v in row if v is not None)
+    if suffix == ".gpkg":
+        parts = []
+        for name, _ in pyogrio.list_layers(path):
+            frame = pyogrio.read_dataframe(path, layer=name)
+            plain = frame.drop(columns="geometry", errors="ignore")
+            parts.append(plain.to_csv(index=False))
+        return "\n".join(parts)
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _vertices(path: Path) -> np.ndarray:
+    """Every geometry vertex of a GeoPackage (study CRS), or (lon, lat) pairs of an HTML file."""
+    if path.suffix == ".gpkg":
+        out = [np.empty((0, 2))]
+        for name, geom_type in pyogrio.list_layers(path):
+            if geom_type:
+                frame = pyogrio.read_dataframe(path, layer=name)
+                out.append(shapely.get_coordinates(frame.geometry.to_numpy()))
+        return np.vstack(out)
+    if path.suffix == ".html":
+        pairs = re.findall(r"\[\s*(-?\d+\.\d+)\s*,\s*(-?\d+\.\d+)\s*\]", _text_of(path))
+        return np.array(pairs, dtype=float).reshape(-1, 2)
+    return np.empty((0, 2))
+
+
+def test_no_output_file_holds_person_ids_or_residences(demo_run: Path):
+    from coverage.loaders import load_study
+
+    migrants_csv = pd.read_csv(demo_run / "migrants.csv", dtype=str, encoding="utf-8-sig")
+    ids = set(migrants_csv["人员编号"])
+    lon_text = set(migrants_csv["经度"]) | set(migrants_csv["纬度"])
+    lonlat = migrants_csv[["经度", "纬度"]].astype(float).to_numpy()
+    study = load_study(demo_run)
+    xy = shapely.get_coordinates(study.migrants.geometry.to_numpy())
+    trees = {"lonlat": cKDTree(lonlat), "xy": cKDTree(xy)}
+    outputs = [p for p in (demo_run / "results").rglob("*") if p.is_file()]
+    assert {p.suffix for p in outputs} >= {".gpkg", ".csv", ".html", ".xlsx", ".pdf", ".json"}
+    id_pattern = re.compile(r"M\d{7}")
+    number = re.compile(r"-?\d+\.\d+")
+    for path in outputs:
+        text = _text_of(path)
+        leaked = ids & set(id_pattern.findall(text))
+        assert not leaked, (path.name, sorted(leaked)[:3])
+        exact = lon_text & set(number.findall(text))
+        # a residence's own coordinate text, as a whole number in a table cell or a JSON value
+        assert not exact, (path.name, sorted(exact)[:3])
+        vertices = _vertices(path)
+        if len(vertices):
+            tree, tol = (trees["xy"], 0.01) if path.suffix == ".gpkg" else (
+                trees["lonlat"], 1e-7)
+            dist, _ = tree.query(vertices, k=1)
+            assert (dist > tol).all(), (path.name, int((dist <= tol).sum()))
+
+
+def test_private_layer_only_on_request(demo_run: Path, tmp_path: Path):
+    assert not (demo_run / "results" / "private").exists()
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = subprocess.run([str(SCRIPT), "run", str(demo_run), "--person-level", "--out",
+                           str(tmp_path)], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    private = pd.read_csv(tmp_path / "private" / "migrant_access.csv", encoding="utf-8-sig")
+    assert len(private) == 20_000 and private["person_id"].str.match(r"M\d{7}").all()
+    public = [name for name, _ in pyogrio.list_layers(tmp_path / "results.gpkg")]
+    assert "migrant_access" not in public
