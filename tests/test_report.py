@@ -340,3 +340,36 @@ def test_private_layer_only_on_request(demo_run: Path, tmp_path: Path):
     assert len(private) == 20_000 and private["person_id"].str.match(r"M\d{7}").all()
     public = [name for name, _ in pyogrio.list_layers(tmp_path / "results.gpkg")]
     assert "migrant_access" not in public
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run does)")
+def test_html_maps_draw_in_a_browser(demo_run: Path):
+    from playwright.sync_api import sync_playwright
+
+    page_file = demo_run / "results" / "report.html"
+    n_maps = page_file.read_text(encoding="utf-8").count('<figure class="map"')
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("http*://**", lambda route: route.abort())  # tiles: offline here
+            page.goto(page_file.as_uri())
+            page.wait_for_function(
+                f"document.querySelectorAll('.leaflet-container').length === {n_maps}")
+            drawn = page.evaluate("""() => [...document.querySelectorAll('.leaflet-container')]
+                .map(m => m.querySelectorAll('path, canvas').length)""")
+            legends = page.evaluate("""() => [...document.querySelectorAll('.leaflet-container')]
+                .map(m => m.querySelectorAll('.legend svg').length)""")
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert n_maps >= 6 and all(n > 0 for n in drawn), drawn
+    assert max(legends) <= 1, legends  # each colour scale sits on its own map
