@@ -411,7 +411,7 @@ def _recommend_section(ctx: _Context, rec: dict[str, pd.DataFrame]) -> Section:
         s.paragraphs.append(t("txt_no_recommend"))
         return s
     objective = str(sites["objective"].iloc[0]) if sites is not None and len(sites) else ""
-    s.paragraphs.append(t("txt_recommend", objective=objective))
+    s.paragraphs.append(t("txt_recommend", objective=t.m.get(f"obj_{objective}", objective)))
     if sites is not None and len(sites):
         frame = sites.copy()
         frame["district"] = _site_districts(ctx, sites).to_numpy()
@@ -573,11 +573,20 @@ def _actions(ctx: _Context, rec: dict[str, pd.DataFrame], warn: pd.DataFrame,
     return s
 
 
+def _param_label(t: _Text, key: str) -> str:
+    """Display name of a ``run_info`` key (``rows:migrants`` → "Rows read: migrants")."""
+    name, _, layer = key.partition(":")
+    if f"param_{name}" not in t.m:
+        return key
+    return t(f"param_{name}", layer=layer) if layer else t(f"param_{name}")
+
+
 def _methods(ctx: _Context) -> Section:
     t = ctx.t
     s = Section("methods", t("sec_methods"), paragraphs=[t("txt_methods")])
     info = ctx.info
-    params = [(k, v) for k, v in info.items() if not k.startswith("input_sha256:")]
+    params = [(_param_label(t, k), v) for k, v in info.items()
+              if not k.startswith("input_sha256:")]
     s.tables.append(_table(t, "parameters", pd.DataFrame(params, columns=["key", "setting"]),
                            "run_info",
                            labels={"key": t("col_key"), "setting": t("col_value_text")}))
