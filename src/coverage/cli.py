@@ -451,6 +451,58 @@ def report(
     console.print(f"done in {time.perf_counter() - start:.1f} s")
 
 
+@app.command("app")
+def app_command(
+    project: Annotated[Path | None, typer.Argument(
+        help="Project folder or project.toml (default: the demo city, built on first use).")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 5006,
+    show: Annotated[bool, typer.Option(help="Open a browser tab.")] = True,
+    allow_origin: Annotated[list[str] | None, typer.Option(
+        help="Host:port allowed to open the app (repeat; default this machine only).")] = None,
+    users: Annotated[Path | None, typer.Option(
+        help="Users file (hashed passwords, see `coverage app-user`): log-in required.")
+    ] = None,
+    cookie_secret: Annotated[str | None, typer.Option(
+        envvar="COVERAGE_COOKIE_SECRET", help="Secret signing log-in cookies.")] = None,
+) -> None:
+    """Serve the planners' web app (启动规划网页应用)."""
+    from coverage_app import serve
+
+    if project is None:
+        from coverage.demo import build_demo
+        from coverage.run import run_study, write_results
+
+        folder = Path("demo-city")
+        if not (folder / "project.toml").exists():
+            with _steps("demo city") as step:
+                project_file = build_demo(folder, size="default", progress=step)
+                write_results(run_study(project_file, progress=step))
+        project = folder
+    parsed = _project(project)
+    console.print(f"serving {parsed.name} at http://localhost:{port}/", highlight=False)
+    try:
+        serve(parsed.path, port=port, show=show, allow_origins=allow_origin or None,
+              users_file=users, cookie_secret=cookie_secret)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command("app-user")
+def app_user(
+    users: Annotated[Path, typer.Argument(help="Users file (JSON) to create or update.")],
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)],
+) -> None:
+    """Add a user of the web app, with a hashed password (添加网页应用用户)."""
+    from coverage_app.auth import add_user
+
+    add_user(users, name, password)
+    console.print(f"{name} added to {users}", highlight=False)
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder for the new project.")],

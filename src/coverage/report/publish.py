@@ -240,9 +240,8 @@ def publish_summaries(
     comm = pd.DataFrame(community_summary.drop(columns="geometry", errors="ignore"))
     comm = comm.set_index("community_id")
     levels = []
-    for frame, unreachable in ((city, "unreachable_migrants"),
-                               (districts, "unreachable_migrants"),
-                               (comm, "unreachable_migrants")):
+    unreachable = "unreachable_migrants" if "unreachable_migrants" in comm.columns else None
+    for frame in (city, districts, comm):
         counts = pd.DataFrame(index=frame.index)
         for group, pop in (("migrant", "migrants"), ("registered", "registered_pop")):
             counts[pop] = np.rint(frame[pop].to_numpy(float)).astype(np.int64)

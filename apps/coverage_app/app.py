@@ -1,0 +1,96 @@
+"""Assembling the page: header, controls, cards, map and the tabs, in the chosen language."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+
+from coverage.project import Project, load_project
+from coverage.session import PlanningSession, scenario_model
+
+from .mapview import MapView
+from .state import AppState
+from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
+
+_LAYERS: dict[tuple[str, str], dict] = {}
+_LAYERS_LOCK = threading.Lock()
+
+
+def open_session(project: Project, mode: str = "walk") -> PlanningSession:
+    """A new planning session on the project's results (read once per process and mode)."""
+    from coverage.report import load_results
+
+    key = (str(project.path.resolve()), mode)
+    with _LAYERS_LOCK:
+        if key not in _LAYERS:
+            _LAYERS[key] = load_results(project, mode=mode)
+    return PlanningSession(project=project, layers=dict(_LAYERS[key]), mode=mode)
+
+
+def warm(project: Project, mode: str = "walk") -> None:
+    """Read the results and build the analysis model before the first visitor comes."""
+    open_session(project, mode)
+    scenario_model(project, mode)
+
+
+class CoverageApp(pn.viewable.Viewer):
+    """The whole page of one browser session."""
+
+    def __init__(self, project: Project | str | Path, **params: Any) -> None:
+        super().__init__(**params)
+        project = project if isinstance(project, Project) else load_project(project)
+        self.state = AppState(open_session(project), lang=project.language or "zh")
+        self.map = MapView(self.state)
+        self.cards = Cards(self.state)
+        self.tables = Tables(self.state)
+        self.recommend = Recommend(self.state)
+        self.scenarios = Scenarios(self.state)
+        self.downloads = Downloads(self.state)
+        self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.header = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.sidebar = pn.Column(width=290)
+        self.tabs = pn.Tabs(sizing_mode="stretch_width", dynamic=False)
+        self.state.param.watch(self._relabel, ["lang"])
+        self.state.param.watch(self._status, ["message", "busy", "ready"])
+        self._relabel()
+        if not self.state.ready:
+            if scenario_model_ready(project, self.state.session.mode):
+                self.state.ready = True
+            else:
+                pn.state.onload(self.state.load_model)
+
+    def _relabel(self, *_: Any) -> None:
+        s = self.state
+        self.header.object = (
+            f'<div style="background:#08519c;color:white;padding:8px 14px;font-size:20px">'
+            f'{s.t("title")} — {s.session.project.name}</div>')
+        self.sidebar.objects = [Controls(s)]
+        self.tabs[:] = [
+            (s.t("indicators_table"), self.tables),
+            (s.t("recommend"), self.recommend),
+            (s.t("scenario"), self.scenarios),
+            (s.t("download"), self.downloads),
+        ]
+        self._status()
+
+    def _status(self, *_: Any) -> None:
+        s = self.state
+        text = s.t("loading") if not s.ready else (s.t("rec_running") if s.busy else
+                                                   (s.message or s.t("ready")))
+        self.status.object = f'<span class="cov-status">{text}</span>'
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        main = pn.Column(self.cards, self.status, self.map, self.tabs,
+                         sizing_mode="stretch_both")
+        return pn.Column(self.header, pn.Row(self.sidebar, main, sizing_mode="stretch_both"),
+                         sizing_mode="stretch_both")
+
+
+def scenario_model_ready(project: Project, mode: str) -> bool:
+    """Whether the analysis model of the project is already in memory."""
+    from coverage.session import _MODELS
+
+    return (str(project.path.resolve()), mode) in _MODELS

@@ -1,0 +1,197 @@
+"""The app's state: choices and the scenario, as ``param`` objects without widgets.
+
+:class:`AppState` wraps a :class:`coverage.session.PlanningSession` (all computation is in the
+library) and publishes the choices the views show (language, district, service kind, travel
+mode, threshold, shading, base map, layers) and a ``version`` counter that changes whenever the
+scenario does. Views watch it; tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import param
+import pyproj
+
+from coverage.crs import gcj02_to_wgs84
+from coverage.equalization import threshold_label
+from coverage.messages import catalogue
+from coverage.session import PlanningSession
+
+INDICATORS = ("coverage", "staff", "gap", "e2sfca")
+BASEMAPS = ("osm", "tianditu", "amap", "none")
+LAYERS = ("communities", "density", "sites", "catchments", "underserved", "hotspots",
+          "recommended", "flows")
+CLICK = ("add", "move", "none")
+
+_TO_LONLAT = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
+
+
+class AppState(param.Parameterized):
+    """Everything the planner has chosen, and the current scenario."""
+
+    lang = param.Selector(default="zh", objects=["zh", "en"])
+    district = param.String(default="", doc="District shown ('' for the whole city).")
+    kind = param.String(default="", doc="Kind of service point shown ('' for all).")
+    mode = param.Selector(default="walk", objects=["walk", "ebike"])
+    threshold = param.Number(default=15.0)
+    indicator = param.Selector(default="coverage", objects=list(INDICATORS))
+    basemap = param.Selector(default="osm", objects=list(BASEMAPS))
+    layers = param.ListSelector(default=["communities", "sites", "underserved"],
+                                objects=list(LAYERS))
+    click = param.Selector(default="add", objects=list(CLICK))
+    new_staff = param.Number(default=2.0, bounds=(0.0, 100.0))
+    chosen = param.String(default="", doc="Service point chosen for moving or removing.")
+    version = param.Integer(default=0, doc="Changes whenever the scenario changes.")
+    ready = param.Boolean(default=False, doc="The analysis model is loaded.")
+    busy = param.Boolean(default=False)
+    message = param.String(default="")
+    recommendation = param.Parameter(default=None, doc="Last recommendation (not applied).")
+
+    def __init__(self, session: PlanningSession, **params: Any) -> None:
+        super().__init__(**params)
+        self.session = session
+        if self.threshold not in session.thresholds:
+            self.threshold = max(session.thresholds)
+        self._lock = threading.RLock()
+
+    # -- texts ------------------------------------------------------------------------------
+
+    def t(self, key: str, **fields: object) -> str:
+        """Text of the app in the chosen language."""
+        text = catalogue("app", self.lang)[key]
+        return text.format(**fields) if fields else text
+
+    # -- the model --------------------------------------------------------------------------
+
+    def load_model(self) -> None:
+        """Load the analysis model (seconds on a whole city); call from a worker thread."""
+        with self._lock:
+            _ = self.session.model
+        self.ready = True
+
+    # -- positions --------------------------------------------------------------------------
+
+    def to_lonlat(self, x: float, y: float) -> tuple[float, float]:
+        """WGS-84 position of a map click (Web Mercator; GCJ-02 under the Amap base map)."""
+        lon, lat = _TO_LONLAT.transform(x, y)
+        if self.basemap == "amap":
+            glon, glat = gcj02_to_wgs84(np.array([lon]), np.array([lat]))
+            lon, lat = float(glon[0]), float(glat[0])
+        return float(lon), float(lat)
+
+    # -- scenario actions -------------------------------------------------------------------
+
+    def _changed(self, message: str = "") -> None:
+        self.message = message
+        self.version += 1
+
+    def _guard(self, action: Any, *args: Any) -> Any:
+        with self._lock:
+            try:
+                return action(*args)
+            except (ValueError, KeyError) as exc:
+                self.message = self.t("error", message=str(exc))
+                return None
+
+    def click_at(self, x: float, y: float) -> None:
+        """Apply the click action at a map position (Web Mercator)."""
+        lon, lat = self.to_lonlat(x, y)
+        if self.click == "add":
+            self.add_site(lon, lat)
+        elif (self.click == "move" and self.chosen
+              and self._guard(self.session.move_site, self.chosen, lon, lat) is not None):
+            self._changed()
+
+    def add_site(self, lon: float, lat: float) -> None:
+        """Add a service point with ``new_staff`` staff at a WGS-84 position."""
+        edit = self._guard(lambda: self.session.add_site(lon, lat, staff=self.new_staff))
+        if edit is not None:
+            self.chosen = edit.site_id
+            self._changed(self.t("site_added", id=edit.site_id))
+
+    def remove_chosen(self) -> None:
+        """Remove the chosen service point."""
+        if self.chosen:
+            self._guard(self.session.remove_site, self.chosen)
+            self.chosen = ""
+            self._changed()
+
+    def undo(self) -> None:
+        """Drop the last edit."""
+        with self._lock:
+            self.session.undo()
+        self._changed()
+
+    def save(self, name: str) -> None:
+        """Save the current scenario under ``name``."""
+        if name.strip():
+            with self._lock:
+                self.session.save(name.strip())
+            self._changed()
+
+    def load(self, text: str) -> None:
+        """Load a scenario from JSON text."""
+        from coverage.scenario import Scenario
+
+        with self._lock:
+            try:
+                self.session.load(Scenario.from_json(text))
+            except ValueError as exc:
+                self.message = self.t("error", message=str(exc))
+                return
+        self._changed()
+
+    def recommend(self, k: int, n: int) -> None:
+        """Compute a recommendation (shown, not applied)."""
+        from coverage.recommend import recommend
+
+        self.busy = True
+        try:
+            with self._lock:
+                rec = recommend(self.session.model, new_sites=int(k), new_staff=int(n))
+            self.recommendation = rec
+        except (ValueError, RuntimeError) as exc:
+            self.message = self.t("error", message=str(exc))
+        finally:
+            self.busy = False
+
+    def apply_recommendation(self) -> None:
+        """Add the last recommendation's edits to the scenario."""
+        if self.recommendation is not None:
+            self._guard(self.session.apply, list(self.recommendation.scenario.edits))
+            self.recommendation = None
+            self._changed()
+
+    # -- what the views show ----------------------------------------------------------------
+
+    @property
+    def coverage_column(self) -> str:
+        """Column of migrants' coverage within the chosen threshold."""
+        return f"coverage_{threshold_label(self.threshold)}_migrant"
+
+    def published(self) -> tuple[pd.DataFrame, Any]:
+        """Published district and community tables of the current scenario.
+
+        Before the model is loaded, the baseline's result layers (identical figures).
+        """
+        from coverage.report.publish import publish_summaries
+
+        if not self.ready:
+            layers = self.session.layers
+            return publish_summaries(layers["district_summary"], layers["community_summary"],
+                                     self.session.thresholds, min_cell=self.session.min_cell)
+        with self._lock:
+            return self.session.published()
+
+    def baseline_city(self) -> pd.Series:
+        """Published city row of the baseline."""
+        from coverage.report.publish import publish_summaries
+
+        layers = self.session.layers
+        districts, _ = publish_summaries(layers["district_summary"], layers["community_summary"],
+                                         self.session.thresholds, min_cell=self.session.min_cell)
+        return districts[districts["level"] == "city"].iloc[0]

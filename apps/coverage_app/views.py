@@ -1,0 +1,340 @@
+"""The app's panels: controls, indicator cards, tables, recommendation, scenarios, downloads.
+
+Each is a Panel ``Viewer`` over the shared :class:`~coverage_app.state.AppState`; they hold
+widgets only, every figure comes from the library through the state. Texts come from the
+message catalogue's ``[app]`` group, so switching the language rebuilds the panels' widgets.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import panel as pn
+
+from coverage.indicators import indicator_names
+from coverage.maps import column_label
+
+from .state import BASEMAPS, INDICATORS, LAYERS, AppState
+
+
+def _pct(value: object) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):.2%}"
+
+
+class Controls(pn.viewable.Viewer):
+    """The choices: language, district, kind, mode, threshold, shading, base map, layers."""
+
+    def __init__(self, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.state = state
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        comm = s.session.layers["community_summary"]
+        districts = sorted(comm["district"].astype(str).unique())
+        kinds = sorted(s.session.layers["site_catchments"]["kind"].astype(str).unique())
+        labels = column_label  # result kinds have map labels
+        lang = pn.widgets.RadioButtonGroup(name=s.t("language"), options={"中文": "zh",
+                                                                          "English": "en"},
+                                           value=s.lang, button_type="primary")
+        district = pn.widgets.Select(name=s.t("district"),
+                                     options={s.t("all_districts"): "", **{d: d for d in
+                                                                          districts}},
+                                     value=s.district)
+        kind = pn.widgets.Select(name=s.t("kind"), options={s.t("all_kinds"): "", **{
+            labels(k, lang=s.lang): k for k in kinds}}, value=s.kind)
+        mode = pn.widgets.RadioButtonGroup(name=s.t("mode"), options={
+            s.t("mode_walk"): "walk", s.t("mode_ebike"): "ebike"}, value=s.mode)
+        threshold = pn.widgets.RadioButtonGroup(
+            name=s.t("threshold"), options={f"{t:g}": t for t in s.session.thresholds},
+            value=s.threshold)
+        indicator = pn.widgets.Select(name=s.t("indicator"), options={
+            s.t(f"ind_{k}"): k for k in INDICATORS}, value=s.indicator)
+        basemap = pn.widgets.Select(name=s.t("basemap"), options={
+            s.t(f"base_{k}"): k for k in BASEMAPS}, value=s.basemap)
+        layers = pn.widgets.CheckBoxGroup(name=s.t("layers"), options={
+            s.t(f"layer_{k}"): k for k in LAYERS}, value=list(s.layers))
+        click = pn.widgets.RadioBoxGroup(name=s.t("click"), options={
+            s.t("click_add"): "add", s.t("click_move"): "move", s.t("click_none"): "none"},
+            value=s.click)
+        staff = pn.widgets.FloatInput(name=s.t("new_staff"), value=s.new_staff, step=0.5,
+                                      start=0.0, end=100.0)
+        for widget, name in ((lang, "lang"), (district, "district"), (kind, "kind"),
+                             (threshold, "threshold"), (indicator, "indicator"),
+                             (basemap, "basemap"), (layers, "layers"), (click, "click"),
+                             (staff, "new_staff")):
+            widget.link(s, value=name)
+        mode.param.watch(lambda e: self._mode(e.new), "value")
+        return pn.Column(
+            pn.pane.Markdown(f"**{s.t('language')}**", margin=(0, 5)), lang,
+            district, kind,
+            pn.pane.Markdown(f"**{s.t('mode')}**", margin=(0, 5)), mode,
+            pn.pane.Markdown(f"**{s.t('threshold')}**", margin=(0, 5)), threshold,
+            indicator, basemap,
+            pn.pane.Markdown(f"**{s.t('layers')}**", margin=(0, 5)), layers,
+            pn.pane.Markdown(f"**{s.t('click')}**", margin=(0, 5)), click, staff,
+            sizing_mode="stretch_width")
+
+    def _mode(self, mode: str) -> None:
+        """Switch the travel mode: another session (results and model for that mode)."""
+        from coverage.session import PlanningSession
+
+        s = self.state
+        s.busy = True
+        s.ready = False
+        try:
+            s.session = PlanningSession.open(s.session.project, mode=mode)
+            s.mode = mode
+            s.load_model()
+            s.version += 1
+        finally:
+            s.busy = False
+
+
+class Cards(pn.viewable.Viewer):
+    """Indicator cards: coverage, registered coverage, the gap, the shortfall, indicators met."""
+
+    def __init__(self, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.state = state
+        self.pane = pn.pane.HTML(sizing_mode="stretch_width")
+        state.param.watch(self.update, ["version", "ready", "threshold", "district", "lang"])
+        self.update()
+
+    def _row(self, districts: pd.DataFrame) -> pd.Series:
+        s = self.state
+        if s.district:
+            rows = districts[(districts["level"] == "district")
+                             & (districts["district"] == s.district)]
+            if len(rows):
+                return rows.iloc[0]
+        return districts[districts["level"] == "city"].iloc[0]
+
+    def update(self, *_: Any) -> None:
+        s = self.state
+        districts, _ = s.published()
+        row = self._row(districts)
+        base = s.baseline_city() if not s.district else row
+        col = s.coverage_column
+        t = f"{s.threshold:g}"
+        gap_col = col.replace("coverage_", "coverage_gap_").replace("_migrant", "")
+        reg_col = col.replace("_migrant", "_registered")
+        value = row[col]
+        delta = (float(value) - float(base[col])) if not pd.isna(value) else np.nan
+        change = (s.t("card_change", delta=f"{100 * delta:+.2f} pp")
+                  if np.isfinite(delta) and not s.district else "")
+        n_sites = len(s.session.sites()) if s.ready else None
+        ind = s.session.layers["indicators"]
+        city_ind = ind[ind["level"] == "city"]
+        met = int(city_ind["met"].astype("boolean").fillna(False).sum())
+        cards = [
+            ("coverage", s.t("card_coverage", t=t), _pct(value), value, change),
+            ("registered", s.t("card_registered", t=t), _pct(row[reg_col]), row[reg_col], ""),
+            ("gap", s.t("card_gap"), "—" if pd.isna(row[gap_col]) else
+             f"{100 * float(row[gap_col]):+.2f} pp", row[gap_col], ""),
+            ("shortfall", s.t("card_shortfall"), "—" if pd.isna(row["staff_shortfall"]) else
+             f"{float(row['staff_shortfall']):,.1f}", row["staff_shortfall"], ""),
+            ("sites", s.t("card_sites"), "…" if n_sites is None else f"{n_sites:,}",
+             n_sites, ""),
+            ("indicators", s.t("card_indicators"), f"{met} / {len(city_ind)}", met, ""),
+        ]
+        parts = []
+        for key, title, text, raw, note in cards:
+            data = "" if raw is None or pd.isna(raw) else repr(float(raw))
+            parts.append(
+                f'<div class="cov-card" data-key="{key}" data-value="{data}">'
+                f'<div class="cov-card-title">{html.escape(title)}</div>'
+                f'<div class="cov-card-value">{html.escape(text)}</div>'
+                f'<div class="cov-card-note">{html.escape(note)}</div></div>')
+        self.pane.object = (
+            "<style>.cov-cards{display:flex;flex-wrap:wrap;gap:8px}"
+            ".cov-card{border:1px solid #c8d6e5;border-radius:6px;padding:6px 10px;"
+            "min-width:150px;background:#f7fbff}.cov-card-title{font-size:12px;color:#555}"
+            ".cov-card-value{font-size:22px;font-weight:600;color:#08519c}"
+            ".cov-card-note{font-size:11px;color:#777}</style>"
+            f'<div class="cov-cards">{"".join(parts)}</div>')
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.pane
+
+
+class Tables(pn.viewable.Viewer):
+    """The plan's indicators and the communities ranked by shortfall (published figures)."""
+
+    def __init__(self, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.state = state
+        self.ranking = pn.pane.DataFrame(index=False, sizing_mode="stretch_width",
+                                         max_height=320)
+        self.indicators = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
+        state.param.watch(self.update, ["version", "ready", "district", "lang"])
+        self.update()
+
+    def update(self, *_: Any) -> None:
+        s = self.state
+        _, comm = s.published()
+        comm = pd.DataFrame(comm.drop(columns="geometry"))
+        if s.district:
+            comm = comm[comm["district"] == s.district]
+        comm = comm[comm["staff_shortfall"].notna()].sort_values(
+            "staff_shortfall", ascending=False).head(15)
+        cols = ["name", "district", "migrants", "staff", "staff_shortfall", s.coverage_column]
+        frame = comm[cols].copy()
+        frame["staff_shortfall"] = frame["staff_shortfall"].map(lambda v: f"{v:,.1f}")
+        frame[s.coverage_column] = frame[s.coverage_column].map(_pct)
+        self.ranking.object = frame.rename(columns={c: column_label(c, lang=s.lang)
+                                                    for c in cols})
+        ind = s.session.layers["indicators"]
+        level, unit = ("district", s.district) if s.district else ("city", "city")
+        rows = ind[(ind["level"] == level) & (ind["unit"] == unit)]
+        names = indicator_names(s.lang)
+        met = {True: "✔", False: "✘"}
+        self.indicators.object = pd.DataFrame({
+            s.t("indicators_table"): rows["indicator"].map(names).to_numpy(),
+            "%": rows["value"].map(_pct).to_numpy(),
+            "→": rows["target"].map(_pct).to_numpy(),
+            "": [met.get(bool(v), "—") if not pd.isna(v) else "—" for v in rows["met"]],
+        })
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        return pn.Column(pn.pane.Markdown(f"#### {s.t('indicators_table')}"), self.indicators,
+                         pn.pane.Markdown(f"#### {s.t('ranking')}"), self.ranking,
+                         sizing_mode="stretch_width")
+
+
+class Recommend(pn.viewable.Viewer):
+    """K new sites and N new staff: computed, shown, and applied to the scenario on request."""
+
+    def __init__(self, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.state = state
+        self.result = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
+        state.param.watch(self._show, ["recommendation"])
+
+    def _show(self, *_: Any) -> None:
+        rec = self.state.recommendation
+        if rec is None:
+            self.result.object = None
+            return
+        parts = []
+        if "recommended_sites" in rec.layers:
+            sites = pd.DataFrame(rec.layers["recommended_sites"].drop(columns="geometry"))
+            newly = [c for c in sites.columns if c.startswith("migrants_newly_within")]
+            parts.append(sites[["rank", "candidate_id", "name", "staff", *newly]])
+        if "recommended_staff" in rec.layers:
+            staff = rec.layers["recommended_staff"]
+            parts.append(staff[["site_id", "name", "new_staff", "staff_before",
+                                "staff_after"]])
+        self.result.object = pd.concat(parts, ignore_index=True) if parts else None
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        k = pn.widgets.IntInput(name=s.t("rec_sites"), value=3, start=0, end=50)
+        n = pn.widgets.IntInput(name=s.t("rec_staff"), value=10, start=0, end=1000)
+        run = pn.widgets.Button(name=s.t("rec_run"), button_type="primary")
+        apply = pn.widgets.Button(name=s.t("rec_apply"), button_type="success")
+        run.on_click(lambda _e: s.recommend(k.value, n.value))
+        apply.on_click(lambda _e: s.apply_recommendation())
+        self._show()
+        return pn.Column(pn.Row(k, n), pn.Row(run, apply), self.result,
+                         sizing_mode="stretch_width")
+
+
+class Scenarios(pn.viewable.Viewer):
+    """The current scenario's edits, undo/remove, saved scenarios side by side, JSON in/out."""
+
+    MAX_UPLOAD = 1_000_000
+    """Largest scenario file accepted (bytes); the server also caps websocket messages."""
+
+    def __init__(self, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.state = state
+        self.edits = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
+        self.compare = pn.pane.DataFrame(sizing_mode="stretch_width")
+        state.param.watch(self.update, ["version", "ready", "lang"])
+        self.update()
+
+    def update(self, *_: Any) -> None:
+        s = self.state
+        edits = s.session.edits
+        self.edits.object = pd.DataFrame([{
+            "#": i + 1, "action": e.action, "site_id": e.site_id,
+            "lon": None if e.lon is None else round(e.lon, 6),
+            "lat": None if e.lat is None else round(e.lat, 6), "staff": e.staff}
+            for i, e in enumerate(edits)]) if edits else None
+        if s.ready:
+            table = s.session.comparison()
+            keep = [c for c in table.index if c.startswith(("coverage_", "staff"))]
+            shown = table.loc[keep]
+            shown.index = [column_label(c, lang=s.lang) for c in keep]
+            self.compare.object = shown.map(lambda v: f"{v:.4g}")
+
+    def _download(self) -> io.StringIO:
+        return io.StringIO(self.state.session.scenario("current").to_json())
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        undo = pn.widgets.Button(name=s.t("undo"))
+        remove = pn.widgets.Button(name=s.t("remove"), button_type="danger")
+        name = pn.widgets.TextInput(name=s.t("save_as"), value="A")
+        save = pn.widgets.Button(name=s.t("save"))
+        download = pn.widgets.FileDownload(callback=self._download, filename="scenario.json",
+                                           label=s.t("download_scenario"),
+                                           button_type="primary", embed=False)
+        upload = pn.widgets.FileInput(accept=".json", name=s.t("upload_scenario"))
+        undo.on_click(lambda _e: s.undo())
+        remove.on_click(lambda _e: s.remove_chosen())
+        save.on_click(lambda _e: s.save(name.value))
+
+        def load(event: Any) -> None:
+            data = event.new
+            if data is None:
+                return
+            if len(data) > self.MAX_UPLOAD:
+                s.message = s.t("error", message=f"file larger than {self.MAX_UPLOAD:,} bytes")
+                return
+            s.load(data.decode("utf-8", errors="replace"))
+
+        upload.param.watch(load, "value")
+        return pn.Column(
+            pn.pane.Markdown(f"#### {s.t('edits')}"), self.edits, pn.Row(undo, remove),
+            pn.Row(name, save), pn.pane.Markdown(f"#### {s.t('compare')}"), self.compare,
+            download, pn.pane.Markdown(s.t("upload_scenario")), upload,
+            sizing_mode="stretch_width")
+
+
+class Downloads(pn.viewable.Viewer):
+    """The report of the current scenario in HTML, XLSX and PDF."""
+
+    def __init__(self, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.state = state
+
+    def _report(self, fmt: str) -> io.BytesIO:
+        from coverage.report import build_report, write_report
+
+        s = self.state
+        with s._lock:
+            layers = s.session.report_layers()
+        report = build_report(layers, project_name=s.session.project.name,
+                              district=s.district or None, lang=s.lang,
+                              min_cell=s.session.min_cell)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_report(report, tmp, [fmt])[fmt]
+            return io.BytesIO(Path(path).read_bytes())
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        buttons = [pn.widgets.FileDownload(callback=lambda f=f: self._report(f),
+                                           filename=f"report.{f}", label=s.t(f"report_{f}"),
+                                           embed=False, button_type="light")
+                   for f in ("html", "xlsx", "pdf")]
+        return pn.Column(pn.pane.Markdown(f"#### {s.t('download')}"), *buttons,
+                         sizing_mode="stretch_width")

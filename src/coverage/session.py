@@ -1,0 +1,300 @@
+"""A planning session: the baseline, the scenario being edited and what may be shown of it.
+
+:class:`PlanningSession` is what the web app (``apps/coverage_app``) drives, and a notebook can
+drive it the same way: it holds a project's latest results, a :class:`~coverage.scenario.
+ScenarioModel` per travel mode (loaded on first use), the edits of the current scenario and the
+saved scenarios. Everything it hands out for display is **published**: community and district
+tables through :mod:`coverage.report.publish`, migrant density as hexagon counts through
+:mod:`coverage.disclosure`; the personal data stay inside the model, in this process's memory.
+
+This module never imports ``panel``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage.disclosure import suppress_series
+from coverage.equalization import threshold_label
+from coverage.patterns.grid import hex_cells, hex_polygons
+from coverage.project import Project, load_project
+from coverage.report.publish import publish_summaries
+from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
+
+__all__ = ["PlanningSession", "SiteEdit"]
+
+DEFAULT_NEW_STAFF = 2.0
+"""Staff of a service point added by a click."""
+
+_MODELS: dict[tuple[str, str], ScenarioModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def scenario_model(project: Project, mode: str) -> ScenarioModel:
+    """Return the project's :class:`ScenarioModel` for ``mode``, built once per process.
+
+    The model holds personal data (the migrants' positions on the roads); it is kept in this
+    process's memory only, keyed by the project file and the mode, never written anywhere.
+    """
+    key = (str(project.path.resolve()), mode)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = ScenarioModel(project, mode=mode)
+        return _MODELS[key]
+
+
+@dataclass
+class SiteEdit:
+    """An edit with its place in the scenario (for lists shown to the user)."""
+
+    number: int
+    edit: Edit
+
+
+@dataclass
+class PlanningSession:
+    """The state of one planner's work on one project.
+
+    Parameters
+    ----------
+    project
+        The project (or its folder or ``project.toml``).
+    layers
+        The project's result layers (default: :func:`coverage.report.load_results`).
+    mode
+        Travel mode (``walk`` or ``ebike``).
+    """
+
+    project: Project
+    layers: dict[str, pd.DataFrame]
+    mode: str = "walk"
+    edits: list[Edit] = field(default_factory=list)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    _counter: int = 0
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def open(cls, project: Project | str | Path, *, mode: str = "walk",
+             progress: Callable[[str], None] | None = None) -> PlanningSession:
+        """Open a project: its latest results (computed when missing) and an empty scenario."""
+        from coverage.report import load_results
+
+        project = project if isinstance(project, Project) else load_project(project)
+        layers = load_results(project, mode=mode, progress=progress)
+        return cls(project=project, layers=layers, mode=mode)
+
+    # -- the model -------------------------------------------------------------------------
+
+    @property
+    def model(self) -> ScenarioModel:
+        """The scenario model of the session's mode (built on first use, then shared)."""
+        return scenario_model(self.project, self.mode)
+
+    @property
+    def thresholds(self) -> tuple[float, ...]:
+        """Time thresholds (minutes)."""
+        return tuple(self.project.parameters.thresholds_min)
+
+    @property
+    def min_cell(self) -> int:
+        """Smallest published count."""
+        return self.project.min_cell
+
+    def _key(self, edits: list[Edit] | None) -> tuple:
+        return tuple(astuple(e) for e in (self.edits if edits is None else edits))
+
+    def _memo(self, kind: str, edits: list[Edit] | None, compute: Callable[[], object]
+              ) -> object:
+        """Remember the last results per scenario: views ask for the same figures at once."""
+        key = (kind, self.mode, self._key(edits))
+        if key not in self._cache:
+            if len(self._cache) >= 32:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def evaluate(self, edits: list[Edit] | None = None) -> pd.DataFrame:
+        """Return the indicators (city, districts, communities) of the scenario or ``edits``."""
+        chosen = list(self.edits if edits is None else edits)
+        table = self._memo("evaluate", chosen, lambda: self.model.evaluate(chosen))
+        return table.copy()
+
+    # -- editing ---------------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        self._counter += 1
+        taken = set(self.model.baseline.sites.index) | {e.site_id for e in self.edits}
+        while f"new-{self._counter}" in taken:
+            self._counter += 1
+        return f"new-{self._counter}"
+
+    def add_site(self, lon: float, lat: float, *, staff: float = DEFAULT_NEW_STAFF,
+                 kind: str = "health_station", name: str = "") -> Edit:
+        """Add a service point at a WGS-84 position; return the edit."""
+        edit = Edit("add", self._new_id(), lon=float(lon), lat=float(lat), staff=float(staff),
+                    kind=kind, name=name)
+        edit.check()
+        self.model.state_for([*self.edits, edit])  # refuse an edit the model cannot apply
+        self.edits.append(edit)
+        return edit
+
+    def move_site(self, site_id: str, lon: float, lat: float) -> Edit:
+        """Move a service point (existing or added) to a WGS-84 position."""
+        edit = Edit("move", site_id, lon=float(lon), lat=float(lat))
+        self.model.state_for([*self.edits, edit])
+        self.edits.append(edit)
+        return edit
+
+    def remove_site(self, site_id: str) -> None:
+        """Remove a service point: drop an added one's edits, or close an existing one."""
+        added = [e for e in self.edits if e.action == "add" and e.site_id == site_id]
+        if added:
+            self.edits = [e for e in self.edits if e.site_id != site_id]
+            return
+        edit = Edit("close", site_id)
+        self.model.state_for([*self.edits, edit])
+        self.edits.append(edit)
+
+    def set_staff(self, site_id: str, staff: float) -> Edit:
+        """Change the staff of a service point."""
+        edit = Edit("set_staff", site_id, staff=float(staff))
+        edit.check()
+        self.model.state_for([*self.edits, edit])
+        self.edits.append(edit)
+        return edit
+
+    def undo(self) -> None:
+        """Drop the last edit."""
+        if self.edits:
+            self.edits.pop()
+
+    def apply(self, edits: list[Edit]) -> None:
+        """Add edits (e.g. a recommendation's) to the current scenario."""
+        self.model.state_for([*self.edits, *edits])
+        self.edits.extend(edits)
+
+    def scenario(self, name: str = "current") -> Scenario:
+        """Return the current edits as a :class:`Scenario` (with the inputs' hashes)."""
+        return Scenario(name, list(self.edits), inputs=self.model.inputs)
+
+    def save(self, name: str) -> Scenario:
+        """Keep the current edits under ``name`` (for comparing side by side)."""
+        scenario = self.scenario(name)
+        self.scenarios[name] = scenario
+        return scenario
+
+    def load(self, scenario: Scenario) -> None:
+        """Make a scenario's edits the current ones (checked against the model)."""
+        self.model.state_for(scenario.edits)
+        self.edits = list(scenario.edits)
+        self.scenarios[scenario.name] = scenario
+
+    # -- what may be shown -----------------------------------------------------------------
+
+    def published(self, edits: list[Edit] | None = None
+                  ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+        """District and community tables of a scenario, as they may be published.
+
+        Columns follow ``district_summary`` and ``community_summary`` (``level``, ``district``;
+        ``community_id``, ``name``, ``district``, polygons): migrants, registered residents,
+        staff, coverage within each threshold, gaps, E2SFCA means, staff per 1,000 and the
+        shortfall; suppressed values are missing.
+        """
+        chosen = list(self.edits if edits is None else edits)
+        return self._memo("published", chosen, lambda: self._published(chosen))
+
+    def _published(self, edits: list[Edit]) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+        table = self.evaluate(edits)
+        comm_layer = self.layers["community_summary"]
+        districts = table[table["level"] != "community"].rename(
+            columns={"unit": "district", "registered": "registered_pop"})
+        districts["district"] = districts["district"].astype(str)
+        communities = table[table["level"] == "community"].rename(
+            columns={"unit": "community_id", "registered": "registered_pop"}).drop(
+                columns="level")
+        info = pd.DataFrame(comm_layer[["community_id", "name", "district"]])
+        communities = info.merge(communities, on="community_id", how="left")
+        for frame in (districts, communities):
+            frame["migrants"] = frame["migrants"].round().astype(np.int64)
+            frame["registered_pop"] = frame["registered_pop"].round().astype(np.int64)
+        communities = gpd.GeoDataFrame(communities, geometry=comm_layer.geometry.to_numpy(),
+                                       crs=comm_layer.crs)
+        return publish_summaries(districts, communities, self.thresholds,
+                                 min_cell=self.min_cell)
+
+    def city(self, edits: list[Edit] | None = None) -> pd.Series:
+        """Return the published city row of a scenario."""
+        districts, _ = self.published(edits)
+        return districts[districts["level"] == "city"].iloc[0]
+
+    def density(self, edge_m: float = 300.0) -> gpd.GeoDataFrame:
+        """Migrants per hexagon (study CRS), small counts suppressed (missing)."""
+        migrants = self.model.study.migrants
+        x = migrants.geometry.x.to_numpy()
+        y = migrants.geometry.y.to_numpy()
+        q, r = hex_cells(x, y, edge_m=edge_m)
+        cells = pd.DataFrame({"q": q, "r": r}).value_counts().sort_index()
+        counts = suppress_series(pd.Series(cells.to_numpy(), index=pd.RangeIndex(len(cells))),
+                                 min_cell=self.min_cell, total=False)
+        qq = cells.index.get_level_values(0).to_numpy()
+        rr = cells.index.get_level_values(1).to_numpy()
+        return gpd.GeoDataFrame({"migrants": counts.to_numpy()},
+                                geometry=hex_polygons(qq, rr, edge_m=edge_m),
+                                crs=migrants.crs)
+
+    def sites(self, edits: list[Edit] | None = None) -> gpd.GeoDataFrame:
+        """Service points of a scenario (public places): id, name, kind, staff, whether new."""
+        state = self.model.state_for(self.edits if edits is None else edits)
+        sites = state.sites
+        added = {e.site_id for e in (self.edits if edits is None else edits)
+                 if e.action == "add"}
+        return gpd.GeoDataFrame({
+            "site_id": sites.index.to_numpy(), "name": sites["name"].to_numpy(),
+            "kind": sites["kind"].to_numpy(), "staff": sites["staff"].to_numpy(float),
+            "added": sites.index.isin(list(added)),
+        }, geometry=gpd.points_from_xy(sites["x"], sites["y"]), crs=self.model.study.crs)
+
+    def comparison(self) -> pd.DataFrame:
+        """City rows of the baseline, every saved scenario and the current one, side by side."""
+        tables = {"baseline": self.evaluate([])}
+        for name, scenario in self.scenarios.items():
+            tables[name] = self.evaluate(scenario.edits)
+        tables["current"] = self.evaluate()
+        city = {name: t[t["level"] == "city"].iloc[0] for name, t in tables.items()}
+        return pd.DataFrame(city).drop(index=["level", "unit"])
+
+    def report_layers(self) -> dict[str, pd.DataFrame]:
+        """Return result layers for a report on the current scenario.
+
+        The project's layers, with the current scenario as the recommendation: its new service
+        points with their own effect and the before/after comparison.
+        """
+        from coverage.recommend import _add_site_effects
+
+        before = self.evaluate([])
+        tables = {"baseline": before, "recommended": self.evaluate()}
+        layers = {k: v for k, v in self.layers.items()
+                  if k not in ("recommended_sites", "recommended_staff")}
+        layers["scenario_comparison"] = comparison_layer(tables)
+        added = [e for e in self.edits if e.action == "add"]
+        if added:
+            sites = self.sites()
+            new = sites[sites["site_id"].isin([e.site_id for e in added])].reset_index(
+                drop=True)
+            frame = gpd.GeoDataFrame({
+                "rank": np.arange(1, len(new) + 1), "candidate_id": new["site_id"],
+                "source": "scenario", "name": new["name"], "staff": new["staff"],
+                "objective": "scenario"}, geometry=new.geometry.to_numpy(), crs=new.crs)
+            layers["recommended_sites"] = _add_site_effects(self.model, frame, added, before)
+        return layers
+
+    def coverage_key(self, threshold: float | None = None) -> str:
+        """Column of migrants' coverage within ``threshold`` (default the largest)."""
+        return f"coverage_{threshold_label(threshold or max(self.thresholds))}_migrant"
