@@ -98,6 +98,21 @@ def small_run(small_demo: Path):
     return run_study(small_demo)
 
 
+@pytest.fixture(scope="session")
+def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``coverage demo --size small`` run for real (console script), once per session."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("demo_city") / "city"
+    script = Path(sys.executable).with_name("coverage")
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    done = subprocess.run([str(script), "demo", "--size", "small", "--out", str(folder)],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return folder
+
+
 @pytest.fixture
 def tiny_project(tmp_path: Path) -> Path:
     """Write a small valid project and return its folder."""

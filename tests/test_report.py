@@ -29,14 +29,9 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``coverage demo --size small`` run for real (console script); returns the demo folder."""
-    folder = tmp_path_factory.mktemp("demo_report") / "city"
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    done = subprocess.run([str(SCRIPT), "demo", "--size", "small", "--out", str(folder)],
-                          capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return folder
+def demo_run(demo_city: Path) -> Path:
+    """The demo city after ``coverage demo`` (results and reports written)."""
+    return demo_city
 
 
 @pytest.fixture(scope="module")

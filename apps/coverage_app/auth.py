@@ -52,11 +52,11 @@ class HashedAuthProvider(BasicAuthProvider):
     """Panel's log-in page and cookies, with passwords checked against scrypt hashes."""
 
     def __init__(self, users_file: Path, **kwargs: object) -> None:
-        super().__init__(**kwargs)
         self.users_file = Path(users_file)
         if not self.users_file.is_file():
             msg = f"{self.users_file}: no users file; create one with `coverage app-user`"
             raise ValueError(msg)
+        super().__init__(**kwargs)
 
     @property
     def login_handler(self) -> type[BasicLoginHandler]:

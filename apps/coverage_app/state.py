@@ -86,8 +86,8 @@ class AppState(param.Parameterized):
     # -- scenario actions -------------------------------------------------------------------
 
     def _changed(self, message: str = "") -> None:
+        self.version += 1  # views update first; the status line last, once they show it
         self.message = message
-        self.version += 1
 
     def _guard(self, action: Any, *args: Any) -> Any:
         with self._lock:

@@ -1,0 +1,209 @@
+"""The web app in a real browser (Playwright driving Debian's Chromium) and its parts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCRIPT = Path(sys.executable).with_name("coverage")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_city: Path) -> Iterator[str]:
+    """``coverage app`` on the small demo city, in its own process."""
+    port = _free_port()
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
+                             "--no-show"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    url = f"http://localhost:{port}/"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost
+                if response.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"the app stopped: {proc.stdout.read() if proc.stdout else ''}")
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the app did not answer within 180 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _card(page, key: str) -> tuple[str, str]:
+    loc = page.locator(f".cov-card[data-key={key}]")
+    return loc.get_attribute("data-value") or "", loc.locator(".cov-card-value").inner_text()
+
+
+def _map_box(page) -> dict:
+    """Bounding box of the map's plotting canvas (the largest canvas on the page)."""
+    boxes = [c.bounding_box() for c in page.locator("canvas").all()]
+    boxes = [b for b in boxes if b]
+    return max(boxes, key=lambda b: b["width"] * b["height"])
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run does)")
+def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from coverage.scenario import Scenario, ScenarioModel
+    from coverage.session import PlanningSession
+
+    session = PlanningSession.open(demo_city)
+    column = session.coverage_key()
+    baseline = float(session.city([])[column])
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000},
+                                    accept_downloads=True)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("http*://*.openstreetmap.org/**", lambda route: route.abort())
+            page.goto(server)
+            # the demo city and its indicator cards
+            page.wait_for_selector(".cov-card[data-key=coverage]", timeout=60_000)
+            expect(page.locator(".cov-card[data-key=sites] .cov-card-value")).not_to_have_text(
+                "…", timeout=60_000)
+            value, text = _card(page, "coverage")
+            assert float(value) == pytest.approx(baseline, abs=0)
+            assert "流动人口" in page.locator(".cov-card[data-key=coverage]").inner_text()
+            # clicks on the map add service points until the coverage figure changes
+            box = _map_box(page)
+            spots = [(0.15, 0.2), (0.85, 0.8), (0.2, 0.85), (0.85, 0.2), (0.5, 0.5),
+                     (0.3, 0.3), (0.7, 0.7)]
+            changed = False
+            status = page.locator(".cov-status")
+            for fx, fy in spots:
+                before = status.inner_text()
+                page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+                try:
+                    expect(status).not_to_have_text(before, timeout=10_000)
+                except AssertionError:
+                    continue  # off the map or the city: nothing added
+                value, text = _card(page, "coverage")
+                if float(value) != baseline:
+                    changed = True
+                    break
+            assert changed, "no click changed the coverage"
+            # the same scenario, computed by the library, gives exactly the figure shown
+            page.get_by_text("情景", exact=True).first.click()
+            with page.expect_download() as download:
+                page.get_by_role("button", name="下载情景 JSON").click()
+            scenario_file = tmp_path / "scenario.json"
+            download.value.save_as(scenario_file)
+            scenario = Scenario.from_json(scenario_file)
+            assert scenario.edits and {e.action for e in scenario.edits} == {"add"}
+            table = ScenarioModel(demo_city).evaluate(scenario)
+            expected = float(table[table["level"] == "city"].iloc[0][column])
+            assert float(value) == expected
+            assert text == f"{expected:.2%}"
+            # English labels
+            page.get_by_role("button", name="English").click()
+            expect(page.locator(".cov-card[data-key=coverage]")).to_contain_text(
+                "Migrants within", timeout=20_000)
+            expect(page.get_by_text("Migrant family-planning service coverage")).to_be_visible()
+            assert "Migrants within" in page.locator(".cov-card[data-key=coverage]").inner_text()
+            assert "流动人口" not in page.locator(".cov-card[data-key=coverage]").inner_text()
+            # the report of the current scenario downloads as valid files
+            page.get_by_text("Download the report", exact=True).first.click()
+            with page.expect_download(timeout=120_000) as download:
+                page.get_by_role("button", name="Report HTML").click()
+            html_file = tmp_path / "report.html"
+            download.value.save_as(html_file)
+            with page.expect_download(timeout=120_000) as download:
+                page.get_by_role("button", name="Report XLSX").click()
+            xlsx_file = tmp_path / "report.xlsx"
+            download.value.save_as(xlsx_file)
+        finally:
+            browser.close()
+    assert not errors, errors
+    page_text = html_file.read_text(encoding="utf-8")
+    assert page_text.startswith("<!DOCTYPE html>") and "staffing recommendations" in page_text
+    import openpyxl
+
+    wb = openpyxl.load_workbook(xlsx_file)
+    assert "new_sites" in wb.sheetnames  # the scenario's new points are the recommendation
+    assert json.loads(scenario_file.read_text(encoding="utf-8"))["edits"]
+
+
+def test_library_never_imports_panel():
+    code = ("import importlib, pkgutil, sys, coverage\n"
+            "for m in pkgutil.walk_packages(coverage.__path__, 'coverage.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "assert 'panel' not in sys.modules, 'panel imported'\n"
+            "assert 'coverage_app' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_hashed_passwords(tmp_path: Path):
+    from coverage_app.auth import HashedAuthProvider, add_user, verify_password
+
+    users = tmp_path / "users.json"
+    add_user(users, "planner", "s3cret-密码")
+    stored = json.loads(users.read_text("utf-8"))["planner"]
+    assert "s3cret" not in stored and stored.startswith("scrypt$")
+    assert verify_password("s3cret-密码", stored)
+    assert not verify_password("s3cret", stored)
+    assert oct(users.stat().st_mode & 0o777) == "0o600"
+    handler = HashedAuthProvider(users).login_handler
+    assert handler._validate(None, "planner", "s3cret-密码")
+    assert not handler._validate(None, "planner", "wrong")
+    assert not handler._validate(None, "nobody", "s3cret-密码")
+    with pytest.raises(ValueError, match="no users file"):
+        HashedAuthProvider(tmp_path / "missing.json")
+
+
+def test_state_add_site_matches_library(demo_city: Path):
+    from coverage_app.state import AppState
+
+    from coverage.scenario import ScenarioModel
+    from coverage.session import PlanningSession
+
+    state = AppState(PlanningSession.open(demo_city))
+    state.load_model()
+    lon, lat = state.to_lonlat(*_mercator(113.75, 23.03))
+    state.add_site(lon, lat)
+    shown = state.published()[0]
+    city = shown[shown["level"] == "city"].iloc[0]
+    truth = ScenarioModel(demo_city).evaluate(state.session.edits)
+    expected = truth[truth["level"] == "city"].iloc[0]
+    assert float(city[state.coverage_column]) == float(expected[state.coverage_column])
+    state.undo()
+    assert state.session.edits == []
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    import pyproj
+
+    return pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
