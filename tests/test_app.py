@@ -39,7 +39,7 @@ def server(demo_city: Path) -> Iterator[str]:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost
+            with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
                     break
         except OSError:
@@ -60,6 +60,15 @@ def server(demo_city: Path) -> Iterator[str]:
 def _card(page, key: str) -> tuple[str, str]:
     loc = page.locator(f".cov-card[data-key={key}]")
     return loc.get_attribute("data-value") or "", loc.locator(".cov-card-value").inner_text()
+
+
+def _screenshot(page, name: str) -> None:
+    """Save a screenshot when ``COVERAGE_SCREENSHOTS`` names a folder (the README's images)."""
+    folder = os.environ.get("COVERAGE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(1500)  # let the map finish drawing
+        page.screenshot(path=str(Path(folder) / name))
 
 
 def _map_box(page) -> dict:
@@ -114,6 +123,7 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
                     changed = True
                     break
             assert changed, "no click changed the coverage"
+            _screenshot(page, "app-zh.png")
             # the same scenario, computed by the library, gives exactly the figure shown
             page.get_by_text("情景", exact=True).first.click()
             with page.expect_download() as download:
@@ -133,6 +143,7 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
             expect(page.get_by_text("Migrant family-planning service coverage")).to_be_visible()
             assert "Migrants within" in page.locator(".cov-card[data-key=coverage]").inner_text()
             assert "流动人口" not in page.locator(".cov-card[data-key=coverage]").inner_text()
+            _screenshot(page, "app-en.png")
             # the report of the current scenario downloads as valid files
             page.get_by_text("Download the report", exact=True).first.click()
             with page.expect_download(timeout=120_000) as download:
@@ -185,10 +196,9 @@ def test_hashed_passwords(tmp_path: Path):
 
 
 def test_state_add_site_matches_library(demo_city: Path):
-    from coverage_app.state import AppState
-
     from coverage.scenario import ScenarioModel
     from coverage.session import PlanningSession
+    from coverage_app.state import AppState
 
     state = AppState(PlanningSession.open(demo_city))
     state.load_model()

@@ -64,6 +64,7 @@ class CoverageApp(pn.viewable.Viewer):
 
     def _relabel(self, *_: Any) -> None:
         s = self.state
+        s.message = ""  # it was written in the other language
         self.header.object = (
             f'<div style="background:#08519c;color:white;padding:8px 14px;font-size:20px">'
             f'{s.t("title")} — {s.session.project.name}</div>')

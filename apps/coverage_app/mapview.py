@@ -251,8 +251,14 @@ class MapView(pn.viewable.Viewer):
                   if column in comm else np.full(len(comm), np.nan))
         labels = ["—" if not np.isfinite(v) else (f"{v:.1%}" if pct else f"{v:.2f}")
                   for v in values]
-        self._set_polygons("communities", comm, value=values, name=list(comm["name"]),
-                           label=labels)
+        shape = (self.state.basemap, self.state.district)
+        if getattr(self, "_comm_shape", None) == shape:
+            # same polygons: send only the changed columns to the browser
+            self.src["communities"].data.update(value=values, label=labels)
+        else:
+            self._set_polygons("communities", comm, value=values, name=list(comm["name"]),
+                               label=labels)
+            self._comm_shape = shape
         finite = values[np.isfinite(values)]
         if self.state.indicator == "gap":
             lim = float(np.abs(finite).max()) if len(finite) else 1.0

@@ -86,8 +86,11 @@ class AppState(param.Parameterized):
     # -- scenario actions -------------------------------------------------------------------
 
     def _changed(self, message: str = "") -> None:
-        self.version += 1  # views update first; the status line last, once they show it
-        self.message = message
+        import panel as pn
+
+        with pn.io.hold():  # one message to the browser for all the views' changes
+            self.version += 1  # views update first; the status line last
+            self.message = message
 
     def _guard(self, action: Any, *args: Any) -> Any:
         with self._lock:
@@ -189,6 +192,11 @@ class AppState(param.Parameterized):
 
     def baseline_city(self) -> pd.Series:
         """Published city row of the baseline."""
+        if getattr(self, "_baseline_city", None) is None:
+            self._baseline_city = self._compute_baseline_city()
+        return self._baseline_city
+
+    def _compute_baseline_city(self) -> pd.Series:
         from coverage.report.publish import publish_summaries
 
         layers = self.session.layers

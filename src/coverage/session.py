@@ -120,10 +120,26 @@ class PlanningSession:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def _state(self, edits: list[Edit]) -> object:
+        """Return the state for ``edits``, extending the kept state one edit shorter."""
+        key = ("state", self.mode, self._key(edits))
+        if key not in self._cache:
+            shorter = ("state", self.mode, self._key(edits[:-1]))
+            if edits and shorter in self._cache:
+                state = self._cache[shorter].copy()
+                self.model.apply(state, edits[-1])
+            else:
+                state = self.model.state_for(edits)
+            if len(self._cache) >= 32:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = state
+        return self._cache[key]
+
     def evaluate(self, edits: list[Edit] | None = None) -> pd.DataFrame:
         """Return the indicators (city, districts, communities) of the scenario or ``edits``."""
         chosen = list(self.edits if edits is None else edits)
-        table = self._memo("evaluate", chosen, lambda: self.model.evaluate(chosen))
+        table = self._memo("evaluate", chosen,
+                           lambda: self.model.summarize(self._state(chosen)))
         return table.copy()
 
     # -- editing ---------------------------------------------------------------------------
@@ -141,14 +157,14 @@ class PlanningSession:
         edit = Edit("add", self._new_id(), lon=float(lon), lat=float(lat), staff=float(staff),
                     kind=kind, name=name)
         edit.check()
-        self.model.state_for([*self.edits, edit])  # refuse an edit the model cannot apply
+        self._state([*self.edits, edit])  # refuse an edit the model cannot apply
         self.edits.append(edit)
         return edit
 
     def move_site(self, site_id: str, lon: float, lat: float) -> Edit:
         """Move a service point (existing or added) to a WGS-84 position."""
         edit = Edit("move", site_id, lon=float(lon), lat=float(lat))
-        self.model.state_for([*self.edits, edit])
+        self._state([*self.edits, edit])
         self.edits.append(edit)
         return edit
 
@@ -159,14 +175,14 @@ class PlanningSession:
             self.edits = [e for e in self.edits if e.site_id != site_id]
             return
         edit = Edit("close", site_id)
-        self.model.state_for([*self.edits, edit])
+        self._state([*self.edits, edit])
         self.edits.append(edit)
 
     def set_staff(self, site_id: str, staff: float) -> Edit:
         """Change the staff of a service point."""
         edit = Edit("set_staff", site_id, staff=float(staff))
         edit.check()
-        self.model.state_for([*self.edits, edit])
+        self._state([*self.edits, edit])
         self.edits.append(edit)
         return edit
 
@@ -251,7 +267,7 @@ class PlanningSession:
 
     def sites(self, edits: list[Edit] | None = None) -> gpd.GeoDataFrame:
         """Service points of a scenario (public places): id, name, kind, staff, whether new."""
-        state = self.model.state_for(self.edits if edits is None else edits)
+        state = self._state(list(self.edits if edits is None else edits))
         sites = state.sites
         added = {e.site_id for e in (self.edits if edits is None else edits)
                  if e.action == "add"}

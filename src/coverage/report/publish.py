@@ -94,33 +94,43 @@ def protect_levels(
     if min_cell < 1:
         msg = f"min_cell must be at least 1, got {min_cell}"
         raise ValueError(msg)
-    columns = [c for p in partitions for c in (p.total, *p.parts)]
-    masks = [pd.DataFrame(False, index=lv.index, columns=pd.Index(columns).unique())
-             for lv in levels]
+    columns = list(dict.fromkeys(c for p in partitions for c in (p.total, *p.parts)))
+    col = {c: j for j, c in enumerate(columns)}
+    values = [lv[columns].to_numpy(np.int64) for lv in levels]
+    hidden = [np.zeros(v.shape, dtype=bool) for v in values]
+    # positions of each parent's members, once (arrays, not label lookups, in the loop)
+    families = []
+    for depth in range(1, len(levels)):
+        parents = pd.Index(levels[depth - 1].index).get_indexer(parent_of[depth - 1])
+        if (parents < 0).any():
+            msg = "a unit's parent is not in the level above"
+            raise ValueError(msg)
+        order = np.argsort(parents, kind="stable")
+        cuts = np.flatnonzero(np.diff(parents[order])) + 1
+        families.append([(depth, int(parents[g[0]]), g) for g in np.split(order, cuts)
+                         if len(g)])
+    spans = [([col[c] for c in p.parts], col[p.total]) for p in partitions]
     for _ in range(sum(len(lv) for lv in levels) * len(columns) + 1):
         changed = False
-        for depth in range(1, len(levels)):
-            units, above = levels[depth], levels[depth - 1]
-            groups = parent_of[depth - 1]
-            for parent, members in groups.groupby(groups, sort=False).groups.items():
-                for p in partitions:
-                    cols = [*p.parts, p.total]
-                    cells = units.loc[members, list(p.parts)].to_numpy(np.int64)
-                    top = above.loc[parent, cols].to_numpy(np.int64)
-                    before = np.vstack([masks[depth].loc[members, cols].to_numpy(),
-                                        masks[depth - 1].loc[[parent], cols].to_numpy()])
+        for family in families:
+            for depth, parent, members in family:
+                for parts, total in spans:
+                    cols = [*parts, total]
+                    cells = values[depth][np.ix_(members, parts)]
+                    top = values[depth - 1][parent, cols]
+                    before = np.vstack([hidden[depth][np.ix_(members, cols)],
+                                        hidden[depth - 1][parent, cols][None, :]])
                     after = _protect_one(cells, top, before, min_cell)
                     if (after != before).any():
                         changed = True
-                        masks[depth].loc[members, cols] = after[:-1]
-                        masks[depth - 1].loc[[parent], cols] = after[-1:]
+                        hidden[depth][np.ix_(members, cols)] = after[:-1]
+                        hidden[depth - 1][parent, cols] = after[-1]
         if not changed:
             break
-    for lv, mask in zip(levels, masks, strict=True):  # a top level alone: primary rule only
-        for p in partitions:
-            for c in (p.total, *p.parts):
-                v = lv[c].to_numpy(np.int64)
-                mask[c] |= (v > 0) & (v < min_cell)
+    masks = []
+    for lv, v, h in zip(levels, values, hidden, strict=True):
+        h |= (v > 0) & (v < min_cell)  # a top level alone: the primary rule only
+        masks.append(pd.DataFrame(h, index=lv.index, columns=columns))
     return masks
 
 

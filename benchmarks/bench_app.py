@@ -1,0 +1,125 @@
+"""The web app in a real browser: first render and the add-site update.
+
+Run with ``python benchmarks/bench_app.py [--size default] [--repeat 5]``. Builds the demo city
+when missing (and its results), starts ``coverage app`` on it, then with Playwright driving
+Chromium (``/usr/bin/chromium``, Debian's package) times:
+
+* **first render**: from opening the page to the indicator cards and the map's service points
+  being shown (the server has read the results and built the analysis model at start, as
+  ``coverage app`` does before taking visitors; that start-up time is printed too);
+* **add-site update**: from a click on the map to the coverage card showing the new figure,
+  for several clicks.
+
+Targets (the app issue): first render < 5 s and add-site update < 1 s on the default demo city.
+Base-map tiles are blocked (no network needed); figures are wall-clock on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_network as bn  # a sibling script, not a package
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, proc: subprocess.Popen, timeout: float = 600) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return time.perf_counter() - start
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit("the app stopped") from None
+            time.sleep(0.2)
+    raise SystemExit("the app did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="default", choices=["small", "default", "large"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--demo-dir", type=Path, default=None)
+    args = parser.parse_args()
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from coverage.run import run_study, write_results
+
+    project = bn.demo_project(args.size, args.seed, args.demo_dir)
+    if not (project.parent / "results" / "results.gpkg").exists():
+        print("computing the results ...", flush=True)
+        write_results(run_study(project))
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("install Debian's chromium to run this benchmark")
+    port = _port()
+    script = Path(sys.executable).with_name("coverage")
+    proc = subprocess.Popen([str(script), "app", str(project.parent), "--port", str(port),
+                             "--no-show"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+    url = f"http://localhost:{port}/"
+    try:
+        started = _wait(url, proc)
+        print(f"server ready (results read, model built) in {started:.1f} s")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+            renders, updates = [], []
+            for k in range(args.repeat):
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.route("http*://*.openstreetmap.org/**", lambda r: r.abort())
+                t = time.perf_counter()
+                page.goto(url)
+                expect(page.locator(".cov-card[data-key=sites] .cov-card-value")).not_to_have_text(
+                    "…", timeout=60_000)
+                page.locator("canvas").first.wait_for()
+                renders.append(time.perf_counter() - t)
+                boxes = [c.bounding_box() for c in page.locator("canvas").all()]
+                box = max((b for b in boxes if b), key=lambda b: b["width"] * b["height"])
+                status = page.locator(".cov-status")
+                card = page.locator(".cov-card[data-key=coverage]")
+                for fx, fy in ((0.3 + 0.1 * k % 0.4, 0.4), (0.6, 0.3 + 0.1 * k % 0.4)):
+                    before = card.get_attribute("data-value")
+                    message = status.inner_text()
+                    t = time.perf_counter()
+                    page.mouse.click(box["x"] + fx * box["width"],
+                                     box["y"] + fy * box["height"])
+                    expect(status).not_to_have_text(message, timeout=30_000)
+                    updates.append(time.perf_counter() - t)
+                    after = card.get_attribute("data-value")
+                    print(f"  visit {k + 1}: add-site update {updates[-1] * 1000:6.0f} ms "
+                          f"(coverage {before} → {after})")
+                print(f"  visit {k + 1}: first render {renders[-1]:.2f} s")
+                page.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    print(f"first render: median {statistics.median(renders):.2f} s, max {max(renders):.2f} s "
+          f"(target < 5 s)")
+    print(f"add-site update: median {statistics.median(updates) * 1000:.0f} ms, max "
+          f"{max(updates) * 1000:.0f} ms (target < 1 s)")
+
+
+if __name__ == "__main__":
+    main()
