@@ -217,3 +217,22 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
     import pyproj
 
     return pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
+
+
+def test_state_choose_move_remove(demo_city: Path):
+    from coverage_app.state import AppState
+
+    from coverage.session import PlanningSession
+
+    state = AppState(PlanningSession.open(demo_city))
+    state.load_model()
+    sites = state.session.sites().to_crs(4326)
+    target = sites.iloc[0]
+    state.choose_near(target.geometry.x + 0.0005, target.geometry.y)
+    assert state.chosen == target["site_id"]
+    state.click = "move"
+    state.click_at(*_mercator(target.geometry.x + 0.003, target.geometry.y))
+    assert [e.action for e in state.session.edits] == ["move"]
+    state.remove_chosen()
+    assert [e.action for e in state.session.edits] == ["move", "close"]
+    assert target["site_id"] not in set(state.session.sites()["site_id"])

@@ -25,7 +25,7 @@ INDICATORS = ("coverage", "staff", "gap", "e2sfca")
 BASEMAPS = ("osm", "tianditu", "amap", "none")
 LAYERS = ("communities", "density", "sites", "catchments", "underserved", "hotspots",
           "recommended", "flows")
-CLICK = ("add", "move", "none")
+CLICK = ("add", "choose", "move", "none")
 
 _TO_LONLAT = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
 
@@ -105,6 +105,8 @@ class AppState(param.Parameterized):
         lon, lat = self.to_lonlat(x, y)
         if self.click == "add":
             self.add_site(lon, lat)
+        elif self.click == "choose":
+            self.choose_near(lon, lat)
         elif (self.click == "move" and self.chosen
               and self._guard(self.session.move_site, self.chosen, lon, lat) is not None):
             self._changed()
@@ -115,6 +117,17 @@ class AppState(param.Parameterized):
         if edit is not None:
             self.chosen = edit.site_id
             self._changed(self.t("site_added", id=edit.site_id))
+
+    def choose_near(self, lon: float, lat: float, *, within_m: float = 300.0) -> None:
+        """Choose the service point nearest to a WGS-84 position (within ``within_m``)."""
+        if not self.ready:
+            return
+        sites = self.session.sites()
+        x, y = pyproj.Transformer.from_crs(4326, sites.crs, always_xy=True).transform(lon, lat)
+        d = np.hypot(sites.geometry.x.to_numpy() - x, sites.geometry.y.to_numpy() - y)
+        if len(d) and d.min() <= within_m:
+            self.chosen = str(sites["site_id"].iloc[int(d.argmin())])
+            self.message = f"{self.t('chosen')}: {self.chosen}"
 
     def remove_chosen(self) -> None:
         """Remove the chosen service point."""

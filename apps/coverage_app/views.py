@@ -61,7 +61,8 @@ class Controls(pn.viewable.Viewer):
         layers = pn.widgets.CheckBoxGroup(name=s.t("layers"), options={
             s.t(f"layer_{k}"): k for k in LAYERS}, value=list(s.layers))
         click = pn.widgets.RadioBoxGroup(name=s.t("click"), options={
-            s.t("click_add"): "add", s.t("click_move"): "move", s.t("click_none"): "none"},
+            s.t("click_add"): "add", s.t("click_choose"): "choose",
+            s.t("click_move"): "move", s.t("click_none"): "none"},
             value=s.click)
         staff = pn.widgets.FloatInput(name=s.t("new_staff"), value=s.new_staff, step=0.5,
                                       start=0.0, end=100.0)
