@@ -26,7 +26,8 @@ def open_session(project: Project, mode: str = "walk") -> PlanningSession:
     key = (str(project.path.resolve()), mode)
     with _LAYERS_LOCK:
         if key not in _LAYERS:
-            _LAYERS[key] = load_results(project, mode=mode)
+            # the saved results are the walking ones; another mode is computed in memory
+            _LAYERS[key] = load_results(project, mode=mode, write=mode == "walk")
     return PlanningSession(project=project, layers=dict(_LAYERS[key]), mode=mode)
 
 

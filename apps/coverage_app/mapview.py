@@ -137,7 +137,7 @@ class MapView(pn.viewable.Viewer):
         fig.on_event(Tap, self._on_tap)
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=560)
         state.param.watch(self._redraw_all, ["basemap"])
-        state.param.watch(self._redraw_scenario, ["version", "ready"])
+        state.param.watch(self._redraw_scenario, ["version", "ready", "recommendation"])
         state.param.watch(self._redraw_communities, ["indicator", "threshold", "district",
                                                      "lang"])
         state.param.watch(self._redraw_sites, ["kind", "chosen"])
@@ -229,6 +229,9 @@ class MapView(pn.viewable.Viewer):
         if self.state.ready and not len(self.src["density"].data.get("xs", [])):
             self._redraw_density()
         rec = self.state.session.layers.get("recommended_sites")
+        pending = self.state.recommendation
+        if pending is not None and "recommended_sites" in pending.layers:
+            rec = pending.layers["recommended_sites"]  # shown until applied or replaced
         if rec is not None and len(rec):
             pts = self._web(rec.geometry.to_numpy())
             self.src["recommended"].data = {"x": shapely.get_x(pts), "y": shapely.get_y(pts)}

@@ -170,6 +170,8 @@ class AppState(param.Parameterized):
             with self._lock:
                 rec = recommend(self.session.model, new_sites=int(k), new_staff=int(n))
             self.recommendation = rec
+            if "recommended" not in self.layers:
+                self.layers = [*self.layers, "recommended"]
         except (ValueError, RuntimeError) as exc:
             self.message = self.t("error", message=str(exc))
         finally:

@@ -84,13 +84,13 @@ class Controls(pn.viewable.Viewer):
 
     def _mode(self, mode: str) -> None:
         """Switch the travel mode: another session (results and model for that mode)."""
-        from coverage.session import PlanningSession
-
         s = self.state
         s.busy = True
         s.ready = False
+        from .app import open_session
+
         try:
-            s.session = PlanningSession.open(s.session.project, mode=mode)
+            s.session = open_session(s.session.project, mode)
             s.mode = mode
             s.load_model()
             s.version += 1

@@ -49,6 +49,7 @@ def load_results(
     new_sites: int = DEFAULT_NEW_SITES,
     new_staff: int = DEFAULT_NEW_STAFF,
     progress: Callable[[str], None] | None = None,
+    write: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Return the project's latest result layers, computing what is missing.
 
@@ -56,7 +57,8 @@ def load_results(
     current inputs (SHA-256), parameters and travel mode; otherwise the main job runs again and
     writes them. When the results hold no recommendation, one is made (``new_sites`` sites for
     coverage and ``new_staff`` staff for the largest shortfalls) and written beside them, with
-    its scenario file ``recommended_scenario.json``.
+    its scenario file ``recommended_scenario.json``. With ``write`` False nothing is written
+    (the web app computes another travel mode's results in memory, leaving the saved ones).
     """
     from coverage.provenance import is_current
     from coverage.run import run_study, write_results
@@ -68,7 +70,8 @@ def load_results(
     if "run_info" not in layers or not is_current(layers["run_info"], project, mode):
         step("running the main job")
         results = run_study(project, mode=mode, progress=progress)
-        write_results(results, project.output_dir)
+        if write:
+            write_results(results, project.output_dir)
         layers = results.layers()
     if not any(name in layers for name in _RECOMMENDATION) and (new_sites or new_staff):
         from coverage.recommend import recommend
@@ -78,8 +81,9 @@ def load_results(
         step("recommending new service points and staff")
         model = ScenarioModel(project, mode=mode)
         rec = recommend(model, new_sites=new_sites, new_staff=new_staff, progress=progress)
-        write_layers(rec.layers, project.output_dir)
-        rec.scenario.to_json(project.output_dir / "recommended_scenario.json")
+        if write:
+            write_layers(rec.layers, project.output_dir)
+            rec.scenario.to_json(project.output_dir / "recommended_scenario.json")
         layers = {**layers, **rec.layers}
     return layers
 
