@@ -36,7 +36,8 @@ destinations. Each origin then takes the better of its road's two end nodes.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
@@ -64,7 +65,7 @@ BATCH_CELLS = 1 << 24
 #: Side of the tiles grouping destinations for bounded searches, metres (see ``_reached``).
 BATCH_TILE = 4_000.0
 #: Origins handled together when joining them to the reached nodes.
-ORIGIN_CHUNK = 131_072
+ORIGIN_CHUNK = 65_536
 #: Pixel of the rasters on which service-area polygons are drawn, metres.
 AREA_PIXEL_M = 10.0
 #: Threads for chunked array work (NumPy releases the GIL inside its loops).
@@ -77,37 +78,82 @@ _COSTS = ("time_min", "distance_m")
 
 
 class _Ends:
-    """Where snapped points leave (origins) or enter (destinations) the node graph."""
+    """Where snapped points leave (origins) or enter (destinations) the node graph.
+
+    ``rows`` are the positions of the reachable points; the other arrays are indexed like it.
+    When every point is reachable the snap's own arrays are used without copies; node numbers
+    are int32 and positions along the links are computed on demand (:meth:`pos_at`), so that
+    a million origins hold four arrays.
+    """
 
     def __init__(self, net: RoadNetwork, s: Snapped, rows: np.ndarray, *, origin: bool) -> None:
         a = net.arrays
-        link = s.link[rows]
+        full = len(rows) == len(s.link)  # rows is then arange(n)
+
+        def pick(values: np.ndarray) -> np.ndarray:
+            return values if full else values[rows]
+
+        link = pick(s.link)
         length = a.length[link]
-        t = s.t[rows]
-        part_a = t * length
-        part_b = (1.0 - t) * length
-        at_a = part_a <= ON_NODE_M
-        at_b = part_b <= ON_NODE_M
-        part_a = np.where(at_a, 0.0, part_a)
-        part_b = np.where(at_b, 0.0, part_b)
+        t = pick(s.t)
+        cost_a = t * length  # the part from a, then the cost through a, in place
+        cost_b = 1.0 - t  # (1 - t) * length, as the snap defines it: not length - part_a
+        cost_b *= length
+        at_a = cost_a <= ON_NODE_M
+        at_b = cost_b <= ON_NODE_M
+        cost_a[at_a] = 0.0
+        cost_b[at_b] = 0.0
         if origin:  # leave towards a: against the link's direction
             ok_a = a.backward[link] | at_a
             ok_b = a.forward[link] | at_b
         else:  # enter from a: along the link's direction
             ok_a = a.forward[link] | at_a
             ok_b = a.backward[link] | at_b
-        snap = s.distance[rows]
+        snap = pick(s.distance)
+        cost_a += snap
+        cost_a[~ok_a] = np.inf
+        cost_b += snap
+        cost_b[~ok_b] = np.inf
+        ends_a, ends_b = _link_ends32(net)
+        self._arrays = a
+        self._snapped = s
         self.rows = rows
-        self.x = s.x[rows]  # the attachment point
-        self.y = s.y[rows]
         self.link = link
-        self.pos = part_a  # metres from a along the link
-        self.length = length
         self.snap = snap
-        self.node_a = a.link_a[link]
-        self.node_b = a.link_b[link]
-        self.cost_a = np.where(ok_a, snap + part_a, np.inf)
-        self.cost_b = np.where(ok_b, snap + part_b, np.inf)
+        self.node_a = ends_a[link]
+        self.node_b = ends_b[link]
+        self.cost_a = cost_a
+        self.cost_b = cost_b
+
+    def pos_at(self, i: np.ndarray | slice) -> np.ndarray:
+        """Metres from end ``a`` along the link of entries ``i``."""
+        part_a = self._snapped.t[self.rows[i]] * self._arrays.length[self.link[i]]
+        part_a[part_a <= ON_NODE_M] = 0.0
+        return part_a
+
+    @property
+    def pos(self) -> np.ndarray:
+        """Metres from end ``a`` along the link of every entry (for small sets)."""
+        return self.pos_at(slice(None))
+
+    @property
+    def x(self) -> np.ndarray:
+        """Return the x of the attachment points."""
+        return self._snapped.x[self.rows]
+
+    @property
+    def y(self) -> np.ndarray:
+        """Return the y of the attachment points."""
+        return self._snapped.y[self.rows]
+
+
+def _link_ends32(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray]:
+    """End nodes of every link as int32 (half the memory of per-point copies)."""
+    cached = getattr(net, "_link_ends32", None)
+    if cached is None:
+        a = net.arrays
+        cached = net._link_ends32 = (a.link_a.astype(np.int32), a.link_b.astype(np.int32))
+    return cached
 
 
 def _virtual_arcs(dest: _Ends, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -154,7 +200,7 @@ def _direct(
     pairs = left.merge(right, on="link")
     o = pairs["o"].to_numpy()
     d = pairs["d"].to_numpy()
-    along = dest.pos[d] - orig.pos[o]
+    along = dest.pos[d] - orig.pos_at(o)
     lk = orig.link[o]
     ok = ((along >= 0) & net.arrays.forward[lk]) | ((along <= 0) & net.arrays.backward[lk])
     ok |= np.abs(along) <= ON_NODE_M
@@ -164,6 +210,10 @@ def _direct(
 
 def _labels(index: pd.Index, pos: np.ndarray, valid: np.ndarray) -> pd.Series | np.ndarray:
     """Index labels at ``pos`` where ``valid``, missing elsewhere (nullable ints for ints)."""
+    if isinstance(index.dtype, np.dtype) and index.dtype.kind in "iu":
+        # Plain integers: gather the values and wrap them with the mask, without copies.
+        values = index.to_numpy()[np.where(valid, pos, 0)].astype(np.int64, copy=False)
+        return pd.arrays.IntegerArray(values, ~valid)
     taken = index.take(np.where(valid, pos, 0))
     if pd.api.types.is_integer_dtype(taken.dtype):
         out = pd.array(taken.to_numpy(), dtype="Int64")
@@ -178,9 +228,12 @@ def _prepare(
     net: RoadNetwork, points: Points, *, origin: bool
 ) -> tuple[pd.Index, Snapped, np.ndarray, _Ends]:
     snapped = net.snap_points(points)
-    ok = np.flatnonzero(pd.isna(snapped.reason))
-    return (snapped.index, snapped.snapped, snapped.reason,
-            _Ends(net, snapped.snapped, ok, origin=origin))
+    key = "origin_ends" if origin else "destination_ends"
+    ends = snapped.derived.get(key)
+    if ends is None:  # computed once per snapped layer and role
+        ok = np.flatnonzero(pd.isna(snapped.reason))
+        ends = snapped.derived[key] = _Ends(net, snapped.snapped, ok, origin=origin)
+    return snapped.index, snapped.snapped, snapped.reason, ends
 
 
 def nearest(net: RoadNetwork, origins: Points, destinations: Points) -> pd.DataFrame:
@@ -210,49 +263,74 @@ def nearest(net: RoadNetwork, origins: Points, destinations: Points) -> pd.DataF
     """
     oindex, osnap, oreason, orig = _prepare(net, origins, origin=True)
     dindex, _, _, dest = _prepare(net, destinations, origin=False)
-    n = net.n_nodes
     n_orig = len(oindex)
-    best = np.full(len(orig.rows), np.inf)
-    which = np.full(len(orig.rows), -1, dtype=np.int64)
+    distance = np.full(n_orig, np.nan)
+    dest_pos = np.full(n_orig, -1, dtype=np.int64)  # position in dest.rows
     if len(dest.rows) and len(orig.rows):
-        graph = _augmented(net, dest)
-        dist, _, sources = dijkstra(
-            graph, directed=True, indices=n + np.arange(len(dest.rows)), min_only=True,
-            return_predecessors=True,
-        )
-        via_a = orig.cost_a + dist[orig.node_a]
-        via_b = orig.cost_b + dist[orig.node_b]
-        use_b = via_b < via_a
-        best = np.where(use_b, via_b, via_a)
-        node = np.where(use_b, orig.node_b, orig.node_a)
-        which = np.where(np.isfinite(best), sources[node] - n, -1)
+        _nearest_via_nodes(net, orig, dest, distance, dest_pos)
         o, d, c = _direct(orig, dest, net)
         if len(o):
             order = np.lexsort((d, c, o))
             o, d, c = o[order], d[order], c[order]
             first = np.r_[True, o[1:] != o[:-1]]
-            o, d, c = o[first], d[first], c[first]
-            better = c < best[o]
-            best[o[better]] = c[better]
-            which[o[better]] = d[better]
-    distance = np.full(n_orig, np.nan)
-    dest_pos = np.full(n_orig, -1, dtype=np.int64)
-    found = np.isfinite(best)
-    distance[orig.rows[found]] = best[found]
-    dest_pos[orig.rows[found]] = dest.rows[which[found]]
+            rows, d, c = orig.rows[o[first]], d[first], c[first]
+            better = ~(c >= distance[rows])  # also where nothing was found (NaN)
+            distance[rows[better]] = c[better]
+            dest_pos[rows[better]] = d[better]
     reason = oreason.copy()
-    reason[orig.rows[~found]] = REASON_NONE_REACHABLE
+    lost = orig.rows[np.isnan(distance[orig.rows])]
+    reason[lost] = REASON_NONE_REACHABLE
     valid = dest_pos >= 0
+    dest_pos[valid] = dest.rows[dest_pos[valid]]
+    # copy=False: every column is a fresh array (the snap distances are copied here).
     return pd.DataFrame(
         {
             "destination": _labels(dindex, dest_pos, valid),
             "distance_m": distance,
             "time_min": distance / net.speed_m_per_min,
-            "snap_m": osnap.distance,
+            "snap_m": osnap.distance.copy(),
             "reason": reason,
         },
         index=oindex,
+        copy=False,
     )
+
+
+def _nearest_via_nodes(
+    net: RoadNetwork, orig: _Ends, dest: _Ends, distance: np.ndarray, dest_pos: np.ndarray
+) -> None:
+    """Fill ``distance`` and ``dest_pos`` (by origin row) through the graph's nodes.
+
+    One multi-source Dijkstra from all destinations (``min_only``) gives every node its cost
+    to the nearest destination and which one it is; each origin takes the better of its
+    link's two ends. Origins go in chunks so that the temporary arrays stay small.
+    """
+    n = net.n_nodes
+    graph = _augmented(net, dest)
+    dist, _, sources = dijkstra(
+        graph, directed=True, indices=n + np.arange(len(dest.rows)), min_only=True,
+        return_predecessors=True,
+    )
+    sources -= n
+
+    def run(bounds: tuple[int, int]) -> None:
+        lo, hi = bounds
+        node_a, node_b = orig.node_a[lo:hi], orig.node_b[lo:hi]
+        best = dist[node_a]
+        best += orig.cost_a[lo:hi]
+        via_b = dist[node_b]
+        via_b += orig.cost_b[lo:hi]
+        use_b = via_b < best
+        np.copyto(best, via_b, where=use_b)
+        which = sources[node_a]
+        np.copyto(which, sources[node_b], where=use_b)
+        found = np.flatnonzero(np.isfinite(best))
+        rows = orig.rows[lo:hi][found]
+        distance[rows] = best[found]
+        dest_pos[rows] = which[found]
+
+    for _ in _ordered(run, _chunks(len(orig.rows), ORIGIN_CHUNK)):
+        pass
 
 
 def _reach_radius(net: RoadNetwork, limit: float) -> float:
@@ -318,18 +396,20 @@ def _reached(
     # Nodes sorted by x, to pick a box's nodes with one binary search and one filter.
     xorder = getattr(net, "_x_order", None)
     if xorder is None:
-        xorder = net._x_order = np.argsort(net.x, kind="stable")
+        xorder = net._x_order = np.argsort(net.x)
     xs = net.x[xorder]
     base = net.graph_reversed
-    for ids in groups:  # a few dozen spatial groups of destinations, not one loop per source
+    dx, dy = dest.x, dest.y
+
+    def run(ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         ids = np.sort(ids)
         if boxes is None:
             sub = np.arange(n)
             g = _augmented(net, dest)
             local_idx = n + ids
         else:
-            lo_x, hi_x = dest.x[ids].min() - radius, dest.x[ids].max() + radius
-            lo_y, hi_y = dest.y[ids].min() - radius, dest.y[ids].max() + radius
+            lo_x, hi_x = dx[ids].min() - radius, dx[ids].max() + radius
+            lo_y, hi_y = dy[ids].min() - radius, dy[ids].max() + radius
             cand = xorder[np.searchsorted(xs, lo_x):np.searchsorted(xs, hi_x, side="right")]
             yy = net.y[cand]
             sub = np.sort(cand[(yy >= lo_y) & (yy <= hi_y)])
@@ -337,13 +417,20 @@ def _reached(
             local_idx = len(sub) + np.arange(len(ids))
         m = len(sub)
         batch = int(max(1, min(len(ids), BATCH_CELLS // max(m + len(ids), 1))))
+        out = []
         for start in range(0, len(ids), batch):
             rows = local_idx[start:start + batch]
             dist = dijkstra(g, directed=True, indices=rows, limit=limit)[:, :m]
             r, c = np.nonzero(dist <= limit)
-            dests.append(ids[start:start + batch][r])
-            nodes.append(sub[c])
-            costs.append(dist[r, c])
+            out.append((ids[start:start + batch][r], sub[c], dist[r, c]))
+        return out
+
+    # A few dozen spatial groups of destinations, not one loop per source.
+    for part in _ordered(run, groups):
+        for d_, n_, c_ in part:
+            dests.append(d_)
+            nodes.append(n_)
+            costs.append(c_)
     dest_pos = np.concatenate(dests) if dests else np.zeros(0, dtype=np.int64)
     node = np.concatenate(nodes) if nodes else np.zeros(0, dtype=np.int64)
     cost = np.concatenate(costs) if costs else np.zeros(0)
@@ -375,51 +462,54 @@ def _subgraph(
     return sp.csr_array((w, col.astype(np.int32), indptr), shape=(size, size))
 
 
-def _join(
-    orig: _Ends, dest: _Ends, net: RoadNetwork, reached: tuple[np.ndarray, np.ndarray,
-                                                               np.ndarray], limit: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (origin, destination, cost) within ``limit``, sorted by origin then destination.
+def _node_lists(net: RoadNetwork, n_dest: int, reached: tuple[np.ndarray, ...]) -> sp.csr_array:
+    """List the reached destinations of every node: a node × destination CSR matrix of costs.
 
-    Origins are joined per *link*, not per origin end: for each link holding origins, the
-    destinations reached from its end ``a`` and from its end ``b`` are merged once into one
-    list (destination, cost at ``a``, cost at ``b``); each origin then walks its link's list
-    and takes ``min(cost_a + at_a, cost_b + at_b)``. That touches each output pair once, in
-    output order (origins ascending, each list sorted by destination), with no global sort.
+    Rows hold the destinations in increasing order (SciPy's CSR → CSC conversion is a
+    counting sort). Zero costs are stored explicitly, like any other.
     """
     r_dest, r_node, r_cost = reached
-    n_dest = len(dest.rows)
-    n_links = net.n_links
-    # Reached destinations of each node, sorted by node then destination.
-    order = np.argsort(r_node.astype(np.int64) * n_dest + r_dest)
-    nd_dest, nd_cost = r_dest[order], r_cost[order]
-    ptr = np.r_[0, np.cumsum(np.bincount(r_node, minlength=net.n_nodes))]
-    live = np.minimum(orig.cost_a, orig.cost_b) <= limit
-    mark = np.zeros(n_links, dtype=bool)
-    mark[orig.link[live]] = True
-    links = np.flatnonzero(mark)
-    link_pos = np.cumsum(mark) - 1
+    by_dest = sp.csr_array((r_cost, (r_dest, r_node)), shape=(n_dest, net.n_nodes))
+    by_node = by_dest.tocsc()
+    return sp.csr_array((by_node.data, by_node.indices, by_node.indptr),
+                        shape=(net.n_nodes, n_dest))
+
+
+def _link_lists(
+    net: RoadNetwork, links: np.ndarray, nodes: sp.csr_array
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge the destination lists of both ends of each link in ``links``.
+
+    Returns the CSR pointer (one row per link), the destinations (sorted in each row) and the
+    costs from end ``a`` and from end ``b`` (inf where an end does not reach the
+    destination) as the real and imaginary parts of one complex array, so that one gather
+    fetches both. The union is SciPy's sparse sum of two indicator matrices (1 for
+    end ``a``, 2 for end ``b``); each end's costs then fill the entries whose indicator has
+    its bit, in order, since both lists and their union are sorted.
+    """
     a = net.arrays
-    parts = []
-    for ends in (a.link_a[links], a.link_b[links]):
-        cnt = ptr[ends + 1] - ptr[ends]
-        k = _ranges(ptr[ends], cnt)
-        parts.append((np.repeat(np.arange(len(links)), cnt), nd_dest[k], nd_cost[k]))
-    (la, da, ca), (lb, db, cb) = parts
-    key = np.r_[la * n_dest + da, lb * n_dest + db]
-    at_a = np.r_[ca, np.full(len(cb), np.inf)]
-    at_b = np.r_[np.full(len(ca), np.inf), cb]
-    order = np.argsort(key, kind="stable")  # two sorted runs: a merge
-    key, at_a, at_b = key[order], at_a[order], at_b[order]
-    if len(key):
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        at_a = np.minimum.reduceat(at_a, starts)
-        at_b = np.minimum.reduceat(at_b, starts)
-        key = key[starts]
-    l_link = key // n_dest
-    l_dest = (key % n_dest).astype(np.int32)  # int32 halves the memory traffic below
-    l_ptr = np.r_[0, np.cumsum(np.bincount(l_link, minlength=len(links)))]
-    # Pairs on the same link going straight along it (few), best first per pair.
+    end_a = nodes[a.link_a[links]]
+    end_b = nodes[a.link_b[links]]
+    mark_a = sp.csr_array((np.ones(end_a.nnz, dtype=np.int8), end_a.indices, end_a.indptr),
+                          shape=end_a.shape)
+    mark_b = sp.csr_array((np.full(end_b.nnz, 2, dtype=np.int8), end_b.indices, end_b.indptr),
+                          shape=end_b.shape)
+    union = mark_a + mark_b
+    union.sort_indices()
+    cost = np.full(union.nnz, complex(np.inf, np.inf))
+    cost.real[(union.data & 1) != 0] = end_a.data
+    cost.imag[(union.data & 2) != 0] = end_b.data
+    return union.indptr, union.indices.astype(np.int32, copy=False), cost
+
+
+def _direct_keys(
+    orig: _Ends, dest: _Ends, net: RoadNetwork, limit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Same-link pairs within ``limit`` as sorted keys ``origin * n_dest + dest`` and costs.
+
+    One (the cheapest) cost per pair.
+    """
+    n_dest = len(dest.rows)
     d_o, d_d, d_c = _direct(orig, dest, net)
     sel = d_c <= limit
     dk = d_o[sel].astype(np.int64) * n_dest + d_d[sel]
@@ -427,53 +517,145 @@ def _join(
     order = np.lexsort((d_c, dk))
     dk, d_c = dk[order], d_c[order]
     first = np.r_[True, dk[1:] != dk[:-1]][: len(dk)]
-    dk, d_c = dk[first], d_c[first]
+    return dk[first], d_c[first]
+
+
+def _owners(count: np.ndarray) -> np.ndarray:
+    """``np.repeat(np.arange(len(count)), count)`` as int32 (a cumulative sum of markers).
+
+    NumPy's ``repeat`` with counts moves one element at a time; marking where each owner's
+    run starts and summing is several times faster for the short runs here.
+    """
+    total = int(count.sum())
+    out = np.zeros(total, dtype=np.int32)
+    if total == 0:
+        return out
+    nz = np.flatnonzero(count)
+    starts = np.cumsum(count[nz]) - count[nz]
+    out[starts[1:]] = np.diff(nz).astype(np.int32)
+    out[0] = nz[0]
+    np.cumsum(out, out=out)
+    return out
+
+
+def _join(
+    orig: _Ends,
+    dest: _Ends,
+    net: RoadNetwork,
+    reached: tuple[np.ndarray, np.ndarray, np.ndarray],
+    limit: float,
+    labels: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    scale: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (origin, destination, cost) within ``limit``, sorted by origin then destination.
+
+    Origins and destinations are positions in ``orig.rows`` and ``dest.rows``, or the values
+    of ``labels`` (one array per side, indexed by those positions) where given; costs are in
+    metres, or divided by ``scale`` where given. (Labels and units are applied chunk by chunk,
+    while the arrays are in cache, rather than in extra passes over millions of rows.)
+
+    Origins are joined per *link*, not per origin end: for each link holding origins, the
+    destinations reached from its end ``a`` and from its end ``b`` are merged once into one
+    list (destination, cost at ``a``, cost at ``b``); each origin then walks its link's list
+    and takes ``min(cost_a + at_a, cost_b + at_b)``. That touches each output pair once, in
+    output order (origins ascending, each list sorted by destination), with no global sort.
+    Origins go in chunks of ``ORIGIN_CHUNK``, so that the temporary arrays stay small (and in
+    cache).
+    """
+    n_dest = len(dest.rows)
     chunks = _chunks(len(orig.rows), ORIGIN_CHUNK)
+    # Origins within the limit of an end of their link, counted per link.
+    per_link = np.zeros(net.n_links, dtype=np.int64)
+    for lo, hi in chunks:
+        near = np.minimum(orig.cost_a[lo:hi], orig.cost_b[lo:hi]) <= limit
+        per_link += np.bincount(orig.link[lo:hi][near], minlength=net.n_links)
+    links = np.flatnonzero(per_link)
+    link_pos = np.zeros(net.n_links, dtype=np.int64)
+    link_pos[links] = np.arange(len(links))
+    l_ptr, l_dest, l_cost = _link_lists(net, links, _node_lists(net, n_dest, reached))
+    dk, d_c = _direct_keys(orig, dest, net, limit)
 
     def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         lo, hi = bounds
-        o = (lo + np.flatnonzero(live[lo:hi])).astype(np.int32)
-        lp = link_pos[orig.link[o]]
-        cnt = l_ptr[lp + 1] - l_ptr[lp]
-        k = _ranges(l_ptr[lp].astype(np.int32), cnt)
-        c = np.repeat(orig.cost_a[o], cnt)
-        c += at_a[k]
-        np.minimum(c, np.repeat(orig.cost_b[o], cnt) + at_b[k], out=c)
+        cost_a, cost_b = orig.cost_a[lo:hi], orig.cost_b[lo:hi]
+        live = np.flatnonzero(np.minimum(cost_a, cost_b) <= limit)
+        lp = link_pos[orig.link[lo:hi][live]]
+        first = l_ptr[lp]
+        cnt = l_ptr[lp + 1] - first
+        owner = _owners(cnt)
+        k = np.arange(len(owner), dtype=np.int64)
+        k += (first - (np.cumsum(cnt) - cnt))[owner]
+        at = l_cost[k]
+        c = cost_a[live][owner]
+        c += at.real
+        c_b = cost_b[live][owner]
+        c_b += at.imag
+        np.minimum(c, c_b, out=c)
         keep = np.flatnonzero(c <= limit)
-        oo, dd, c = np.repeat(o, cnt)[keep], l_dest[k[keep]], c[keep]
-        # Merge this chunk's same-link pairs into its sorted output.
-        s0, s1 = np.searchsorted(dk, [lo * n_dest, hi * n_dest])
-        if s1 > s0:
-            key = oo.astype(np.int64) * n_dest + dd
-            ck, cc = dk[s0:s1], d_c[s0:s1]
-            at = np.searchsorted(key, ck)
-            found = at < len(key)
-            found[found] = key[at[found]] == ck[found]
-            c[at[found]] = np.minimum(c[at[found]], cc[found])
-            new = ~found
-            if new.any():
-                oo = np.insert(oo, at[new], ck[new] // n_dest)
-                dd = np.insert(dd, at[new], ck[new] % n_dest)
-                c = np.insert(c, at[new], cc[new])
-        return oo, dd, c
+        oo, dd, c = lo + live[owner[keep]], l_dest[k[keep]], c[keep]
+        oo, dd, c = _merge_direct(oo, dd, c, dk, d_c, n_dest, lo, hi)
+        if scale is not None:
+            c /= scale
+        return (oo if labels[0] is None else labels[0][oo],
+                dd if labels[1] is None else labels[1][dd], c)
 
-    parts = _parallel(run, chunks)
-    o = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    d = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    c = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0)
-    return o, d, c
+    # Written once into arrays sized for every candidate (pages never written are never
+    # touched), rather than into per-chunk parts concatenated afterwards.
+    size = int(np.dot(per_link[links], np.diff(l_ptr))) + len(dk)
+    o = np.empty(size, dtype=np.int64 if labels[0] is None else labels[0].dtype)
+    d = np.empty(size, dtype=np.int32 if labels[1] is None else labels[1].dtype)
+    c = np.empty(size)
+    end = 0
+    for oo, dd, cc in _ordered(run, chunks):
+        o[end:end + len(cc)], d[end:end + len(cc)], c[end:end + len(cc)] = oo, dd, cc
+        end += len(cc)
+    return o[:end], d[:end], c[:end]
+
+
+def _merge_direct(
+    oo: np.ndarray, dd: np.ndarray, c: np.ndarray, dk: np.ndarray, d_c: np.ndarray,
+    n_dest: int, lo: int, hi: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge the same-link pairs of origins ``lo`` to ``hi`` into one chunk's sorted output."""
+    s0, s1 = np.searchsorted(dk, [lo * n_dest, hi * n_dest])
+    if s1 <= s0:
+        return oo, dd, c
+    key = oo.astype(np.int64) * n_dest + dd
+    ck, cc = dk[s0:s1], d_c[s0:s1]
+    at = np.searchsorted(key, ck)
+    found = at < len(key)
+    found[found] = key[at[found]] == ck[found]
+    c[at[found]] = np.minimum(c[at[found]], cc[found])
+    new = ~found
+    if new.any():
+        oo = np.insert(oo, at[new], ck[new] // n_dest)
+        dd = np.insert(dd, at[new], (ck[new] % n_dest).astype(dd.dtype))
+        c = np.insert(c, at[new], cc[new])
+    return oo, dd, c
 
 
 def _chunks(n: int, size: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
 
-def _parallel(func: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[func(x) for x in items]`` on up to ``THREADS`` threads (NumPy releases the GIL)."""
+def _ordered(func: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    """Yield ``func(x)`` for ``items`` in order, computed on up to ``THREADS`` threads.
+
+    At most ``2 × THREADS`` results are computed ahead of the one being consumed, so their
+    memory is reused instead of piling up.
+    """
     if len(items) <= 1 or THREADS <= 1:
-        return [func(x) for x in items]
+        for x in items:
+            yield func(x)
+        return
+    ahead = 2 * THREADS
     with ThreadPoolExecutor(max_workers=min(THREADS, len(items))) as pool:
-        return list(pool.map(func, items))
+        pending = deque(pool.submit(func, x) for x in items[:ahead])
+        for x in items[ahead:]:
+            yield pending.popleft().result()
+            pending.append(pool.submit(func, x))
+        while pending:
+            yield pending.popleft().result()
 
 
 def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -531,19 +713,20 @@ def cost_table(
     limit = _limit_m(net, max_cost, cost)
     oindex, _, oreason, orig = _prepare(net, origins, origin=True)
     dindex, _, dreason, dest = _prepare(net, destinations, origin=False)
+    labels = (_label_array(oindex, orig.rows), _label_array(dindex, dest.rows))
     if len(dest.rows) and len(orig.rows):
         reached = _reached(net, dest, limit)
-        o, d, c = _join(orig, dest, net, reached, limit)
+        o, d, c = _join(orig, dest, net, reached, limit, labels,
+                        net.speed_m_per_min if cost == "time_min" else None)
     else:
         o = d = np.zeros(0, dtype=np.int64)
         c = np.zeros(0)
-    if cost == "time_min":
-        c /= net.speed_m_per_min
+        labels = (None, None)
     # copy=False: the columns are fresh arrays; copying millions of rows would double the time.
     table = pd.DataFrame(
         {
-            "origin": oindex.take(orig.rows[o]),
-            "destination": dindex.take(dest.rows[d]),
+            "origin": oindex.take(orig.rows[o]) if labels[0] is None else o,
+            "destination": dindex.take(dest.rows[d]) if labels[1] is None else d,
             "cost": c,
         },
         copy=False,
@@ -551,6 +734,14 @@ def cost_table(
     table.attrs["unreachable_origins"] = _count_reasons(oreason)
     table.attrs["unreachable_destinations"] = _count_reasons(dreason)
     return table
+
+
+def _label_array(index: pd.Index, rows: np.ndarray) -> np.ndarray | None:
+    """Labels of ``index`` at ``rows`` as a NumPy array, for plain numeric indexes only."""
+    dtype = index.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        return index.to_numpy()[rows]
+    return None
 
 
 def _count_reasons(reason: np.ndarray) -> dict[str, int]:

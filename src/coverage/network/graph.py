@@ -76,6 +76,9 @@ class SnappedPoints:
     nearer_component: np.ndarray
     nearer_m: np.ndarray
     network: object = field(repr=False, compare=False, default=None)
+    #: Arrays derived from the snap by the cost functions (where each point leaves or enters
+    #: the graph), kept so that a layer reused for several queries computes them once.
+    derived: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -113,6 +116,29 @@ def _project(lon: np.ndarray, lat: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndar
     tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
     x, y = tr.transform(lon, lat)
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def _geometry_xy(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of points (centroids of other shapes; NaN for missing or empty ones)."""
+    try:
+        # NaN for missing and non-point geometries, which then get a second look; GEOS
+        # refuses empty points, so a layer holding any takes the careful way.
+        x = shapely.get_x(values).astype(np.float64, copy=False)
+        y = shapely.get_y(values).astype(np.float64, copy=False)
+    except shapely.errors.GEOSException:
+        x = np.full(len(values), np.nan)
+        y = np.full(len(values), np.nan)
+        look = np.arange(len(values))
+    else:
+        look = np.flatnonzero(np.isnan(x) | np.isnan(y))
+    if len(look):
+        other = values[look]
+        shape = ~np.isin(shapely.get_type_id(other), (-1, 0))
+        other[shape] = shapely.centroid(other[shape])
+        keep = ~(shapely.is_missing(other) | shapely.is_empty(other))
+        x[look[keep]] = shapely.get_x(other[keep])
+        y[look[keep]] = shapely.get_y(other[keep])
+    return x, y
 
 
 class RoadNetwork:
@@ -477,15 +503,8 @@ class RoadNetwork:
             geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
             if geo.crs is not None and not pyproj.CRS.from_user_input(geo.crs).equals(self.crs):
                 geo = geo.to_crs(self.crs)
-            values = np.asarray(geo.values)
-            not_point = ~np.isin(shapely.get_type_id(values), (-1, 0))
-            if not_point.any():
-                values = values.copy()
-                values[not_point] = shapely.centroid(values[not_point])
-            empty = shapely.is_missing(values) | shapely.is_empty(values)
-            x = np.where(empty, np.nan, shapely.get_x(values))
-            y = np.where(empty, np.nan, shapely.get_y(values))
-            return x.astype(np.float64), y.astype(np.float64), points.index
+            x, y = _geometry_xy(np.asarray(geo.values))
+            return x, y, points.index
         if isinstance(points, tuple) and len(points) == 2:
             x = np.asarray(points[0], dtype=np.float64)
             y = np.asarray(points[1], dtype=np.float64)

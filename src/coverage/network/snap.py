@@ -2,10 +2,11 @@
 
 Each link's polyline is cut into straight segments. To find a point's nearest segment without a
 Python loop, segments are cut further into *pieces* of at most ``piece_m`` metres (10 m), whose
-midpoints go into a KD-tree (``scipy.spatial.cKDTree``). Queries run in spatial order (250 m
-cells), which makes the KD-tree walk two to three times faster for unordered inputs such as a
-residence register. The winner is always projected in float64, so the attachment point lies on
-its road to the millimetre; what differs between the two searches is how the road is chosen.
+midpoints go into a KD-tree (``scipy.spatial.cKDTree``). Queries run in spatial order (a
+Z-order curve over 16 m cells), which makes the KD-tree walk two to three times faster for
+unordered inputs such as a residence register. The winner is always projected in float64, so
+the attachment point lies on its road to the millimetre; what differs between the two
+searches is how the road is chosen.
 
 Fast search (the default, ``exact=False``)
     The segments of the ``FAST_K`` (4) nearest piece midpoints are compared and the nearest
@@ -41,7 +42,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-__all__ = ["SegmentIndex", "SnapGrid", "Snapped"]
+__all__ = ["SegmentIndex", "SnapGrid", "Snapped", "spatial_order"]
 
 #: Piece midpoints whose segments are compared in the fast (not proven exact) search.
 FAST_K = 4
@@ -49,6 +50,13 @@ FAST_K = 4
 FAST_CHUNK = 65_536
 #: Threads for the fast search (SciPy's KD-tree and NumPy release the GIL).
 THREADS = min(4, os.cpu_count() or 1)
+#: Search radius of the fast search's first KD-tree pass, metres. A bounded k-nearest query
+#: prunes the tree walk early; its answer is the unbounded one whenever all ``FAST_K``
+#: neighbours lie within the radius, and the few points where they do not are queried again
+#: without a bound (same results, about a fifth less time).
+FAST_BOUND_M = 60.0
+#: Side of the cells by which queries are put in spatial order, metres.
+ORDER_CELL_M = 16.0
 
 
 @dataclass
@@ -157,7 +165,9 @@ class SegmentIndex:
         self, px: np.ndarray, py: np.ndarray, seg: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Project points on segments (same shapes): distance, along-segment u, and the point."""
-        packed = self._packed[seg]  # one gather: x0, y0, dx, dy, 1 / (dx² + dy²)
+        # One gather of rows (np.take is several times faster than fancy indexing of rows):
+        # x0, y0, dx, dy, 1 / (dx² + dy²).
+        packed = np.take(self._packed, seg, axis=0)
         x0, y0, dx, dy, inv = (packed[..., i] for i in range(5))
         u = np.clip(((px - x0) * dx + (py - y0) * dy) * inv, 0.0, 1.0)
         qx = x0 + u * dx
@@ -236,10 +246,19 @@ class SegmentIndex:
                 best_seg[last] = self._strtree_nearest(x[last], y[last])
         return best_seg
 
+    def _knn(self, pts: np.ndarray, k: int) -> np.ndarray:
+        """Find the ``k`` nearest piece midpoints of each point, nearest first (n × k)."""
+        rr, ii = self.tree.query(pts, k=k, distance_upper_bound=FAST_BOUND_M)
+        ii = ii.reshape(len(pts), k)
+        redo = np.flatnonzero(~np.isfinite(rr.reshape(len(pts), k)[:, -1]))
+        if len(redo):
+            ii[redo] = self.tree.query(pts[redo], k=k)[1].reshape(len(redo), k)
+        return ii
+
     def _fast_chunk(self, xs: np.ndarray, ys: np.ndarray, k: int) -> np.ndarray:
         """Best of the segments of the ``k`` nearest piece midpoints, one chunk."""
-        _, ii = self.tree.query(np.column_stack([xs, ys]), k=k)
-        seg = self.piece_seg[ii.reshape(len(xs), k)]
+        ii = self._knn(np.column_stack([xs, ys]), k)
+        seg = self.piece_seg[ii]
         if k == 1:
             return seg[:, 0]
         d2 = self._rank(xs, ys, seg)
@@ -250,10 +269,8 @@ class SegmentIndex:
         best, proven = self.grid.lookup(self, xs, ys)
         redo = np.flatnonzero(~proven)
         if len(redo):
-            # KD-tree queries in spatial order (250 m blocks) walk the same nodes: faster.
-            key = (np.floor(xs[redo] / 250.0).astype(np.int64) << 24) + np.floor(
-                ys[redo] / 250.0).astype(np.int64)
-            redo = redo[np.argsort(key, kind="stable")]
+            # KD-tree queries in spatial order walk the same nodes: faster.
+            redo = redo[spatial_order(xs[redo], ys[redo])]
             alt = self._fast_chunk(xs[redo], ys[redo], k)
             old = best[redo]
             has = old >= 0
@@ -262,24 +279,30 @@ class SegmentIndex:
             best[redo] = np.where(has & (d_old < d_alt), old, alt)
         return best
 
-    def _fast(self, x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
-        """Best of the segments of the ``k`` nearest piece midpoints (no exactness check).
+    def _fast(
+        self, px: np.ndarray, py: np.ndarray, idx: np.ndarray, k: int, out: Snapped,
+        cut: float | None,
+    ) -> None:
+        """Snap points ``idx`` to the best of the segments of their ``k`` nearest piece midpoints.
 
-        With a :class:`SnapGrid` attached (``self.grid``), the grid answers first.
+        No exactness check (see the module docstring). With a :class:`SnapGrid` attached
+        (``self.grid``), the grid answers first. Chunks of ``FAST_CHUNK`` points are searched,
+        projected and written to ``out`` on ``THREADS`` threads.
         """
         chunk_fn = self._fast_chunk if self.grid is None else self._grid_chunk
 
-        def run(bounds: tuple[int, int]) -> np.ndarray:
-            lo, hi = bounds
-            return chunk_fn(x[lo:hi], y[lo:hi], k)
+        def run(lo: int) -> None:
+            part = idx[lo:lo + FAST_CHUNK]
+            xs, ys = px[part], py[part]
+            self._attach(out, part, xs, ys, chunk_fn(xs, ys, k), cut)
 
-        chunks = [(lo, min(lo + FAST_CHUNK, len(x))) for lo in range(0, len(x), FAST_CHUNK)]
-        if len(chunks) > 1 and THREADS > 1:
+        starts = range(0, len(idx), FAST_CHUNK)
+        if len(starts) > 1 and THREADS > 1:
             with ThreadPoolExecutor(max_workers=THREADS) as pool:
-                parts = list(pool.map(run, chunks))
+                list(pool.map(run, starts))
         else:
-            parts = [run(c) for c in chunks]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            for lo in starts:
+                run(lo)
 
     def query(
         self,
@@ -332,37 +355,70 @@ class SegmentIndex:
             if not ok.any():
                 return Snapped(link, t, dist, qx, qy)
         idx = np.flatnonzero(ok)
-        x, y = px[idx], py[idx]
         if exact or self.grid is None:
-            # Query in spatial order (250 m cells): neighbouring queries walk the same tree
-            # nodes. (The grid needs no order: its lookups are O(1) gathers.)
-            cell = (np.floor((x - x.min()) / 250.0).astype(np.int64) << 24) + np.floor(
-                (y - y.min()) / 250.0
-            ).astype(np.int64)
-            order = np.argsort(cell, kind="stable")
-            idx, x, y = idx[order], x[order], y[order]
-        bound = max_distance + self.half if np.isfinite(max_distance) else np.inf
+            # Query in spatial order: neighbouring queries walk the same tree nodes. (The
+            # grid needs no order: its lookups are O(1) gathers.)
+            idx = idx[spatial_order(px[idx], py[idx])]
+        out = Snapped(link, t, dist, qx, qy)
         if exact:
+            bound = max_distance + self.half if np.isfinite(max_distance) else np.inf
+            x, y = px[idx], py[idx]
             best_seg = self._nearest(x, y, k, bound)
             none = np.flatnonzero(best_seg < 0)
             if len(none) and far and np.isfinite(bound):
                 best_seg[none] = self._nearest(x[none], y[none], k, np.inf)
+            self._attach(out, idx, x, y, best_seg)
         else:
-            best_seg = self._fast(x, y, min(FAST_K, self.tree.n))
-            if not far and np.isfinite(max_distance):
-                d = self._project(x, y, best_seg)[0]
-                best_seg[d > max_distance + self.half] = -1
-        found = best_seg >= 0
-        dist[idx[~found]] = np.inf
-        idx, x, y, best_seg = idx[found], x[found], y[found], best_seg[found]
-        d, u, sx, sy = self._project(x, y, best_seg)
-        lk = self.seg_link[best_seg]
+            cut = max_distance + self.half if not far and np.isfinite(max_distance) else None
+            self._fast(px, py, idx, min(FAST_K, self.tree.n), out, cut)
+        return out
+
+    def _attach(
+        self, out: Snapped, idx: np.ndarray, x: np.ndarray, y: np.ndarray, seg: np.ndarray,
+        cut: float | None = None,
+    ) -> None:
+        """Project points ``idx`` (at ``x``, ``y``) on their segments and fill ``out``.
+
+        A segment of -1, or farther than ``cut``, leaves the point unattached at distance inf.
+        """
+        d, u, sx, sy = self._project(x, y, np.maximum(seg, 0))
+        found = seg >= 0
+        if cut is not None:
+            found &= d <= cut
+        if not found.all():
+            out.distance[idx[~found]] = np.inf
+            idx, seg, d, u, sx, sy = (v[found] for v in (idx, seg, d, u, sx, sy))
+        lk = self.seg_link[seg]
         plen = self.link_plen[lk]
-        along = self.seg_cum0[best_seg] + u * self.seg_len[best_seg]
+        along = self.seg_cum0[seg] + u * self.seg_len[seg]
         with np.errstate(invalid="ignore", divide="ignore"):
             tt = np.where(plen > 0, np.clip(along / plen, 0.0, 1.0), 0.0)
-        link[idx], t[idx], dist[idx], qx[idx], qy[idx] = lk, tt, d, sx, sy
-        return Snapped(link, t, dist, qx, qy)
+        out.link[idx], out.t[idx], out.distance[idx] = lk, tt, d
+        out.x[idx], out.y[idx] = sx, sy
+
+
+def spatial_order(x: np.ndarray, y: np.ndarray, cell: float = ORDER_CELL_M) -> np.ndarray:
+    """Order points along a Z-order (Morton) curve over square cells of side ``cell``.
+
+    Consecutive points are then near each other at every scale, so consecutive KD-tree
+    queries walk the same nodes and leaves (a sixth faster than rows of 250 m blocks).
+    Points within a cell keep no particular order.
+    """
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    key = _spread_bits(((x - x.min()) / cell).astype(np.uint64))
+    key |= _spread_bits(((y - y.min()) / cell).astype(np.uint64)) << np.uint64(1)
+    return np.argsort(key)
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """Put the low 32 bits of ``v`` on the even bit positions (a Morton code's half)."""
+    for shift, mask in ((16, 0x0000FFFF0000FFFF), (8, 0x00FF00FF00FF00FF),
+                        (4, 0x0F0F0F0F0F0F0F0F), (2, 0x3333333333333333),
+                        (1, 0x5555555555555555)):
+        v |= v << np.uint64(shift)
+        v &= np.uint64(mask)
+    return v
 
 
 #: Snapping-grid defaults (see :class:`SnapGrid`).
