@@ -205,6 +205,17 @@ class AppState(param.Parameterized):
         with self._lock:
             return self.session.published()
 
+    def indicators(self) -> pd.DataFrame:
+        """The plan's indicators (city, districts, communities) as they may be published."""
+        if getattr(self, "_indicators", None) is None:
+            from coverage.report.publish import publish_indicators
+
+            layers = self.session.layers
+            comm = layers["community_summary"].set_index("community_id")["district"]
+            self._indicators = publish_indicators(layers["indicators"], comm,
+                                                  min_cell=self.session.min_cell)
+        return self._indicators
+
     def baseline_city(self) -> pd.Series:
         """Published city row of the baseline."""
         if getattr(self, "_baseline_city", None) is None:

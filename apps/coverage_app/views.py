@@ -91,6 +91,7 @@ class Controls(pn.viewable.Viewer):
 
         try:
             s.session = open_session(s.session.project, mode)
+            s._indicators = s._baseline_city = None  # the other mode's results
             s.mode = mode
             s.load_model()
             s.version += 1
@@ -131,7 +132,7 @@ class Cards(pn.viewable.Viewer):
         change = (s.t("card_change", delta=f"{100 * delta:+.2f} pp")
                   if np.isfinite(delta) and not s.district else "")
         n_sites = len(s.session.sites()) if s.ready else None
-        ind = s.session.layers["indicators"]
+        ind = s.indicators()
         city_ind = ind[ind["level"] == "city"]
         met = int(city_ind["met"].astype("boolean").fillna(False).sum())
         cards = [
@@ -191,7 +192,7 @@ class Tables(pn.viewable.Viewer):
         frame[s.coverage_column] = frame[s.coverage_column].map(_pct)
         self.ranking.object = frame.rename(columns={c: column_label(c, lang=s.lang)
                                                     for c in cols})
-        ind = s.session.layers["indicators"]
+        ind = s.indicators()
         level, unit = ("district", s.district) if s.district else ("city", "city")
         rows = ind[(ind["level"] == level) & (ind["unit"] == unit)]
         names = indicator_names(s.lang)
