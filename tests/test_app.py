@@ -220,9 +220,8 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
 
 
 def test_state_choose_move_remove(demo_city: Path):
-    from coverage_app.state import AppState
-
     from coverage.session import PlanningSession
+    from coverage_app.state import AppState
 
     state = AppState(PlanningSession.open(demo_city))
     state.load_model()
