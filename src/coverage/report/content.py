@@ -373,7 +373,8 @@ def _equal_section(ctx: _Context) -> Section:
         frame = pd.concat([pd.DataFrame(comm.drop(columns="geometry")).assign(
             unit_name=comm["name"]), total.assign(unit_name=ctx.district)], ignore_index=True)
         source = "community_summary"
-    s.tables.append(_table(t, "districts", frame[["unit_name", *cols]], source,
+    key = "districts" if ctx.district is None else "communities"
+    s.tables.append(_table(t, key, frame[["unit_name", *cols]], source,
                            labels={"unit_name": t("col_unit")}))
     return s
 
