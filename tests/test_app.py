@@ -235,3 +235,23 @@ def test_state_choose_move_remove(demo_city: Path):
     state.remove_chosen()
     assert [e.action for e in state.session.edits] == ["move", "close"]
     assert target["site_id"] not in set(state.session.sites()["site_id"])
+
+
+def test_state_saves_compares_and_loads_scenarios(demo_city: Path):
+    from coverage.session import PlanningSession
+    from coverage_app.state import AppState
+
+    state = AppState(PlanningSession.open(demo_city))
+    state.load_model()
+    state.add_site(*state.to_lonlat(*_mercator(113.755, 23.025)))
+    state.save("A")
+    text = state.session.scenario("A").to_json()
+    state.undo()
+    assert state.session.edits == []
+    table = state.session.comparison()
+    assert list(table.columns) == ["baseline", "A", "current"]
+    assert table.loc["staff", "A"] == table.loc["staff", "baseline"] + state.new_staff
+    state.load(text)
+    assert [e.site_id for e in state.session.edits] == ["new-1"]
+    state.load("{not json")
+    assert state.message.startswith(("错误", "Error"))

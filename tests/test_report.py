@@ -368,3 +368,25 @@ def test_html_maps_draw_in_a_browser(demo_run: Path):
     assert not errors, errors
     assert n_maps >= 6 and all(n > 0 for n in drawn), drawn
     assert max(legends) <= 1, legends  # each colour scale sits on its own map
+
+
+def test_results_are_reused_only_while_inputs_and_parameters_match(demo_run: Path, tmp_path):
+    from coverage.project import load_project
+    from coverage.provenance import is_current
+
+    info = pyogrio.read_dataframe(demo_run / "results" / "results.gpkg", layer="run_info")
+    project = load_project(demo_run)
+    assert is_current(info, project, "walk")
+    assert not is_current(info, project, "ebike")
+    copy = tmp_path / "city"
+    shutil.copytree(demo_run, copy, ignore=shutil.ignore_patterns("results"))
+    assert is_current(info, load_project(copy), "walk")
+    sites = copy / "sites.csv"
+    sites.write_bytes(sites.read_bytes() + b"\n")
+    assert not is_current(info, load_project(copy), "walk")
+    toml = copy / "project.toml"
+    shutil.copy(demo_run / "sites.csv", sites)
+    text = toml.read_text(encoding="utf-8")
+    assert "max_snap_m = 500" in text
+    toml.write_text(text.replace("max_snap_m = 500", "max_snap_m = 400"), encoding="utf-8")
+    assert not is_current(info, load_project(copy), "walk")
