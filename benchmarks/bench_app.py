@@ -2,7 +2,7 @@
 
 Run with ``python benchmarks/bench_app.py [--size default] [--repeat 5]``. Builds the demo city
 when missing (and its results), starts ``coverage app`` on it, then with Playwright driving
-Chromium (``/usr/bin/chromium``, Debian's package) times:
+Chromium (Debian's chromium package) times:
 
 * **first render**: from opening the page to the indicator cards and the map's service points
   being shown (the server has read the results and built the analysis model at start, as
