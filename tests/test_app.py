@@ -255,3 +255,61 @@ def test_state_saves_compares_and_loads_scenarios(demo_city: Path):
     assert [e.site_id for e in state.session.edits] == ["new-1"]
     state.load("{not json")
     assert state.message.startswith(("错误", "Error"))
+
+
+def test_log_in_with_hashed_passwords(demo_city: Path, tmp_path: Path):
+    """``coverage app --users``: the page needs a log-in; a wrong password is refused."""
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+
+    from coverage_app.auth import add_user
+
+    users = tmp_path / "users.json"
+    add_user(users, "planner", "right-密码")
+    port = _free_port()
+    env = {**os.environ, "COVERAGE_COOKIE_SECRET": "x" * 32, "NO_COLOR": "1"}
+    proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
+                             "--no-show", "--users", str(users)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    base = f"http://localhost:{port}"
+    try:
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with opener.open(base + "/", timeout=5) as response:
+                    first = response.geturl()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.5)
+        assert "/login" in first  # sent to the log-in page
+
+        def log_in(password: str) -> str:
+            data = urllib.parse.urlencode({"username": "planner",
+                                           "password": password}).encode()
+            with opener.open(base + "/login", data=data, timeout=30) as response:
+                return response.geturl()
+
+        assert "error" in log_in("wrong")
+        assert "/login" not in log_in("right-密码")
+        with opener.open(base + "/", timeout=30) as response:
+            assert response.status == 200 and "/login" not in response.geturl()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_log_in_needs_a_cookie_secret(demo_city: Path, tmp_path: Path):
+    from coverage_app.auth import add_user
+
+    users = tmp_path / "users.json"
+    add_user(users, "planner", "pw")
+    env = {k: v for k, v in os.environ.items() if k != "COVERAGE_COOKIE_SECRET"}
+    done = subprocess.run([str(SCRIPT), "app", str(demo_city), "--no-show", "--users",
+                           str(users)], capture_output=True, text=True, env=env, timeout=300,
+                          check=False)
+    assert done.returncode == 2
+    assert "cookie secret" in done.stderr

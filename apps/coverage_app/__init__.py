@@ -58,7 +58,6 @@ def serve(
     from .app import CoverageApp, warm
 
     parsed = load_project(project)
-    warm(parsed)
     origins = allow_origins or [f"localhost:{port}", f"127.0.0.1:{port}"]
     options: dict[str, Any] = {
         "websocket_max_message_size": MAX_MESSAGE_BYTES,
@@ -72,6 +71,7 @@ def serve(
             raise ValueError(msg)
         options["auth_provider"] = HashedAuthProvider(Path(users_file))
         options["cookie_secret"] = cookie_secret
+    warm(parsed)  # after the options are checked: it takes seconds on a whole city
     pn.extension(notifications=False)
     return pn.serve({"/": lambda: CoverageApp(parsed)}, port=port, address=address,
                     show=show, websocket_origin=origins, start=start, **options, **kwargs)
