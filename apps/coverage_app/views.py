@@ -70,7 +70,7 @@ class Controls(pn.viewable.Viewer):
                              (threshold, "threshold"), (indicator, "indicator"),
                              (basemap, "basemap"), (layers, "layers"), (click, "click"),
                              (staff, "new_staff")):
-            widget.link(s, value=name)
+            widget.link(s, value=name, bidirectional=True)
         mode.param.watch(lambda e: self._mode(e.new), "value")
         return pn.Column(
             pn.pane.Markdown(f"**{s.t('language')}**", margin=(0, 5)), lang,
