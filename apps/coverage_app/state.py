@@ -196,36 +196,16 @@ class AppState(param.Parameterized):
 
         Before the model is loaded, the baseline's result layers (identical figures).
         """
-        from coverage.report.publish import publish_summaries
-
         if not self.ready:
-            layers = self.session.layers
-            return publish_summaries(layers["district_summary"], layers["community_summary"],
-                                     self.session.thresholds, min_cell=self.session.min_cell)
+            return self.session.baseline_published()
         with self._lock:
             return self.session.published()
 
     def indicators(self) -> pd.DataFrame:
         """The plan's indicators (city, districts, communities) as they may be published."""
-        if getattr(self, "_indicators", None) is None:
-            from coverage.report.publish import publish_indicators
-
-            layers = self.session.layers
-            comm = layers["community_summary"].set_index("community_id")["district"]
-            self._indicators = publish_indicators(layers["indicators"], comm,
-                                                  min_cell=self.session.min_cell)
-        return self._indicators
+        return self.session.indicators()
 
     def baseline_city(self) -> pd.Series:
         """Published city row of the baseline."""
-        if getattr(self, "_baseline_city", None) is None:
-            self._baseline_city = self._compute_baseline_city()
-        return self._baseline_city
-
-    def _compute_baseline_city(self) -> pd.Series:
-        from coverage.report.publish import publish_summaries
-
-        layers = self.session.layers
-        districts, _ = publish_summaries(layers["district_summary"], layers["community_summary"],
-                                         self.session.thresholds, min_cell=self.session.min_cell)
+        districts, _ = self.session.baseline_published()
         return districts[districts["level"] == "city"].iloc[0]

@@ -91,7 +91,6 @@ class Controls(pn.viewable.Viewer):
 
         try:
             s.session = open_session(s.session.project, mode)
-            s._indicators = s._baseline_city = None  # the other mode's results
             s.mode = mode
             s.load_model()
             s.version += 1

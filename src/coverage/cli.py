@@ -393,36 +393,22 @@ def _formats(text: str) -> list[str]:
 
 def _write_reports(project: Project, formats: list[str], *, district: str | None,
                    lang: str | None, out: Path | None, mode: str = "walk",
-                   layers: dict | None = None, step: Callable[[str], None],
-                   strict: bool = True) -> dict[str, Path]:
+                   step: Callable[[str], None], strict: bool = True) -> dict[str, Path]:
     """Write the reports; a report error prints its one-line message and exits 1.
 
     Not ``strict`` (the demo), a PDF that cannot be written (no CJK font) is a note.
     """
-    from coverage.report import ReportError, build_report, load_results, write_report
+    from coverage.report import ReportError, make_report
 
-    def fail(exc: Exception) -> None:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    def note(exc: ReportError) -> None:
+        console.print(f"[yellow]note:[/yellow] {escape(str(exc))}", highlight=False)
 
     try:
-        layers = layers or load_results(project, mode=mode, progress=step)
-        step("assembling the report")
-        built = build_report(layers, project_name=project.name, district=district,
-                             lang=lang or project.language, min_cell=project.min_cell)
+        return make_report(project, district=district, formats=formats, lang=lang, out=out,
+                           mode=mode, progress=step, on_pdf_error=None if strict else note)
     except ReportError as exc:
-        fail(exc)
-    stem = "report" if district is None else f"report-{district}"
-    paths: dict[str, Path] = {}
-    for f in formats:
-        step(f"writing {f.upper()}")
-        try:
-            paths.update(write_report(built, out or project.output_dir, [f], stem=stem))
-        except ReportError as exc:
-            if strict or f != "pdf":
-                fail(exc)
-            console.print(f"[yellow]note:[/yellow] {escape(str(exc))}", highlight=False)
-    return paths
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

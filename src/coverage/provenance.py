@@ -12,21 +12,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from importlib.metadata import PackageNotFoundError, version
 
 import pandas as pd
 
+from coverage import __version__
 from coverage.loaders import StudyData
 from coverage.project import Project
 
 __all__ = ["data_quality", "input_hashes", "is_current", "parameters_digest", "run_info"]
-
-
-def _version() -> str:
-    try:
-        return version("coverage-planner")
-    except PackageNotFoundError:  # running from a source tree without installing
-        return "unknown"
 
 
 def input_hashes(project: Project) -> dict[str, str]:
@@ -60,7 +53,7 @@ def run_info(study: StudyData, mode: str, timings: dict[str, float] | None = Non
     project = study.project
     p = project.parameters
     rows: list[tuple[str, str]] = [
-        ("tool_version", _version()),
+        ("tool_version", __version__),
         ("run_at", dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()),
         ("project", project.name),
         ("mode", mode),

@@ -217,13 +217,18 @@ def recommend_sites(
         "solver_status": result.status,
         "gap": result.gap,
     }, geometry=picked.geometry.to_numpy(), crs=model.study.crs)
-    sites = _add_site_effects(model, sites, edits, before)
+    sites = site_effects(model, sites, edits, before)
     return SiteRecommendation(sites=sites, result=result, effect=effect, edits=edits)
 
 
-def _add_site_effects(model: ScenarioModel, sites: gpd.GeoDataFrame, edits: list[Edit],
-                      before: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Each site's own effect: city coverage and gap when it alone is added."""
+def site_effects(model: ScenarioModel, sites: gpd.GeoDataFrame, edits: list[Edit],
+                 before: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Add each new site's own effect to ``sites``: city coverage and gap with it alone.
+
+    ``edits`` are the sites' ``add`` edits (same order); ``before`` the baseline's
+    :meth:`ScenarioModel.evaluate` table. Used for recommended sites and for a scenario's
+    new sites in a report.
+    """
     lab = threshold_label(model.max_t)
     city_before = before[before["level"] == "city"].iloc[0]
     cov_b, gap_b = city_before[f"coverage_{lab}_migrant"], city_before[f"coverage_gap_{lab}"]

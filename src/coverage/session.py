@@ -25,7 +25,7 @@ from coverage.disclosure import suppress_series
 from coverage.equalization import threshold_label
 from coverage.patterns.grid import hex_cells, hex_polygons
 from coverage.project import Project, load_project
-from coverage.report.publish import publish_summaries
+from coverage.report.publish import publish_indicators, publish_summaries
 from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
 
 __all__ = ["PlanningSession", "SiteEdit"]
@@ -122,18 +122,16 @@ class PlanningSession:
 
     def _state(self, edits: list[Edit]) -> object:
         """Return the state for ``edits``, extending the kept state one edit shorter."""
-        key = ("state", self.mode, self._key(edits))
-        if key not in self._cache:
+
+        def compute() -> object:
             shorter = ("state", self.mode, self._key(edits[:-1]))
             if edits and shorter in self._cache:
                 state = self._cache[shorter].copy()
                 self.model.apply(state, edits[-1])
-            else:
-                state = self.model.state_for(edits)
-            if len(self._cache) >= 32:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = state
-        return self._cache[key]
+                return state
+            return self.model.state_for(edits)
+
+        return self._memo("state", edits, compute)
 
     def evaluate(self, edits: list[Edit] | None = None) -> pd.DataFrame:
         """Return the indicators (city, districts, communities) of the scenario or ``edits``."""
@@ -245,6 +243,23 @@ class PlanningSession:
         return publish_summaries(districts, communities, self.thresholds,
                                  min_cell=self.min_cell)
 
+    def baseline_published(self) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+        """District and community tables of the saved results, as they may be published.
+
+        The baseline's figures, without the model (for display while it loads).
+        """
+        layers = self.layers
+        return self._memo("baseline", [], lambda: publish_summaries(
+            layers["district_summary"], layers["community_summary"], self.thresholds,
+            min_cell=self.min_cell))
+
+    def indicators(self) -> pd.DataFrame:
+        """Return the plan's indicators (city, districts, communities) as published."""
+        layers = self.layers
+        comm = layers["community_summary"].set_index("community_id")["district"]
+        return self._memo("indicators", [], lambda: publish_indicators(
+            layers["indicators"], comm, min_cell=self.min_cell))
+
     def city(self, edits: list[Edit] | None = None) -> pd.Series:
         """Return the published city row of a scenario."""
         districts, _ = self.published(edits)
@@ -292,7 +307,7 @@ class PlanningSession:
         The project's layers, with the current scenario as the recommendation: its new service
         points with their own effect and the before/after comparison.
         """
-        from coverage.recommend import _add_site_effects
+        from coverage.recommend import site_effects
 
         before = self.evaluate([])
         tables = {"baseline": before, "recommended": self.evaluate()}
@@ -308,7 +323,7 @@ class PlanningSession:
                 "rank": np.arange(1, len(new) + 1), "candidate_id": new["site_id"],
                 "source": "scenario", "name": new["name"], "staff": new["staff"],
                 "objective": "scenario"}, geometry=new.geometry.to_numpy(), crs=new.crs)
-            layers["recommended_sites"] = _add_site_effects(self.model, frame, added, before)
+            layers["recommended_sites"] = site_effects(self.model, frame, added, before)
         return layers
 
     def coverage_key(self, threshold: float | None = None) -> str:

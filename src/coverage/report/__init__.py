@@ -125,6 +125,7 @@ def make_report(
     mode: str = "walk",
     layers: dict[str, pd.DataFrame] | None = None,
     progress: Callable[[str], None] | None = None,
+    on_pdf_error: Callable[[ReportError], None] | None = None,
 ) -> dict[str, Path]:
     """Build and write the report of a project (what ``coverage report`` does).
 
@@ -146,6 +147,9 @@ def make_report(
         Result layers already at hand (default :func:`load_results`).
     progress
         Called with a short description at the start of each step.
+    on_pdf_error
+        Called with the error when the PDF cannot be written (no CJK font), instead of
+        raising; the other formats are written all the same.
 
     Returns
     -------
@@ -165,5 +169,10 @@ def make_report(
     paths = {}
     for f in formats:
         step(f"writing {f.upper()}")
-        paths.update(write_report(report, folder, [f], stem=stem))
+        try:
+            paths.update(write_report(report, folder, [f], stem=stem))
+        except ReportError as exc:
+            if f != "pdf" or on_pdf_error is None:
+                raise
+            on_pdf_error(exc)
     return paths

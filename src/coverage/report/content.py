@@ -77,6 +77,13 @@ class Table:
     row_formats: list[str] | None = None
     """Formats by row, for columns whose format is ``row`` (a table of mixed measures)."""
 
+    def format_of(self, row: int, column: str) -> str:
+        """Return the format of one cell (resolving ``row`` formats)."""
+        kind = self.formats.get(column, "text")
+        if kind == "row":
+            kind = self.row_formats[row] if self.row_formats else "text"
+        return kind
+
 
 @dataclass
 class MapSpec:

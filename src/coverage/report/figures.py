@@ -26,7 +26,7 @@ from matplotlib import font_manager
 from coverage.maps import HOTSPOT_COLORS, column_label
 from coverage.messages import catalogue
 
-__all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "quarter_chart"]
+__all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "png", "quarter_chart"]
 
 _CANDIDATES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
                "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
@@ -68,7 +68,8 @@ def _font_family() -> list[str]:
         return ["DejaVu Sans"]
 
 
-def _png(fig: plt.Figure) -> bytes:
+def png(fig: plt.Figure) -> bytes:
+    """Return a figure as PNG bytes (150 dpi) and close it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
     plt.close(fig)
@@ -85,15 +86,18 @@ def chart_svg(fig: plt.Figure) -> str:
     return svg[svg.index("<svg"):]
 
 
-def quarter_chart(table: pd.DataFrame, names: dict[str, str], title: str) -> plt.Figure:
-    """Line chart of the indicators' published shares by quarter (targets dashed)."""
+def quarter_chart(table: pd.DataFrame, title: str) -> plt.Figure:
+    """Line chart of the indicators' published shares by quarter (targets dashed).
+
+    ``table`` holds ``quarter``, ``indicator_name`` (the legend), ``value`` and ``target``.
+    """
     with mpl.rc_context({"font.family": _font_family(), "axes.unicode_minus": False}):
         fig, ax = plt.subplots(figsize=(8, 3.6))
-        for i, (key, rows) in enumerate(table.groupby("indicator", sort=False)):
+        for i, (name, rows) in enumerate(table.groupby("indicator_name", sort=False)):
             color = plt.cm.tab10(i % 10)
             values = pd.to_numeric(rows["value"], errors="coerce").astype(float)
             ax.plot(rows["quarter"].astype(str), values * 100, marker="o", color=color,
-                    label=names.get(key, key))
+                    label=name)
             ax.axhline(float(rows["target"].iloc[0]) * 100, color=color, ls=":", lw=0.8)
         ax.set_ylabel("%")
         ax.set_title(title)
@@ -158,7 +162,7 @@ def map_png(kind: str, layer: gpd.GeoDataFrame, *, column: str | None, title: st
         else:
             msg = f"unknown map kind {kind!r}"
             raise ValueError(msg)
-        return _png(fig)
+        return png(fig)
 
 
 def _community(ax: plt.Axes, layer: gpd.GeoDataFrame, column: str, lang: str,

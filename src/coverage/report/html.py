@@ -15,13 +15,12 @@ import html
 import re
 from functools import cache
 from importlib import resources
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import folium
 import jinja2
 
-from coverage import maps
+from coverage import __version__, maps
 from coverage.messages import catalogue
 from coverage.report.content import MapSpec, Report, Table, fmt_value
 
@@ -38,13 +37,6 @@ def _asset(name: str) -> str:
 @cache
 def _template(name: str) -> str:
     return resources.files("coverage.report").joinpath(f"templates/{name}").read_text("utf-8")
-
-
-def _version() -> str:
-    try:
-        return version("coverage-planner")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def _library_tags() -> str:
@@ -99,9 +91,7 @@ def table_html(table: Table, lang: str) -> str:
     for i, (_, row) in enumerate(table.frame.iterrows()):
         cells = []
         for c in table.frame.columns:
-            kind = table.formats.get(c, "text")
-            if kind == "row":
-                kind = (table.row_formats or ["text"] * len(table.frame))[i]
+            kind = table.format_of(i, c)
             value = row[c]
             text = fmt_value(value, kind, lang)
             cls = "sup" if text == "—" else ("num" if kind in {"pct", "int", "f1", "f2"}
@@ -115,22 +105,14 @@ def table_html(table: Table, lang: str) -> str:
 
 
 def _charts(report: Report, *, static: bool) -> dict[str, str]:
-    from coverage.indicators import indicator_names
     from coverage.report import figures
 
     out = {}
     for table in report.tables():
         if table.key == "quarters" and len(table.frame):
-            frame = table.frame.copy()
-            names = indicator_names(report.lang)
-            frame["indicator"] = frame["indicator_name"].map({v: k for k, v in names.items()})
-            fig = figures.quarter_chart(frame, names, catalogue("report", report.lang)[
-                "chart_quarters"])
-            if static:
-                png = figures._png(fig)
-                out[table.key] = _img(png)
-            else:
-                out[table.key] = figures.chart_svg(fig)
+            fig = figures.quarter_chart(table.frame,
+                                        catalogue("report", report.lang)["chart_quarters"])
+            out[table.key] = _img(figures.png(fig)) if static else figures.chart_svg(fig)
     return out
 
 
@@ -178,7 +160,7 @@ def render_html(
         report=report, head="\n".join(head_parts), css=css, static=static,
         maps=rendered, tables={t.key: table_html(t, report.lang) for t in report.tables()},
         charts=_charts(report, static=static), toc=texts["toc"],
-        static_note=texts["map_static_note"], version=_version())
+        static_note=texts["map_static_note"], version=__version__)
     return page
 
 

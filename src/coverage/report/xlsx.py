@@ -57,9 +57,7 @@ def _write_table(ws: object, table: Table, lang: str) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for i, (_, row) in enumerate(table.frame.iterrows(), start=2):
         for j, c in enumerate(columns, start=1):
-            kind = table.formats.get(c, "text")
-            if kind == "row":
-                kind = (table.row_formats or ["text"] * len(table.frame))[i - 2]
+            kind = table.format_of(i - 2, c)
             value = _cell_value(row[c], kind, lang)
             cell = ws.cell(row=i, column=j)
             if isinstance(value, str):
