@@ -30,6 +30,7 @@ Column assumptions for the pattern layers (reconcile with ``docs/patterns.md``):
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 
@@ -498,7 +499,7 @@ def recommended_map(
         folium.CircleMarker(
             location=[point.y, point.x], radius=10, color="#67000d", weight=2,
             fill=True, fill_color="#e31a1c", fill_opacity=0.9,
-            tooltip=folium.Tooltip("<br>".join(escape_html(x) for x in lines)),
+            tooltip=folium.Tooltip("<br>".join(html.escape(x) for x in lines)),
         ).add_to(group)
         folium.Marker(
             location=[point.y, point.x],
@@ -507,13 +508,6 @@ def recommended_map(
         ).add_to(group)
     _legend(m, labels["legend"], [(labels["recommended"], "#e31a1c")])
     return _finish(m, created, layer_control)
-
-
-def escape_html(text: str) -> str:
-    """Escape text for a tooltip (names come from the user's files)."""
-    import html
-
-    return html.escape(str(text))
 
 
 def _hotspot_classes(table: pd.DataFrame, column: str | None) -> pd.Series:
