@@ -9,7 +9,7 @@ from typing import Any
 import panel as pn
 
 from coverage.project import Project, load_project
-from coverage.session import PlanningSession, scenario_model
+from coverage.session import PlanningSession, model_loaded, scenario_model
 
 from .mapview import MapView
 from .state import AppState
@@ -58,7 +58,7 @@ class CoverageApp(pn.viewable.Viewer):
         self.state.param.watch(self._status, ["message", "busy", "ready"])
         self._relabel()
         if not self.state.ready:
-            if scenario_model_ready(project, self.state.session.mode):
+            if model_loaded(project, self.state.session.mode):
                 self.state.ready = True
             else:
                 pn.state.onload(self.state.load_model)
@@ -89,10 +89,3 @@ class CoverageApp(pn.viewable.Viewer):
                          sizing_mode="stretch_both")
         return pn.Column(self.header, pn.Row(self.sidebar, main, sizing_mode="stretch_both"),
                          sizing_mode="stretch_both")
-
-
-def scenario_model_ready(project: Project, mode: str) -> bool:
-    """Whether the analysis model of the project is already in memory."""
-    from coverage.session import _MODELS
-
-    return (str(project.path.resolve()), mode) in _MODELS

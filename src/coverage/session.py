@@ -28,7 +28,7 @@ from coverage.project import Project, load_project
 from coverage.report.publish import publish_indicators, publish_summaries
 from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
 
-__all__ = ["PlanningSession", "SiteEdit"]
+__all__ = ["PlanningSession", "model_loaded", "scenario_model"]
 
 DEFAULT_NEW_STAFF = 2.0
 """Staff of a service point added by a click."""
@@ -43,19 +43,20 @@ def scenario_model(project: Project, mode: str) -> ScenarioModel:
     The model holds personal data (the migrants' positions on the roads); it is kept in this
     process's memory only, keyed by the project file and the mode, never written anywhere.
     """
-    key = (str(project.path.resolve()), mode)
+    key = _model_key(project, mode)
     with _MODELS_LOCK:
         if key not in _MODELS:
             _MODELS[key] = ScenarioModel(project, mode=mode)
         return _MODELS[key]
 
 
-@dataclass
-class SiteEdit:
-    """An edit with its place in the scenario (for lists shown to the user)."""
+def _model_key(project: Project, mode: str) -> tuple[str, str]:
+    return (str(project.path.resolve()), mode)
 
-    number: int
-    edit: Edit
+
+def model_loaded(project: Project, mode: str) -> bool:
+    """Whether :func:`scenario_model` already holds the project's model for ``mode``."""
+    return _model_key(project, mode) in _MODELS
 
 
 @dataclass
