@@ -195,13 +195,20 @@ def test_hashed_passwords(tmp_path: Path):
         HashedAuthProvider(tmp_path / "missing.json")
 
 
-def test_state_add_site_matches_library(demo_city: Path):
-    from coverage.scenario import ScenarioModel
+@pytest.fixture
+def state(demo_city: Path):
+    """The app's state on the demo city, its model loaded (no browser)."""
     from coverage.session import PlanningSession
     from coverage_app.state import AppState
 
     state = AppState(PlanningSession.open(demo_city))
     state.load_model()
+    return state
+
+
+def test_state_add_site_matches_library(demo_city: Path, state):
+    from coverage.scenario import ScenarioModel
+
     lon, lat = state.to_lonlat(*_mercator(113.75, 23.03))
     state.add_site(lon, lat)
     shown = state.published()[0]
@@ -219,12 +226,7 @@ def _mercator(lon: float, lat: float) -> tuple[float, float]:
     return pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
 
 
-def test_state_choose_move_remove(demo_city: Path):
-    from coverage.session import PlanningSession
-    from coverage_app.state import AppState
-
-    state = AppState(PlanningSession.open(demo_city))
-    state.load_model()
+def test_state_choose_move_remove(state):
     sites = state.session.sites().to_crs(4326)
     target = sites.iloc[0]
     state.choose_near(target.geometry.x + 0.0005, target.geometry.y)
@@ -237,12 +239,7 @@ def test_state_choose_move_remove(demo_city: Path):
     assert target["site_id"] not in set(state.session.sites()["site_id"])
 
 
-def test_state_saves_compares_and_loads_scenarios(demo_city: Path):
-    from coverage.session import PlanningSession
-    from coverage_app.state import AppState
-
-    state = AppState(PlanningSession.open(demo_city))
-    state.load_model()
+def test_state_saves_compares_and_loads_scenarios(state):
     state.add_site(*state.to_lonlat(*_mercator(113.755, 23.025)))
     state.save("A")
     text = state.session.scenario("A").to_json()
