@@ -7,18 +7,21 @@ when missing (``--demo-dir`` to choose the folder). ``large`` has about 1.2 mill
 
 Each step prints its wall time and its peak memory (highest resident set size while the step
 runs, minus the size when it started; sampled every 2 ms from ``/proc/self/statm``). The query
-steps (snap, nearest, cost table) run ``--repeat`` times (3) on both sides and the fastest run
-is shown; every repeat redoes the work of the first (our snapping index is rebuilt for every
-snap of the residences; the arrays the first query derives from the snapped layers are
-rebuilt for every nearest query, and used by the cost table, which comes second as in the
-main job). The last line adds our opt-in snapping grid (``RoadNetwork.snap_grid``, built
-once and kept in the network's disk cache) to the nearest query, for comparison.
+steps (snap, nearest, cost table) run ``--repeat`` times (3), **ours and theirs alternating**
+(ours, theirs, ours, theirs, ...), so that both sides see the same machine; the fastest run of
+each side is shown, as ``timeit`` does. Every repeat redoes the work of the first: the arrays
+the first nearest query derives from the snapped layers are rebuilt for every nearest query
+(and used by the cost table, which comes second as in the main job).
 
 Steps, ours (walk mode):
 
-* load the network from ``network.gpkg``, cold (parse + write the cache) and from the cache;
-* snap residences and sites to the nearest point of the nearest road (once per layer; the
-  first snap also builds the snapping index; the fast search, see :mod:`coverage.network.snap`);
+* load the network from ``network.gpkg``: cold (parse, write the cache, build the snapping
+  index and build and save the snapping grid) and from the cache (read the arrays, build the
+  graph and the snapping index, read the grid). The snapping index and grid are part of a
+  loaded network (:meth:`RoadNetwork.prepare_snapping`), as the graph is;
+* snap residences and sites to the nearest point of the nearest road (the grid, then the
+  fast KD-tree search for the points it does not settle; see :mod:`coverage.network.snap`);
+  the same with the grid switched off is shown below the table;
 * nearest site for every residence (connectors included), with the layers snapped, and the
   same with both snaps added ("snapping included");
 * cost table: every residence–site pair within 15 minutes' walk;
@@ -27,8 +30,9 @@ Steps, ours (walk mode):
 The usual way (OSMnx + NetworkX on the same file):
 
 * load: ``geopandas.read_file`` + ``ox.graph_from_gdfs`` + ``ox.project_graph``;
-* snap: ``ox.distance.nearest_nodes`` for residences and sites (nearest *node*, no connector),
-  from the layers' point geometries (reading their coordinates is timed on both sides);
+* snap: ``ox.distance.nearest_nodes`` for residences and sites (nearest *node*, no connector;
+  it builds its KD-tree of the nodes in every call), from the layers' point geometries
+  (reading their coordinates is timed on both sides);
 * nearest: ``nx.multi_source_dijkstra_path_length`` from the sites' nodes, then a lookup per
   residence;
 * cost table: ``nx.single_source_dijkstra_path_length(G, s, cutoff=...)`` site by site, joined
@@ -64,9 +68,8 @@ NEAREST_ALL = "nearest site, snapping included"
 NEAREST = "nearest site, layers snapped"
 TABLE = f"cost table ≤ {WALK_MIN:g} min, layers snapped"
 AREAS = f"service areas, all sites × {WALK_MIN:g} min"
-GRID_BUILD = "snapping grid: build + save (once)"
-SNAP_RES_GRID = "snap residences, grid cached"
-NEAREST_GRID = "nearest site, snapping incl., grid cached"
+SNAP_RES_KD = "snap residences, grid off"
+NEAREST_KD = "nearest site, snapping incl., grid off"
 
 
 def _rss() -> int:
@@ -116,19 +119,29 @@ def timed(func: Callable[[], Any]) -> tuple[Any, Step]:
 SETTINGS = {"repeat": 3}
 
 
-def best(func: Callable[[], Any], before: Callable[[], None] | None = None
-         ) -> tuple[Any, Step]:
-    """Run ``func`` ``SETTINGS["repeat"]`` times (``before`` resets caches); keep the fastest.
+def duel(
+    mine: Callable[[], Any],
+    theirs: Callable[[], Any] | None,
+    before: Callable[[], None] | None = None,
+) -> tuple[Any, Step, Any, Step | None]:
+    """Run ours and theirs in turn ``SETTINGS["repeat"]`` times; keep each side's fastest run.
 
-    Every repeat does the whole work of the first: caches a first run fills (our snapping
-    index, the per-layer arrays of the cost functions) are cleared by ``before``.
+    ``before`` (ours only) clears what a first run leaves behind, so that every repeat does
+    the whole work of the first. Returns our output and step, then theirs (None, None
+    without a baseline).
     """
-    runs = []
+    ours_runs, their_runs = [], []
     for _ in range(SETTINGS["repeat"]):
         if before is not None:
             before()
-        runs.append(timed(func))
-    return min(runs, key=lambda r: r[1].seconds)
+        ours_runs.append(timed(mine))
+        if theirs is not None:
+            their_runs.append(timed(theirs))
+    ours = min(ours_runs, key=lambda r: r[1].seconds)
+    if not their_runs:
+        return ours[0], ours[1], None, None
+    other = min(their_runs, key=lambda r: r[1].seconds)
+    return ours[0], ours[1], other[0], other[1]
 
 
 def demo_project(size: str, seed: int, folder: Path | None) -> Path:
@@ -144,82 +157,83 @@ def demo_project(size: str, seed: int, folder: Path | None) -> Path:
     return project
 
 
-def ours(study: Any, cache_dir: Path) -> dict[str, Step]:
+def load_ours(study: Any, cache_dir: Path) -> tuple[Any, Step, Step]:
+    """Load our network cold (empty cache) and again from the cache; print its report."""
     from coverage.network import RoadNetwork
 
-    steps: dict[str, Step] = {}
     shutil.rmtree(cache_dir, ignore_errors=True)
 
     def load() -> RoadNetwork:
         return RoadNetwork.from_study(study, mode="walk", cache_dir=cache_dir)
 
-    _, steps[LOAD] = timed(load)
-    net, steps[LOAD_CACHED] = timed(load)
-    assert net.load_info["from_cache"]
+    cold, cold_step = timed(load)
+    net, cached_step = timed(load)
+    assert net.load_info["from_cache"] and net.grid_info["from_cache"]
     print(net.report(), flush=True)
-    # The first snap builds the snapping index: it is counted, as nearest_nodes counts its tree.
-    def no_index() -> None:  # the first snap builds the snapping index: so does every repeat
-        net._index = None
+    for name, one in (("cold", cold), ("from cache", net)):
+        info, grid = one.load_info, one.grid_info
+        print(
+            f"  load {name}: arrays {info['read_s']:.2f} s, snapping index and grid "
+            f"{info['snapping_s']:.2f} s (grid {'read' if grid['from_cache'] else 'built'} "
+            f"in {grid['seconds']:.2f} s)", flush=True,
+        )
+    return net, cold_step, cached_step
 
-    res, steps[SNAP_RES] = best(lambda: net.snap_points(study.migrants), no_index)
-    sites, steps[SNAP_SITES] = best(lambda: net.snap_points(study.sites))
+
+def load_theirs(study: Any) -> Any:
+    """The usual OSMnx way: read the GeoPackage's layers, build the graph, project it."""
+    import geopandas as gpd
+    import osmnx as ox
+
+    path = study.network_path
+    nodes = gpd.read_file(path, layer="nodes").set_index("osmid")
+    edges = gpd.read_file(path, layer="edges").set_index(["u", "v", "key"])
+    return ox.project_graph(ox.graph_from_gdfs(nodes, edges), to_crs=study.crs)
+
+
+def run_all(study: Any, cache_dir: Path, baseline: bool, area_sample: int
+            ) -> tuple[dict[str, Step], dict[str, Step]]:
+    """Every step, ours and (with ``baseline``) the usual way's, query steps alternating."""
+    import networkx as nx
+    import osmnx as ox
+    import shapely
+
+    mine: dict[str, Step] = {}
+    theirs: dict[str, Step] = {}
+    net, mine[LOAD], mine[LOAD_CACHED] = load_ours(study, cache_dir)
+    graph = None
+    if baseline:
+        graph, theirs[LOAD] = timed(lambda: load_theirs(study))
+
+    # Both sides start from the layers' geometries: ours reads the coordinates inside
+    # snap_points, so here they are read inside the timed step too.
+    def snap(layer: Any) -> Callable[[], np.ndarray] | None:
+        if graph is None:
+            return None
+        return lambda: ox.distance.nearest_nodes(graph, layer.geometry.x.to_numpy(),
+                                                 layer.geometry.y.to_numpy())
+
+    res, mine[SNAP_RES], res_nodes, step = duel(lambda: net.snap_points(study.migrants),
+                                                snap(study.migrants))
+    if step:
+        theirs[SNAP_RES] = step
+    sites, mine[SNAP_SITES], site_nodes, step = duel(lambda: net.snap_points(study.sites),
+                                                     snap(study.sites))
+    if step:
+        theirs[SNAP_SITES] = step
 
     def fresh() -> None:  # the first query derives arrays from the snaps: so does every repeat
         res.derived.clear()
         sites.derived.clear()
 
-    # As in one run of the main job: the nearest query comes first and derives the snapped
-    # layers' arrays (counted there); the cost table, second, uses them.
-    near, steps[NEAREST] = best(lambda: net.nearest(res, sites), fresh)
-    table, steps[TABLE] = best(lambda: net.cost_table(res, sites, max_cost=WALK_MIN))
-    areas, steps[AREAS] = timed(lambda: net.service_areas(sites, WALK_MIN))
-    # Opt-in lookup grid (RoadNetwork.snap_grid): built once, then loaded from the cache.
-    net.snap_grid = True
-    _, steps[GRID_BUILD] = timed(net._attach_grid)
-    _, steps[SNAP_RES_GRID] = best(lambda: net.snap_points(study.migrants))
-    ok = near["reason"].isna()
-    print(
-        f"ours: {ok.sum():,} of {len(near):,} residences reach a site; median walk "
-        f"{near.loc[ok, 'time_min'].median():.1f} min; cost table {len(table):,} pairs; "
-        f"{len(areas)} service areas, median {areas.geometry.area.median() / 1e6:.2f} km²",
-        flush=True,
-    )
-    return steps
-
-
-def baseline(study: Any, network_path: Path, area_sample: int) -> dict[str, Step]:
-    import geopandas as gpd
-    import networkx as nx
-    import osmnx as ox
-    import shapely
-
-    steps: dict[str, Step] = {}
-
-    def load() -> nx.MultiDiGraph:
-        nodes = gpd.read_file(network_path, layer="nodes").set_index("osmid")
-        edges = gpd.read_file(network_path, layer="edges").set_index(["u", "v", "key"])
-        graph = ox.graph_from_gdfs(nodes, edges)
-        return ox.project_graph(graph, to_crs=study.crs)
-
-    graph, steps[LOAD] = timed(load)
-    # Both sides start from the layers' geometries: ours reads the coordinates inside
-    # snap_points, so here they are read inside the timed step too.
-    def snap(layer: Any) -> np.ndarray:
-        return ox.distance.nearest_nodes(graph, layer.geometry.x.to_numpy(),
-                                         layer.geometry.y.to_numpy())
-
-    res_nodes, steps[SNAP_RES] = best(lambda: snap(study.migrants))
-    site_nodes, steps[SNAP_SITES] = best(lambda: snap(study.sites))
-
-    def nearest() -> np.ndarray:
+    def their_nearest() -> np.ndarray:
         dist = nx.multi_source_dijkstra_path_length(graph, set(site_nodes.tolist()),
                                                     weight="length")
         return np.array([dist.get(n, np.inf) for n in res_nodes.tolist()])
 
-    near, steps[NEAREST] = best(nearest)
     limit = WALK_MIN * 4500.0 / 60.0
 
-    def table() -> pd.DataFrame:
+    def their_table() -> pd.DataFrame:
         parts = []
         for j, s in enumerate(site_nodes.tolist()):
             dist = nx.single_source_dijkstra_path_length(graph, s, cutoff=limit, weight="length")
@@ -230,7 +244,31 @@ def baseline(study: Any, network_path: Path, area_sample: int) -> dict[str, Step
         out["cost"] = out["cost"] / (4500.0 / 60.0)
         return out
 
-    tab, steps[TABLE] = best(table)
+    # As in one run of the main job: the nearest query comes first and derives the snapped
+    # layers' arrays (counted there); the cost table, second, uses them.
+    near, mine[NEAREST], their_near, step = duel(
+        lambda: net.nearest(res, sites), their_nearest if graph is not None else None, fresh)
+    if step:
+        theirs[NEAREST] = step
+    table, mine[TABLE], their_tab, step = duel(
+        lambda: net.cost_table(res, sites, max_cost=WALK_MIN),
+        their_table if graph is not None else None)
+    if step:
+        theirs[TABLE] = step
+    areas, mine[AREAS] = timed(lambda: net.service_areas(sites, WALK_MIN))
+    # For comparison: our snap without the grid (the KD-tree search for every point).
+    net.snap_grid = False
+    _, mine[SNAP_RES_KD], _, _ = duel(lambda: net.snap_points(study.migrants), None)
+    net.snap_grid = True
+    ok = near["reason"].isna()
+    print(
+        f"ours: {ok.sum():,} of {len(near):,} residences reach a site; median walk "
+        f"{near.loc[ok, 'time_min'].median():.1f} min; cost table {len(table):,} pairs; "
+        f"{len(areas)} service areas, median {areas.geometry.area.median() / 1e6:.2f} km²",
+        flush=True,
+    )
+    if graph is None:
+        return mine, theirs
 
     # Service areas the OSMnx way (its isochrone example, "make_iso_polys"): the sub-graph
     # within the cutoff, its edges buffered and unioned into one polygon per site. It takes
@@ -239,7 +277,7 @@ def baseline(study: Any, network_path: Path, area_sample: int) -> dict[str, Step
     edge_geom = ox.graph_to_gdfs(graph, nodes=False)["geometry"]
     sample = site_nodes.tolist()[:area_sample]
 
-    def areas() -> list[Any]:
+    def their_areas() -> list[Any]:
         out = []
         for s in sample:
             sub = nx.ego_graph(graph, s, radius=limit, distance="length")
@@ -247,16 +285,16 @@ def baseline(study: Any, network_path: Path, area_sample: int) -> dict[str, Step
             out.append(shapely.union_all(shapely.buffer(lines, 50.0, quad_segs=4)))
         return out
 
-    _, step = timed(areas)
+    _, step = timed(their_areas)
     step.seconds *= len(site_nodes) / max(len(sample), 1)
     step.estimated = len(sample) < len(site_nodes)
-    steps[AREAS] = step
+    theirs[AREAS] = step
     print(
-        f"OSMnx+NetworkX: median walk {np.median(near[np.isfinite(near)]) / 75.0:.1f} min "
-        f"(node to node, no connectors); cost table {len(tab):,} pairs",
+        f"OSMnx+NetworkX: median walk {np.median(their_near[np.isfinite(their_near)]) / 75.0:.1f}"
+        f" min (node to node, no connectors); cost table {len(their_tab):,} pairs",
         flush=True,
     )
-    return steps
+    return mine, theirs
 
 
 def combine(steps: dict[str, Step], keys: list[str]) -> Step:
@@ -292,16 +330,15 @@ def main() -> None:
     )
     cache_dir = Path(tempfile.mkdtemp(prefix="coverage-bench-cache-"))
     try:
-        mine = ours(study, cache_dir)
+        mine, theirs = run_all(study, cache_dir, not args.no_baseline, args.area_sample)
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
-    theirs = {} if args.no_baseline else baseline(study, study.network_path, args.area_sample)
     both = [SNAP_RES, SNAP_SITES, NEAREST]
     mine[NEAREST_ALL] = combine(mine, both)
-    mine[NEAREST_GRID] = combine(mine, [SNAP_RES_GRID, SNAP_SITES, NEAREST])
+    mine[NEAREST_KD] = combine(mine, [SNAP_RES_KD, SNAP_SITES, NEAREST])
     if theirs:
         theirs[NEAREST_ALL] = combine(theirs, both)
-        theirs[NEAREST_GRID] = theirs[NEAREST_ALL]
+        theirs[NEAREST_KD] = theirs[NEAREST_ALL]
     print()
     head = (
         f"{'step':<40} {'ours s':>8} {'ours MB':>8} {'OSMnx+NX s':>11} {'NX MB':>7} "
@@ -310,7 +347,7 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     for name in (LOAD, LOAD_CACHED, SNAP_RES, SNAP_SITES, NEAREST_ALL, NEAREST, TABLE, AREAS,
-                 GRID_BUILD, SNAP_RES_GRID, NEAREST_GRID):
+                 SNAP_RES_KD, NEAREST_KD):
         step = mine[name]
         row = f"{name:<40} {step.seconds:8.3f} {step.peak_mb:8.0f}"
         if name in theirs:

@@ -316,8 +316,10 @@ def test_geopackage_and_graphml_equal_graph(tmp_path: Path, mode: str) -> None:
     ox.io.save_graphml(g, tmp_path / "net.graphml")
     nets = [
         RoadNetwork.from_graph(g, mode=mode, crs=UTM),
-        RoadNetwork.from_file(tmp_path / "net.gpkg", mode=mode, crs=UTM),
-        RoadNetwork.from_file(tmp_path / "net.graphml", mode=mode, crs=UTM),
+        # Without the cache, as from_graph: no snapping grid, whose tie rule (lower segment
+        # number) can pick the other of two parallel links at the same distance.
+        RoadNetwork.from_file(tmp_path / "net.gpkg", mode=mode, crs=UTM, cache=False),
+        RoadNetwork.from_file(tmp_path / "net.graphml", mode=mode, crs=UTM, cache=False),
     ]
     n_links = 40 + (1 if mode == "walk" else 0)
     for net in nets:
@@ -450,11 +452,13 @@ def test_fast_snap_error_is_bounded_and_rare() -> None:
 def test_snap_grid_is_bounded_exact_and_cached(tmp_path: Path) -> None:
     net = RoadNetwork.from_file(GUIXI, cache_dir=tmp_path)
     pts = random_points(net, 20_000, seed=7, pad=100)
-    exact = net.snap(pts, exact=True)
-    fast = net.snap(pts)
-    net.snap_grid = True
-    grid = net.snap(pts)
+    # A network read with the disk cache snaps with the grid, built on that first load.
+    assert net.snap_grid
     assert net.grid_info["built"] and not net.grid_info["from_cache"]
+    exact = net.snap(pts, exact=True)
+    grid = net.snap(pts)
+    net.snap_grid = False
+    fast = net.snap(pts)
     bound = net._grid.bound + net.snap_index.half
     assert bound <= 25.0
     err = grid["snap_m"].to_numpy() - exact["snap_m"].to_numpy()
@@ -469,12 +473,14 @@ def test_snap_grid_is_bounded_exact_and_cached(tmp_path: Path) -> None:
     assert shapely.distance(attach, links.geometry.values[grid["link"].to_numpy()]).max() < 1e-6
     # A second network object loads the grid from the cache side file.
     again = RoadNetwork.from_file(GUIXI, cache_dir=tmp_path)
-    again.snap_grid = True
-    pd.testing.assert_frame_equal(again.snap(pts), grid)
     assert again.grid_info["from_cache"]
-    # Switching it off gives the fast search again.
-    net.snap_grid = False
-    pd.testing.assert_frame_equal(net.snap(pts), fast)
+    pd.testing.assert_frame_equal(again.snap(pts), grid)
+    # Switching it on again gives the grid's answers again; without the cache there is none.
+    net.snap_grid = True
+    pd.testing.assert_frame_equal(net.snap(pts), grid)
+    plain = RoadNetwork.from_file(GUIXI, cache=False)
+    assert not plain.snap_grid and not plain.grid_info
+    pd.testing.assert_frame_equal(plain.snap(pts), fast)
 
 
 @needs_guixi
@@ -519,7 +525,9 @@ def test_cache_hit_gives_identical_arrays(tmp_path: Path) -> None:
     second = RoadNetwork.from_file(GUIXI, mode="ebike", cache_dir=tmp_path)
     assert not first.load_info["from_cache"]
     assert second.load_info["from_cache"]
-    assert len(list(tmp_path.glob("*-ebike-v*.npz"))) == 1
+    files = sorted((f.name for f in tmp_path.glob("*-ebike-v*.npz")), key=len)
+    # The arrays, and the snapping grid beside them.
+    assert len(files) == 2 and "-grid" in files[1] and files[1].startswith(files[0][:-4])
     for name, value in first.arrays.to_dict().items():
         np.testing.assert_array_equal(getattr(second.arrays, name), value, err_msg=name)
     assert (first.graph != second.graph).nnz == 0
@@ -531,7 +539,8 @@ def test_cache_hit_gives_identical_arrays(tmp_path: Path) -> None:
 def test_cache_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COVERAGE_CACHE_DIR", str(tmp_path / "env"))
     RoadNetwork.from_file(GUIXI)
-    assert len(list((tmp_path / "env").glob("*.npz"))) == 1
+    assert len(list((tmp_path / "env").glob("*-walk-v?.npz"))) == 1
+    assert len(list((tmp_path / "env").glob("*-walk-v?-grid*.npz"))) == 1
     assert RoadNetwork.from_file(GUIXI).load_info["from_cache"]
     assert not RoadNetwork.from_file(GUIXI, cache=False).load_info["from_cache"]
 

@@ -39,7 +39,7 @@ __all__ = [
 #: Version of the cached arrays' format and of the readers' output.
 FORMAT_VERSION = 1
 #: Version of the snapping-grid side files (:func:`grid_path`).
-GRID_VERSION = 1
+GRID_VERSION = 2
 
 _CHUNK = 1 << 20
 

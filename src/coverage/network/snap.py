@@ -28,6 +28,11 @@ Exact search (``exact=True``)
     the few left after that exactly with shapely's ``STRtree.query_nearest``. Candidates are
     ranked in float32 relative to a local origin (millimetre precision).
 
+Snapping grid (:class:`SnapGrid`)
+    Precomputed candidates on a 12 m grid prove the exact answer for most points with one
+    lookup; the rest go through the fast search. Networks loaded with the disk cache use it
+    (:attr:`coverage.network.graph.RoadNetwork.snap_grid`).
+
 Ties (a point exactly as far from two segments) go to the lower segment number in the exact
 fallback and to the nearer piece midpoint otherwise; both are deterministic.
 """
@@ -423,12 +428,19 @@ def _spread_bits(v: np.ndarray) -> np.ndarray:
 
 #: Snapping-grid defaults (see :class:`SnapGrid`).
 GRID_CELL_M = 12.0
-GRID_MAX_CELLS = 32_000_000
-GRID_K = 6
+#: Largest grid (cells; 36 bytes each, so 430 MB): 12 million cells cover 1,700 km² at
+#: 12 m; larger areas get larger cells, up to the bound (about 2,400 km²), then no grid.
+GRID_MAX_CELLS = 12_000_000
+GRID_K = 8
 GRID_PIECES = 16
 GRID_MAX_ERROR_M = 25.0
 #: Cells per build chunk.
 GRID_CHUNK = 131_072
+#: Radius of the build's piece search, metres: farther pieces count as unseen.
+GRID_BOUND_M = 100.0
+#: Sort key of an infinite float32 squared distance (see ``SnapGrid.build``).
+_INF_BITS = np.int32(np.float32(np.inf).view(np.int32))
+_INF_KEY = np.int64(_INF_BITS) << 32
 
 
 class SnapGrid:
@@ -436,10 +448,12 @@ class SnapGrid:
 
     The grid covers the indexed roads' box grown by ``margin`` (the network's ``max_snap_m``)
     with square cells of ``cell`` metres. For each cell centre ``q`` the ``GRID_PIECES`` (16)
-    nearest piece midpoints of the :class:`SegmentIndex` name candidate segments; the ``k``
-    (6) nearest distinct ones are kept (``cand``), with a lower bound ``low`` on the distance
-    from ``q`` to every segment *not* kept: the (k+1)-th distinct segment's distance, or the
-    16th midpoint's distance minus half a piece (``half``), whichever is smaller.
+    nearest piece midpoints within ``GRID_BOUND_M`` (100 m) of the :class:`SegmentIndex` name
+    candidate segments; the ``k`` (8) nearest distinct ones are kept (``cand``), with a lower
+    bound ``low`` on the distance from ``q`` to every segment *not* kept: the (k+1)-th
+    distinct segment's distance, or the distance of the 16th midpoint (100 m when fewer were
+    found) minus half a piece (``half``), whichever is smaller. A cell with no midpoint within
+    100 m proves nothing (``low`` is -inf).
 
     A query finds each point's cell by floor division, projects the point exactly onto the
     cell's ``k`` candidates and keeps the nearest, at distance ``d``. With ``e = |p - q|``
@@ -447,7 +461,8 @@ class SnapGrid:
     answer is **proven exact** when ``d <= low - e``. The other points (and points outside
     the grid) go through the fast KD-tree search and keep the nearer of its answer and the
     grid's, so the result is never worse than the fast search (at most ``half``, 5 m, too
-    long) and, for the grid alone, never more than ``2 r + half`` too long (the point's
+    long) and, for the grid alone and points within ``100 m - 2 r - half`` of a road, never
+    more than ``2 r + half`` too long (the point's
     true road is within ``d* + r`` of ``q``; a midpoint of it within ``d* + r + half``; the
     nearest candidate no farther from ``q``, so at most ``d* + 2 r + half`` from ``p``).
     ``cell`` is chosen so that this stays within ``GRID_MAX_ERROR_M`` (25 m).
@@ -502,25 +517,38 @@ class SnapGrid:
             r1 = min(ny, r0 + rows)
             qx = np.tile(cx, r1 - r0)
             qy = np.repeat(lo_y + (np.arange(r0, r1) + 0.5) * cell, nx)
-            rr, ii = index.tree.query(np.column_stack([qx, qy]), k=kq)
+            # Bounded: pieces beyond GRID_BOUND_M are "unseen" (far cells get fewer or no
+            # candidates and a weaker bound), which prunes most of the tree walk.
+            rr, ii = index.tree.query(np.column_stack([qx, qy]), k=kq,
+                                      distance_upper_bound=GRID_BOUND_M)
             rr = rr.reshape(len(qx), kq)
-            seg = index.piece_seg[ii.reshape(len(qx), kq)]
+            ii = ii.reshape(len(qx), kq)
+            valid = ii < index.tree.n
+            seg = index.piece_seg[np.where(valid, ii, 0)]
             d2 = index._rank(qx, qy, seg)
-            order = np.argsort(d2, axis=1)
-            seg = np.take_along_axis(seg, order, 1)
-            d2 = np.take_along_axis(d2, order, 1)
-            dup = np.zeros(seg.shape, dtype=bool)
-            for j in range(1, kq):
-                dup[:, j] = (seg[:, :j] == seg[:, j:j + 1]).any(axis=1)
-            order = np.argsort(dup, axis=1, kind="stable")
-            seg = np.take_along_axis(seg, order, 1)
-            dup = np.take_along_axis(dup, order, 1)
-            d2 = np.take_along_axis(d2, order, 1)
+            d2[~valid] = np.inf
+            # Distinct segments by distance: sort keys (distance bits, segment), so copies of
+            # a segment (equal distances) are neighbours; drop them and sort again.
+            key = d2.view(np.int32).astype(np.int64) << 32
+            key |= seg
+            key.sort(axis=1)
+            dup = np.zeros(key.shape, dtype=bool)
+            dup[:, 1:] = key[:, 1:] == key[:, :-1]
+            dup |= key >= _INF_KEY
+            key[dup] = np.iinfo(np.int64).max
+            key.sort(axis=1)
+            count = kq - dup.sum(axis=1)
+            seg = (key & 0xFFFFFFFF).astype(np.int32)
+            dist = np.where(key < _INF_KEY, (key >> 32).astype(np.int32), _INF_BITS)
+            dist = np.sqrt(dist.view(np.float32))
             # Lower bound on any segment not kept: next distinct one, or unseen pieces.
-            nxt = np.inf if k == kq else np.where(dup[:, k], np.inf, np.sqrt(d2[:, k]))
-            lb = np.minimum(nxt, rr[:, -1] - index.half) - 0.01  # float32 ranking slack
+            nxt = dist[:, k] if k < kq else np.inf
+            unseen = np.where(np.isfinite(rr[:, -1]), rr[:, -1], GRID_BOUND_M) - index.half
+            lb = np.minimum(nxt, unseen) - 0.01  # float32 ranking slack
+            lb[count == 0] = -np.inf  # no candidate: never proven
             # Fewer than k distinct segments: repeat the nearest (harmless for the min).
-            cand[r0 * nx:r1 * nx] = np.where(dup[:, :k], seg[:, :1], seg[:, :k])
+            fill = np.arange(k) < count[:, None]
+            cand[r0 * nx:r1 * nx] = np.where(fill, seg[:, :k], seg[:, :1])
             low[r0 * nx:r1 * nx] = lb
 
         starts = range(0, ny, rows)
