@@ -475,6 +475,13 @@ def test_snap_grid_is_bounded_exact_and_cached(tmp_path: Path) -> None:
     again = RoadNetwork.from_file(GUIXI, cache_dir=tmp_path)
     assert again.grid_info["from_cache"]
     pd.testing.assert_frame_equal(again.snap(pts), grid)
+    # A damaged grid folder is rebuilt, not trusted.
+    side = Path(again.grid_info["cache_file"])
+    (side / "grid_cand.npy").write_bytes(b"damaged")
+    rebuilt = RoadNetwork.from_file(GUIXI, cache_dir=tmp_path)
+    assert rebuilt.grid_info["built"] and not rebuilt.grid_info["from_cache"]
+    pd.testing.assert_frame_equal(rebuilt.snap(pts), grid)
+    assert RoadNetwork.from_file(GUIXI, cache_dir=tmp_path).grid_info["from_cache"]
     # Switching it on again gives the grid's answers again; without the cache there is none.
     net.snap_grid = True
     pd.testing.assert_frame_equal(net.snap(pts), grid)
@@ -525,9 +532,13 @@ def test_cache_hit_gives_identical_arrays(tmp_path: Path) -> None:
     second = RoadNetwork.from_file(GUIXI, mode="ebike", cache_dir=tmp_path)
     assert not first.load_info["from_cache"]
     assert second.load_info["from_cache"]
-    files = sorted((f.name for f in tmp_path.glob("*-ebike-v*.npz")), key=len)
-    # The arrays, and the snapping grid beside them.
-    assert len(files) == 2 and "-grid" in files[1] and files[1].startswith(files[0][:-4])
+    assert len(list(tmp_path.glob("*-ebike-v*.npz"))) == 1
+    # The snapping grid beside the arrays, memory-mapped when read again.
+    (grid,) = tmp_path.glob("*-ebike-v*-grid*")
+    assert grid.name.startswith(next(tmp_path.glob("*.npz")).stem)
+    assert isinstance(second._grid.cand, np.memmap)
+    np.testing.assert_array_equal(second._grid.cand, first._grid.cand)
+    np.testing.assert_array_equal(second._grid.low, first._grid.low)
     for name, value in first.arrays.to_dict().items():
         np.testing.assert_array_equal(getattr(second.arrays, name), value, err_msg=name)
     assert (first.graph != second.graph).nnz == 0
@@ -540,7 +551,7 @@ def test_cache_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COVERAGE_CACHE_DIR", str(tmp_path / "env"))
     RoadNetwork.from_file(GUIXI)
     assert len(list((tmp_path / "env").glob("*-walk-v?.npz"))) == 1
-    assert len(list((tmp_path / "env").glob("*-walk-v?-grid*.npz"))) == 1
+    assert len(list((tmp_path / "env").glob("*-walk-v?-grid*"))) == 1
     assert RoadNetwork.from_file(GUIXI).load_info["from_cache"]
     assert not RoadNetwork.from_file(GUIXI, cache=False).load_info["from_cache"]
 

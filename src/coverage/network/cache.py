@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -38,8 +39,8 @@ __all__ = [
 
 #: Version of the cached arrays' format and of the readers' output.
 FORMAT_VERSION = 1
-#: Version of the snapping-grid side files (:func:`grid_path`).
-GRID_VERSION = 2
+#: Version of the snapping-grid side folders (:func:`grid_path`).
+GRID_VERSION = 3
 
 _CHUNK = 1 << 20
 
@@ -103,34 +104,46 @@ def save(entry: Path, arrays: NetworkArrays) -> bool:
 
 
 def grid_path(entry: Path, key: str) -> Path:
-    """Side file of a network entry holding its snapping grid for one CRS and snap limit.
+    """Side folder of a network entry holding its snapping grid for one CRS and snap limit.
 
     The grid depends on the projected coordinates, so ``key`` (any string naming the CRS,
     the snap limit, the grid parameters and the indexed segments) is hashed into the name.
+    The folder holds one ``.npy`` file per array, so that they can be memory-mapped.
     """
     digest = hashlib.sha256(f"{GRID_VERSION}|{key}".encode()).hexdigest()[:16]
-    return entry.with_name(f"{entry.stem}-grid{GRID_VERSION}-{digest}.npz")
+    return entry.with_name(f"{entry.stem}-grid{GRID_VERSION}-{digest}")
 
 
 def load_grid(path: Path) -> dict[str, np.ndarray] | None:
-    """Load a snapping grid's arrays, or None if missing or unreadable."""
-    if not path.exists():
+    """Memory-map a snapping grid's arrays (read-only), or None if missing or unreadable.
+
+    Mapping costs nothing up front: only the pages of the cells that points fall in are read.
+    """
+    if not path.is_dir():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
+        return {f.stem: np.load(f, mmap_mode="r", allow_pickle=False)
+                for f in sorted(path.glob("*.npy"))}
     except (OSError, ValueError):
         return None
 
 
 def save_grid(path: Path, arrays: dict[str, np.ndarray]) -> bool:
-    """Write a snapping grid atomically; warn and return False if that fails."""
+    """Write a snapping grid's folder atomically; warn and return False if that fails."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, suffix=".tmp"))
+        for name, value in arrays.items():
+            np.save(tmp / f"{name}.npy", value, allow_pickle=False)
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            # A folder is there already (unreadable, or it would not be rebuilt): replace it.
+            shutil.rmtree(path, ignore_errors=True)
+            try:
+                os.replace(tmp, path)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
     except OSError as exc:
         warnings.warn(f"could not write the snapping-grid cache {str(path)!r} ({exc})",
                       stacklevel=3)

@@ -567,11 +567,11 @@ class SnapGrid:
 
     @classmethod
     def from_dict(cls, data: dict[str, np.ndarray]) -> SnapGrid:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (memory-mapped arrays are used as they are, not read)."""
         x0, y0, cell, nx, ny = (float(v) for v in data["grid_head"])
-        cand = np.ascontiguousarray(data["grid_cand"], dtype=np.int32)
-        low = np.ascontiguousarray(data["grid_low"], dtype=np.float32)
-        if cand.shape[0] != int(nx) * int(ny) or low.shape != (cand.shape[0],):
+        cand, low = data["grid_cand"], data["grid_low"]
+        if (cand.dtype != np.int32 or low.dtype != np.float32 or cand.ndim != 2
+                or cand.shape[0] != int(nx) * int(ny) or low.shape != (cand.shape[0],)):
             msg = "inconsistent snapping grid"
             raise ValueError(msg)
         return cls(x0, y0, cell, int(nx), int(ny), cand, low)
