@@ -7,7 +7,7 @@ when missing (``--demo-dir`` to choose the folder). ``large`` has about 1.2 mill
 
 Each step prints its wall time and its peak memory (highest resident set size while the step
 runs, minus the size when it started; sampled every 2 ms from ``/proc/self/statm``). The query
-steps (snap, nearest, cost table) run ``--repeat`` times (3), **ours and theirs alternating**
+steps (snap, nearest, cost table) run ``--repeat`` times (5), **ours and theirs alternating**
 (ours, theirs, ours, theirs, ...), so that both sides see the same machine; the fastest run of
 each side is shown, as ``timeit`` does. Every repeat redoes the work of the first: the arrays
 the first nearest query derives from the snapped layers are rebuilt for every nearest query
@@ -116,7 +116,7 @@ def timed(func: Callable[[], Any]) -> tuple[Any, Step]:
 
 #: Times each query step (snap, nearest, cost table) is run, on both sides; the fastest run
 #: is reported (``--repeat``), as ``timeit`` does: the others measure the machine's noise.
-SETTINGS = {"repeat": 3}
+SETTINGS = {"repeat": 5}
 
 
 def duel(

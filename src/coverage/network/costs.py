@@ -713,7 +713,11 @@ def cost_table(
     limit = _limit_m(net, max_cost, cost)
     oindex, _, oreason, orig = _prepare(net, origins, origin=True)
     dindex, _, dreason, dest = _prepare(net, destinations, origin=False)
-    labels = (_label_array(oindex, orig.rows), _label_array(dindex, dest.rows))
+    # Origins 0..n-1 all reachable: positions are the labels (no gather of millions of rows).
+    same = (isinstance(oindex, pd.RangeIndex) and oindex.start == 0 and oindex.step == 1
+            and len(orig.rows) == len(oindex))
+    labels = (None if same else _label_array(oindex, orig.rows),
+              _label_array(dindex, dest.rows))
     if len(dest.rows) and len(orig.rows):
         reached = _reached(net, dest, limit)
         o, d, c = _join(orig, dest, net, reached, limit, labels,
@@ -725,7 +729,7 @@ def cost_table(
     # copy=False: the columns are fresh arrays; copying millions of rows would double the time.
     table = pd.DataFrame(
         {
-            "origin": oindex.take(orig.rows[o]) if labels[0] is None else o,
+            "origin": o if same or labels[0] is not None else oindex.take(orig.rows[o]),
             "destination": dindex.take(dest.rows[d]) if labels[1] is None else d,
             "cost": c,
         },
