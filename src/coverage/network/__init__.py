@@ -14,7 +14,8 @@ Modules: :mod:`~coverage.network.modes` (travel modes, tag filters, speeds),
 :mod:`~coverage.network.readers` (file and graph readers), :mod:`~coverage.network.cache`
 (on-disk cache), :mod:`~coverage.network.graph` (:class:`RoadNetwork`, components),
 :mod:`~coverage.network.snap` (exact nearest-segment snapping), :mod:`~coverage.network.costs`
-(nearest, cost tables, service areas) and :mod:`~coverage.network.offsets` (GCJ-02/BD-09 check).
+(nearest, cost tables, service areas), :mod:`~coverage.network.offsets` (GCJ-02/BD-09 check)
+and :mod:`~coverage.network.parallel` (chunked array work on threads).
 """
 
 from __future__ import annotations

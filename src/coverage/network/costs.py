@@ -35,11 +35,8 @@ destinations. Each origin then takes the better of its road's two end nodes.
 
 from __future__ import annotations
 
-import os
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -51,6 +48,8 @@ from scipy.ndimage import distance_transform_edt
 from scipy.sparse.csgraph import dijkstra
 
 from coverage.network.graph import REASON_NONE_REACHABLE, Points
+from coverage.network.parallel import each, ordered
+from coverage.network.ragged import owners, ranges, within
 from coverage.network.snap import Snapped
 
 if TYPE_CHECKING:
@@ -68,11 +67,6 @@ BATCH_TILE = 4_000.0
 ORIGIN_CHUNK = 65_536
 #: Pixel of the rasters on which service-area polygons are drawn, metres.
 AREA_PIXEL_M = 10.0
-#: Threads for chunked array work (NumPy releases the GIL inside its loops).
-THREADS = min(4, os.cpu_count() or 1)
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 _COSTS = ("time_min", "distance_m")
 
@@ -329,8 +323,7 @@ def _nearest_via_nodes(
         distance[rows] = best[found]
         dest_pos[rows] = which[found]
 
-    for _ in _ordered(run, _chunks(len(orig.rows), ORIGIN_CHUNK)):
-        pass
+    each(run, _chunks(len(orig.rows), ORIGIN_CHUNK))
 
 
 def _reach_radius(net: RoadNetwork, limit: float) -> float:
@@ -426,7 +419,7 @@ def _reached(
         return out
 
     # A few dozen spatial groups of destinations, not one loop per source.
-    for part in _ordered(run, groups):
+    for part in ordered(run, groups):
         for d_, n_, c_ in part:
             dests.append(d_)
             nodes.append(n_)
@@ -446,7 +439,7 @@ def _subgraph(
     local[sub] = np.arange(m)
     start, stop = base.indptr[sub], base.indptr[sub + 1]
     cnt = stop - start
-    k = np.repeat(start - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(int(cnt.sum()))
+    k = ranges(start, cnt)
     row = np.repeat(np.arange(m), cnt)
     col = local[base.indices[k]]
     keep = col >= 0
@@ -520,24 +513,6 @@ def _direct_keys(
     return dk[first], d_c[first]
 
 
-def _owners(count: np.ndarray) -> np.ndarray:
-    """``np.repeat(np.arange(len(count)), count)`` as int32 (a cumulative sum of markers).
-
-    NumPy's ``repeat`` with counts moves one element at a time; marking where each owner's
-    run starts and summing is several times faster for the short runs here.
-    """
-    total = int(count.sum())
-    out = np.zeros(total, dtype=np.int32)
-    if total == 0:
-        return out
-    nz = np.flatnonzero(count)
-    starts = np.cumsum(count[nz]) - count[nz]
-    out[starts[1:]] = np.diff(nz).astype(np.int32)
-    out[0] = nz[0]
-    np.cumsum(out, out=out)
-    return out
-
-
 def _join(
     orig: _Ends,
     dest: _Ends,
@@ -582,7 +557,7 @@ def _join(
         lp = link_pos[orig.link[lo:hi][live]]
         first = l_ptr[lp]
         cnt = l_ptr[lp + 1] - first
-        owner = _owners(cnt)
+        owner = owners(cnt)
         k = np.arange(len(owner), dtype=np.int64)
         k += (first - (np.cumsum(cnt) - cnt))[owner]
         at = l_cost[k]
@@ -606,7 +581,7 @@ def _join(
     d = np.empty(size, dtype=np.int32 if labels[1] is None else labels[1].dtype)
     c = np.empty(size)
     end = 0
-    for oo, dd, cc in _ordered(run, chunks):
+    for oo, dd, cc in ordered(run, chunks):
         o[end:end + len(cc)], d[end:end + len(cc)], c[end:end + len(cc)] = oo, dd, cc
         end += len(cc)
     return o[:end], d[:end], c[:end]
@@ -636,37 +611,6 @@ def _merge_direct(
 
 def _chunks(n: int, size: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
-
-
-def _ordered(func: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-    """Yield ``func(x)`` for ``items`` in order, computed on up to ``THREADS`` threads.
-
-    At most ``2 × THREADS`` results are computed ahead of the one being consumed, so their
-    memory is reused instead of piling up.
-    """
-    if len(items) <= 1 or THREADS <= 1:
-        for x in items:
-            yield func(x)
-        return
-    ahead = 2 * THREADS
-    with ThreadPoolExecutor(max_workers=min(THREADS, len(items))) as pool:
-        pending = deque(pool.submit(func, x) for x in items[:ahead])
-        for x in items[ahead:]:
-            yield pending.popleft().result()
-            pending.append(pool.submit(func, x))
-        while pending:
-            yield pending.popleft().result()
-
-
-def _ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start[i], start[i] + count[i])`` without a Python loop."""
-    total = int(count.sum())
-    if total == 0:
-        return np.zeros(0, dtype=start.dtype)
-    shift = start - np.r_[0, np.cumsum(count)[:-1]].astype(start.dtype)
-    out = np.repeat(shift, count)
-    out += np.arange(total, dtype=start.dtype)
-    return out
 
 
 def _limit_m(net: RoadNetwork, max_cost: float, cost: str) -> float:
@@ -858,7 +802,7 @@ def _reached_intervals(
     node_ptr = np.r_[0, np.cumsum(np.bincount(ends, minlength=n))]
     cnt = node_ptr[r_node + 1] - node_ptr[r_node]
     pair_site = np.r_[np.repeat(r_site, cnt), np.arange(n_sites)]
-    pair_link = np.r_[node_links[_ranges(node_ptr[r_node], cnt)], dest.link]
+    pair_link = np.r_[node_links[ranges(node_ptr[r_node], cnt)], dest.link]
     pk = np.sort(pair_site.astype(np.int64) * a.n_links + pair_link)
     pk = pk[np.r_[True, pk[1:] != pk[:-1]]]  # (np.unique hashes, slower than sorting here)
     site, link = pk // a.n_links, pk % a.n_links
@@ -915,7 +859,7 @@ def _samples(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     step = AREA_PIXEL_M
     per = np.ceil(idx.seg_len / step).astype(np.int64) + 1  # both ends of every segment
     seg = np.repeat(np.arange(idx.n_segments), per)
-    k = np.arange(len(seg)) - np.repeat(np.r_[0, np.cumsum(per)[:-1]], per)
+    k = within(per)
     f = k / np.maximum(per[seg] - 1, 1)
     lk = idx.seg_link[seg]
     plen = idx.link_plen[lk]
@@ -938,7 +882,7 @@ def _area_polygons(
     n_budgets = len(budgets)
     ptr, s_pos, s_x, s_y = _samples(net)
     cnt = ptr[link + 1] - ptr[link]
-    k = _ranges(ptr[link], cnt)
+    k = ranges(ptr[link], cnt)
     pair = np.repeat(np.arange(len(link)), cnt)
     pos = s_pos[k]
     length = net.arrays.length[link]

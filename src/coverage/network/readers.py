@@ -33,6 +33,7 @@ import pyproj
 import shapely
 
 from coverage.network.modes import TAG_KEYS, check_mode, edge_directions, usable, way_directions
+from coverage.network.ragged import ranges
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -189,16 +190,6 @@ def read_file(path: str | Path, *, mode: str = "walk", progress: Progress = None
 # --------------------------------------------------------------------------------------------
 
 
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(start, stop)`` for each pair, vectorized."""
-    counts = stops - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    first = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-    return first + np.arange(total, dtype=np.int64)
-
-
 def read_osm(path: str | Path, *, mode: str = "walk", progress: Progress = None) -> NetworkArrays:
     """Read an OSM XML or PBF file with pyosmium and build the network of a travel mode.
 
@@ -297,7 +288,7 @@ def _ways_to_arrays(
     seg[end[:-1]] = 0.0
     cum = np.r_[0.0, np.cumsum(seg)]
     length = cum[i1] - cum[i0]
-    vertex = _ranges(i0, i1 + 1)
+    vertex = ranges(i0, i1 + 1 - i0)
     offsets = np.r_[0, np.cumsum(i1 - i0 + 1)].astype(np.int64)
     node_rep, node_index = np.unique(np.r_[rep[i0], rep[i1]], return_inverse=True)
     n_links = len(i0)
@@ -393,7 +384,7 @@ def _edges_to_arrays(
     np.logical_or.at(link_fwd, group, fwd)
     np.logical_or.at(link_bwd, group, bwd)
     starts, stops = offsets[first], offsets[first + 1]
-    vidx = _ranges(starts, stops)
+    vidx = ranges(starts, stops - starts)
     counts = stops - starts
     # Reverse the vertex order of flipped rows so every geometry runs a → b.
     rev = np.repeat(flip[first], counts)

@@ -39,22 +39,21 @@ fallback and to the nearer piece midpoint otherwise; both are deterministic.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from coverage.network.parallel import each
+from coverage.network.ragged import ranges, within
+
 __all__ = ["SegmentIndex", "SnapGrid", "Snapped", "spatial_order"]
 
 #: Piece midpoints whose segments are compared in the fast (not proven exact) search.
 FAST_K = 4
-#: Points per chunk of the fast search; chunks run on ``THREADS`` threads.
+#: Points per chunk of the fast search; chunks run on a few threads (``parallel.THREADS``).
 FAST_CHUNK = 65_536
-#: Threads for the fast search (SciPy's KD-tree and NumPy release the GIL).
-THREADS = min(4, os.cpu_count() or 1)
 #: Search radius of the fast search's first KD-tree pass, metres. A bounded k-nearest query
 #: prunes the tree walk early; its answer is the unbounded one whenever all ``FAST_K``
 #: neighbours lie within the radius, and the few points where they do not are queried again
@@ -116,8 +115,7 @@ class SegmentIndex:
         n_vert = offsets[links + 1] - offsets[links]
         n_seg = np.maximum(n_vert - 1, 0)
         seg_link = np.repeat(links, n_seg)
-        first = np.repeat(offsets[links] - np.r_[0, np.cumsum(n_seg)[:-1]], n_seg)
-        k0 = first + np.arange(len(seg_link))
+        k0 = ranges(offsets[links], n_seg)
         self.seg_link = seg_link
         self.x0, self.y0 = vx[k0], vy[k0]
         self.x1, self.y1 = vx[k0 + 1], vy[k0 + 1]
@@ -146,10 +144,7 @@ class SegmentIndex:
             self.link_plen[links] = np.add.reduceat(self.seg_len, link_start) * (n_seg > 0)
         n_pieces = np.maximum(1, np.ceil(self.seg_len / piece_m)).astype(np.int64)
         self.piece_seg = np.repeat(np.arange(len(seg_link)), n_pieces)
-        within = np.arange(len(self.piece_seg)) - np.repeat(
-            np.r_[0, np.cumsum(n_pieces)[:-1]], n_pieces
-        )
-        frac = (within + 0.5) / n_pieces[self.piece_seg]
+        frac = (within(n_pieces) + 0.5) / n_pieces[self.piece_seg]
         s = self.piece_seg
         mid = np.column_stack([
             self.x0[s] + frac * (self.x1[s] - self.x0[s]),
@@ -292,7 +287,7 @@ class SegmentIndex:
 
         No exactness check (see the module docstring). With a :class:`SnapGrid` attached
         (``self.grid``), the grid answers first. Chunks of ``FAST_CHUNK`` points are searched,
-        projected and written to ``out`` on ``THREADS`` threads.
+        projected and written to ``out`` on a few threads.
         """
         chunk_fn = self._fast_chunk if self.grid is None else self._grid_chunk
 
@@ -301,13 +296,7 @@ class SegmentIndex:
             xs, ys = px[part], py[part]
             self._attach(out, part, xs, ys, chunk_fn(xs, ys, k), cut)
 
-        starts = range(0, len(idx), FAST_CHUNK)
-        if len(starts) > 1 and THREADS > 1:
-            with ThreadPoolExecutor(max_workers=THREADS) as pool:
-                list(pool.map(run, starts))
-        else:
-            for lo in starts:
-                run(lo)
+        each(run, range(0, len(idx), FAST_CHUNK))
 
     def query(
         self,
@@ -551,13 +540,7 @@ class SnapGrid:
             cand[r0 * nx:r1 * nx] = np.where(fill, seg[:, :k], seg[:, :1])
             low[r0 * nx:r1 * nx] = lb
 
-        starts = range(0, ny, rows)
-        if len(starts) > 1 and THREADS > 1:
-            with ThreadPoolExecutor(max_workers=THREADS) as pool:
-                list(pool.map(run, starts))
-        else:
-            for r0 in starts:
-                run(r0)
+        each(run, range(0, ny, rows))
         return cls(lo_x, lo_y, cell, nx, ny, cand, low)
 
     def to_dict(self) -> dict[str, np.ndarray]:
