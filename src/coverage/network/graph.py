@@ -606,8 +606,8 @@ class RoadNetwork:
         exact = self.exact_snap if exact is None else exact
         if self.snap_grid and not exact:
             self._attach_grid()
-        self.snap_index.grid = self._grid if self.snap_grid else None
-        snapped = self.snap_index.query(x, y, max_distance=self.max_snap_m, exact=exact)
+        snapped = self.snap_index.query(x, y, max_distance=self.max_snap_m, exact=exact,
+                                        grid=self._grid if self.snap_grid else None)
         n = len(x)
         reason = np.full(n, None, dtype=object)
         other_comp = np.full(n, -2, dtype=np.int64)

@@ -153,8 +153,6 @@ class SegmentIndex:
         self.half = float((self.seg_len / n_pieces).max() / 2.0) if len(s) else 0.0
         self.tree = cKDTree(mid, balanced_tree=False, compact_nodes=False) if len(s) else None
         self._strtree: shapely.STRtree | None = None
-        #: Optional :class:`SnapGrid` used by the fast search (attach with ``self.grid = ...``).
-        self.grid: SnapGrid | None = None
 
     @property
     def n_segments(self) -> int:
@@ -264,9 +262,9 @@ class SegmentIndex:
         d2 = self._rank(xs, ys, seg)
         return seg[np.arange(len(xs)), np.argmin(d2, axis=1)]
 
-    def _grid_chunk(self, xs: np.ndarray, ys: np.ndarray, k: int) -> np.ndarray:
+    def _grid_chunk(self, xs: np.ndarray, ys: np.ndarray, k: int, grid: SnapGrid) -> np.ndarray:
         """Grid lookup, with the fast search for points the grid does not prove."""
-        best, proven = self.grid.lookup(self, xs, ys)
+        best, proven = grid.lookup(self, xs, ys)
         redo = np.flatnonzero(~proven)
         if len(redo):
             # KD-tree queries in spatial order walk the same nodes: faster.
@@ -281,20 +279,21 @@ class SegmentIndex:
 
     def _fast(
         self, px: np.ndarray, py: np.ndarray, idx: np.ndarray, k: int, out: Snapped,
-        cut: float | None,
+        cut: float | None, grid: SnapGrid | None,
     ) -> None:
         """Snap points ``idx`` to the best of the segments of their ``k`` nearest piece midpoints.
 
-        No exactness check (see the module docstring). With a :class:`SnapGrid` attached
-        (``self.grid``), the grid answers first. Chunks of ``FAST_CHUNK`` points are searched,
-        projected and written to ``out`` on a few threads.
+        No exactness check (see the module docstring). With a ``grid``, the grid answers
+        first. Chunks of ``FAST_CHUNK`` points are searched, projected and written to ``out``
+        on a few threads.
         """
-        chunk_fn = self._fast_chunk if self.grid is None else self._grid_chunk
 
         def run(lo: int) -> None:
             part = idx[lo:lo + FAST_CHUNK]
             xs, ys = px[part], py[part]
-            self._attach(out, part, xs, ys, chunk_fn(xs, ys, k), cut)
+            seg = (self._fast_chunk(xs, ys, k) if grid is None
+                   else self._grid_chunk(xs, ys, k, grid))
+            self._attach(out, part, xs, ys, seg, cut)
 
         each(run, range(0, len(idx), FAST_CHUNK))
 
@@ -307,6 +306,7 @@ class SegmentIndex:
         k: int = 8,
         far: bool = True,
         exact: bool = True,
+        grid: SnapGrid | None = None,
     ) -> Snapped:
         """Snap points (network CRS) to the nearest point of the nearest indexed segment.
 
@@ -327,6 +327,8 @@ class SegmentIndex:
             midpoints without proving it nearest (see the module docstring): the snap
             distance is then at most half a piece (``half``, 5 m) longer than the exact one,
             and equal to it for all but a few points in ten thousand.
+        grid
+            A :class:`SnapGrid` of this index, used by the fast search (not by the exact one).
         """
         n = len(px)
         link = np.full(n, -1, dtype=np.int64)
@@ -349,7 +351,7 @@ class SegmentIndex:
             if not ok.any():
                 return Snapped(link, t, dist, qx, qy)
         idx = np.flatnonzero(ok)
-        if exact or self.grid is None:
+        if exact or grid is None:
             # Query in spatial order: neighbouring queries walk the same tree nodes. (The
             # grid needs no order: its lookups are O(1) gathers.)
             idx = idx[spatial_order(px[idx], py[idx])]
@@ -364,7 +366,7 @@ class SegmentIndex:
             self._attach(out, idx, x, y, best_seg)
         else:
             cut = max_distance + self.half if not far and np.isfinite(max_distance) else None
-            self._fast(px, py, idx, min(FAST_K, self.tree.n), out, cut)
+            self._fast(px, py, idx, min(FAST_K, self.tree.n), out, cut, grid)
         return out
 
     def _attach(
