@@ -6,6 +6,7 @@ import json
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -141,3 +142,12 @@ def test_relocation_maxmin_raises_the_minimum(model):
     assert len(state.sites) == len(model.baseline.sites)
     with pytest.raises(ValueError, match="nothing to recommend"):
         recommend_staff(model, 0)
+
+
+def test_recommendation_tables_equal_a_fresh_evaluation(model):
+    from coverage.recommend import recommend
+
+    rec = recommend(model, new_sites=2, new_staff=3)
+    assert len(rec.scenario.edits) > 2  # two sites, then their staff
+    pd.testing.assert_frame_equal(rec.tables["baseline"], model.evaluate())
+    pd.testing.assert_frame_equal(rec.tables["recommended"], model.evaluate(rec.scenario))

@@ -140,6 +140,15 @@ def _small(table: pd.DataFrame, min_cell: int) -> np.ndarray:
     return small
 
 
+def _largest(table: gpd.GeoDataFrame, min_cell: int, top: int | None) -> gpd.GeoDataFrame:
+    """Rows that may be shown, by ``migrants`` descending; the ``top`` first if given.
+
+    Filtering comes before :func:`_wgs84`, so that only drawn rows are reprojected.
+    """
+    table = table[~_small(table, min_cell)].sort_values("migrants", ascending=False)
+    return table if top is None else table.head(top)
+
+
 def _map(
     table: gpd.GeoDataFrame, m: folium.Map | None, tiles: str | None, attr: str | None
 ) -> tuple[folium.Map, bool]:
@@ -719,15 +728,12 @@ def origin_flow_map(
     labels = _labels(lang)
     cols = ["origin_level", "dest_level", "origin_status", "province_code", "district", "migrants"]
     _require(origin_flows, cols, "origin_flows")
-    table = _wgs84(origin_flows, "origin_flows")
-    table = table[
-        (table["origin_level"] == origin_level).to_numpy(dtype=bool)
-        & (table["dest_level"] == dest_level).to_numpy(dtype=bool)
-        & (table["origin_status"] == "known").to_numpy(dtype=bool)
+    table = origin_flows[
+        (origin_flows["origin_level"] == origin_level).to_numpy(dtype=bool)
+        & (origin_flows["dest_level"] == dest_level).to_numpy(dtype=bool)
+        & (origin_flows["origin_status"] == "known").to_numpy(dtype=bool)
     ]
-    table = table[~_small(table, min_cell)].sort_values("migrants", ascending=False)
-    if top is not None:
-        table = table.head(top)
+    table = _wgs84(_largest(table, min_cell, top), "origin_flows")
     name_col = "origin_name_en" if lang == "en" else "origin_name_zh"
     origin = table[name_col] if name_col in table else table["province_code"]
     dest = table["district"].astype("string")
@@ -815,10 +821,7 @@ def commute_map(
     """
     labels = _labels(lang)
     _require(commute_flows, ["migrants"], "commute_flows")
-    table = _wgs84(commute_flows, "commute_flows")
-    table = table[~_small(table, min_cell)].sort_values("migrants", ascending=False)
-    if top is not None:
-        table = table.head(top)
+    table = _wgs84(_largest(commute_flows, min_cell, top), "commute_flows")
     fields = [
         c
         for c in ("corridor_id", "home_district", "work_district", "migrants", "length_m")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from coverage import __version__
 from coverage.loaders import StudyData
+from coverage.network.cache import file_sha256
 from coverage.project import Project
 
 __all__ = ["data_quality", "input_hashes", "is_current", "parameters_digest", "run_info"]
@@ -24,14 +25,7 @@ __all__ = ["data_quality", "input_hashes", "is_current", "parameters_digest", "r
 
 def input_hashes(project: Project) -> dict[str, str]:
     """SHA-256 of every input file of the project (layer name → hex digest)."""
-    out = {}
-    for name, config in sorted(project.layers.items()):
-        digest = hashlib.sha256()
-        with config.path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        out[name] = digest.hexdigest()
-    return out
+    return {name: file_sha256(config.path) for name, config in sorted(project.layers.items())}
 
 
 def parameters_digest(project: Project, mode: str) -> str:

@@ -26,7 +26,7 @@ before → after), evaluated with :class:`coverage.scenario.ScenarioModel`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -113,6 +113,11 @@ class SiteRecommendation:
     result: PlacementResult
     effect: pd.DataFrame
     edits: list[Edit]
+    #: Evaluated tables (:meth:`ScenarioModel.evaluate`) of the baseline and with the sites.
+    before: pd.DataFrame | None = field(default=None, repr=False)
+    after: pd.DataFrame | None = field(default=None, repr=False)
+    #: The model state with the sites, for further edits without routing them again.
+    after_state: object = field(default=None, repr=False)
 
 
 def _demand_nodes(model: ScenarioModel) -> tuple[pd.Series, tuple[np.ndarray, np.ndarray]]:
@@ -195,7 +200,7 @@ def recommend_sites(
             "free_service_local"]
         result = set_cover(table, max_cost=model.max_t, weights=weights, target=goal,
                            fixed=fixed, time_limit=time_limit)
-    chosen = [s for s in result.sites if s not in set(fixed)]
+    chosen = result.new_sites
     picked = cands.set_index("candidate_id").loc[chosen]
     limit = picked["max_staff"].to_numpy(float)
     staffs = np.where(np.isnan(limit), staff, np.minimum(limit, staff))
@@ -205,7 +210,8 @@ def recommend_sites(
                   kind="health_station", name=str(nm or cid))
              for cid, a, b, st, nm in zip(chosen, lon, lat, staffs, picked["name"], strict=True)]
     before = model.evaluate()
-    after = model.evaluate(edits)
+    after_state = model.state_for(edits)
+    after = model.summarize(after_state)
     effect = compare({"before": before, "after": after}, level="city")
     sites = gpd.GeoDataFrame({
         "rank": np.arange(1, len(chosen) + 1),
@@ -218,7 +224,8 @@ def recommend_sites(
         "gap": result.gap,
     }, geometry=picked.geometry.to_numpy(), crs=model.study.crs)
     sites = site_effects(model, sites, edits, before)
-    return SiteRecommendation(sites=sites, result=result, effect=effect, edits=edits)
+    return SiteRecommendation(sites=sites, result=result, effect=effect, edits=edits,
+                              before=before, after=after, after_state=after_state)
 
 
 def site_effects(model: ScenarioModel, sites: gpd.GeoDataFrame, edits: list[Edit],
@@ -285,6 +292,18 @@ def recommend_staff(
         the city's ``e2sfca_gap_before/after`` (accessible staff per 1,000, registered minus
         migrants).
     """
+    return _recommend_staff(model, n, objective=objective, edits=list(edits or []),
+                            relocate=relocate)[0]
+
+
+def _recommend_staff(
+    model: ScenarioModel, n: int, *, objective: str, edits: list[Edit], relocate: int,
+    state: object = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`recommend_staff`, and the evaluated table with the staff.
+
+    ``state`` is the model state of ``edits`` when the caller has it (not routed again).
+    """
     if objective not in STAFF_OBJECTIVES:
         msg = f"objective must be one of {', '.join(STAFF_OBJECTIVES)}; got {objective!r}"
         raise ValueError(msg)
@@ -297,8 +316,8 @@ def recommend_staff(
     if n == 0 and relocate == 0:
         msg = "nothing to recommend: give n new staff or relocate ≥ 1"
         raise ValueError(msg)
-    edits = list(edits or [])
-    state = model.state_for(edits)
+    if state is None:
+        state = model.state_for(edits)
     sites = state.sites
     if len(sites) == 0:
         msg = "there is no service point to give staff to"
@@ -366,9 +385,12 @@ def recommend_staff(
     after_edits = edits + [
         Edit("set_staff", str(sites.index[k]), staff=float(staff[k] + added[k])) for k in chosen
     ]
-    before_t = model.summarize(state)
-    after_t = model.evaluate(after_edits)
-    city_b = before_t[before_t["level"] == "city"].iloc[0]
+    # Staff changes need no routing: apply them to a copy of the state.
+    after_state = state.copy()
+    for edit in after_edits[len(edits):]:
+        model.apply(after_state, edit)
+    after_t = model.summarize(after_state)
+    city_b = summary[summary["level"] == "city"].iloc[0]
     city_a = after_t[after_t["level"] == "city"].iloc[0]
     comm_a = after_t[after_t["level"] == "community"].set_index("unit")
     out = pd.DataFrame({
@@ -395,7 +417,8 @@ def recommend_staff(
     out["e2sfca_gap_before"] = gap_b
     out["e2sfca_gap_after"] = gap_a
     out.attrs["edits"] = after_edits
-    return out.sort_values("new_staff", ascending=False, kind="stable").reset_index(drop=True)
+    out = out.sort_values("new_staff", ascending=False, kind="stable").reset_index(drop=True)
+    return out, after_t
 
 
 @dataclass
@@ -426,19 +449,24 @@ def recommend(
     step = progress or (lambda _text: None)
     layers: dict[str, pd.DataFrame] = {}
     edits: list[Edit] = []
+    state = None
+    baseline = recommended = None
     if new_sites > 0 or objective == "target":
         step("choosing new service points")
         rec = recommend_sites(model, max(new_sites, 1), objective=objective)
         layers["recommended_sites"] = rec.sites
-        edits = rec.edits
+        edits, state = rec.edits, rec.after_state
+        baseline, recommended = rec.before, rec.after
     if new_staff > 0 or relocate > 0:
         step("allocating staff")
-        staff = recommend_staff(model, new_staff, objective=staff_objective, edits=edits,
-                                relocate=relocate)
+        staff, recommended = _recommend_staff(model, new_staff, objective=staff_objective,
+                                              edits=edits, relocate=relocate, state=state)
         layers["recommended_staff"] = staff
         edits = staff.attrs["edits"]
     step("evaluating the recommendation")
     scenario = Scenario("recommended", edits, inputs=model.inputs)
-    tables = {"baseline": model.evaluate(), "recommended": model.evaluate(scenario)}
+    # The tables the steps above evaluated, not evaluated again.
+    tables = {"baseline": model.evaluate() if baseline is None else baseline,
+              "recommended": model.evaluate(scenario) if recommended is None else recommended}
     layers["scenario_comparison"] = comparison_layer(tables)
     return Recommendation(layers, scenario, tables)

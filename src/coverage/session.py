@@ -192,7 +192,7 @@ class PlanningSession:
 
     def apply(self, edits: list[Edit]) -> None:
         """Add edits (e.g. a recommendation's) to the current scenario."""
-        self.model.state_for([*self.edits, *edits])
+        self._state([*self.edits, *edits])
         self.edits.extend(edits)
 
     def scenario(self, name: str = "current") -> Scenario:
@@ -207,7 +207,7 @@ class PlanningSession:
 
     def load(self, scenario: Scenario) -> None:
         """Make a scenario's edits the current ones (checked against the model)."""
-        self.model.state_for(scenario.edits)
+        self._state(list(scenario.edits))
         self.edits = list(scenario.edits)
         self.scenarios[scenario.name] = scenario
 

@@ -13,6 +13,7 @@ folder, full disk) only costs time: the network is returned anyway and a warning
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -56,7 +57,18 @@ def cache_dir(cache_dir: str | Path | None = None) -> Path:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Return the hexadecimal SHA-256 of a file's bytes."""
+    """Return the hexadecimal SHA-256 of a file's bytes.
+
+    Remembered for the file's path, size and modification time, so that the several steps of
+    one run that name their inputs by hash (network cache, provenance, scenarios) read each
+    file once; a file written again gets a new modification time and is read again.
+    """
+    stat = os.stat(path)
+    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):

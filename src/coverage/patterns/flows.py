@@ -359,8 +359,8 @@ def _finish_flows(
         counts[key] = values
     known = (counts["origin_status"] == "known").to_numpy(dtype=bool)
     dest = ["district", "community_id"]
-    dest_key = counts[dest].astype("string").fillna("\0").agg("|".join, axis=1)
-    known_total = counts["migrants"].where(known, 0).groupby(dest_key).transform("sum")
+    known_total = (counts["migrants"].where(known, 0)
+                   .groupby([counts[c] for c in dest], dropna=False).transform("sum"))
     counts["share"] = (counts["migrants"] / known_total).where(known & (known_total > 0))
     order = ["district", "community_id", "origin_status", "migrants", "origin_code"]
     asc = [True, True, True, False, True]
@@ -501,8 +501,7 @@ def cooperation_partners(
         ascending=[True, True, False, True],
         kind="stable",
     )
-    dest = rows[["district", "community_id"]].fillna("\0").agg("|".join, axis=1)
-    rows["rank"] = rows.groupby(dest).cumcount().to_numpy() + 1
+    rows["rank"] = rows.groupby(["district", "community_id"], dropna=False).cumcount() + 1
     by_share = rows["share"] >= min_share if min_share is not None else rows["share"] < -1
     by_top = rows["rank"] <= top_n if top_n is not None else rows["rank"] < 0
     rows = rows[by_share | by_top].copy()

@@ -22,7 +22,6 @@ from coverage.report.content import Report, Table
 __all__ = ["write_xlsx"]
 
 _NUMBER_FORMATS = {"pct": "0.0%", "int": "#,##0", "f1": "#,##0.0", "f2": "#,##0.00"}
-_FORMULA_START = ("=", "+", "-", "@")
 _HEAD_FILL = PatternFill("solid", fgColor="E8F1F8")
 _SUPPRESSED_FILL = PatternFill("solid", fgColor="F2F2F2")
 
