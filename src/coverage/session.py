@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +29,10 @@ from coverage.project import Project, load_project
 from coverage.report.publish import publish_indicators, publish_summaries
 from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
 
+if TYPE_CHECKING:
+    from coverage.loaders import StudyData
+    from coverage.network import RoadNetwork
+
 __all__ = ["PlanningSession", "model_loaded", "scenario_model"]
 
 DEFAULT_NEW_STAFF = 2.0
@@ -37,16 +42,19 @@ _MODELS: dict[tuple[str, str], ScenarioModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def scenario_model(project: Project, mode: str) -> ScenarioModel:
+def scenario_model(project: Project, mode: str, *, study: StudyData | None = None,
+                   network: RoadNetwork | None = None) -> ScenarioModel:
     """Return the project's :class:`ScenarioModel` for ``mode``, built once per process.
 
     The model holds personal data (the migrants' positions on the roads); it is kept in this
     process's memory only, keyed by the project file and the mode, never written anywhere.
+    ``study`` and ``network``, when the caller has just loaded them, are used to build it.
     """
     key = _model_key(project, mode)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            _MODELS[key] = ScenarioModel(project, mode=mode)
+            _MODELS[key] = ScenarioModel(project if study is None else study, network=network,
+                                         mode=mode)
         return _MODELS[key]
 
 

@@ -35,11 +35,22 @@ DEFAULT_NEW_STAFF = 20
 _RECOMMENDATION = ("recommended_sites", "recommended_staff", "scenario_comparison")
 
 
-def _read_layers(gpkg: Path) -> dict[str, pd.DataFrame]:
+def _current_layers(gpkg: Path, project: Project, mode: str) -> dict[str, pd.DataFrame]:
+    """Read the layers of ``results.gpkg`` if its ``run_info`` matches the project, else none."""
     import pyogrio
 
-    return {name: pyogrio.read_dataframe(gpkg, layer=name)
-            for name, _ in pyogrio.list_layers(gpkg)}
+    from coverage.provenance import is_current
+
+    if not gpkg.exists():
+        return {}
+    names = [name for name, _ in pyogrio.list_layers(gpkg)]
+    if "run_info" not in names:
+        return {}
+    info = pyogrio.read_dataframe(gpkg, layer="run_info")
+    if not is_current(info, project, mode):
+        return {}
+    return {name: info if name == "run_info" else pyogrio.read_dataframe(gpkg, layer=name)
+            for name in names}
 
 
 def load_results(
@@ -60,26 +71,30 @@ def load_results(
     its scenario file ``recommended_scenario.json``. With ``write`` False nothing is written
     (the web app computes another travel mode's results in memory, leaving the saved ones).
     """
-    from coverage.provenance import is_current
+    from coverage.loaders import load_study
+    from coverage.network import RoadNetwork
     from coverage.run import run_study, write_results
 
     step = progress or (lambda _text: None)
     project = project if isinstance(project, Project) else load_project(project)
-    gpkg = project.output_dir / "results.gpkg"
-    layers = _read_layers(gpkg) if gpkg.exists() else {}
-    if "run_info" not in layers or not is_current(layers["run_info"], project, mode):
+    layers = _current_layers(project.output_dir / "results.gpkg", project, mode)
+    study = net = None
+    if not layers:
         step("running the main job")
-        results = run_study(project, mode=mode, progress=progress)
+        study = load_study(project)
+        net = RoadNetwork.from_study(study, mode=mode)
+        results = run_study(study, mode=mode, progress=progress, network=net)
         if write:
             write_results(results, project.output_dir)
         layers = results.layers()
     if not any(name in layers for name in _RECOMMENDATION) and (new_sites or new_staff):
         from coverage.recommend import recommend
         from coverage.run import write_layers
-        from coverage.scenario import ScenarioModel
+        from coverage.session import scenario_model
 
         step("recommending new service points and staff")
-        model = ScenarioModel(project, mode=mode)
+        # The process's model (the web app keeps using it), on the inputs just loaded.
+        model = scenario_model(project, mode, study=study, network=net)
         rec = recommend(model, new_sites=new_sites, new_staff=new_staff, progress=progress)
         if write:
             write_layers(rec.layers, project.output_dir)
