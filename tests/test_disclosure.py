@@ -14,6 +14,7 @@ from coverage.disclosure import (
     PERSONAL_COLUMNS,
     assert_no_personal,
     check_published,
+    shown_rows,
     suppress_series,
     suppress_table,
     suppression_mask,
@@ -244,3 +245,14 @@ def test_assert_no_personal():
     sites = pd.DataFrame({"site_id": ["s1"], "lon": [114.0], "lat": [22.5]})
     assert_no_personal(sites, allow=["lon", "lat"])
     assert_no_personal(points, allow_points=True)
+
+
+def test_shown_rows_hide_flagged_small_and_missing():
+    table = pd.DataFrame({
+        "migrants": [25, 9, np.nan, 40, 12],
+        "suppressed": pd.array([False, False, False, True, pd.NA], dtype="boolean"),
+    })
+    np.testing.assert_array_equal(shown_rows(table, 10), [True, False, False, False, False])
+    np.testing.assert_array_equal(shown_rows(table[["migrants"]], 9), [True, True, False, True,
+                                                                       True])
+    assert shown_rows(pd.DataFrame({"x": [1, 2]})).all()

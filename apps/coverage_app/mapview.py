@@ -31,6 +31,7 @@ from bokeh.palettes import Category10, RdBu11, YlGnBu9
 from bokeh.plotting import figure
 
 from coverage.crs import wgs84_to_gcj02
+from coverage.disclosure import shown_rows
 from coverage.maps import HOTSPOT_COLORS, KIND_COLORS
 
 from .state import AppState
@@ -193,8 +194,8 @@ class MapView(pn.viewable.Viewer):
         self._set_polygons("catchments", catch)
         clusters = layers.get("underserved_clusters")
         if clusters is not None:
-            keep = clusters["migrants"].to_numpy(float) >= self.state.session.min_cell
-            self._set_polygons("underserved", clusters[keep])
+            self._set_polygons("underserved",
+                               clusters[shown_rows(clusters, self.state.session.min_cell)])
         spots = layers.get("hotspots")
         if spots is not None:
             spots = spots[spots["hotspot"].astype(str) != "not_significant"]
@@ -207,7 +208,7 @@ class MapView(pn.viewable.Viewer):
             if not len(sel):
                 sel = flows[(flows["origin_level"] == "province")
                             & (flows["dest_level"] == "district")]
-            sel = sel[~sel["suppressed"].fillna(True).astype(bool) & sel.geometry.notna()]
+            sel = sel[shown_rows(sel, self.state.session.min_cell) & sel.geometry.notna()]
             xs, ys = _lines(self._web(sel.geometry.to_numpy()))
             m = sel["migrants"].to_numpy(float)
             width = list(1 + 8 * np.sqrt(m / max(m.max(), 1)))

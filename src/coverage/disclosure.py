@@ -63,6 +63,7 @@ __all__ = [
     "TOTAL_LABEL",
     "assert_no_personal",
     "check_published",
+    "shown_rows",
     "suppress_series",
     "suppress_table",
     "suppression_mask",
@@ -363,6 +364,21 @@ def suppress_series(
                     index=counts.index.append(pd.Index([total_label])), name=counts.name)
     out = out.mask(hidden[0])
     return out if total else out.iloc[:-1]
+
+
+def shown_rows(table: pd.DataFrame, min_cell: int = DEFAULT_MIN_CELL) -> np.ndarray:
+    """Rows of a published layer that may be drawn or listed, as a boolean array.
+
+    A row is hidden when it is flagged ``suppressed`` (or the flag is missing), or when its
+    ``migrants`` count is below ``min_cell`` (or missing). Tables without these columns
+    hide nothing by them. Maps, reports and the web app all filter their rows with this.
+    """
+    shown = np.ones(len(table), dtype=bool)
+    if "suppressed" in table:
+        shown &= ~table["suppressed"].fillna(True).to_numpy(dtype=bool)
+    if "migrants" in table:
+        shown &= pd.to_numeric(table["migrants"], errors="coerce").to_numpy(dtype=float) >= min_cell
+    return shown
 
 
 # ------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from branca.element import Element
 
+from coverage.disclosure import shown_rows
 from coverage.messages import LANGS, catalogue
 
 LABELS: dict[str, dict[str, str]] = {lang: catalogue("maps", lang) for lang in LANGS}
@@ -130,22 +131,12 @@ def _wgs84(table: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     return table.to_crs(4326)
 
 
-def _small(table: pd.DataFrame, min_cell: int) -> np.ndarray:
-    """Rows that must not be shown: flagged ``suppressed`` or fewer than ``min_cell`` migrants."""
-    small = np.zeros(len(table), dtype=bool)
-    if "suppressed" in table:
-        small |= table["suppressed"].fillna(True).to_numpy(dtype=bool)
-    if "migrants" in table:
-        small |= ~(table["migrants"].to_numpy(dtype=float) >= min_cell)
-    return small
-
-
 def _largest(table: gpd.GeoDataFrame, min_cell: int, top: int | None) -> gpd.GeoDataFrame:
     """Rows that may be shown, by ``migrants`` descending; the ``top`` first if given.
 
     Filtering comes before :func:`_wgs84`, so that only drawn rows are reprojected.
     """
-    table = table[~_small(table, min_cell)].sort_values("migrants", ascending=False)
+    table = table[shown_rows(table, min_cell)].sort_values("migrants", ascending=False)
     return table if top is None else table.head(top)
 
 
@@ -274,11 +265,8 @@ def community_map(
     _require(community_summary, ["name", "district", column], "community_summary")
     table = _wgs84(community_summary, "community_summary")
     title = column_label(column, lang=lang)
-    hidden = (
-        _small(table[["migrants"]], min_cell)
-        if "migrants" in table
-        else np.zeros(len(table), dtype=bool)
-    )
+    hidden = (~shown_rows(table[["migrants"]], min_cell) if "migrants" in table
+              else np.zeros(len(table), dtype=bool))
     values = pd.to_numeric(table[column], errors="coerce").astype(float).mask(hidden)
     cmap = _colormap(values, title, worse_high=any(w in column for w in _WORSE_IS_HIGHER))
     fill = [cmap(v) if np.isfinite(v) else "#cccccc" for v in values.to_numpy()]
@@ -440,7 +428,7 @@ def underserved_map(
     cols = ["cluster_id", "migrants", "mean_time_min", "max_time_min"]
     _require(clusters, cols, "underserved clusters")
     table = _wgs84(clusters, "underserved clusters")
-    table = table[~_small(table, min_cell)]
+    table = table[shown_rows(table, min_cell)]
     cmap = _colormap(table["mean_time_min"], labels["mean_time_min"], worse_high=True)
     fill = [
         cmap(v) if np.isfinite(v) else "#cccccc"
@@ -842,7 +830,7 @@ def commute_map(
     if workplaces is not None:
         _require(workplaces, ["migrants"], "workplaces")
         wp = _wgs84(workplaces, "workplaces")
-        wp = wp[~_small(wp, min_cell)]
+        wp = wp[shown_rows(wp, min_cell)]
         wp = wp.assign(geometry=wp.geometry.representative_point())
         wfields = [c for c in ("cluster_id", "district", "migrants", "nearest_site_m") if c in wp]
         folium.GeoJson(

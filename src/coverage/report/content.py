@@ -21,6 +21,7 @@ from coverage.disclosure import (
     DEFAULT_MIN_CELL,
     assert_no_personal,
     check_published,
+    shown_rows,
     suppress_series,
 )
 from coverage.equalization import threshold_label
@@ -494,7 +495,7 @@ def _origin_section(ctx: _Context) -> tuple[Section, pd.DataFrame]:
     if flows is not None and len(flows):
         partners = cooperation_partners(pd.DataFrame(flows), origin_level="province",
                                         dest_level="district", min_share=share, top_n=top)
-        partners = partners[~partners["suppressed"].fillna(True).astype(bool)]
+        partners = partners[shown_rows(partners[["suppressed"]])]
         partners = ctx.in_scope(partners)
         name = "origin_name_zh" if t.lang == "zh" else "origin_name_en"
         frame = partners.assign(origin=partners[name])[

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 
+from coverage.disclosure import shown_rows
 from coverage.maps import HOTSPOT_COLORS, column_label
 from coverage.messages import catalogue
 
@@ -207,7 +208,7 @@ def _hotspots(ax: plt.Axes, layer: gpd.GeoDataFrame, labels: dict[str, str]) -> 
 def _origins(ax: plt.Axes, layer: gpd.GeoDataFrame, lang: str) -> None:
     if not len(layer):
         return
-    data = layer[~layer["suppressed"].fillna(True).astype(bool)].to_crs(4326)
+    data = layer[shown_rows(layer[["suppressed"]])].to_crs(4326)
     migrants = pd.to_numeric(data["migrants"], errors="coerce").fillna(0).to_numpy(float)
     width = 0.4 + 5 * np.sqrt(migrants / max(migrants.max(), 1))
     data.plot(ax=ax, linewidth=width, color="#2c7fb8", alpha=0.6)
