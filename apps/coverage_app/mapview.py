@@ -17,7 +17,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import panel as pn
-import pyproj
 import shapely
 from bokeh.events import Tap
 from bokeh.models import (
@@ -32,9 +31,10 @@ from bokeh.plotting import figure
 
 from coverage.crs import wgs84_to_gcj02
 from coverage.disclosure import shown_rows
+from coverage.equalization import coverage_column
 from coverage.maps import HOTSPOT_COLORS, KIND_COLORS
 
-from .state import AppState
+from .state import AppState, transformer
 
 TILES = {
     "osm": ("https://tile.openstreetmap.org/{Z}/{X}/{Y}.png",
@@ -48,8 +48,8 @@ TILES = {
 
 def _mercator(geoms: np.ndarray, crs: Any, gcj: bool) -> np.ndarray:
     """Geometries from ``crs`` to Web Mercator (through GCJ-02 for the Amap base map)."""
-    to_lonlat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
-    to_web = pyproj.Transformer.from_crs(4326, 3857, always_xy=True)
+    to_lonlat = transformer(crs, 4326)
+    to_web = transformer(4326, 3857)
 
     def move(xy: np.ndarray) -> np.ndarray:
         lon, lat = to_lonlat.transform(xy[:, 0], xy[:, 1])
@@ -242,7 +242,7 @@ class MapView(pn.viewable.Viewer):
         return {
             "coverage": (lab, True),
             "staff": ("staff_per_1000_total", False),
-            "gap": (lab.replace("coverage_", "coverage_gap_").replace("_migrant", ""), True),
+            "gap": (coverage_column(self.state.threshold, "gap"), True),
             "e2sfca": ("e2sfca_mean_migrant", False),
         }[self.state.indicator]
 

@@ -8,6 +8,7 @@ scenario does. Views watch it; tests drive it directly.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -17,7 +18,7 @@ import param
 import pyproj
 
 from coverage.crs import gcj02_to_wgs84
-from coverage.equalization import threshold_label
+from coverage.equalization import coverage_column
 from coverage.messages import catalogue
 from coverage.session import PlanningSession
 
@@ -28,6 +29,12 @@ LAYERS = ("communities", "density", "sites", "catchments", "underserved", "hotsp
 CLICK = ("add", "choose", "move", "none")
 
 _TO_LONLAT = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
+
+
+@functools.lru_cache(maxsize=16)
+def transformer(src: Any, dst: Any) -> pyproj.Transformer:
+    """A PROJ transformer (x, y order), built once per pair of coordinate systems."""
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
 class AppState(param.Parameterized):
@@ -123,7 +130,7 @@ class AppState(param.Parameterized):
         if not self.ready:
             return
         sites = self.session.sites()
-        x, y = pyproj.Transformer.from_crs(4326, sites.crs, always_xy=True).transform(lon, lat)
+        x, y = transformer(4326, sites.crs).transform(lon, lat)
         d = np.hypot(sites.geometry.x.to_numpy() - x, sites.geometry.y.to_numpy() - y)
         if len(d) and d.min() <= within_m:
             self.chosen = str(sites["site_id"].iloc[int(d.argmin())])
@@ -189,7 +196,7 @@ class AppState(param.Parameterized):
     @property
     def coverage_column(self) -> str:
         """Column of migrants' coverage within the chosen threshold."""
-        return f"coverage_{threshold_label(self.threshold)}_migrant"
+        return coverage_column(self.threshold)
 
     def published(self) -> tuple[pd.DataFrame, Any]:
         """Published district and community tables of the current scenario.

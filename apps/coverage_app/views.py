@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from coverage.equalization import coverage_column
 from coverage.indicators import indicator_names
 from coverage.maps import column_label
 
@@ -124,8 +125,8 @@ class Cards(pn.viewable.Viewer):
         base = s.baseline_city() if not s.district else row
         col = s.coverage_column
         t = f"{s.threshold:g}"
-        gap_col = col.replace("coverage_", "coverage_gap_").replace("_migrant", "")
-        reg_col = col.replace("_migrant", "_registered")
+        gap_col = coverage_column(s.threshold, "gap")
+        reg_col = coverage_column(s.threshold, "registered")
         value = row[col]
         delta = (float(value) - float(base[col])) if not pd.isna(value) else np.nan
         change = (s.t("card_change", delta=f"{100 * delta:+.2f} pp")

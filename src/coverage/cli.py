@@ -266,8 +266,10 @@ def _print_comparison(table: object, lang: str, thresholds: tuple[float, ...]) -
     for n in names:
         out.add_column(str(n), justify="right")
     row = table.iloc[0]  # type: ignore[attr-defined]
-    measures = [f"coverage_{m:g}min_migrant" for m in thresholds] + [
-        f"coverage_gap_{max(thresholds):g}min", "e2sfca_mean_migrant", "staff",
+    from coverage.equalization import coverage_column
+
+    measures = [coverage_column(m) for m in thresholds] + [
+        coverage_column(max(thresholds), "gap"), "e2sfca_mean_migrant", "staff",
         "staff_shortfall"]
     for m in measures:
         cells = []

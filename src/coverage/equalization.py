@@ -20,6 +20,7 @@ Gini coefficient and Theil index of the community coverage shares.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +31,31 @@ import shapely
 def threshold_label(minutes: float) -> str:
     """Column-name form of a threshold: ``15`` → ``15min``, ``7.5`` → ``7.5min``."""
     return f"{minutes:g}min"
+
+
+def coverage_column(minutes: float, group: str = "migrant") -> str:
+    """Name of a coverage column: ``group`` is ``migrant``, ``registered`` or ``gap``.
+
+    ``coverage_15min_migrant``, ``coverage_15min_registered``, ``coverage_gap_15min``.
+    """
+    lab = threshold_label(minutes)
+    return f"coverage_gap_{lab}" if group == "gap" else f"coverage_{lab}_{group}"
+
+
+def coverage_trio(migrant: Any, registered: Any, thresholds: Sequence[float]) -> dict[str, Any]:
+    """Return the coverage trio of every threshold from ``within_<t>`` shares of both groups.
+
+    ``migrant`` and ``registered`` are tables (or rows) with ``within_<t>`` columns (or
+    entries), as :func:`coverage_shares` returns; the values are columns (or numbers), in
+    threshold order: migrants', registered residents', and the gap (registered − migrants).
+    """
+    out: dict[str, Any] = {}
+    for m in thresholds:
+        within = f"within_{threshold_label(m)}"
+        out[coverage_column(m)] = migrant[within]
+        out[coverage_column(m, "registered")] = registered[within]
+        out[coverage_column(m, "gap")] = registered[within] - migrant[within]
+    return out
 
 
 def coverage_shares(
@@ -97,13 +123,7 @@ def equalization_table(
                           weights=registered_weights, index=index if index is not None else
                           mig.index)
     reg = reg.reindex(mig.index)
-    out = pd.DataFrame(index=mig.index)
-    for m in thresholds:
-        lab = threshold_label(m)
-        out[f"coverage_{lab}_migrant"] = mig[f"within_{lab}"]
-        out[f"coverage_{lab}_registered"] = reg[f"within_{lab}"]
-        out[f"coverage_gap_{lab}"] = reg[f"within_{lab}"] - mig[f"within_{lab}"]
-    return out
+    return pd.DataFrame(coverage_trio(mig, reg, thresholds), index=mig.index)
 
 
 def gini(values: np.ndarray | pd.Series, weights: np.ndarray | pd.Series | None = None) -> float:

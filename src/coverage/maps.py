@@ -521,11 +521,11 @@ def _hotspot_classes(table: pd.DataFrame, column: str | None) -> pd.Series:
         msg = "hotspots needs a class column (class or hotspot), or gi_star/z_score and "
         msg += f"p_fdr/p_value to derive it; it has: {', '.join(map(str, table.columns))}"
         raise ValueError(msg)
+    from coverage.patterns.hotspots import classify
+
     p = pd.to_numeric(table[pcol], errors="coerce").astype(float)
-    level = np.select([p <= 0.01, p <= 0.05, p <= 0.10], ["99", "95", "90"], "")
-    side = np.where(pd.to_numeric(table[stat], errors="coerce").astype(float) > 0, "hot_", "cold_")
-    out = np.where(level == "", "not_significant", np.char.add(side, level))
-    return pd.Series(out, index=table.index, dtype="string")
+    side = np.sign(pd.to_numeric(table[stat], errors="coerce").astype(float).to_numpy())
+    return classify(p, side, fdr=False)["hotspot"].astype("string")
 
 
 def hotspot_map(

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from coverage.equalization import threshold_label
+from coverage.equalization import coverage_column, threshold_label
 from coverage.placement import PlacementResult, max_coverage, p_median, set_cover
 from coverage.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
 from coverage.staffing import PER
@@ -238,18 +238,19 @@ def site_effects(model: ScenarioModel, sites: gpd.GeoDataFrame, edits: list[Edit
     """
     lab = threshold_label(model.max_t)
     city_before = before[before["level"] == "city"].iloc[0]
-    cov_b, gap_b = city_before[f"coverage_{lab}_migrant"], city_before[f"coverage_gap_{lab}"]
+    cov, gap = coverage_column(model.max_t), coverage_column(model.max_t, "gap")
+    cov_b, gap_b = city_before[cov], city_before[gap]
     cov_a, gap_a, newly = [], [], []
     for edit in edits:
         city = model.evaluate([edit])
         row = city[city["level"] == "city"].iloc[0]
-        cov_a.append(row[f"coverage_{lab}_migrant"])
-        gap_a.append(row[f"coverage_gap_{lab}"])
-        newly.append(round((row[f"coverage_{lab}_migrant"] - cov_b) * model.n_m))
-    sites[f"coverage_{lab}_migrant_before"] = cov_b
-    sites[f"coverage_{lab}_migrant_after"] = cov_a
-    sites[f"coverage_gap_{lab}_before"] = gap_b
-    sites[f"coverage_gap_{lab}_after"] = gap_a
+        cov_a.append(row[cov])
+        gap_a.append(row[gap])
+        newly.append(round((row[cov] - cov_b) * model.n_m))
+    sites[f"{cov}_before"] = cov_b
+    sites[f"{cov}_after"] = cov_a
+    sites[f"{gap}_before"] = gap_b
+    sites[f"{gap}_after"] = gap_a
     sites[f"migrants_newly_within_{lab}"] = np.asarray(newly, dtype=np.int64)
     return sites
 

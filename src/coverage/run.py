@@ -36,6 +36,7 @@ from coverage.access import enhanced_two_step_fca
 from coverage.equalization import (
     allocate_registered,
     coverage_shares,
+    coverage_trio,
     equalization_table,
     gini,
     theil,
@@ -413,11 +414,7 @@ def _district_summary(
         }
         mc = city_m.iloc[0] if unit is None else mig_cov.reindex([unit]).iloc[0]
         rc = city_r.iloc[0] if unit is None else reg_cov.reindex([unit]).iloc[0]
-        for m in thresholds:
-            lab = threshold_label(m)
-            row[f"coverage_{lab}_migrant"] = mc[f"within_{lab}"]
-            row[f"coverage_{lab}_registered"] = rc[f"within_{lab}"]
-            row[f"coverage_gap_{lab}"] = rc[f"within_{lab}"] - mc[f"within_{lab}"]
+        row.update(coverage_trio(mc, rc, thresholds))
         weights_m = sel["migrants"].to_numpy(float)
         weights_r = sel["registered_pop"].to_numpy(float)
         row[f"gini_{max_lab}_migrant"] = gini(sel[f"coverage_{max_lab}_migrant"], weights_m)

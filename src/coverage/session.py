@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from coverage.disclosure import suppress_series
-from coverage.equalization import threshold_label
+from coverage.equalization import coverage_column
 from coverage.patterns.grid import hex_cells, hex_polygons
 from coverage.project import Project, load_project
 from coverage.report.publish import publish_indicators, publish_summaries
@@ -276,6 +276,9 @@ class PlanningSession:
 
     def density(self, edge_m: float = 300.0) -> gpd.GeoDataFrame:
         """Migrants per hexagon (study CRS), small counts suppressed (missing)."""
+        return self._memo(f"density-{edge_m!r}", [], lambda: self._density(edge_m))
+
+    def _density(self, edge_m: float) -> gpd.GeoDataFrame:
         migrants = self.model.study.migrants
         x = migrants.geometry.x.to_numpy()
         y = migrants.geometry.y.to_numpy()
@@ -337,4 +340,4 @@ class PlanningSession:
 
     def coverage_key(self, threshold: float | None = None) -> str:
         """Column of migrants' coverage within ``threshold`` (default the largest)."""
-        return f"coverage_{threshold_label(threshold or max(self.thresholds))}_migrant"
+        return coverage_column(threshold or max(self.thresholds))
