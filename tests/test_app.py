@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,34 +29,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def _app(demo_city: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``coverage app`` on the demo city in its own process until it answers; its URL."""
+    port = _free_port()
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    url = f"http://localhost:{port}"
+    # Output to a file, not a pipe: a full pipe would stall the server.
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
+                                 "--no-show", *extra], stdout=log, stderr=subprocess.STDOUT,
+                                text=True, env=env)
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/", timeout=5):
+                        break
+                except OSError:
+                    if proc.poll() is not None:
+                        log.seek(0)
+                        pytest.fail(f"the app stopped: {log.read()}")
+                    if time.monotonic() > deadline:
+                        pytest.fail("the app did not answer within 180 s")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 @pytest.fixture(scope="module")
 def server(demo_city: Path) -> Iterator[str]:
     """``coverage app`` on the small demo city, in its own process."""
-    port = _free_port()
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
-                             "--no-show"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env)
-    url = f"http://localhost:{port}/"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"the app stopped: {proc.stdout.read() if proc.stdout else ''}")
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the app did not answer within 180 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with _app(demo_city) as url:
+        yield url + "/"
 
 
 def _card(page, key: str) -> tuple[str, str]:
@@ -264,24 +276,12 @@ def test_log_in_with_hashed_passwords(demo_city: Path, tmp_path: Path):
 
     users = tmp_path / "users.json"
     add_user(users, "planner", "right-密码")
-    port = _free_port()
-    env = {**os.environ, "COVERAGE_COOKIE_SECRET": "x" * 32, "NO_COLOR": "1"}
-    proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
-                             "--no-show", "--users", str(users)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
-    base = f"http://localhost:{port}"
-    try:
+    with _app(demo_city, "--users", str(users),
+              env={"COVERAGE_COOKIE_SECRET": "x" * 32}) as base:
         opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with opener.open(base + "/", timeout=5) as response:
-                    first = response.geturl()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.5)
+        with opener.open(base + "/", timeout=30) as response:
+            first = response.geturl()
         assert "/login" in first  # sent to the log-in page
 
         def log_in(password: str) -> str:
@@ -294,9 +294,6 @@ def test_log_in_with_hashed_passwords(demo_city: Path, tmp_path: Path):
         assert "/login" not in log_in("right-密码")
         with opener.open(base + "/", timeout=30) as response:
             assert response.status == 200 and "/login" not in response.geturl()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def test_log_in_needs_a_cookie_secret(demo_city: Path, tmp_path: Path):
