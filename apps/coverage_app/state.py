@@ -19,7 +19,7 @@ import pyproj
 
 from coverage.crs import gcj02_to_wgs84
 from coverage.equalization import coverage_column
-from coverage.messages import catalogue
+from coverage.messages import text
 from coverage.session import PlanningSession
 
 INDICATORS = ("coverage", "staff", "gap", "e2sfca")
@@ -69,8 +69,7 @@ class AppState(param.Parameterized):
 
     def t(self, key: str, **fields: object) -> str:
         """Text of the app in the chosen language."""
-        text = catalogue("app", self.lang)[key]
-        return text.format(**fields) if fields else text
+        return text("app", key, self.lang, **fields)
 
     # -- the model --------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ import pandas as pd
 from branca.element import Element
 
 from coverage.disclosure import shown_rows
-from coverage.messages import LANGS, catalogue
+from coverage.messages import LANGS, catalogue, check_lang
 
 LABELS: dict[str, dict[str, str]] = {lang: catalogue("maps", lang) for lang in LANGS}
 """Every text a map shows, by language, from the message catalogue (:mod:`coverage.messages`)."""
@@ -80,10 +80,7 @@ _WORSE_IS_HIGHER = ("gap", "shortfall", "unreachable", "time")
 
 
 def _labels(lang: str) -> dict[str, str]:
-    if lang not in LABELS:
-        msg = f"lang must be one of {', '.join(LANGS)}, got {lang!r}"
-        raise ValueError(msg)
-    return LABELS[lang]
+    return LABELS[check_lang(lang)]
 
 
 def column_label(column: str, *, lang: str = "zh") -> str:

@@ -27,7 +27,7 @@ from coverage.disclosure import (
 from coverage.equalization import threshold_label
 from coverage.indicators import indicator_names
 from coverage.maps import column_label
-from coverage.messages import catalogue, check_lang
+from coverage.messages import catalogue, check_lang, text
 from coverage.patterns.flows import cooperation_partners
 from coverage.report.publish import (
     NOT_PEOPLE,
@@ -144,15 +144,13 @@ class _Text:
         self.ind = indicator_names(lang)
 
     def __call__(self, key: str, **fields: object) -> str:
-        return self.m[key].format(**fields) if fields else self.m[key]
+        return text("report", key, self.lang, **fields)
 
     def col(self, column: str) -> str:
         if f"col_{column}" in self.m:
             return self.m[f"col_{column}"]
         if m := re.fullmatch(r"(gini|theil)_(\d+(?:\.\d+)?)min_(migrant|registered)", column):
-            label = self("col_gini", t=m[2], group=self(f"group_{m[3]}"))
-            return label if m[1] == "gini" else label.replace("基尼系数", "泰尔指数").replace(
-                "Gini", "Theil")
+            return self(f"col_{m[1]}", t=m[2], group=self(f"group_{m[3]}"))
         if m := re.fullmatch(r"migrants_newly_within_(\d+(?:\.\d+)?)min", column):
             return self("col_migrants_newly_within", t=m[1])
         if m := re.fullmatch(r"coverage_(\d+(?:\.\d+)?)min_migrant_(before|after)", column):
