@@ -24,7 +24,7 @@ import pandas as pd
 
 from coverage.disclosure import suppress_series
 from coverage.equalization import coverage_column
-from coverage.patterns.grid import hex_cells, hex_polygons
+from coverage.patterns.grid import hex_polygons, point_cells
 from coverage.project import Project, load_project
 from coverage.report.publish import publish_indicators, publish_summaries
 from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
@@ -280,17 +280,10 @@ class PlanningSession:
 
     def _density(self, edge_m: float) -> gpd.GeoDataFrame:
         migrants = self.model.study.migrants
-        x = migrants.geometry.x.to_numpy()
-        y = migrants.geometry.y.to_numpy()
-        q, r = hex_cells(x, y, edge_m=edge_m)
-        cells = pd.DataFrame({"q": q, "r": r}).value_counts().sort_index()
-        counts = suppress_series(pd.Series(cells.to_numpy(), index=pd.RangeIndex(len(cells))),
-                                 min_cell=self.min_cell, total=False)
-        qq = cells.index.get_level_values(0).to_numpy()
-        rr = cells.index.get_level_values(1).to_numpy()
+        _, q, r, count = point_cells(migrants, edge_m=edge_m)
+        counts = suppress_series(pd.Series(count), min_cell=self.min_cell, total=False)
         return gpd.GeoDataFrame({"migrants": counts.to_numpy()},
-                                geometry=hex_polygons(qq, rr, edge_m=edge_m),
-                                crs=migrants.crs)
+                                geometry=hex_polygons(q, r, edge_m=edge_m), crs=migrants.crs)
 
     def sites(self, edits: list[Edit] | None = None) -> gpd.GeoDataFrame:
         """Service points of a scenario (public places): id, name, kind, staff, whether new."""

@@ -39,6 +39,7 @@ from coverage.patterns.grid import (
     hex_keys,
     hex_polygons,
     hex_weights,
+    point_cells,
 )
 from coverage.patterns.hotspots import (
     CONFIDENCE_LEVELS,
@@ -120,6 +121,7 @@ __all__ = [
     "mann_kendall",
     "network_median",
     "origin_flows",
+    "point_cells",
     "poor_access",
     "project_migrants",
     "quarter_label",

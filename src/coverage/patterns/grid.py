@@ -44,6 +44,7 @@ __all__ = [
     "hex_keys",
     "hex_polygons",
     "hex_weights",
+    "point_cells",
 ]
 
 #: Default hexagon side (m): 0.058 km² cells, 260 m between centres; a two-ring neighbourhood
@@ -121,6 +122,32 @@ def hex_keys(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     q = np.asarray(q, dtype=np.int64)
     r = np.asarray(r, dtype=np.int64)
     return (q + _OFFSET) * _SPAN + (r + _OFFSET)
+
+
+def point_cells(
+    points: gpd.GeoSeries | gpd.GeoDataFrame, *, edge_m: float = DEFAULT_EDGE_M
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hexagons holding a layer's points.
+
+    Returns
+    -------
+    cell : numpy.ndarray
+        For each point (by position), its hexagon's position in the occupied hexagons; -1 for a
+        point without a location.
+    q, r : numpy.ndarray
+        Axial coordinates of the occupied hexagons, sorted by :func:`hex_keys`.
+    count : numpy.ndarray
+        Points in each occupied hexagon (int64).
+    """
+    geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    x = geo.x.to_numpy(dtype=np.float64, na_value=np.nan)
+    y = geo.y.to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(x) & np.isfinite(y)
+    q, r = hex_cells(x[ok], y[ok], edge_m=edge_m)
+    uniq, first, inverse = np.unique(hex_keys(q, r), return_index=True, return_inverse=True)
+    cell = np.full(len(x), -1, dtype=np.int64)
+    cell[ok] = inverse
+    return cell, q[first], r[first], np.bincount(inverse, minlength=len(uniq)).astype(np.int64)
 
 
 def hex_ids(q: np.ndarray, r: np.ndarray) -> np.ndarray:

@@ -36,7 +36,12 @@ import scipy.sparse as sp
 from scipy import stats
 
 from coverage.disclosure import suppression_mask
-from coverage.patterns.grid import DEFAULT_EDGE_M, hex_cells, hex_frame, hex_keys, hex_weights
+from coverage.patterns.grid import (
+    DEFAULT_EDGE_M,
+    hex_frame,
+    hex_weights,
+    point_cells,
+)
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -359,17 +364,13 @@ def unmet_demand_cells(
     if len(poor) != len(geo):
         msg = f"poor has {len(poor)} values for {len(geo)} migrants; align them by position"
         raise ValueError(msg)
-    x = geo.x.to_numpy(dtype=np.float64, na_value=np.nan)
-    y = geo.y.to_numpy(dtype=np.float64, na_value=np.nan)
-    ok = np.isfinite(x) & np.isfinite(y)
-    q, r = hex_cells(x[ok], y[ok], edge_m=edge_m)
-    keys = hex_keys(q, r)
-    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    cell, q, r, count = point_cells(geo, edge_m=edge_m)
+    ok = cell >= 0
     return pd.DataFrame({
-        "hex_q": q[first],
-        "hex_r": r[first],
-        "migrants": np.bincount(inverse, minlength=len(uniq)).astype(np.int64),
-        "unmet": np.bincount(inverse, weights=poor[ok], minlength=len(uniq)).astype(np.int64),
+        "hex_q": q,
+        "hex_r": r,
+        "migrants": count,
+        "unmet": np.bincount(cell[ok], weights=poor[ok], minlength=len(q)).astype(np.int64),
     })
 
 

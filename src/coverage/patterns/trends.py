@@ -29,7 +29,12 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from coverage.patterns.grid import DEFAULT_EDGE_M, hex_cells, hex_frame, hex_keys, hex_weights
+from coverage.patterns.grid import (
+    DEFAULT_EDGE_M,
+    hex_frame,
+    hex_weights,
+    point_cells,
+)
 from coverage.patterns.hotspots import DEFAULT_RINGS, fdr_threshold, gi_star, suppress_counts
 from coverage.staffing import PER, community_staffing
 
@@ -60,17 +65,16 @@ PROJECTION_METHODS = ("theil_sen", "theil_sen_log")
 
 
 def _quarter_ordinal(dates: pd.Series | np.ndarray) -> np.ndarray:
-    """Quarters since 1970Q1 (float, NaN for missing dates)."""
-    d = pd.to_datetime(pd.Series(dates)).to_numpy(dtype="datetime64[M]")
-    months = d.astype("int64").astype(np.float64)
-    months[np.isnat(d)] = np.nan
-    return np.floor(months / 3.0)
+    """Quarters since 1970Q1 (pandas' quarterly period ordinals; NaN for missing dates)."""
+    periods = pd.PeriodIndex(pd.to_datetime(pd.Series(dates)), freq="Q")
+    out = periods.asi8.astype(np.float64)
+    out[periods.isna()] = np.nan
+    return out
 
 
 def quarter_label(ordinal: int | np.integer) -> str:
     """Return ``"2025Q3"`` for a quarter counted from 1970Q1 = 0."""
-    o = int(ordinal)
-    return f"{1970 + o // 4}Q{o % 4 + 1}"
+    return str(pd.Period(ordinal=int(ordinal), freq="Q"))
 
 
 def _ordinal_of(label: str) -> int:
@@ -486,20 +490,10 @@ def inflow_trends(
     labels = list(arr_c.columns)
     stock_c = pd.Series(mig_comm).value_counts().reindex(ids, fill_value=0).to_numpy()
 
-    geo = migrants.geometry
-    x = geo.x.to_numpy(dtype=np.float64, na_value=np.nan)
-    y = geo.y.to_numpy(dtype=np.float64, na_value=np.nan)
-    ok = np.isfinite(x) & np.isfinite(y)
-    q, r = hex_cells(x[ok], y[ok], edge_m=edge_m)
-    keys = np.full(len(x), -1, dtype=np.int64)
-    keys[ok] = hex_keys(q, r)
-    hex_unit = np.where(ok, keys, None)
-    arr_h = arrivals_by_quarter(migrants["arrived_on"], hex_unit, quarters=quarters,
-                                through=through)
-    occupied, stock_h = np.unique(keys[ok], return_counts=True)
-    arr_h = arr_h.reindex(occupied, fill_value=0)
-    hq = occupied // (1 << 31) - (1 << 30)
-    hr = occupied % (1 << 31) - (1 << 30)
+    cell, hq, hr, stock_h = point_cells(migrants, edge_m=edge_m)
+    arr_h = arrivals_by_quarter(migrants["arrived_on"], np.where(cell >= 0, cell, None),
+                                quarters=quarters, through=through)
+    arr_h = arr_h.reindex(np.arange(len(hq)), fill_value=0)
 
     parts = []
     for unit, arr, stock, w in (
