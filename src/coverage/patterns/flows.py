@@ -610,6 +610,27 @@ def _home_work(migrants: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, int]
     return np.column_stack([hx, hy])[ok], np.column_stack([wx, wy])[ok], int((~ok).sum())
 
 
+def _grid_groups(xy: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group points (rows of ``xy``, any even number of coordinates) by grid hill climbing.
+
+    Returns each group's size, its count-weighted mean of cell centres (one column per
+    coordinate) and its number of cells (see :func:`_cells_of` and :func:`_grid_modes`).
+    """
+    if not cell_m > 0:
+        msg = f"cell_m must be a positive number of metres, got {cell_m!r}"
+        raise ValueError(msg)
+    cells, counts, _ = _cells_of(xy, cell_m)
+    label = _grid_modes(cells, counts)
+    peaks, group = np.unique(label, return_inverse=True)
+    centre = (cells + 0.5) * cell_m
+    size = np.bincount(group, weights=counts, minlength=len(peaks)).astype(np.int64)
+    means = np.column_stack([
+        np.bincount(group, weights=counts * centre[:, k], minlength=len(peaks))
+        for k in range(xy.shape[1])
+    ]) / np.maximum(size, 1)[:, None]
+    return size, means, np.bincount(group, minlength=len(peaks))
+
+
 def commute_flows(
     migrants: gpd.GeoDataFrame,
     *,
@@ -656,21 +677,9 @@ def commute_flows(
         ``in_corridors``, ``local``, ``small`` (in groups below ``min_migrants``),
         ``beyond_top``.
     """
-    if cell_m <= 0:
-        msg = f"cell_m must be a positive number of metres, got {cell_m!r}"
-        raise ValueError(msg)
     min_length_m = cell_m if min_length_m is None else min_length_m
     home, work, no_work = _home_work(migrants)
-    cells, counts, _ = _cells_of(np.column_stack([home, work]), cell_m)
-    label = _grid_modes(cells, counts)
-    peaks, group = np.unique(label, return_inverse=True)
-    centre = (cells + 0.5) * cell_m
-    size = np.bincount(group, weights=counts).astype(np.int64)
-    ends = (
-        np.column_stack([np.bincount(group, weights=counts * centre[:, k]) for k in range(4)])
-        / np.maximum(size, 1)[:, None]
-    )
-    ncells = np.bincount(group, minlength=len(peaks))
+    size, ends, ncells = _grid_groups(np.column_stack([home, work]), cell_m)
     length = np.hypot(ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1])
     big = size >= min_migrants
     far = length >= min_length_m
@@ -759,21 +768,12 @@ def workplace_clusters(
         (count-weighted mean of cell centres) as a point; by decreasing ``migrants``.
         ``attrs["workers"]`` counts migrants with a known workplace.
     """
-    if cell_m <= 0:
-        msg = f"cell_m must be a positive number of metres, got {cell_m!r}"
-        raise ValueError(msg)
     _check_columns(migrants, ("work_x", "work_y"), "migrants")
     wx = migrants["work_x"].to_numpy(dtype=float)
     wy = migrants["work_y"].to_numpy(dtype=float)
     ok = np.isfinite(wx) & np.isfinite(wy)
-    cells, counts, _ = _cells_of(np.column_stack([wx[ok], wy[ok]]), cell_m)
-    label = _grid_modes(cells, counts)
-    peaks, group = np.unique(label, return_inverse=True)
-    centre = (cells + 0.5) * cell_m
-    size = np.bincount(group, weights=counts).astype(np.int64)
-    cx = np.bincount(group, weights=counts * centre[:, 0]) / np.maximum(size, 1)
-    cy = np.bincount(group, weights=counts * centre[:, 1]) / np.maximum(size, 1)
-    ncells = np.bincount(group, minlength=len(peaks))
+    size, centre, ncells = _grid_groups(np.column_stack([wx[ok], wy[ok]]), cell_m)
+    cx, cy = centre[:, 0], centre[:, 1]
     keep = np.flatnonzero(size >= min_migrants)
     keep = keep[np.lexsort((cy[keep], cx[keep], -size[keep]))][:top]
     points = shapely.points(cx[keep], cy[keep])
