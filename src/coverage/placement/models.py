@@ -150,6 +150,21 @@ def _unreachable_error(inst: Instance, rows: np.ndarray, what: str, rule: str) -
         raise ValueError(msg)
 
 
+def _capacitated_outcome(
+    out: Any, inst: Instance, pr: np.ndarray, pc: np.ndarray, pcost: np.ndarray, model: str,
+    time_limit: float | None,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.Series]:
+    """Open sites, served shares, allocation and assignment of a solved capacitated model.
+
+    Raises, through :func:`_mip_failed`, when the solver found no solution.
+    """
+    _mip_failed(out, model, time_limit)
+    open_cols = np.flatnonzero(out.x[: inst.m] > 0.5)
+    share = np.clip(out.x[inst.m :], 0.0, 1.0)
+    alloc, assignment = _allocation(inst, pr, pc, pcost, share)
+    return open_cols, share, alloc, assignment
+
+
 def _allocation(
     inst: Instance, pr: np.ndarray, pc: np.ndarray, pcost: np.ndarray, share: np.ndarray
 ) -> tuple[pd.DataFrame, pd.Series]:
@@ -542,10 +557,8 @@ def _p_median_capacitated(
         single_source=single_source,
         time_limit=_remaining(t0, time_limit),
     )
-    _mip_failed(out, "p_median", time_limit)
-    open_cols = np.flatnonzero(out.x[: inst.m] > 0.5)
-    share = np.clip(out.x[inst.m :], 0.0, 1.0)
-    alloc, assignment = _allocation(inst, pr, pc, pcost, share)
+    open_cols, share, alloc, assignment = _capacitated_outcome(
+        out, inst, pr, pc, pcost, "p_median", time_limit)
     objective = float((inst.weights[pr] * pcost * share).sum())
     return _result(
         "capacitated_p_median",
@@ -635,10 +648,8 @@ def max_coverage(
             single_source=False,
             time_limit=_remaining(t0, time_limit),
         )
-        _mip_failed(out, "max_coverage", time_limit)
-        open_cols = np.flatnonzero(out.x[: inst.m] > 0.5)
-        share = np.clip(out.x[inst.m :], 0.0, 1.0)
-        alloc, assignment = _allocation(inst, pr, pc, pcost, share)
+        open_cols, _, alloc, assignment = _capacitated_outcome(
+            out, inst, pr, pc, pcost, "max_coverage", time_limit)
         served = float(alloc["weight"].sum())
         return _result(
             "capacitated_max_coverage",
