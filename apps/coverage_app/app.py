@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,25 +14,10 @@ from .mapview import MapView
 from .state import AppState
 from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
 
-_LAYERS: dict[tuple[str, str], dict] = {}
-_LAYERS_LOCK = threading.Lock()
-
-
-def open_session(project: Project, mode: str = "walk") -> PlanningSession:
-    """A new planning session on the project's results (read once per process and mode)."""
-    from coverage.report import load_results
-
-    key = (str(project.path.resolve()), mode)
-    with _LAYERS_LOCK:
-        if key not in _LAYERS:
-            # the saved results are the walking ones; another mode is computed in memory
-            _LAYERS[key] = load_results(project, mode=mode, write=mode == "walk")
-    return PlanningSession(project=project, layers=dict(_LAYERS[key]), mode=mode)
-
 
 def warm(project: Project, mode: str = "walk") -> None:
     """Read the results and build the analysis model before the first visitor comes."""
-    open_session(project, mode)
+    PlanningSession.open(project, mode=mode, shared=True)
     scenario_model(project, mode)
 
 
@@ -43,7 +27,8 @@ class CoverageApp(pn.viewable.Viewer):
     def __init__(self, project: Project | str | Path, **params: Any) -> None:
         super().__init__(**params)
         project = project if isinstance(project, Project) else load_project(project)
-        self.state = AppState(open_session(project), lang=project.language or "zh")
+        self.state = AppState(PlanningSession.open(project, shared=True),
+                              lang=project.language or "zh")
         self.map = MapView(self.state)
         self.cards = Cards(self.state)
         self.tables = Tables(self.state)

@@ -20,6 +20,7 @@ import panel as pn
 from coverage.equalization import coverage_column
 from coverage.indicators import indicator_names
 from coverage.maps import column_label
+from coverage.session import PlanningSession
 
 from .state import BASEMAPS, INDICATORS, LAYERS, AppState
 
@@ -88,10 +89,8 @@ class Controls(pn.viewable.Viewer):
         s = self.state
         s.busy = True
         s.ready = False
-        from .app import open_session
-
         try:
-            s.session = open_session(s.session.project, mode)
+            s.session = PlanningSession.open(s.session.project, mode=mode, shared=True)
             s.mode = mode
             s.load_model()
             s.version += 1
@@ -320,16 +319,14 @@ class Downloads(pn.viewable.Viewer):
         self.state = state
 
     def _report(self, fmt: str) -> io.BytesIO:
-        from coverage.report import build_report, write_report
+        from coverage.report import make_report
 
         s = self.state
         with s._lock:
             layers = s.session.report_layers()
-        report = build_report(layers, project_name=s.session.project.name,
-                              district=s.district or None, lang=s.lang,
-                              min_cell=s.session.min_cell)
         with tempfile.TemporaryDirectory() as tmp:
-            path = write_report(report, tmp, [fmt])[fmt]
+            path = make_report(s.session.project, layers=layers, district=s.district or None,
+                               lang=s.lang, formats=[fmt], out=tmp)[fmt]
             return io.BytesIO(Path(path).read_bytes())
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -40,6 +40,8 @@ DEFAULT_NEW_STAFF = 2.0
 
 _MODELS: dict[tuple[str, str], ScenarioModel] = {}
 _MODELS_LOCK = threading.Lock()
+_LAYERS: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+_LAYERS_LOCK = threading.Lock()
 
 
 def scenario_model(project: Project, mode: str, *, study: StudyData | None = None,
@@ -91,13 +93,28 @@ class PlanningSession:
 
     @classmethod
     def open(cls, project: Project | str | Path, *, mode: str = "walk",
-             progress: Callable[[str], None] | None = None) -> PlanningSession:
-        """Open a project: its latest results (computed when missing) and an empty scenario."""
+             progress: Callable[[str], None] | None = None,
+             shared: bool = False) -> PlanningSession:
+        """Open a project: its latest results (computed when missing) and an empty scenario.
+
+        The saved results are the walking ones: another mode's are computed in memory, not
+        written. With ``shared`` (a server's many sessions) the results are read once per
+        process and mode, like the model.
+        """
         from coverage.report import load_results
 
         project = project if isinstance(project, Project) else load_project(project)
-        layers = load_results(project, mode=mode, progress=progress)
-        return cls(project=project, layers=layers, mode=mode)
+
+        def read() -> dict[str, pd.DataFrame]:
+            return load_results(project, mode=mode, progress=progress, write=mode == "walk")
+
+        if not shared:
+            return cls(project=project, layers=read(), mode=mode)
+        key = _model_key(project, mode)
+        with _LAYERS_LOCK:
+            if key not in _LAYERS:
+                _LAYERS[key] = read()
+        return cls(project=project, layers=dict(_LAYERS[key]), mode=mode)
 
     # -- the model -------------------------------------------------------------------------
 
