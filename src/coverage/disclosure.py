@@ -62,6 +62,7 @@ __all__ = [
     "PERSONAL_COLUMNS",
     "TOTAL_LABEL",
     "assert_no_personal",
+    "check_min_cell",
     "check_published",
     "shown_rows",
     "suppress_series",
@@ -149,6 +150,14 @@ def _protect(
     return hidden
 
 
+def check_min_cell(min_cell: int) -> int:
+    """Return ``min_cell`` if it is at least 1, else raise ``ValueError``."""
+    if min_cell < 1:
+        msg = f"min_cell must be at least 1, got {min_cell}"
+        raise ValueError(msg)
+    return min_cell
+
+
 def _augment(cells: np.ndarray) -> np.ndarray:
     """Append the row totals as a last column and the column totals as a last row."""
     rows = np.concatenate([cells, cells.sum(axis=1, keepdims=True)], axis=1)
@@ -198,6 +207,7 @@ def suppression_mask(
         Boolean array of shape ``(rows + 1, columns + 1)``: the cells, then the row totals in
         the last column, the column totals in the last row and the grand total in the corner.
     """
+    check_min_cell(min_cell)
     cells = np.asarray(counts)
     if cells.ndim != 2:
         msg = f"counts must be a 2-D table, got {cells.ndim} dimension(s); pass rows × columns"
@@ -297,9 +307,7 @@ def suppress_table(
     ValueError
         If a count is missing, negative or not an integer.
     """
-    if min_cell < 1:
-        msg = f"min_cell must be at least 1, got {min_cell}"
-        raise ValueError(msg)
+    check_min_cell(min_cell)
     cells = _count_values(counts, "the table")
     n, m = cells.shape
     index, columns = counts.index, counts.columns
@@ -350,19 +358,15 @@ def suppress_series(
         Nullable ``Int64`` counts on the input's index (plus the total), suppressed entries
         missing.
     """
-    if min_cell < 1:
-        msg = f"min_cell must be at least 1, got {min_cell}"
-        raise ValueError(msg)
+    check_min_cell(min_cell)
     cells = _count_values(counts, "the series")
     if total:
         _check_label(counts.index, total_label, "index")
-    values = np.append(cells, cells.sum())[np.newaxis, :]
-    hidden = (values > 0) & (values < min_cell)
-    _protect(values, hidden, np.ones(1, dtype=bool), np.zeros(len(cells) + 1, dtype=bool),
-             np.zeros_like(hidden), min_cell)
-    out = pd.Series(pd.array(values[0], dtype="Int64"),
+    # One protected line: the counts and their total (a one-row table, no column totals).
+    hidden = suppression_mask(cells[np.newaxis, :], min_cell=min_cell, column_totals=False)[0]
+    out = pd.Series(pd.array(np.append(cells, cells.sum()), dtype="Int64"),
                     index=counts.index.append(pd.Index([total_label])), name=counts.name)
-    out = out.mask(hidden[0])
+    out = out.mask(hidden)
     return out if total else out.iloc[:-1]
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from coverage.disclosure import DEFAULT_MIN_CELL, suppression_mask
+from coverage.disclosure import DEFAULT_MIN_CELL, check_min_cell, suppression_mask
 from coverage.equalization import threshold_label
 
 __all__ = ["Partition", "protect_levels", "publish_indicators", "publish_summaries"]
@@ -91,9 +91,7 @@ def protect_levels(
     list of pandas.DataFrame
         For each level, booleans (True = suppressed) for the ``total`` and ``parts`` columns.
     """
-    if min_cell < 1:
-        msg = f"min_cell must be at least 1, got {min_cell}"
-        raise ValueError(msg)
+    check_min_cell(min_cell)
     columns = list(dict.fromkeys(c for p in partitions for c in (p.total, *p.parts)))
     col = {c: j for j, c in enumerate(columns)}
     values = [lv[columns].to_numpy(np.int64) for lv in levels]
