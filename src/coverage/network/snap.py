@@ -208,6 +208,25 @@ class SegmentIndex:
         out[inp[first]] = tree[first]
         return out
 
+    def _ranked(
+        self, x: np.ndarray, y: np.ndarray, k: int, bound: float, *, workers: int = 1
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rank the segments of each point's ``k`` nearest piece midpoints within ``bound``.
+
+        Returns the midpoints' distances (n × k, inf where fewer were within ``bound``), their
+        segments, and the squared distances from the point to those segments (float32, inf
+        where there is no midpoint).
+        """
+        rr, ii = self.tree.query(np.column_stack([x, y]), k=k, distance_upper_bound=bound,
+                                 workers=workers)
+        rr = rr.reshape(len(x), k)
+        ii = ii.reshape(len(x), k)
+        valid = ii < self.tree.n
+        seg = self.piece_seg[np.where(valid, ii, 0)]
+        d2 = self._rank(x, y, seg)
+        d2[~valid] = np.inf
+        return rr, seg, d2
+
     def _candidates(
         self, x: np.ndarray, y: np.ndarray, k: int, bound: float
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -216,17 +235,10 @@ class SegmentIndex:
         The segment is -1 when no piece is within ``bound``.
         """
         k = int(min(k, self.tree.n))
-        rr, ii = self.tree.query(np.column_stack([x, y]), k=k, distance_upper_bound=bound,
-                                 workers=-1)
-        rr = rr.reshape(len(x), k)
-        ii = ii.reshape(len(x), k)
-        valid = ii < self.tree.n
-        seg = self.piece_seg[np.where(valid, ii, 0)]
-        d2 = self._rank(x, y, seg)
-        d2[~valid] = np.inf
+        rr, seg, d2 = self._ranked(x, y, k, bound, workers=-1)
         best = np.argmin(d2, axis=1)
         rows = np.arange(len(x))
-        best_seg = np.where(valid[:, 0], seg[rows, best], -1)
+        best_seg = np.where(np.isfinite(rr[:, 0]), seg[rows, best], -1)
         best_d = self._project(x, y, np.maximum(best_seg, 0))[0]
         lower = np.where(np.isfinite(rr[:, -1]), rr[:, -1], bound) - self.half
         exact = (best_d <= lower) | (k == self.tree.n) | (best_seg < 0)
@@ -510,14 +522,7 @@ class SnapGrid:
             qy = np.repeat(lo_y + (np.arange(r0, r1) + 0.5) * cell, nx)
             # Bounded: pieces beyond GRID_BOUND_M are "unseen" (far cells get fewer or no
             # candidates and a weaker bound), which prunes most of the tree walk.
-            rr, ii = index.tree.query(np.column_stack([qx, qy]), k=kq,
-                                      distance_upper_bound=GRID_BOUND_M)
-            rr = rr.reshape(len(qx), kq)
-            ii = ii.reshape(len(qx), kq)
-            valid = ii < index.tree.n
-            seg = index.piece_seg[np.where(valid, ii, 0)]
-            d2 = index._rank(qx, qy, seg)
-            d2[~valid] = np.inf
+            rr, seg, d2 = index._ranked(qx, qy, kq, GRID_BOUND_M)
             # Distinct segments by distance: sort keys (distance bits, segment), so copies of
             # a segment (equal distances) are neighbours; drop them and sort again.
             key = d2.view(np.int32).astype(np.int64) << 32
