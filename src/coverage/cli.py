@@ -232,6 +232,7 @@ def _print_summary(results: object, lang: str) -> None:
             names[r["indicator"]], value, f"{r['target']:.0%}", mark, f"{int(r['people_needed']):,}"
         )
     console.print(t2)
+    _print_skipped(results.skipped, results.estimated, lang)  # type: ignore[attr-defined]
     short = float(city["staff_shortfall"])
     console.print(
         (
@@ -241,6 +242,19 @@ def _print_summary(results: object, lang: str) -> None:
         )
         + f"{short:,.1f} FTE"
     )
+
+
+def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str) -> None:
+    """List the analyses the data did not allow, and those estimated, with the reasons."""
+    from coverage.availability import describe
+    from coverage.messages import text
+
+    lines = describe(skipped, lang) + describe(estimated, lang)
+    if lines:
+        console.print(f"[yellow]{text('availability', 'title', lang)}:[/yellow]",
+                      highlight=False)
+        for line in lines:
+            console.print(f"  - {escape(line)}", highlight=False)
 
 
 class Objective(StrEnum):

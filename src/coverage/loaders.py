@@ -32,6 +32,7 @@ import pyproj
 import shapely
 
 from coverage import crs as crsmod
+from coverage.boundaries import FAR_FACTOR, MIN_LABELLED_SHARE, voronoi_boundaries
 from coverage.privacy import hash_ids, load_salt, looks_like_national_id
 from coverage.project import LayerConfig, Project, load_project
 from coverage.readers import RawTable, read_table
@@ -65,6 +66,9 @@ class StudyData:
         Layer name → number of points set aside for lying outside the study area.
     problems
         Warnings and notes found while loading (errors raise instead).
+    approximate_boundaries
+        Whether the communities came as a table without geometry and their boundaries are
+        approximated from the migrants' residences (:mod:`coverage.boundaries`).
     """
 
     project: Project
@@ -74,6 +78,7 @@ class StudyData:
     conversions: dict[str, str] = field(default_factory=dict)
     quarantined: dict[str, int] = field(default_factory=dict)
     problems: Problems = field(default_factory=Problems)
+    approximate_boundaries: bool = False
 
     def __getattr__(self, name: str) -> gpd.GeoDataFrame:
         layers = self.__dict__.get("layers", {})
@@ -323,6 +328,18 @@ def coerce_column(
     raise AssertionError(msg)
 
 
+def _absent(
+    col: Column, layer: Layer, index: pd.Index, rows: np.ndarray, salt: Callable[[], bytes]
+) -> pd.Series:
+    """An optional column the file lacks: all empty, with the dtype a blank column would get.
+
+    Every layer then has the same columns whatever the file holds, so an analysis asks whether
+    a column has values (:mod:`coverage.availability`), never whether it exists.
+    """
+    blank = pd.Series(pd.NA, index=index, dtype="string")
+    return coerce_column(blank, col, rows, file="", layer=layer, problems=Problems(), salt=salt)
+
+
 def _group_masks(values: pd.Series, mask: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """Split ``mask`` by distinct value (for non-personal categories only; few values)."""
     sub = values[mask]
@@ -442,8 +459,9 @@ def read_layer(
     (DataFrame or None, array or None, str)
         The attributes (``None`` when the file could not be read at all); the geometries in
         WGS-84, or ``None`` for a point layer read from coordinate columns, whose ``lon`` and
-        ``lat`` columns then hold WGS-84 degrees (NaN where unusable); a description of the
-        coordinate conversion.
+        ``lat`` columns then hold WGS-84 degrees (NaN where unusable), or for a polygon layer
+        read from a table without geometry (communities whose boundaries :func:`_load`
+        approximates); a description of the coordinate conversion.
     """
     layer = LAYERS[config.name]
     raw = read_table(
@@ -465,8 +483,6 @@ def read_layer(
         if col.required and col.name not in found:
             if has_geometry and col.name in geometry_cols:
                 continue
-            if layer.geometry == "polygon" and not has_geometry:
-                continue  # reported once below
             aliases = "、".join(col.aliases[:3])
             problems.add(
                 raw.file,
@@ -499,9 +515,15 @@ def read_layer(
                 problems=problems,
                 salt=salt,
             )
+    for col in layer.columns:
+        if col.name not in data and not col.required and col.kind not in ("lon", "lat"):
+            data[col.name] = _absent(col, layer, raw.frame.index, rows, salt)
     frame = pd.DataFrame(data, index=raw.frame.index)
     frame[ROW] = rows
     _check_duplicates(frame, layer, raw.file, rows, problems)
+    if layer.geometry == "polygon" and not has_geometry:
+        # a table of communities: boundaries are approximated from the migrants (_load)
+        return frame, None, ""
     system, undo = _layer_system(raw, config, problems)
     usable = np.ones(len(frame), dtype=bool)
     if layer.geometry == "point" and "lon" in found and "lat" in found:
@@ -549,14 +571,6 @@ def read_layer(
         if layer.geometry == "polygon" and config.repair:
             geoms = _repair(geoms, usable, raw.file, rows, problems)
     else:
-        if layer.geometry == "polygon":
-            problems.add(
-                raw.file,
-                None,
-                "geometry",
-                "missing-geometry",
-                "boundaries need a spatial file (GeoPackage, GeoJSON, Shapefile or GeoParquet)",
-            )
         geoms = np.full(len(frame), None, dtype=object)
         usable[:] = False
     conversion = ""
@@ -795,6 +809,129 @@ def _place_points(
     return gdf, int(outside.sum())
 
 
+def _residences(loaded: dict[str, tuple[pd.DataFrame, np.ndarray | None]]
+                ) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """WGS-84 longitudes and latitudes (NaN where unusable) and community ids of the migrants."""
+    frame, geoms = loaded["migrants"]
+    if geoms is None:
+        lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    else:
+        lon, lat = shapely.get_x(geoms), shapely.get_y(geoms)
+    cid = (frame["community_id"] if "community_id" in frame
+           else pd.Series(pd.NA, index=frame.index, dtype="string"))
+    return lon, lat, cid
+
+
+_BOUNDARY_FORMATS = "a GeoPackage, GeoJSON, Shapefile or GeoParquet file"
+
+
+def _check_community_ids(
+    loaded: dict[str, tuple[pd.DataFrame, np.ndarray | None]],
+    sources: dict[str, str],
+    problems: Problems,
+) -> None:
+    """A communities table needs migrants that name their community: report when they do not."""
+    lon, lat, cid = _residences(loaded)
+    usable = np.isfinite(lon) & np.isfinite(lat)
+    given = int((cid.notna().to_numpy() & usable).sum())
+    total = int(usable.sum())
+    if total and given >= MIN_LABELLED_SHARE * total:
+        return
+    comm, mig = sources["communities"], sources["migrants"]
+    what = (f"{mig} gives no community_id (社区编码) for any migrant" if given == 0 else
+            f"only {given:,} of the {total:,} migrants in {mig} give a community_id (社区编码); "
+            f"at least {MIN_LABELLED_SHARE:.0%} must")
+    problems.add(
+        comm,
+        None,
+        "geometry",
+        "communities-without-geometry",
+        f"{comm} holds no boundaries, so they are approximated from the residences of each "
+        f"community's migrants, but {what}; add a 社区编码 column to {mig} (filled in for the "
+        f"migrants), or give the communities with their boundaries as {_BOUNDARY_FORMATS}",
+    )
+
+
+def _approximate_communities(
+    project: Project,
+    loaded: dict[str, tuple[pd.DataFrame, np.ndarray | None]],
+    sources: dict[str, str],
+    problems: Problems,
+) -> tuple[gpd.GeoDataFrame, pyproj.CRS] | None:
+    """Communities from a table: boundaries from the migrants' residences (Voronoi cells).
+
+    The study CRS is chosen from the residences. Communities no migrant names keep their row
+    (and registered population) with an empty polygon. See :mod:`coverage.boundaries`.
+    """
+    frame, _ = loaded["communities"]
+    comm, mig = sources["communities"], sources["migrants"]
+    tolerance = project.parameters.study_area_tolerance_m
+    lon, lat, cid = _residences(loaded)
+    usable = np.isfinite(lon) & np.isfinite(lat)
+    known = cid.isin(set(frame["community_id"].dropna())).to_numpy() & usable
+    if not known.any():
+        problems.add(
+            comm,
+            None,
+            "community_id",
+            "communities-without-geometry",
+            f"{comm} holds no boundaries and no migrant in {mig} names one of its "
+            f"{len(frame):,} communities (community_id), so no boundary can be approximated; "
+            "use the same community codes in both files, or give the communities with their "
+            f"boundaries as {_BOUNDARY_FORMATS}",
+        )
+        return None
+    if project.study_crs != "auto":
+        study = pyproj.CRS.from_user_input(project.study_crs)
+    else:
+        study = crsmod.study_crs(lon[usable], lat[usable])
+    x, y = pyproj.Transformer.from_crs(4326, study, always_xy=True).transform(lon, lat)
+    built = voronoi_boundaries(np.asarray(x)[known], np.asarray(y)[known],
+                               cid.to_numpy()[known], frame["community_id"], margin=tolerance)
+    communities = gpd.GeoDataFrame(
+        frame, geometry=gpd.GeoSeries(built.geometry, index=frame.index, crs=study), crs=study
+    )
+    unlabelled = int((usable & cid.isna().to_numpy()).sum())
+    problems.add(
+        comm,
+        None,
+        "geometry",
+        "approximate-boundaries",
+        f"{comm} holds no boundaries: each community's boundary is approximated by the "
+        f"Voronoi cells (泰森多边形) of its migrants' residences in {mig} (by community_id), "
+        f"dissolved per community and clipped to the convex hull of the residences buffered "
+        f"by {tolerance:g} m ({built.residences:,} distinct residences)"
+        + (f"; {unlabelled:,} migrants without a community_id are placed in the cell they lie "
+           "in" if unlabelled else "")
+        + "; areas, maps and places assigned by location are approximate: give the "
+        f"boundaries as {_BOUNDARY_FORMATS} for exact ones",
+        "warning",
+    )
+    empty = shapely.is_empty(built.geometry)
+    problems.add_rows(
+        comm,
+        frame[ROW].to_numpy()[empty],
+        "community_id",
+        "community-without-migrants",
+        f"{int(empty.sum()):,} of the {len(frame):,} communities have no migrant in {mig}, so "
+        "no boundary can be approximated for them; they keep their registered population "
+        "(staffing and totals) but have no area on maps; check their community_id",
+        "warning",
+    )
+    problems.add_rows(
+        mig,
+        loaded["migrants"][0][ROW].to_numpy()[known][built.far],
+        "community_id",
+        "far-from-community",
+        f"the residence lies far from the other residences of its community (over "
+        f"{FAR_FACTOR:g} times their 90th-percentile distance from their median centre, plus "
+        f"{tolerance:g} m); it does not shape the community's approximate boundary; check "
+        "its coordinates and community_id",
+        "warning",
+    )
+    return communities, study
+
+
 def _load(
     project: Project, problems: Problems, progress: Callable[[str], None] | None
 ) -> StudyData | None:
@@ -828,24 +965,35 @@ def _load(
             "missing-file",
             "no road-network file there; check the path in project.toml",
         )
+    approximate = "communities" in loaded and loaded["communities"][1] is None
+    if approximate and "migrants" in loaded:
+        _check_community_ids(loaded, sources, problems)
     if "communities" not in loaded or problems.errors:
         return None
     frame, geoms = loaded["communities"]
-    communities = gpd.GeoDataFrame(
-        frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=4326
-    )
-    communities = communities[communities.geometry.notna()]
-    if communities.empty:
-        problems.add(
-            sources["communities"],
-            None,
-            "geometry",
-            "missing-geometry",
-            "the layer holds no boundaries; the study area is the union of the communities",
+    if approximate:
+        if progress:
+            progress("approximating community boundaries")
+        built = _approximate_communities(project, loaded, sources, problems)
+        if built is None:
+            return None
+        communities, study = built
+    else:
+        communities = gpd.GeoDataFrame(
+            frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=4326
         )
-        return None
-    study = _study_crs(project, communities)
-    communities = communities.to_crs(study)
+        communities = communities[communities.geometry.notna()]
+        if communities.empty:
+            problems.add(
+                sources["communities"],
+                None,
+                "geometry",
+                "missing-geometry",
+                "the layer holds no boundaries; the study area is the union of the communities",
+            )
+            return None
+        study = _study_crs(project, communities)
+        communities = communities.to_crs(study)
     layers = {"communities": communities}
     quarantined: dict[str, int] = {}
     for name, (frame, geoms) in loaded.items():
@@ -870,6 +1018,7 @@ def _load(
         conversions=conversions,
         quarantined=quarantined,
         problems=problems,
+        approximate_boundaries=approximate,
     )
 
 

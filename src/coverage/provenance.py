@@ -36,13 +36,24 @@ def parameters_digest(project: Project, mode: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def run_info(study: StudyData, mode: str, timings: dict[str, float] | None = None) -> pd.DataFrame:
+def run_info(
+    study: StudyData,
+    mode: str,
+    timings: dict[str, float] | None = None,
+    *,
+    skipped: dict[str, str] | None = None,
+    estimated: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Return the run's provenance as a ``key``/``value`` table (all values text).
 
     Keys: ``tool_version``, ``run_at`` (UTC, ISO 8601), ``project``, ``mode``, ``study_crs``,
+    ``approximate_boundaries`` (``true`` when the communities came without boundaries and theirs
+    are approximated from the migrants' residences, else ``false``),
     ``thresholds_min``, ``speeds_kmh``, ``max_snap_m``, ``staffing_standard``, ``targets``,
     ``min_cell``, ``parameters_digest``, ``input_sha256:<layer>``, ``rows:<layer>``,
-    ``conversion:<layer>``, ``quarantined:<layer>`` and ``seconds`` (total run time).
+    ``conversion:<layer>``, ``quarantined:<layer>``, ``skipped:<analysis>`` and
+    ``estimated:<analysis>`` (reason codes of :mod:`coverage.availability`) and ``seconds``
+    (total run time).
     """
     project = study.project
     p = project.parameters
@@ -52,6 +63,7 @@ def run_info(study: StudyData, mode: str, timings: dict[str, float] | None = Non
         ("project", project.name),
         ("mode", mode),
         ("study_crs", study.crs.to_string()),
+        ("approximate_boundaries", str(study.approximate_boundaries).lower()),
         ("thresholds_min", ", ".join(f"{t:g}" for t in p.thresholds_min)),
         ("speeds_kmh", ", ".join(f"{k} {v:g}" for k, v in sorted(p.speeds_kmh.items()))),
         ("max_snap_m", f"{p.max_snap_m:g}"),
@@ -64,6 +76,8 @@ def run_info(study: StudyData, mode: str, timings: dict[str, float] | None = Non
     rows += [(f"rows:{k}", str(len(v))) for k, v in sorted(study.layers.items())]
     rows += [(f"conversion:{k}", v) for k, v in sorted(study.conversions.items())]
     rows += [(f"quarantined:{k}", str(v)) for k, v in sorted(study.quarantined.items())]
+    rows += [(f"skipped:{k}", v) for k, v in (skipped or {}).items()]
+    rows += [(f"estimated:{k}", v) for k, v in (estimated or {}).items()]
     if timings:
         rows.append(("seconds", f"{sum(timings.values()):.1f}"))
     return pd.DataFrame(rows, columns=["key", "value"])

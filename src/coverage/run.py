@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from coverage.access import enhanced_two_step_fca
+from coverage.availability import estimated_analyses, skipped_analyses
 from coverage.equalization import (
     allocate_registered,
     coverage_shares,
@@ -95,10 +96,14 @@ class RunResults:
         the records carry no date.
     underserved_clusters, hotspots, inflow_trends, origin_flows, commute_flows, \
     workplace_clusters
-        The patterns (:mod:`coverage.patterns`), aggregates only.
+        The patterns (:mod:`coverage.patterns`), aggregates only; ``None`` for an analysis
+        the data does not allow (its reason is in :attr:`skipped`).
     run_info, data_quality
-        Provenance (parameters, input hashes, conversions) and the input problems counted
-        (:mod:`coverage.provenance`).
+        Provenance (parameters, input hashes, conversions, skipped analyses) and the input
+        problems counted (:mod:`coverage.provenance`).
+    skipped, estimated
+        Analysis → reason code for the analyses the data does not allow, and for those
+        computed from an approximation (:mod:`coverage.availability`).
     notes
         Warnings for the user (coordinate-system suspicions, unreachable sites ...).
     timings
@@ -114,15 +119,17 @@ class RunResults:
     indicators: pd.DataFrame
     underserved_clusters: gpd.GeoDataFrame
     hotspots: gpd.GeoDataFrame
-    inflow_trends: gpd.GeoDataFrame
-    origin_flows: gpd.GeoDataFrame
-    commute_flows: gpd.GeoDataFrame
-    workplace_clusters: gpd.GeoDataFrame
+    inflow_trends: gpd.GeoDataFrame | None
+    origin_flows: gpd.GeoDataFrame | None
+    commute_flows: gpd.GeoDataFrame | None
+    workplace_clusters: gpd.GeoDataFrame | None
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     indicator_quarters: pd.DataFrame | None = None
     run_info: pd.DataFrame | None = None
     data_quality: pd.DataFrame | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    estimated: dict[str, str] = field(default_factory=dict)
 
     def layers(self, *, person_level: bool = False) -> dict[str, pd.DataFrame]:
         """Return the result layers by name, in :data:`RESULT_LAYERS` order.
@@ -212,11 +219,11 @@ def run_study(
                 notes.append(check.message)
 
     migrants, sites, communities = study.migrants, study.sites, study.communities
+    skipped = skipped_analyses(study.layers)
+    estimated = estimated_analyses(study.layers)
     registered = study.layers.get("registered_points")
     if registered is None:
         registered = allocate_registered(communities)
-        notes.append("no registered_points layer: registered residents are spread evenly over "
-                     "a 100 m grid inside each community")
     clock.step("snapping points to the roads")
     snap_m = net.snap_points(migrants)
     snap_r = net.snap_points(registered)
@@ -292,6 +299,7 @@ def run_study(
     community_summary.insert(1, "name", names["name"].reindex(summary.index).to_numpy())
     if "street" in names:
         community_summary.insert(3, "street", names["street"].reindex(summary.index).to_numpy())
+    community_summary["boundary_approximate"] = study.approximate_boundaries
 
     district_summary = _district_summary(community_summary, access, near_r, registered,
                                          thresholds)
@@ -333,17 +341,24 @@ def run_study(
     clusters = underserved_clusters(migrants, access, network=net, min_cell=min_cell)
     clock.step("hot spots")
     spots = hot_spots(migrants, poor_access(access), min_cell=min_cell)
-    clock.step("inflow trends")
-    trends = inflow_trends(migrants, communities, sites=sites,
-                           standard=params.staffing_standard, min_cell=min_cell)
+    trends = origins = commutes = workplaces = None
+    if "inflow_trends" not in skipped:
+        clock.step("inflow trends")
+        trends = inflow_trends(migrants, communities, sites=sites,
+                               standard=params.staffing_standard, min_cell=min_cell)
     clock.step("origin and commuting flows")
-    origins = origin_flows(migrants, communities, min_cell=min_cell)
-    commutes = commute_flows(migrants, communities=communities, min_cell=min_cell)
-    workplaces = workplace_clusters(migrants, sites=sites, communities=communities,
-                                    min_cell=min_cell)
+    if "origin_flows" not in skipped:
+        origins = origin_flows(migrants, communities, min_cell=min_cell)
+    if "commute_flows" not in skipped:
+        commutes = commute_flows(migrants, communities=communities, min_cell=min_cell)
+    if "workplace_clusters" not in skipped:
+        workplaces = workplace_clusters(migrants, sites=sites, communities=communities,
+                                        min_cell=min_cell)
     clock.stop()
     return RunResults(study=study, mode=mode, migrant_access=access,
-                      run_info=run_info(study, mode, clock.timings),
+                      run_info=run_info(study, mode, clock.timings, skipped=skipped,
+                                        estimated=estimated),
+                      skipped=skipped, estimated=estimated,
                       data_quality=data_quality(study),
                       site_catchments=site_catchments, community_summary=community_summary,
                       district_summary=district_summary, indicators=indicators,

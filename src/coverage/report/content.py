@@ -24,8 +24,9 @@ from coverage.disclosure import (
     shown_rows,
     suppress_series,
 )
+from coverage.availability import describe, reason_text
 from coverage.equalization import threshold_label
-from coverage.indicators import indicator_names
+from coverage.indicators import INDICATORS, indicator_names
 from coverage.maps import column_label
 from coverage.messages import catalogue, check_lang, text
 from coverage.patterns.flows import cooperation_partners
@@ -96,6 +97,8 @@ class MapSpec:
     layer: gpd.GeoDataFrame
     column: str | None = None
     background: gpd.GeoDataFrame | None = None
+    note: str = ""
+    """Printed under the title (e.g. that the community boundaries are approximate)."""
 
 
 @dataclass
@@ -121,6 +124,8 @@ class Report:
     min_cell: int
     privacy_note: str
     district: str | None = None
+    not_computed: list[str] = field(default_factory=list)
+    """One line per analysis not computed or estimated, with the reason (from ``run_info``)."""
 
     def tables(self) -> list[Table]:
         """Every table, in order."""
@@ -340,6 +345,10 @@ def _summary(ctx: _Context, rec: dict[str, pd.DataFrame], warnings: int) -> Sect
 def _indicator_section(ctx: _Context) -> Section:
     t = ctx.t
     s = Section("indicators", t("sec_indicators"), paragraphs=[t("txt_indicators")])
+    s.bullets += [f"{t.ind[k]}: {reason_text(ctx.info[f'skipped:indicator:{k}'], t.lang)}"
+                  for k in t.ind if f"skipped:indicator:{k}" in ctx.info]
+    if any(f"skipped:indicator:{i.key}" not in ctx.info for i in INDICATORS):
+        s.paragraphs += _not_computed(ctx, "indicator_quarters")  # no use saying it otherwise
     ind = _scope_indicators(ctx).copy()
     ind.insert(0, "indicator_name", ind["indicator"].map(t.ind))
     cols = ["indicator_name", "population", "achieved", "value", "target", "met",
@@ -364,6 +373,7 @@ def _indicator_section(ctx: _Context) -> Section:
 def _equal_section(ctx: _Context) -> Section:
     t, lab = ctx.t, ctx.lab
     s = Section("equal", t("sec_equal"), paragraphs=[t("txt_equal", t=f"{max(ctx.thresholds):g}")])
+    s.paragraphs += _not_computed(ctx, "registered_comparison", prefix="estimated")
     cols = ["migrants", "registered_pop", "staff", "staff_per_1000_migrants",
             "staff_per_1000_registered", f"coverage_{lab}_migrant", f"coverage_{lab}_registered",
             f"coverage_gap_{lab}", "staff_needed", "staff_shortfall"]
@@ -462,6 +472,7 @@ def _recommend_section(ctx: _Context, rec: dict[str, pd.DataFrame]) -> Section:
 def _trend_section(ctx: _Context) -> tuple[Section, pd.DataFrame]:
     t = ctx.t
     s = Section("trends", t("sec_trends"), paragraphs=[t("txt_trends")])
+    s.paragraphs += _not_computed(ctx, "inflow_trends")
     trends = ctx.layers.get("inflow_trends")
     warn = pd.DataFrame()
     if trends is not None and len(trends):
@@ -488,6 +499,7 @@ def _origin_section(ctx: _Context) -> tuple[Section, pd.DataFrame]:
     share, top = 0.05, 3
     s = Section("origins", t("sec_origins"),
                 paragraphs=[t("txt_origins", share=f"{share:.0%}", top=top)])
+    s.paragraphs += _not_computed(ctx, "origin_flows")
     flows = ctx.layers.get("origin_flows")
     partners = pd.DataFrame()
     if flows is not None and len(flows):
@@ -524,7 +536,18 @@ def _maps_section(ctx: _Context) -> Section:
     if spots is not None:
         s.maps.append(MapSpec("hotspots", t("map_hotspots"), "hotspots", _clip(ctx, spots),
                               background=comm))
+    if _approximate(ctx):
+        s.paragraphs.append(t("txt_approximate_boundaries"))
+        for spec in s.maps:
+            spec.note = t("map_approximate_note")
     return s
+
+
+def _approximate(ctx: _Context) -> bool:
+    """Whether the community boundaries were approximated from the residences."""
+    flag = ctx.layers["community_summary"].get("boundary_approximate")
+    return ctx.info.get("approximate_boundaries") == "true" or (
+        flag is not None and bool(flag.fillna(False).astype(bool).any()))
 
 
 def _clip(ctx: _Context, layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -580,6 +603,23 @@ def _actions(ctx: _Context, rec: dict[str, pd.DataFrame], warn: pd.DataFrame,
     return s
 
 
+def _not_computed(ctx: _Context, *analyses: str, prefix: str = "skipped") -> list[str]:
+    """Sentences saying why these analyses were not computed (or were estimated), if so."""
+    out = []
+    for analysis in analyses:
+        reason = ctx.info.get(f"{prefix}:{analysis}")
+        if reason:
+            out.append(reason_text(reason, ctx.t.lang))
+    return list(dict.fromkeys(out))
+
+
+def _reasons(ctx: _Context) -> list[str]:
+    """Every analysis not computed or estimated, with its reason, one line each."""
+    reasons = {k.partition(":")[2]: v for k, v in ctx.info.items()
+               if k.startswith(("skipped:", "estimated:"))}
+    return describe(reasons, ctx.t.lang)
+
+
 def _param_label(t: _Text, key: str) -> str:
     """Display name of a ``run_info`` key (``rows:migrants`` → "Rows read: migrants")."""
     name, _, layer = key.partition(":")
@@ -591,9 +631,14 @@ def _param_label(t: _Text, key: str) -> str:
 def _methods(ctx: _Context) -> Section:
     t = ctx.t
     s = Section("methods", t("sec_methods"), paragraphs=[t("txt_methods")])
+    if _approximate(ctx):
+        s.paragraphs.append(t("txt_approximate_boundaries"))
     info = ctx.info
     params = [(_param_label(t, k), v) for k, v in info.items()
-              if not k.startswith("input_sha256:")]
+              if not k.startswith(("input_sha256:", "skipped:", "estimated:"))]
+    if lines := _reasons(ctx):
+        s.paragraphs.append(text("availability", "title", t.lang))
+        s.bullets += lines
     s.tables.append(_table(t, "parameters", pd.DataFrame(params, columns=["key", "setting"]),
                            "run_info",
                            labels={"key": t("col_key"), "setting": t("col_value_text")}))
@@ -690,5 +735,6 @@ def build_report(
     if "mode" in info:
         meta.append((t("meta_mode"), t(f"mode_{info['mode']}")))
     return Report(lang=lang, title=title, meta=meta, sections=sections, min_cell=min_cell,
-                  privacy_note=t("meta_privacy", n=min_cell), district=district)
+                  privacy_note=t("meta_privacy", n=min_cell), district=district,
+                  not_computed=_reasons(ctx))
 

@@ -86,6 +86,12 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     for k, v in report.meta:
         about.append([k, v])
     about.append([report.privacy_note])
+    if report.not_computed:
+        about.append([])
+        about.append([catalogue("availability", report.lang)["title"]])
+        about[f"A{about.max_row}"].font = Font(bold=True)
+        for line in report.not_computed:
+            about.append([line])
     about.append([])
     about.append([texts["col_sheet"], texts["col_layer"], texts["col_label"],
                   texts["col_column"]])
