@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import param
 import pyproj
 
+from coverage.availability import reason_text
 from coverage.crs import gcj02_to_wgs84
 from coverage.equalization import coverage_column
 from coverage.messages import text
@@ -57,6 +58,15 @@ class AppState(param.Parameterized):
     busy = param.Boolean(default=False)
     message = param.String(default="")
     recommendation = param.Parameter(default=None, doc="Last recommendation (not applied).")
+
+    #: Map layers that need an optional analysis: layer → analysis.
+    LAYER_NEEDS: ClassVar[dict[str, str]] = {"flows": "origin_flows"}
+
+    def unavailable_layers(self) -> dict[str, str]:
+        """Map layers whose analysis the data did not allow → the reason, in the app's language."""
+        skipped = self.session.skipped
+        return {layer: reason_text(skipped[need], self.lang)
+                for layer, need in self.LAYER_NEEDS.items() if need in skipped}
 
     def __init__(self, session: PlanningSession, **params: Any) -> None:
         super().__init__(**params)

@@ -60,8 +60,15 @@ class Controls(pn.viewable.Viewer):
             s.t(f"ind_{k}"): k for k in INDICATORS}, value=s.indicator)
         basemap = pn.widgets.Select(name=s.t("basemap"), options={
             s.t(f"base_{k}"): k for k in BASEMAPS}, value=s.basemap)
+        unavailable = s.unavailable_layers()
         layers = pn.widgets.CheckBoxGroup(name=s.t("layers"), options={
-            s.t(f"layer_{k}"): k for k in LAYERS}, value=list(s.layers))
+            s.t(f"layer_{k}"): k for k in LAYERS if k not in unavailable},
+            value=[k for k in s.layers if k not in unavailable])
+        why = "".join(f"<br>{html.escape(s.t(f'layer_{k}'))}: {html.escape(reason)}"
+                      for k, reason in unavailable.items())
+        not_shown = pn.pane.HTML(
+            f'<small class="cov-unavailable">{html.escape(s.t("layers_unavailable"))}:{why}'
+            "</small>" if why else "", margin=(0, 5), visible=bool(why))
         click = pn.widgets.RadioBoxGroup(name=s.t("click"), options={
             s.t("click_add"): "add", s.t("click_choose"): "choose",
             s.t("click_move"): "move", s.t("click_none"): "none"},
@@ -80,7 +87,7 @@ class Controls(pn.viewable.Viewer):
             pn.pane.Markdown(f"**{s.t('mode')}**", margin=(0, 5)), mode,
             pn.pane.Markdown(f"**{s.t('threshold')}**", margin=(0, 5)), threshold,
             indicator, basemap,
-            pn.pane.Markdown(f"**{s.t('layers')}**", margin=(0, 5)), layers,
+            pn.pane.Markdown(f"**{s.t('layers')}**", margin=(0, 5)), layers, not_shown,
             pn.pane.Markdown(f"**{s.t('click')}**", margin=(0, 5)), click, staff,
             sizing_mode="stretch_width")
 
@@ -134,16 +141,21 @@ class Cards(pn.viewable.Viewer):
         ind = s.indicators()
         city_ind = ind[ind["level"] == "city"]
         met = int(city_ind["met"].astype("boolean").fillna(False).sum())
+        not_computed = [k for k in city_ind["indicator"] if f"indicator:{k}" in s.session.skipped]
+        ind_note = s.t("card_not_computed", n=len(not_computed)) if not_computed else ""
+        reg_note = s.t("card_estimated") if s.session.estimated else ""
         cards = [
             ("coverage", s.t("card_coverage", t=t), _pct(value), value, change),
-            ("registered", s.t("card_registered", t=t), _pct(row[reg_col]), row[reg_col], ""),
+            ("registered", s.t("card_registered", t=t), _pct(row[reg_col]), row[reg_col],
+             reg_note),
             ("gap", s.t("card_gap"), "—" if pd.isna(row[gap_col]) else
              f"{100 * float(row[gap_col]):+.2f} pp", row[gap_col], ""),
             ("shortfall", s.t("card_shortfall"), "—" if pd.isna(row["staff_shortfall"]) else
              f"{float(row['staff_shortfall']):,.1f}", row["staff_shortfall"], ""),
             ("sites", s.t("card_sites"), "…" if n_sites is None else f"{n_sites:,}",
              n_sites, ""),
-            ("indicators", s.t("card_indicators"), f"{met} / {len(city_ind)}", met, ""),
+            ("indicators", s.t("card_indicators"),
+             f"{met} / {len(city_ind) - len(not_computed)}", met, ind_note),
         ]
         parts = []
         for key, title, text, raw, note in cards:

@@ -114,7 +114,7 @@ def estimated_analyses(layers: dict[str, pd.DataFrame]) -> dict[str, str]:
 
 
 def reason_text(reason: str, lang: str = "zh") -> str:
-    """The sentence for a reason code, e.g. ``未计算：缺少来本地日期``."""
+    """Return the sentence for a reason code, e.g. ``未计算：缺少来本地日期``."""
     from coverage.messages import text
 
     return text("availability", reason, lang)

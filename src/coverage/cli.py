@@ -1,7 +1,9 @@
 """Command-line interface: demo, run, recommend, simulate, report, init and validate.
 
 The commands are thin: each parses its options, calls the library and prints with rich.
-Exit codes: 0 success, 1 a command failed, 2 the inputs or the project file are invalid.
+Exit codes: 0 success, 1 a command failed, 2 the inputs, the project file or the command line
+are invalid, 130 interrupted. No traceback reaches the user: an unexpected error prints one
+line (what failed, in which step, and the log file holding the traceback) and exits 1.
 """
 
 from __future__ import annotations
@@ -49,13 +51,19 @@ class Lang(StrEnum):
     en = "en"
 
 
+_STEP: list[str] = []
+"""The command's current step (title: step), named when an unexpected error stops it."""
+
+
 @contextmanager
 def _steps(title: str) -> Iterator[Callable[[str], None]]:
     """Show a spinner with the current step and the elapsed time; yield the step callback."""
     start = time.perf_counter()
+    _STEP[:] = [title]
     with console.status(title) as status:
 
         def step(text: str) -> None:
+            _STEP[:] = [f"{title}: {text}"]
             status.update(f"{title}: {text} [dim]({time.perf_counter() - start:.1f} s)[/dim]")
 
         yield step
@@ -414,7 +422,7 @@ def _write_reports(project: Project, formats: list[str], *, district: str | None
 
     Not ``strict`` (the demo), a PDF that cannot be written (no CJK font) is a note.
     """
-    from coverage.report import ReportError, make_report
+    from coverage.report import ReportError, ReportUsageError, make_report
 
     def note(exc: ReportError) -> None:
         console.print(f"[yellow]note:[/yellow] {escape(str(exc))}", highlight=False)
@@ -424,7 +432,7 @@ def _write_reports(project: Project, formats: list[str], *, district: str | None
                            mode=mode, progress=step, on_pdf_error=None if strict else note)
     except ReportError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2 if isinstance(exc, ReportUsageError) else 1) from None
 
 
 @app.command()
@@ -505,21 +513,79 @@ def app_user(
     console.print(f"{name} added to {users}", highlight=False)
 
 
+_DataFile = Annotated[Path | None, typer.Option(
+    help="Data file of the layer: CSV, XLSX or a spatial file.", show_default=False)]
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder for the new project.")],
+    migrants: _DataFile = None,
+    sites: _DataFile = None,
+    communities: _DataFile = None,
+    network: Annotated[Path | None, typer.Option(
+        help="Road network: OSM .osm/.osm.pbf, GraphML or OSMnx GeoPackage.",
+        show_default=False)] = None,
+    registered_points: _DataFile = None,
+    candidates: _DataFile = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing project.toml.")] = False,
+    lang: Annotated[Lang, typer.Option(help="Message language.")] = Lang.zh,
 ) -> None:
-    """Write a commented project.toml template (生成项目文件模板)."""
+    """Write project.toml from the data files, or a template (生成项目文件). Exit 2 on errors.
+
+    With data files, every guess (encoding, coordinate system, column) is written with a
+    comment and the project is validated; without, a commented template is written.
+    """
+    given = {"migrants": migrants, "sites": sites, "communities": communities,
+             "network": network, "registered_points": registered_points,
+             "candidates": candidates}
+    files = {name: path for name, path in given.items() if path is not None}
+    if not files:
+        try:
+            target = write_template(folder, overwrite=force)
+        except FileExistsError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        console.print(
+            f"wrote {target}; edit the layer paths and coordinate systems, then run "
+            f"`coverage validate {folder}`"
+        )
+        return
+    from coverage.init_project import init_project
+
+    start = time.perf_counter()
     try:
-        target = write_template(folder, overwrite=force)
+        with _steps("init") as step:
+            result = init_project(folder, files, overwrite=force, language=lang.value,
+                                  progress=step)
     except FileExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
-    console.print(
-        f"wrote {target}; edit the layer paths and coordinate systems, then run "
-        f"`coverage validate {folder}`"
-    )
+    except ValueError as exc:
+        _fail_project(exc)
+    summary = result.proposal.summary(lang.value)
+    table = Table(title=str(result.path))
+    for column in summary.columns:
+        table.add_column(str(column), overflow="fold")
+    for row in summary.itertuples(index=False):
+        table.add_row(*(escape(str(v)) for v in row))
+    console.print(table)
+    if len(result.problems):
+        console.print(_problem_table(result.problems, lang.value))
+    n_err = sum(p.count for p in result.problems.errors)
+    n_warn = sum(p.count for p in result.problems.warnings)
+    seconds = time.perf_counter() - start
+    if lang is Lang.zh:
+        console.print(f"已写入 {result.path}（{seconds:.1f} 秒）；{n_err:,} 个错误，"
+                      f"{n_warn:,} 个警告；请核对注释中的推断", highlight=False)
+    else:
+        console.print(f"wrote {result.path} ({seconds:.1f} s); {n_err:,} errors, "
+                      f"{n_warn:,} warnings; check the guesses in its comments",
+                      highlight=False)
+    if n_err:
+        first = result.problems.errors[0]
+        err.print(f"[red]error:[/red] {escape(str(first))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -528,11 +594,11 @@ def validate(
     lang: Annotated[Lang, typer.Option(help="Message language.")] = Lang.zh,
 ) -> None:
     """Check every input layer and list all problems (检查输入数据). Exit 2 on errors."""
-    from coverage.loaders import validate_project
+    from coverage.preflight import check_project
 
     parsed = _project(project)
     with _steps("validate") as step:
-        problems = validate_project(parsed, progress=step)
+        problems = check_project(parsed, progress=step)
     if len(problems):
         console.print(_problem_table(problems, lang.value))
     n_err = sum(p.count for p in problems.errors)
@@ -556,6 +622,31 @@ def _main(
         raise typer.Exit(0)
 
 
+def _log_traceback(exc: BaseException) -> Path | None:
+    """Write the traceback of ``exc`` to a new private log file; return its path (None if not).
+
+    The folder is ``$COVERAGE_LOG_DIR`` or ``~/.cache/coverage-planner/logs``; the file is
+    readable by its owner only, since an error message may quote a value from the inputs.
+    """
+    import datetime as dt
+    import os
+    import tempfile
+    import traceback
+
+    folder = Path(os.environ.get("COVERAGE_LOG_DIR")
+                  or Path.home() / ".cache" / "coverage-planner" / "logs")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, name = tempfile.mkstemp(prefix=f"coverage-{stamp}-", suffix=".log", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
+            fh.write(f"coverage-planner {__version__}\nstep: {_STEP[0] if _STEP else '-'}\n\n")
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return None
+    return Path(name)
+
+
 def main() -> None:
     """Entry point of the ``coverage`` console script."""
     try:
@@ -563,6 +654,16 @@ def main() -> None:
     except (ValidationError, ProjectError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/red]", highlight=False)
+        raise SystemExit(130) from None
+    except Exception as exc:  # no traceback reaches the user: one line and a log file
+        log = _log_traceback(exc)
+        where = f" in step “{_STEP[0]}”" if _STEP else ""
+        kept = f"; the details are in {log}" if log else ""
+        err.print(f"[red]error:[/red] unexpected {type(exc).__name__}{where}{kept}. Please "
+                  "send that file to the developers.", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

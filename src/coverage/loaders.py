@@ -331,7 +331,7 @@ def coerce_column(
 def _absent(
     col: Column, layer: Layer, index: pd.Index, rows: np.ndarray, salt: Callable[[], bytes]
 ) -> pd.Series:
-    """An optional column the file lacks: all empty, with the dtype a blank column would get.
+    """Return an optional column the file lacks: all empty, with the dtype of a blank column.
 
     Every layer then has the same columns whatever the file holds, so an analysis asks whether
     a column has values (:mod:`coverage.availability`), never whether it exists.
@@ -475,6 +475,12 @@ def read_layer(
         delimiter=config.delimiter,
     )
     if raw is None:
+        return None, None, ""
+    if not len(raw.frame):
+        problems.add(raw.file, None, None, "empty-layer",
+                     f"the {layer.name} file holds a header but no rows; fill it in or remove "
+                     f"the layer from project.toml" if not layer.required else
+                     f"the {layer.name} file holds a header but no rows; the layer is required")
         return None, None, ""
     found = resolve_columns(raw, layer, config, problems)
     has_geometry = raw.geometry is not None
@@ -830,7 +836,7 @@ def _check_community_ids(
     sources: dict[str, str],
     problems: Problems,
 ) -> None:
-    """A communities table needs migrants that name their community: report when they do not."""
+    """Report when a communities table comes with too few migrants naming their community."""
     lon, lat, cid = _residences(loaded)
     usable = np.isfinite(lon) & np.isfinite(lat)
     given = int((cid.notna().to_numpy() & usable).sum())
@@ -838,7 +844,8 @@ def _check_community_ids(
     if total and given >= MIN_LABELLED_SHARE * total:
         return
     comm, mig = sources["communities"], sources["migrants"]
-    what = (f"{mig} gives no community_id (社区编码) for any migrant" if given == 0 else
+    what = (f"{mig} has no migrant with usable coordinates" if total == 0 else
+            f"{mig} gives no community_id (社区编码) for any migrant" if given == 0 else
             f"only {given:,} of the {total:,} migrants in {mig} give a community_id (社区编码); "
             f"at least {MIN_LABELLED_SHARE:.0%} must")
     problems.add(
@@ -901,8 +908,8 @@ def _approximate_communities(
         f"Voronoi cells (泰森多边形) of its migrants' residences in {mig} (by community_id), "
         f"dissolved per community and clipped to the convex hull of the residences buffered "
         f"by {tolerance:g} m ({built.residences:,} distinct residences)"
-        + (f"; {unlabelled:,} migrants without a community_id are placed in the cell they lie "
-           "in" if unlabelled else "")
+        + (f"; migrants without a community_id ({unlabelled:,}) are placed in the cell they "
+           "lie in" if unlabelled else "")
         + "; areas, maps and places assigned by location are approximate: give the "
         f"boundaries as {_BOUNDARY_FORMATS} for exact ones",
         "warning",
@@ -1020,6 +1027,20 @@ def _load(
         problems=problems,
         approximate_boundaries=approximate,
     )
+
+
+def load_checked(
+    project: Project, problems: Problems, progress: Callable[[str], None] | None = None
+) -> StudyData | None:
+    """Load a project's layers, adding every problem to ``problems`` instead of raising.
+
+    Returns
+    -------
+    StudyData or None
+        The layers, or None when a required layer could not be read at all. With errors in
+        ``problems`` the layers may be incomplete: use them only for further checks.
+    """
+    return _load(project, problems, progress)
 
 
 def validate_project(

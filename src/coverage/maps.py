@@ -121,7 +121,8 @@ def _wgs84(table: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     if table.crs is None:
         msg = f"{what} has no CRS; set it (e.g. table.set_crs(...)) before mapping"
         raise ValueError(msg)
-    table = table[table.geometry.notna() & ~table.geometry.is_empty]
+    geoms = table.geometry
+    table = table[~(pd.isna(geoms.to_numpy()) | geoms.is_empty.to_numpy())]  # no None, no empty
     if table.crs.is_projected and len(table):
         # drawing detail below ~5 m is invisible in a city map and only bloats the HTML
         table = table.set_geometry(table.geometry.simplify(SIMPLIFY_M, preserve_topology=True))
@@ -187,8 +188,23 @@ def _fmt(values: pd.Series, column: str) -> pd.Series:
     return text.where(num.notna(), "—")
 
 
+class _Tooltip(folium.GeoJsonTooltip):
+    """A tooltip that also renders on a layer with no features.
+
+    folium checks the fields against the first feature and fails on an empty layer (an
+    analysis that found nothing, e.g. no under-served cluster); with no feature there is
+    nothing to show a tooltip for.
+    """
+
+    def render(self, **kwargs: object) -> None:
+        data = getattr(self._parent, "data", None)
+        if isinstance(data, dict) and not data.get("features"):
+            self.fields, self.aliases = [], []
+        super().render(**kwargs)
+
+
 def _tooltip(fields: list[str], aliases: list[str]) -> folium.GeoJsonTooltip:
-    return folium.GeoJsonTooltip(fields=fields, aliases=aliases, localize=True, sticky=True)
+    return _Tooltip(fields=fields, aliases=aliases, localize=True, sticky=True)
 
 
 def _colormap(values: pd.Series, caption: str, *, worse_high: bool = False) -> bcm.LinearColormap:
@@ -216,6 +232,25 @@ def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
         f'font-size:12px"><b>{title}</b>{rows}</div>'
     )
     m.get_root().html.add_child(Element(html))
+
+
+def _approximate_note(m: folium.Map, table: pd.DataFrame, labels: dict[str, str]) -> None:
+    """Say on the map, once, that the community boundaries are approximate (Voronoi cells).
+
+    Shown when ``table`` has a true ``boundary_approximate`` (communities given as a table).
+    """
+    flag = table.get("boundary_approximate")
+    if flag is None or not flag.fillna(False).astype(bool).any():
+        return
+    if getattr(m, "_coverage_approximate", False):
+        return
+    m._coverage_approximate = True  # type: ignore[attr-defined]
+    box = (
+        '<div class="coverage-note" style="position:fixed;bottom:24px;right:12px;z-index:9999;'
+        "background:white;padding:4px 8px;border:1px solid #999;border-radius:4px;"
+        f'font-size:12px">{html.escape(labels["approximate_boundaries"])}</div>'
+    )
+    m.get_root().html.add_child(Element(box))
 
 
 def _width(values: pd.Series, *, max_px: float = 12.0) -> np.ndarray:
@@ -252,7 +287,8 @@ def community_map(
         (higher is worse), the rest yellow → blue.
     lang, tiles, attr, m, min_cell, layer_control
         See the module docstring. Communities with fewer than ``min_cell`` migrants are drawn
-        grey, without their value.
+        grey, without their value. When ``boundary_approximate`` is true (communities given
+        as a table), a note says that the boundaries are approximate.
 
     Returns
     -------
@@ -287,6 +323,7 @@ def community_map(
         ),
     ).add_to(m)
     cmap.add_to(m)
+    _approximate_note(m, table, labels)
     return _finish(m, created, layer_control)
 
 

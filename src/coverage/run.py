@@ -56,6 +56,7 @@ from coverage.patterns import (
     underserved_clusters,
     workplace_clusters,
 )
+from coverage.preflight import read_network, suspect_declarations
 from coverage.project import Project
 from coverage.provenance import data_quality, run_info
 from coverage.staffing import PER, catchment_staffing, community_staffing
@@ -209,14 +210,9 @@ def run_study(
     thresholds = params.thresholds_min
     notes: list[str] = [str(p) for p in study.problems.warnings]
     clock.step(f"reading the {mode} network")
-    net = network or RoadNetwork.from_study(study, mode=mode)
+    net = network or read_network(study, mode)
     clock.step("checking coordinate systems against the roads")
-    for name, conversion in study.conversions.items():
-        if name != "communities" and conversion.startswith("WGS-84") and name in study.layers:
-            check = net.check_offset(study.layers[name], name=study.project.layers[name].source,
-                                     warn=False)
-            if check.message:
-                notes.append(check.message)
+    notes += [message for _file, message in suspect_declarations(study, net)]
 
     migrants, sites, communities = study.migrants, study.sites, study.communities
     skipped = skipped_analyses(study.layers)

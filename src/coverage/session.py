@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.availability import from_run_info
 from coverage.disclosure import suppress_series
 from coverage.equalization import coverage_column
 from coverage.patterns.grid import hex_polygons, point_cells
@@ -132,6 +133,16 @@ class PlanningSession:
     def min_cell(self) -> int:
         """Smallest published count."""
         return self.project.min_cell
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Analyses the data did not allow → reason code, as the results record them."""
+        return from_run_info(self.layers.get("run_info"))
+
+    @property
+    def estimated(self) -> dict[str, str]:
+        """Analyses computed from an approximation → reason code, as the results record them."""
+        return from_run_info(self.layers.get("run_info"), "estimated")
 
     def _key(self, edits: list[Edit] | None) -> tuple:
         return tuple(astuple(e) for e in (self.edits if edits is None else edits))

@@ -56,11 +56,33 @@ RULES: dict[str, tuple[str, str]] = {
     "repaired-polygon": ("invalid polygon repaired", "已修复无效多边形"),
     "crs-missing": ("coordinate system not declared", "未声明坐标系"),
     "crs-conflict": ("file and declaration disagree on the CRS", "文件坐标系与声明不一致"),
+    "crs-uncertain": ("coordinate system guessed on weak evidence", "坐标系推断依据不足"),
     "unknown-reference": ("refers to an id that does not exist", "引用的编号不存在"),
     "national-id-hashed": ("national ID numbers replaced by hashes", "身份证号已替换为哈希值"),
     "ignored-columns": ("columns not in the data model ignored", "未使用的列已忽略"),
     "empty-rows": ("empty rows ignored", "空行已忽略"),
     "bad-project-key": ("invalid project setting", "项目文件设置无效"),
+    "empty-layer": ("the layer holds no rows", "图层没有数据行"),
+    "unreadable-network": ("the road network cannot be read", "路网文件无法读取"),
+    "empty-network": ("the road network has no usable roads", "路网没有可用道路"),
+    "network-reach": ("points too far from a usable road", "点距可用道路过远"),
+    "crs-suspect": ("another coordinate system fits much better", "另一坐标系明显更吻合"),
+    "communities-without-geometry": (
+        "communities without boundaries cannot be approximated",
+        "社区无边界且无法近似生成",
+    ),
+    "approximate-boundaries": (
+        "community boundaries approximated from residences",
+        "社区边界为按居住点生成的近似边界",
+    ),
+    "community-without-migrants": (
+        "no migrant to approximate the community's boundary from",
+        "社区无流动人口，无法生成近似边界",
+    ),
+    "far-from-community": (
+        "residence far from the rest of its community",
+        "居住点远离所属社区的其他居住点",
+    ),
 }
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from coverage.project import Project, load_project
-from coverage.report.content import Report, ReportError, build_report
+from coverage.report.content import Report, ReportError, ReportUsageError, build_report
 
-__all__ = ["FORMATS", "Report", "ReportError", "build_report", "load_results", "make_report",
-           "write_report"]
+__all__ = ["FORMATS", "Report", "ReportError", "ReportUsageError", "build_report",
+           "load_results", "make_report", "write_report"]
 
 FORMATS = ("html", "xlsx", "pdf")
 """Report formats."""
@@ -124,7 +124,7 @@ def write_report(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         msg = f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}"
-        raise ReportError(msg)
+        raise ReportUsageError(msg)
     writers = {"html": write_html, "xlsx": write_xlsx, "pdf": write_pdf}
     folder = Path(folder)
     return {f: writers[f](report, folder / f"{stem}.{f}") for f in formats}

@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.availability import describe, reason_text
 from coverage.disclosure import (
     DEFAULT_MIN_CELL,
     assert_no_personal,
@@ -24,7 +25,6 @@ from coverage.disclosure import (
     shown_rows,
     suppress_series,
 )
-from coverage.availability import describe, reason_text
 from coverage.equalization import threshold_label
 from coverage.indicators import INDICATORS, indicator_names
 from coverage.maps import column_label
@@ -37,7 +37,8 @@ from coverage.report.publish import (
     publish_summaries,
 )
 
-__all__ = ["MapSpec", "Report", "ReportError", "Section", "Table", "build_report"]
+__all__ = ["MapSpec", "Report", "ReportError", "ReportUsageError", "Section", "Table",
+           "build_report"]
 
 CITY = "全市"
 """Name of the city row in the district tables."""
@@ -48,6 +49,10 @@ TOP_N = 10
 
 class ReportError(ValueError):
     """A report cannot be made from these results (missing layer, unknown district ...)."""
+
+
+class ReportUsageError(ReportError):
+    """The report was asked for wrongly (an unknown district or format): a usage error."""
 
 
 @dataclass
@@ -704,7 +709,7 @@ def build_report(
         if district not in known:
             msg = (f"district {district!r} is not in the results; districts: "
                    f"{', '.join(sorted(map(str, known)))}")
-            raise ReportError(msg)
+            raise ReportUsageError(msg)
     ctx = _Context(t, layers, info, district, thresholds, min_cell)
     _prepare(ctx)
     rec = {k: layers[k] for k in ("recommended_sites", "recommended_staff",
