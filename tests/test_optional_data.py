@@ -186,3 +186,150 @@ def test_minimal_project_pdf(small_demo: Path, tmp_path: Path) -> None:
     text = text.replace("\n", "")
     assert "未计算：缺少来本地日期" in text
     assert "未计算：缺少户籍地代码" in text
+
+
+@pytest.mark.browser
+def test_app_on_a_minimal_project(small_demo: Path, tmp_path: Path) -> None:
+    """The app opens a project with required columns only, says what it lacks, and edits."""
+    from test_app import ARGS, CHROMIUM, _app, _card, _map_box
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run does)")
+    from playwright.sync_api import expect, sync_playwright
+
+    project = partial_project(small_demo, tmp_path / "minimal", communities=8)
+    errors: list[str] = []
+    with _app(project) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("http*://*.openstreetmap.org/**", lambda route: route.abort())
+            page.goto(url + "/")
+            page.wait_for_selector(".cov-card[data-key=indicators]", timeout=60_000)
+            expect(page.locator(".cov-card[data-key=sites] .cov-card-value")).not_to_have_text(
+                "…", timeout=60_000)
+            indicators = page.locator(".cov-card[data-key=indicators]")
+            assert indicators.locator(".cov-card-value").inner_text().endswith("/ 1")
+            assert "6 项未计算" in indicators.inner_text()
+            assert "估算" in page.locator(".cov-card[data-key=registered]").inner_text()
+            unavailable = page.locator(".cov-unavailable")
+            expect(unavailable).to_contain_text("户籍地流向: 未计算：缺少户籍地代码")
+            assert page.get_by_role("checkbox", name="户籍地流向").count() == 0
+            page.get_by_role("button", name="5", exact=True).click()  # 15 min reaches all here
+            expect(page.locator(".cov-card[data-key=coverage]")).to_contain_text("5 分钟")
+            baseline, _ = _card(page, "coverage")
+            box = _map_box(page)
+            status = page.locator(".cov-status")
+            changed = False
+            for fx, fy in ((0.5, 0.5), (0.3, 0.3), (0.7, 0.7), (0.2, 0.8), (0.8, 0.2)):
+                before = status.inner_text()
+                page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+                try:
+                    expect(status).not_to_have_text(before, timeout=10_000)
+                except AssertionError:
+                    continue
+                if _card(page, "coverage")[0] != baseline:
+                    changed = True
+                    break
+            page.screenshot(path=str(tmp_path / "minimal-app.png"))
+            assert changed, (status.inner_text(), str(tmp_path / "minimal-app.png"))
+            if os.environ.get("COVERAGE_SCREENSHOTS"):
+                page.screenshot(path=str(Path(os.environ["COVERAGE_SCREENSHOTS"])
+                                         / "app-minimal.png"))
+            page.get_by_role("button", name="English").click()
+            expect(page.locator(".cov-unavailable")).to_contain_text(
+                "not computed: no hukou origin codes", timeout=20_000)
+            assert "6 not computed" in page.locator(
+                ".cov-card[data-key=indicators]").inner_text()
+        finally:
+            browser.close()
+    assert not errors, errors
+
+
+# ------------------------------------------------------------------------------------------
+# the same on a real OpenStreetMap extract (Guixi), with synthetic optional columns
+
+
+def _add_migrant_columns(folder: Path, chosen: set[str], seed: int) -> None:
+    """Give the Guixi project's migrants some optional columns, with plausible values."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    path = folder / "migrants.csv"
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8", keep_default_na=False)
+    n = len(frame)
+    if "sex" in chosen:
+        frame["性别"] = rng.choice(["男", "女"], n)
+    if "birth_year" in chosen:
+        frame["出生年份"] = rng.integers(1960, 2010, n).astype(str)
+    if "marital_status" in chosen:
+        frame["婚姻状况"] = rng.choice(["已婚", "未婚"], n)
+    if "hukou_code" in chosen:
+        frame["户籍地代码"] = rng.choice(["360600", "430100", "350100", "440300"], n)
+    if "arrived_on" in chosen:
+        days = rng.integers(0, 3 * 365, n)
+        frame["来本地日期"] = (pd.Timestamp("2023-01-01") + pd.to_timedelta(days, "D")).strftime(
+            "%Y-%m-%d")
+    if "work" in chosen:
+        lon = frame["经度"].astype(float).to_numpy()
+        lat = frame["纬度"].astype(float).to_numpy()
+        frame["工作地经度"] = (lon + rng.normal(0, 0.01, n)).round(6).astype(str)
+        frame["工作地纬度"] = (lat + rng.normal(0, 0.01, n)).round(6).astype(str)
+    if "policy_aware" in chosen:
+        frame["政策知晓"] = rng.choice(["是", "否", ""], n)
+    frame.to_csv(path, index=False, encoding="utf-8")
+
+
+guixi_choices = st.fixed_dictionaries({
+    "seed": st.integers(0, 10_000),
+    "n_migrants": st.integers(30, 1500),
+    "n_sites": st.integers(2, 16),
+    "communities_as_table": st.booleans(),
+    "columns": st.sets(st.sampled_from(["sex", "birth_year", "marital_status", "hukou_code",
+                                        "arrived_on", "work", "policy_aware"])),
+})
+
+
+@settings(max_examples=max(EXAMPLES // 4, 12), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(choice=guixi_choices)
+def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
+    from coverage.preflight import check_project
+    from coverage.recommend import recommend
+    from coverage.report import make_report
+    from coverage.run import run_study, write_results
+    from coverage.scenario import ScenarioModel
+    from coverage.session import PlanningSession
+    from realdata import GUIXI_OSM, build_guixi_project
+
+    if not Path(GUIXI_OSM).exists():
+        pytest.skip(f"reference data not found at {GUIXI_OSM}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build_guixi_project(Path(tmp) / "g", seed=choice["seed"],
+                                     n_migrants=choice["n_migrants"], n_sites=choice["n_sites"],
+                                     communities_as_table=choice["communities_as_table"])
+        _add_migrant_columns(folder, choice["columns"], choice["seed"])
+        problems = check_project(folder)
+        if problems.errors:  # e.g. too few residences to approximate every community
+            assert all(p.rule in {"communities-without-geometry", "community-without-migrants"}
+                       for p in problems.errors), [str(p) for p in problems.errors]
+            return
+        results = run_study(folder)
+        layers = results.layers()
+        for name in REQUIRED_RESULTS:
+            assert name in layers, name
+        skipped = _recorded(layers["run_info"], "skipped")
+        assert ("inflow_trends" in skipped) == ("arrived_on" not in choice["columns"])
+        assert ("origin_flows" in skipped) == ("hukou_code" not in choice["columns"])
+        assert ("commute_flows" in skipped) == ("work" not in choice["columns"])
+        write_results(results)
+        rec = recommend(ScenarioModel(folder), new_sites=1, new_staff=1)
+        assert "recommended_sites" in rec.layers
+        paths = make_report(folder, formats=["html", "xlsx"], lang="en")
+        assert paths["html"].stat().st_size > 0
+        session = PlanningSession.open(folder)
+        sites = session.sites().to_crs(4326)
+        session.add_site(float(sites.geometry.x.mean()), float(sites.geometry.y.mean()))
+        assert len(session.sites()) == len(sites) + 1
