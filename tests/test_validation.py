@@ -464,11 +464,14 @@ def test_repair_states_a_percentage_when_there_was_area(tiny_project: Path,
 
 
 def test_polygon_layer_from_a_csv(tiny_project: Path, runner: CliRunner) -> None:
+    # a communities table without geometry needs migrants that name their community
     (tiny_project / "communities.csv").write_text(
         "社区编码,社区名称,区县,户籍人口\nC1,东一社区,东城区,5000\n", encoding="utf-8")
     edit_project(tiny_project, "communities.geojson", "communities.csv")
-    assert_reported(tiny_project, runner, file="communities.csv", row=None, field="geometry",
-                    rule="missing-geometry")
+    edit(tiny_project / "migrants.csv", "社区编码", "居住地址")
+    p = assert_reported(tiny_project, runner, file="communities.csv", row=None,
+                        field="geometry", rule="communities-without-geometry")
+    assert "migrants.csv" in p.hint and "社区编码" in p.hint
 
 
 def test_wrong_and_missing_geometries(tiny_project: Path, runner: CliRunner) -> None:
