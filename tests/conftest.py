@@ -74,6 +74,39 @@ def communities() -> gpd.GeoDataFrame:
     )
 
 
+def tiny_network(path: Path) -> Path:
+    """Write a street grid (200 m blocks) over the two communities, in OSMnx's GeoPackage layout.
+
+    A real, readable road network, so that ``validate`` (which reads the network) passes on the
+    tiny project.
+    """
+    import networkx as nx
+    import numpy as np
+    import osmnx as ox
+
+    lons = np.round(np.arange(LON0 - 0.002, LON0 + 0.0221, 0.002), 6)
+    lats = np.round(np.arange(LAT0 - 0.002, LAT0 + 0.0121, 0.002), 6)
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    ids: dict[tuple[int, int], int] = {}
+    for i, lon in enumerate(lons):
+        for j, lat in enumerate(lats):
+            ids[i, j] = len(ids) + 1
+            graph.add_node(ids[i, j], x=float(lon), y=float(lat))
+    way = 0
+    for (i, j), u in ids.items():
+        for v in (ids.get((i + 1, j)), ids.get((i, j + 1))):
+            if v is None:
+                continue
+            way += 1
+            a, b = graph.nodes[u], graph.nodes[v]
+            length = float(ox.distance.great_circle(a["y"], a["x"], b["y"], b["x"]))
+            for s, t in ((u, v), (v, u)):
+                graph.add_edge(s, t, osmid=way, highway="residential", length=length,
+                               oneway=False, reversed=s != u)
+    ox.save_graph_geopackage(graph, path)
+    return path
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep the tests' network cache out of the user's cache folder."""
     if "COVERAGE_CACHE_DIR" not in os.environ:
@@ -120,5 +153,5 @@ def tiny_project(tmp_path: Path) -> Path:
     (tmp_path / "migrants.csv").write_text(MIGRANTS_CSV, encoding="utf-8")
     (tmp_path / "sites.csv").write_bytes(sites_csv().encode("gb18030"))
     communities().to_file(tmp_path / "communities.geojson", driver="GeoJSON")
-    (tmp_path / "network.gpkg").write_bytes(b"")  # routing reads it; loaders only check it exists
+    tiny_network(tmp_path / "network.gpkg")
     return tmp_path

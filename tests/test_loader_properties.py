@@ -57,7 +57,7 @@ def write_tiny(
     )
     (folder / "sites.csv").write_bytes(SITES_CSV.encode("gb18030") if sites is None else sites)
     (folder / "communities.geojson").write_bytes(COMMUNITIES_GEOJSON)
-    (folder / "network.gpkg").write_bytes(b"")
+    (folder / "network.gpkg").write_bytes(b"")  # the loaders only check that it exists
     return folder
 
 

@@ -141,7 +141,7 @@ def test_cli_report_district(demo_run: Path, layers, tmp_path: Path):
     bad = subprocess.run([str(SCRIPT), "report", str(demo_run), "--district", "nowhere",
                           "--format", "html", "--out", str(tmp_path)],
                          capture_output=True, text=True, env=env, timeout=300, check=False)
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # a usage error
     assert "nowhere" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     fmt = subprocess.run([str(SCRIPT), "report", str(demo_run), "--format", "docx"],
                          capture_output=True, text=True, env=env, timeout=60, check=False)

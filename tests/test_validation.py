@@ -489,8 +489,8 @@ def test_wrong_and_missing_geometries(tiny_project: Path, runner: CliRunner) -> 
 def test_empty_community_layer(tiny_project: Path, runner: CliRunner) -> None:
     communities().iloc[0:0].to_file(tiny_project / "communities.gpkg", driver="GPKG")
     edit_project(tiny_project, "communities.geojson", "communities.gpkg")
-    assert_reported(tiny_project, runner, file="communities.gpkg", row=None, field="geometry",
-                    rule="missing-geometry")
+    assert_reported(tiny_project, runner, file="communities.gpkg", row=None, field=None,
+                    rule="empty-layer")
 
 
 # --- coordinate systems -----------------------------------------------------------------------

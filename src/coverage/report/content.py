@@ -489,8 +489,8 @@ def _trend_section(ctx: _Context) -> tuple[Section, pd.DataFrame]:
         warn = tr[flag & ok].sort_values("growth_rate", ascending=False, kind="stable")
         if len(warn):
             frame = warn.head(TOP_N).rename(columns={"unit_id": "community_id"})
-            frame["migrants"] = frame["migrants"].round().astype(np.int64)
-            frame["projected_migrants"] = frame["projected_migrants"].round().astype(np.int64)
+            for col in ("migrants", "projected_migrants"):  # may be suppressed (missing)
+                frame[col] = pd.to_numeric(frame[col], errors="coerce").round().astype("Int64")
             s.tables.append(_table(t, "warnings", frame[[
                 "community_id", "name", "district", "migrants", "growth_rate",
                 "projected_migrants", "staff", "staff_needed_projected"]], "inflow_trends"))
