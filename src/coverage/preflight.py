@@ -129,8 +129,8 @@ def suspect_declarations(study: StudyData, net: RoadNetwork) -> list[tuple[str, 
     Returns
     -------
     list of (str, str)
-        The layer's file and the message (the likely system, the evidence and the line to put
-        in ``project.toml``), for each suspect layer.
+        The layer's file and the message in the project's language (the likely system, the
+        evidence and the line to put in ``project.toml``), for each suspect layer.
     """
     from coverage.network.offsets import check_declaration
 
@@ -145,8 +145,9 @@ def suspect_declarations(study: StudyData, net: RoadNetwork) -> list[tuple[str, 
             continue  # a projected EPSG system is not one of the offset systems
         found = check_declaration(net, points, declared=declared, name=config.source,
                                   communities=study.layers.get("communities"))
-        if found.likely_system is not None and found.message:
-            out.append((config.source, found.message))
+        message = found.message_zh if study.project.language == "zh" else found.message
+        if found.likely_system is not None and message:
+            out.append((config.source, message))
     return out
 
 
