@@ -27,6 +27,7 @@ def serve(
     allow_origins: list[str] | None = None,
     users_file: str | Path | None = None,
     cookie_secret: str | None = None,
+    import_dir: str | Path | None = None,
     start: bool = True,
     **kwargs: Any,
 ) -> Any:
@@ -48,6 +49,9 @@ def serve(
         JSON file of ``{user: hash}`` made with ``coverage app-user``: log-in required.
     cookie_secret
         Secret for signing log-in cookies (required with ``users_file``).
+    import_dir
+        Server-side folder where the import page saves new projects (default ``imports/`` in
+        the project's folder).
     start
         Start the server's loop (blocking); False returns the server for tests.
     """
@@ -73,5 +77,6 @@ def serve(
         options["cookie_secret"] = cookie_secret
     warm(parsed)  # after the options are checked: it takes seconds on a whole city
     pn.extension(notifications=False)
-    return pn.serve({"/": lambda: CoverageApp(parsed)}, port=port, address=address,
-                    show=show, websocket_origin=origins, start=start, **options, **kwargs)
+    return pn.serve({"/": lambda: CoverageApp(parsed, import_dir=import_dir)}, port=port,
+                    address=address, show=show, websocket_origin=origins, start=start,
+                    **options, **kwargs)

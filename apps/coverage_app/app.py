@@ -10,6 +10,8 @@ import panel as pn
 from coverage.project import Project, load_project
 from coverage.session import PlanningSession, model_loaded, scenario_model
 
+from .import_state import ImportState
+from .import_view import ImportView
 from .mapview import MapView
 from .state import AppState
 from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
@@ -24,9 +26,12 @@ def warm(project: Project, mode: str = "walk") -> None:
 class CoverageApp(pn.viewable.Viewer):
     """The whole page of one browser session."""
 
-    def __init__(self, project: Project | str | Path, **params: Any) -> None:
+    def __init__(self, project: Project | str | Path, *, import_dir: str | Path | None = None,
+                 **params: Any) -> None:
         super().__init__(**params)
         project = project if isinstance(project, Project) else load_project(project)
+        self.importer = ImportView(ImportState(import_dir or project.folder / "imports",
+                                               network=project.layers["network"].path))
         self.state = AppState(PlanningSession.open(project, shared=True),
                               lang=project.language or "zh")
         self.map = MapView(self.state)
@@ -51,6 +56,7 @@ class CoverageApp(pn.viewable.Viewer):
     def _relabel(self, *_: Any) -> None:
         s = self.state
         s.message = ""  # it was written in the other language
+        self.importer.state.lang = s.lang
         self.header.object = (
             f'<div style="background:#08519c;color:white;padding:8px 14px;font-size:20px">'
             f'{s.t("title")} — {s.session.project.name}</div>')
@@ -60,6 +66,7 @@ class CoverageApp(pn.viewable.Viewer):
             (s.t("recommend"), self.recommend),
             (s.t("scenario"), self.scenarios),
             (s.t("download"), self.downloads),
+            (self.importer.title, self.importer),
         ]
         self._status()
 

@@ -563,6 +563,7 @@ def init(
         raise typer.Exit(1) from None
     except ValueError as exc:
         _fail_project(exc)
+        raise  # not reached: _fail_project exits
     summary = result.proposal.summary(lang.value)
     table = Table(title=str(result.path))
     for column in summary.columns:

@@ -1,0 +1,641 @@
+"""``coverage init DIR --migrants FILE ...``: a project proposed from its data files."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from rich.console import Console
+from typer.testing import CliRunner
+
+from conftest import SHARED
+from coverage import cli
+from coverage.crs import gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_gcj02
+from coverage.init_project import (
+    MASK,
+    init_project,
+    masked_preview,
+    match_columns,
+    propose_project,
+    similarity,
+    write_project,
+)
+from coverage.loaders import validate_project
+from coverage.project import PROJECT_FILE, TEMPLATE, load_project
+from coverage.schema import MIGRANTS, SITES
+
+SCRIPT = Path(sys.executable).with_name("coverage")
+OSM = SHARED / "osm" / "guixi_jiangxi.osm"
+
+#: Headers of the demo city renamed to unusual but close ones.
+MIGRANT_HEADERS = {"人员编号": "流动人口编号", "经度": "经度(WGS84)", "纬度": "纬度(WGS84)",
+                   "社区编码": "所属社区编码"}
+SITE_HEADERS = {"站点编码": "网点编号", "名称": "网点名称", "类型": "网点类别",
+                "人员": "工作人员数"}
+COMMUNITY_HEADERS = {"community_id": "社区代码", "name": "社区名称", "district": "所属区县",
+                     "registered_pop": "户籍人口总数"}
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "300", "NO_COLOR": "1"}
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setattr(cli, "console", Console(width=300, highlight=False))
+    monkeypatch.setattr(cli, "err", Console(width=300, stderr=True, highlight=False))
+    return CliRunner()
+
+
+def _write_sites(frame: pd.DataFrame, path: Path, convert=None) -> None:
+    """Write sites (GCJ-02 in ``frame``) as a GB18030 CSV, converting the coordinates."""
+    out = frame.copy()
+    if convert is not None:
+        lon, lat = convert(out["经度"].to_numpy(float), out["纬度"].to_numpy(float))
+        out["经度"], out["纬度"] = np.round(lon, 6), np.round(lat, 6)
+    out = out.rename(columns=SITE_HEADERS)
+    path.write_bytes(out.to_csv(index=False).encode("gb18030"))
+
+
+@pytest.fixture(scope="module")
+def city_files(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo city's files, renamed, with unusual headers and three versions of sites."""
+    data = tmp_path_factory.mktemp("city_files") / "data"
+    data.mkdir()
+    migrants = pd.read_csv(small_demo / "migrants.csv", dtype=str, keep_default_na=False,
+                           encoding="utf-8-sig")
+    migrants.rename(columns=MIGRANT_HEADERS).to_csv(data / "流动人口2024.csv", index=False,
+                                                     encoding="utf-8-sig")
+    sites = pd.read_csv(small_demo / "sites.csv", dtype=str, keep_default_na=False,
+                        encoding="gb18030")
+    _write_sites(sites, data / "网点_gcj02.csv")
+    _write_sites(sites, data / "网点_bd09.csv", gcj02_to_bd09)
+    _write_sites(sites, data / "网点_wgs84.csv", gcj02_to_wgs84)
+    comm = gpd.read_file(small_demo / "communities.gpkg").rename(columns=COMMUNITY_HEADERS)
+    comm.to_file(data / "社区边界.gpkg", driver="GPKG")
+    for name in ("network.gpkg", "registered_points.gpkg", "candidates.geojson"):
+        shutil.copy(small_demo / name, data / name)
+    return data
+
+
+def _files(data: Path, sites: str = "网点_gcj02.csv") -> dict[str, Path]:
+    return {"migrants": data / "流动人口2024.csv", "sites": data / sites,
+            "communities": data / "社区边界.gpkg", "network": data / "network.gpkg",
+            "registered_points": data / "registered_points.gpkg",
+            "candidates": data / "candidates.geojson"}
+
+
+def _options(files: dict[str, Path]) -> list[str]:
+    return [a for name, path in files.items() for a in (f"--{name.replace('_', '-')}",
+                                                        str(path))]
+
+
+# --- the demo city ----------------------------------------------------------------------------
+
+
+def test_init_proposes_a_valid_project_for_the_demo_city(city_files: Path) -> None:
+    folder = city_files.parent / "project"
+    start = time.perf_counter()
+    done = run_script("init", str(folder), *_options(_files(city_files)), "--lang", "en")
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "0 errors" in done.stdout
+    assert seconds < 60
+    text = (folder / PROJECT_FILE).read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    layers = data["layers"]
+    # Paths relative to the project folder.
+    assert layers["migrants"]["path"] == "../data/流动人口2024.csv"
+    assert load_project(folder).layers["sites"].path == city_files / "网点_gcj02.csv"
+    # Encodings and coordinate systems.
+    assert layers["migrants"]["encoding"] == "utf-8"
+    assert layers["sites"]["encoding"] == "gb18030"
+    assert layers["migrants"]["crs"] == "wgs84"
+    assert layers["sites"]["crs"] == "gcj02"
+    assert layers["registered_points"]["crs"] == "wgs84"
+    assert layers["communities"]["crs"] == "wgs84"
+    # The column mapping, close matches included.
+    columns = layers["migrants"]["columns"]
+    assert columns["person_id"] == "流动人口编号"
+    assert columns["lon"] == "经度(WGS84)" and columns["lat"] == "纬度(WGS84)"
+    assert columns["community_id"] == "所属社区编码"
+    assert columns["work_lon"] == "工作地经度"
+    assert layers["sites"]["columns"] == {
+        "site_id": "网点编号", "name": "网点名称", "kind": "网点类别", "lon": "经度",
+        "lat": "纬度", "staff": "工作人员数", "services": "服务项目",
+        "opening_hours": "开放时间"}
+    assert layers["communities"]["columns"] == {
+        "community_id": "社区代码", "name": "社区名称", "district": "所属区县",
+        "street": "street", "registered_pop": "户籍人口总数", "fp_staff": "fp_staff"}
+    # Every guess carries a comment, in English and Chinese.
+    guessed = [line for line in text.splitlines()
+               if re.match(r"(crs|encoding|[a-z_]+) = \"", line) and "path" not in line
+               and not line.startswith(("name", "study_crs", "language", "standard", "dir",
+                                        "salt_file"))]
+    assert len(guessed) > 40
+    for line in guessed:
+        assert "#" in line, line
+    assert re.search(r'person_id = "流动人口编号" +# close match \(0\.\d\d\) for person_id', text)
+    sites_crs = next(i for i, line in enumerate(text.splitlines())
+                     if line.startswith('crs = "gcj02"'))
+    lines = text.splitlines()
+    assert "guessed" in lines[sites_crs] and "猜测" in lines[sites_crs + 1]
+    # The defaults of the template.
+    assert text.endswith(TEMPLATE[TEMPLATE.index("[parameters]"):])
+    # Valid with no edit.
+    problems = validate_project(folder)
+    assert not problems.errors, [str(p) for p in problems.errors]
+    # And the validation table was printed as `coverage validate` prints it.
+    assert "Input check" in done.stdout or not len(problems)
+
+
+@pytest.mark.parametrize(("file", "system"), [("网点_bd09.csv", "bd09"),
+                                              ("网点_wgs84.csv", "wgs84")])
+def test_sites_in_other_systems(city_files: Path, tmp_path: Path, file: str,
+                                system: str) -> None:
+    result = init_project(tmp_path, _files(city_files, file))
+    sites = result.proposal.layers["sites"]
+    assert sites.system is not None and sites.system.system == system
+    assert sites.system.near[system] == max(sites.system.near.values())
+    assert tomllib.loads(result.path.read_text("utf-8"))["layers"]["sites"]["crs"] == system
+    assert result.ok, [str(p) for p in result.problems.errors]
+
+
+def test_a_required_column_without_a_match_exits_2(city_files: Path, tmp_path: Path,
+                                                   runner: CliRunner) -> None:
+    sites = pd.read_csv(city_files / "网点_gcj02.csv", dtype=str, keep_default_na=False,
+                        encoding="gb18030")
+    sites.rename(columns={"工作人员数": "备注甲"}).to_csv(tmp_path / "sites.csv", index=False,
+                                                    encoding="gb18030")
+    files = {**_files(city_files), "sites": tmp_path / "sites.csv"}
+    folder = tmp_path / "project"
+    result = runner.invoke(cli.app, ["init", str(folder), *_options(files), "--lang", "en"])
+    assert result.exit_code == 2, result.output
+    first = result.stderr.strip().splitlines()[0]
+    assert first.startswith("error: ../sites.csv, row 1, field 'staff': required column "
+                            "missing [missing-column]")
+    assert "[layers.sites.columns]" in first and "closest:" in first
+    assert "[missing-column]" in result.stdout  # the problems table
+    text = (folder / PROJECT_FILE).read_text("utf-8")
+    assert re.search(r'# staff = "" +# TODO: required, no header matches', text)
+    # Listed once, not again by the validation.
+    rows = [line for line in result.stdout.splitlines()
+            if "[missing-column]" in line and " staff " in line]
+    assert len(rows) == 1, result.stdout
+
+
+def test_an_existing_project_file_is_kept_without_force(city_files: Path, tmp_path: Path,
+                                                        runner: CliRunner) -> None:
+    (tmp_path / PROJECT_FILE).write_text("# mine\n", encoding="utf-8")
+    args = ["init", str(tmp_path), *_options(_files(city_files)), "--lang", "en"]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 1
+    assert "already exists" in result.stderr and "--force" in result.stderr
+    assert (tmp_path / PROJECT_FILE).read_text(encoding="utf-8") == "# mine\n"
+    result = runner.invoke(cli.app, [*args, "--force"])
+    assert result.exit_code == 0, result.output
+    assert "[layers.migrants]" in (tmp_path / PROJECT_FILE).read_text(encoding="utf-8")
+
+
+def test_a_missing_required_layer_is_named(city_files: Path, tmp_path: Path,
+                                           runner: CliRunner) -> None:
+    files = _files(city_files)
+    del files["sites"]
+    result = runner.invoke(cli.app, ["init", str(tmp_path), *_options(files)])
+    assert result.exit_code == 2
+    assert "sites" in result.stderr and "--sites FILE" in result.stderr
+    assert not (tmp_path / PROJECT_FILE).exists()
+
+
+def test_without_files_init_writes_the_template(tmp_path: Path, runner: CliRunner) -> None:
+    result = runner.invoke(cli.app, ["init", str(tmp_path)])
+    assert result.exit_code == 0
+    assert (tmp_path / PROJECT_FILE).read_text(encoding="utf-8") == TEMPLATE
+
+
+# --- column matching --------------------------------------------------------------------------
+
+
+def test_similarity() -> None:
+    assert similarity("流动人口编号", "编号") == pytest.approx(0.8)
+    assert similarity("Person ID", "person_id") == pytest.approx(0.95)
+    assert similarity("POINT_X", "x") >= 0.75
+    assert similarity("Longitude (GCJ-02)", "longitude") > 0.85
+    assert similarity("max_staff", "x") < 0.5  # a letter inside a word is not the word
+    assert similarity("出生日期", "出生年份") < 0.75
+
+
+def test_one_header_per_field_and_one_field_per_header() -> None:
+    headers = ["编号", "身份证号", "Lng (WGS84)", "Lat (WGS84)", "户籍地详细地址", "性别"]
+    sample = pd.DataFrame({"编号": ["1", "2"], "身份证号": ["a", "b"],
+                           "Lng (WGS84)": ["113.1", "113.2"], "Lat (WGS84)": ["23.1", "23.2"],
+                           "户籍地详细地址": ["湖南省长沙市", "广西南宁市"], "性别": ["男", "女"]})
+    guesses = match_columns(headers, MIGRANTS, sample)
+    assert guesses["person_id"].header == "编号"
+    assert guesses["person_id"].note is not None  # 身份证号 is recognised too: said so
+    assert guesses["lon"].header == "Lng (WGS84)" and guesses["lon"].how == "close"
+    assert guesses["lat"].header == "Lat (WGS84)"
+    # An address resembles 户籍地 but its values are not six-digit codes: not mapped.
+    assert guesses["hukou_code"].header is None
+    mapped = [g.header for g in guesses.values() if g.header is not None]
+    assert len(mapped) == len(set(mapped))
+
+
+def test_equally_close_headers_are_left_to_the_user() -> None:
+    guesses = match_columns(["网点人员A", "网点人员B", "站点编码", "名称", "类型", "经度", "纬度"],
+                            SITES)
+    staff = guesses["staff"]
+    assert staff.header is None
+    assert {h for h, _ in staff.candidates} == {"网点人员A", "网点人员B"}
+
+
+def test_coordinates_found_by_their_values_and_swapped_back(tmp_path: Path) -> None:
+    lon, lat = wgs84_to_gcj02([113.753, 113.764], [23.021, 23.026])
+    (tmp_path / "sites.csv").write_text(
+        "站点编码,名称,类型,东西,南北,人员\n"
+        f"S1,东城站,社区卫生服务站,{lon[0]:.6f},{lat[0]:.6f},2\n"
+        f"S2,西城站,社区计生服务室,{lon[1]:.6f},{lat[1]:.6f},1\n", encoding="utf-8")
+    (tmp_path / "swapped.csv").write_text(
+        "站点编码,名称,类型,经度,纬度,人员\n"
+        f"S1,东城站,社区卫生服务站,{lat[0]:.6f},{lon[0]:.6f},2\n"
+        f"S2,西城站,社区计生服务室,{lat[1]:.6f},{lon[1]:.6f},1\n", encoding="utf-8")
+    proposal = propose_project(tmp_path, {"sites": tmp_path / "sites.csv",
+                                          "candidates": tmp_path / "swapped.csv"})
+    by_values = proposal.layers["sites"].columns
+    assert (by_values["lon"].header, by_values["lat"].header) == ("东西", "南北")
+    assert by_values["lon"].how == "values"
+    swapped = proposal.layers["candidates"].columns
+    assert (swapped["lon"].header, swapped["lat"].header) == ("纬度", "经度")
+    assert "swapped" in swapped["lon"].comment()[0]
+
+
+def test_a_workbook_with_a_title_row(city_files: Path, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    sites = pd.read_csv(city_files / "网点_gcj02.csv", dtype=str, keep_default_na=False,
+                        encoding="gb18030")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "网点"
+    sheet.append(["2024年服务网点名录"])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(sites.columns))
+    sheet.append(list(sites.columns))
+    for row in sites.itertuples(index=False):
+        sheet.append(list(row))
+    book.save(tmp_path / "网点.xlsx")
+    result = init_project(tmp_path / "project", {**_files(city_files),
+                                                  "sites": tmp_path / "网点.xlsx"})
+    layer = result.proposal.layers["sites"]
+    assert layer.header_row == 2 and layer.label == "../网点.xlsx[网点]"
+    assert layer.system is not None and layer.system.system == "gcj02"
+    data = tomllib.loads(result.path.read_text("utf-8"))["layers"]["sites"]
+    assert data["header_row"] == 2 and "encoding" not in data
+    assert result.ok, [str(p) for p in result.problems.errors]
+
+
+# --- coordinate systems, encodings, privacy ---------------------------------------------------
+
+
+def test_metres_need_a_declared_epsg_code(tiny_project: Path, tmp_path: Path,
+                                          runner: CliRunner) -> None:
+    import pyproj
+
+    to_utm = pyproj.Transformer.from_crs(4326, 32649, always_xy=True)
+    x, y = to_utm.transform([113.752, 113.755], [23.022, 23.025])
+    (tmp_path / "migrants.csv").write_text(
+        f"人员编号,经度,纬度\nM1,{x[0]:.1f},{y[0]:.1f}\nM2,{x[1]:.1f},{y[1]:.1f}\n",
+        encoding="utf-8")
+    (tmp_path / "broken.gpkg").write_bytes(b"")
+    files = {"migrants": tmp_path / "migrants.csv", "sites": tiny_project / "sites.csv",
+             "communities": tiny_project / "communities.geojson",
+             "network": tmp_path / "broken.gpkg"}
+    folder = tmp_path / "project"
+    result = runner.invoke(cli.app, ["init", str(folder), *_options(files), "--lang", "en"])
+    assert result.exit_code == 2
+    assert "field 'crs': coordinate system not declared [crs-missing]" in result.stderr
+    assert "EPSG:nnnn" in result.stderr
+    text = (folder / PROJECT_FILE).read_text("utf-8")
+    assert re.search(r'# crs = "EPSG:nnnn" +# TODO: the coordinates are not degrees', text)
+    # The empty network file is reported, naming the file.
+    assert "broken.gpkg" in result.stdout and "[unreadable-" in result.stdout
+
+
+def test_without_a_network_the_guess_is_flagged(tiny_project: Path, tmp_path: Path) -> None:
+    files = {"migrants": tiny_project / "migrants.csv", "sites": tiny_project / "sites.csv",
+             "communities": tiny_project / "communities.geojson"}
+    proposal = propose_project(tmp_path, files)
+    assert proposal.layers["sites"].encoding == "gb18030"
+    assert proposal.layers["migrants"].encoding == "utf-8"
+    guess = proposal.layers["sites"].system
+    assert guess is not None and guess.system == "wgs84" and not guess.confident
+    rules = {(p.file, p.rule) for p in proposal.problems}
+    assert ("project.toml", "missing-file") in rules  # no network given
+    assert (proposal.layers["sites"].source, "crs-uncertain") in rules
+
+
+def test_masked_preview_shows_no_personal_value(tiny_project: Path, tmp_path: Path) -> None:
+    proposal = propose_project(tmp_path, {"migrants": tiny_project / "migrants.csv",
+                                          "sites": tiny_project / "sites.csv"})
+    preview = masked_preview(proposal.layers["migrants"])
+    assert list(preview.columns) == proposal.layers["migrants"].headers
+    assert set(preview["人员编号"]) == {MASK}
+    assert set(preview["经度"]) == {MASK}
+    assert set(preview["性别"]) == {MASK}
+    assert list(preview["社区编码"][:3]) == ["C1", "C1", "C2"]  # not personal
+    assert "M001" not in preview.to_string()
+    sites = masked_preview(proposal.layers["sites"])
+    assert sites.iloc[0]["站点编码"] == "S1"  # sites describe no one
+
+
+def test_user_choices_are_written_with_their_comment(tiny_project: Path, tmp_path: Path) -> None:
+    files = {"migrants": tiny_project / "migrants.csv", "sites": tiny_project / "sites.csv",
+             "communities": tiny_project / "communities.geojson",
+             "network": tiny_project / "network.gpkg"}
+    proposal = propose_project(tmp_path / "new", files)
+    migrants = proposal.layers["migrants"]
+    migrants.set_column("community_id", None)
+    migrants.set_system("GCJ-02")
+    with pytest.raises(KeyError, match="no header"):
+        migrants.set_column("sex", "gender")
+    path = write_project(proposal)
+    text = path.read_text("utf-8")
+    assert re.search(r'crs = "gcj02" +# chosen by the user; 用户选择', text)
+    assert "community_id" in text.split("[layers.migrants.columns]")[1].split("[layers")[0]
+    with pytest.raises(FileExistsError, match="--force"):
+        write_project(proposal)
+
+
+# --- a real OpenStreetMap extract -------------------------------------------------------------
+
+
+def _near_roads(links: gpd.GeoDataFrame, n: int, low: float, high: float,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` WGS-84 points ``low``–``high`` m to the side of the links (length-weighted)."""
+    lines = links.geometry.to_numpy()
+    weight = shapely.length(lines) / shapely.length(lines).sum()
+    pick = rng.choice(len(lines), n, p=weight)
+    at = rng.uniform(0.1, 0.9, n)
+    a = shapely.line_interpolate_point(lines[pick], at - 0.05, normalized=True)
+    b = shapely.line_interpolate_point(lines[pick], at + 0.05, normalized=True)
+    mid = shapely.line_interpolate_point(lines[pick], at, normalized=True)
+    dx, dy = shapely.get_x(b) - shapely.get_x(a), shapely.get_y(b) - shapely.get_y(a)
+    norm = np.hypot(dx, dy)
+    norm[norm == 0] = 1.0
+    side = rng.choice([-1.0, 1.0], n) * rng.uniform(low, high, n)
+    x = shapely.get_x(mid) - dy / norm * side
+    y = shapely.get_y(mid) + dx / norm * side
+    points = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=links.crs).to_crs(4326)
+    return points.x.to_numpy(), points.y.to_numpy()
+
+
+@pytest.mark.skipif(not OSM.exists(), reason=f"the OpenStreetMap extract {OSM} is absent "
+                    "(reference data shipped beside the project)")
+def test_guixi_sites_in_gcj02_and_residences_in_wgs84(tmp_path: Path) -> None:
+    from coverage.network import RoadNetwork
+
+    links = RoadNetwork.from_file(OSM, mode="walk").links_frame()
+    rng = np.random.default_rng(7)
+    lon, lat = _near_roads(links, 400, 5, 50, rng)
+    pd.DataFrame({"人员编号": [f"P{i:04d}" for i in range(len(lon))],
+                  "经度": lon.round(6), "纬度": lat.round(6)}).to_csv(
+        tmp_path / "居住地.csv", index=False, encoding="utf-8-sig")
+    slon, slat = wgs84_to_gcj02(*_near_roads(links, 10, 10, 40, rng))
+    frame = pd.DataFrame({"站点编码": [f"S{i:02d}" for i in range(10)],
+                          "名称": [f"贵溪服务站{i}" for i in range(10)],
+                          "类型": "社区卫生服务站", "经度": np.round(slon, 6),
+                          "纬度": np.round(slat, 6), "人员": "2"})
+    (tmp_path / "网点.csv").write_bytes(frame.to_csv(index=False).encode("gb18030"))
+    x0, y0, x1, y1 = links.to_crs(4326).total_bounds
+    xs, ys = np.linspace(x0 - 0.01, x1 + 0.01, 3), np.linspace(y0 - 0.01, y1 + 0.01, 3)
+    boxes = [shapely.box(xs[i], ys[j], xs[i + 1], ys[j + 1]) for i in range(2) for j in range(2)]
+    gpd.GeoDataFrame({"社区编码": ["C1", "C2", "C3", "C4"], "社区名称": ["东", "南", "西", "北"],
+                      "区县": "贵溪市", "户籍人口": [1000, 2000, 3000, 4000]},
+                     geometry=boxes, crs=4326).to_file(tmp_path / "社区.geojson",
+                                                       driver="GeoJSON")
+    result = init_project(tmp_path / "project", {
+        "migrants": tmp_path / "居住地.csv", "sites": tmp_path / "网点.csv",
+        "communities": tmp_path / "社区.geojson", "network": OSM})
+    layers = result.proposal.layers
+    assert layers["migrants"].system.system == "wgs84"
+    assert layers["migrants"].system.confident
+    assert layers["sites"].system.system == "gcj02"
+    assert layers["sites"].encoding == "gb18030"
+    assert result.ok, [str(p) for p in result.problems.errors]
+    data = tomllib.loads(result.path.read_text("utf-8"))
+    assert data["layers"]["network"]["path"] == OSM.as_posix() or \
+        (result.path.parent / data["layers"]["network"]["path"]).resolve() == OSM.resolve()
+
+
+# --- the web app's import page: its state, without a browser -----------------------------------
+
+
+def test_import_state_uploads_maps_validates_and_saves(city_files: Path, small_demo: Path,
+                                                       tmp_path: Path) -> None:
+    from coverage_app.import_state import MAX_UPLOAD_BYTES, ImportState
+
+    state = ImportState(tmp_path / "imports", network=small_demo / "network.gpkg", lang="en")
+    # Refused: another type, too large; the upload's own path is never used.
+    assert not state.upload("sites", "sites.exe", b"x")
+    assert "takes .csv" in state.message
+    assert not state.upload("sites", "big.csv", b"0" * (MAX_UPLOAD_BYTES + 1))
+    assert "limit" in state.message
+    upload = {"migrants": "流动人口2024.csv", "sites": "网点_gcj02.csv",
+              "communities": "社区边界.gpkg", "candidates": "candidates.geojson"}
+    for layer, name in upload.items():
+        assert state.upload(layer, f"../../{name}", (city_files / name).read_bytes())
+    assert sorted(p.name for p in state.staging.iterdir()) == [
+        "candidates.geojson", "communities.gpkg", "migrants.csv", "sites.csv"]
+    assert state.layers() == ["migrants", "sites", "communities", "network", "candidates"]
+    assert state.system("sites")[0] == "gcj02" and state.system("migrants")[0] == "wgs84"
+    summary = state.summary()
+    assert list(summary["file"]) == ["migrants.csv", "sites.csv", "communities.gpkg",
+                                     "the current project's network", "candidates.geojson"]
+    # The preview masks every personal cell; the mapping offers the file's headers.
+    preview = state.preview("migrants")
+    assert set(preview["流动人口编号"]) == {MASK} and set(preview["经度(WGS84)"]) == {MASK}
+    rows = {r["field"]: r for r in state.mapping("migrants")}
+    assert rows["person_id"]["header"] == "流动人口编号" and rows["person_id"]["required"]
+    assert rows["sex"]["options"][0] == "" and "性别" in rows["sex"]["options"]
+    # Choices: unmap an optional column, declare a system; then validate and save.
+    state.set_column("migrants", "sex", "")
+    state.set_system("candidates", "wgs84")
+    assert state.proposal.layers["candidates"].system.how == "user"
+    problems = state.validate()
+    assert state.validated and not problems.errors, [str(p) for p in problems.errors]
+    assert not state.save() and "name" in state.message  # a name is needed
+    state.project_name = "新城 2025/../x"
+    path = state.save()
+    assert path is not None and path.parent == tmp_path / "imports" / "新城_2025_x"
+    assert state.saved == "新城_2025_x" and "Saved as project" in state.message
+    data = tomllib.loads(path.read_text("utf-8"))
+    assert data["project"]["name"] == "新城 2025/../x"
+    assert data["layers"]["sites"]["path"] == "sites.csv"
+    assert "sex" not in data["layers"]["migrants"]["columns"]
+    assert (path.parent / data["layers"]["network"]["path"]).resolve() == \
+        (small_demo / "network.gpkg").resolve()
+    assert not validate_project(path).errors
+    assert not (tmp_path / "imports" / ".staging").exists() or not any(
+        (tmp_path / "imports" / ".staging").iterdir())
+    # Never over an existing project.
+    other = ImportState(tmp_path / "imports", network=small_demo / "network.gpkg", lang="en")
+    for layer, name in upload.items():
+        other.upload(layer, name, (city_files / name).read_bytes())
+    other.project_name = "新城_2025_x"
+    assert other.save() is None and "exists already" in other.message
+    frame = other.problem_frame()
+    assert list(frame.columns) == ["severity", "file", "row", "field", "rule", "hint"]
+
+
+def test_import_view_follows_the_language(city_files: Path, small_demo: Path,
+                                          tmp_path: Path) -> None:
+    from coverage_app.import_state import ImportState
+    from coverage_app.import_view import ImportView
+
+    state = ImportState(tmp_path, network=small_demo / "network.gpkg", lang="zh")
+    view = ImportView(state)
+    assert view.title == "导入数据"
+    state.upload("sites", "s.csv", (city_files / "网点_gcj02.csv").read_bytes())
+    assert [w.value for w, _ in view._fields.values()][:2] == ["网点编号", "网点名称"]
+    assert view.crs.value == "gcj02"
+    state.lang = "en"
+    assert view.title == "Import data"
+    import panel as pn
+
+    buttons = [b.name for b in view.body.select(pn.widgets.Button)]
+    assert buttons == ["Validate", "Save the project"]
+    # Rebuilding the widgets declares nothing: the guess stays a guess.
+    assert view.crs.value == "gcj02" and state.proposal.layers["sites"].system.how != "user"
+
+
+def test_import_state_without_a_required_layer(small_demo: Path, tmp_path: Path) -> None:
+    from coverage_app.import_state import ImportState
+
+    state = ImportState(tmp_path, network=None, lang="zh")
+    state.upload("sites", "s.csv", (small_demo / "sites.csv").read_bytes())
+    state.validate()
+    assert state.message.startswith("错误") and "migrants" in state.message
+    assert state.save() is None
+
+
+# --- the web app's import page in a real browser ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_server(demo_city: Path):
+    from test_app import _app
+
+    with _app(demo_city) as url:
+        yield url + "/"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(shutil.which("chromium") is None and shutil.which("chromium-browser") is None,
+                    reason="Debian's chromium is not installed (.ci/run does)")
+def test_import_page_in_a_browser(app_server: str, demo_city: Path, city_files: Path,
+                                  tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_app import ARGS, CHROMIUM, _screenshot
+
+    migrants = pd.read_csv(city_files / "流动人口2024.csv", dtype=str, encoding="utf-8-sig")
+    ids = set(migrants["流动人口编号"])
+    coordinates = set(migrants["经度(WGS84)"].head(200)) | set(migrants["纬度(WGS84)"].head(200))
+    received: list[str] = []
+    errors: list[str] = []
+    target = demo_city / "imports" / "导入测试"
+    shutil.rmtree(target, ignore_errors=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("websocket", lambda ws: ws.on(
+                "framereceived", lambda frame: received.append(
+                    frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))))
+            page.route("http*://*.openstreetmap.org/**", lambda route: route.abort())
+            page.goto(app_server)
+            page.wait_for_selector(".cov-card[data-key=coverage]", timeout=60_000)
+            page.get_by_text("导入数据", exact=True).first.click()
+            name = page.locator(".cov-import-name input")
+            name.fill("导入测试")
+            name.press("Enter")
+            status = page.locator(".cov-import-status")
+            for layer, file in (("migrants", "流动人口2024.csv"), ("sites", "网点_gcj02.csv"),
+                                ("communities", "社区边界.gpkg"),
+                                ("candidates", "candidates.geojson")):
+                page.locator(f".cov-upload-{layer} input[type=file]").set_input_files(
+                    city_files / file)
+                expect(page.locator(".cov-import-summary")).to_contain_text(
+                    Path(file).suffix, timeout=60_000)
+            expect(status).to_contain_text("已读取 5 个图层", timeout=60_000)
+            summary = page.locator(".cov-import-summary")
+            expect(summary).to_contain_text("gcj02（推断）")
+            expect(summary).to_contain_text("当前项目的路网")
+            # The migrants: the preview masks them; the mapping's guesses are preselected.
+            page.get_by_role("button", name="流动人口（必需）").click()
+            preview = page.locator(".cov-import-preview")
+            expect(preview).to_contain_text("流动人口编号")
+            assert "•••" in preview.inner_text()
+            person = page.locator(".cov-map-person_id select")
+            expect(person).to_have_value("流动人口编号")
+            sex = page.locator(".cov-map-sex select")
+            expect(sex).to_have_value("性别")
+            sex.select_option(label="— 无 —")  # the option's value is its label in the page
+            expect(sex).to_have_value("— 无 —")
+            expect(page.get_by_text("用户选择").first).to_be_visible()
+            # The communities: declare the coordinate system.
+            page.get_by_role("button", name="社区边界（必需）").click()
+            crs = page.locator(".cov-import-crs select")
+            expect(crs).to_have_value("wgs84")
+            crs.select_option(value="cgcs2000")
+            expect(page.locator(".cov-import-why")).to_contain_text("用户选择")
+            # Validate, then save.
+            page.locator(".cov-import-validate button").click()
+            expect(status).to_contain_text("0 个错误", timeout=120_000)
+            page.locator(".cov-import-save button").click()
+            expect(status).to_contain_text("已保存为项目 导入测试", timeout=120_000)
+            expect(page.locator(".cov-import-problems")).to_be_visible()
+            page.locator(".cov-import-save").scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / "import-zh.png"), full_page=True)
+            _screenshot(page, "app-import-zh.png")
+        finally:
+            browser.close()
+    assert not errors, errors
+    # Nothing personal was sent to the browser (frames decoded: JSON escapes, HTML entities).
+    def readable(frame: str) -> str:
+        try:
+            frame = json.dumps(json.loads(frame), ensure_ascii=False)
+        except ValueError:
+            return html.unescape(frame)
+        return html.unescape(frame)
+
+    frames = "\n".join(readable(f) for f in received)
+    assert "流动人口编号" in frames  # headers are
+    assert not [i for i in list(ids)[:2000] if i in frames]
+    assert not [c for c in coordinates if c in frames]
+    # The project saved on the server, under the configured folder, is valid as it is.
+    path = target / PROJECT_FILE
+    data = tomllib.loads(path.read_text("utf-8"))
+    assert data["project"]["name"] == "导入测试"
+    assert data["layers"]["sites"]["crs"] == "gcj02"
+    assert data["layers"]["communities"]["crs"] == "cgcs2000"
+    assert "sex" not in data["layers"]["migrants"]["columns"]
+    assert data["layers"]["migrants"]["columns"]["person_id"] == "流动人口编号"
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == [
+        "candidates.geojson", "communities.gpkg", "migrants.csv", "project.toml", "sites.csv"]
+    assert not validate_project(path).errors
