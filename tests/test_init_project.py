@@ -639,3 +639,31 @@ def test_import_page_in_a_browser(app_server: str, demo_city: Path, city_files: 
     assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == [
         "candidates.geojson", "communities.gpkg", "migrants.csv", "project.toml", "sites.csv"]
     assert not validate_project(path).errors
+
+
+@pytest.mark.parametrize("communities_as_table", [True, False])
+def test_init_on_the_guixi_project_files_validates_with_no_edit(
+        tmp_path: Path, communities_as_table: bool) -> None:
+    """The real-data project's files (GB18030 sites in GCJ-02 with headers that need a mapping,
+    migrants with required columns only, communities as a table) become a valid project."""
+    from coverage.preflight import check_project
+    from realdata import GUIXI_OSM, build_guixi_project
+
+    if not GUIXI_OSM.exists():
+        pytest.skip(f"reference data not found at {GUIXI_OSM}")
+    data = build_guixi_project(tmp_path / "data", seed=1,
+                               communities_as_table=communities_as_table)
+    communities = data / ("communities.csv" if communities_as_table else "communities.geojson")
+    done = run_script("init", str(tmp_path / "new"), "--migrants", str(data / "migrants.csv"),
+                      "--sites", str(data / "sites.csv"), "--communities", str(communities),
+                      "--network", str(data / "guixi_jiangxi.osm"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    project = load_project(tmp_path / "new")
+    assert project.layers["sites"].crs == "gcj02"
+    assert project.layers["migrants"].crs == "wgs84"
+    assert project.layers["sites"].encoding == "gb18030"
+    assert project.layers["sites"].columns["staff"] == "在编人数"
+    assert project.layers["sites"].columns["site_id"] == "机构代码"
+    problems = check_project(project)
+    assert not problems.errors, [str(p) for p in problems.errors]
+    assert run_script("run", str(tmp_path / "new")).returncode == 0
