@@ -219,6 +219,8 @@ def test_app_on_a_minimal_project(small_demo: Path, tmp_path: Path) -> None:
             unavailable = page.locator(".cov-unavailable")
             expect(unavailable).to_contain_text("户籍地流向: 未计算：缺少户籍地代码")
             assert page.get_by_role("checkbox", name="户籍地流向").count() == 0
+            table = page.locator("table").filter(has_text="政策知晓率").first
+            expect(table).to_contain_text("未计算：缺少该项服务记录")
             page.get_by_role("button", name="5", exact=True).click()  # 15 min reaches all here
             expect(page.locator(".cov-card[data-key=coverage]")).to_contain_text("5 分钟")
             baseline, _ = _card(page, "coverage")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from coverage.availability import reason_text
 from coverage.equalization import coverage_column
 from coverage.indicators import indicator_names
 from coverage.maps import column_label
@@ -208,11 +209,15 @@ class Tables(pn.viewable.Viewer):
         rows = ind[(ind["level"] == level) & (ind["unit"] == unit)]
         names = indicator_names(s.lang)
         met = {True: "✔", False: "✘"}
+        skipped = s.session.skipped
+        why = [reason_text(skipped[f"indicator:{k}"], s.lang) if f"indicator:{k}" in skipped
+               else "—" if pd.isna(v) else met[bool(v)]
+               for k, v in zip(rows["indicator"], rows["met"], strict=True)]
         self.indicators.object = pd.DataFrame({
             s.t("indicators_table"): rows["indicator"].map(names).to_numpy(),
             "%": rows["value"].map(_pct).to_numpy(),
             "→": rows["target"].map(_pct).to_numpy(),
-            "": [met.get(bool(v), "—") if not pd.isna(v) else "—" for v in rows["met"]],
+            "": why,
         })
 
     def __panel__(self) -> pn.viewable.Viewable:
