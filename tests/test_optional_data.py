@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from minimal import (
@@ -293,6 +293,7 @@ guixi_choices = st.fixed_dictionaries({
     "communities_as_table": st.booleans(),
     "columns": st.sets(st.sampled_from(["sex", "birth_year", "marital_status", "hukou_code",
                                         "arrived_on", "work", "policy_aware"])),
+    "objective": st.sampled_from(["coverage", "distance", "target"]),
 })
 
 
@@ -300,6 +301,10 @@ guixi_choices = st.fixed_dictionaries({
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(choice=guixi_choices)
+@example(choice={"seed": 8758, "n_migrants": 127, "n_sites": 14, "communities_as_table": False,
+                 "columns": {"arrived_on", "birth_year", "policy_aware", "work", "sex",
+                             "marital_status", "hukou_code"},
+                 "objective": "coverage"})  # a site reaching nobody used to stop recommend
 def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
     from coverage.preflight import check_project
     from coverage.recommend import recommend
@@ -330,7 +335,8 @@ def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
         assert ("origin_flows" in skipped) == ("hukou_code" not in choice["columns"])
         assert ("commute_flows" in skipped) == ("work" not in choice["columns"])
         write_results(results)
-        rec = recommend(ScenarioModel(folder), new_sites=1, new_staff=1)
+        rec = recommend(ScenarioModel(folder), new_sites=1, new_staff=1,
+                        objective=choice["objective"])
         assert "recommended_sites" in rec.layers
         paths = make_report(folder, formats=["html", "xlsx"], lang="en")
         assert paths["html"].stat().st_size > 0

@@ -189,7 +189,9 @@ def recommend_sites(
     reach = DISTANCE_REACH_MIN if objective == "distance" else model.max_t
     table = model.net.cost_table((ox, oy), (dx, dy), max_cost=reach)
     table["destination"] = dest_ids[table["destination"].to_numpy()]
-    fixed = list(existing.index)
+    # Existing sites stay open. One that reaches nobody within ``reach`` is no column of the
+    # table and changes no objective: leave it out of the model rather than fail on it.
+    fixed = list(existing.index[existing.index.isin(table["destination"].unique())])
     if objective == "coverage":
         result = max_coverage(table, weights, len(fixed) + k, max_cost=model.max_t,
                               fixed=fixed, time_limit=time_limit)
