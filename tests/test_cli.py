@@ -187,7 +187,7 @@ def test_init_writes_the_template(tmp_path: Path, runner: CliRunner) -> None:
 def test_init_refuses_to_overwrite(tmp_path: Path, runner: CliRunner) -> None:
     (tmp_path / PROJECT_FILE).write_text("# mine\n", encoding="utf-8")
     result = runner.invoke(cli.app, ["init", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "--force" in result.stderr
     assert (tmp_path / PROJECT_FILE).read_text(encoding="utf-8") == "# mine\n"
     result = runner.invoke(cli.app, ["init", str(tmp_path), "--force"])

@@ -204,7 +204,7 @@ def test_an_existing_project_file_is_kept_without_force(city_files: Path, tmp_pa
     (tmp_path / PROJECT_FILE).write_text("# mine\n", encoding="utf-8")
     args = ["init", str(tmp_path), *_options(_files(city_files)), "--lang", "en"]
     result = runner.invoke(cli.app, args)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "already exists" in result.stderr and "--force" in result.stderr
     assert (tmp_path / PROJECT_FILE).read_text(encoding="utf-8") == "# mine\n"
     result = runner.invoke(cli.app, [*args, "--force"])

@@ -544,8 +544,8 @@ def init(
         try:
             target = write_template(folder, overwrite=force)
         except FileExistsError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(2) from None  # a usage error: --force is needed
         console.print(
             f"wrote {target}; edit the layer paths and coordinate systems, then run "
             f"`coverage validate {folder}`"
@@ -560,7 +560,7 @@ def init(
                                   progress=step)
     except FileExistsError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None  # a usage error: --force is needed
     except ValueError as exc:
         _fail_project(exc)
         raise  # not reached: _fail_project exits
