@@ -344,3 +344,41 @@ def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
         sites = session.sites().to_crs(4326)
         session.add_site(float(sites.geometry.x.mean()), float(sites.geometry.y.mean()))
         assert len(session.sites()) == len(sites) + 1
+
+
+def _edit_csv(path: Path, encoding: str, change) -> None:
+    frame = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False)
+    change(frame).to_csv(path, index=False, encoding=encoding)
+
+
+@pytest.mark.parametrize("case", ["no-staff", "one-migrant", "one-site", "no-registered"])
+def test_extreme_but_valid_projects_run(small_demo: Path, tmp_path: Path, case: str) -> None:
+    """Valid extremes (all staff 0, a single migrant or site, no registered residents) run."""
+    import geopandas as gpd
+
+    from coverage.preflight import check_project
+    from coverage.recommend import recommend
+    from coverage.report import make_report
+    from coverage.run import run_study, write_results
+    from coverage.scenario import ScenarioModel
+
+    project = partial_project(small_demo, tmp_path / "p", communities=6)
+    if case == "no-staff":
+        _edit_csv(project / "sites.csv", "gb18030", lambda f: f.assign(人员="0"))
+    elif case == "one-migrant":
+        _edit_csv(project / "migrants.csv", "utf-8-sig", lambda f: f.iloc[:1])
+    elif case == "one-site":
+        _edit_csv(project / "sites.csv", "gb18030", lambda f: f.iloc[:1])
+    else:
+        comm = gpd.read_file(project / "communities.gpkg")
+        comm.assign(registered_pop=0).to_file(project / "communities.gpkg", driver="GPKG")
+    assert not check_project(project).errors
+    results = run_study(project)
+    write_results(results)
+    if case == "one-migrant":
+        assert results.skipped["hotspots"] == "too-few-cells"
+        assert "hotspots" not in results.layers()
+    recommend(ScenarioModel(project), new_sites=1, new_staff=1)
+    page = make_report(project, formats=["html"], lang="en")["html"].read_text(encoding="utf-8")
+    if case == "one-migrant":
+        assert "not computed: migrants live in fewer than 2 hexagons" in page

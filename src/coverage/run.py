@@ -56,6 +56,7 @@ from coverage.patterns import (
     underserved_clusters,
     workplace_clusters,
 )
+from coverage.patterns.hotspots import TooFewCellsError
 from coverage.preflight import read_network, suspect_declarations
 from coverage.project import Project
 from coverage.provenance import data_quality, run_info
@@ -119,7 +120,7 @@ class RunResults:
     district_summary: pd.DataFrame
     indicators: pd.DataFrame
     underserved_clusters: gpd.GeoDataFrame
-    hotspots: gpd.GeoDataFrame
+    hotspots: gpd.GeoDataFrame | None
     inflow_trends: gpd.GeoDataFrame | None
     origin_flows: gpd.GeoDataFrame | None
     commute_flows: gpd.GeoDataFrame | None
@@ -336,7 +337,11 @@ def run_study(
     clock.step("under-served clusters")
     clusters = underserved_clusters(migrants, access, network=net, min_cell=min_cell)
     clock.step("hot spots")
-    spots = hot_spots(migrants, poor_access(access), min_cell=min_cell)
+    try:
+        spots = hot_spots(migrants, poor_access(access), min_cell=min_cell)
+    except TooFewCellsError:
+        spots = None
+        skipped["hotspots"] = "too-few-cells"
     trends = origins = commutes = workplaces = None
     if "inflow_trends" not in skipped:
         clock.step("inflow trends")

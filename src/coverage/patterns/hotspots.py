@@ -67,6 +67,10 @@ CONFIDENCE_LEVELS = (0.99, 0.95, 0.90)
 _CHUNK_CELLS = 1 << 22
 
 
+class TooFewCellsError(ValueError):
+    """Too few hexagons hold migrants to compare neighbourhoods (hot spots need two)."""
+
+
 def gi_star(
     values: Sequence[float] | np.ndarray | pd.Series,
     weights: sp.sparray | sp.spmatrix,
@@ -422,6 +426,10 @@ def hot_spots(
         ``attrs`` records the method and parameters.
     """
     cells = unmet_demand_cells(migrants, poor, edge_m=edge_m)
+    if len(cells) < 2:
+        msg = (f"hot spots need migrants in at least 2 hexagons of {edge_m:g} m; they live in "
+               f"{len(cells)}")
+        raise TooFewCellsError(msg)
     q, r = cells["hex_q"].to_numpy(), cells["hex_r"].to_numpy()
     w = hex_weights(q, r, rings=rings)
     stat = gi_star(cells["unmet"].to_numpy(float), w, permutations=permutations, seed=seed)

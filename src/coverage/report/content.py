@@ -533,6 +533,7 @@ def _maps_section(ctx: _Context) -> Section:
         MapSpec("staff", t("map_staff"), "community", comm, "staff_per_1000_total"),
         MapSpec("gap", t("map_gap"), "community", comm, f"coverage_gap_{lab}"),
     ]
+    s.paragraphs += _not_computed(ctx, "hotspots")
     clusters = ctx.layers.get("underserved_clusters")
     if clusters is not None:
         s.maps.append(MapSpec("underserved", t("map_underserved"), "underserved",
