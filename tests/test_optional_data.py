@@ -305,6 +305,8 @@ guixi_choices = st.fixed_dictionaries({
                  "columns": {"arrived_on", "birth_year", "policy_aware", "work", "sex",
                              "marital_status", "hukou_code"},
                  "objective": "coverage"})  # a site reaching nobody used to stop recommend
+@example(choice={"seed": 756, "n_migrants": 296, "n_sites": 5, "communities_as_table": False,
+                 "columns": {"work"}, "objective": "distance"})  # people beyond every reach
 def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
     from coverage.preflight import check_project
     from coverage.recommend import recommend

@@ -46,6 +46,9 @@ DEFAULT_NEW_SITE_STAFF = 2.0
 #: out of the p-median (a site is never chosen to serve people more than this far away).
 DISTANCE_REACH_MIN = 30.0
 
+#: Column of the p-median standing for "no site within reach" (see :func:`recommend_sites`).
+_BEYOND = "__beyond_reach__"
+
 
 def candidate_sites(
     model: ScenarioModel,
@@ -192,6 +195,15 @@ def recommend_sites(
     # Existing sites stay open. One that reaches nobody within ``reach`` is no column of the
     # table and changes no objective: leave it out of the model rather than fail on it.
     fixed = list(existing.index[existing.index.isin(table["destination"].unique())])
+    if objective == "distance":
+        # The table stops at the reach, so some people may reach no open site whatever is
+        # chosen, which would make the p-median infeasible. Everyone may instead stay "beyond
+        # reach" (a column always open) at twice the reach: those reaching no site count as far
+        # away, and the choice still brings the most people nearest.
+        beyond = pd.DataFrame({"origin": weights.index.to_numpy(), "destination": _BEYOND,
+                               "cost": 2 * reach})
+        table = pd.concat([table, beyond], ignore_index=True)
+        fixed.append(_BEYOND)
     if objective == "coverage":
         result = max_coverage(table, weights, len(fixed) + k, max_cost=model.max_t,
                               fixed=fixed, time_limit=time_limit)
