@@ -307,6 +307,9 @@ guixi_choices = st.fixed_dictionaries({
                  "objective": "coverage"})  # a site reaching nobody used to stop recommend
 @example(choice={"seed": 756, "n_migrants": 296, "n_sites": 5, "communities_as_table": False,
                  "columns": {"work"}, "objective": "distance"})  # people beyond every reach
+@example(choice={"seed": 11, "n_migrants": 30, "n_sites": 11, "communities_as_table": True,
+                 "columns": {"hukou_code", "policy_aware", "work"},
+                 "objective": "distance"})  # 8 people needed: derived, not a small cell
 def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
     from coverage.preflight import check_project
     from coverage.recommend import recommend

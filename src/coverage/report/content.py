@@ -186,6 +186,12 @@ def _fmt_of(column: str) -> str:
     return "text"
 
 
+#: Integer columns that are no count of people: ranks, rows of a file, communities, and the
+#: people still needed to reach a target, which is shown only where the population and the
+#: people served are (``coverage.report.publish``), so it follows from published figures.
+_NOT_COUNTS = frozenset({"rank", "rows", "communities", "people_needed"})
+
+
 def _table(t: _Text, key: str, frame: pd.DataFrame, source: str = "",
            labels: dict[str, str] | None = None, not_people: pd.Series | None = None) -> Table:
     """Make a report table, refusing personal columns and unsuppressed small counts.
@@ -196,7 +202,7 @@ def _table(t: _Text, key: str, frame: pd.DataFrame, source: str = "",
     assert_no_personal(frame)
     people = frame if not_people is None else frame[~not_people.to_numpy(bool)]
     check_published(people, columns=[c for c in frame.columns if _fmt_of(c) == "int"
-                                     and c not in {"rank", "rows", "communities"}])
+                                     and c not in _NOT_COUNTS])
     heads = {c: (labels or {}).get(c) or t.col(c) for c in frame.columns}
     return Table(key=key, title=t(f"tab_{key}"), frame=frame, labels=heads,
                  formats={c: _fmt_of(c) for c in frame.columns}, source=source)
