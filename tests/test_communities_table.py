@@ -295,3 +295,20 @@ def test_bad_input_says_what_is_wrong() -> None:
         voronoi_boundaries(np.array([0.0]), np.array([0.0]), ["X"], ["A"], margin=10)
     with pytest.raises(ValueError, match="no residence"):
         voronoi_boundaries(np.array([]), np.array([]), [], ["A"], margin=10)
+
+
+def test_the_app_says_the_boundaries_are_approximate(table_project: Path, tmp_path: Path
+                                                     ) -> None:
+    import shutil
+
+    from coverage.session import PlanningSession
+    from coverage_app.app import CoverageApp
+
+    project = tmp_path / "p"
+    shutil.copytree(table_project, project, ignore=shutil.ignore_patterns("results"))
+    session = PlanningSession.open(project)
+    assert session.approximate_boundaries
+    page = CoverageApp(project)
+    assert "社区边界为近似" in page.header.object
+    page.state.lang = "en"
+    assert "Community boundaries are approximate" in page.header.object

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
 import panel as pn
 
+from coverage.messages import text
 from coverage.project import Project, load_project
 from coverage.session import PlanningSession, model_loaded, scenario_model
 
@@ -57,9 +59,13 @@ class CoverageApp(pn.viewable.Viewer):
         s = self.state
         s.message = ""  # it was written in the other language
         self.importer.state.lang = s.lang
+        note = (f'<div class="cov-approx" style="background:#fff7e6;color:#7a4b00;'
+                f'padding:3px 14px;font-size:13px">'
+                f'{html.escape(text("maps", "approximate_boundaries", s.lang))}</div>'
+                if s.session.approximate_boundaries else "")
         self.header.object = (
             f'<div style="background:#08519c;color:white;padding:8px 14px;font-size:20px">'
-            f'{s.t("title")} — {s.session.project.name}</div>')
+            f'{html.escape(s.t("title"))} — {html.escape(s.session.project.name)}</div>{note}')
         self.sidebar.objects = [Controls(s)]
         self.tabs[:] = [
             (s.t("indicators_table"), self.tables),
@@ -72,9 +78,9 @@ class CoverageApp(pn.viewable.Viewer):
 
     def _status(self, *_: Any) -> None:
         s = self.state
-        text = s.t("loading") if not s.ready else (s.t("rec_running") if s.busy else
+        line = s.t("loading") if not s.ready else (s.t("rec_running") if s.busy else
                                                    (s.message or s.t("ready")))
-        self.status.object = f'<span class="cov-status">{text}</span>'
+        self.status.object = f'<span class="cov-status">{html.escape(line)}</span>'
 
     def __panel__(self) -> pn.viewable.Viewable:
         main = pn.Column(self.cards, self.status, self.map, self.tabs,

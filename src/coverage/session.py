@@ -140,6 +140,15 @@ class PlanningSession:
         return from_run_info(self.layers.get("run_info"))
 
     @property
+    def approximate_boundaries(self) -> bool:
+        """Whether the community boundaries are approximated (communities given as a table)."""
+        info = self.layers.get("run_info")
+        if info is None:
+            return False
+        values = info.loc[info["key"].astype(str) == "approximate_boundaries", "value"]
+        return bool(len(values)) and str(values.iloc[0]).lower() == "true"
+
+    @property
     def estimated(self) -> dict[str, str]:
         """Analyses computed from an approximation → reason code, as the results record them."""
         return from_run_info(self.layers.get("run_info"), "estimated")
