@@ -21,6 +21,7 @@ from pathlib import Path
 
 from coverage.loaders import StudyData, load_checked
 from coverage.network import RoadNetwork
+from coverage.network.readers import EmptyNetworkError
 from coverage.project import Project, load_project
 from coverage.validation import Problems
 
@@ -77,12 +78,14 @@ def check_network(
             progress(f"reading the {mode} network")
         try:
             net = RoadNetwork.from_study(study, mode=mode)
+        except EmptyNetworkError:
+            net = None
         except Exception as exc:  # any reader's failure is the same problem for the user
             problems.add(source, None, None, "unreadable-network",
                          f"cannot read it as a road network ({_one_line(exc)}); give an OSM "
                          "XML/PBF file, an OSMnx GeoPackage (layers nodes and edges) or GraphML")
             return nets
-        if net.n_links == 0:
+        if net is None or net.n_links == 0:
             problems.add(source, None, None, "empty-network",
                          f"no road of the file can be used for {mode}; check that the file "
                          "covers the study area and holds streets or footpaths")

@@ -38,6 +38,7 @@ from coverage.network.ragged import ranges
 __all__ = [
     "EARTH_RADIUS_M",
     "FILE_TYPES",
+    "EmptyNetworkError",
     "NetworkArrays",
     "file_kind",
     "graph_arrays",
@@ -63,6 +64,10 @@ FILE_TYPES: dict[str, str] = {
 }
 
 Progress = Callable[[str], None] | None
+
+
+class EmptyNetworkError(ValueError):
+    """The file is a road network, but keeps no road usable for the travel mode."""
 
 
 @dataclass
@@ -262,7 +267,7 @@ def _ways_to_arrays(
     way, refs, lons, lats, piece_key = way[sel], refs[sel], lons[sel], lats[sel], piece_key[sel]
     if len(refs) == 0:
         msg = f"{source}: no way usable for this travel mode (no highway=* ways passed the filter)"
-        raise ValueError(msg)
+        raise EmptyNetworkError(msg)
     # Merge OSM nodes at identical positions, so no link has zero length.
     coords = np.column_stack([lons, lats])
     _, first, rep = np.unique(coords, axis=0, return_index=True, return_inverse=True)
