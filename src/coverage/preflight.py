@@ -6,8 +6,9 @@ road network for every travel mode and checks what the main job relies on:
 
 - the network file is of a known type and readable (``unreadable-network``);
 - each travel mode keeps at least one road (``empty-network``);
-- residences and service points lie within ``max_snap_m`` of a usable road: none within reach
-  is an error, fewer than :data:`MIN_REACH` of them a warning (``network-reach``);
+- residences and service points lie within ``max_snap_m`` of a usable road: fewer than
+  :data:`MIN_REACH_ERROR` of them is an error, fewer than :data:`MIN_REACH` a warning
+  (``network-reach``);
 - each point layer's declared coordinate system fits the roads better than the other systems
   (``crs-suspect``, :func:`coverage.network.offsets.check_declaration`).
 
@@ -25,11 +26,14 @@ from coverage.network.readers import EmptyNetworkError
 from coverage.project import Project, load_project
 from coverage.validation import Problems
 
-__all__ = ["MIN_REACH", "check_network", "check_project", "read_network",
+__all__ = ["MIN_REACH", "MIN_REACH_ERROR", "check_network", "check_project", "read_network",
            "suspect_declarations"]
 
 MIN_REACH = 0.9
 """Share of residences (or service points) that should lie within reach of a road."""
+
+MIN_REACH_ERROR = 0.5
+"""Below this share within reach, the network does not cover the layer: an error."""
 
 MODES = ("walk", "ebike")
 """Travel modes a project can be run in."""
@@ -101,10 +105,10 @@ def check_network(
             share = reached / len(points)
             hint = (f"{reached:,} of {len(points):,} points ({share:.0%}) lie within "
                     f"max_snap_m = {max_snap:g} m of a road usable for {mode}")
-            if reached == 0:
+            if share < MIN_REACH_ERROR:
                 problems.add(file, None, "geometry", "network-reach",
                              f"{hint}: the network does not cover this layer (check the "
-                             "network's extent and the layer's crs)")
+                             "network's extent, max_snap_m and the layer's crs)")
             elif share < MIN_REACH:
                 problems.add(file, None, "geometry", "network-reach",
                              f"{hint}; the others are counted as unreachable", "warning")

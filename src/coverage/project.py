@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,10 @@ DEFAULT_TARGETS: dict[str, float] = {
     "rh_checks_per_year": 2.0,
 }
 DEFAULT_SPEEDS_KMH = {"walk": 4.5, "ebike": 15.0}
+#: Plausible speeds by travel mode (km/h): a walk of 4,000 km/h is a typo, not a parameter.
+SPEED_RANGE_KMH = {"walk": (1.0, 8.0), "ebike": (5.0, 40.0)}
+#: Largest time threshold (minutes); the plan's life circles are 5, 10 and 15 minutes.
+MAX_THRESHOLD_MIN = 120.0
 STAFFING_STANDARDS = ("district_registered_ratio", "city_registered_ratio")
 
 
@@ -192,6 +197,14 @@ def _number(
     return float(value)
 
 
+def _resolve(path: Path) -> Path:
+    """Make a path absolute without following a broken link chain (a loop is read as missing)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the reader reports the file unreadable
+        return Path(os.path.abspath(path))
+
+
 def _layer(path: Path, name: str, table: Any) -> LayerConfig:
     where = f"layers.{name}"
     if not isinstance(table, dict):
@@ -233,8 +246,8 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
     try:
         if not isinstance(encoding, str):
             raise LookupError
-        if encoding != "auto":
-            codecs.lookup(encoding)
+        if encoding != "auto" and not codecs.lookup(encoding)._is_text_encoding:
+            raise LookupError
     except LookupError:
         raise _fail(
             path,
@@ -266,7 +279,7 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
         raise _fail(path, f"[{where}] layer", f"{layer_name!r} must be a layer name")
     return LayerConfig(
         name=name,
-        path=(path.parent / table["path"]).resolve(),
+        path=_resolve(path.parent / table["path"]),
         source=table["path"],
         crs=crs,
         encoding=encoding,
@@ -289,6 +302,10 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
     _check_keys(path, given, set(DEFAULT_SPEEDS_KMH), "parameters.speeds_kmh")
     for mode, speed in given.items():
         speeds[mode] = _number(path, f"[parameters.speeds_kmh] {mode}", speed, strict=True)
+        low, high = SPEED_RANGE_KMH[mode]
+        if not low <= speeds[mode] <= high:
+            raise _fail(path, f"[parameters.speeds_kmh] {mode}",
+                        f"{speeds[mode]:g} km/h is not a {mode} speed; use {low:g}–{high:g}")
     thresholds = table.get("thresholds_min", list(defaults.thresholds_min))
     if not isinstance(thresholds, list) or not thresholds:
         raise _fail(
@@ -297,6 +314,14 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
     minutes = tuple(
         sorted(_number(path, "[parameters] thresholds_min", t, strict=True) for t in thresholds)
     )
+    if len(set(minutes)) != len(minutes):
+        raise _fail(path, "[parameters] thresholds_min",
+                    f"{list(thresholds)!r} repeats a threshold; give distinct minutes, e.g. "
+                    "[5, 10, 15]")
+    if minutes[-1] > MAX_THRESHOLD_MIN or len(minutes) > 6:
+        raise _fail(path, "[parameters] thresholds_min",
+                    f"give at most 6 thresholds of at most {MAX_THRESHOLD_MIN:g} minutes "
+                    "(the plan's life circles are 5, 10 and 15 minutes)")
     staffing = table.get("staffing", {})
     _check_keys(path, staffing, {"standard"}, "parameters.staffing")
     standard = staffing.get("standard", defaults.staffing_standard)
@@ -422,6 +447,11 @@ def load_project(path: str | Path) -> Project:
         raise _fail(path, "[privacy] min_cell", f"{min_cell!r} must be a whole number ≥ 1")
     outputs = data.get("outputs", {})
     _check_keys(path, outputs, _OUTPUT_KEYS, "outputs")
+    if not isinstance(outputs.get("dir", "results"), str) or not outputs.get("dir", "results"):
+        raise _fail(path, "[outputs] dir", f"{outputs.get('dir')!r} must be a folder name as "
+                    'text, e.g. dir = "results"')
+    if not isinstance(privacy.get("salt_file", ".coverage-salt"), str):
+        raise _fail(path, "[privacy] salt_file", "must be a file name as text")
     return Project(
         path=path,
         name=str(head.get("name", path.parent.name)),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -104,6 +105,11 @@ def read_table(
                      "in project.toml (paths are relative to the project file)")
         return None
     suffix = path.suffix.lower()
+    if not path.is_file():
+        problems.add(label, None, None, "unreadable-file",
+                     f"{label} is a folder or a device, not a data file; point the path in "
+                     "project.toml at the file itself")
+        return None
     if suffix in {".csv", ".txt", ".tsv"}:
         sep = delimiter or ("\t" if suffix == ".tsv" else ",")
         return read_csv(path, problems=problems, name=label, encoding=encoding, delimiter=sep)
@@ -266,8 +272,8 @@ def _python_csv(
 
 def _repeated_headers(header: list[str], name: str, row: int, problems: Problems) -> bool:
     """Report headers that occur more than once (which column holds the data?)."""
-    stripped = [h.strip() for h in header]
-    repeated = sorted({h for h in stripped if h and stripped.count(h) > 1})
+    counts = Counter(h.strip() for h in header)  # one pass: a header may have many columns
+    repeated = sorted(h for h, n in counts.items() if h and n > 1)
     if repeated:
         problems.add(name, row, None, "ambiguous-column",
                      f"the headers {', '.join(map(repr, repeated))} occur more than once; give "
@@ -358,7 +364,8 @@ def _drop_empty(table: RawTable, problems: Problems) -> RawTable:
     """Remove rows whose every cell is empty (they hold no data) and say how many."""
     if table.frame.empty:
         return table
-    empty = (table.frame == "").all(axis=1).to_numpy()
+    # one array comparison, not one per column (a sheet may have tens of thousands)
+    empty = (table.frame.to_numpy(dtype=object) == "").all(axis=1)
     if empty.any():
         problems.add_rows(table.file, table.rows[empty], None, "empty-rows",
                           "rows with no value in any column carry no data and are skipped",

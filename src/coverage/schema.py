@@ -24,6 +24,12 @@ from typing import Literal
 
 Kind = Literal["id", "text", "float", "int", "bool", "date", "category", "code", "lon", "lat"]
 
+#: Largest plausible staff of one service point or community (FTE): a city's largest
+#: family-planning technical station has a few dozen.
+MAX_SITE_STAFF = 1_000.0
+#: Largest plausible registered population of one community or population point.
+MAX_COMMUNITY_POP = 1_000_000.0
+
 
 @dataclass(frozen=True)
 class Column:
@@ -43,6 +49,9 @@ class Column:
         For categories: canonical value → accepted spellings (Chinese and English).
     minimum
         Smallest allowed number (inclusive) for numeric kinds.
+    maximum
+        Largest plausible number (inclusive): beyond it a value is a typo or a unit mistake
+        (staff of 1e9), an error naming the range.
     personal
         Whether a value may identify a person; such values never appear in messages.
     doc
@@ -56,6 +65,7 @@ class Column:
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     minimum: float | None = None
     personal: bool = False
+    maximum: float | None = None
     doc: str = ""
     doc_zh: str = ""
 
@@ -175,9 +185,10 @@ MIGRANTS = Layer(
             required=True,
             personal=True,
             aliases=("人员编号", "人员ID", "编号", "身份证号", "公民身份号码", "证件号码", "id"),
-            doc="Unique person identifier. An 18-digit national ID number is replaced on load "
-            "by a salted hash and never stored.",
-            doc_zh="人员唯一编号；18位公民身份号码在读入时即替换为加盐哈希，不保存原值",
+            doc="Unique person identifier. A national ID number (18 or 15 digits, however "
+            "written) is replaced on load by a salted hash and never stored.",
+            doc_zh="人员唯一编号；公民身份号码（18位或15位，无论写法）在读入时即替换为加盐哈希，"
+            "不保存原值",
         ),
         *_lonlat(),
         Column(
@@ -289,6 +300,7 @@ MIGRANTS = Layer(
             "int",
             aliases=("生殖保健检查次数", "生殖健康检查次数", "年度生殖保健检查"),
             minimum=0,
+            maximum=52,
             personal=True,
             doc=_RECORD_DOC.format("reproductive-health checks received this year"),
             doc_zh="服务记录：本年度生殖保健检查次数",
@@ -330,6 +342,7 @@ SITES = Layer(
             "float",
             required=True,
             minimum=0,
+            maximum=MAX_SITE_STAFF,
             aliases=("人员", "工作人员", "人员数", "在岗人员", "编制人数", "专干人数"),
             doc="Staff in full-time equivalents (FTE ≥ 0).",
             doc_zh="在岗工作人员（折合全职，≥0）",
@@ -378,6 +391,7 @@ COMMUNITIES = Layer(
             "int",
             required=True,
             minimum=0,
+            maximum=MAX_COMMUNITY_POP,
             aliases=("户籍人口", "户籍人口数"),
             doc="Registered (hukou) residents.",
             doc_zh="户籍人口数",
@@ -386,6 +400,7 @@ COMMUNITIES = Layer(
             "fp_staff",
             "float",
             minimum=0,
+            maximum=MAX_SITE_STAFF,
             aliases=("社区计生专干", "计生专干", "计生专干人数"),
             doc="Community family-planning staff (社区计生专干), FTE.",
             doc_zh="社区计生专干人数（折合全职）",
@@ -404,7 +419,7 @@ REGISTERED_POINTS = Layer(
         Column("point_id", "id", required=True, aliases=("编号", "楼栋编码", "id"),
                doc="Unique point identifier.", doc_zh="编号"),
         *_lonlat(),
-        Column("population", "float", required=True, minimum=0,
+        Column("population", "float", required=True, minimum=0, maximum=MAX_COMMUNITY_POP,
                aliases=("人口", "户籍人口", "人数"),
                doc="Registered residents represented by the point.", doc_zh="代表的户籍人口数"),
         Column("community_id", "id", aliases=("社区编码", "社区代码"),
@@ -425,7 +440,8 @@ CANDIDATES = Layer(
         Column("name", "text", aliases=("名称", "地址"), doc="Name or address.",
                doc_zh="名称或地址"),
         *_lonlat(),
-        Column("max_staff", "float", minimum=0, aliases=("最大人员", "可容纳人员"),
+        Column("max_staff", "float", minimum=0, maximum=MAX_SITE_STAFF,
+               aliases=("最大人员", "可容纳人员"),
                doc="Most staff the place can hold (FTE); empty means no limit.",
                doc_zh="可容纳的最大人员数"),
     ),
