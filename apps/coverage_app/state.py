@@ -165,13 +165,13 @@ class AppState(param.Parameterized):
                 self.session.save(name.strip())
             self._changed()
 
-    def load(self, text: str) -> None:
-        """Load a scenario from JSON text."""
+    def load(self, text: str | bytes, *, label: str = "scenario") -> None:
+        """Load a scenario from its JSON text or bytes (never from a file name)."""
         from coverage.scenario import Scenario
 
         with self._lock:
             try:
-                self.session.load(Scenario.from_json(text))
+                self.session.load(Scenario.from_text(text, label=label))
             except ValueError as exc:
                 self.message = self.t("error", message=str(exc))
                 return

@@ -316,9 +316,10 @@ class Scenarios(pn.viewable.Viewer):
             if data is None:
                 return
             if len(data) > self.MAX_UPLOAD:
-                s.message = s.t("error", message=f"file larger than {self.MAX_UPLOAD:,} bytes")
+                s.message = s.t("error", message=f"scenario file larger than "
+                                f"{self.MAX_UPLOAD:,} bytes; upload a smaller one")
                 return
-            s.load(data.decode("utf-8", errors="replace"))
+            s.load(data, label=str(upload.filename or "scenario")[:80])  # bytes, parsed as JSON
 
         upload.param.watch(load, "value")
         return pn.Column(
