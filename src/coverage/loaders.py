@@ -6,7 +6,8 @@ Each table layer goes through the same steps, all vectorized:
 2. match headers to the data model (:mod:`coverage.schema`): the project's ``columns`` mapping
    first, then the canonical names and their Chinese and English aliases;
 3. check and convert every column (numbers, yes/no, dates, categories, division codes, ids);
-   18-digit national ID numbers in id columns are replaced by salted hashes
+   national ID numbers (18 or 15 digits, however written) in id columns are replaced by salted
+   hashes
    (:mod:`coverage.privacy`);
 4. check coordinates (empty, non-numeric, swapped, out of range) and geometries (validity, type),
    reconcile the declared coordinate system with the file's own, convert to WGS-84
@@ -21,6 +22,7 @@ them all.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,12 @@ import shapely
 
 from coverage import crs as crsmod
 from coverage.boundaries import FAR_FACTOR, MIN_LABELLED_SHARE, voronoi_boundaries
-from coverage.privacy import hash_ids, load_salt, looks_like_national_id
+from coverage.privacy import (
+    hash_ids,
+    load_salt,
+    looks_like_national_id,
+    normalize_national_ids,
+)
 from coverage.project import LayerConfig, Project, load_project
 from coverage.readers import RawTable, read_table
 from coverage.schema import BOOL_FALSE, BOOL_TRUE, LAYERS, Column, Layer, category_lookup
@@ -243,16 +250,23 @@ def coerce_column(
         if kind == "id":
             out = out.str.strip()
             national = looks_like_national_id(out)
+            if national.any() and not (layer.personal or col.personal):
+                # in a layer about places, a 15-digit code is a place's code, not a person's
+                digits = normalize_national_ids(out).str.len()
+                national &= (digits == 18).fillna(False).to_numpy(dtype=bool)
             if national.any():
                 out = out.copy()
-                out[national] = hash_ids(out[national], salt()).to_numpy()
+                # one writing of each number (no separators, no apostrophe, upper-case X),
+                # so that every writing of it gives the same hash
+                plain = normalize_national_ids(out[national])
+                out[national] = hash_ids(plain, salt()).to_numpy()
                 problems.add(
                     file,
                     None,
                     col.name,
                     "national-id-hashed",
-                    f"{int(national.sum()):,} values look like 18-digit national ID "
-                    "numbers; they were replaced by salted hashes and are not stored",
+                    f"{int(national.sum()):,} values look like national ID numbers (18 or "
+                    "15 digits); they were replaced by salted hashes and are not stored",
                     "warning",
                 )
         return out.where(~empty)
@@ -275,6 +289,11 @@ def coerce_column(
         if col.minimum is not None:
             low = (num < col.minimum).to_numpy()
             bad(low, "below-minimum", f"{col.name} must be ≥ {col.minimum:g}")
+        if col.maximum is not None:
+            high = (num > col.maximum).to_numpy()
+            bad(high, "above-maximum", f"{col.name} must be ≤ {col.maximum:,g}; a larger value "
+                "is a typo or a unit mistake")
+            num = num.where(~high)
         return num.astype("Int64") if kind == "int" and not (num.dropna() % 1).any() else num
     if kind == "bool":
         mapping = {v.casefold(): True for v in BOOL_TRUE} | {
@@ -740,6 +759,30 @@ def _study_crs(project: Project, communities: gpd.GeoDataFrame) -> pyproj.CRS:
     return crsmod.study_crs(pts.x.to_numpy(), pts.y.to_numpy())
 
 
+def _study_crs_fits(
+    project: Project, study: pyproj.CRS, communities: gpd.GeoDataFrame, problems: Problems
+) -> bool:
+    """Return whether a study CRS given in the project covers the communities.
+
+    A UTM zone on the other side of the world distorts every distance; a ``bad-project-key``
+    error says so.
+    """
+    area = study.area_of_use
+    if project.study_crs == "auto" or area is None or communities.empty:
+        return True
+    lon0, lat0, lon1, lat1 = communities.to_crs(4326).total_bounds
+    margin = 3.0  # degrees: a zone is still usable a little beyond its edge
+    if (lon0 >= area.west - margin and lon1 <= area.east + margin
+            and lat0 >= area.south - margin and lat1 <= area.north + margin):
+        return True
+    problems.add("project.toml", None, "study_crs", "bad-project-key",
+                 f"study_crs {project.study_crs} covers {area.west:g}° to {area.east:g}° E, "
+                 f"{area.south:g}° to {area.north:g}° N, not the communities at "
+                 f"{(lon0 + lon1) / 2:.2f}° E, {(lat0 + lat1) / 2:.2f}° N; use \"auto\" or the "
+                 "UTM or Gauss–Krüger zone of the city")
+    return False
+
+
 def _place_points(
     name: str,
     gdf: gpd.GeoDataFrame,
@@ -946,7 +989,13 @@ def _load(
 
     def salt() -> bytes:
         if not salt_cache:
-            salt_cache.append(load_salt(project.salt_file))
+            try:
+                salt_cache.append(load_salt(project.salt_file))
+            except (OSError, ValueError) as exc:
+                # reported as an error, so nothing hashed with this stand-in is ever kept
+                problems.add(project.salt_file.name, None, None, "unreadable-file",
+                             " ".join(str(exc).split()))
+                salt_cache.append(secrets.token_bytes(16))
         return salt_cache[0]
 
     loaded: dict[str, tuple[pd.DataFrame, np.ndarray | None]] = {}
@@ -1001,6 +1050,8 @@ def _load(
             return None
         study = _study_crs(project, communities)
         communities = communities.to_crs(study)
+    if not _study_crs_fits(project, study, communities, problems):
+        return None
     layers = {"communities": communities}
     quarantined: dict[str, int] = {}
     for name, (frame, geoms) in loaded.items():

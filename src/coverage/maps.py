@@ -13,8 +13,10 @@ added. Options shared by all functions (keyword-only):
   fewer than 10 people must not be shown.
 
 Only the columns a map shows are written into its HTML: no person id or individual point ever
-enters a map (the inputs are aggregate tables). This module never imports ``panel``; the web app
-embeds these maps.
+enters a map (the inputs are aggregate tables). Every text that may come from the data (names,
+districts, kinds, ids) is HTML-escaped before it reaches a tooltip, a layer name or a legend,
+which Leaflet writes into the page as HTML (:func:`escape_text`). This module never imports
+``panel``; the web app embeds these maps.
 
 Column assumptions for the pattern layers (reconcile with ``docs/patterns.md``):
 
@@ -160,21 +162,46 @@ def _finish(m: folium.Map, created: bool, layer_control: bool | None) -> folium.
     return m
 
 
+_HTML_SPECIAL = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
+
+
+def escape_text(values: pd.Series) -> pd.Series:
+    """Return ``values`` as HTML-escaped text (what :func:`html.escape` does, vectorized).
+
+    Leaflet writes tooltips, layer names and legends into the page as HTML, so every text
+    that may come from the data (names of communities, districts and sites, kinds, ids) is
+    escaped first: a name such as ``<img src=x onerror=...>`` is then shown, not run.
+
+    Parameters
+    ----------
+    values
+        Values of any type; missing values stay missing.
+
+    Returns
+    -------
+    pandas.Series
+        Escaped text (``string`` dtype) on the same index.
+    """
+    text = pd.Series(values).astype("string")
+    for char, entity in _HTML_SPECIAL:
+        text = text.str.replace(char, entity, regex=False)
+    return text
+
+
 def _plain(table: gpd.GeoDataFrame, columns: dict[str, pd.Series]) -> gpd.GeoDataFrame:
-    """Return a GeoDataFrame of only ``columns`` (JSON-safe values) and the geometry."""
+    """Return a GeoDataFrame of only ``columns`` (JSON-safe values) and the geometry.
+
+    Text values are HTML-escaped (:func:`escape_text`): folium's tooltips put the properties
+    into the page as HTML.
+    """
     data = {}
     for name, values in columns.items():
         values = pd.Series(values, index=table.index)
         if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values):
             values = values.astype(float).round(3).astype(object)
-            values = values.where(pd.notna(values), None)
         else:
-            values = (
-                values.astype(object)
-                .where(pd.notna(values), None)
-                .map(lambda v: None if v is None else str(v))
-            )
-        data[name] = values.to_numpy(dtype=object)
+            values = escape_text(values.astype(object)).astype(object)
+        data[name] = values.where(pd.notna(values), None).to_numpy(dtype=object)
     return gpd.GeoDataFrame(data, geometry=table.geometry.to_numpy(), crs=table.crs)
 
 
@@ -204,7 +231,14 @@ class _Tooltip(folium.GeoJsonTooltip):
 
 
 def _tooltip(fields: list[str], aliases: list[str]) -> folium.GeoJsonTooltip:
+    """Return a tooltip of ``fields`` (escaped by :func:`_plain`) under escaped ``aliases``."""
+    aliases = [html.escape(str(a)) for a in aliases]
     return _Tooltip(fields=fields, aliases=aliases, localize=True, sticky=True)
+
+
+def _layer_name(text: str) -> str:
+    """Return a layer's name for the layer control (Leaflet writes it into the page as HTML)."""
+    return html.escape(str(text))
 
 
 def _colormap(values: pd.Series, caption: str, *, worse_high: bool = False) -> bcm.LinearColormap:
@@ -220,18 +254,19 @@ def _colormap(values: pd.Series, caption: str, *, worse_high: bool = False) -> b
 
 
 def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
-    """Add a fixed legend box of coloured squares."""
+    """Add a fixed legend box of coloured squares (titles and texts escaped)."""
     rows = "".join(
-        f'<div><span style="display:inline-block;width:12px;height:12px;background:{color};'
-        f'border:1px solid #555;margin-right:6px"></span>{text}</div>'
+        '<div><span style="display:inline-block;width:12px;height:12px;'
+        f'background:{html.escape(str(color))};border:1px solid #555;margin-right:6px"></span>'
+        f"{html.escape(str(text))}</div>"
         for text, color in items
     )
-    html = (
+    box = (
         '<div class="coverage-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
         "background:white;padding:6px 8px;border:1px solid #999;border-radius:4px;"
-        f'font-size:12px"><b>{title}</b>{rows}</div>'
+        f'font-size:12px"><b>{html.escape(str(title))}</b>{rows}</div>'
     )
-    m.get_root().html.add_child(Element(html))
+    m.get_root().html.add_child(Element(box))
 
 
 def _approximate_note(m: folium.Map, table: pd.DataFrame, labels: dict[str, str]) -> None:
@@ -311,7 +346,7 @@ def community_map(
     m, created = _map(table, m, tiles, attr)
     folium.GeoJson(
         data,
-        name=f"{labels['community']}: {title}",
+        name=_layer_name(f"{labels['community']}: {title}"),
         style_function=lambda f: {
             "fillColor": f["properties"]["_fill"],
             "color": "#555555",
@@ -386,7 +421,7 @@ def sites_map(
         )
         folium.GeoJson(
             data,
-            name=labels["catchments"],
+            name=_layer_name(labels["catchments"]),
             style_function=lambda f: {
                 "fillColor": f["properties"]["_fill"],
                 "color": f["properties"]["_fill"],
@@ -415,7 +450,7 @@ def sites_map(
         )
         folium.GeoJson(
             data,
-            name=f"{labels['sites']}: {labels.get(kind, kind)}",
+            name=_layer_name(f"{labels['sites']}: {labels.get(kind, kind)}"),
             marker=folium.CircleMarker(radius=5, fill=True),
             style_function=lambda f, c=color: {
                 "radius": f["properties"]["_r"],
@@ -472,7 +507,7 @@ def underserved_map(
     m, created = _map(table, m, tiles, attr)
     folium.GeoJson(
         data,
-        name=labels["underserved"],
+        name=_layer_name(labels["underserved"]),
         style_function=lambda f: {
             "fillColor": f["properties"]["_fill"],
             "color": "#800026",
@@ -515,7 +550,7 @@ def recommended_map(
     table = _wgs84(recommended_sites, "recommended_sites")
     newly = next((c for c in table.columns if str(c).startswith("migrants_newly_within_")), None)
     m, created = _map(table, m, tiles, attr)
-    group = folium.FeatureGroup(name=labels["recommended"]).add_to(m)
+    group = folium.FeatureGroup(name=_layer_name(labels["recommended"])).add_to(m)
     for _, row in table.iterrows():
         lines = [f"{labels['rank']}: {row['rank']}", f"{labels['candidate_id']}: "
                  f"{row['candidate_id']}", f"{labels['staff']}: {row['staff']:g}"]
@@ -618,7 +653,7 @@ def hotspot_map(
     data = _plain(table, columns)
     folium.GeoJson(
         data,
-        name=labels["hotspots"],
+        name=_layer_name(labels["hotspots"]),
         style_function=lambda f: {
             "fillColor": f["properties"]["_fill"],
             "color": "#777777",
@@ -688,7 +723,7 @@ def inflow_map(
     m, created = _map(table, m, tiles, attr)
     folium.GeoJson(
         data,
-        name=f"{labels['inflow']}: {title}",
+        name=_layer_name(f"{labels['inflow']}: {title}"),
         style_function=lambda f: {
             "fillColor": f["properties"]["_fill"],
             "color": "#666666",
@@ -700,7 +735,7 @@ def inflow_map(
     if warn.any():
         folium.GeoJson(
             _plain(table[warn], {"value": columns["value"][warn]}),
-            name=labels["early_warning"],
+            name=_layer_name(labels["early_warning"]),
             style_function=lambda f: {
                 "fill": False,
                 "color": "#e31a1c",
@@ -783,7 +818,7 @@ def origin_flow_map(
     )
     folium.GeoJson(
         data,
-        name=labels["origin_flows"],
+        name=_layer_name(labels["origin_flows"]),
         style_function=lambda f: {
             "color": "#d95f0e",
             "weight": f["properties"]["_w"],
@@ -797,7 +832,7 @@ def origin_flow_map(
     pname = "name_en" if lang == "en" else "name_zh"
     folium.GeoJson(
         _plain(points, {"origin": points[pname]}),
-        name=labels["origins"],
+        name=_layer_name(labels["origins"]),
         marker=folium.CircleMarker(radius=4, fill=True),
         style_function=lambda f: {
             "color": "#7f2704",
@@ -853,7 +888,7 @@ def commute_map(
     m, created = _map(table, m, tiles, attr)
     folium.GeoJson(
         data,
-        name=labels["commute_flows"],
+        name=_layer_name(labels["commute_flows"]),
         style_function=lambda f: {
             "color": "#2c7fb8",
             "weight": f["properties"]["_w"],
@@ -871,7 +906,7 @@ def commute_map(
             _plain(
                 wp, {**{c: wp[c] for c in wfields}, "_r": _width(wp["migrants"], max_px=20) + 2}
             ),
-            name=labels["workplaces"],
+            name=_layer_name(labels["workplaces"]),
             marker=folium.CircleMarker(radius=5, fill=True),
             style_function=lambda f: {
                 "radius": f["properties"]["_r"],

@@ -63,6 +63,7 @@ RULES: dict[str, tuple[str, str]] = {
     "empty-rows": ("empty rows ignored", "空行已忽略"),
     "bad-project-key": ("invalid project setting", "项目文件设置无效"),
     "empty-layer": ("the layer holds no rows", "图层没有数据行"),
+    "above-maximum": ("value above the plausible maximum", "数值超出合理上限"),
     "unreadable-network": ("the road network cannot be read", "路网文件无法读取"),
     "empty-network": ("the road network has no usable roads", "路网没有可用道路"),
     "network-reach": ("points too far from a usable road", "点距可用道路过远"),

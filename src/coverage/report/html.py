@@ -6,16 +6,25 @@ only the base-map tiles come from the network. The folium maps of :mod:`coverage
 embedded in the page itself (not as one iframe each, which would copy the libraries into every
 map). The same template, with static images instead of the interactive maps, is the source of
 the PDF (:mod:`coverage.report.pdf`).
+
+Every text from the data is escaped before it reaches the page (the template is rendered with
+autoescape; the maps escape their tooltips, layer names and legends, :mod:`coverage.maps`), and
+the page carries a Content-Security-Policy as a second guard: only the report's own inline
+scripts run, each allowed by its SHA-256 hash computed when the page is written, so an inline
+event handler (``onerror=...``) or a ``<script>`` that slipped into the page does not run.
+Images may come only from ``data:`` URLs and the base-map tile servers.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import folium
 import jinja2
@@ -24,9 +33,11 @@ from coverage import __version__, maps
 from coverage.messages import catalogue
 from coverage.report.content import MapSpec, Report, Table, fmt_value
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["content_security_policy", "render_html", "write_html"]
 
 _LINK = re.compile(r'\s*<(script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"[^>]*>(?:</script>)?')
+_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+_CSP_MARK = "coverage-content-security-policy"
 
 
 @cache
@@ -63,6 +74,57 @@ def _embed(m: folium.Map) -> tuple[str, str]:
     own = f'd3.select(document.getElementById("{m.get_name()}")).select(".legend.leaflet-control")'
     tail = tail.replace('d3.select(".legend.leaflet-control")', own)
     return head, f'<div class="frame">{body}</div>{tail}'
+
+
+def _tile_sources(m: folium.Map) -> set[str]:
+    """CSP sources of the base-map tile servers of ``m`` (``https://tile.openstreetmap.org``).
+
+    A tile URL template's placeholder in the host (``{s}.tile.example.org``) becomes a
+    wildcard (``*.tile.example.org``); where that is not a valid source the scheme alone is
+    allowed (``https:``).
+    """
+    out = set()
+    for child in m._children.values():
+        if not isinstance(child, folium.TileLayer) or not isinstance(child.tiles, str):
+            continue
+        parts = urlsplit(child.tiles)
+        if parts.scheme not in ("http", "https"):
+            continue
+        host = re.sub(r"\{[^}]*\}", "*", parts.netloc)
+        if "*" in host.removeprefix("*.") or host == "*":
+            out.add(f"{parts.scheme}:")
+        else:
+            out.add(f"{parts.scheme}://{host}")
+    return out
+
+
+def content_security_policy(page: str, img_sources: set[str] | frozenset[str] = frozenset()
+                            ) -> str:
+    """Return the Content-Security-Policy of an HTML page whose scripts are all inline.
+
+    Each inline ``<script>`` of ``page`` is allowed by the SHA-256 hash of its text; nothing
+    else runs (no inline event handlers, no ``javascript:`` URLs, no other script). Styles may
+    be inline (folium and the legends set them); images come from ``data:`` URLs and
+    ``img_sources`` (the tile servers); nothing is fetched, framed or submitted.
+
+    Parameters
+    ----------
+    page
+        The HTML page.
+    img_sources
+        Further CSP sources of images.
+    """
+    hashes = []
+    for attrs, body in _SCRIPT.findall(page):
+        if re.search(r"\bsrc\s*=", attrs):
+            continue  # a linked script: none in a report, and not allowed by the policy
+        digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+        hashes.append(f"'sha256-{digest}'")
+    scripts = " ".join(dict.fromkeys(hashes)) or "'none'"
+    images = " ".join(["data:", *sorted(img_sources)])
+    return (f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; "
+            f"img-src {images}; font-src data:; object-src 'none'; base-uri 'none'; "
+            "form-action 'none'")
 
 
 def folium_map(spec: MapSpec, lang: str, *, tiles: str | None = "OpenStreetMap",
@@ -142,6 +204,7 @@ def render_html(
     texts = catalogue("report", report.lang)
     head_parts: list[str] = [] if static else [_library_tags()]
     rendered: dict[str, str] = {}
+    tile_sources: set[str] = set()
     for section in report.sections:
         for spec in section.maps:
             if static:
@@ -150,18 +213,22 @@ def render_html(
                                       min_cell=report.min_cell)
                 rendered[spec.key] = _img(png)
             else:
-                head, body = _embed(folium_map(spec, report.lang, tiles=tiles,
-                                               min_cell=report.min_cell))
+                m = folium_map(spec, report.lang, tiles=tiles, min_cell=report.min_cell)
+                tile_sources |= _tile_sources(m)
+                head, body = _embed(m)
                 head_parts.append(head)
                 rendered[spec.key] = body
     css = _template("report.css") + ("\n" + _template("print.css") if static else "")
+    # autoescape: every text of the report is escaped; "| safe" only takes the HTML built
+    # here (tables of escaped cells, folium maps of escaped properties, charts, the styles)
     env = jinja2.Environment(autoescape=True)
     page = env.from_string(_template("report.html.j2")).render(
         report=report, head="\n".join(head_parts), css=css, static=static,
         maps=rendered, tables={t.key: table_html(t, report.lang) for t in report.tables()},
         charts=_charts(report, static=static), toc=texts["toc"],
-        static_note=texts["map_static_note"], version=__version__)
-    return page
+        static_note=texts["map_static_note"], version=__version__, csp=_CSP_MARK)
+    policy = content_security_policy(page, tile_sources)
+    return page.replace(f'content="{_CSP_MARK}"', f'content="{policy}"', 1)
 
 
 def write_html(report: Report, path: str | Path, *, tiles: str | None = "OpenStreetMap"

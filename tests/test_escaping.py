@@ -1,0 +1,317 @@
+"""Text from the data never runs as script in a map or the HTML report.
+
+A community, site or candidate named ``<img src=x onerror=...>`` or ``"><script>...</script>``
+must be shown as that text: the maps escape every property of their tooltips, their layer names
+and legends, the report escapes its text, and the report's Content-Security-Policy lets only
+its own inline scripts run (no inline event handler, whatever reaches the page).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from coverage import maps
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def needs_chromium(test):
+    """Mark ``test`` as driving Chromium, skipped where it is not installed."""
+    skip = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+    return pytest.mark.browser(skip(test))
+
+
+IMG = '<img src=x onerror="window.__pwned=1">'
+SCRIPT = '"><script>window.__pwned=2</script>'
+
+#: Hover every feature of every map on the page (each map is a global ``map_…`` of folium):
+#: a mouseover on each drawn layer opens its tooltip (or its group's) as a pointer would.
+HOVER_ALL = """() => {
+  const out = {hovered: 0, layers: [], texts: []};
+  for (const key of Object.keys(window).filter(k => k.startsWith('map_'))) {
+    const m = window[key];
+    if (!(m instanceof L.Map)) continue;
+    let drawn = 0;
+    m.eachLayer(l => {
+      if (l instanceof L.Path) drawn++;
+      if (l instanceof L.LayerGroup) return;  // its members are hovered one by one
+      const at = l.getLatLng ? l.getLatLng() : (l.getBounds ? l.getBounds().getCenter() : null);
+      if (!at) return;  // tiles
+      l.fire('mouseover', {latlng: at, layerPoint: m.latLngToLayerPoint(at),
+                           containerPoint: m.latLngToContainerPoint(at)}, true);
+      out.hovered++;
+      document.querySelectorAll('.leaflet-tooltip').forEach(t => out.texts.push(t.textContent));
+      l.fire('mouseout', {latlng: at}, true);
+    });
+    out.layers.push(drawn);
+  }
+  return out;
+}"""
+
+#: Page coordinates of the first drawn polygon named one of ``names`` (``IMG`` as written or
+#: escaped), after scrolling its map into view (for a real pointer hover).
+FIND_IMG_POLYGON = """(names) => {
+  for (const key of Object.keys(window).filter(k => k.startsWith('map_'))) {
+    const m = window[key];
+    if (!(m instanceof L.Map)) continue;
+    let found = null;
+    m.eachLayer(l => {
+      if (!found && l instanceof L.Polygon && l.feature
+          && names.includes(l.feature.properties.name)) found = l;
+    });
+    if (!found) continue;
+    m.getContainer().scrollIntoView({block: 'center'});
+    m.setView(found.getCenter(), 16, {animate: false});
+    const box = m.getContainer().getBoundingClientRect();
+    const p = m.latLngToContainerPoint(found.getCenter());
+    return {x: box.left + p.x, y: box.top + p.y};
+  }
+  return null;
+}"""
+
+
+def _console_errors(messages: list) -> list[str]:
+    """Console errors, but the base-map tiles this test keeps offline."""
+    return [m.text for m in messages if m.type == "error"
+            and "openstreetmap.org" not in (m.location or {}).get("url", "")]
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTML report of the small demo city whose names carry script."""
+    from coverage.demo import build_demo
+    from coverage.report import make_report
+    from coverage.run import run_study, write_results
+
+    root = tmp_path_factory.mktemp("hostile")
+    project = build_demo(root / "city", size="small", seed=0)
+    city = project.parent
+    communities = gpd.read_file(city / "communities.gpkg")
+    communities.loc[communities.index[:5], "name"] = IMG
+    communities.loc[communities.index[5:10], "name"] = SCRIPT
+    communities.to_file(city / "communities.gpkg", layer="communities", driver="GPKG")
+    sites = pd.read_csv(city / "sites.csv", encoding="gb18030", dtype=str)
+    sites.iloc[0, 1], sites.iloc[1, 1] = SCRIPT, IMG  # the name column (名称)
+    sites.to_csv(city / "sites.csv", encoding="gb18030", index=False)
+    candidates = gpd.read_file(city / "candidates.geojson")
+    candidates["name"] = [IMG if i % 2 else SCRIPT for i in range(len(candidates))]
+    candidates.to_file(city / "candidates.geojson", driver="GeoJSON")
+
+    write_results(run_study(project), city / "results")
+    return make_report(project, formats=["html"], out=root / "report")["html"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _open(browser, page_file: Path):
+    """Open ``page_file`` offline; return the page, its script errors and console messages."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    console: list = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(m))
+    page.add_init_script("""window.__csp = [];
+        document.addEventListener('securitypolicyviolation',
+            e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));""")
+    page.route("http*://**", lambda route: route.abort())  # the tiles: offline here
+    page.goto(page_file.as_uri())
+    return page, errors, console
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def test_report_holds_the_names_as_text_only(hostile_report: Path) -> None:
+    text = hostile_report.read_text(encoding="utf-8")
+    assert "<img src=x" not in text and "<script>window" not in text
+    # the escaped names are there: in tables as HTML text, in map data as JSON of HTML text
+    assert "&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;" in text
+    assert "\\u0026lt;img src=x onerror=" in text
+    assert "\\u0026lt;script\\u0026gt;window.__pwned=2" in text
+
+
+def test_report_has_a_content_security_policy(hostile_report: Path) -> None:
+    text = hostile_report.read_text(encoding="utf-8")
+    metas = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', text)
+    assert len(metas) == 1
+    policy = dict(d.strip().split(" ", 1) for d in metas[0].split(";"))
+    assert policy["default-src"] == "'none'"
+    scripts = policy["script-src"].split()
+    assert all(re.fullmatch(r"'sha256-[A-Za-z0-9+/]{43}='", s) for s in scripts), scripts
+    assert "unsafe" not in metas[0].replace("style-src 'unsafe-inline'", "")
+    assert set(policy["img-src"].split()) == {"data:", "https://tile.openstreetmap.org"}
+    # the policy comes before any script, so it governs them all
+    assert text.index("Content-Security-Policy") < text.index("<script")
+    inline = re.findall(r"<script\b[^>]*>", text)
+    assert len(inline) >= len(scripts) > 3
+
+
+@needs_chromium
+def test_report_names_do_not_run_in_a_browser(hostile_report: Path, browser) -> None:
+    text = hostile_report.read_text(encoding="utf-8")
+    n_maps = text.count('<figure class="map"')
+    page, errors, console = _open(browser, hostile_report)
+    page.wait_for_function(
+        f"document.querySelectorAll('.leaflet-container').length === {n_maps}")
+    hovered = page.evaluate(HOVER_ALL)
+    # a real pointer over a community named IMG shows the name as text
+    at = page.evaluate(FIND_IMG_POLYGON, [IMG, html.escape(IMG)])
+    assert at is not None
+    page.mouse.move(at["x"], at["y"])
+    page.wait_for_selector(".leaflet-tooltip", timeout=10_000)
+    shown = page.locator(".leaflet-tooltip").inner_text()
+    page.wait_for_timeout(500)  # let any image error fire
+    pwned = page.evaluate("window.__pwned")
+    violations = page.evaluate("window.__csp")
+    page.close()
+
+    assert pwned is None
+    assert IMG in shown
+    assert not errors, errors
+    assert not violations, violations  # the report's own scripts all run under its policy
+    assert not _console_errors(console), _console_errors(console)
+    assert len(hovered["layers"]) == n_maps and all(n > 0 for n in hovered["layers"]), hovered
+    assert hovered["hovered"] >= sum(hovered["layers"])
+    texts = "\n".join(hovered["texts"])
+    assert IMG in texts and SCRIPT in texts  # shown, as text
+
+
+@needs_chromium
+def test_policy_stops_an_inline_handler_in_the_page(hostile_report: Path, browser) -> None:
+    page, errors, _ = _open(browser, hostile_report)
+    page.wait_for_selector(".leaflet-container")
+    page.evaluate("""() => { const d = document.createElement('div');
+        d.innerHTML = '<img src="data:," onerror="window.__pwned=3">'
+                    + '<img src=x onerror="window.__pwned=4">';
+        document.body.appendChild(d); }""")
+    page.wait_for_timeout(500)
+    pwned = page.evaluate("window.__pwned")
+    violations = page.evaluate("window.__csp")
+    page.close()
+    assert pwned is None
+    assert not errors, errors
+    assert any(v.startswith("script-src") for v in violations), violations
+
+
+# --- every map ----------------------------------------------------------------------------------
+
+
+def _frame(geoms: list, **columns: list) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns, geometry=geoms, crs=4326)
+
+
+def _boxes(n: int) -> list:
+    return [shapely.box(113.70 + 0.01 * i, 23.0, 113.709 + 0.01 * i, 23.009) for i in range(n)]
+
+
+def _points(n: int) -> list:
+    return [shapely.Point(113.705 + 0.01 * i, 23.005) for i in range(n)]
+
+
+def _lines(n: int) -> list:
+    return [shapely.LineString([(113.70 + 0.01 * i, 23.0), (113.8, 23.1)]) for i in range(n)]
+
+
+def _hostile_maps() -> dict[str, object]:
+    """Every map of :mod:`coverage.maps`, drawn from layers whose texts carry script."""
+    n = 2
+    text = [IMG, SCRIPT]
+    return {
+        "community": maps.community_map(_frame(
+            _boxes(n), name=text, district=text[::-1], migrants=[50, 60],
+            coverage_15min_migrant=[0.5, 0.7]), tiles=None),
+        "sites": maps.sites_map(_frame(
+            _boxes(n), site_id=text, name=text, kind=[IMG, "fp_room"], staff=[1.0, 2.0]),
+            tiles=None),
+        "underserved": maps.underserved_map(_frame(
+            _boxes(n), cluster_id=text, migrants=[50, 60], mean_time_min=[20.0, 25.0],
+            max_time_min=[30.0, 40.0]), tiles=None),
+        "recommended": maps.recommended_map(_frame(
+            _points(n), rank=[1, 2], candidate_id=text, name=text, staff=[2.0, 3.0],
+            migrants_newly_within_15min=[40, 50]), tiles=None),
+        "hotspots": maps.hotspot_map(_frame(
+            _boxes(n), hotspot=["hot_99", "cold_95"]), tiles=None),
+        "inflow": maps.inflow_map(_frame(
+            _boxes(n), name=text, growth_rate=[0.1, 0.2], projected_migrants=[100.0, 200.0],
+            early_warning=[True, False]), tiles=None),
+        "origins": maps.origin_flow_map(_frame(
+            _lines(n), origin_level=["province"] * n, dest_level=["district"] * n,
+            origin_status=["known"] * n, province_code=["43", "45"], district=text,
+            migrants=[50, 60], origin_name_zh=text, origin_name_en=text), tiles=None),
+        "commute": maps.commute_map(_frame(
+            _lines(n), corridor_id=text, home_district=text, work_district=text[::-1],
+            migrants=[50, 60]), workplaces=_frame(
+            _points(n), cluster_id=text, district=text, migrants=[50, 60]), tiles=None),
+    }
+
+
+def _properties(m) -> Iterator[object]:
+    """Every property value of every GeoJSON layer of ``m``."""
+    import folium
+
+    stack = [m]
+    while stack:
+        element = stack.pop()
+        stack.extend(element._children.values())
+        if isinstance(element, folium.GeoJson):
+            for feature in element.data["features"]:
+                yield from feature["properties"].values()
+
+
+@pytest.mark.parametrize("kind", ["community", "sites", "underserved", "recommended",
+                                  "hotspots", "inflow", "origins", "commute"])
+def test_every_map_escapes_its_texts(kind: str) -> None:
+    m = _hostile_maps()[kind]
+    page = m.get_root().render()
+    assert "<img src=x" not in page and "<script>window" not in page
+    assert "window.__pwned" not in page.replace("\\u0026", "&").replace(
+        "&quot;window.__pwned", "").replace("&gt;window.__pwned", "")
+    texts = [v for v in _properties(m) if isinstance(v, str)]
+    assert not [t for t in texts if re.search(r"[<>\"']", t)], texts
+
+
+@needs_chromium
+def test_sites_map_names_do_not_run_in_a_browser(tmp_path: Path, browser) -> None:
+    """The sites map (not in the report) embedded as the report embeds its maps."""
+    from coverage.report.html import _embed, _library_tags
+
+    head, body = _embed(_hostile_maps()["sites"])
+    page_file = tmp_path / "sites.html"
+    page_file.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_library_tags()}"
+                         f"{head}<style>.frame {{ position: relative; height: 460px; }}</style>"
+                         f"</head><body>{body}</body></html>", encoding="utf-8")
+    page, errors, _ = _open(browser, page_file)
+    page.wait_for_selector(".leaflet-container")
+    hovered = page.evaluate(HOVER_ALL)
+    control = page.locator(".leaflet-control-layers").inner_text()
+    legend = page.locator(".coverage-legend").inner_text()
+    page.wait_for_timeout(500)
+    pwned = page.evaluate("window.__pwned")
+    page.close()
+    assert pwned is None
+    assert not errors, errors
+    assert hovered["layers"] and all(n > 0 for n in hovered["layers"]), hovered
+    texts = "\n".join(hovered["texts"])
+    assert IMG in texts and SCRIPT in texts
+    assert IMG in control and IMG in legend  # an unknown kind names a layer and a legend row
