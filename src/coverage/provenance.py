@@ -20,7 +20,8 @@ from coverage.loaders import StudyData
 from coverage.network.cache import file_sha256
 from coverage.project import Project
 
-__all__ = ["data_quality", "input_hashes", "is_current", "parameters_digest", "run_info"]
+__all__ = ["data_quality", "input_hashes", "is_current", "listed_layers", "parameters_digest",
+           "run_info", "with_layers"]
 
 
 def input_hashes(project: Project) -> dict[str, str]:
@@ -53,7 +54,8 @@ def run_info(
     ``min_cell``, ``parameters_digest``, ``input_sha256:<layer>``, ``rows:<layer>``,
     ``conversion:<layer>``, ``quarantined:<layer>``, ``skipped:<analysis>`` and
     ``estimated:<analysis>`` (reason codes of :mod:`coverage.availability`) and ``seconds``
-    (total run time).
+    (total run time). ``layers`` (the layers the run wrote, see :func:`with_layers`) is added
+    when the results are assembled.
     """
     project = study.project
     p = project.parameters
@@ -118,3 +120,22 @@ def is_current(info: pd.DataFrame, project: Project, mode: str) -> bool:
     current = input_hashes(project)
     stored = {k.split(":", 1)[1]: v for k, v in saved.items() if k.startswith("input_sha256:")}
     return stored == current
+
+
+def with_layers(info: pd.DataFrame, names: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """Return ``info`` with its ``layers`` row set to ``names`` (comma-separated, in order).
+
+    The row lists every layer a run writes to ``results.gpkg`` (``run_info`` included), so that
+    a reader can tell a complete file from an incomplete one (:func:`listed_layers`).
+    """
+    kept = info[info["key"].astype(str) != "layers"]
+    row = pd.DataFrame([("layers", ", ".join(names))], columns=["key", "value"])
+    return pd.concat([kept, row], ignore_index=True)
+
+
+def listed_layers(info: pd.DataFrame) -> list[str] | None:
+    """Return the layers ``run_info`` says the run wrote (``None`` when it does not say)."""
+    rows = info.loc[info["key"].astype(str) == "layers", "value"]
+    if not len(rows):
+        return None
+    return [name.strip() for name in str(rows.iloc[0]).split(",") if name.strip()]

@@ -59,8 +59,16 @@ from coverage.patterns import (
 from coverage.patterns.hotspots import TooFewCellsError
 from coverage.preflight import read_network, suspect_declarations
 from coverage.project import Project
-from coverage.provenance import data_quality, run_info
+from coverage.provenance import data_quality, run_info, with_layers
 from coverage.staffing import PER, catchment_staffing, community_staffing
+from coverage.workspace_io import (
+    folder_lock,
+    partial_path,
+    private_folder,
+    remove_partials,
+    replace_file,
+    write_partial,
+)
 
 #: E2SFCA zone weights for the three default thresholds (Luo & Qi 2009).
 LUO_QI_WEIGHTS = (1.0, 0.68, 0.22)
@@ -71,6 +79,14 @@ RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "in
 
 PERSON_LAYER = "migrant_access"
 """The one person-level layer (ids and times); written only on request, into ``private/``."""
+
+RECOMMENDATION_LAYERS = ("recommended_sites", "recommended_staff", "scenario_comparison")
+"""Layers ``coverage recommend`` and ``coverage simulate`` add to a run's ``results.gpkg``."""
+
+RECOMMENDATION_FILES = ("recommended_scenario.json",)
+"""Files ``coverage recommend`` writes beside the results."""
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -356,17 +372,19 @@ def run_study(
         workplaces = workplace_clusters(migrants, sites=sites, communities=communities,
                                         min_cell=min_cell)
     clock.stop()
-    return RunResults(study=study, mode=mode, migrant_access=access,
-                      run_info=run_info(study, mode, clock.timings, skipped=skipped,
-                                        estimated=estimated),
-                      skipped=skipped, estimated=estimated,
-                      data_quality=data_quality(study),
-                      site_catchments=site_catchments, community_summary=community_summary,
-                      district_summary=district_summary, indicators=indicators,
-                      underserved_clusters=clusters, hotspots=spots, inflow_trends=trends,
-                      origin_flows=origins, commute_flows=commutes,
-                      workplace_clusters=workplaces, notes=notes, timings=clock.timings,
-                      indicator_quarters=quarters)
+    results = RunResults(study=study, mode=mode, migrant_access=access,
+                         run_info=run_info(study, mode, clock.timings, skipped=skipped,
+                                           estimated=estimated),
+                         skipped=skipped, estimated=estimated,
+                         data_quality=data_quality(study),
+                         site_catchments=site_catchments, community_summary=community_summary,
+                         district_summary=district_summary, indicators=indicators,
+                         underserved_clusters=clusters, hotspots=spots, inflow_trends=trends,
+                         origin_flows=origins, commute_flows=commutes,
+                         workplace_clusters=workplaces, notes=notes, timings=clock.timings,
+                         indicator_quarters=quarters)
+    results.run_info = with_layers(results.run_info, list(results.layers()))
+    return results
 
 
 def _positions(labels: pd.Series, index: pd.Index) -> np.ndarray:
@@ -450,56 +468,142 @@ def write_results(
     """Write ``results.gpkg`` and one CSV per layer into ``folder``; return the GeoPackage path.
 
     The default folder is the project's ``[outputs] dir``. CSV files are UTF-8 with a byte-order
-    mark so that Excel opens the Chinese text correctly. The person-level layer
+    mark so that Excel opens the Chinese text correctly; text cells that a spreadsheet would
+    take for a formula are neutralised (:func:`_csv_ready`). The person-level layer
     ``migrant_access`` (migrant ids with their travel times) is written only with
     ``person_level``, into ``private/results.gpkg`` and ``private/migrant_access.csv`` beside
-    the results: it is personal data, for follow-up inside the service, never to be published.
+    the results (folder 0700, files 0600): it is personal data, for follow-up inside the
+    service, never to be published.
+
+    The write is atomic and exclusive (:mod:`coverage.workspace_io`): the new files are written
+    under temporary names, then renamed over the old ones, the GeoPackage last, under the
+    folder's lock; an interrupted write leaves the previous results whole. ``run_info`` lists the
+    layers written (key ``layers``). The new results replace the previous run's entirely: the
+    CSV copies of layers this run does not write and the previous recommendation
+    (:data:`RECOMMENDATION_LAYERS`, ``recommended_scenario.json``), made on the old baseline,
+    are removed just before the new GeoPackage is moved into place.
     """
     folder = Path(folder) if folder is not None else results.study.project.output_dir
-    target = folder / "results.gpkg"
-    if target.exists():
-        target.unlink()
-    if person_level:
-        private = folder / "private"
-        if (private / "results.gpkg").exists():
-            (private / "results.gpkg").unlink()
-        write_layers({PERSON_LAYER: results.migrant_access}, private)
-    return write_layers(results.layers(), folder)
+    layers = results.layers()
+    if "run_info" in layers:
+        layers["run_info"] = with_layers(layers["run_info"], list(layers))
+    known = (*RESULT_LAYERS, "indicator_quarters", *RECOMMENDATION_LAYERS)
+    stale = [folder / f"{name}.csv" for name in known if name not in layers]
+    stale += [folder / name for name in RECOMMENDATION_FILES]
+    with folder_lock(folder):
+        if person_level:
+            private = private_folder(folder / "private")
+            _replace_layers({PERSON_LAYER: results.migrant_access}, private, private=True)
+        return _replace_layers(layers, folder, remove=stale)
 
 
-def write_layers(layers: dict[str, pd.DataFrame], folder: str | Path) -> Path:
+def write_layers(
+    layers: dict[str, pd.DataFrame], folder: str | Path, *, files: dict[str, str] | None = None
+) -> Path:
     """Write (or replace) layers in ``folder/results.gpkg``, each with a CSV copy.
+
+    The other layers of the GeoPackage are kept. The current file is copied to a temporary one,
+    the layers are written there, and the copy replaces the file in one rename (under the
+    folder's lock), so readers see the whole previous file until then.
+
+    Parameters
+    ----------
+    layers
+        Layer name → table.
+    folder
+        The results folder.
+    files
+        Text files to write beside the results (name → UTF-8 text), replaced together with
+        the layers (e.g. ``recommended_scenario.json``).
 
     Returns
     -------
     pathlib.Path
         The GeoPackage.
     """
+    folder = Path(folder)
+    with folder_lock(folder):
+        target = folder / "results.gpkg"
+        return _replace_layers(layers, folder, base=target if target.exists() else None,
+                               files=files)
+
+
+def _replace_layers(
+    layers: dict[str, pd.DataFrame],
+    folder: Path,
+    *,
+    base: Path | None = None,
+    private: bool = False,
+    remove: list[Path] | tuple[Path, ...] = (),
+    files: dict[str, str] | None = None,
+) -> Path:
+    """Write ``layers`` (onto a copy of ``base``) and their CSVs, then rename all into place.
+
+    Call while holding the folder's lock. Everything is written under temporary names first;
+    then ``remove`` is deleted, the CSVs and ``files`` are renamed and the GeoPackage last.
+    """
+    import shutil
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyogrio
 
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_partials(folder)
     target = folder / "results.gpkg"
-    for name, table in layers.items():
-        pyogrio.write_dataframe(table, target, layer=name, driver="GPKG",
-                                layer_options={"OVERWRITE": "YES"})
-        plain = (pd.DataFrame(table.drop(columns=table.geometry.name))
-                 if isinstance(table, gpd.GeoDataFrame) else table)
-        frame = pa.Table.from_pandas(_csv_ready(plain), preserve_index=False)
-        with (folder / f"{name}.csv").open("wb") as fh:
-            fh.write(b"\xef\xbb\xbf")
-            pacsv.write_csv(frame, fh)
-    return target
+    gpkg = partial_path(target)
+    ready: list[tuple[Path, Path]] = []
+    try:
+        if base is not None:
+            shutil.copyfile(base, gpkg)
+        for name, table in layers.items():
+            pyogrio.write_dataframe(table, gpkg, layer=name, driver="GPKG",
+                                    layer_options={"OVERWRITE": "YES"})
+            plain = (pd.DataFrame(table.drop(columns=table.geometry.name))
+                     if isinstance(table, gpd.GeoDataFrame) else table)
+            frame = pa.Table.from_pandas(_csv_ready(plain), preserve_index=False)
+
+            def write_csv(fh: object, frame: pa.Table = frame) -> None:
+                fh.write(b"\xef\xbb\xbf")
+                pacsv.write_csv(frame, fh)
+
+            csv = folder / f"{name}.csv"
+            ready.append((write_partial(csv, write_csv, private=private), csv))
+        for name, text in (files or {}).items():
+            data = text.encode("utf-8")
+            ready.append((write_partial(folder / name, lambda fh, d=data: fh.write(d),
+                                        private=private), folder / name))
+        for path in remove:
+            path.unlink(missing_ok=True)
+        for partial, final in ready:
+            replace_file(partial, final, private=private)
+        return replace_file(gpkg, target, private=private)
+    except BaseException:
+        for partial in (gpkg, *(p for p, _ in ready)):
+            partial.unlink(missing_ok=True)
+        raise
+
+
+def _neutralise(value: object) -> object:
+    """Prefix ``'`` to text a spreadsheet would run as a formula (``=``, ``+``, ``@`` ...)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain numpy/str columns for CSV writing (nullable dtypes become object with blanks)."""
+    """Plain numpy/str columns for CSV writing (nullable dtypes become object with blanks).
+
+    Text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (site and
+    community names come from users' files) get a leading ``'`` so that Excel shows them as
+    text instead of running them; numbers, negative ones included, stay numbers.
+    """
     out = {}
     for col in frame.columns:
         s = frame[col]
         if isinstance(s.dtype, pd.BooleanDtype | pd.Int64Dtype):
             s = s.astype(object).where(s.notna(), None)
+        elif s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            s = s.map(_neutralise, na_action="ignore")
         out[col] = s
     return pd.DataFrame(out)

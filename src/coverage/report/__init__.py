@@ -36,21 +36,39 @@ _RECOMMENDATION = ("recommended_sites", "recommended_staff", "scenario_compariso
 
 
 def _current_layers(gpkg: Path, project: Project, mode: str) -> dict[str, pd.DataFrame]:
-    """Read the layers of ``results.gpkg`` if its ``run_info`` matches the project, else none."""
+    """Read the layers of ``results.gpkg`` if they are a complete, current run, else none.
+
+    Complete: the file opens, has ``run_info``, and holds every layer ``run_info`` lists under
+    ``layers`` (a file without that list, or missing one of its layers, is not used: the
+    results are computed again rather than shown with sections missing). Current: ``run_info``
+    matches the project's inputs, parameters and ``mode``. The layers are read again when a
+    new run replaced the file while they were read, so that they all come from one run.
+    """
     import pyogrio
+    from pyogrio.errors import DataLayerError, DataSourceError
 
-    from coverage.provenance import is_current
+    from coverage.provenance import is_current, listed_layers
 
-    if not gpkg.exists():
-        return {}
-    names = [name for name, _ in pyogrio.list_layers(gpkg)]
-    if "run_info" not in names:
-        return {}
-    info = pyogrio.read_dataframe(gpkg, layer="run_info")
-    if not is_current(info, project, mode):
-        return {}
-    return {name: info if name == "run_info" else pyogrio.read_dataframe(gpkg, layer=name)
-            for name in names}
+    for _attempt in range(3):
+        try:
+            before = gpkg.stat()
+            names = [name for name, _ in pyogrio.list_layers(gpkg)]
+            if "run_info" not in names:
+                return {}
+            info = pyogrio.read_dataframe(gpkg, layer="run_info")
+            listed = listed_layers(info)
+            if listed is None or not set(listed) <= set(names):
+                return {}
+            if not is_current(info, project, mode):
+                return {}
+            layers = {name: info if name == "run_info" else
+                      pyogrio.read_dataframe(gpkg, layer=name) for name in names}
+            after = gpkg.stat()
+        except (OSError, DataSourceError, DataLayerError, KeyError):
+            return {}
+        if (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns):
+            return layers
+    return {}
 
 
 def load_results(
@@ -70,14 +88,44 @@ def load_results(
     coverage and ``new_staff`` staff for the largest shortfalls) and written beside them, with
     its scenario file ``recommended_scenario.json``. With ``write`` False nothing is written
     (the web app computes another travel mode's results in memory, leaving the saved ones).
+
+    Saved results are read without waiting; computing and writing missing ones holds the
+    output folder's lock (:func:`coverage.workspace_io.folder_lock`), so a run already writing
+    them is waited for and its results are used when they are current.
     """
+    from coverage.workspace_io import folder_lock
+
+    project = project if isinstance(project, Project) else load_project(project)
+    gpkg = project.output_dir / "results.gpkg"
+    layers = _current_layers(gpkg, project, mode)
+    wanted = bool(new_sites or new_staff)
+    if layers and (any(name in layers for name in _RECOMMENDATION) or not wanted):
+        return layers
+    if not write:
+        return _complete(project, layers, mode=mode, new_sites=new_sites, new_staff=new_staff,
+                         progress=progress, write=False)
+    with folder_lock(project.output_dir):
+        layers = _current_layers(gpkg, project, mode)  # another run may have written them
+        return _complete(project, layers, mode=mode, new_sites=new_sites,
+                         new_staff=new_staff, progress=progress, write=True)
+
+
+def _complete(
+    project: Project,
+    layers: dict[str, pd.DataFrame],
+    *,
+    mode: str,
+    new_sites: int,
+    new_staff: int,
+    progress: Callable[[str], None] | None,
+    write: bool,
+) -> dict[str, pd.DataFrame]:
+    """Compute (and with ``write`` save) what :func:`load_results` found missing."""
     from coverage.loaders import load_study
     from coverage.network import RoadNetwork
     from coverage.run import run_study, write_results
 
     step = progress or (lambda _text: None)
-    project = project if isinstance(project, Project) else load_project(project)
-    layers = _current_layers(project.output_dir / "results.gpkg", project, mode)
     study = net = None
     if not layers:
         step("running the main job")
@@ -97,8 +145,8 @@ def load_results(
         model = scenario_model(project, mode, study=study, network=net)
         rec = recommend(model, new_sites=new_sites, new_staff=new_staff, progress=progress)
         if write:
-            write_layers(rec.layers, project.output_dir)
-            rec.scenario.to_json(project.output_dir / "recommended_scenario.json")
+            write_layers(rec.layers, project.output_dir,
+                         files={"recommended_scenario.json": rec.scenario.to_json() + "\n"})
         layers = {**layers, **rec.layers}
     return layers
 

@@ -647,7 +647,7 @@ def _methods(ctx: _Context) -> Section:
         s.paragraphs.append(t("txt_approximate_boundaries"))
     info = ctx.info
     params = [(_param_label(t, k), v) for k, v in info.items()
-              if not k.startswith(("input_sha256:", "skipped:", "estimated:"))]
+              if not k.startswith(("input_sha256:", "skipped:", "estimated:")) and k != "layers"]
     if lines := _reasons(ctx):
         s.paragraphs.append(text("availability", "title", t.lang))
         s.bullets += lines

@@ -3,8 +3,9 @@
 Values are written as numbers with number formats (shares as percentages), so a sheet's
 values are the result layers' values; suppressed cells are left empty with a grey "—" style
 note. Headers are frozen. Text cells starting with ``=``, ``+``, ``-`` or ``@`` are written as
-text, never as formulas (names come from users' files). The first sheet lists, for every
-other sheet, its source layer and the result column behind each header.
+text, never as formulas (names come from users' files), on every sheet including the index
+sheet's project name and notes. The first sheet lists, for every other sheet, its source layer
+and the result column behind each header.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def _cell_value(value: object, kind: str, lang: str) -> object:
     return str(value)
 
 
+def _append(ws: object, values: list[object]) -> None:
+    """Append a row to ``ws`` with its text cells as text, never formulas."""
+    ws.append(values)
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
 def _sheet_name(key: str, used: set[str]) -> str:
     name = key[:31]
     i = 2
@@ -49,7 +58,7 @@ def _sheet_name(key: str, used: set[str]) -> str:
 
 def _write_table(ws: object, table: Table, lang: str) -> None:
     columns = list(table.frame.columns)
-    ws.append([table.labels[c] for c in columns])
+    _append(ws, [table.labels[c] for c in columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = _HEAD_FILL
@@ -81,20 +90,20 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     wb = Workbook()
     about = wb.active
     about.title = texts["tab_about"][:31]
-    about.append([report.title])
+    _append(about, [report.title])
     about["A1"].font = Font(bold=True, size=13)
     for k, v in report.meta:
-        about.append([k, v])
-    about.append([report.privacy_note])
+        _append(about, [k, v])
+    _append(about, [report.privacy_note])
     if report.not_computed:
         about.append([])
-        about.append([catalogue("availability", report.lang)["title"]])
+        _append(about, [catalogue("availability", report.lang)["title"]])
         about[f"A{about.max_row}"].font = Font(bold=True)
         for line in report.not_computed:
-            about.append([line])
+            _append(about, [line])
     about.append([])
-    about.append([texts["col_sheet"], texts["col_layer"], texts["col_label"],
-                  texts["col_column"]])
+    _append(about, [texts["col_sheet"], texts["col_layer"], texts["col_label"],
+                    texts["col_column"]])
     header_row = about.max_row
     for cell in about[header_row]:
         cell.font = Font(bold=True)
