@@ -142,7 +142,7 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
                 page.get_by_role("button", name="下载情景 JSON").click()
             scenario_file = tmp_path / "scenario.json"
             download.value.save_as(scenario_file)
-            scenario = Scenario.from_json(scenario_file)
+            scenario = Scenario.from_text(scenario_file.read_bytes())
             assert scenario.edits and {e.action for e in scenario.edits} == {"add"}
             table = ScenarioModel(demo_city).evaluate(scenario)
             expected = float(table[table["level"] == "city"].iloc[0][column])
@@ -193,16 +193,16 @@ def test_hashed_passwords(tmp_path: Path):
     from coverage_app.auth import HashedAuthProvider, add_user, verify_password
 
     users = tmp_path / "users.json"
-    add_user(users, "planner", "s3cret-密码")
+    add_user(users, "planner", "s3cret-规划-密码")
     stored = json.loads(users.read_text("utf-8"))["planner"]
     assert "s3cret" not in stored and stored.startswith("scrypt$")
-    assert verify_password("s3cret-密码", stored)
+    assert verify_password("s3cret-规划-密码", stored)
     assert not verify_password("s3cret", stored)
     assert oct(users.stat().st_mode & 0o777) == "0o600"
     handler = HashedAuthProvider(users).login_handler
-    assert handler._validate(None, "planner", "s3cret-密码")
+    assert handler._validate(None, "planner", "s3cret-规划-密码")
     assert not handler._validate(None, "planner", "wrong")
-    assert not handler._validate(None, "nobody", "s3cret-密码")
+    assert not handler._validate(None, "nobody", "s3cret-规划-密码")
     with pytest.raises(ValueError, match="no users file"):
         HashedAuthProvider(tmp_path / "missing.json")
 
@@ -267,31 +267,36 @@ def test_state_saves_compares_and_loads_scenarios(state):
 
 
 def test_log_in_with_hashed_passwords(demo_city: Path, tmp_path: Path):
-    """``coverage app --users``: the page needs a log-in; a wrong password is refused."""
+    """``coverage app --users``: the page needs a log-in; a wrong password is refused.
+
+    More in ``test_app_auth.py`` (limits, timing, sessions, XSRF, cookies, address).
+    """
     import http.cookiejar
+    import secrets
     import urllib.error
     import urllib.parse
 
     from coverage_app.auth import add_user
 
     users = tmp_path / "users.json"
-    add_user(users, "planner", "right-密码")
+    add_user(users, "planner", "right-规划-密码")
+    jar = http.cookiejar.CookieJar()
     with _app(demo_city, "--users", str(users),
-              env={"COVERAGE_COOKIE_SECRET": "x" * 32}) as base:
-        opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+              env={"COVERAGE_COOKIE_SECRET": secrets.token_urlsafe(32)}) as base:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         with opener.open(base + "/", timeout=30) as response:
             first = response.geturl()
         assert "/login" in first  # sent to the log-in page
 
         def log_in(password: str) -> str:
-            data = urllib.parse.urlencode({"username": "planner",
-                                           "password": password}).encode()
+            xsrf = next(c.value for c in jar if c.name == "_xsrf")  # set by the log-in page
+            data = urllib.parse.urlencode({"username": "planner", "password": password,
+                                           "_xsrf": xsrf}).encode()
             with opener.open(base + "/login", data=data, timeout=30) as response:
                 return response.geturl()
 
         assert "error" in log_in("wrong")
-        assert "/login" not in log_in("right-密码")
+        assert "/login" not in log_in("right-规划-密码")
         with opener.open(base + "/", timeout=30) as response:
             assert response.status == 200 and "/login" not in response.geturl()
 
@@ -300,7 +305,7 @@ def test_log_in_needs_a_cookie_secret(demo_city: Path, tmp_path: Path):
     from coverage_app.auth import add_user
 
     users = tmp_path / "users.json"
-    add_user(users, "planner", "pw")
+    add_user(users, "planner", "right-规划-密码")
     env = {k: v for k, v in os.environ.items() if k != "COVERAGE_COOKIE_SECRET"}
     done = subprocess.run([str(SCRIPT), "app", str(demo_city), "--no-show", "--users",
                            str(users)], capture_output=True, text=True, env=env, timeout=300,

@@ -23,6 +23,7 @@ from rich.table import Table
 from coverage import __version__
 from coverage.project import Project, ProjectError, load_project, write_template
 from coverage.validation import Problems, ValidationError
+from coverage.workspace_io import ResultsLockedError
 
 app = typer.Typer(
     name="coverage",
@@ -175,10 +176,11 @@ def run(
 ) -> None:
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
     from coverage.run import run_study, write_results
+    from coverage.workspace_io import folder_lock
 
     parsed = _project(project)
     start = time.perf_counter()
-    with _steps("run") as step:
+    with folder_lock(out or parsed.output_dir, notify=_waiting), _steps("run") as step:
         results = run_study(parsed, mode=mode.value, progress=step)
         step("writing results")
         target = write_results(results, out, person_level=person_level)
@@ -325,6 +327,7 @@ def recommend(
     from coverage.recommend import recommend as recommend_all
     from coverage.run import write_layers
     from coverage.scenario import ScenarioModel, compare
+    from coverage.workspace_io import folder_lock
 
     parsed = _project(project)
     if min(new_sites, new_staff, relocate) < 0 or (
@@ -333,16 +336,16 @@ def recommend(
         err.print("[red]error:[/red] give --new-sites, --new-staff and/or --relocate as whole "
                   "numbers ≥ 1")
         raise typer.Exit(2)
-    with _steps("recommend") as step:
+    folder = out or parsed.output_dir
+    with folder_lock(folder, notify=_waiting), _steps("recommend") as step:
         step("preparing the baseline")
         model = ScenarioModel(parsed)
         result = recommend_all(model, new_sites=new_sites, new_staff=new_staff,
                                objective=objective.value, staff_objective=staff_objective.value,
                                relocate=relocate, progress=step)
         layers, scenario, tables = result.layers, result.scenario, result.tables
-        folder = out or parsed.output_dir
-        target = write_layers(layers, folder)
-        scenario.to_json(folder / "recommended_scenario.json")
+        target = write_layers(layers, folder,
+                              files={"recommended_scenario.json": scenario.to_json() + "\n"})
     if "recommended_sites" in layers:
         show = layers["recommended_sites"].drop(columns="geometry")
         t = Table(title="推荐新增网点" if lang is Lang.zh else "Recommended new service points")
@@ -377,14 +380,16 @@ def simulate(
     """Evaluate a what-if scenario against the baseline (情景模拟)."""
     from coverage.run import write_layers
     from coverage.scenario import Scenario, ScenarioModel, compare, comparison_layer
+    from coverage.workspace_io import folder_lock
 
     parsed = _project(project)
     try:
-        scenario = Scenario.from_json(scenario_file)
+        scenario = Scenario.from_file(scenario_file)
     except ValueError as exc:
         _fail_project(exc)
         return
-    with _steps("simulate") as step:
+    folder = out or parsed.output_dir
+    with folder_lock(folder, notify=_waiting), _steps("simulate") as step:
         step("preparing the baseline")
         model = ScenarioModel(parsed)
         changed = sorted(k for k, v in scenario.inputs.items() if model.inputs.get(k) != v)
@@ -394,13 +399,17 @@ def simulate(
         except ValueError as exc:
             _fail_project(exc)
             return
-        target = write_layers({"scenario_comparison": comparison_layer(tables)},
-                              out or parsed.output_dir)
+        target = write_layers({"scenario_comparison": comparison_layer(tables)}, folder)
     if changed:
         console.print(f"[yellow]note:[/yellow] the scenario was made on other versions of "
                       f"{', '.join(changed)}; its results may differ from when it was saved")
     _print_comparison(compare(tables), lang.value, model.thresholds)
     console.print(f"results: {target}")
+
+
+def _waiting(message: str) -> None:
+    """Say that the command waits for another run writing the same results."""
+    err.print(f"[yellow]note:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _formats(text: str) -> list[str]:
@@ -467,6 +476,9 @@ def app_command(
         help="Project folder or project.toml (default: the demo city, built on first use).")
     ] = None,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 5006,
+    address: Annotated[str, typer.Option(
+        help="Address to listen on; beyond this machine (e.g. 0.0.0.0) needs --users.")
+    ] = "127.0.0.1",
     show: Annotated[bool, typer.Option(help="Open a browser tab.")] = True,
     allow_origin: Annotated[list[str] | None, typer.Option(
         help="Host:port allowed to open the app (repeat; default this machine only).")] = None,
@@ -474,11 +486,22 @@ def app_command(
         help="Users file (hashed passwords, see `coverage app-user`): log-in required.")
     ] = None,
     cookie_secret: Annotated[str | None, typer.Option(
-        envvar="COVERAGE_COOKIE_SECRET", help="Secret signing log-in cookies.")] = None,
+        envvar="COVERAGE_COOKIE_SECRET",
+        help="Secret signing log-in cookies (at least 32 random characters).")] = None,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies",
+        help="Mark log-in cookies Secure (HTTPS through a proxy; automatic with "
+             "X-Forwarded-Proto: https).")] = False,
 ) -> None:
     """Serve the planners' web app (启动规划网页应用)."""
     from coverage_app import serve
+    from coverage_app.auth import is_local_address
 
+    if users is None and not is_local_address(address):
+        err.print(f"[red]error:[/red] --address {escape(address)} opens the app to other "
+                  "machines: add a log-in with --users USERS.json, or keep the default "
+                  "127.0.0.1", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
     if project is None:
         from coverage.demo import build_demo
         from coverage.run import run_study, write_results
@@ -490,12 +513,16 @@ def app_command(
                 write_results(run_study(project_file, progress=step))
         project = folder
     parsed = _project(project)
-    console.print(f"serving {parsed.name} at http://localhost:{port}/", highlight=False)
+    host = ("localhost" if is_local_address(address) else
+            "<this server>" if address in ("0.0.0.0", "::") else
+            f"[{address}]" if ":" in address else address)
+    console.print(f"serving {parsed.name} at http://{host}:{port}/", highlight=False)
     try:
-        serve(parsed.path, port=port, show=show, allow_origins=allow_origin or None,
-              users_file=users, cookie_secret=cookie_secret)
+        serve(parsed.path, port=port, address=address, show=show,
+              allow_origins=allow_origin or None, users_file=users,
+              cookie_secret=cookie_secret, secure_cookies=secure_cookies)
     except ValueError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -503,13 +530,32 @@ def app_command(
 def app_user(
     users: Annotated[Path, typer.Argument(help="Users file (JSON) to create or update.")],
     name: Annotated[str, typer.Argument(help="User name.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True)],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of stdin instead of asking for it.")
+    ] = False,
 ) -> None:
-    """Add a user of the web app, with a hashed password (添加网页应用用户)."""
-    from coverage_app.auth import add_user
+    """Add a user of the web app, with a hashed password (添加网页应用用户).
 
-    add_user(users, name, password)
+    The password (at least 10 characters) is asked for twice, hidden, or read from stdin;
+    never given on the command line, where other users of the machine could see it.
+    Replacing a user's password, or removing the user from the file, ends their sessions.
+    """
+    import sys
+
+    from coverage_app.auth import add_user, check_password, check_user_name
+
+    try:
+        check_user_name(name)
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        check_password(password)
+        add_user(users, name, password)
+    except (ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     console.print(f"{name} added to {users}", highlight=False)
 
 
@@ -655,6 +701,9 @@ def main() -> None:
     except (ValidationError, ProjectError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    except ResultsLockedError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]", highlight=False)
         raise SystemExit(130) from None
