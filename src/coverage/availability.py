@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coverage.indicators import INDICATORS
+from coverage.indicators import INDICATORS, indicator_names
+from coverage.messages import text
 
 __all__ = [
     "ANALYSES",
@@ -115,8 +116,6 @@ def estimated_analyses(layers: dict[str, pd.DataFrame]) -> dict[str, str]:
 
 def reason_text(reason: str, lang: str = "zh") -> str:
     """Return the sentence for a reason code, e.g. ``未计算：缺少来本地日期``."""
-    from coverage.messages import text
-
     return text("availability", reason, lang)
 
 
@@ -139,9 +138,6 @@ def from_run_info(info: pd.DataFrame | None, prefix: str = "skipped") -> dict[st
 
 def analysis_name(analysis: str, lang: str = "zh") -> str:
     """Display name of an analysis (an indicator's name for ``indicator:<key>``)."""
-    from coverage.indicators import indicator_names
-    from coverage.messages import text
-
     if analysis.startswith("indicator:"):
         return indicator_names(lang)[analysis.split(":", 1)[1]]
     return text("analyses", analysis, lang)

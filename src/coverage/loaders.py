@@ -1107,7 +1107,7 @@ def validate_project(
     if not isinstance(project, Project):
         project = load_project(project)
     problems = Problems()
-    _load(project, problems, progress)
+    load_checked(project, problems, progress)
     return problems
 
 

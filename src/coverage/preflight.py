@@ -22,6 +22,7 @@ from pathlib import Path
 
 from coverage.loaders import StudyData, load_checked
 from coverage.network import RoadNetwork
+from coverage.network.offsets import check_declaration
 from coverage.network.readers import EmptyNetworkError
 from coverage.project import Project, load_project
 from coverage.validation import Problems
@@ -139,8 +140,6 @@ def suspect_declarations(study: StudyData, net: RoadNetwork) -> list[tuple[str, 
         The layer's file and the message in the project's language (the likely system, the
         evidence and the line to put in ``project.toml``), for each suspect layer.
     """
-    from coverage.network.offsets import check_declaration
-
     out = []
     for name in ("migrants", "sites", "registered_points", "candidates"):
         points = study.layers.get(name)
