@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import warnings
 from pathlib import Path
 
@@ -551,6 +552,12 @@ def test_cache_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COVERAGE_CACHE_DIR", str(tmp_path / "env"))
     RoadNetwork.from_file(GUIXI)
     assert len(list((tmp_path / "env").glob("*-walk-v?.npz"))) == 1
+    # Owner-only: the folder 0700, each entry 0600, the grid folder 0700.
+    assert stat.S_IMODE((tmp_path / "env").stat().st_mode) == 0o700
+    (entry,) = (tmp_path / "env").glob("*-walk-v?.npz")
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    (grid,) = (tmp_path / "env").glob("*-walk-v?-grid*")
+    assert stat.S_IMODE(grid.stat().st_mode) == 0o700
     assert len(list((tmp_path / "env").glob("*-walk-v?-grid*"))) == 1
     assert RoadNetwork.from_file(GUIXI).load_info["from_cache"]
     assert not RoadNetwork.from_file(GUIXI, cache=False).load_info["from_cache"]

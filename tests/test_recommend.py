@@ -107,8 +107,24 @@ def test_cli_recommend_and_simulate(small_demo, tmp_path):
     data = json.loads(scenario.read_text(encoding="utf-8"))
     assert len(data["edits"]) >= 3 and data["inputs"]["migrants"]
     result = runner.invoke(app, ["simulate", str(small_demo), str(scenario), "--out",
-                                 str(tmp_path / "sim")])
+                                 str(tmp_path)])
     assert result.exit_code == 0, result.output
+    # The simulation is kept by its scenario's name, beside the recommendation's comparison.
+    layers = {row[0] for row in pyogrio.list_layers(tmp_path / "results.gpkg")}
+    assert {"recommended_sites", "scenario_comparison", "simulation_recommended"} <= layers
+    comp = pyogrio.read_dataframe(tmp_path / "results.gpkg", layer="scenario_comparison")
+    assert set(comp["scenario"]) == {"baseline", "recommended"}
+    assert (tmp_path / "simulation_recommended.csv").is_file()
+    # A staff-only recommendation replaces the whole recommendation: no older sites stay.
+    result = runner.invoke(app, ["recommend", str(small_demo), "--new-sites", "0",
+                                 "--new-staff", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    layers = {row[0] for row in pyogrio.list_layers(tmp_path / "results.gpkg")}
+    assert "recommended_sites" not in layers and "recommended_staff" in layers
+    assert not (tmp_path / "recommended_sites.csv").exists()
+    assert "simulation_recommended" in layers
+    staff = pyogrio.read_dataframe(tmp_path / "results.gpkg", layer="recommended_staff")
+    assert staff["new_staff"].sum() == pytest.approx(2)
     bad = tmp_path / "bad.json"
     bad.write_text('{"edits": [{"action": "close", "site_id": "NOPE"}]}', encoding="utf-8")
     result = runner.invoke(app, ["simulate", str(small_demo), str(bad)])

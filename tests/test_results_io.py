@@ -20,7 +20,14 @@ import pyogrio
 import pytest
 
 from coverage.provenance import listed_layers
-from coverage.run import RESULT_LAYERS, _csv_ready, write_layers, write_results
+from coverage.run import (
+    RECOMMENDATION_LAYERS,
+    RESULT_LAYERS,
+    _csv_ready,
+    simulation_layer,
+    write_layers,
+    write_results,
+)
 from coverage.workspace_io import ResultsLockedError, folder_lock
 
 SCRIPT = Path(sys.executable).with_name("coverage")
@@ -134,6 +141,32 @@ def test_a_failed_write_layers_keeps_the_previous_file(
     monkeypatch.setattr(pyogrio, "write_dataframe", real)
     write_layers(extra, previous, files={"recommended_scenario.json": "{}\n"})
     assert set(_layer_names(previous / "results.gpkg")) == {*small_run.layers(), *extra}
+
+
+def test_layers_are_kept_by_name_and_a_new_run_clears_them(small_run, previous: Path):
+    comparison = pd.DataFrame({"scenario": ["baseline", "recommended"], "x": [1.0, 2.0]})
+    rec = {"recommended_sites": pd.DataFrame({"candidate_id": ["C1"], "staff": [2.0]}),
+           "scenario_comparison": comparison}
+    write_layers(rec, previous, drop=RECOMMENDATION_LAYERS)
+    sim = simulation_layer("新站 A/B")
+    assert sim.startswith("simulation_新站_A_B-") and "/" not in sim
+    assert simulation_layer("plan_2") == "simulation_plan_2"
+    assert simulation_layer("plan 2") != simulation_layer("plan_2")
+    write_layers({sim: comparison.assign(scenario=["baseline", "新站 A/B"])}, previous)
+    # A staff-only recommendation: the older sites layer goes, the simulation stays.
+    write_layers({"recommended_staff": pd.DataFrame({"site_id": ["S1"], "new_staff": [1.0]}),
+                  "scenario_comparison": comparison}, previous, drop=RECOMMENDATION_LAYERS)
+    names = _layer_names(previous / "results.gpkg")
+    assert "recommended_sites" not in names and not (previous / "recommended_sites.csv").exists()
+    assert {"recommended_staff", "scenario_comparison", sim} <= set(names)
+    assert set(small_run.layers()) <= set(names)
+    assert len(pyogrio.read_dataframe(previous / "results.gpkg", layer="community_summary")) == (
+        len(small_run.community_summary))
+    # A new run is a new baseline: every recommendation and simulation of the old one goes.
+    write_results(small_run, previous)
+    _whole(previous, small_run)
+    assert not (previous / f"{sim}.csv").exists()
+    assert not (previous / "recommended_staff.csv").exists()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])

@@ -325,7 +325,7 @@ def recommend(
 ) -> None:
     """Recommend new service points and staff with their expected effect (推荐新增网点与人员)."""
     from coverage.recommend import recommend as recommend_all
-    from coverage.run import write_layers
+    from coverage.run import RECOMMENDATION_LAYERS, write_layers
     from coverage.scenario import ScenarioModel, compare
     from coverage.workspace_io import folder_lock
 
@@ -344,7 +344,8 @@ def recommend(
                                objective=objective.value, staff_objective=staff_objective.value,
                                relocate=relocate, progress=step)
         layers, scenario, tables = result.layers, result.scenario, result.tables
-        target = write_layers(layers, folder,
+        # The three layers are one recommendation: a part this one does not make is removed.
+        target = write_layers(layers, folder, drop=RECOMMENDATION_LAYERS,
                               files={"recommended_scenario.json": scenario.to_json() + "\n"})
     if "recommended_sites" in layers:
         show = layers["recommended_sites"].drop(columns="geometry")
@@ -378,7 +379,7 @@ def simulate(
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
     """Evaluate a what-if scenario against the baseline (情景模拟)."""
-    from coverage.run import write_layers
+    from coverage.run import simulation_layer, write_layers
     from coverage.scenario import Scenario, ScenarioModel, compare, comparison_layer
     from coverage.workspace_io import folder_lock
 
@@ -399,12 +400,14 @@ def simulate(
         except ValueError as exc:
             _fail_project(exc)
             return
-        target = write_layers({"scenario_comparison": comparison_layer(tables)}, folder)
+        # Kept by the scenario's name, beside (never over) the recommendation's comparison.
+        layer = simulation_layer(scenario.name)
+        target = write_layers({layer: comparison_layer(tables)}, folder)
     if changed:
         console.print(f"[yellow]note:[/yellow] the scenario was made on other versions of "
                       f"{', '.join(changed)}; its results may differ from when it was saved")
     _print_comparison(compare(tables), lang.value, model.thresholds)
-    console.print(f"results: {target}")
+    console.print(f"results: {target} (layer {escape(layer)})")
 
 
 def _waiting(message: str) -> None:

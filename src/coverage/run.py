@@ -84,6 +84,8 @@ RECOMMENDATION_LAYERS = ("recommended_sites", "recommended_staff", "scenario_com
 """Layers ``coverage recommend`` and ``coverage simulate`` add to a run's ``results.gpkg``."""
 
 RECOMMENDATION_FILES = ("recommended_scenario.json",)
+#: Prefix of the layers (and CSVs) that ``simulate`` writes, one per scenario name.
+SIMULATION_PREFIX = "simulation_"
 """Files ``coverage recommend`` writes beside the results."""
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -480,8 +482,9 @@ def write_results(
     folder's lock; an interrupted write leaves the previous results whole. ``run_info`` lists the
     layers written (key ``layers``). The new results replace the previous run's entirely: the
     CSV copies of layers this run does not write and the previous recommendation
-    (:data:`RECOMMENDATION_LAYERS`, ``recommended_scenario.json``), made on the old baseline,
-    are removed just before the new GeoPackage is moved into place.
+    (:data:`RECOMMENDATION_LAYERS`, ``recommended_scenario.json``) and the simulated scenarios
+    (``simulation_*``), made on the old baseline, are removed just before the new GeoPackage is
+    moved into place.
     """
     folder = Path(folder) if folder is not None else results.study.project.output_dir
     layers = results.layers()
@@ -490,6 +493,7 @@ def write_results(
     known = (*RESULT_LAYERS, "indicator_quarters", *RECOMMENDATION_LAYERS)
     stale = [folder / f"{name}.csv" for name in known if name not in layers]
     stale += [folder / name for name in RECOMMENDATION_FILES]
+    stale += sorted(folder.glob(f"{SIMULATION_PREFIX}*.csv"))
     with folder_lock(folder):
         if person_level:
             private = private_folder(folder / "private")
@@ -498,11 +502,17 @@ def write_results(
 
 
 def write_layers(
-    layers: dict[str, pd.DataFrame], folder: str | Path, *, files: dict[str, str] | None = None
+    layers: dict[str, pd.DataFrame],
+    folder: str | Path,
+    *,
+    files: dict[str, str] | None = None,
+    drop: tuple[str, ...] | list[str] = (),
 ) -> Path:
     """Write (or replace) layers in ``folder/results.gpkg``, each with a CSV copy.
 
-    The other layers of the GeoPackage are kept. The current file is copied to a temporary one,
+    The other layers of the GeoPackage are kept, but those named in ``drop`` (a set of layers
+    written together, such as :data:`RECOMMENDATION_LAYERS`, of which this write replaces only
+    some) are removed with their CSVs. The current file is copied to a temporary one,
     the layers are written there, and the copy replaces the file in one rename (under the
     folder's lock), so readers see the whole previous file until then.
 
@@ -515,6 +525,8 @@ def write_layers(
     files
         Text files to write beside the results (name → UTF-8 text), replaced together with
         the layers (e.g. ``recommended_scenario.json``).
+    drop
+        Layers to remove unless ``layers`` writes them.
 
     Returns
     -------
@@ -522,10 +534,12 @@ def write_layers(
         The GeoPackage.
     """
     folder = Path(folder)
+    gone = tuple(name for name in drop if name not in layers)
     with folder_lock(folder):
         target = folder / "results.gpkg"
         return _replace_layers(layers, folder, base=target if target.exists() else None,
-                               files=files)
+                               files=files, drop=gone,
+                               remove=[folder / f"{name}.csv" for name in gone])
 
 
 def _replace_layers(
@@ -536,14 +550,14 @@ def _replace_layers(
     private: bool = False,
     remove: list[Path] | tuple[Path, ...] = (),
     files: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
 ) -> Path:
     """Write ``layers`` (onto a copy of ``base``) and their CSVs, then rename all into place.
 
     Call while holding the folder's lock. Everything is written under temporary names first;
     then ``remove`` is deleted, the CSVs and ``files`` are renamed and the GeoPackage last.
+    The copy of ``base`` leaves out its layers named in ``drop``.
     """
-    import shutil
-
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyogrio
@@ -555,7 +569,7 @@ def _replace_layers(
     ready: list[tuple[Path, Path]] = []
     try:
         if base is not None:
-            shutil.copyfile(base, gpkg)
+            _copy_results(base, gpkg, drop=drop, replaced=set(layers))
         for name, table in layers.items():
             pyogrio.write_dataframe(table, gpkg, layer=name, driver="GPKG",
                                     layer_options={"OVERWRITE": "YES"})
@@ -582,6 +596,42 @@ def _replace_layers(
         for partial in (gpkg, *(p for p, _ in ready)):
             partial.unlink(missing_ok=True)
         raise
+
+
+def _copy_results(base: Path, copy: Path, *, drop: tuple[str, ...], replaced: set[str]) -> None:
+    """Copy a results GeoPackage, leaving out the layers in ``drop``.
+
+    GDAL (through pyogrio) cannot delete a layer from a GeoPackage, so a copy without some
+    layers is written layer by layer; a plain file copy when nothing is left out.
+    """
+    import shutil
+
+    import pyogrio
+
+    names = [str(name) for name, _ in pyogrio.list_layers(base)]
+    if not set(drop) & set(names):
+        shutil.copyfile(base, copy)
+        return
+    for name in names:
+        if name not in drop and name not in replaced:
+            pyogrio.write_dataframe(pyogrio.read_dataframe(base, layer=name), copy, layer=name,
+                                    driver="GPKG")
+
+
+def simulation_layer(name: str) -> str:
+    """Return the layer (and CSV) name under which ``simulate`` keeps a scenario's comparison.
+
+    ``simulation_`` and the scenario's name in letters, digits, ``_`` and ``-`` (Chinese
+    letters kept); when the name had other characters or was long, a short hash of the whole
+    name follows, so that two scenarios never share a layer.
+    """
+    import hashlib
+    import re
+
+    slug = re.sub(r"[^\w-]+", "_", name).strip("_")[:40]
+    if slug != name or not slug:
+        slug = f"{slug or 'scenario'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return SIMULATION_PREFIX + slug
 
 
 def _neutralise(value: object) -> object:

@@ -9,6 +9,8 @@ Speeds are not part of the key: the arrays hold lengths, a speed only converts t
 The folder is, in order: the ``cache_dir`` argument, the ``COVERAGE_CACHE_DIR`` environment
 variable, ``~/.cache/coverage-planner/networks``. A cache that cannot be written (read-only
 folder, full disk) only costs time: the network is returned anyway and a warning is issued.
+The folder is created owner-only (0700) and each entry is written 0600: a city's road file may
+be its own data, not for other users of a shared machine.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ FORMAT_VERSION = 1
 GRID_VERSION = 3
 
 _CHUNK = 1 << 20
+_DIR_MODE = 0o700
 
 
 def cache_dir(cache_dir: str | Path | None = None) -> Path:
@@ -100,8 +103,8 @@ def load(entry: Path, *, source: str) -> NetworkArrays | None:
 def save(entry: Path, arrays: NetworkArrays) -> bool:
     """Write arrays to a cache entry atomically; warn and return False if that fails."""
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+        entry.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")  # created 0600
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays.to_dict())
         os.replace(tmp, entry)
@@ -143,8 +146,8 @@ def load_grid(path: Path) -> dict[str, np.ndarray] | None:
 def save_grid(path: Path, arrays: dict[str, np.ndarray]) -> bool:
     """Write a snapping grid's folder atomically; warn and return False if that fails."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, suffix=".tmp"))
+        path.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, suffix=".tmp"))  # created 0700
         for name, value in arrays.items():
             np.save(tmp / f"{name}.npy", value, allow_pickle=False)
         try:
