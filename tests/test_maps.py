@@ -234,3 +234,16 @@ def test_hotspot_map_with_nothing_significant(tables: dict[str, gpd.GeoDataFrame
     html = m.get_root().render()
     assert html.count('"_fill"') == 0
     assert "Hot spot (99 % confidence)" not in html
+
+
+@pytest.mark.parametrize("name", ["community", "sites", "underserved", "hotspots", "inflow",
+                                  "origin_flows"])
+def test_a_layer_with_nothing_in_scope_still_draws(
+        name: str, tables: dict[str, gpd.GeoDataFrame]) -> None:
+    """A district report's maps: a layer may have no feature there (no cluster, no flow)."""
+    key = {"community": "community_summary", "sites": "site_catchments",
+           "underserved": "underserved", "hotspots": "hotspots", "inflow": "inflow_trends",
+           "origin_flows": "origin_flows"}[name]
+    empty = {**tables, key: tables[key].iloc[:0]}
+    html = _draw(name, empty, "zh").get_root().render()
+    assert "<html" in html.lower()

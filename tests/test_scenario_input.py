@@ -376,3 +376,20 @@ def test_app_status_line_escapes_error_text(app):
     shown = app.status.object
     assert "<img" not in shown and "<b>" not in shown
     assert "&lt;img" in shown and "&lt;b&gt;bad&lt;/b&gt;.json" in shown
+
+
+def test_app_status_line_escapes_a_chosen_site_id(app):
+    state = app.state
+    inside = state.session.sites().to_crs(4326).geometry.iloc[0]
+    lon, lat = inside.x + 0.002, inside.y + 0.002
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    state.load(_text({"action": "add", "site_id": hostile, "lon": lon, "lat": lat,
+                      "staff": 1}).encode(), label="hostile.json")
+    try:
+        assert hostile in set(state.session.sites()["site_id"])
+        state.choose_near(lon, lat, within_m=5)
+        assert state.chosen == hostile
+        shown = app.status.object
+        assert "<img" not in shown and "&lt;img src=x onerror=&quot;" in shown
+    finally:
+        state.load(_text().encode(), label="empty.json")
