@@ -68,6 +68,7 @@ def serve(
 
     from .app import CoverageApp, warm
     from .auth import LocalOnlyAuthProvider, guard_autoload, is_local_address
+    from .csp import transforms
 
     logged_in = users_file is not None or bool(
         kwargs.get("oauth_provider") or kwargs.get("basic_auth") or kwargs.get("auth_provider"))
@@ -80,6 +81,7 @@ def serve(
     options: dict[str, Any] = {
         "websocket_max_message_size": MAX_MESSAGE_BYTES,
         "title": parsed.name,
+        "transforms": transforms(kwargs),  # security headers and the pages' CSP (docs/app.md)
     }
     if users_file is not None:
         from .auth import HashedAuthProvider, check_cookie_secret

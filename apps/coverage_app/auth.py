@@ -505,6 +505,7 @@ class HashedAuthProvider(BasicAuthProvider):
 
         class Handler(_SafeCookies, base):  # type: ignore[misc, valid-type]
             secure_cookies = provider.secure_cookies
+            _login_template = _LocalImages(base._login_template)
 
             def _validate(self, username: str, password: str) -> bool:
                 """Whether the password is right (blocking)."""
@@ -572,6 +573,7 @@ class HashedAuthProvider(BasicAuthProvider):
 
         class Handler(_SafeCookies, base):  # type: ignore[misc, valid-type]
             secure_cookies = provider.secure_cookies
+            _logout_template = _LocalImages(base._logout_template)
 
             def get(self) -> None:
                 self.clear_cookie(TOKEN_COOKIE, path=_cookie_path())
@@ -590,6 +592,23 @@ def _cookie_path() -> str:
     from panel.config import config
 
     return config.cookie_path
+
+
+class _LocalImages:
+    """A log-in or log-out page template showing Panel's logo and icon served by the app.
+
+    Panel's pages take them from its CDN, which the pages' Content-Security-Policy does not
+    allow (and which a server without internet access cannot reach).
+    """
+
+    def __init__(self, template: Any) -> None:
+        self.template = template
+
+    def render(self, **kwargs: Any) -> str:
+        from panel.io.resources import LOCAL_DIST
+
+        # relative to /login and /logout, like the app page's own links to static files
+        return self.template.render(**{**kwargs, "PANEL_CDN": LOCAL_DIST})
 
 
 def _with_xsrf(html: str, field_html: str) -> str:
