@@ -525,6 +525,71 @@ def test_fast_growing_communities_grow_faster(migrants: pd.DataFrame, truth: dic
         assert counts.iloc[-4:].sum() > 2 * counts.iloc[:4].sum(), cid
 
 
+def _story(demo: Path, migrants: pd.DataFrame, sites: pd.DataFrame,
+           communities: gpd.GeoDataFrame, radius: float) -> pd.DataFrame:
+    """Per district, from the files: distance to the nearest site and staff within reach.
+
+    Straight lines in metres. Staff within reach is a two-step floating catchment: each site's
+    staff over the people (migrants and registered residents) within ``radius``, summed over
+    the sites within ``radius`` of each person. Registered residents weigh their population.
+    """
+    from scipy.spatial import cKDTree
+
+    reg = gpd.read_file(demo / "registered_points.gpkg", layer="registered_points")
+    people = pd.concat([_migrant_points(migrants), reg.geometry], ignore_index=True)
+    people = people.to_crs(METRIC)
+    xy = np.column_stack([people.x, people.y])
+    weight = np.r_[np.ones(len(migrants)), reg["population"].to_numpy(float)]
+    district = communities.set_index("community_id")["district"]
+    unit = np.r_[migrants["社区编码"].map(district).to_numpy(),
+                 reg["community_id"].map(district).to_numpy()]
+    is_migrant = np.arange(len(xy)) < len(migrants)
+    spts = _site_points(sites).to_crs(METRIC)
+    site_xy = np.column_stack([spts.x, spts.y])
+    staff = sites["人员"].astype(float).to_numpy()
+    dist = cKDTree(site_xy).query(xy)[0]
+    within = cKDTree(xy).query_ball_point(site_xy, r=radius)
+    access = np.zeros(len(xy))
+    for k, rows in enumerate(within):
+        access[rows] += staff[k] / weight[rows].sum() * 1000
+    rows = []
+    for name in sorted(set(district)):
+        m, r = (unit == name) & is_migrant, (unit == name) & ~is_migrant
+        rows.append({"district": name, "distance_migrants": dist[m].mean(),
+                     "distance_registered": np.average(dist[r], weights=weight[r]),
+                     "staff_migrants": access[m].mean(),
+                     "staff_registered": np.average(access[r], weights=weight[r])})
+    return pd.DataFrame(rows).set_index("district")
+
+
+def test_migrants_are_worse_served_except_in_the_planted_equal_districts(
+        demo: Path, truth: dict, migrants: pd.DataFrame, sites: pd.DataFrame,
+        communities: gpd.GeoDataFrame) -> None:
+    story = truth["equalization"]
+    found = _story(demo, migrants, sites, communities, story["radius_m"])
+    equal = set(story["equal_districts"])
+    assert 1 <= len(equal) <= 2 and len(equal) < len(found) / 2  # a district or two
+    worse = (found["distance_migrants"] > found["distance_registered"]) & (
+        found["staff_migrants"] < found["staff_registered"])
+    better = (found["distance_migrants"] < found["distance_registered"]) & (
+        found["staff_migrants"] > found["staff_registered"])
+    assert set(found.index[better]) == equal
+    assert set(found.index[worse]) == set(found.index) - equal  # most districts
+    # the truth the generator wrote says the same, with the same numbers
+    recorded = pd.DataFrame(story["districts"]).set_index("district").loc[found.index]
+    assert (recorded["migrants_worse"] == worse).all()
+    assert (recorded["equal"] == found.index.isin(equal)).all()
+    np.testing.assert_allclose(recorded["mean_site_distance_m_migrants"],
+                               found["distance_migrants"], rtol=1e-3)
+    np.testing.assert_allclose(recorded["mean_site_distance_m_registered"],
+                               found["distance_registered"], rtol=1e-3)
+    np.testing.assert_allclose(recorded["staff_per_1000_within_radius_migrants"],
+                               found["staff_migrants"], rtol=1e-2)
+    np.testing.assert_allclose(recorded["staff_per_1000_within_radius_registered"],
+                               found["staff_registered"], rtol=1e-2)
+    assert all(d in (demo / "README.md").read_text(encoding="utf-8") for d in equal)
+
+
 # ------------------------------------------------------------------------------------------
 # integration with the loader
 # ------------------------------------------------------------------------------------------

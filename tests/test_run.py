@@ -96,6 +96,27 @@ def test_planted_underserved_areas_are_worse(small_run, small_demo):
     assert np.nanmedian(times[~inside]) < 10
 
 
+def test_the_main_job_tells_the_planted_story_of_unequal_service(small_run, small_demo):
+    story = json.loads((small_demo / "ground_truth.json").read_text(encoding="utf-8"))[
+        "equalization"]
+    equal = set(story["equal_districts"])
+    d = small_run.district_summary.set_index("district")
+    city = d.loc["全市"]
+    d = d[d["level"] == "district"]
+    comm = small_run.community_summary
+    staff = comm.assign(m=comm["e2sfca_mean_migrant"] * comm["migrants"],
+                        r=comm["e2sfca_mean_registered"] * comm["registered_pop"]).groupby(
+        "district")[["m", "r", "migrants", "registered_pop"]].sum()
+    staff_gap = staff["r"] / staff["registered_pop"] - staff["m"] / staff["migrants"]
+    for district in d.index:
+        sign = -1 if district in equal else 1
+        # within 5 minutes of a service point, and accessible staff per 1,000 (E2SFCA)
+        assert sign * d.loc[district, "coverage_gap_5min"] > 0, district
+        assert sign * staff_gap[district] > 0, district
+    # city-wide, migrants are the worse covered, as the plan finds
+    assert city["coverage_gap_15min"] > 0 and city["coverage_gap_10min"] > 0
+
+
 def test_indicators_match_the_records(small_run, small_demo):
     raw = pd.read_csv(small_demo / "migrants.csv", encoding="utf-8-sig", dtype=str,
                       keep_default_na=False)

@@ -39,6 +39,12 @@ SPEED_RANGE_KMH = {"walk": (1.0, 8.0), "ebike": (5.0, 40.0)}
 #: Largest time threshold (minutes); the plan's life circles are 5, 10 and 15 minutes.
 MAX_THRESHOLD_MIN = 120.0
 STAFFING_STANDARDS = ("district_registered_ratio", "city_registered_ratio")
+#: Fewest people under a published staff ratio (staff per 1,000 people): a ratio on fewer is
+#: left empty and flagged, not published as an outlier (see ``coverage.staffing``).
+DEFAULT_RATE_MIN_POPULATION = 100
+#: Most new staff (FTE) one recommendation gives one service point (``coverage.recommend``).
+DEFAULT_MAX_NEW_STAFF_PER_SITE = 4
+_STAFFING_KEYS = {"standard", "rate_min_population", "max_new_staff_per_site"}
 
 
 class ProjectError(ValueError):
@@ -96,6 +102,8 @@ class Parameters:
     study_area_tolerance_m: float = 500.0
     staffing_standard: str | float = "district_registered_ratio"
     targets: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    rate_min_population: int = DEFAULT_RATE_MIN_POPULATION
+    max_new_staff_per_site: int = DEFAULT_MAX_NEW_STAFF_PER_SITE
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,11 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
     _check_keys(path, table, _LAYER_KEYS, where)
     if "path" not in table or not isinstance(table["path"], str):
         raise _fail(path, f"[{where}]", 'needs `path = "file"` (relative to the project file)')
+    if not table["path"].strip():
+        raise _fail(path, f"[{where}] path", 'is empty; give the file, e.g. path = "data.csv"')
+    if "\x00" in table["path"]:
+        raise _fail(path, f"[{where}] path", f"{table['path']!r} holds a NUL character, which "
+                    "no file name can")
     crs = table.get("crs")
     if crs is not None:
         try:
@@ -323,7 +336,15 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
                     f"give at most 6 thresholds of at most {MAX_THRESHOLD_MIN:g} minutes "
                     "(the plan's life circles are 5, 10 and 15 minutes)")
     staffing = table.get("staffing", {})
-    _check_keys(path, staffing, {"standard"}, "parameters.staffing")
+    _check_keys(path, staffing, _STAFFING_KEYS, "parameters.staffing")
+    whole = {}
+    for key in ("rate_min_population", "max_new_staff_per_site"):
+        value = staffing.get(key, getattr(defaults, key))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _fail(path, f"[parameters.staffing] {key}",
+                        f"{value!r} must be a whole number ≥ 1 (default "
+                        f"{getattr(defaults, key)})")
+        whole[key] = value
     standard = staffing.get("standard", defaults.staffing_standard)
     if isinstance(standard, str):
         if standard not in STAFFING_STANDARDS:
@@ -363,6 +384,7 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
         ),
         staffing_standard=standard,
         targets=targets,
+        **whole,
     )
 
 
@@ -392,10 +414,16 @@ def load_project(path: str | Path) -> Project:
             f"{path}: no project file here; create one with `coverage init DIR` or `coverage demo`"
         )
         raise ProjectError(msg)
+    if not path.is_file():  # a folder or a FIFO (reading one would wait for a writer)
+        msg = f"{path}: not a regular file; give the project folder or its project.toml"
+        raise ProjectError(msg)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise _fail(path, "syntax", f"{exc}; the file must be UTF-8 TOML") from None
+    except OSError as exc:
+        msg = f"{path}: cannot read it ({exc.strerror or type(exc).__name__})"
+        raise ProjectError(msg) from None
     path = path.resolve()
     _check_keys(path, data, _TOP_KEYS, "top level")
     head = data.get("project", {})
@@ -447,10 +475,12 @@ def load_project(path: str | Path) -> Project:
         raise _fail(path, "[privacy] min_cell", f"{min_cell!r} must be a whole number ≥ 1")
     outputs = data.get("outputs", {})
     _check_keys(path, outputs, _OUTPUT_KEYS, "outputs")
-    if not isinstance(outputs.get("dir", "results"), str) or not outputs.get("dir", "results"):
+    out_dir = outputs.get("dir", "results")
+    if not isinstance(out_dir, str) or not out_dir or "\x00" in out_dir:
         raise _fail(path, "[outputs] dir", f"{outputs.get('dir')!r} must be a folder name as "
                     'text, e.g. dir = "results"')
-    if not isinstance(privacy.get("salt_file", ".coverage-salt"), str):
+    salt_file = privacy.get("salt_file", ".coverage-salt")
+    if not isinstance(salt_file, str) or "\x00" in salt_file:
         raise _fail(path, "[privacy] salt_file", "must be a file name as text")
     return Project(
         path=path,
@@ -519,6 +549,8 @@ study_area_tolerance_m = 500                # 研究区外容差 / tolerance out
 # 配置标准 / staffing standard: district_registered_ratio (同区户籍人口配比, 默认 default),
 # city_registered_ratio, or staff per 1,000 people as a number
 standard = "district_registered_ratio"
+rate_min_population = 100    # 少于此人数不发布每千人人员比 / no staff ratio on fewer people
+max_new_staff_per_site = 4   # 每个网点最多新增人员 / most new staff one site is given
 
 [parameters.targets]      # 规划目标 / the plan's targets
 policy_awareness = 0.90       # 政策知晓率

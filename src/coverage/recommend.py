@@ -13,11 +13,14 @@ model of :mod:`coverage.placement` chooses ``k`` new sites with every existing s
   threshold to the plan's target for free local services (95 % by default); ``k`` is ignored.
 
 **New staff.** :func:`recommend_staff` allocates ``n`` new staff (whole FTE) to communities and
-their service points: ``shortfall`` gives each unit to the community with the largest remaining
-shortfall against the staffing standard (each unit there lowers the total shortfall by one, so
-the greedy allocation is optimal); ``maxmin`` gives each unit to the service point with the
-fewest staff per 1,000 people in its catchment (greedy water-filling, optimal for this
-objective).
+their service points (:mod:`coverage.placement.staff`): ``shortfall`` gives each unit to the
+community with the largest remaining shortfall against the staffing standard (each unit there
+lowers the total shortfall by one, so the greedy allocation is optimal); ``maxmin`` gives each
+unit to the service point with the fewest staff per 1,000 people in its catchment (greedy
+water-filling, optimal for this objective). No service point receives more than
+``[parameters.staffing] max_new_staff_per_site`` (4) new staff, nor a new site more than its
+candidate's ``max_staff`` in all (:func:`staff_caps`): the staff spread over the communities in
+need instead of piling up at one point.
 
 Every recommendation states its expected effect (coverage, staff ratio, migrant–registered gap:
 before → after), evaluated with :class:`coverage.scenario.ScenarioModel`.
@@ -34,9 +37,12 @@ import pandas as pd
 import pyproj
 
 from coverage.equalization import coverage_column, threshold_label
+from coverage.network.readers import read_road_names
 from coverage.placement import PlacementResult, max_coverage, p_median, set_cover
+from coverage.placement.places import ROAD_NAME_MAX_M, place_names
+from coverage.placement.staff import allocate_maxmin, allocate_shortfall
 from coverage.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
-from coverage.staffing import PER
+from coverage.staffing import PER, staff_rate
 
 OBJECTIVES = ("coverage", "distance", "target")
 STAFF_OBJECTIVES = ("shortfall", "maxmin")
@@ -233,6 +239,7 @@ def recommend_sites(
         "source": picked["source"].to_numpy(),
         "name": picked["name"].to_numpy(),
         "staff": staffs,
+        "max_staff": limit,
         "objective": objective,
         "solver_status": result.status,
         "gap": result.gap,
@@ -242,13 +249,43 @@ def recommend_sites(
                               before=before, after=after, after_state=after_state)
 
 
+def site_places(model: ScenarioModel, points: gpd.GeoSeries,
+                labels: list[str] | None = None) -> pd.DataFrame:
+    """Return where each point is, for a person to find it (:mod:`coverage.placement.places`).
+
+    The community it falls in, the nearest named road of the project's road network (read for
+    the points' surroundings only; empty when the file keeps no names or cannot be read),
+    WGS-84 and GCJ-02 coordinates and an Amap link labelled ``labels`` (default the community
+    and road).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``community_name``, ``road_name``, ``lon_wgs84``, ``lat_wgs84``, ``lon_gcj02``,
+        ``lat_gcj02``, ``map_link``, indexed like ``points``.
+    """
+    roads = None
+    if len(points):
+        wgs = points.to_crs(4326)
+        pad_lat = 2 * ROAD_NAME_MAX_M / 111_000.0
+        pad_lon = pad_lat / max(np.cos(np.radians(float(np.abs(wgs.y).max()))), 0.1)
+        bbox = (float(wgs.x.min()) - pad_lon, float(wgs.y.min()) - pad_lat,
+                float(wgs.x.max()) + pad_lon, float(wgs.y.max()) + pad_lat)
+        try:
+            roads = read_road_names(model.study.network_path, bbox=bbox)
+        except (OSError, ValueError, ImportError):
+            roads = None  # no names: the places are still named by community and coordinates
+    return place_names(points, communities=model.communities, roads=roads, labels=labels)
+
+
 def site_effects(model: ScenarioModel, sites: gpd.GeoDataFrame, edits: list[Edit],
                  before: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Add each new site's own effect to ``sites``: city coverage and gap with it alone.
+    """Add each new site's own effect to ``sites``, and where it is.
 
-    ``edits`` are the sites' ``add`` edits (same order); ``before`` the baseline's
-    :meth:`ScenarioModel.evaluate` table. Used for recommended sites and for a scenario's
-    new sites in a report.
+    The effect: city coverage and gap with it alone. Where: :func:`site_places` (community,
+    nearest named road, coordinates, map link). ``edits`` are the sites' ``add`` edits (same
+    order); ``before`` the baseline's :meth:`ScenarioModel.evaluate` table. Used for
+    recommended sites and for a scenario's new sites in a report.
     """
     lab = threshold_label(model.max_t)
     city_before = before[before["level"] == "city"].iloc[0]
@@ -266,6 +303,11 @@ def site_effects(model: ScenarioModel, sites: gpd.GeoDataFrame, edits: list[Edit
     sites[f"{gap}_before"] = gap_b
     sites[f"{gap}_after"] = gap_a
     sites[f"migrants_newly_within_{lab}"] = np.asarray(newly, dtype=np.int64)
+    labels = ([str(v) if isinstance(v, str) else "" for v in sites["name"]]
+              if "name" in sites else None)
+    places = site_places(model, sites.geometry, labels)
+    for col in places.columns:
+        sites[col] = places[col].to_numpy()
     return sites
 
 
@@ -276,6 +318,8 @@ def recommend_staff(
     objective: str = "shortfall",
     edits: list[Edit] | None = None,
     relocate: int = 0,
+    max_per_site: int | None = None,
+    limits: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Allocate ``n`` new staff (whole FTE), optionally move existing staff, and state effects.
 
@@ -297,23 +341,69 @@ def recommend_staff(
         total shortfall by one); for ``maxmin`` from the service point with the most staff per
         1,000 served to the one with the fewest, while the donor stays above the recipient. A
         service point keeps at least one FTE.
+    max_per_site
+        Most new staff one service point may receive (default the project's
+        ``[parameters.staffing] max_new_staff_per_site``, 4).
+    limits
+        Most staff (in all) some service points can hold, by site id, e.g. a new site's
+        candidate ``max_staff`` (:func:`staff_caps`).
 
     Returns
     -------
     pandas.DataFrame
         One row per site receiving staff: ``site_id``, ``name``, ``community_id``,
-        ``district``, ``new_staff``, ``staff_before``, ``staff_after``, and the effect:
-        ``community_shortfall_before/after`` or ``staff_per_1000_served_before/after``, plus
-        the city's ``e2sfca_gap_before/after`` (accessible staff per 1,000, registered minus
-        migrants).
+        ``district``, ``new_staff``, ``new_staff_cap``, ``staff_before``, ``staff_after``, and
+        the effect: ``community_shortfall_before/after`` or
+        ``staff_per_1000_served_before/after``, plus the city's ``e2sfca_gap_before/after``
+        (accessible staff per 1,000, registered minus migrants). ``attrs["unallocated"]`` is the
+        number of new staff no service point had room for (0 normally).
     """
     return _recommend_staff(model, n, objective=objective, edits=list(edits or []),
-                            relocate=relocate)[0]
+                            relocate=relocate, max_per_site=max_per_site, limits=limits)[0]
+
+
+def staff_caps(
+    model: ScenarioModel,
+    sites: pd.DataFrame,
+    *,
+    max_per_site: int | None = None,
+    limits: dict[str, float] | None = None,
+) -> np.ndarray:
+    """Return the most new staff each service point may receive in one recommendation.
+
+    ``min(max_per_site, limit − staff)`` for a point with a ``limit`` (the most staff it can
+    hold, e.g. a new site's candidate ``max_staff``), else ``max_per_site``; never below 0.
+
+    Parameters
+    ----------
+    model
+        The project's baseline (for the default ``max_per_site``).
+    sites
+        The service points (a model state's ``sites``: index site id, ``staff``).
+    max_per_site
+        Default: ``[parameters.staffing] max_new_staff_per_site``.
+    limits
+        Site id → most staff in all; NaN or missing for none.
+
+    Returns
+    -------
+    numpy.ndarray
+        Whole FTE per site, in the order of ``sites``.
+    """
+    cap = (model.study.project.parameters.max_new_staff_per_site if max_per_site is None
+           else max_per_site)
+    if isinstance(cap, bool) or not isinstance(cap, int | np.integer) or cap < 1:
+        msg = f"max_per_site must be a whole number ≥ 1 (new staff per service point), got {cap!r}"
+        raise ValueError(msg)
+    limit = pd.Series(limits or {}, dtype=float).reindex(sites.index).to_numpy()
+    room = np.floor(limit - sites["staff"].to_numpy(float))
+    return np.clip(np.where(np.isnan(room), cap, np.minimum(room, cap)), 0, None)
 
 
 def _recommend_staff(
     model: ScenarioModel, n: int, *, objective: str, edits: list[Edit], relocate: int,
-    state: object = None,
+    state: object = None, max_per_site: int | None = None,
+    limits: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`recommend_staff`, and the evaluated table with the staff.
 
@@ -341,21 +431,15 @@ def _recommend_staff(
               .add(pd.Series(model.r_pop).groupby(state.r_site).sum(), fill_value=0.0)
               .reindex(sites.index, fill_value=0.0))
     staff = sites["staff"].to_numpy(float).copy()
-    added = np.zeros(len(sites))
+    caps = staff_caps(model, sites, max_per_site=max_per_site, limits=limits)
     summary = model.summarize(state)
     comm = summary[summary["level"] == "community"].set_index("unit")
     if objective == "shortfall":
-        short = comm["staff_shortfall"].reindex(sites["community_id"].unique()).fillna(0.0)
-        remaining = short.to_dict()
-        # the site that serves most people in each community takes its new staff
-        host = (pd.DataFrame({"c": sites["community_id"].to_numpy(),
-                              "served": served.to_numpy(), "k": np.arange(len(sites))})
-                .sort_values(["c", "served"], ascending=[True, False])
-                .drop_duplicates("c").set_index("c")["k"])
-        for _ in range(n):  # n is a count of staff units, not of people
-            c = max(remaining, key=lambda key: (remaining[key], key))
-            added[host[c]] += 1
-            remaining[c] -= 1
+        units, site_unit = np.unique(sites["community_id"].to_numpy().astype(str),
+                                     return_inverse=True)
+        short = comm["staff_shortfall"].reindex(units).fillna(0.0).to_numpy()
+        people = served.to_numpy()
+        added = allocate_shortfall(short, site_unit, n, caps=caps, order=people)
         # Surplus of a community: its staff (service points and 专干) above its need under the
         # baseline's standard; a service point there may give staff away.
         ctab = model._community_table(sites)
@@ -365,27 +449,33 @@ def _recommend_staff(
         base = pd.Series(ctab["staff"].to_numpy(), index=cid)
         site_comm = sites["community_id"].to_numpy()
         for _ in range(relocate):
-            c = max(remaining, key=lambda key: (remaining[key], key))
+            gained = np.maximum(added, 0.0)  # a donor keeps no shortfall (it had a surplus)
+            step = allocate_shortfall(short, site_unit, 1, caps=caps, order=people,
+                                      added=gained) - gained
+            if not step.any():
+                break
+            k = int(np.argmax(step))
+            left = short[site_unit[k]] - gained[site_unit == site_unit[k]].sum()
             moved = pd.Series(added).groupby(site_comm).sum().reindex(cid, fill_value=0.0)
             surplus = (base + moved - need).reindex(site_comm).to_numpy()
-            can_give = (surplus >= 1) & (staff + added >= 2) & (site_comm != c)
-            if remaining[c] < 1 or not can_give.any():
+            can_give = (surplus >= 1) & (staff + added >= 2) & (site_unit != site_unit[k])
+            if left < 1 or not can_give.any():
                 break
-            donor = int(np.argmax(np.where(can_give, surplus, -np.inf)))
-            added[donor] -= 1
-            added[host[c]] += 1
-            remaining[c] -= 1
+            added[int(np.argmax(np.where(can_give, surplus, -np.inf)))] -= 1
+            added[k] += 1
     else:
         people = served.to_numpy()
 
         def ratios() -> np.ndarray:
             return np.where(people > 0, (staff + added) / np.maximum(people, 1) * PER, np.inf)
 
-        for _ in range(n):
-            added[int(np.argmin(ratios()))] += 1
+        added = allocate_maxmin(staff, people, n, caps=caps)
         for _ in range(relocate):
             r = ratios()
-            low = int(np.argmin(r))
+            room = added < caps
+            if not room.any():
+                break
+            low = int(np.argmin(np.where(room, r, np.inf)))
             can_give = (people > 0) & (staff + added >= 2)
             if not can_give.any():
                 break
@@ -413,16 +503,17 @@ def _recommend_staff(
         "name": sites["name"].to_numpy()[chosen],
         "community_id": sites["community_id"].to_numpy()[chosen],
         "new_staff": added[chosen],  # negative: staff moved away
+        "new_staff_cap": caps[chosen],
         "staff_before": staff[chosen],
         "staff_after": staff[chosen] + added[chosen],
         "people_served": served.to_numpy()[chosen],
     })
     district = model.communities.set_index("community_id")["district"]
     out.insert(3, "district", out["community_id"].map(district).to_numpy())
-    out["staff_per_1000_served_before"] = out["staff_before"] / out["people_served"].where(
-        out["people_served"] > 0) * PER
-    out["staff_per_1000_served_after"] = out["staff_after"] / out["people_served"].where(
-        out["people_served"] > 0) * PER
+    for when in ("before", "after"):
+        out[f"staff_per_1000_served_{when}"] = staff_rate(
+            out[f"staff_{when}"], out["people_served"],
+            min_population=model.rate_min_population)[0]
     out["community_shortfall_before"] = comm["staff_shortfall"].reindex(
         out["community_id"]).to_numpy()
     out["community_shortfall_after"] = comm_a["staff_shortfall"].reindex(
@@ -431,8 +522,15 @@ def _recommend_staff(
     gap_a = city_a["e2sfca_mean_registered"] - city_a["e2sfca_mean_migrant"]
     out["e2sfca_gap_before"] = gap_b
     out["e2sfca_gap_after"] = gap_a
-    out.attrs["edits"] = after_edits
+    where = gpd.GeoSeries(gpd.points_from_xy(sites["x"].to_numpy(float)[chosen],
+                                             sites["y"].to_numpy(float)[chosen]),
+                          crs=model.study.crs)
+    places = site_places(model, where, [str(v) for v in out["name"]])
+    for col in places.columns:
+        out[col] = places[col].to_numpy()
     out = out.sort_values("new_staff", ascending=False, kind="stable").reset_index(drop=True)
+    out.attrs["edits"] = after_edits
+    out.attrs["unallocated"] = int(n - added.sum())
     return out, after_t
 
 
@@ -466,16 +564,20 @@ def recommend(
     edits: list[Edit] = []
     state = None
     baseline = recommended = None
+    limits: dict[str, float] = {}
     if new_sites > 0 or objective == "target":
         step("choosing new service points")
         rec = recommend_sites(model, max(new_sites, 1), objective=objective)
         layers["recommended_sites"] = rec.sites
         edits, state = rec.edits, rec.after_state
         baseline, recommended = rec.before, rec.after
+        # a new site holds no more staff than its room allows
+        limits = dict(zip([e.site_id for e in rec.edits], rec.sites["max_staff"], strict=True))
     if new_staff > 0 or relocate > 0:
         step("allocating staff")
         staff, recommended = _recommend_staff(model, new_staff, objective=staff_objective,
-                                              edits=edits, relocate=relocate, state=state)
+                                              edits=edits, relocate=relocate, state=state,
+                                              limits=limits)
         layers["recommended_staff"] = staff
         edits = staff.attrs["edits"]
     step("evaluating the recommendation")

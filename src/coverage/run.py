@@ -285,7 +285,8 @@ def run_study(
     registered_score = score.to_numpy()[n_m:] * PER
 
     clock.step("staffing, equalization and indicators")
-    staffing = community_staffing(communities, migrants, sites, standard=params.staffing_standard)
+    staffing = community_staffing(communities, migrants, sites, standard=params.staffing_standard,
+                                  min_population=params.rate_min_population)
     eq = equalization_table(
         pd.Series(access["time_min"].to_numpy()), pd.Series(access["community_id"].to_numpy()),
         pd.Series(near_r["time_min"].to_numpy()),
@@ -325,7 +326,8 @@ def run_study(
     catch = catchment_staffing(
         sites_idx, pd.Series(access["site_id"].to_numpy()),
         pd.Series(near_r["destination"].to_numpy()),
-        pd.Series(registered["population"].to_numpy(float)))
+        pd.Series(registered["population"].to_numpy(float)),
+        min_population=params.rate_min_population)
     served = costs.assign(w=_zone_weight(costs["cost"].to_numpy(), thresholds))
     served["w"] *= demand.to_numpy()[served["origin"].to_numpy()]
     weighted_demand = served.groupby("destination")["w"].sum().reindex(sites_idx.index,

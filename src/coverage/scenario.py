@@ -48,7 +48,7 @@ from coverage.equalization import allocate_registered, threshold_label
 from coverage.loaders import StudyData, load_study
 from coverage.network import RoadNetwork
 from coverage.schema import SITE_KINDS
-from coverage.staffing import PER, staffing_standard
+from coverage.staffing import PER, staff_rate, staffing_standard
 
 Action = Literal["add", "move", "close", "set_staff"]
 ACTIONS: tuple[str, ...] = ("add", "move", "close", "set_staff")
@@ -60,6 +60,10 @@ MAX_JSON_DEPTH = 16
 """Deepest nesting of JSON arrays and objects read (a scenario needs 3)."""
 MAX_EDITS = 1_000
 """Most edits in one scenario."""
+MAX_PLACEMENTS = 100
+"""Most edits of one scenario that place a service point (add or move): each routes everyone
+from the new place (about 20 to 70 ms on the smallest network), so they bound the time a
+scenario takes; staff changes are not limited beyond :data:`MAX_EDITS`."""
 MAX_STAFF = 1_000.0
 """Most staff (FTE) one service point may have in a scenario."""
 MAX_NAME_CHARS = 200
@@ -223,8 +227,8 @@ class Scenario:
         ValueError
             One line naming what was wrong: more than :data:`MAX_SCENARIO_BYTES`, not UTF-8,
             not JSON, nested deeper than :data:`MAX_JSON_DEPTH`, an unknown or wrongly typed
-            field, more than :data:`MAX_EDITS` edits, or an invalid edit (its number and
-            field).
+            field, more than :data:`MAX_EDITS` edits (or :data:`MAX_PLACEMENTS` that add or move
+            a service point), or an invalid edit (its number and field).
         TypeError
             When ``text`` is neither text nor bytes (e.g. a :class:`~pathlib.Path`).
         """
@@ -370,6 +374,12 @@ class Scenario:
             except ValueError as exc:
                 raise ValueError(f"{label}: {exc}") from None
             edits.append(edit)
+        placed = sum(e.action in ("add", "move") for e in edits)
+        if placed > MAX_PLACEMENTS:
+            msg = (f"{label}, field 'edits': {placed:,} edits add or move a service point, more "
+                   f"than the {MAX_PLACEMENTS:,} allowed (each routes everyone from a new "
+                   "place); split the scenario")
+            raise ValueError(msg)
         return cls(name=name if name.strip() else label, edits=edits, inputs=dict(inputs))
 
 
@@ -477,6 +487,7 @@ class ScenarioModel:
         self.thresholds = params.thresholds_min
         self.max_t = max(self.thresholds)
         self.standard = params.staffing_standard
+        self.rate_min_population = params.rate_min_population
         from coverage.run import e2sfca_steps  # run imports this layer's neighbours
 
         self.steps = e2sfca_steps(self.thresholds)
@@ -649,22 +660,26 @@ class ScenarioModel:
         """
         edit.check(number)
         self.check_area(edit, number)
+        where = f"{edit.action} {_show(edit.site_id)}"
+        where = where if number is None else f"edit {number} ({where})"
+        exists = edit.site_id in state.sites.index
+        if edit.action == "add" and exists:
+            msg = f"{where}: a service point with this site_id already exists; choose a new id"
+            raise ValueError(msg)
+        if edit.action != "add" and not exists:
+            msg = (f"{where}: no service point with this site_id in the scenario (the project's "
+                   "sites and those added by earlier edits); check the site_id")
+            raise ValueError(msg)
         if edit.action == "add":
             self._add(state, edit)
         elif edit.action == "close":
             self._close(state, edit.site_id)
         elif edit.action == "move":
-            if edit.site_id not in state.sites.index:
-                msg = f"move: no service point {edit.site_id!r} in the scenario"
-                raise ValueError(msg)
             old = state.sites.loc[edit.site_id]
             self._close(state, edit.site_id)
             self._add(state, Edit("add", edit.site_id, edit.lon, edit.lat,
                                   float(old["staff"]), str(old["kind"]), str(old["name"])))
         else:
-            if edit.site_id not in state.sites.index:
-                msg = f"set_staff: no service point {edit.site_id!r} in the scenario"
-                raise ValueError(msg)
             state.sites.loc[edit.site_id, "staff"] = float(edit.staff)
 
     # -- evaluation ------------------------------------------------------------------------
@@ -782,8 +797,10 @@ class ScenarioModel:
                 staff = np.bincount(kc, weights=table["staff"].to_numpy(), minlength=n)
                 data["staff"] = staff
                 data["staff_shortfall"] = np.bincount(kc, weights=shortfall, minlength=n)
-                total = mig + reg
-                data["staff_per_1000_total"] = staff / total * PER
+                # the main job's denominator: migrants and the communities' registered_pop
+                data["staff_per_1000_total"] = staff_rate(
+                    staff, np.bincount(kc, weights=people, minlength=n),
+                    min_population=self.rate_min_population)[0]
             frame = pd.DataFrame(data, index=pd.Index(names, name="unit"))
             frame.insert(0, "level", level)
             parts.append(frame)

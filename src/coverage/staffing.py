@@ -13,6 +13,14 @@ registered) / 1000`` staff; the shortfall is what it lacks (never negative). Oth
 
 Catchment staffing assigns people to service points (each to its nearest, or by the 2SFCA supply
 ratio) and reports staff per 1,000 people served per site.
+
+**Small denominators.** A ratio per 1,000 people on a handful of people is noise, not a finding:
+one staff member for 2 registered residents reads "500 per 1,000". Every published staff ratio
+is computed by :func:`staff_rate`, which leaves it empty (NaN) and flags it when fewer than
+``min_population`` people stand under it (default :data:`DEFAULT_RATE_MIN_POPULATION`,
+``[parameters.staffing] rate_min_population``). The flag column of a ratio is its name with
+``_suppressed``. The staffing standard, the need and the shortfall are computed from people and
+staff, not from a community's own ratio, and are kept.
 """
 
 from __future__ import annotations
@@ -20,12 +28,80 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from coverage.project import DEFAULT_RATE_MIN_POPULATION
+
 PER = 1000.0
+#: The published staff ratios of :func:`community_staffing` and :func:`catchment_staffing`.
+RATE_COLUMNS = ("staff_per_1000_migrants", "staff_per_1000_registered", "staff_per_1000_total")
+#: Suffix of the flag column of a suppressed ratio.
+SUPPRESSED = "_suppressed"
+
+__all__ = [
+    "DEFAULT_RATE_MIN_POPULATION",
+    "PER",
+    "RATE_COLUMNS",
+    "SUPPRESSED",
+    "catchment_staffing",
+    "community_staffing",
+    "staff_rate",
+    "staffing_standard",
+]
 
 
 def _per_1000(staff: np.ndarray, people: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(people > 0, staff / np.where(people > 0, people, 1) * PER, np.nan)
+
+
+def staff_rate(
+    staff: np.ndarray | pd.Series | float,
+    people: np.ndarray | pd.Series | float,
+    *,
+    min_population: int = DEFAULT_RATE_MIN_POPULATION,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Staff per 1,000 people, empty where too few people stand under the ratio.
+
+    Parameters
+    ----------
+    staff
+        Staff (FTE) of each unit.
+    people
+        People of each unit (the denominator).
+    min_population
+        Fewest people for a published ratio; with fewer (0 included) the ratio is NaN.
+
+    Returns
+    -------
+    rate : numpy.ndarray
+        ``staff / people × 1000``, NaN where ``people < min_population``.
+    suppressed : numpy.ndarray
+        Boolean, true where the ratio was left empty for too few people.
+
+    Raises
+    ------
+    ValueError
+        When ``min_population`` is not a whole number ≥ 1.
+    """
+    if isinstance(min_population, bool) or not isinstance(min_population, int | np.integer) \
+            or min_population < 1:
+        msg = (f"min_population must be a whole number ≥ 1 (people under a staff ratio), got "
+               f"{min_population!r}")
+        raise ValueError(msg)
+    staff = np.asarray(staff, dtype=float)
+    people = np.asarray(people, dtype=float)
+    suppressed = ~(people >= min_population)  # NaN people count as too few
+    return np.where(suppressed, np.nan, _per_1000(staff, people)), suppressed
+
+
+def _add_rates(out: pd.DataFrame, staff: np.ndarray, groups: dict[str, np.ndarray],
+               min_population: int) -> None:
+    """Add the ratios (``groups``: column → people), then their ``_suppressed`` flags."""
+    rates = {col: staff_rate(staff, people, min_population=min_population)
+             for col, people in groups.items()}
+    for col, (rate, _) in rates.items():
+        out[col] = rate
+    for col, (_, flag) in rates.items():
+        out[col + SUPPRESSED] = flag
 
 
 def community_staffing(
@@ -34,6 +110,7 @@ def community_staffing(
     sites: pd.DataFrame,
     *,
     standard: str | float = "district_registered_ratio",
+    min_population: int = DEFAULT_RATE_MIN_POPULATION,
 ) -> pd.DataFrame:
     """Staff and staff per 1,000 people for every community, with the standard and shortfall.
 
@@ -48,15 +125,18 @@ def community_staffing(
     standard
         ``district_registered_ratio`` (default), ``city_registered_ratio`` or staff per 1,000
         people.
+    min_population
+        Fewest people under a published ratio (:func:`staff_rate`).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by ``community_id`` (the communities' order), with ``district``, ``migrants``,
         ``registered_pop``, ``site_staff``, ``fp_staff``, ``staff`` (their sum),
-        ``staff_per_1000_migrants``, ``staff_per_1000_registered``, ``staff_per_1000_total``,
-        ``staffing_standard`` (staff per 1,000 people), ``staff_needed`` and
-        ``staff_shortfall`` (FTE, ≥ 0). Ratios are NaN where the population is 0.
+        ``staff_per_1000_migrants``, ``staff_per_1000_registered``, ``staff_per_1000_total``
+        (each NaN for fewer than ``min_population`` people of its group, and flagged in the
+        boolean column of the same name with ``_suppressed``), ``staffing_standard`` (staff per
+        1,000 people), ``staff_needed`` and ``staff_shortfall`` (FTE, ≥ 0).
     """
     ids = communities["community_id"]
     migrants_n = migrants["community_id"].value_counts().reindex(ids, fill_value=0)
@@ -73,9 +153,8 @@ def community_staffing(
     out["staff"] = out["site_staff"] + out["fp_staff"]
     staff, mig, reg = out["staff"].to_numpy(), out["migrants"].to_numpy(), out[
         "registered_pop"].to_numpy()
-    out["staff_per_1000_migrants"] = _per_1000(staff, mig)
-    out["staff_per_1000_registered"] = _per_1000(staff, reg)
-    out["staff_per_1000_total"] = _per_1000(staff, mig + reg)
+    _add_rates(out, staff, dict(zip(RATE_COLUMNS, (mig, reg, mig + reg), strict=True)),
+               min_population)
     out["staffing_standard"] = staffing_standard(out, standard)
     out["staff_needed"] = out["staffing_standard"] * (mig + reg) / PER
     out["staff_shortfall"] = np.maximum(out["staff_needed"] - staff, 0.0)
@@ -115,6 +194,8 @@ def catchment_staffing(
     migrant_site: pd.Series,
     registered_site: pd.Series | None = None,
     registered_weight: pd.Series | None = None,
+    *,
+    min_population: int = DEFAULT_RATE_MIN_POPULATION,
 ) -> pd.DataFrame:
     """Staff per 1,000 people in each site's catchment by nearest-site assignment.
 
@@ -126,13 +207,15 @@ def catchment_staffing(
         For each migrant, the id of the site assigned (NaN when unreachable).
     registered_site, registered_weight
         For each registered-resident point, its assigned site and population.
+    min_population
+        Fewest people under a published ratio (:func:`staff_rate`).
 
     Returns
     -------
     pandas.DataFrame
         Indexed like ``sites``: ``staff``, ``migrants``, ``registered``, ``total`` (people
         assigned) and ``staff_per_1000_migrants``, ``staff_per_1000_registered``,
-        ``staff_per_1000_total``.
+        ``staff_per_1000_total``, each with its ``_suppressed`` flag.
     """
     idx = sites.index
     mig = migrant_site.value_counts().reindex(idx, fill_value=0).to_numpy(float)
@@ -144,12 +227,8 @@ def catchment_staffing(
     else:
         reg = np.zeros(len(idx))
     staff = sites["staff"].to_numpy(float)
-    return pd.DataFrame({
-        "staff": staff,
-        "migrants": mig,
-        "registered": reg,
-        "total": mig + reg,
-        "staff_per_1000_migrants": _per_1000(staff, mig),
-        "staff_per_1000_registered": _per_1000(staff, reg),
-        "staff_per_1000_total": _per_1000(staff, mig + reg),
-    }, index=idx)
+    out = pd.DataFrame({"staff": staff, "migrants": mig, "registered": reg, "total": mig + reg},
+                       index=idx)
+    _add_rates(out, staff, dict(zip(RATE_COLUMNS, (mig, reg, mig + reg), strict=True)),
+               min_population)
+    return out

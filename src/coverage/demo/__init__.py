@@ -10,7 +10,10 @@ points; and candidate sites. Nothing in it describes a real person, facility or 
 
 Known effects are planted so that analyses can be tested against them (``ground_truth.json``):
 under-served areas with no site within a long walk, under-staffed sites, communities whose
-inflow grows fast and the disconnected island.
+inflow grows fast, the disconnected island, and the inequality the plan is written against:
+in most districts migrants live farther from a service point and reach fewer staff than
+registered residents, except in one or two districts planted the other way round
+(:func:`coverage.demo.services.equal_districts`, ``equalization`` in the truth).
 
 The same size and seed give byte-identical tables. Modules, one concern each:
 

@@ -46,6 +46,10 @@ class SizeSpec:
         No site lies closer than this (straight line, m) to a planted under-served area.
     health_station_share, fp_room_share
         Share of communities with a health station and with a family-planning room.
+    equal_districts
+        Districts planted as exceptions, where community services stand where migrants live
+        (elsewhere they stand among registered residents; see
+        :func:`coverage.demo.services.equal_districts`).
     """
 
     name: str
@@ -62,6 +66,7 @@ class SizeSpec:
     underserved_distance_m: float
     health_station_share: float
     fp_room_share: float
+    equal_districts: int = 1
     block: float = 850.0
     registered_per_migrant: float = 0.55
 
@@ -114,6 +119,7 @@ SIZES: dict[str, SizeSpec] = {
         underserved_distance_m=1500.0,
         health_station_share=0.65,
         fp_room_share=0.5,
+        equal_districts=2,
     ),
 }
 

@@ -6,9 +6,15 @@ network is built: a technical service station (计划生育技术服务站) and 
 street office, health stations (社区卫生服务站) and family-planning rooms (社区计生服务室) in some
 communities and enterprise associations (企业计生协会) in industrial parks.
 
-Two effects are planted. No site lies within :attr:`SizeSpec.underserved_distance_m` of a
-planted under-served area, and a few sites where migrants crowd get very few staff
-(under-staffed). Candidate sites (vacant community rooms) are drawn partly inside the
+Three effects are planted. No site lies within :attr:`SizeSpec.underserved_distance_m` of a
+planted under-served area; a few sites where migrants crowd get very few staff
+(under-staffed); and service is unequal, as the plan finds it: in most districts community
+sites stand among registered residents (gated compounds and older neighbourhoods, each lot
+within :data:`NEAR_REACH_M` of a site), while urban villages and dormitory areas are served from
+their edges (within :data:`EDGE_ROOM_REACH_M`), so that migrants live farther from a site and
+reach fewer staff. The exceptions, :func:`equal_districts`, put their sites where migrants live
+(each lot of an urban village or dormitory area within :data:`NEAR_REACH_M` of a site).
+Candidate sites (vacant community rooms) are drawn partly inside the
 under-served areas, so that placement models have something to find.
 """
 
@@ -72,6 +78,20 @@ KIND_HOURS = {
 """Opening hours of each kind of site."""
 UNDERSTAFFED_STAFF = {"fp_room": 0.5, "health_station": 1.0, "health_centre": 1.0}
 """Staff (FTE) left at a planted under-staffed site."""
+MIGRANT_QUARTERS = ("village", "dorm")
+"""Lot kinds where migrants crowd: urban villages and factory dormitories."""
+SETTLED_KINDS = ("old", "compound")
+"""Zone kinds of the registered neighbourhoods."""
+NEAR_REACH_M = 350.0
+"""Straight-line distance (m) from every lot of the neighbourhoods a district serves first
+(registered neighbourhoods; in the equal districts, migrant quarters) within which some site
+stands."""
+EDGE_ROOM_REACH_M = 650.0
+"""Straight-line distance (m) from every lot of a migrant quarter within which some site must
+stand, else a room is added at its edge (outside the equal districts)."""
+EDGE_ROOM_FALLBACK_M = 650.0
+"""An edge room stands on the registered lot nearest to the worst-served lot of the quarter
+when that is within this distance (m), else on the nearest lot allowed for a site."""
 DEMAND_RADIUS_M = 1000.0
 """Radius (m) within which migrants count as a site's demand when planting under-staffing."""
 
@@ -94,6 +114,8 @@ class Sites:
         Migrants living within :data:`DEMAND_RADIUS_M` (straight line).
     understaffed
         Indices of the planted under-staffed sites.
+    equal_districts
+        The districts planted as exceptions to unequal service (:func:`equal_districts`).
     """
 
     site_id: NDArray[np.str_]
@@ -105,6 +127,7 @@ class Sites:
     community: IntArray
     demand: IntArray
     understaffed: IntArray
+    equal_districts: IntArray
 
     def offers(self, service: str) -> NDArray[np.bool_]:
         """Return which sites offer ``service`` (a key of :data:`SERVICE_ZH`)."""
@@ -165,10 +188,137 @@ def planted_distance(layout: Layout, x: FloatArray, y: FloatArray) -> FloatArray
     return out
 
 
+def equal_districts(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admin,
+                    rng: np.random.Generator) -> IntArray:
+    """Choose the districts planted as exceptions to the story of unequal service.
+
+    In the other districts, community health stations, family-planning rooms and health
+    centres stand in the neighbourhoods of registered residents, so that migrants live farther
+    from them and reach fewer staff. In the chosen districts (:attr:`SizeSpec.equal_districts`,
+    drawn among those holding no planted under-served area) they stand where migrants live.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted district indices (:attr:`Admin.district_index`).
+    """
+    planted_zones = [a.zone for a in layout.planted]
+    hit = np.unique(lot_community[np.isin(lots.zone, planted_zones)])
+    pool = np.setdiff1d(np.unique(admin.district_index), admin.district_index[hit])
+    n = min(layout.spec.equal_districts, len(pool))
+    return np.sort(rng.choice(pool, size=n, replace=False)).astype(np.int64)
+
+
+def _station_odds(lots: Lots, lot_community: IntArray, migrants: IntArray,
+                  in_equal: NDArray[np.bool_], registered_per_migrant: float) -> FloatArray:
+    """Relative chance of each community to have a health station or a family-planning room.
+
+    Outside the equal districts it follows the community's share of registered residents (a
+    community of migrants seldom has one); inside them its share of migrants. The mean is 1 in
+    each group, so the spec's shares stay the average chances.
+    """
+    n = len(in_equal)
+    w_reg = np.bincount(lot_community, weights=lots.w_reg, minlength=n)
+    registered = w_reg / max(w_reg.sum(), 1e-9) * migrants.sum() * registered_per_migrant
+    reg_share = registered / np.maximum(registered + migrants, 1e-9)
+    share = np.where(in_equal, 1.0 - reg_share, reg_share)
+    odds = np.ones(n)
+    for group in (in_equal, ~in_equal):
+        if group.any():
+            odds[group] = share[group] / max(float(share[group].mean()), 1e-9)
+    return np.minimum(odds, 1.8)
+
+
+def _beside_planted(layout: Layout, lots: Lots) -> NDArray[np.bool_]:
+    """Return which lots belong to a migrant quarter partly near a planted under-served area.
+
+    Near: within :attr:`SizeSpec.underserved_distance_m`, where no site may stand.
+    """
+    near = planted_distance(layout, lots.x, lots.y) < layout.spec.underserved_distance_m
+    zones = np.unique(lots.zone[near & np.isin(lots.kind, list(MIGRANT_QUARTERS))])
+    planted = [a.zone for a in layout.planted]
+    return np.isin(lots.zone, zones) & ~np.isin(lots.zone, planted)
+
+
+def _nearest_lot(lots: Lots, mask: NDArray[np.bool_], x: float, y: float) -> int:
+    """Return the index of the lot in ``mask`` nearest to ``(x, y)``."""
+    idx = np.flatnonzero(mask)
+    return int(idx[np.argmin(np.hypot(lots.x[idx] - x, lots.y[idx] - y))])
+
+
+def _edge_rooms(layout: Layout, lots: Lots, eligible: NDArray[np.bool_],
+                settled: NDArray[np.bool_], lot_equal: NDArray[np.bool_], picked: list[int],
+                ) -> list[tuple[int, str]]:
+    """Family-planning rooms at the edge of the migrant quarters that no site stands near.
+
+    Outside the equal districts no community site stands in an urban village or a dormitory
+    area. While a lot of such a quarter lies farther than :data:`EDGE_ROOM_REACH_M` (straight
+    line) from every site, a room is added on the registered lot nearest to it (or, when none
+    is that near, on the nearest lot allowed for a site), so that the quarter's migrants walk
+    farther than their registered neighbours but not as far as in the planted under-served
+    areas. A quarter partly within :attr:`SizeSpec.underserved_distance_m` of a planted area
+    gets no room: sites may stand in it as in the equal districts (:func:`_beside_planted`).
+    """
+    px, py = lots.x[picked], lots.y[picked]
+    out = []
+    beside = _beside_planted(layout, lots)
+    for k, zone in enumerate(layout.zones):
+        mine = np.flatnonzero(lots.zone == k)
+        if zone.kind not in MIGRANT_QUARTERS or zone.planted or lot_equal[mine].all():
+            continue
+        if beside[mine].any():
+            continue  # next to a planted under-served area: served as in the equal districts
+        for n in range(1, 5):  # a few rooms at most per quarter
+            gap = np.hypot(lots.x[mine, None] - px[None], lots.y[mine, None] - py[None]).min(1)
+            if gap.max() <= EDGE_ROOM_REACH_M:
+                break
+            far = mine[int(np.argmax(gap))]
+            lot = _nearest_lot(lots, settled, lots.x[far], lots.y[far])
+            if np.hypot(lots.x[lot] - lots.x[far],
+                        lots.y[lot] - lots.y[far]) > EDGE_ROOM_FALLBACK_M:
+                lot = _nearest_lot(lots, eligible, lots.x[far], lots.y[far])
+            if lot in picked or any(lot == o for o, _ in out):
+                break  # the best place is taken: nothing nearer can be found
+            out.append((lot, f"{zone.name}计生服务室" + ("" if n == 1 else f"{n}")))
+            px, py = np.append(px, lots.x[lot]), np.append(py, lots.y[lot])
+    return out
+
+
+def _near_stations(layout: Layout, lots: Lots, kinds: tuple[str, ...],
+                   hosts: NDArray[np.bool_], served: NDArray[np.bool_], picked: list[int],
+                   ) -> list[tuple[int, str]]:
+    """Health stations inside the neighbourhoods a district serves first.
+
+    Every lot of a zone of ``kinds`` whose lots are ``served`` gets a site within
+    :data:`NEAR_REACH_M` (straight line): a station is added on the zone's ``hosts`` lot
+    nearest to its worst-served lot until that holds (at most five per zone).
+    """
+    px, py = lots.x[picked], lots.y[picked]
+    out: list[tuple[int, str]] = []
+    for k, zone in enumerate(layout.zones):
+        mine = np.flatnonzero((lots.zone == k) & served)
+        own = hosts & served & (lots.zone == k)
+        if zone.kind not in kinds or not len(mine) or not own.any():
+            continue
+        for n in range(1, 6):
+            gap = np.hypot(lots.x[mine, None] - px[None], lots.y[mine, None] - py[None]).min(1)
+            if gap.max() <= NEAR_REACH_M:
+                break
+            far = mine[int(np.argmax(gap))]
+            lot = _nearest_lot(lots, own, lots.x[far], lots.y[far])
+            if lot in picked or any(lot == o for o, _ in out):
+                break
+            out.append((lot, f"{zone.name}卫生服务站" + ("" if n == 1 else f"{n}")))
+            px, py = np.append(px, lots.x[lot]), np.append(py, lots.y[lot])
+    return out
+
+
 def place_sites(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admin,
                 migrant_xy: FloatArray, migrant_community: IntArray,
                 rng: np.random.Generator) -> Sites:
-    """Place the service sites and plant the under-staffed ones.
+    """Place the service sites; plant the under-staffed ones and the unequal service.
+
+    See the module docstring for the planted effects.
 
     Parameters
     ----------
@@ -196,46 +346,69 @@ def place_sites(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admi
     eligible = np.isin(lots.kind, ["old", "compound", "village", "commercial", "dorm"])
     eligible &= planted_distance(layout, lots.x, lots.y) > spec.underserved_distance_m + 30
     migrants = np.bincount(migrant_community, minlength=len(admin))
+    equal = equal_districts(layout, lots, lot_community, admin, rng)
+    # Outside the equal districts, community services stand in the registered neighbourhoods,
+    # and in the migrant quarters next to a planted area (as everywhere in the equal ones), so
+    # that the planted areas stay the only places far from every site.
+    settled = eligible & (~np.isin(lots.kind, list(MIGRANT_QUARTERS))
+                          | _beside_planted(layout, lots))
+    in_equal = np.isin(admin.district_index, equal)
     picks: dict[str, list[tuple[int, str]]] = {k: [] for k in KIND_ORDER}
 
     def nearest(mask: NDArray, x: float, y: float) -> int:
-        idx = np.flatnonzero(mask)
-        return int(idx[np.argmin(np.hypot(lots.x[idx] - x, lots.y[idx] - y))])
+        return _nearest_lot(lots, mask, x, y)
 
     for d in np.unique(admin.district_index):
         members = np.flatnonzero(admin.district_index == d)
-        mask = eligible & np.isin(lot_community, members)
+        usual = eligible if in_equal[members[0]] else settled
+        mask = usual & np.isin(lot_community, members)
         cx, cy = admin.seeds[members].mean(0)
         district = str(admin.district[members[0]])
         if not mask.any():  # the whole district is near a planted area: serve it from outside
-            mask = eligible
+            mask = usual
         picks["technical_station"].append((nearest(mask, cx, cy), district + "计划生育技术服务站"))
         with_lots = [c for c in members if (mask & (lot_community == c)).any()]
-        if with_lots:
+        if with_lots and in_equal[members[0]]:  # else beside the station, in the centre
             busiest = max(with_lots, key=lambda c: (migrants[c], -c))
             mask = mask & (lot_community == busiest)
             cx, cy = admin.seeds[busiest]
         picks["migrant_centre"].append((nearest(mask, cx, cy), district + "流动人口服务中心"))
     for s in np.unique(admin.street_index):
         members = np.flatnonzero(admin.street_index == s)
-        mask = eligible & np.isin(lot_community, members)
+        mask = (eligible if in_equal[members[0]] else settled) & np.isin(lot_community, members)
         if mask.any():
             cx, cy = admin.seeds[members].mean(0)
             picks["health_centre"].append(
                 (nearest(mask, cx, cy), str(admin.street[members[0]]) + "社区卫生服务中心"))
     draws = rng.random((len(admin), 2))
+    # registered residents weighted by their share of the lot's people: compounds first
+    reg_lot = lots.w_reg / lots.w_reg.sum() * spec.registered_per_migrant
+    mig_lot = lots.w_mig / lots.w_mig.sum()
+    settled_w = reg_lot * reg_lot / np.maximum(reg_lot + mig_lot, 1e-12)
+    odds = _station_odds(lots, lot_community, migrants, in_equal, spec.registered_per_migrant)
     for c in range(len(admin)):
-        idx = np.flatnonzero(eligible & (lot_community == c))
+        # equal districts put their stations and rooms where migrants live; the others where
+        # registered residents live (none in an urban village or a dormitory area)
+        idx = np.flatnonzero((eligible if in_equal[c] else settled) & (lot_community == c))
         if len(idx) == 0:
             continue
-        if draws[c, 0] < spec.health_station_share:
-            w = lots.w_mig[idx] + lots.w_reg[idx]
+        station_w = lots.w_mig[idx] if in_equal[c] else settled_w[idx]
+        room_w = lots.w_mig[idx] + 0.2 * lots.w_reg[idx] if in_equal[c] else settled_w[idx]
+        if draws[c, 0] < spec.health_station_share * odds[c]:
             picks["health_station"].append(
-                (int(rng.choice(idx, p=w / w.sum())), str(admin.name[c]) + "卫生服务站"))
-        if draws[c, 1] < spec.fp_room_share:
-            w = lots.w_reg[idx] + 0.2 * lots.w_mig[idx]
+                (int(rng.choice(idx, p=station_w / station_w.sum())),
+                 str(admin.name[c]) + "卫生服务站"))
+        if draws[c, 1] < spec.fp_room_share * odds[c]:
             picks["fp_room"].append(
-                (int(rng.choice(idx, p=w / w.sum())), str(admin.name[c]) + "计生服务室"))
+                (int(rng.choice(idx, p=room_w / room_w.sum())), str(admin.name[c]) + "计生服务室"))
+    # each district serves its own first: registered neighbourhoods, or where migrants live
+    lot_equal = in_equal[lot_community]
+    for kinds, served in ((SETTLED_KINDS, ~lot_equal), (MIGRANT_QUARTERS, lot_equal)):
+        picks["health_station"] += _near_stations(
+            layout, lots, kinds, eligible, served,
+            [lot for chosen in picks.values() for lot, _ in chosen])
+    picks["fp_room"] += _edge_rooms(layout, lots, eligible, settled, lot_equal,
+                                    [lot for chosen in picks.values() for lot, _ in chosen])
     # enterprise associations stand in a factory zone, not on a lot
     factories = {}
     for k, z in enumerate(layout.zones):
@@ -267,6 +440,7 @@ def place_sites(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admi
     staff = np.zeros(len(x))
     for sel, values in staff_list:
         staff[sel] = values
+    community = admin.locate(x, y)
     demand = np.asarray(cKDTree(migrant_xy).query_ball_point(
         np.column_stack([x, y]), r=DEMAND_RADIUS_M, return_length=True), dtype=np.int64)
     # under-staffed: the busiest small sites keep almost no staff
@@ -282,9 +456,10 @@ def place_sites(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admi
         x=x,
         y=y,
         staff=staff,
-        community=admin.locate(x, y),
+        community=community,
         demand=demand,
         understaffed=chosen,
+        equal_districts=equal,
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 from coverage.demo.admin import Admin
 from coverage.demo.buildings import Lots
@@ -38,6 +39,9 @@ from coverage.demo.services import DEMAND_RADIUS_M, Candidates, Sites
 
 WALK_SPEED_KMH = 4.5
 """Walking speed of the demo project (m per minute = 75)."""
+REACH_M = 500.0
+"""Straight-line reach (m) of the staff a person counts in the equalization truth: about a
+650 m walk, within the 10-minute life circle."""
 
 
 @dataclass
@@ -207,6 +211,7 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
             "median_migrants_per_staff_other_sites": _round(median_other, 1),
         },
         "fast_growing_communities": fast,
+        "equalization": equalization(city),
         "baseline_growth_per_quarter": {"mean": BASE_GROWTH[0], "sd": BASE_GROWTH[1]},
         "network": {
             "walk_components": 2,
@@ -249,6 +254,65 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
     return truth, layers
 
 
+def equalization(city: City) -> dict[str, Any]:
+    """Measure the planted story of unequal service per district, as the generator sees it.
+
+    Outside the equal districts (:func:`coverage.demo.services.equal_districts`), migrants live
+    farther from the nearest site than registered residents and reach fewer staff; in the equal
+    districts it is the other way round. Both are measured on straight lines: the mean distance
+    to the nearest site (registered residents weighted by population) and the staff reachable
+    per 1,000 people, a two-step floating catchment with a radius of :data:`REACH_M` (each
+    site's staff divided by the people, migrants and registered residents, living within the
+    radius; each person sums the ratios of the sites within the radius).
+
+    Returns
+    -------
+    dict
+        ``equal_districts`` (names), ``radius_m``, and per district ``migrants_worse`` with
+        the four measures.
+    """
+    admin, sites, res, reg = city.admin, city.sites, city.migrants.residents, city.registered
+    site_xy = np.column_stack([sites.x, sites.y])
+    people_xy = np.concatenate([np.column_stack([res.x, res.y]), np.column_stack([reg.x, reg.y])])
+    weight = np.r_[np.ones(len(res.x)), reg.population.astype(float)]
+    near = cKDTree(people_xy).query_ball_point(site_xy, r=REACH_M)
+    ratio = np.zeros(len(sites.x))
+    for k, rows in enumerate(near):
+        total = weight[rows].sum()
+        ratio[k] = sites.staff[k] / total * 1000 if total > 0 else 0.0
+    access = np.zeros(len(weight))
+    for k, rows in enumerate(near):
+        access[rows] += ratio[k]
+    distance = cKDTree(site_xy).query(people_xy)[0]
+    district = admin.district_index[np.r_[res.community, reg.community]]
+    is_migrant = np.r_[np.ones(len(res.x), bool), np.zeros(len(reg.x), bool)]
+    equal = set(sites.equal_districts.tolist())
+    rows_out = []
+    for d in np.unique(admin.district_index):
+        m = (district == d) & is_migrant
+        r = (district == d) & ~is_migrant
+        dist_m, dist_r = distance[m].mean(), np.average(distance[r], weights=weight[r])
+        staff_m, staff_r = access[m].mean(), np.average(access[r], weights=weight[r])
+        rows_out.append({
+            "district": str(admin.district[admin.district_index == d][0]),
+            "equal": int(d) in equal,
+            "migrants_worse": bool(dist_m > dist_r and staff_m < staff_r),
+            "mean_site_distance_m_migrants": _round(dist_m, 1),
+            "mean_site_distance_m_registered": _round(dist_r, 1),
+            "staff_per_1000_within_radius_migrants": _round(staff_m),
+            "staff_per_1000_within_radius_registered": _round(staff_r),
+        })
+    return {
+        "equal_districts": [r["district"] for r in rows_out if r["equal"]],
+        "radius_m": REACH_M,
+        "districts": rows_out,
+        "note": "Outside the equal districts, community sites stand among registered residents "
+                "and migrants live farther from them and reach fewer staff; in the equal "
+                "districts sites stand where migrants live. Straight-line measures; registered "
+                "residents weighted by population.",
+    }
+
+
 def readme(truth: dict[str, Any]) -> str:
     """Write the demo folder's README (Chinese and English).
 
@@ -270,6 +334,9 @@ def readme(truth: dict[str, Any]) -> str:
     fast = ", ".join(f"{f['community_id']} ({f['growth_per_quarter']:.0%})"
                      for f in truth["fast_growing_communities"])
     island = truth["network"]["island"]
+    eq = truth["equalization"]
+    worse = "、".join(d["district"] for d in eq["districts"] if d["migrants_worse"])
+    equal = "、".join(eq["equal_districts"]) or "—"
     rows = [
         ("migrants.csv", f"流动人口 {c['migrants']:,} 人；UTF-8（带 BOM），中文表头，WGS-84",
          "migrants, one row each; UTF-8 with BOM, Chinese headers, WGS-84"),
@@ -320,6 +387,10 @@ street offices, communities, roads, sites and people are invented. Person ids su
   paths on the river island form a separate component ({len(island['node_osmids'])} nodes);
   everything else is connected for walking. The river ({truth['network']['river']}) is crossed
   only by {len(truth['network']['bridges'])} bridge edges (`bridge=yes`).
+- 均等化：{worse}的社区网点设在户籍人口聚居处，流动人口离网点更远、可及人员更少；例外区
+  {equal}的网点设在流动人口聚居处 / equalization: in {worse} community sites
+  stand among registered residents, so migrants live farther from them and reach fewer staff;
+  the planted exception, {equal}, puts its sites where migrants live.
 - 服务记录随到最近网点的距离变差；全市比率接近、部分低于规划目标 / service records worsen
   with the distance to the nearest site; city-wide rates are near and partly below the targets.
 """

@@ -84,6 +84,8 @@ study_area_tolerance_m = 500
 
 [parameters.staffing]
 standard = "district_registered_ratio"
+rate_min_population = 100     # 少于此人数不发布每千人人员比 / no staff ratio on fewer people
+max_new_staff_per_site = 4    # 每个网点最多新增人员 / most new staff one site is given
 
 [parameters.targets]
 policy_awareness = 0.90

@@ -47,6 +47,7 @@ __all__ = [
     "read_geopackage",
     "read_graphml",
     "read_osm",
+    "read_road_names",
 ]
 
 #: Earth radius used for great-circle lengths, the same as OSMnx's.
@@ -341,6 +342,51 @@ def _check_lengths(length: np.ndarray, u: np.ndarray, v: np.ndarray, source: str
         raise ValueError(msg)
 
 
+#: How far (m) an edge's geometry may end from its nodes (rounding, not another place).
+GEOMETRY_END_TOLERANCE_M = 10.0
+
+
+def _check_geometry_ends(
+    node_lon: np.ndarray,
+    node_lat: np.ndarray,
+    iu: np.ndarray,
+    iv: np.ndarray,
+    offsets: np.ndarray,
+    vertex_lon: np.ndarray,
+    vertex_lat: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    source: str,
+) -> None:
+    """Raise a ValueError naming the first edge whose geometry does not run between its nodes.
+
+    A geometry that ends elsewhere (another place, swapped axes, NaN) would put the road where
+    it is not, and a catchment drawn along it would cover half a continent.
+    """
+    if not len(iu):
+        return
+    lon, lat = np.asarray(node_lon, dtype=np.float64), np.asarray(node_lat, dtype=np.float64)
+    first, last = offsets[:-1], offsets[1:] - 1
+    if (last < first).any():  # an empty geometry: no ends to check (filled by straight lines)
+        return
+    glon, glat = np.asarray(vertex_lon), np.asarray(vertex_lat)
+
+    def near(a: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
+        d = great_circle_m(glon[a], glat[a], lon[k], lat[k])
+        return d <= GEOMETRY_END_TOLERANCE_M
+
+    ok = (near(first, first, iu) & near(last, last, iv)) | (near(first, first, iv)
+                                                           & near(last, last, iu))
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        ui, vi = np.asarray(u)[i].tolist(), np.asarray(v)[i].tolist()
+        msg = (f"{source}: the geometry of edge ({ui!r}, {vi!r}) does not run between its two "
+               f"nodes (its ends lie more than {GEOMETRY_END_TOLERANCE_M:g} m from them), nor do "
+               f"those of {int((~ok).sum()) - 1} other edge(s); write the edges' geometries from "
+               "node u to node v in the nodes' coordinate system, or leave them empty")
+        raise ValueError(msg)
+
+
 def _edges_to_arrays(
     node_ids: np.ndarray,
     node_lon: np.ndarray,
@@ -372,6 +418,8 @@ def _edges_to_arrays(
         ui, vi = np.asarray(u)[i].tolist(), np.asarray(v)[i].tolist()
         msg = f"{source}: edge ({ui!r}, {vi!r}) refers to a node that is not in the nodes layer"
         raise ValueError(msg)
+    _check_geometry_ends(node_lon, node_lat, iu, iv, offsets, vertex_lon, vertex_lat, u, v,
+                         source)
     # Orient every row from its smaller to its larger node and merge rows that are the same
     # road (same ends, same length to the millimetre): directions are OR-ed.
     flip = iu > iv
@@ -579,3 +627,92 @@ def graph_arrays(graph: nx.Graph, *, mode: str = "walk", source: str = "graph") 
         node_ids, lon, lat, u_a, v_a, length[keep], fwd[keep], bwd[keep], offsets, glon, glat,
         source=source,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Road names (for naming places; not part of the routing arrays)
+# --------------------------------------------------------------------------------------------
+
+
+def _first_name(value: Any) -> str:
+    """One road name from an OSM ``name`` value (OSMnx keeps a list where ways were merged)."""
+    if isinstance(value, list | tuple | np.ndarray):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), "")
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):  # a list written as text by OSMnx
+        import ast
+
+        try:
+            return _first_name(ast.literal_eval(text))
+        except (ValueError, SyntaxError):
+            return text
+    return text
+
+
+def read_road_names(
+    path: str | Path, *, bbox: tuple[float, float, float, float] | None = None
+) -> Any:
+    """Read the named roads of a road-network file: one line per named edge or way, WGS-84.
+
+    Names are kept out of :class:`NetworkArrays` (routing needs none); they are read from the
+    file when a place is to be named, which for an OSMnx GeoPackage reads only the named edges
+    (inside ``bbox``). The OSM ``name`` tag; where OSMnx merged ways, the first of their names.
+
+    Parameters
+    ----------
+    path
+        The network file (any type :func:`read_file` reads).
+    bbox
+        ``(min_lon, min_lat, max_lon, max_lat)`` to read only the roads there.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``name`` and line geometry, EPSG:4326; no rows when the file keeps no names.
+    """
+    import geopandas as gpd
+
+    kind = file_kind(path)
+    path = Path(path)
+    names: list[str] = []
+    lines: list[Any] = []
+    if kind == "gpkg":
+        import pyogrio
+
+        if "name" in set(pyogrio.read_info(path, layer="edges")["fields"]):
+            edges = pyogrio.read_dataframe(path, layer="edges", columns=["name"],
+                                           where="name IS NOT NULL AND name <> ''", bbox=bbox)
+            edges = edges.to_crs(4326) if edges.crs is not None else edges.set_crs(4326)
+            names = [_first_name(v) for v in edges["name"]]
+            lines = list(edges.geometry.to_numpy())
+    elif kind == "osm":
+        import osmium
+
+        processor = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+            .with_filter(osmium.filter.KeyFilter("highway"))
+            .with_filter(osmium.filter.KeyFilter("name"))
+        )
+        for way in processor:
+            coords = [(n.location.lon, n.location.lat) for n in way.nodes if n.location.valid()]
+            if len(coords) >= 2:
+                names.append(_first_name(way.tags.get("name", "")))
+                lines.append(shapely.linestrings(coords))
+    else:
+        import osmnx as ox
+
+        graph = ox.load_graphml(path)
+        edges = ox.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True)
+        if "name" in edges:
+            edges = edges.to_crs(4326)
+            names = [_first_name(v) for v in edges["name"]]
+            lines = list(edges.geometry.to_numpy())
+    table = gpd.GeoDataFrame({"name": names}, geometry=lines, crs=4326)
+    table = table[table["name"] != ""]
+    if bbox is not None and kind != "gpkg":
+        table = table[table.intersects(shapely.box(*bbox))]
+    return table.reset_index(drop=True)

@@ -13,7 +13,9 @@ builds a sparse MIP with numpy arrays and solves it with HiGHS (:mod:`highspy`);
 :class:`PlacementResult`. Modules: :mod:`~coverage.placement.costs` (input checks, sparse
 arrays), :mod:`~coverage.placement.models` (the four models and their capacitated variants),
 :mod:`~coverage.placement.heuristics` (greedy + vertex substitution, Lagrangian bounds) and
-:mod:`~coverage.placement.result`.
+:mod:`~coverage.placement.result`. Beside the location models: :mod:`~coverage.placement.staff`
+(new staff to service points, under a cap per point) and :mod:`~coverage.placement.places`
+(naming a point: community, road, coordinates, map link).
 """
 
 from __future__ import annotations
