@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +202,53 @@ def test_init_then_validate_names_the_missing_files(tmp_path: Path, runner: CliR
     assert result.exit_code == 2
     assert "[missing-file]" in result.stdout
     assert result.stderr.startswith("error: communities.gpkg: file not found [missing-file]")
+
+
+# --- tables: translated headers, differences of shares in percentage points -------------------
+
+
+def _comparison() -> object:
+    import pandas as pd
+
+    from coverage.scenario import compare
+
+    def table(cov: float, gap: float, staff: float) -> pd.DataFrame:
+        row = {"unit": "全市", "level": "city", "e2sfca_mean_migrant": 0.9, "staff": staff,
+               "staff_shortfall": 800 - staff, "coverage_gap_15min": gap}
+        row |= {f"coverage_{t}min_migrant": cov - 0.1 * (15 - t) / 5 for t in (5, 10, 15)}
+        return pd.DataFrame([row])
+
+    return compare({"baseline": table(0.858, -0.028, 409.0),
+                    "recommended": table(0.903, -0.125, 435.0)})
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_comparison_table_in_percentage_points(lang: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    out = Console(width=300, record=True, highlight=False)
+    monkeypatch.setattr(cli, "console", out)
+    cli._print_comparison(_comparison(), lang, (5.0, 10.0, 15.0))
+    text = out.export_text()
+    assert "coverage_" not in text and "e2sfca" not in text and "baseline" not in text
+    unit = "个百分点" if lang == "zh" else "pp"
+    assert f"+4.5 {unit}" in text  # 85.8 % → 90.3 %
+    assert f"−9.7 {unit}" in text  # the gap, a difference of shares itself
+    assert "+4.5%" not in text and "85.8%" in text and "+26.0" in text
+    if lang == "zh":
+        assert "15分钟覆盖率（流动人口）" in text and "变化（推荐方案 − 现状）" in text
+    else:
+        assert "Coverage within 15 min (migrants)" in text
+        assert "Change (Recommended − Today)" in text
+
+
+def test_run_prints_translated_tables(tiny_project: Path, runner: CliRunner) -> None:
+    en = runner.invoke(cli.app, ["run", str(tiny_project), "--lang", "en",
+                                 "--out", str(tiny_project / "out-en")])
+    assert en.exit_code == 0, en.output
+    assert "City summary" in en.stdout and "Within 15 min" in en.stdout
+    assert "People still needed" in en.stdout and "FTE" in en.stdout
+    assert not re.search(r"[\u4e00-\u9fff]", en.stdout.split("City summary")[1])
+    zh = runner.invoke(cli.app, ["run", str(tiny_project), "--out", str(tiny_project / "out")])
+    assert zh.exit_code == 0, zh.output
+    assert "全市概况" in zh.stdout and "15 分钟内覆盖率" in zh.stdout
+    assert "尚需服务人数" in zh.stdout

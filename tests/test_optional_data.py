@@ -158,12 +158,12 @@ def test_minimal_project_through_the_cli(small_demo: Path, tmp_path: Path) -> No
     for lang in ("zh", "en"):
         out = tmp_path / f"report-{lang}"
         cli("report", str(project), "--format", "html,xlsx", "--lang", lang, "--out", str(out))
-        page = (out / "report.html").read_text(encoding="utf-8")
+        page = (out / f"report-city-{lang}.html").read_text(encoding="utf-8")
         reason = "未计算：缺少户籍地代码" if lang == "zh" else "not computed: no hukou origin codes"
         assert reason in page
     from openpyxl import load_workbook
 
-    about = load_workbook(tmp_path / "report-en" / "report.xlsx").worksheets[0]
+    about = load_workbook(tmp_path / "report-en" / "report-city-en.xlsx").worksheets[0]
     cells = [str(c.value) for row in about.iter_rows() for c in row if c.value]
     assert "Analyses not computed or estimated" in cells
     assert any(c.startswith("Commuting flows: not computed") for c in cells)

@@ -19,13 +19,15 @@ import shapely
 from scipy.spatial import cKDTree
 
 from coverage.indicators import indicator_names
-from coverage.messages import LANGS
-from coverage.report import FORMATS, ReportError, build_report, write_report
+from coverage.messages import LANGS, catalogue
+from coverage.report import FORMATS, ReportError, build_report, report_filename, write_report
 from coverage.report.content import Report, Section, Table
 from coverage.report.xlsx import write_xlsx
 
 SCRIPT = Path(sys.executable).with_name("coverage")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+CITY_ZH = {f: report_filename(f, lang="zh") for f in FORMATS}
+"""The files ``coverage demo`` writes: the city report in Chinese."""
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,8 @@ def layers(demo_run: Path) -> dict[str, pd.DataFrame]:
 
 def test_demo_writes_the_three_reports(demo_run: Path):
     for f in FORMATS:
-        path = demo_run / "results" / f"report.{f}"
+        path = demo_run / "results" / CITY_ZH[f]
+        assert path.name == f"report-city-zh.{f}"
         assert path.stat().st_size > 10_000, path
     assert (demo_run / "results" / "recommended_scenario.json").exists()
 
@@ -51,7 +54,7 @@ def test_demo_writes_the_three_reports(demo_run: Path):
 def test_pdf_embeds_a_cjk_font_and_holds_chinese(demo_run: Path):
     from pypdf import PdfReader
 
-    reader = PdfReader(demo_run / "results" / "report.pdf")
+    reader = PdfReader(demo_run / "results" / CITY_ZH["pdf"])
     fonts = set()
     for page in reader.pages:
         for font in (page.get("/Resources") or {}).get("/Font", {}).values():
@@ -72,7 +75,7 @@ def test_pdf_embeds_a_cjk_font_and_holds_chinese(demo_run: Path):
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
 def test_pdf_pages_render(demo_run: Path, tmp_path: Path):
     subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2",
-                    str(demo_run / "results" / "report.pdf"), str(tmp_path / "p")], check=True)
+                    str(demo_run / "results" / CITY_ZH["pdf"]), str(tmp_path / "p")], check=True)
     from PIL import Image
 
     pages = sorted(tmp_path.glob("p-*.png"))
@@ -82,7 +85,7 @@ def test_pdf_pages_render(demo_run: Path, tmp_path: Path):
 
 
 def test_html_is_self_contained(demo_run: Path):
-    page = (demo_run / "results" / "report.html").read_text(encoding="utf-8")
+    page = (demo_run / "results" / CITY_ZH["html"]).read_text(encoding="utf-8")
     # nothing the browser loads comes from the network, but the base-map tiles
     assert not re.search(r"<(script|link|img|iframe)\b[^>]+(src|href)=\"https?://", page)
     assert not re.search(r"url\(\s*['\"]?https?://", page)
@@ -114,8 +117,8 @@ def test_report_languages(layers):
         assert tz.key == te.key
         heads = list(te.labels.values())
         assert not any(CJK.search(h) for h in heads), (te.key, heads)
-        numbers = [c for c in tz.frame.columns if tz.formats.get(c) in {"int", "pct", "f1",
-                                                                         "f2", "row"}]
+        numbers = [c for c in tz.frame.columns if tz.formats.get(c) in {
+            "int", "pct", "pp", "f1", "f2", "coord", "row", "row_change"}]
         pd.testing.assert_frame_equal(tz.frame[numbers], te.frame[numbers])
 
 
@@ -136,8 +139,8 @@ def test_cli_report_district(demo_run: Path, layers, tmp_path: Path):
                            "--format", "html,xlsx", "--lang", "en", "--out", str(tmp_path)],
                           capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / f"report-{district}.html").exists()
-    assert (tmp_path / f"report-{district}.xlsx").exists()
+    assert (tmp_path / f"report-district-{district}-en.html").exists()
+    assert (tmp_path / f"report-district-{district}-en.xlsx").exists()
     bad = subprocess.run([str(SCRIPT), "report", str(demo_run), "--district", "nowhere",
                           "--format", "html", "--out", str(tmp_path)],
                          capture_output=True, text=True, env=env, timeout=300, check=False)
@@ -151,7 +154,7 @@ def test_cli_report_district(demo_run: Path, layers, tmp_path: Path):
 # ------------------------------------------------------------------------------------------
 # XLSX values are the results' values
 
-#: sheet → (result layer, [(sheet column, layer column)] identifying a row, row filter)
+#: table → (result layer, [(sheet column, layer column)] identifying a row, row filter)
 _KEYS = {
     "shortfall": ("community_summary", [("community_id", "community_id")], None),
     "gap": ("community_summary", [("community_id", "community_id")], None),
@@ -162,8 +165,9 @@ _KEYS = {
 }
 
 
-def _sheet(wb: openpyxl.Workbook, name: str) -> pd.DataFrame:
-    rows = list(wb[name].iter_rows(values_only=True))
+def _sheet(wb: openpyxl.Workbook, key: str, lang: str = "zh") -> pd.DataFrame:
+    """The sheet of table ``key`` (sheet names are in the report's language)."""
+    rows = list(wb[catalogue("report", lang)[f"sheet_{key}"]].iter_rows(values_only=True))
     return pd.DataFrame(rows[1:], columns=rows[0])
 
 
@@ -178,13 +182,16 @@ def _columns_of(wb: openpyxl.Workbook) -> dict[str, dict[str, str]]:
 
 
 def test_xlsx_values_equal_results_gpkg(demo_run: Path, layers):
-    wb = openpyxl.load_workbook(demo_run / "results" / "report.xlsx")
+    wb = openpyxl.load_workbook(demo_run / "results" / CITY_ZH["xlsx"])
     columns = _columns_of(wb)
+    names = catalogue("report", "zh")
+    assert wb.sheetnames[0] == names["sheet_about"]
+    assert not [n for n in wb.sheetnames if re.search(r"[A-Za-z]", n)], wb.sheetnames
     checked = 0
     for sheet, (layer, keys, where) in _KEYS.items():
-        if sheet not in wb.sheetnames:
+        if names[f"sheet_{sheet}"] not in wb.sheetnames:
             continue
-        frame = _sheet(wb, sheet).rename(columns=columns[sheet])
+        frame = _sheet(wb, sheet).rename(columns=columns[names[f"sheet_{sheet}"]])
         source = pd.DataFrame(layers[layer])
         if where:
             source = source[source[where[0]] == where[1]]
@@ -211,7 +218,7 @@ def test_xlsx_values_equal_results_gpkg(demo_run: Path, layers):
                 else:
                     assert str(value) == str(expected), (sheet, key, col)
                 checked += 1
-    indicators = _sheet(wb, "indicators").rename(columns=columns["indicators"])
+    indicators = _sheet(wb, "indicators").rename(columns=columns[names["sheet_indicators"]])
     names = {v: k for k, v in indicator_names("zh").items()}
     city = layers["indicators"].query("level == 'city'").set_index("indicator")
     for _, row in indicators.iterrows():
@@ -309,11 +316,19 @@ def test_no_output_file_holds_person_ids_or_residences(demo_run: Path):
     assert {p.suffix for p in outputs} >= {".gpkg", ".csv", ".html", ".xlsx", ".pdf", ".json"}
     id_pattern = re.compile(r"M\d{7}")
     number = re.compile(r"-?\d+\.\d+")
+    # the coordinates of the recommended service points (public places, shown so they can be
+    # found, also inside their web-map links) are no residence, whatever digits they share
+    public: set[str] = set()
+    for layer in ("recommended_sites", "recommended_staff"):
+        sites = pyogrio.read_dataframe(demo_run / "results" / "results.gpkg", layer=layer)
+        place = [c for c in sites.columns if c.startswith(("lon_", "lat_", "map_link"))]
+        public |= set(number.findall(sites[place].astype(str).to_csv(index=False)))
+        public |= {f"{float(v):.5f}" for c in place if c != "map_link" for v in sites[c]}
     for path in outputs:
         text = _text_of(path)
         leaked = ids & set(id_pattern.findall(text))
         assert not leaked, (path.name, sorted(leaked)[:3])
-        exact = lon_text & set(number.findall(text))
+        exact = (lon_text & set(number.findall(text))) - public
         # a residence's own coordinate text, as a whole number in a table cell or a JSON value
         assert not exact, (path.name, sorted(exact)[:3])
         vertices = _vertices(path)
@@ -345,7 +360,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def test_html_maps_draw_in_a_browser(demo_run: Path):
     from playwright.sync_api import sync_playwright
 
-    page_file = demo_run / "results" / "report.html"
+    page_file = demo_run / "results" / CITY_ZH["html"]
     n_maps = page_file.read_text(encoding="utf-8").count('<figure class="map"')
     errors: list[str] = []
     with sync_playwright() as p:

@@ -70,25 +70,27 @@ def _steps(title: str) -> Iterator[Callable[[str], None]]:
         yield step
 
 
+def _texts(lang: str) -> dict[str, str]:
+    """Texts of the command line's tables in ``lang`` (the ``[cli]`` messages)."""
+    from coverage.messages import catalogue
+
+    return catalogue("cli", lang)
+
+
 def _problem_table(problems: Problems, lang: str) -> Table:
-    zh = lang == "zh"
-    table = Table(title="输入检查" if zh else "Input check", show_lines=False)
-    for head_en, head_zh in (
-        ("severity", "级别"),
-        ("file", "文件"),
-        ("row", "行"),
-        ("field", "字段"),
-        ("rule", "规则"),
-        ("hint", "说明"),
-    ):
-        table.add_column(head_zh if zh else head_en, overflow="fold")
+    from coverage.messages import catalogue
+
+    m = _texts(lang)
+    table = Table(title=m["input_check"], show_lines=False)
+    for head in ("severity", "file", "row", "field", "rule", "hint"):
+        table.add_column(m[head], overflow="fold")
     colour = {"error": "red", "warning": "yellow", "info": "dim"}
-    names = {"error": "错误", "warning": "警告", "info": "提示"}
+    names = catalogue("report", lang)
     for p in problems:
         row = "" if p.row is None else str(p.row)
         if p.count > 1:
             row += f" (+{p.count - 1:,})"
-        level = names[p.severity] if zh else p.severity
+        level = names.get(f"severity_{p.severity}", p.severity)
         table.add_row(
             f"[{colour[p.severity]}]{level}[/]",
             escape(p.file),
@@ -135,18 +137,25 @@ def demo(
         results = run_study(project_file, progress=step)
         step("writing results")
         target = write_results(results)
+        pdf_notes: list[str] = []
         reports = _write_reports(results.study.project, ["html", "xlsx", "pdf"], district=None,
-                                 lang=lang.value, out=None, step=step, strict=False)
+                                 lang=lang.value, out=None, step=step, strict=False,
+                                 notes=pdf_notes)
+    from coverage.report.content import layer_name, setting_text
+
     study = results.study
+    m = _texts(lang.value)
     table = Table(title=f"{study.project.name} — {project_file}")
-    table.add_column("layer")
-    table.add_column("rows", justify="right")
-    table.add_column("coordinates")
+    table.add_column(m["layer"])
+    table.add_column(m["rows"], justify="right")
+    table.add_column(m["coordinates"])
     for name, gdf in study.layers.items():
-        table.add_row(name, f"{len(gdf):,}", study.conversions.get(name, ""))
+        conversion = study.conversions.get(name, "")
+        table.add_row(layer_name(name, lang.value), f"{len(gdf):,}",
+                      setting_text("conversion", conversion, lang.value) if conversion else "")
     console.print(table)
     _print_summary(results, lang.value)
-    for note in results.notes:
+    for note in [*results.notes, *pdf_notes]:  # the font hint last, beside the reports
         console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
     console.print(f"reports: {', '.join(str(p) for p in reports.values())}", highlight=False)
     console.print(
@@ -193,30 +202,33 @@ def run(
     console.print(f"results: {target} ({time.perf_counter() - start:.1f} s)")
 
 
+def _pct(value: object) -> str:
+    """Return a share as a percentage, "—" when missing."""
+    import pandas as pd
+
+    return "—" if value is None or pd.isna(value) else f"{float(value):.1%}"
+
+
 def _print_summary(results: object, lang: str) -> None:
     import pandas as pd
 
     from coverage.indicators import indicator_names
+    from coverage.messages import catalogue
 
-    zh = lang == "zh"
+    m = _texts(lang)
+    yes_no = catalogue("report", lang)
     city = results.district_summary.iloc[-1]  # type: ignore[attr-defined]
-    table = Table(title="全市概况" if zh else "City summary")
-    table.add_column("指标" if zh else "measure")
-    table.add_column("流动人口" if zh else "migrants", justify="right")
-    table.add_column("户籍人口" if zh else "registered", justify="right")
-    table.add_row(
-        "人数" if zh else "people", f"{int(city['migrants']):,}", f"{int(city['registered_pop']):,}"
-    )
+    table = Table(title=m["city_summary"])
+    table.add_column(m["measure"])
+    table.add_column(m["migrants"], justify="right")
+    table.add_column(m["registered"], justify="right")
+    table.add_row(m["people"], f"{int(city['migrants']):,}", f"{int(city['registered_pop']):,}")
     thresholds = results.study.project.parameters.thresholds_min  # type: ignore[attr-defined]
-    for m in thresholds:
-        label = f"{m:g} 分钟内覆盖率" if zh else f"within {m:g} min"
-        table.add_row(
-            label,
-            f"{city[f'coverage_{m:g}min_migrant']:.1%}",
-            f"{city[f'coverage_{m:g}min_registered']:.1%}",
-        )
+    for t in thresholds:
+        table.add_row(m["within"].format(t=f"{t:g}"), _pct(city[f"coverage_{t:g}min_migrant"]),
+                      _pct(city[f"coverage_{t:g}min_registered"]))
     table.add_row(
-        "每千人工作人员" if zh else "staff per 1,000",
+        m["staff_per_1000"],
         f"{city['staff_per_1000_migrants']:.2f}",
         f"{city['staff_per_1000_registered']:.2f}",
     )
@@ -224,34 +236,21 @@ def _print_summary(results: object, lang: str) -> None:
     ind = results.indicators  # type: ignore[attr-defined]
     ind = ind[ind["level"] == "city"]
     names = indicator_names(lang)
-    t2 = Table(title="规划指标" if zh else "The plan's indicators")
-    for head in (
-        ("指标", "indicator"),
-        ("实际", "value"),
-        ("目标", "target"),
-        ("达标", "met"),
-        ("尚需人数", "people needed"),
-    ):
-        t2.add_column(head[0] if zh else head[1])
+    t2 = Table(title=m["indicators"])
+    t2.add_column(m["indicator"])
+    for head in ("value", "target", "met", "people_needed"):
+        t2.add_column(m[head], justify="right")
     for _, r in ind.iterrows():
         met = r["met"]
-        yes, no = ("是", "否") if zh else ("yes", "no")
-        mark = "—" if pd.isna(met) else (yes if met else no)
-        value = "—" if r["value"] != r["value"] else f"{r['value']:.1%}"
-        t2.add_row(
-            names[r["indicator"]], value, f"{r['target']:.0%}", mark, f"{int(r['people_needed']):,}"
-        )
+        mark = "—" if pd.isna(met) else (yes_no["yes"] if met else yes_no["no"])
+        target = (f"{r['target']:g}" if r["indicator"] == "rh_checks" and r["target"] > 1
+                  else f"{r['target']:.0%}")
+        needed = "—" if pd.isna(r["people_needed"]) else f"{int(r['people_needed']):,}"
+        t2.add_row(names[r["indicator"]], _pct(r["value"]), target, mark, needed)
     console.print(t2)
     _print_skipped(results.skipped, results.estimated, lang)  # type: ignore[attr-defined]
     short = float(city["staff_shortfall"])
-    console.print(
-        (
-            "人员缺口（按同区户籍人口配比）: "
-            if zh
-            else "staff shortfall (same standard as registered residents): "
-        )
-        + f"{short:,.1f} FTE"
-    )
+    console.print(m["shortfall"].format(n=f"{short:,.1f}"), highlight=False)
 
 
 def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str) -> None:
@@ -265,6 +264,41 @@ def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str
                       highlight=False)
         for line in lines:
             console.print(f"  - {escape(line)}", highlight=False)
+
+
+def _print_new_sites(sites: object, lang: str, max_t: float) -> None:
+    """Print the recommended sites: where each is, its staff, the migrants newly in reach."""
+    from coverage.cartography import site_places
+    from coverage.report.content import column_heading
+
+    m = _texts(lang)
+    newly = f"migrants_newly_within_{max_t:g}min"
+    columns = ["rank", "place", "source", "staff", newly]
+    table = Table(title=m["new_sites"])
+    for col in columns:
+        table.add_column(column_heading(col, lang), overflow="fold",
+                         justify="left" if col in {"place", "source"} else "right")
+    places = site_places(sites, lang=lang)  # type: ignore[arg-type]
+    for (_, r), place in zip(sites.iterrows(), places, strict=True):  # type: ignore[attr-defined]
+        source = m.get(f"source_{r.get('source')}", str(r.get("source", "")))
+        table.add_row(str(r["rank"]), escape(place), escape(source), f"{float(r['staff']):g}",
+                      f"{int(r[newly]):,}" if newly in r else "—")
+    console.print(table)
+
+
+def _print_new_staff(staff: object, lang: str) -> None:
+    """Print the recommended new staff by service point."""
+    from coverage.report.content import column_heading
+
+    columns = ["site_id", "name", "district", "new_staff", "staff_before", "staff_after"]
+    table = Table(title=_texts(lang)["new_staff"])
+    for col in columns:
+        table.add_column(column_heading(col, lang), overflow="fold",
+                         justify="right" if col.endswith(("staff", "before", "after")) else "left")
+    for _, r in staff.iterrows():  # type: ignore[attr-defined]
+        table.add_row(*(escape(str(r[c])) if c in columns[:3] else f"{float(r[c]):g}"
+                        for c in columns))
+    console.print(table)
 
 
 class Objective(StrEnum):
@@ -282,26 +316,42 @@ class StaffObjective(StrEnum):
     maxmin = "maxmin"
 
 
-def _print_comparison(table: object, lang: str, thresholds: tuple[float, ...]) -> None:
-    zh = lang == "zh"
-    out = Table(title="情景对比（全市）" if zh else "Scenario comparison (city)")
-    names = list(dict.fromkeys(table.columns.get_level_values(0)))  # type: ignore[attr-defined]
-    out.add_column("指标" if zh else "measure")
-    for n in names:
-        out.add_column(str(n), justify="right")
-    row = table.iloc[0]  # type: ignore[attr-defined]
-    from coverage.equalization import coverage_column
+def _scenario_heading(name: str, m: dict[str, str]) -> str:
+    """Return the header of a scenario's column: today, the recommendation, or its name."""
+    if " − " in name:
+        a, b = name.rsplit(" − ", 1)
+        return m["change"].format(a=_scenario_heading(a, m), b=_scenario_heading(b, m))
+    return m.get(f"scenario_{name}", name)
 
-    measures = [coverage_column(m) for m in thresholds] + [
+
+def _print_comparison(table: object, lang: str, thresholds: tuple[float, ...]) -> None:
+    """Print a scenario comparison: shares in %, differences of shares in percentage points."""
+    from coverage.equalization import coverage_column
+    from coverage.report.content import column_heading, fmt_value
+
+    m = _texts(lang)
+    out = Table(title=m["comparison"])
+    names = list(dict.fromkeys(table.columns.get_level_values(0)))  # type: ignore[attr-defined]
+    out.add_column(m["measure"])
+    for n in names:
+        out.add_column(escape(_scenario_heading(str(n), m)), justify="right")
+    row = table.iloc[0]  # type: ignore[attr-defined]
+    measures = [coverage_column(t) for t in thresholds] + [
         coverage_column(max(thresholds), "gap"), "e2sfca_mean_migrant", "staff",
         "staff_shortfall"]
-    for m in measures:
+    for measure in measures:
         cells = []
         for n in names:
-            v = float(row[(n, m)])
-            cells.append(f"{v:+.1%}" if "−" in str(n) and m.startswith("coverage") else
-                         f"{v:.1%}" if m.startswith("coverage") else f"{v:,.2f}")
-        out.add_row(m, *cells)
+            change = " − " in str(n)
+            if measure.startswith("coverage_gap") or (change and measure.startswith("coverage")):
+                kind = "pp"
+            elif measure.startswith("coverage"):
+                kind = "pct"
+            else:
+                kind = "f1" if measure.startswith("staff") else "f2"
+                kind += "+" if change else ""
+            cells.append(fmt_value(row[(n, measure)], kind, lang))
+        out.add_row(column_heading(measure, lang), *cells)
     console.print(out)
 
 
@@ -348,24 +398,9 @@ def recommend(
         target = write_layers(layers, folder, drop=RECOMMENDATION_LAYERS,
                               files={"recommended_scenario.json": scenario.to_json() + "\n"})
     if "recommended_sites" in layers:
-        show = layers["recommended_sites"].drop(columns="geometry")
-        t = Table(title="推荐新增网点" if lang is Lang.zh else "Recommended new service points")
-        for col in ("rank", "candidate_id", "source", "name", "staff",
-                    f"migrants_newly_within_{model.max_t:g}min"):
-            t.add_column(col)
-        for _, r in show.iterrows():
-            t.add_row(*(escape(str(r[c])) for c in ("rank", "candidate_id", "source", "name",
-                                                     "staff",
-                                                     f"migrants_newly_within_{model.max_t:g}min")))
-        console.print(t)
+        _print_new_sites(layers["recommended_sites"], lang.value, model.max_t)
     if "recommended_staff" in layers:
-        t = Table(title="推荐新增人员" if lang is Lang.zh else "Recommended new staff")
-        for col in ("site_id", "name", "district", "new_staff", "staff_before", "staff_after"):
-            t.add_column(col)
-        for _, r in layers["recommended_staff"].iterrows():
-            t.add_row(*(escape(str(r[c])) for c in ("site_id", "name", "district", "new_staff",
-                                                     "staff_before", "staff_after")))
-        console.print(t)
+        _print_new_staff(layers["recommended_staff"], lang.value)
     _print_comparison(compare(tables), lang.value, model.thresholds)
     console.print(f"results: {target}; scenario: {folder / 'recommended_scenario.json'}")
 
@@ -429,15 +464,20 @@ def _formats(text: str) -> list[str]:
 
 def _write_reports(project: Project, formats: list[str], *, district: str | None,
                    lang: str | None, out: Path | None, mode: str = "walk",
-                   step: Callable[[str], None], strict: bool = True) -> dict[str, Path]:
+                   step: Callable[[str], None], strict: bool = True,
+                   notes: list[str] | None = None) -> dict[str, Path]:
     """Write the reports; a report error prints its one-line message and exits 1.
 
-    Not ``strict`` (the demo), a PDF that cannot be written (no CJK font) is a note.
+    Not ``strict`` (the demo), a PDF that cannot be written (no CJK font) is a note: added
+    to ``notes`` (printed by the caller), else printed at once.
     """
     from coverage.report import ReportError, ReportUsageError, make_report
 
     def note(exc: ReportError) -> None:
-        console.print(f"[yellow]note:[/yellow] {escape(str(exc))}", highlight=False)
+        if notes is not None:
+            notes.append(str(exc))
+        else:
+            console.print(f"[yellow]note:[/yellow] {escape(str(exc))}", highlight=False)
 
     try:
         return make_report(project, district=district, formats=formats, lang=lang, out=out,

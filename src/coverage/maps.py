@@ -12,6 +12,11 @@ added. Options shared by all functions (keyword-only):
   (default 10), are not drawn: a map shown in a browser is published data (PIPL), and cells of
   fewer than 10 people must not be shown.
 
+Every map reads without base-map tiles: a scale bar, a legend, and the names of the places
+printed on it (districts, or the communities of one district; recommended sites; provinces).
+The maps of other layers take ``areas`` (community polygons) to draw as outlines under them.
+Choropleth colours come from :func:`coverage.cartography.color_scale`, as in the PDF report.
+
 Only the columns a map shows are written into its HTML: no person id or individual point ever
 enters a map (the inputs are aggregate tables). Every text that may come from the data (names,
 districts, kinds, ids) is HTML-escaped before it reaches a tooltip, a layer name or a legend,
@@ -41,6 +46,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element
 
 from coverage.disclosure import shown_rows
@@ -73,8 +79,6 @@ HOTSPOT_COLORS = {
 
 SIMPLIFY_M = 5.0
 """Tolerance (metres) for simplifying geometries in a projected CRS before drawing them."""
-
-_WORSE_IS_HIGHER = ("gap", "shortfall", "unreachable", "time")
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,20 +257,104 @@ def _colormap(values: pd.Series, caption: str, *, worse_high: bool = False) -> b
     return cmap
 
 
-def _legend(m: folium.Map, title: str, items: list[tuple[str, str]]) -> None:
-    """Add a fixed legend box of coloured squares (titles and texts escaped)."""
+#: Where the legends of one map go, in order (the scale bar is at the bottom left, the
+#: attribution at the bottom right, the zoom buttons at the top left).
+_LEGEND_PLACES = ("bottom:26px;right:10px", "bottom:58px;left:10px", "top:84px;left:10px")
+
+
+def _legend(m: folium.Map, title: str, items: list[tuple[str, str]], *, note: str = "",
+            lines: list[tuple[str, float]] | None = None) -> None:
+    """Add a legend box of coloured squares (and line widths) to ``m``; texts are escaped.
+
+    ``items`` are (text, colour) pairs; ``lines`` (text, width in pixels) pairs drawn as line
+    samples; ``note`` a small line under them (how the classes were made).
+    """
+    count = getattr(m, "_coverage_legends", 0)
+    m._coverage_legends = count + 1  # type: ignore[attr-defined]
+    where = _LEGEND_PLACES[min(count, len(_LEGEND_PLACES) - 1)]
     rows = "".join(
         '<div><span style="display:inline-block;width:12px;height:12px;'
         f'background:{html.escape(str(color))};border:1px solid #555;margin-right:6px"></span>'
         f"{html.escape(str(text))}</div>"
         for text, color in items
     )
+    rows += "".join(
+        '<div><span style="display:inline-block;width:24px;vertical-align:middle;'
+        f'border-top:{float(width):.1f}px solid #d95f0e;margin-right:6px"></span>'
+        f"{html.escape(str(text))}</div>"
+        for text, width in (lines or [])
+    )
+    if note:
+        rows += f'<div style="color:#555;max-width:220px">{html.escape(note)}</div>'
     box = (
-        '<div class="coverage-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        f'<div class="coverage-legend" style="position:fixed;{where};z-index:9999;'
         "background:white;padding:6px 8px;border:1px solid #999;border-radius:4px;"
         f'font-size:12px"><b>{html.escape(str(title))}</b>{rows}</div>'
     )
     m.get_root().html.add_child(Element(box))
+
+
+_PLACE_STYLE = ("transform:translate(-50%,-50%);white-space:nowrap;font-weight:bold;"
+                "color:#222;text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff;")
+
+
+_ANCHORS = {"center": "", "right": "transform:translate(7px,-50%);",
+            "below": "transform:translate(-50%,6px);"}
+
+
+def _place_names(m: folium.Map, places: gpd.GeoDataFrame, labels: dict[str, str], *,
+                 size: int = 13, anchor: str | list[str] = "center") -> None:
+    """Print names on the map (districts, communities, sites) as text, escaped; no tiles needed.
+
+    ``places`` holds ``name`` and points (any CRS); ``anchor`` puts each name on its point
+    (``center``), right of it or below it (one for all, or one per place).
+    """
+    if not len(places):
+        return
+    places = places.to_crs(4326)
+    anchors = [anchor] * len(places) if isinstance(anchor, str) else anchor
+    group = folium.FeatureGroup(name=_layer_name(labels["place_names"])).add_to(m)
+    for name, point, where in zip(places["name"].astype(str), places.geometry, anchors,
+                                  strict=True):
+        folium.Marker(
+            [point.y, point.x], interactive=False,
+            icon=folium.DivIcon(html=f'<div class="coverage-place" style="{_PLACE_STYLE}'
+                                f'{_ANCHORS[where]}font-size:{size}px">{html.escape(name)}</div>',
+                                icon_size=(0, 0), icon_anchor=(0, 0)),
+        ).add_to(group)
+
+
+def _district_lines(m: folium.Map, table: gpd.GeoDataFrame) -> None:
+    """Draw the districts' boundaries (heavier than the communities'), when there are several."""
+    if "district" not in table or table["district"].nunique() < 2:
+        return
+    districts = table[["district", table.geometry.name]].dissolve(by="district")
+    folium.GeoJson(
+        _plain(districts, {}), control=False, interactive=False,
+        style_function=lambda f: {"fill": False, "color": "#333333", "weight": 2},
+    ).add_to(m)
+
+
+def _outlines(m: folium.Map, areas: gpd.GeoDataFrame | None, labels: dict[str, str], *,
+              names: bool = True) -> None:
+    """Draw community outlines (and district or community names) under a layer.
+
+    With no base-map tiles (offline) these are what tells a reader where things are.
+    """
+    if areas is None or not len(areas):
+        return
+    table = _wgs84(areas, "areas")
+    folium.GeoJson(
+        _plain(table, {}),
+        name=_layer_name(labels["community_outlines"]),
+        style_function=lambda f: {"fill": False, "color": "#777777", "weight": 0.8},
+        interactive=False,
+    ).add_to(m)
+    _district_lines(m, table)
+    if names:
+        from coverage.cartography import place_labels
+
+        _place_names(m, place_labels(table), labels)
 
 
 def _approximate_note(m: folium.Map, table: pd.DataFrame, labels: dict[str, str]) -> None:
@@ -308,6 +396,7 @@ def community_map(
     m: folium.Map | None = None,
     min_cell: int = 10,
     layer_control: bool | None = None,
+    place_names: bool = True,
 ) -> folium.Map:
     """Choropleth of one column of ``community_summary``.
 
@@ -318,17 +407,23 @@ def community_map(
         ``column``).
     column
         The column to map, e.g. ``coverage_15min_migrant``, ``staff_per_1000_migrants``,
-        ``coverage_gap_15min``. Gaps, shortfalls and times are coloured yellow → red
-        (higher is worse), the rest yellow → blue.
+        ``coverage_gap_15min``. The colour classes are those of
+        :func:`coverage.cartography.color_scale`, as in the PDF report: gaps diverge around
+        zero (red where migrants are worse off), shares have fixed classes, other measures
+        quantile classes; the legend lists the classes and says how they were made.
     lang, tiles, attr, m, min_cell, layer_control
         See the module docstring. Communities with fewer than ``min_cell`` migrants are drawn
         grey, without their value. When ``boundary_approximate`` is true (communities given
         as a table), a note says that the boundaries are approximate.
+    place_names
+        Print the names of the districts (of the communities, for one district) on the map.
 
     Returns
     -------
     folium.Map
     """
+    from coverage.cartography import color_scale, place_labels
+
     labels = _labels(lang)
     _require(community_summary, ["name", "district", column], "community_summary")
     table = _wgs84(community_summary, "community_summary")
@@ -336,8 +431,8 @@ def community_map(
     hidden = (~shown_rows(table[["migrants"]], min_cell) if "migrants" in table
               else np.zeros(len(table), dtype=bool))
     values = pd.to_numeric(table[column], errors="coerce").astype(float).mask(hidden)
-    cmap = _colormap(values, title, worse_high=any(w in column for w in _WORSE_IS_HIGHER))
-    fill = [cmap(v) if np.isfinite(v) else "#cccccc" for v in values.to_numpy()]
+    scale = color_scale(column, values, lang=lang, title=title)
+    fill = scale.colors_of(values)
     text = _fmt(values, column).where(~hidden, labels["suppressed"].format(n=min_cell))
     data = _plain(
         table,
@@ -351,13 +446,19 @@ def community_map(
             "fillColor": f["properties"]["_fill"],
             "color": "#555555",
             "weight": 0.6,
-            "fillOpacity": 0.7,
+            "fillOpacity": 0.75,
         },
         tooltip=_tooltip(
             ["name", "district", "value"], [labels["name"], labels["district"], title]
         ),
     ).add_to(m)
-    cmap.add_to(m)
+    items = scale.items()
+    if (~np.isfinite(values.to_numpy(float))).any():
+        items.append((labels["suppressed"].format(n=min_cell), scale.missing))
+    _legend(m, title, items, note=scale.note)
+    _district_lines(m, table)
+    if place_names:
+        _place_names(m, place_labels(table), labels)
     _approximate_note(m, table, labels)
     return _finish(m, created, layer_control)
 
@@ -473,6 +574,7 @@ def sites_map(
 def underserved_map(
     clusters: gpd.GeoDataFrame,
     *,
+    areas: gpd.GeoDataFrame | None = None,
     lang: str = "zh",
     tiles: str | None = "OpenStreetMap",
     attr: str | None = None,
@@ -486,6 +588,9 @@ def underserved_map(
     ----------
     clusters
         Polygons with ``cluster_id``, ``migrants``, ``mean_time_min``, ``max_time_min``.
+    areas
+        Community polygons (with ``district`` and ``name``) drawn as outlines with the
+        names of the districts (or communities), so that the map reads without tiles.
     lang, tiles, attr, m, min_cell, layer_control
         See the module docstring; clusters below ``min_cell`` migrants are not drawn.
 
@@ -504,7 +609,7 @@ def underserved_map(
         for v in pd.to_numeric(table["mean_time_min"], errors="coerce").astype(float)
     ]
     data = _plain(table, {**{c: table[c] for c in cols}, "_fill": fill})
-    m, created = _map(table, m, tiles, attr)
+    m, created = _map(table if areas is None else _wgs84(areas, "areas"), m, tiles, attr)
     folium.GeoJson(
         data,
         name=_layer_name(labels["underserved"]),
@@ -517,12 +622,22 @@ def underserved_map(
         tooltip=_tooltip(cols, [labels[c] for c in cols]),
     ).add_to(m)
     cmap.add_to(m)
+    _outlines(m, areas, labels)
     return _finish(m, created, layer_control)
+
+
+def safe_link(url: object) -> str:
+    """Return ``url`` if it is an ``http``/``https`` address, else ``""`` (never a script)."""
+    if not isinstance(url, str):
+        return ""
+    url = url.strip()
+    return url if re.fullmatch(r"https?://[^\s\"'<>]+", url) else ""
 
 
 def recommended_map(
     recommended_sites: gpd.GeoDataFrame,
     *,
+    areas: gpd.GeoDataFrame | None = None,
     lang: str = "zh",
     tiles: str | None = "OpenStreetMap",
     attr: str | None = None,
@@ -530,13 +645,20 @@ def recommended_map(
     min_cell: int = 10,
     layer_control: bool | None = None,
 ) -> folium.Map:
-    """Recommended new service points (``recommended_sites``) as numbered red circles.
+    """Recommended new service points (``recommended_sites``) as numbered, labelled circles.
+
+    Each point is labelled with its rank and where it is (:func:`coverage.cartography.
+    site_places`: its name, or the nearest named road and its community); clicking the label
+    opens its ``map_link`` (a web map at the point) when the layer has one.
 
     Parameters
     ----------
     recommended_sites
         The ``recommended_sites`` layer (points with ``rank``, ``candidate_id``, ``name``,
-        ``staff`` and ``migrants_newly_within_{t}``).
+        ``staff`` and ``migrants_newly_within_{t}``; ``road_name``, ``community_name`` and
+        ``map_link`` when present).
+    areas
+        Community polygons drawn as outlines with the district (or community) names.
     lang, tiles, attr, m, min_cell, layer_control
         See the module docstring. A count of migrants newly within reach below ``min_cell``
         is not shown.
@@ -545,17 +667,20 @@ def recommended_map(
     -------
     folium.Map
     """
+    from coverage.cartography import site_places
+
     labels = _labels(lang)
     _require(recommended_sites, ["rank", "candidate_id", "name", "staff"], "recommended_sites")
     table = _wgs84(recommended_sites, "recommended_sites")
     newly = next((c for c in table.columns if str(c).startswith("migrants_newly_within_")), None)
-    m, created = _map(table, m, tiles, attr)
+    places = site_places(table, lang=lang)
+    m, created = _map(table if areas is None else _wgs84(areas, "areas"), m, tiles, attr)
+    _outlines(m, areas, labels)
     group = folium.FeatureGroup(name=_layer_name(labels["recommended"])).add_to(m)
-    for _, row in table.iterrows():
+    for (_, row), place in zip(table.iterrows(), places, strict=True):
         lines = [f"{labels['rank']}: {row['rank']}", f"{labels['candidate_id']}: "
                  f"{row['candidate_id']}", f"{labels['staff']}: {row['staff']:g}"]
-        if isinstance(row["name"], str) and row["name"]:
-            lines.insert(1, f"{labels['name']}: {row['name']}")
+        lines.insert(1, f"{labels['name']}: {place}")
         if newly is not None:
             n = pd.to_numeric(pd.Series([row[newly]]), errors="coerce").iloc[0]
             t = newly.removeprefix("migrants_newly_within_").removesuffix("min")
@@ -568,9 +693,21 @@ def recommended_map(
             tooltip=folium.Tooltip("<br>".join(html.escape(x) for x in lines)),
         ).add_to(group)
         folium.Marker(
-            location=[point.y, point.x],
+            location=[point.y, point.x], interactive=False,
             icon=folium.DivIcon(html=f'<div style="font-weight:bold;color:white;'
                                 f'transform:translate(-4px,-9px)">{int(row["rank"])}</div>'),
+        ).add_to(group)
+        text = html.escape(labels["recommended_place"].format(rank=int(row["rank"]),
+                                                             place=place))
+        link = safe_link(row.get("map_link"))
+        if link:  # the label opens the point in a web map
+            text = (f'<a href="{html.escape(link)}" target="_blank" rel="noopener noreferrer" '
+                    f'title="{html.escape(labels["open_map"])}">{text} ↗</a>')
+        folium.Marker(
+            location=[point.y, point.x], interactive=bool(link),
+            icon=folium.DivIcon(html=f'<div class="coverage-place" style="{_PLACE_STYLE}'
+                                f'transform:translate(14px,-50%);font-size:12px">{text}</div>',
+                                icon_size=(0, 0), icon_anchor=(0, 0)),
         ).add_to(group)
     _legend(m, labels["legend"], [(labels["recommended"], "#e31a1c")])
     return _finish(m, created, layer_control)
@@ -602,6 +739,7 @@ def hotspot_map(
     *,
     column: str | None = None,
     show_not_significant: bool = True,
+    areas: gpd.GeoDataFrame | None = None,
     lang: str = "zh",
     tiles: str | None = "OpenStreetMap",
     attr: str | None = None,
@@ -621,6 +759,8 @@ def hotspot_map(
         :mod:`coverage.patterns.hotspots`).
     show_not_significant
         Draw the cells that are not significant (light grey).
+    areas
+        Community polygons drawn as outlines with the district (or community) names.
     lang, tiles, attr, m, layer_control
         See the module docstring.
 
@@ -656,13 +796,14 @@ def hotspot_map(
         name=_layer_name(labels["hotspots"]),
         style_function=lambda f: {
             "fillColor": f["properties"]["_fill"],
-            "color": "#777777",
+            "color": f["properties"]["_fill"],
             "weight": 0.3,
             "fillOpacity": 0.7,
         },
         tooltip=_tooltip(fields, [labels[c] for c in fields]),
     ).add_to(m)
     _legend(m, labels["hotspots"], [(labels[c], HOTSPOT_COLORS[c]) for c in HOTSPOT_COLORS])
+    _outlines(m, areas, labels)  # over the hexagons
     return _finish(m, created, layer_control)
 
 
@@ -760,8 +901,12 @@ def origin_flow_map(
     m: folium.Map | None = None,
     min_cell: int = 10,
     layer_control: bool | None = None,
+    place_names: bool = True,
 ) -> folium.Map:
     """Lines from the origin provinces to the districts (or communities), width by migrants.
+
+    The provinces and the city are named on the map and a legend gives the line widths, so
+    that the map reads without base-map tiles.
 
     Parameters
     ----------
@@ -775,6 +920,8 @@ def origin_flow_map(
     lang, tiles, attr, m, min_cell, layer_control
         See the module docstring; flows below ``min_cell`` are not drawn, nor unknown or
         malformed origins.
+    place_names
+        Print the provinces' names and "this city" on the map.
 
     Returns
     -------
@@ -842,7 +989,35 @@ def origin_flow_map(
         },
         tooltip=_tooltip(["origin"], [labels["origin"]]),
     ).add_to(m)
+    if place_names and len(table):
+        ends = shapely.get_point(table.geometry.to_numpy(), -1)  # the destinations
+        city = shapely.Point(float(np.mean(shapely.get_x(ends))),
+                             float(np.mean(shapely.get_y(ends))))
+        names = gpd.GeoDataFrame({"name": [*points[pname].astype(str), labels["this_city"]]},
+                                 geometry=[*points.geometry, city], crs=4326)
+        _place_names(m, names, labels, size=12,
+                     anchor=["right"] * len(points) + ["below"])
+    if len(table):
+        _legend(m, labels["origin_flows"], [], lines=_width_legend(table["migrants"]),
+                note=labels["flow_width"])
     return _finish(m, created, layer_control)
+
+
+def _width_legend(values: pd.Series, *, max_px: float = 12.0) -> list[tuple[str, float]]:
+    """Line samples of :func:`_width` for round numbers of migrants (largest flow first)."""
+    v = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return []
+    top = float(v.max())
+    out = []
+    for share in (1.0, 0.25, 0.04):
+        n = top * share
+        power = 10 ** np.floor(np.log10(n))
+        n = float(np.floor(n / power) * power)
+        width = 1.0 + (max_px - 1.0) * np.sqrt(n / top)
+        out.append((f"{n:,.0f}", round(float(width), 1)))
+    return list(dict(out).items())
 
 
 def commute_map(

@@ -7,8 +7,13 @@
 people is an aggregate protected by small-cell suppression (:mod:`coverage.report.publish`,
 :mod:`coverage.disclosure`).
 
+Report files are named by scope and language (``report-city-zh.pdf``,
+``report-district-万江区-en.xlsx``): :func:`report_filename` is the one rule, used by the
+command line, ``coverage demo`` and the web app's downloads.
+
 Modules: ``content`` (what the report says), ``publish`` (disclosure control of the tables),
-``html``, ``xlsx``, ``pdf`` (the writers), ``figures`` (static maps and charts).
+``html``, ``xlsx``, ``pdf`` (the writers), ``figures`` (static maps and charts), ``layout``
+(tables on A4 pages), ``naming`` (file names).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ import pandas as pd
 
 from coverage.project import Project, load_project
 from coverage.report.content import Report, ReportError, ReportUsageError, build_report
+from coverage.report.naming import report_filename, report_stem
 
 __all__ = ["FORMATS", "Report", "ReportError", "ReportUsageError", "build_report",
-           "load_results", "make_report", "write_report"]
+           "load_results", "make_report", "report_filename", "report_stem", "write_report"]
 
 FORMATS = ("html", "xlsx", "pdf")
 """Report formats."""
@@ -156,9 +162,12 @@ def write_report(
     folder: str | Path,
     formats: Sequence[str] = FORMATS,
     *,
-    stem: str = "report",
+    stem: str | None = None,
 ) -> dict[str, Path]:
     """Write ``report`` in each format into ``folder`` as ``<stem>.<format>``; return the paths.
+
+    The stem defaults to the naming rule (:func:`report_stem`: ``report-city-zh``,
+    ``report-district-万江区-en``).
 
     Raises
     ------
@@ -175,6 +184,7 @@ def write_report(
         raise ReportUsageError(msg)
     writers = {"html": write_html, "xlsx": write_xlsx, "pdf": write_pdf}
     folder = Path(folder)
+    stem = stem or report_stem(lang=report.lang, district=report.district)
     return {f: writers[f](report, folder / f"{stem}.{f}") for f in formats}
 
 
@@ -217,8 +227,8 @@ def make_report(
     Returns
     -------
     dict
-        Format → file written. The file stem is ``report`` (``report-<district>`` for a
-        district).
+        Format → file written, named by :func:`report_filename` (``report-city-zh.pdf``,
+        ``report-district-万江区-en.xlsx``).
     """
     step = progress or (lambda _text: None)
     project = project if isinstance(project, Project) else load_project(project)
@@ -227,7 +237,7 @@ def make_report(
     step("assembling the report")
     report = build_report(layers, project_name=project.name, district=district,
                           lang=lang or project.language, min_cell=project.min_cell)
-    stem = "report" if district is None else f"report-{district}"
+    stem = report_stem(lang=report.lang, district=district)
     folder = Path(out) if out is not None else project.output_dir
     paths = {}
     for f in formats:

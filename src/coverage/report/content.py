@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from coverage.availability import describe, reason_text
+from coverage.cartography import site_places
 from coverage.disclosure import (
     DEFAULT_MIN_CELL,
     assert_no_personal,
@@ -27,7 +28,7 @@ from coverage.disclosure import (
 )
 from coverage.equalization import threshold_label
 from coverage.indicators import INDICATORS, indicator_names
-from coverage.maps import column_label
+from coverage.maps import column_label, safe_link
 from coverage.messages import catalogue, check_lang, text
 from coverage.patterns.flows import cooperation_partners
 from coverage.report.publish import (
@@ -38,7 +39,7 @@ from coverage.report.publish import (
 )
 
 __all__ = ["MapSpec", "Report", "ReportError", "ReportUsageError", "Section", "Table",
-           "build_report"]
+           "build_report", "column_heading", "layer_name", "setting_text"]
 
 CITY = "全市"
 """Name of the city row in the district tables."""
@@ -70,7 +71,9 @@ class Table:
     labels
         Column → header.
     formats
-        Column → ``pct``, ``int``, ``f1``, ``f2``, ``bool`` or ``text``.
+        Column → ``pct`` (a share), ``pp`` (a difference of shares, shown in percentage
+        points), ``int``, ``f1``, ``f2``, ``coord`` (degrees), ``link`` (a web address),
+        ``bool`` or ``text``.
     source
         Result layer the values come from (``""`` for tables of the report's own).
     """
@@ -83,12 +86,21 @@ class Table:
     source: str = ""
     row_formats: list[str] | None = None
     """Formats by row, for columns whose format is ``row`` (a table of mixed measures)."""
+    notes: list[str] = field(default_factory=list)
+    """Sentences printed under the table (what it leaves out, and why)."""
 
     def format_of(self, row: int, column: str) -> str:
-        """Return the format of one cell (resolving ``row`` formats)."""
+        """Return the format of one cell (resolving ``row`` and ``row_change`` formats).
+
+        ``row_change`` is the difference of two ``row`` values: of shares, in percentage
+        points; of other numbers, signed (``f1+``, ``f2+``).
+        """
         kind = self.formats.get(column, "text")
-        if kind == "row":
-            kind = self.row_formats[row] if self.row_formats else "text"
+        if kind in {"row", "row_change"}:
+            by_row = self.row_formats[row] if self.row_formats else "text"
+            if kind == "row_change":
+                return {"pct": "pp", "f1": "f1+", "f2": "f2+"}.get(by_row, by_row)
+            return by_row
         return kind
 
 
@@ -116,6 +128,8 @@ class Section:
     bullets: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     maps: list[MapSpec] = field(default_factory=list)
+    links: dict[int, str] = field(default_factory=dict)
+    """Bullet number → web address shown with it (a new site's place in a web map)."""
 
 
 @dataclass
@@ -131,6 +145,10 @@ class Report:
     district: str | None = None
     not_computed: list[str] = field(default_factory=list)
     """One line per analysis not computed or estimated, with the reason (from ``run_info``)."""
+    project: str = ""
+    """The project's name, printed above the heading."""
+    heading: str = ""
+    """The report's own name (the title without the project's name)."""
 
     def tables(self) -> list[Table]:
         """Every table, in order."""
@@ -168,7 +186,28 @@ class _Text:
         return column_label(column, lang=self.lang)
 
 
+def column_heading(column: str, lang: str) -> str:
+    """Return the header of a result column in ``lang`` (``coverage_5min_migrant`` → text)."""
+    return _Text(lang).col(column)
+
+
+def layer_name(layer: str, lang: str) -> str:
+    """Return the name of an input layer in ``lang`` (``registered_points`` → text)."""
+    return _layer_name(_Text(lang), layer)
+
+
+def setting_text(key: str, value: str, lang: str) -> str:
+    """Return a ``run_info`` value in words of ``lang`` (``mode``/``walk`` → "步行")."""
+    return _param_value(_Text(lang), key, value)
+
+
 def _fmt_of(column: str) -> str:
+    if column.startswith("coverage_gap_"):
+        return "pp"
+    if column in {"lon_gcj02", "lat_gcj02", "lon_wgs84", "lat_wgs84"}:
+        return "coord"
+    if column == "map_link":
+        return "link"
     if column.startswith(("coverage_", "value", "target", "share", "growth_rate")):
         return "pct"
     if column in {"met"}:
@@ -209,17 +248,32 @@ def _table(t: _Text, key: str, frame: pd.DataFrame, source: str = "",
 
 
 def fmt_value(value: object, kind: str, lang: str) -> str:
-    """Display text of one published value (``—`` when suppressed or missing)."""
+    """Display text of one published value (``—`` when suppressed or missing).
+
+    Shares are percentages (``85.8%``), differences of shares percentage points
+    (``+4.5 pp`` / ``+4.5 个百分点``), coordinates five decimals (about a metre), web
+    addresses the word for a link (the writers link it).
+    """
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "—"
     if kind == "pct":
         return f"{float(value):.1%}"
+    if kind == "pp":
+        points = f"{100 * float(value):+.1f}".replace("-", "−")
+        points = "0.0" if points in {"+0.0", "−0.0"} else points
+        return text("report", "pp", lang, v=points)
+    if kind == "coord":
+        return f"{float(value):.5f}"
+    if kind == "link":
+        return catalogue("report", lang)["link_text"] if safe_link(value) else "—"
     if kind == "int":
         return f"{round(float(value)):,}"
     if kind == "f1":
         return f"{float(value):,.1f}"
     if kind == "f2":
         return f"{float(value):,.2f}"
+    if kind in {"f1+", "f2+"}:  # a change: signed
+        return f"{float(value):+,.{kind[1]}f}".replace("-", "−")
     if kind == "bool":
         return catalogue("report", lang)["met" if bool(value) else "not_met"]
     return str(value)
@@ -406,28 +460,96 @@ def _equal_section(ctx: _Context) -> Section:
     return s
 
 
+def _ranked(comm: pd.DataFrame, column: str, keep: list[str]) -> tuple[pd.DataFrame, int]:
+    """Return the communities with a positive ``column``, largest first, and how many hide.
+
+    Zeros and negative values are not ranked (no gap, no shortfall). The count of hidden
+    communities is of those whose value is suppressed (:mod:`coverage.report.publish`): it
+    says nothing of the values themselves.
+    """
+    values = pd.to_numeric(comm[column], errors="coerce").astype(float)
+    ranked = comm[values > 0].assign(_v=values[values > 0]).sort_values(
+        "_v", ascending=False, kind="stable").head(TOP_N)
+    return ranked[keep], int(values.isna().sum())
+
+
 def _rank_section(ctx: _Context) -> Section:
     t, lab = ctx.t, ctx.lab
     s = Section("rankings", t("sec_rankings"), paragraphs=[t("txt_rankings", n=TOP_N)])
     comm = pd.DataFrame(ctx.in_scope(ctx.communities).drop(columns="geometry"))
-    short = comm[comm["staff_shortfall"].notna()].sort_values(
-        "staff_shortfall", ascending=False, kind="stable").head(TOP_N)
-    s.tables.append(_table(t, "shortfall", short[[
-        "community_id", "name", "district", "migrants", "registered_pop", "staff",
-        "staff_needed", "staff_shortfall"]], "community_summary"))
-    gap = comm[comm[f"coverage_gap_{lab}"].notna()].sort_values(
-        f"coverage_gap_{lab}", ascending=False, kind="stable").head(TOP_N)
-    s.tables.append(_table(t, "gap", gap[[
-        "community_id", "name", "district", "migrants", f"coverage_{lab}_migrant",
-        f"coverage_{lab}_registered", f"coverage_gap_{lab}"]], "community_summary"))
+    for key, column, keep, empty in (
+            ("shortfall", "staff_shortfall",
+             ["community_id", "name", "district", "migrants", "registered_pop", "staff",
+              "staff_needed", "staff_shortfall"], "txt_no_shortfall"),
+            ("gap", f"coverage_gap_{lab}",
+             ["community_id", "name", "district", "migrants", f"coverage_{lab}_migrant",
+              f"coverage_{lab}_registered", f"coverage_gap_{lab}"], "txt_no_gap")):
+        ranked, hidden = _ranked(comm, column, keep)
+        suppressed = [t("txt_rank_suppressed", n=hidden, min=ctx.min_cell)] if hidden else []
+        if len(ranked):
+            table = _table(t, key, ranked, "community_summary")
+            table.notes = suppressed
+            s.tables.append(table)
+        else:  # nothing to rank: a sentence, not an empty table
+            s.paragraphs += [t(empty), *suppressed]
     return s
 
 
-def _site_districts(ctx: _Context, sites: gpd.GeoDataFrame) -> pd.Series:
-    comm = ctx.layers["community_summary"]
-    joined = gpd.sjoin(sites[["geometry"]], comm[["district", "geometry"]].to_crs(sites.crs),
-                       how="left", predicate="within")
-    return joined.groupby(level=0)["district"].first().reindex(sites.index)
+def _site_areas(ctx: _Context, sites: gpd.GeoDataFrame) -> pd.DataFrame:
+    """District and community name of each site (the community polygon it lies in)."""
+    comm = ctx.layers["community_summary"][["district", "name", "geometry"]]
+    joined = gpd.sjoin(sites[["geometry"]], comm.to_crs(sites.crs), how="left",
+                       predicate="within")
+    return joined.groupby(level=0)[["district", "name"]].first().reindex(sites.index)
+
+
+def _new_sites(ctx: _Context, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the recommended sites with where they are: district, community, place, link.
+
+    ``community_name``, ``road_name``, ``lon_gcj02``/``lat_gcj02`` and ``map_link`` are used
+    when the layer has them (results written before they existed lack them): the community
+    then comes from the community polygon the site lies in, and the coordinates and the link
+    are left out.
+    """
+    frame = sites.copy()
+    where = _site_areas(ctx, sites)
+    frame["district"] = where["district"].to_numpy()
+    if "community_name" not in frame:
+        frame["community_name"] = where["name"].to_numpy()
+    frame["place"] = site_places(frame, lang=ctx.t.lang)
+    if "map_link" in frame:
+        frame["map_link"] = frame["map_link"].map(safe_link)
+    return frame
+
+
+def _staff_places(staff: pd.DataFrame, lang: str) -> pd.Series:
+    """Where each service point gaining staff is; a new one is said to be new.
+
+    A recommended new site's ``name`` is its candidate's id when the candidate had no name
+    (``new-grid-48235`` / ``grid-48235``): that is no name to find it by.
+    """
+    ids = staff["site_id"].astype(str)
+    new = ids.str.startswith("new-")
+    named = staff.assign(name=staff["name"].where(
+        ~new | (staff["name"].astype(str) != ids.str.removeprefix("new-")), ""))
+    places = site_places(named, lang=lang)
+    said = [text("report", "new_site_at", lang, place=p) if n else p
+            for p, n in zip(places, new, strict=True)]
+    return pd.Series(said, index=staff.index, dtype=object)
+
+
+def _comparison_formats(metrics: Sequence[str]) -> list[str]:
+    out = []
+    for c in metrics:
+        if c.startswith("coverage_gap_"):
+            out.append("pp")
+        elif c.startswith("coverage"):
+            out.append("pct")
+        elif c in {"staff", "staff_shortfall"}:
+            out.append("f1")
+        else:
+            out.append("f2")
+    return out
 
 
 def _recommend_section(ctx: _Context, rec: dict[str, pd.DataFrame]) -> Section:
@@ -440,22 +562,33 @@ def _recommend_section(ctx: _Context, rec: dict[str, pd.DataFrame]) -> Section:
         return s
     objective = str(sites["objective"].iloc[0]) if sites is not None and len(sites) else ""
     s.paragraphs.append(t("txt_recommend", objective=t.m.get(f"obj_{objective}", objective)))
-    if sites is not None and len(sites):
-        frame = sites.copy()
-        frame["district"] = _site_districts(ctx, sites).to_numpy()
-        frame = ctx.in_scope(frame)
+    if sites is not None and len(sites) and not len(ctx.in_scope(_new_sites(ctx, sites))):
+        s.paragraphs.append(t("txt_no_new_sites"))
+    elif sites is not None and len(sites):
+        frame = ctx.in_scope(_new_sites(ctx, sites))
         newly = f"migrants_newly_within_{lab}"
         frame[newly] = suppress_series(frame[newly].round().astype(np.int64), total=False,
                                        min_cell=ctx.min_cell).to_numpy()
-        cols = ["rank", "candidate_id", "name", "district", "staff", newly,
-                f"coverage_{lab}_migrant_before", f"coverage_{lab}_migrant_after"]
+        cols = ["rank", "place", "district", "staff", newly,
+                f"coverage_{lab}_migrant_before", f"coverage_{lab}_migrant_after",
+                *(c for c in ("lon_gcj02", "lat_gcj02", "map_link") if c in frame),
+                "candidate_id"]
         s.tables.append(_table(t, "new_sites", frame[cols], "recommended_sites"))
+        drawn = [*cols, "name", "road_name", "community_name"]
         s.maps.append(MapSpec("recommended", t("map_recommended"), "recommended",
-                              gpd.GeoDataFrame(frame[[*cols, "geometry"]], crs=sites.crs),
+                              gpd.GeoDataFrame(frame[[c for c in drawn if c in frame]],
+                                               geometry=frame.geometry.to_numpy(),
+                                               crs=sites.crs),
                               background=ctx.in_scope(ctx.communities)))
-    if staff is not None and len(staff):
-        frame = ctx.in_scope(staff)
-        cols = ["site_id", "name", "district", "new_staff", "staff_before", "staff_after"]
+    if staff is not None and len(staff) and not len(ctx.in_scope(staff)):
+        s.paragraphs.append(t("txt_no_new_staff"))
+    elif staff is not None and len(staff):
+        frame = ctx.in_scope(staff).copy()
+        frame["place"] = _staff_places(frame, t.lang).to_numpy()
+        if "map_link" in frame:
+            frame["map_link"] = frame["map_link"].map(safe_link)
+        cols = ["site_id", "place", "district", "new_staff", "staff_before", "staff_after",
+                *(c for c in ("map_link",) if c in frame)]
         s.tables.append(_table(t, "new_staff", frame[cols], "recommended_staff"))
     comp = rec.get("scenario_comparison")
     if comp is not None:
@@ -473,9 +606,9 @@ def _recommend_section(ctx: _Context, rec: dict[str, pd.DataFrame]) -> Section:
                 "after": sel.loc["recommended", metrics].astype(float).to_numpy()})
             frame["change"] = frame["after"] - frame["before"]
             table = _table(t, "comparison", frame, "scenario_comparison")
-            fmts = ["pct" if c.startswith("coverage") else "f2" for c in metrics]
-            table.formats = {"metric": "text", "before": "row", "after": "row", "change": "row"}
-            table.row_formats = fmts
+            table.formats = {"metric": "text", "before": "row", "after": "row",
+                             "change": "row_change"}
+            table.row_formats = _comparison_formats(metrics)
             s.tables.append(table)
     return s
 
@@ -525,7 +658,8 @@ def _origin_section(ctx: _Context) -> tuple[Section, pd.DataFrame]:
         s.tables.append(_table(t, "partners", frame, "origin_flows"))
         prov = flows[(flows["origin_level"] == "province") & (flows["dest_level"] == "district")]
         prov = ctx.in_scope(prov)
-        s.maps.append(MapSpec("origins", t("map_origins"), "origins", gpd.GeoDataFrame(prov)))
+        s.maps.append(MapSpec("origins", t("map_origins"), "origins", gpd.GeoDataFrame(prov),
+                              background=ctx.in_scope(ctx.communities)))
     return s, partners
 
 
@@ -579,8 +713,12 @@ def _actions(ctx: _Context, rec: dict[str, pd.DataFrame], warn: pd.DataFrame,
     minutes = f"{max(ctx.thresholds):g}"
     for table in ctx.section_tables.get("new_sites", []):
         for _, r in table.frame.iterrows():
-            place = r["name"] if isinstance(r["name"], str) and r["name"] else t(
-                "new_site_place", id=r["candidate_id"])
+            place = r["place"]
+            if pd.notna(r.get("lon_gcj02")) and pd.notna(r.get("lat_gcj02")):
+                place = t("place_coords", place=place, lon=fmt_value(r["lon_gcj02"], "coord", "en"),
+                          lat=fmt_value(r["lat_gcj02"], "coord", "en"))
+            if safe_link(r.get("map_link")):
+                s.links[len(s.bullets)] = r["map_link"]
             n = r[f"migrants_newly_within_{lab}"]
             if pd.isna(n):
                 s.bullets.append(t("act_site_suppressed", place=place, staff=f"{r['staff']:g}"))
@@ -589,7 +727,9 @@ def _actions(ctx: _Context, rec: dict[str, pd.DataFrame], warn: pd.DataFrame,
                                    n=_n(n), t=minutes))
     for table in ctx.section_tables.get("new_staff", []):
         for _, r in table.frame.iterrows():
-            s.bullets.append(t("act_staff", place=r["name"], district=r["district"],
+            if safe_link(r.get("map_link")):
+                s.links[len(s.bullets)] = r["map_link"]
+            s.bullets.append(t("act_staff", place=r["place"], district=r["district"],
                                n=f"{r['new_staff']:g}", before=f"{r['staff_before']:g}",
                                after=f"{r['staff_after']:g}"))
     ind = _scope_indicators(ctx)
@@ -632,12 +772,73 @@ def _reasons(ctx: _Context) -> list[str]:
     return describe(reasons, ctx.t.lang)
 
 
+def _layer_name(t: _Text, layer: str) -> str:
+    """Display name of an input layer (``registered_points`` → "户籍人口分布点")."""
+    return t.m.get(f"layer_{layer}", layer)
+
+
 def _param_label(t: _Text, key: str) -> str:
     """Display name of a ``run_info`` key (``rows:migrants`` → "Rows read: migrants")."""
     name, _, layer = key.partition(":")
     if f"param_{name}" not in t.m:
         return key
-    return t(f"param_{name}", layer=layer) if layer else t(f"param_{name}")
+    return t(f"param_{name}", layer=_layer_name(t, layer)) if layer else t(f"param_{name}")
+
+
+def _conversion(t: _Text, value: str) -> str:
+    """Translate a coordinate conversion as :func:`coverage.crs.describe_conversion` wrote it."""
+    tol = re.search(r"≤ ([\d.]+ ?c?m)\)$", value)
+    tol_text = tol[1] if tol else ""
+    if value.startswith("WGS-84 (no conversion"):
+        return t("conv_wgs84")
+    if value.startswith("CGCS2000 taken as WGS-84"):
+        return t("conv_cgcs2000")
+    if value.startswith("GCJ-02 → WGS-84") and tol:
+        return t("conv_gcj02", tol=tol_text)
+    if value.startswith("BD-09 → WGS-84") and tol:
+        return t("conv_bd09", tol=tol_text)
+    if m := re.fullmatch(r"(.+?) → WGS-84 via PROJ.*", value):
+        return t("conv_proj", name=m[1])
+    return value
+
+
+def _pairs(value: str) -> list[tuple[str, str]]:
+    """``"walk 4.5, ebike 15"`` → ``[("walk", "4.5"), ("ebike", "15")]``."""
+    return [tuple(item.strip().rsplit(" ", 1)) for item in value.split(",")  # type: ignore[misc]
+            if " " in item.strip()]
+
+
+def _param_value(t: _Text, key: str, value: str) -> str:
+    """Return a ``run_info`` value in words of the report's language (codes translated)."""
+    name = key.partition(":")[0]
+    sep = t("list_sep")
+    if name == "mode":
+        return t.m.get(f"mode_{value}", value)
+    if name == "approximate_boundaries":
+        return t("yes") if value == "true" else t("no") if value == "false" else value
+    if name == "speeds_kmh":
+        return sep.join(f"{t.m.get(f'mode_{mode}', mode)} {speed}"
+                        for mode, speed in _pairs(value))
+    if name == "staffing_standard":
+        if f"std_{value}" in t.m:
+            return t(f"std_{value}")
+        return t("std_number", n=value) if re.fullmatch(r"[\d.]+", value) else value
+    if name == "targets":
+        out = []
+        for ind, target in _pairs(value):
+            if ind == "rh_checks_per_year":
+                out.append(t("target_rh_checks_per_year", n=target))
+            elif ind in t.ind:
+                out.append(t("target_value", indicator=t.ind[ind],
+                             value=fmt_value(float(target), "pct", t.lang).replace(".0%", "%")))
+            else:
+                out.append(f"{ind} {target}")
+        return sep.join(out)
+    if name == "conversion":
+        return _conversion(t, value)
+    if name in {"rows", "quarantined", "min_cell"} and value.isdigit():
+        return f"{int(value):,}"
+    return value
 
 
 def _methods(ctx: _Context) -> Section:
@@ -646,7 +847,7 @@ def _methods(ctx: _Context) -> Section:
     if _approximate(ctx):
         s.paragraphs.append(t("txt_approximate_boundaries"))
     info = ctx.info
-    params = [(_param_label(t, k), v) for k, v in info.items()
+    params = [(_param_label(t, k), _param_value(t, k, v)) for k, v in info.items()
               if not k.startswith(("input_sha256:", "skipped:", "estimated:")) and k != "layers"]
     if lines := _reasons(ctx):
         s.paragraphs.append(text("availability", "title", t.lang))
@@ -654,7 +855,8 @@ def _methods(ctx: _Context) -> Section:
     s.tables.append(_table(t, "parameters", pd.DataFrame(params, columns=["key", "setting"]),
                            "run_info",
                            labels={"key": t("col_key"), "setting": t("col_value_text")}))
-    hashes = [(k.split(":", 1)[1], v) for k, v in info.items() if k.startswith("input_sha256:")]
+    hashes = [(_layer_name(t, k.split(":", 1)[1]), v) for k, v in info.items()
+              if k.startswith("input_sha256:")]
     s.tables.append(_table(t, "inputs", pd.DataFrame(hashes, columns=["layer", "sha256"]),
                            "run_info", labels={"layer": t("col_layer"), "sha256": "SHA-256"}))
     quality = ctx.layers.get("data_quality")
@@ -664,6 +866,8 @@ def _methods(ctx: _Context) -> Section:
         desc = "description_zh" if t.lang == "zh" else "description_en"
         frame = quality[["file", "field", "rule", "severity", "rows", desc]].rename(
             columns={desc: "description"})
+        frame = frame.assign(severity=frame["severity"].map(
+            lambda v: t.m.get(f"severity_{v}", v)))
         s.tables.append(_table(t, "quality", frame, "data_quality"))
     return s
 
@@ -740,6 +944,7 @@ def build_report(
     name = project_name
     title = (t("title_district", name=name, district=district) if district
              else t("title_city", name=name))
+    heading = t("heading_district", district=district) if district else t("heading_city")
     meta = [(t("meta_scope"), district or t("scope_city")),
             (t("meta_date"), (date or dt.date.today()).isoformat())]
     if "run_at" in info:
@@ -748,5 +953,5 @@ def build_report(
         meta.append((t("meta_mode"), t(f"mode_{info['mode']}")))
     return Report(lang=lang, title=title, meta=meta, sections=sections, min_cell=min_cell,
                   privacy_note=t("meta_privacy", n=min_cell), district=district,
-                  not_computed=_reasons(ctx))
+                  not_computed=_reasons(ctx), project=name, heading=heading)
 

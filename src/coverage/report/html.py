@@ -32,6 +32,14 @@ import jinja2
 from coverage import __version__, maps
 from coverage.messages import catalogue
 from coverage.report.content import MapSpec, Report, Table, fmt_value
+from coverage.report.layout import (
+    LONG_TEXT_EM,
+    TableLayout,
+    plan_table,
+    segments,
+    text_width_em,
+    unbreakable,
+)
 
 __all__ = ["content_security_policy", "render_html", "write_html"]
 
@@ -134,11 +142,11 @@ def folium_map(spec: MapSpec, lang: str, *, tiles: str | None = "OpenStreetMap",
     if spec.kind == "community":
         return maps.community_map(spec.layer, column=spec.column or "", min_cell=min_cell, **kw)
     if spec.kind == "underserved":
-        return maps.underserved_map(spec.layer, min_cell=min_cell, **kw)
+        return maps.underserved_map(spec.layer, areas=spec.background, min_cell=min_cell, **kw)
     if spec.kind == "hotspots":
-        return maps.hotspot_map(spec.layer, **kw)
+        return maps.hotspot_map(spec.layer, areas=spec.background, **kw)
     if spec.kind == "recommended":
-        return maps.recommended_map(spec.layer, min_cell=min_cell, **kw)
+        return maps.recommended_map(spec.layer, areas=spec.background, min_cell=min_cell, **kw)
     if spec.kind == "origins":
         return maps.origin_flow_map(spec.layer, origin_level="province", dest_level="district",
                                     **kw)
@@ -146,24 +154,96 @@ def folium_map(spec: MapSpec, lang: str, *, tiles: str | None = "OpenStreetMap",
     raise ValueError(msg)
 
 
-def table_html(table: Table, lang: str) -> str:
-    """Return a published table as an HTML table (suppressed cells shown as "—")."""
-    heads = "".join(f"<th>{html.escape(table.labels[c])}</th>" for c in table.frame.columns)
-    rows = []
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_NUMERIC = frozenset({"pct", "pp", "int", "f1", "f2", "f1+", "f2+", "coord"})
+
+
+def _cells(table: Table, lang: str) -> list[list[tuple[str, str, object]]]:
+    """(text, kind, value) of every cell, as printed."""
+    out = []
     for i, (_, row) in enumerate(table.frame.iterrows()):
-        cells = []
-        for c in table.frame.columns:
-            kind = table.format_of(i, c)
-            value = row[c]
-            text = fmt_value(value, kind, lang)
-            cls = "sup" if text == "—" else ("num" if kind in {"pct", "int", "f1", "f2"}
-                                             else "")
-            if kind == "bool" and text != "—":
-                cls = "good" if bool(value) else "bad"
-            cells.append(f'<td class="{cls}">{html.escape(text)}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    wide = ' class="wide"' if len(table.frame.columns) > 8 else ""
-    return (f"<table{wide}><thead><tr>{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+        out.append([(fmt_value(row[c], table.format_of(i, c), lang), table.format_of(i, c),
+                     row[c]) for c in table.frame.columns])
+    return out
+
+
+def _td(text: str, kind: str, value: object) -> str:
+    classes = ["sup"] if text == "—" else (["num"] if kind in _NUMERIC else [])
+    if kind == "bool" and text != "—":
+        classes = ["good" if bool(value) else "bad"]
+    if unbreakable(text, numeric=kind in _NUMERIC):
+        classes.append("nowrap")
+        body = html.escape(text)
+    else:  # breaks between phrases only, never inside a name or a number
+        body = _nowrap_pieces(text)
+    if kind == "link" and text != "—":
+        link = maps.safe_link(value)
+        body = (f'<a href="{html.escape(link)}" target="_blank" rel="noopener noreferrer">'
+                f"{body}</a>")
+    return f'<td class="{" ".join(classes)}">{body}</td>'
+
+
+def _keys(table: Table) -> int:
+    """Leading columns that name a row (repeated in each part of a cut table)."""
+    columns = list(table.frame.columns)
+    if len(columns) > 1 and str(columns[0]).endswith("_id") and columns[1] in {"name", "place"}:
+        return 2
+    return 1
+
+
+def _nowrap_pieces(text: str) -> str:
+    """Escaped ``text`` that breaks between phrases only (:func:`layout.segments`).
+
+    Chinese may break between any two characters, so its phrases are kept whole; other texts
+    break between words anyway and are only escaped.
+    """
+    if not _CJK.search(text):
+        return html.escape(text)
+    pieces = segments(text)
+    return "".join((f'<span class="nowrap">{html.escape(piece)}</span>'
+                    if text_width_em(piece) <= LONG_TEXT_EM else html.escape(piece))
+                   + (html.escape(space) or ("<wbr>" if k < len(pieces) - 1 else ""))
+                   for k, (piece, space) in enumerate(pieces))
+
+
+def table_layout(table: Table, lang: str) -> TableLayout:
+    """Return how ``table`` goes onto A4 pages (:func:`coverage.report.layout.plan_table`)."""
+    heads = [table.labels[c] for c in table.frame.columns]
+    cells = _cells(table, lang)
+    numeric = [any(row[j][1] in _NUMERIC for row in cells) for j in range(len(heads))]
+    return plan_table(heads, [[c[0] for c in row] for row in cells], numeric=numeric,
+                      keys=_keys(table))
+
+
+def table_html(table: Table, lang: str, *, static: bool = False) -> str:
+    """Return a published table as an HTML figure (suppressed cells shown as "—").
+
+    With ``static`` (the PDF), the table is laid out for A4 (:func:`table_layout`): numbers
+    and short texts never break, headers only between phrases, wide tables go on landscape
+    pages or are cut into parts of columns, each repeating the columns that name the rows.
+    """
+    heads = [table.labels[c] for c in table.frame.columns]
+    cells = _cells(table, lang)
+    plan = table_layout(table, lang)
+    if static:
+        parts, classes = plan.parts, f"table {plan.orientation} {plan.size}"
+    else:  # a browser scrolls a wide table
+        parts, classes = (tuple(range(len(heads))),), "table"
+    texts = catalogue("report", lang)
+    out = [f'<figure class="{classes}" id="table-{html.escape(table.key)}">',
+           f"<figcaption>{html.escape(table.title)}</figcaption>"]
+    for k, part in enumerate(parts, start=1):
+        if len(parts) > 1:
+            part_text = texts["table_part"].format(k=k, n=len(parts))
+            out.append(f'<p class="part">{html.escape(part_text)}</p>')
+        head = "".join(f"<th>{_nowrap_pieces(heads[j])}</th>" for j in part)
+        rows = "".join("<tr>" + "".join(_td(*row[j]) for j in part) + "</tr>"
+                       for row in cells)
+        out.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+                   f"<tbody>{rows}</tbody></table></div>")
+    out += [f'<p class="table-note">{html.escape(note)}</p>' for note in table.notes]
+    out.append("</figure>")
+    return "\n".join(out)
 
 
 def _charts(report: Report, *, static: bool) -> dict[str, str]:
@@ -173,9 +253,20 @@ def _charts(report: Report, *, static: bool) -> dict[str, str]:
     for table in report.tables():
         if table.key == "quarters" and len(table.frame):
             fig = figures.quarter_chart(table.frame,
-                                        catalogue("report", report.lang)["chart_quarters"])
+                                        catalogue("report", report.lang)["chart_quarters"],
+                                        lang=report.lang)
             out[table.key] = _img(figures.png(fig)) if static else figures.chart_svg(fig)
     return out
+
+
+def _landscape_sections(report: Report) -> set[str]:
+    """Sections printed whole on landscape pages: tables only, all of them landscape.
+
+    The heading and text then stay on the page of their table.
+    """
+    return {s.key for s in report.sections
+            if s.tables and not s.maps and s.key != "actions"
+            and all(table_layout(t, report.lang).orientation == "landscape" for t in s.tables)}
 
 
 def _img(png: bytes) -> str:
@@ -224,8 +315,9 @@ def render_html(
     env = jinja2.Environment(autoescape=True)
     page = env.from_string(_template("report.html.j2")).render(
         report=report, head="\n".join(head_parts), css=css, static=static,
-        maps=rendered, tables={t.key: table_html(t, report.lang) for t in report.tables()},
-        charts=_charts(report, static=static), toc=texts["toc"],
+        maps=rendered, landscape=_landscape_sections(report) if static else set(),
+        tables={t.key: table_html(t, report.lang, static=static) for t in report.tables()},
+        charts=_charts(report, static=static), toc=texts["toc"], link_text=texts["link_text"],
         static_note=texts["map_static_note"], version=__version__, csp=_CSP_MARK)
     policy = content_security_policy(page, tile_sources)
     return page.replace(f'content="{_CSP_MARK}"', f'content="{policy}"', 1)

@@ -2,8 +2,11 @@
 
 Chinese needs a CJK font on the machine; :func:`coverage.report.figures.cjk_font` finds it
 and the same font is embedded in the PDF and used by the charts. Without one, writing the PDF
-fails with a message saying how to install one (Debian/Ubuntu: ``fonts-noto-cjk``) or how to
-point ``COVERAGE_CJK_FONT`` at a font file.
+fails with one message, in Chinese and English, saying how to install one (Debian/Ubuntu:
+``fonts-noto-cjk``) or how to point ``COVERAGE_CJK_FONT`` at a font file.
+
+Wide tables are printed on landscape pages (named page ``landscape`` of ``print.css``), or cut
+into parts (:mod:`coverage.report.layout`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,15 @@ def _font_css() -> str:
             f"@page {{ @bottom-center {{ font-family: {families}; }} }}")
 
 
+def _no_font_message(lang: str) -> str:
+    """Say that a CJK font is missing and how to install one, in both languages.
+
+    Who installs fonts may not read the report's language: the report's language first.
+    """
+    other = "en" if lang == "zh" else "zh"
+    return "\n".join(catalogue("report", x)["pdf_no_font"] for x in (lang, other))
+
+
 def write_pdf(report: Report, path: str | Path) -> Path:
     """Write the report as a PDF (A4, static maps, embedded CJK font); return the path.
 
@@ -38,7 +50,7 @@ def write_pdf(report: Report, path: str | Path) -> Path:
     try:
         font_css = _font_css()
     except FontMissingError as exc:
-        raise ReportError(catalogue("report", report.lang)["pdf_no_font"]) from exc
+        raise ReportError(_no_font_message(report.lang)) from exc
     from weasyprint import CSS, HTML
 
     # WeasyPrint logs every CSS property it does not support; the report's CSS is shared with

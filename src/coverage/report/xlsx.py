@@ -1,8 +1,10 @@
 """The XLSX report: one sheet per published table (openpyxl).
 
-Values are written as numbers with number formats (shares as percentages), so a sheet's
-values are the result layers' values; suppressed cells are left empty with a grey "—" style
-note. Headers are frozen. Text cells starting with ``=``, ``+``, ``-`` or ``@`` are written as
+Values are written as numbers with number formats (shares as percentages, differences of
+shares as signed percentages), so a sheet's values are the result layers' values; suppressed
+cells are left empty and grey. Sheet names and headers are in the report's language; web
+addresses (a new site's place in a web map) are links. Headers are frozen. Text cells
+starting with ``=``, ``+``, ``-`` or ``@`` are written as
 text, never as formulas (names come from users' files), on every sheet including the index
 sheet's project name and notes. The first sheet lists, for every other sheet, its source layer
 and the result column behind each header.
@@ -10,6 +12,7 @@ and the result column behind each header.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -17,12 +20,17 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from coverage.maps import safe_link
 from coverage.messages import catalogue
 from coverage.report.content import Report, Table
+from coverage.report.layout import text_width_em
 
 __all__ = ["write_xlsx"]
 
-_NUMBER_FORMATS = {"pct": "0.0%", "int": "#,##0", "f1": "#,##0.0", "f2": "#,##0.00"}
+_NUMBER_FORMATS = {"pct": "0.0%", "pp": "+0.0%;-0.0%;0.0%", "int": "#,##0", "f1": "#,##0.0",
+                   "f2": "#,##0.00", "f1+": "+#,##0.0;-#,##0.0;0.0",
+                   "f2+": "+#,##0.00;-#,##0.00;0.00", "coord": "0.00000"}
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _HEAD_FILL = PatternFill("solid", fgColor="E8F1F8")
 _SUPPRESSED_FILL = PatternFill("solid", fgColor="F2F2F2")
 
@@ -35,6 +43,8 @@ def _cell_value(value: object, kind: str, lang: str) -> object:
         return int(number) if kind == "int" and number.is_integer() else number
     if kind == "bool":
         return catalogue("report", lang)["met" if bool(value) else "not_met"]
+    if kind == "link":
+        return safe_link(value) or None
     return str(value)
 
 
@@ -46,11 +56,14 @@ def _append(ws: object, values: list[object]) -> None:
             cell.data_type = "s"
 
 
-def _sheet_name(key: str, used: set[str]) -> str:
-    name = key[:31]
+def _sheet_name(table: Table, lang: str, used: set[str]) -> str:
+    """Return the sheet's name in the report's language (31 characters at most, unique)."""
+    texts = catalogue("report", lang)
+    base = _BAD_SHEET_CHARS.sub(" ", texts.get(f"sheet_{table.key}", table.title)).strip()
+    name = base[:31] or table.key[:31]
     i = 2
     while name in used:
-        name = f"{key[:28]}_{i}"
+        name = f"{base[:28]} {i}"
         i += 1
     used.add(name)
     return name
@@ -71,6 +84,9 @@ def _write_table(ws: object, table: Table, lang: str) -> None:
             if isinstance(value, str):
                 cell.value = value
                 cell.data_type = "s"  # never a formula, whatever the first character
+                if kind == "link":
+                    cell.hyperlink = value
+                    cell.style = "Hyperlink"
             else:
                 cell.value = value
             if value is None:
@@ -79,9 +95,9 @@ def _write_table(ws: object, table: Table, lang: str) -> None:
                 cell.number_format = _NUMBER_FORMATS[kind]
     ws.freeze_panes = "A2"
     for j, c in enumerate(columns, start=1):
-        width = max([len(str(table.labels[c]))] + [
-            len(str(v)) for v in table.frame[c].head(200).tolist()])
-        ws.column_dimensions[get_column_letter(j)].width = min(max(10, width * 1.3), 48)
+        width = max([text_width_em(str(table.labels[c]))] + [
+            text_width_em(str(v)) for v in table.frame[c].head(200).tolist()])
+        ws.column_dimensions[get_column_letter(j)].width = min(max(10, width * 2.0 + 2), 60)
 
 
 def write_xlsx(report: Report, path: str | Path) -> Path:
@@ -89,12 +105,17 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     texts = catalogue("report", report.lang)
     wb = Workbook()
     about = wb.active
-    about.title = texts["tab_about"][:31]
+    about.title = texts["sheet_about"][:31]
     _append(about, [report.title])
     about["A1"].font = Font(bold=True, size=13)
     for k, v in report.meta:
         _append(about, [k, v])
     _append(about, [report.privacy_note])
+    notes = [(table, note) for table in report.tables() for note in table.notes]
+    if notes:
+        about.append([])
+        for table, note in notes:
+            _append(about, [table.title, note])
     if report.not_computed:
         about.append([])
         _append(about, [catalogue("availability", report.lang)["title"]])
@@ -110,7 +131,7 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
         cell.fill = _HEAD_FILL
     used = {about.title}
     for table in report.tables():
-        name = _sheet_name(table.key, used)
+        name = _sheet_name(table, report.lang, used)
         ws = wb.create_sheet(name)
         _write_table(ws, table, report.lang)
         for c in table.frame.columns:

@@ -1,0 +1,56 @@
+r"""The names of report files: one rule for the command line, the demo and the web app.
+
+A report file is named by its scope and language, so that reports of different districts or
+languages never overwrite each other in one folder::
+
+    report-city-zh.pdf                 the city, in Chinese
+    report-city-en.xlsx                the city, in English
+    report-district-万江区-zh.html      one district, in Chinese
+
+A district's name is kept as it is (Chinese included) unless it holds characters a file name
+cannot (``/ \ : * ? " < > |``, control characters, leading or trailing dots and spaces); those
+become ``_`` and a short hash of the original name is added, so that two districts never
+share a file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from coverage.messages import check_lang
+
+__all__ = ["report_filename", "report_stem"]
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]|\s')
+
+
+def _safe(name: str) -> str:
+    cleaned = _UNSAFE.sub("_", name).strip(". _")
+    if cleaned == name and cleaned:
+        return cleaned
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:6]
+    return f"{cleaned}-{digest}" if cleaned else digest
+
+
+def report_stem(*, lang: str, district: str | None = None) -> str:
+    """Return the file stem of a report: ``report-city-zh``, ``report-district-万江区-en``.
+
+    Parameters
+    ----------
+    lang
+        ``zh`` or ``en``.
+    district
+        The district of a district report (``None``: the city).
+    """
+    check_lang(lang)
+    scope = "city" if district is None else f"district-{_safe(str(district))}"
+    return f"report-{scope}-{lang}"
+
+
+def report_filename(fmt: str, *, lang: str, district: str | None = None) -> str:
+    """Return the file name of a report in format ``fmt`` (``html``, ``xlsx``, ``pdf``).
+
+    For example ``report_filename("pdf", lang="en")`` is ``report-city-en.pdf``.
+    """
+    return f"{report_stem(lang=lang, district=district)}.{fmt}"
