@@ -174,7 +174,8 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
     import openpyxl
 
     wb = openpyxl.load_workbook(xlsx_file)
-    assert "new_sites" in wb.sheetnames  # the scenario's new points are the recommendation
+    # the scenario's new points are the recommendation (sheet names in the report's language)
+    assert "New service points" in wb.sheetnames
     assert json.loads(scenario_file.read_text(encoding="utf-8"))["edits"]
 
 

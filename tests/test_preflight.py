@@ -12,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pyogrio
 import pytest
+import shapely
 
 from conftest import SHARED
 from minimal import partial_project
@@ -106,18 +109,34 @@ def test_network_that_does_not_cover_the_city(base: Path, tmp_path: Path) -> Non
     assert "0 of" in checked.stderr
 
 
-@pytest.mark.parametrize(("max_snap_m", "severity"), [(22, "warning"), (8, "error")])
+@pytest.mark.parametrize(("share", "severity"), [(0.7, "warning"), (0.3, "error")])
 def test_a_network_reaching_only_part_of_the_points(small_demo: Path, tmp_path: Path,
-                                                    max_snap_m: int, severity: str) -> None:
+                                                    share: float, severity: str) -> None:
     """Between half and 90 % of a layer within reach is a warning; under half an error."""
     from coverage.loaders import load_study
     from coverage.preflight import check_network
     from coverage.validation import Problems
 
     project = partial_project(small_demo, tmp_path / "p", communities=6)
+    # The snap limit that leaves the chosen share of the residences within reach, from their
+    # distances to the roads measured here with shapely (not with the code under test).
+    study = load_study(project)
+    edges = pyogrio.read_dataframe(study.project.layers["network"].path, layer="edges")
+    roads = shapely.STRtree(edges.to_crs(study.crs).geometry.to_numpy())
+    gaps = {}
+    for name in ("migrants", "sites"):
+        points = study.layers[name].geometry.to_numpy()
+        _, gaps[name] = roads.query_nearest(points, return_distance=True, all_matches=False)
+    pick = max if severity == "warning" else min
+    max_snap_m = pick(float(np.quantile(d, share)) for d in gaps.values())
+    shares = [float((d <= max_snap_m).mean()) for d in gaps.values()]
+    if severity == "warning":
+        assert min(shares) >= 0.6 and min(shares) < 0.85, shares  # inside the warning band
+    else:
+        assert min(shares) < 0.4, shares
     toml = project / "project.toml"
     toml.write_text(toml.read_text(encoding="utf-8") + f"\n[parameters]\nmax_snap_m = "
-                    f"{max_snap_m}\n", encoding="utf-8")
+                    f"{max_snap_m:.3f}\n", encoding="utf-8")
     problems = Problems()
     nets = check_network(load_study(project), problems, modes=("walk",))
     assert "walk" in nets
