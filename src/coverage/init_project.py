@@ -686,6 +686,14 @@ def _choose_gpkg_layer(path: Path, name: str) -> tuple[str | None, list[str]]:
     return (fitting[0], names) if len(fitting) == 1 else (None, names)
 
 
+def _privacy(schema: Layer | None) -> dict[str, object]:
+    """Return what the readers need to keep a personal layer's cells out of messages."""
+    if schema is None:
+        return {}
+    return {"personal": schema.personal,
+            "known": {n for c in schema.columns for n in (c.name, *c.aliases)}}
+
+
 def _read(proposal: LayerProposal, problems: Problems) -> RawTable | None:
     """Read a table layer as the loader will, noting encoding, delimiter and layer choices."""
     path, source = proposal.path, proposal.source
@@ -706,7 +714,8 @@ def _read(proposal: LayerProposal, problems: Problems) -> RawTable | None:
             raw, ascii_only = read
             proposal.partial = True
         else:
-            raw = read_table(path, problems=problems, name=source, delimiter=delimiter)
+            raw = read_table(path, problems=problems, name=source, delimiter=delimiter,
+                             **_privacy(proposal.schema))
             if raw is None:
                 return None
         if ascii_only:
@@ -764,7 +773,8 @@ def _read_xlsx(proposal: LayerProposal, problems: Problems) -> RawTable | None:
     first_problems = None
     for row in range(1, HEADER_ROWS_TRIED + 1):
         trial = Problems()
-        raw = read_table(proposal.path, problems=trial, name=proposal.source, header_row=row)
+        raw = read_table(proposal.path, problems=trial, name=proposal.source, header_row=row,
+                         **_privacy(schema))
         if row == 1:
             first_problems = trial
         if raw is None:
@@ -1219,8 +1229,10 @@ def propose_project(
             study, wgs = _study_area(proposal.layers[name], raws[name])
             proposal.study_crs, proposal.communities = study, wgs
             if wgs is not None and study is not None:
-                proposal.area = shapely.buffer(
-                    shapely.union_all(wgs.to_crs(study).geometry.values), NEAR_AREA_M)
+                # invalid polygons (reported when the project is validated) are mended here
+                # only to draw the study area the guesses are checked against
+                polygons = shapely.make_valid(wgs.to_crs(study).geometry.values)
+                proposal.area = shapely.buffer(shapely.union_all(polygons), NEAR_AREA_M)
                 shapely.prepare(proposal.area)
         if name == "communities" and "network" in proposal.layers:
             _read_network(proposal, cache=cache, step=step)

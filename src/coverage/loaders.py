@@ -103,6 +103,19 @@ def _norm(header: str) -> str:
     return "".join(header.replace("\ufeff", "").split()).strip("*＊").casefold()
 
 
+def headers_shown(headers: list[str], layer: Layer, config: LayerConfig) -> bool:
+    """Return whether a message may list the file's headers.
+
+    In a layer about people, a file whose header row holds none of the layer's header names
+    may have no header row at all: its "headers" would be a person's values.
+    """
+    if not layer.personal:
+        return True
+    names = {_norm(n) for c in layer.columns for n in (c.name, *c.aliases)}
+    mapped = set(config.columns.values())
+    return any(_norm(h) in names or h in mapped for h in headers)
+
+
 def resolve_columns(
     raw: RawTable, layer: Layer, config: LayerConfig, problems: Problems
 ) -> dict[str, str]:
@@ -114,6 +127,10 @@ def resolve_columns(
         Canonical name → header in the file, for the columns found.
     """
     headers = list(raw.frame.columns)
+    listed = (f"its headers are: {', '.join(headers)}"
+              if headers_shown(headers, layer, config) else
+              f"none of its {len(headers):,} headers is a column of the {layer.name} layer (is "
+              "its header row missing?)")
     by_norm: dict[str, list[str]] = {}
     for h in headers:
         by_norm.setdefault(_norm(h), []).append(h)
@@ -130,7 +147,7 @@ def resolve_columns(
                     col.name,
                     "missing-column",
                     f"project.toml maps {col.name} to the header {header!r}, which the "
-                    f"file does not have; its headers are: {', '.join(headers)}",
+                    f"file does not have; {listed}",
                 )
             continue
         names = [col.name, *col.aliases]
@@ -161,7 +178,7 @@ def _as_text(values: pd.Series) -> pd.Series:
     """Text of each cell, ``<NA>`` where empty; integral floats from vector files lose ``.0``."""
     if pd.api.types.is_float_dtype(values.dtype):
         whole = values.dropna()
-        if (whole == np.round(whole)).all():
+        if (whole == np.round(whole)).all() and (whole.abs() < 2.0**53).all():  # exact integers
             values = values.astype("Int64")
     return values.astype("string")
 
@@ -492,6 +509,10 @@ def read_layer(
         header_row=config.header_row,
         layer=config.layer,
         delimiter=config.delimiter,
+        personal=layer.personal,
+        expected=[f"{c.aliases[0]} ({c.name})" if c.aliases else c.name
+                  for c in layer.columns if c.required],
+        known={n for c in layer.columns for n in (c.name, *c.aliases)},
     )
     if raw is None:
         return None, None, ""
@@ -519,12 +540,15 @@ def read_layer(
             )
     ignored = [h for h in raw.frame.columns if h not in set(found.values())]
     if ignored:
+        shown = (", ".join(ignored) if headers_shown(list(raw.frame.columns), layer, config) else
+                 f"{len(ignored):,} columns, whose headers are not shown: none is a header of "
+                 "the layer, so the first row may hold a person's values")
         problems.add(
             raw.file,
             raw.header_row,
             None,
             "ignored-columns",
-            f"not part of the {layer.name} layer: {', '.join(ignored)}",
+            f"not part of the {layer.name} layer: {shown}",
             "info",
         )
     rows = raw.rows
@@ -757,6 +781,51 @@ def _study_crs(project: Project, communities: gpd.GeoDataFrame) -> pyproj.CRS:
         return pyproj.CRS.from_user_input(project.study_crs)
     pts = communities.geometry.representative_point()
     return crsmod.study_crs(pts.x.to_numpy(), pts.y.to_numpy())
+
+
+MAX_COMMUNITY_SPAN_M = 200_000.0
+"""Widest plausible community (m): a village of the steppe is a few tens of kilometres across."""
+MAX_COMMUNITY_GAP_M = 100_000.0
+"""Farthest a community may lie from every other one (m) before it is taken for a mistake."""
+
+
+def _communities_in_place(
+    communities: gpd.GeoDataFrame, file: str, problems: Problems
+) -> bool:
+    """Report communities wider than a city or far from all the others; return whether none is.
+
+    Such a polygon (coordinates swapped or in another system, a province's boundary) would make
+    the study area a continent: every later step works on its extent.
+    """
+    geoms = communities.geometry.to_numpy()
+    rows = communities[ROW].to_numpy()
+    bounds = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        span = np.fmax(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    large = has & ~(span <= MAX_COMMUNITY_SPAN_M)
+    problems.add_rows(file, rows[large], "geometry", "community-out-of-place",
+                      f"the community spans more than {MAX_COMMUNITY_SPAN_M / 1000:g} km, more "
+                      "than a community can; check its coordinates and the layer's crs (or "
+                      "whether the layer holds communities)")
+    far = np.zeros(len(geoms), dtype=bool)
+    kept = np.flatnonzero(has & ~large)
+    if len(kept) >= 2:
+        tree = shapely.STRtree(geoms[kept])
+        a, b = tree.query(geoms[kept], predicate="intersects")
+        touching = np.zeros(len(kept), dtype=bool)
+        touching[a[a != b]] = True
+        alone = np.flatnonzero(~touching)
+        if len(alone):
+            (src, _), dist = tree.query_nearest(geoms[kept[alone]], exclusive=True,
+                                                return_distance=True, all_matches=False)
+            nearest = np.full(len(alone), np.inf)
+            np.minimum.at(nearest, src, dist)
+            far[kept[alone[nearest > MAX_COMMUNITY_GAP_M]]] = True
+    problems.add_rows(file, rows[far], "geometry", "community-out-of-place",
+                      f"the community lies more than {MAX_COMMUNITY_GAP_M / 1000:g} km from "
+                      "every other community; check its coordinates and the layer's crs")
+    return not (large.any() or far.any())
 
 
 def _study_crs_fits(
@@ -1013,7 +1082,14 @@ def _load(
             loaded[name] = (frame, geoms)
             conversions[name], sources[name] = conversion, config.source
     net = project.layers["network"]
-    if not net.path.exists():
+    try:
+        net_missing = not net.path.exists()
+    except OSError as exc:  # a name too long for the file system
+        problems.add(net.source, None, None, "unreadable-network",
+                     f"cannot open it ({exc.strerror or type(exc).__name__}); check the path in "
+                     "project.toml")
+        net_missing = False
+    if net_missing:
         problems.add(
             net.source,
             None,
@@ -1050,6 +1126,8 @@ def _load(
             return None
         study = _study_crs(project, communities)
         communities = communities.to_crs(study)
+        if not _communities_in_place(communities, sources["communities"], problems):
+            return None
     if not _study_crs_fits(project, study, communities, problems):
         return None
     layers = {"communities": communities}

@@ -78,6 +78,15 @@ def check_network(
     source = study.project.layers["network"].source
     max_snap = study.project.parameters.max_snap_m
     nets: dict[str, RoadNetwork] = {}
+    try:
+        regular = study.network_path.is_file()
+    except OSError:
+        regular = False
+    if not regular:  # a folder, a FIFO or a device: hashing or reading it may never end
+        problems.add(source, None, None, "unreadable-network",
+                     "it is not a regular file (a folder, a FIFO or a device); point "
+                     "[layers.network] path at the road-network file")
+        return nets
     for mode in modes:
         if progress:
             progress(f"reading the {mode} network")

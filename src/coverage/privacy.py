@@ -118,12 +118,14 @@ def load_salt(path: Path) -> bytes:
     The file holds hex text; keep it with the project and out of version control.
     """
     path = Path(path)
-    if path.exists():
-        try:
-            text = path.read_bytes()[: SALT_BYTES * 4].decode("ascii").strip()
-            salt = bytes.fromhex(text) if path.is_file() else b""
-        except (OSError, ValueError):
-            salt = b""
+    if path.exists() or path.is_symlink():  # a broken link is not a place for a new salt
+        salt = b""
+        if path.is_file():  # a FIFO or a device is not read: it may never answer or end
+            try:
+                text = path.read_bytes()[: SALT_BYTES * 4].decode("ascii").strip()
+                salt = bytes.fromhex(text)
+            except (OSError, ValueError):
+                salt = b""
         if len(salt) != SALT_BYTES:
             msg = (f"{path.name} is not a salt file of this project (it must hold "
                    f"{SALT_BYTES * 2} hex digits); point [privacy] salt_file at the project's "

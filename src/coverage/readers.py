@@ -16,7 +16,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -76,6 +78,9 @@ def read_table(
     header_row: int = 1,
     layer: str | None = None,
     delimiter: str | None = None,
+    personal: bool = False,
+    expected: Sequence[str] = (),
+    known: Collection[str] = (),
 ) -> RawTable | None:
     r"""Read ``path`` by its suffix; return ``None`` (with problems added) when it cannot be read.
 
@@ -97,24 +102,41 @@ def read_table(
         Layer name inside a GeoPackage or other multi-layer file.
     delimiter
         CSV delimiter; default ``,`` (``\\t`` for ``.tsv``).
+    personal
+        The cells describe people: no message quotes a cell, not even from the header row
+        (which holds values when the file has no header row), unless it is one of ``known``.
+    expected
+        Headers the file should have, named when its header row holds values instead
+        (:func:`check_header`).
+    known
+        Header names of the data model (safe to quote from a personal file).
     """
     path = Path(path)
     label = name or path.name
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as exc:  # a name too long for the file system, a broken mount
+        problems.add(label, None, None, "unreadable-file",
+                     f"cannot open {label} ({exc.strerror or type(exc).__name__}); check the "
+                     "path in project.toml")
+        return None
+    if not exists:
         problems.add(label, None, None, "missing-file", f"no file at {label}; check the path "
                      "in project.toml (paths are relative to the project file)")
         return None
     suffix = path.suffix.lower()
-    if not path.is_file():
+    if not is_file:
         problems.add(label, None, None, "unreadable-file",
                      f"{label} is a folder or a device, not a data file; point the path in "
                      "project.toml at the file itself")
         return None
     if suffix in {".csv", ".txt", ".tsv"}:
         sep = delimiter or ("\t" if suffix == ".tsv" else ",")
-        return read_csv(path, problems=problems, name=label, encoding=encoding, delimiter=sep)
+        return read_csv(path, problems=problems, name=label, encoding=encoding, delimiter=sep,
+                        personal=personal, expected=expected, known=known)
     if suffix in {".xlsx", ".xlsm"}:
-        return read_xlsx(path, problems=problems, name=label, sheet=sheet, header_row=header_row)
+        return read_xlsx(path, problems=problems, name=label, sheet=sheet, header_row=header_row,
+                         personal=personal, expected=expected, known=known)
     if suffix in VECTOR_SUFFIXES or suffix in PARQUET_SUFFIXES:
         return read_vector(path, problems=problems, name=label, layer=layer, encoding=encoding)
     accepted = ", ".join(sorted(TABLE_SUFFIXES | VECTOR_SUFFIXES | PARQUET_SUFFIXES))
@@ -165,7 +187,15 @@ def decode_text(
 
 
 def read_csv(
-    path: Path, *, problems: Problems, name: str, encoding: str = "auto", delimiter: str = ","
+    path: Path,
+    *,
+    problems: Problems,
+    name: str,
+    encoding: str = "auto",
+    delimiter: str = ",",
+    personal: bool = False,
+    expected: Sequence[str] = (),
+    known: Collection[str] = (),
 ) -> RawTable | None:
     """Read a CSV file as text cells; see :func:`read_table`.
 
@@ -173,7 +203,13 @@ def read_csv(
     whose field count differs from the header's, is parsed again with Python's ``csv`` module
     so that every bad row is reported with its spreadsheet row number.
     """
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.add(name, None, None, "unreadable-file",
+                     f"cannot read {name} ({exc.strerror or type(exc).__name__}); check that "
+                     "the file is a plain file the service may read")
+        return None
     decoded = decode_text(data, problems=problems, name=name, encoding=encoding)
     if decoded is None:
         return None
@@ -187,7 +223,8 @@ def read_csv(
         problems.add(name, None, None, "missing-column", "the file is empty; it needs a header "
                      "row and at least one record")
         return None
-    if _repeated_headers(header, name, 1, problems):
+    if not check_header(header, name, 1, problems, personal=personal, expected=expected,
+                        known=known):
         return None
     frame = None
     # Blank lines (rows in a spreadsheet) and an odd number of quotes (one left open) need the
@@ -270,15 +307,70 @@ def _python_csv(
     return frame
 
 
-def _repeated_headers(header: list[str], name: str, row: int, problems: Problems) -> bool:
-    """Report headers that occur more than once (which column holds the data?)."""
+_VALUE = re.compile(
+    r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?"  # a number: 113.75, 1,000, 1e5
+    r"|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?"  # a date: 2024-03-01, 2024年3月1日
+    r"|\d{17}[\dXx]"  # a national ID number
+)
+_VALUE_INSIDE = re.compile(r"\d+\.\d+|\d{5,}")
+"""A decimal number or five digits and more inside a cell: coordinates, telephone numbers, ids."""
+
+
+def check_header(
+    header: list[str],
+    name: str,
+    row: int,
+    problems: Problems,
+    *,
+    personal: bool = False,
+    expected: Sequence[str] = (),
+    known: Collection[str] = (),
+) -> bool:
+    """Check a table's header row; return whether it can be used.
+
+    A header row holding a number or a date is a data row: the file has no header row (or
+    ``header_row`` points at the wrong row). In a ``personal`` table, a header holding a decimal
+    number or a long number (a row read with the wrong delimiter is one cell) is one too.
+    Headers that occur more than once leave it open which column holds the data. Neither
+    problem quotes a cell of a ``personal`` table (its "headers" may be a person's values)
+    unless it is one of the ``known`` header names.
+    """
+    values = [i for i, h in enumerate(header) if _VALUE.fullmatch(h.strip())
+              or (personal and _VALUE_INSIDE.search(h))]
+    if values:
+        columns = ("column " if len(values) == 1 else "columns ") + ", ".join(
+            _column_name(i) for i in values[:3])
+        wanted = f" (at least {', '.join(expected)})" if expected else ""
+        problems.add(name, row, None, "missing-column",
+                     f"row {row} holds values, not column headers ({columns}: a number or a "
+                     "date), so the file seems to lack a header row: add a row naming the "
+                     f"columns{wanted} above the data, or set `header_row` to the row holding "
+                     "them")
+        return False
     counts = Counter(h.strip() for h in header)  # one pass: a header may have many columns
     repeated = sorted(h for h, n in counts.items() if h and n > 1)
-    if repeated:
+    if repeated and personal:
+        names = {k.casefold() for k in known}
+        where = [" and ".join(_column_name(i) for i, x in enumerate(header) if x.strip() == h)
+                 + (f" (both {h!r})" if h.casefold() in names else "") for h in repeated[:3]]
+        problems.add(name, row, None, "ambiguous-column",
+                     f"columns {'; '.join(where)} have the same header; give every column a "
+                     "header of its own")
+    elif repeated:
         problems.add(name, row, None, "ambiguous-column",
                      f"the headers {', '.join(map(repr, repeated))} occur more than once; give "
                      "every column a header of its own")
-    return bool(repeated)
+    return not repeated
+
+
+def _column_name(i: int) -> str:
+    """Return the spreadsheet letter and number of the 0-based column ``i`` (``B (2)``)."""
+    letters = ""
+    n = i + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(ord("A") + r) + letters
+    return f"{letters} ({i + 1})"
 
 
 def _cell_text(value: object) -> str:
@@ -303,6 +395,9 @@ def read_xlsx(
     name: str,
     sheet: str | int | None = None,
     header_row: int = 1,
+    personal: bool = False,
+    expected: Sequence[str] = (),
+    known: Collection[str] = (),
 ) -> RawTable | None:
     """Read one sheet of an Excel workbook as text cells; see :func:`read_table`.
 
@@ -341,23 +436,45 @@ def read_xlsx(
                      f"cells {', '.join(in_data[:5])} are merged; a merged cell keeps its value "
                      "only in the first row, so unmerge and fill every cell")
         return None
-    values = [[_cell_text(v) for v in row] for row in ws.iter_rows(min_row=header_row,
-                                                                  values_only=True)]
-    if not values:
+    cells = _sheet_cells(ws, header_row)
+    if not cells:
         problems.add(label, header_row, None, "missing-column",
                      f"row {header_row} is empty; set `header_row` to the row with the headers")
         return None
-    header, body = values[0], values[1:]
-    width = len(header)
-    while width and header[width - 1] == "":
-        width -= 1
-    if _repeated_headers(header[:width], label, header_row, problems):
+    head = cells.pop(header_row, {})
+    width = max((c for c, text in head.items() if text), default=0)
+    header = [head.get(c, "") for c in range(1, width + 1)]
+    if not check_header(header, label, header_row, problems, personal=personal,
+                        expected=expected, known=known):
         return None
-    header = [h if h else f"column {i + 1}" for i, h in enumerate(header[:width])]
-    frame = pd.DataFrame([r[:width] for r in body], columns=header, dtype=object)
-    frame = frame.astype(str) if len(frame) else frame
-    rows = np.arange(header_row + 1, header_row + 1 + len(frame))
-    return _drop_empty(RawTable(frame, rows, label, header_row=header_row), problems)
+    numbers = np.array(sorted(r for r, row in cells.items() if any(
+        text and c <= width for c, text in row.items())), dtype=np.int64)
+    # a column with neither a header nor a value holds nothing: the gap up to a stray header
+    # cell at XFD1 is not 16,000 columns
+    filled = {c for r in numbers for c, text in cells[r].items() if text}
+    columns = [c for c in range(1, width + 1) if head.get(c) or c in filled]
+    header = [head.get(c) or f"column {c}" for c in columns]
+    body = [[cells[r].get(c, "") for c in columns] for r in numbers]
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    if len(numbers):  # rows between the header and the last record that hold no value
+        blank = np.setdiff1d(np.arange(header_row + 1, numbers[-1]), numbers)
+        problems.add_rows(label, blank, None, "empty-rows",
+                          "rows with no value in any column carry no data and are skipped",
+                          "info")
+    return RawTable(frame, numbers, label, header_row=header_row)
+
+
+def _sheet_cells(ws: object, first_row: int) -> dict[int, dict[int, str]]:
+    """Text of the cells holding a value from ``first_row`` down: row → column → text.
+
+    Only the cells the file holds are visited: a stray cell at XFD1048576 does not make a
+    sheet of seventeen billion empty cells (as iterating over the sheet's range would).
+    """
+    out: dict[int, dict[int, str]] = {}
+    for (r, c), cell in ws._cells.items():  # type: ignore[attr-defined]  # openpyxl's store
+        if r >= first_row and cell.value is not None:
+            out.setdefault(r, {})[c] = _cell_text(cell.value)
+    return out
 
 
 def _drop_empty(table: RawTable, problems: Problems) -> RawTable:
@@ -408,9 +525,8 @@ def read_vector(
             if encoding != "auto":
                 kwargs["encoding"] = encoding
             gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
-    except (pyogrio.errors.DataLayerError, pyogrio.errors.DataSourceError, ValueError,
-            OSError) as exc:
-        hint = f"cannot read it ({exc})"
+    except Exception as exc:  # pyogrio and pyarrow raise many types for a broken file
+        hint = f"cannot read it ({exc or type(exc).__name__})"
         if path.suffix.lower() == ".gpkg":
             try:
                 layers = ", ".join(pyogrio.list_layers(path)[:, 0])
@@ -419,10 +535,12 @@ def read_vector(
                 pass
         problems.add(name, None, None, "unreadable-file", hint)
         return None
-    geometry = gdf.geometry if gdf.geometry.name in gdf.columns else None
-    frame = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name]))
+    # a table the file does not register as spatial is read without geometry (a DataFrame)
+    column = gdf.active_geometry_name if isinstance(gdf, gpd.GeoDataFrame) else None
+    geometry = gdf[column] if column in gdf.columns else None
+    frame = pd.DataFrame(gdf.drop(columns=[column]) if geometry is not None else gdf)
     frame.columns = [str(c) for c in frame.columns]
     rows = np.arange(1, len(frame) + 1)
     return RawTable(frame.reset_index(drop=True), rows, name,
                     geometry=None if geometry is None else geometry.reset_index(drop=True),
-                    file_crs=gdf.crs, header_row=None)
+                    file_crs=None if geometry is None else gdf.crs, header_row=None)

@@ -84,6 +84,10 @@ RULES: dict[str, tuple[str, str]] = {
         "residence far from the rest of its community",
         "居住点远离所属社区的其他居住点",
     ),
+    "community-out-of-place": (
+        "community far from the others or larger than a city",
+        "社区远离其他社区或大于一座城市",
+    ),
 }
 
 
@@ -93,6 +97,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def _one_line(text: str) -> str:
     """Escape control characters (line breaks from a file's headers) so a message stays one line."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _name(text: str | None) -> str | None:
+    """Return a file's or field's name on one line (``None`` stays ``None``)."""
+    return None if text is None else _one_line(text)
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,8 @@ class Problems:
         if rule not in RULES:
             msg = f"unknown rule code {rule!r}; add it to coverage.validation.RULES"
             raise KeyError(msg)
-        self.items.append(Problem(file, row, field_, rule, _one_line(hint), severity))
+        self.items.append(Problem(_one_line(file), row, _name(field_), rule, _one_line(hint),
+                                  severity))
 
     def add_rows(
         self,
@@ -199,8 +209,8 @@ class Problems:
         if rows.size > MAX_LISTED:
             rest = rows[MAX_LISTED:]
             self.items.append(
-                Problem(file, int(rest[0]), field_, rule, _one_line(hint), severity,
-                        count=int(rest.size))
+                Problem(_one_line(file), int(rest[0]), _name(field_), rule, _one_line(hint),
+                        severity, count=int(rest.size))
             )
 
     def extend(self, other: Problems) -> None:

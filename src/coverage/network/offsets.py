@@ -354,7 +354,8 @@ def _membership(
         geo = geo.to_crs(crs)
     polys = np.asarray(geo.values)
     if ids is None:
-        area = shapely.union_all(polys[~(shapely.is_missing(polys) | shapely.is_empty(polys))])
+        kept = polys[~(shapely.is_missing(polys) | shapely.is_empty(polys))]
+        area = shapely.union_all(shapely.make_valid(kept))  # a bow-tie fails the union
         shapely.prepare(area)
         return "any", lambda x, y: shapely.contains_xy(area, x, y)
     if not isinstance(communities, gpd.GeoDataFrame) or "community_id" not in communities:

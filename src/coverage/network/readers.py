@@ -299,6 +299,7 @@ def _ways_to_arrays(
     node_rep, node_index = np.unique(np.r_[rep[i0], rep[i1]], return_inverse=True)
     n_links = len(i0)
     link_way = way[i0]
+    _check_segment_lengths(offsets, lons[vertex], lats[vertex], source)
     return NetworkArrays(
         node_ids=_rep_ids(refs, rep, node_rep),
         lon=coords[first[node_rep], 0],
@@ -344,6 +345,32 @@ def _check_lengths(length: np.ndarray, u: np.ndarray, v: np.ndarray, source: str
 
 #: How far (m) an edge's geometry may end from its nodes (rounding, not another place).
 GEOMETRY_END_TOLERANCE_M = 10.0
+
+#: Longest straight piece of road (m) between two vertices: longer is a misplaced node.
+MAX_SEGMENT_M = 100_000.0
+
+
+def _check_segment_lengths(
+    offsets: np.ndarray, vertex_lon: np.ndarray, vertex_lat: np.ndarray, source: str
+) -> None:
+    """Raise a ValueError when a straight piece of road is longer than :data:`MAX_SEGMENT_M`.
+
+    A node at (0, 0) or with swapped coordinates draws a road across half the world; snapping
+    would cut it into millions of pieces and every search would run along it.
+    """
+    if len(vertex_lon) < 2:
+        return
+    seg = great_circle_m(vertex_lon[:-1], vertex_lat[:-1], vertex_lon[1:], vertex_lat[1:])
+    inside = np.ones(len(seg), dtype=bool)
+    inside[offsets[1:-1] - 1] = False  # from the last vertex of a link to the next link's first
+    bad = inside & ~(seg <= MAX_SEGMENT_M)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        msg = (f"a road runs {seg[i] / 1000:,.0f} km in a straight line (lon, lat "
+               f"{vertex_lon[i]:.5f}, {vertex_lat[i]:.5f} to {vertex_lon[i + 1]:.5f}, "
+               f"{vertex_lat[i + 1]:.5f}; {int(bad.sum())} piece(s) over "
+               f"{MAX_SEGMENT_M / 1000:g} km): a node is misplaced, fix it ({source})")
+        raise ValueError(msg)
 
 
 def _check_geometry_ends(
@@ -444,6 +471,8 @@ def _edges_to_arrays(
     local = vidx - np.repeat(starts, counts)
     vidx = np.where(rev, np.repeat(stops - 1, counts) - local, vidx)
     used, inverse = np.unique(np.r_[a[first], b[first]], return_inverse=True)
+    _check_segment_lengths(np.r_[0, np.cumsum(counts)], np.asarray(vertex_lon)[vidx],
+                           np.asarray(vertex_lat)[vidx], source)
     return NetworkArrays(
         node_ids=np.asarray(node_ids)[used],
         lon=np.asarray(node_lon, dtype=np.float64)[used],
