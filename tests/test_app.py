@@ -2,70 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCRIPT = Path(sys.executable).with_name("coverage")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _app(demo_city: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run ``coverage app`` on the demo city in its own process until it answers; its URL."""
-    port = _free_port()
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    url = f"http://localhost:{port}"
-    # Output to a file, not a pipe: a full pipe would stall the server.
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
-                                 "--no-show", *extra], stdout=log, stderr=subprocess.STDOUT,
-                                text=True, env=env)
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    with urllib.request.urlopen(url + "/", timeout=5):
-                        break
-                except OSError:
-                    if proc.poll() is not None:
-                        log.seek(0)
-                        pytest.fail(f"the app stopped: {log.read()}")
-                    if time.monotonic() > deadline:
-                        pytest.fail("the app did not answer within 180 s")
-                    time.sleep(0.5)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+from appserver import ARGS, CHROMIUM, SCRIPT, run_app
 
 
 @pytest.fixture(scope="module")
 def server(demo_city: Path) -> Iterator[str]:
     """``coverage app`` on the small demo city, in its own process."""
-    with _app(demo_city) as url:
+    with run_app(demo_city) as url:
         yield url + "/"
 
 
@@ -282,7 +234,7 @@ def test_log_in_with_hashed_passwords(demo_city: Path, tmp_path: Path):
     users = tmp_path / "users.json"
     add_user(users, "planner", "right-规划-密码")
     jar = http.cookiejar.CookieJar()
-    with _app(demo_city, "--users", str(users),
+    with run_app(demo_city, "--users", str(users),
               env={"COVERAGE_COOKIE_SECRET": secrets.token_urlsafe(32)}) as base:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         with opener.open(base + "/", timeout=30) as response:

@@ -27,7 +27,8 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from test_app import SCRIPT, _free_port
+from appserver import SCRIPT
+from appserver import free_port as _free_port
 
 PASSWORD = "right-password-1"
 FLOOD = 8

@@ -7,16 +7,8 @@ inline event handler or a ``javascript:`` URL written into the page does not run
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCRIPT = Path(sys.executable).with_name("coverage")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from appserver import ARGS, CHROMIUM
+from appserver import run_app as _app
+
 PASSWORD = "right-password-1"
 
 #: Collects the page's CSP violations from its first script on.
@@ -40,46 +31,6 @@ def needs_chromium(test):
     """Mark ``test`` as driving Chromium, skipped where it is not installed."""
     skip = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
     return pytest.mark.browser(skip(test))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _app(demo_city: Path, *extra: str, env: dict[str, str] | None = None,
-         ready: str = "/") -> Iterator[str]:
-    """Run ``coverage app`` on the demo city in its own process until ``ready`` answers."""
-    port = _free_port()
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    url = f"http://localhost:{port}"
-    # Output to a file, not a pipe: a full pipe would stall the server.
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
-                                 "--no-show", *extra], stdout=log, stderr=subprocess.STDOUT,
-                                text=True, env=env)
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    with urllib.request.urlopen(url + ready, timeout=5):
-                        break
-                except OSError:
-                    if proc.poll() is not None:
-                        log.seek(0)
-                        pytest.fail(f"the app stopped: {log.read()}")
-                    if time.monotonic() > deadline:
-                        pytest.fail("the app did not answer within 180 s")
-                    time.sleep(0.5)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 @pytest.fixture(scope="module")

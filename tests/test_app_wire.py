@@ -32,19 +32,14 @@ Each check can fail: ``COVERAGE_WIRE_SABOTAGE=suppression`` (no small-cell suppr
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import io
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import tempfile
 import textwrap
 import time
-import urllib.request
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -58,10 +53,10 @@ import pandas as pd
 import pyproj
 import pytest
 
+from appserver import run_app
 from bokeh_client import BokehClient, Message, Model, decode
 from coverage.crs import gcj02_to_wgs84, wgs84_to_gcj02
 
-SCRIPT = Path(sys.executable).with_name("coverage")
 SABOTAGE = os.environ.get("COVERAGE_WIRE_SABOTAGE", "")
 
 #: Columns (and, through :func:`coverage.maps.column_label`, their labels) that count people.
@@ -85,50 +80,6 @@ CARD_KINDS = {
 SUPPRESSED_TEXT = {"", "—", "-", "<NA>", "NA", "NaN", "nan", "None", "*", "…"}
 
 # -- the server -----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _app(demo_city: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run ``coverage app`` on the demo city in its own process until it answers; its URL."""
-    port = _free_port()
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    url = f"http://localhost:{port}"
-    # Output to a file, not a pipe: a full pipe would stall the server.
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
-                                 "--no-show", *extra], stdout=log, stderr=subprocess.STDOUT,
-                                text=True, env=env)
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    with urllib.request.urlopen(url + "/", timeout=5):
-                        break
-                except OSError:
-                    if proc.poll() is not None:
-                        log.seek(0)
-                        pytest.fail(f"the app stopped: {log.read()}")
-                    if time.monotonic() > deadline:
-                        pytest.fail("the app did not answer within 180 s")
-                    time.sleep(0.5)
-            try:
-                yield url
-            except Exception as exc:  # what the server said helps more than where we were
-                log.seek(0)
-                pytest.fail(f"{type(exc).__name__}: {exc}\nthe app's log ends:\n"
-                            f"{log.read()[-4000:]}")
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 _SITECUSTOMIZE = {
@@ -412,7 +363,8 @@ def capture(demo_city: Path, project, tmp_path_factory: pytest.TempPathFactory) 
     """A planner's session on the demo city, every message the server sent recorded."""
     env = _sabotage_env(tmp_path_factory.mktemp("sabotage"))
     start = time.monotonic()
-    with _app(demo_city, env=env) as url, BokehClient(url + "/", timeout=60) as client:
+    with (run_app(demo_city, env=env, log_on_error=True) as url,
+          BokehClient(url + "/", timeout=60) as client):
         capture = Capture(client.messages, client.frames, client.page)
         _drive(client, list(project.parameters.thresholds_min), _districts(demo_city),
                capture)

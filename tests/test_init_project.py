@@ -537,9 +537,9 @@ def test_import_state_without_a_required_layer(small_demo: Path, tmp_path: Path)
 
 @pytest.fixture(scope="module")
 def app_server(demo_city: Path):
-    from test_app import _app
+    from appserver import run_app
 
-    with _app(demo_city) as url:
+    with run_app(demo_city) as url:
         yield url + "/"
 
 
@@ -550,7 +550,8 @@ def test_import_page_in_a_browser(app_server: str, demo_city: Path, city_files: 
                                   tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from test_app import ARGS, CHROMIUM, _screenshot
+    from appserver import ARGS, CHROMIUM
+    from test_app import _screenshot
 
     migrants = pd.read_csv(city_files / "流动人口2024.csv", dtype=str, encoding="utf-8-sig")
     ids = set(migrants["流动人口编号"])
