@@ -354,6 +354,24 @@ def test_init_with_a_self_intersecting_community(tmp_path: Path) -> None:
     assert_no_personal_value(said(result.problems))
 
 
+def test_init_with_a_community_of_nan_coordinates(tmp_path: Path) -> None:
+    """``init`` raised GEOSException: an empty centroid's x, then mending the polygon."""
+    import math
+
+    from conftest import communities
+    from coverage.init_project import init_project
+
+    comm = communities()
+    comm.loc[1, "geometry"] = shapely.Polygon([(113.76, 23.02), (math.nan, 23.03),
+                                               (113.77, 23.03)])
+    folder = project(tmp_path)
+    comm.to_file(folder / "communities.gpkg", layer="communities", driver="GPKG")
+    files = {"migrants": folder / "migrants.csv", "sites": folder / "sites.csv",
+             "communities": folder / "communities.gpkg", "network": folder / "network.gpkg"}
+    result = init_project(tmp_path / "init", files)
+    assert "invalid-polygon" in {p.rule for p in result.problems.errors}
+
+
 # --- slow inputs ------------------------------------------------------------------------------
 
 
@@ -414,6 +432,25 @@ def test_edit_errors_name_the_edit() -> None:
         model.evaluate([Edit("close", "N9")])
 
 
+@pytest.mark.parametrize("where", ["site_id", "name", "scenario name", "inputs"])
+def test_lone_surrogates_in_a_scenario(where: str) -> None:
+    """``"\\ud800"`` in the JSON: evaluating failed in pyarrow with UnicodeEncodeError."""
+    from coverage.scenario import Scenario
+
+    edit = {"action": "add", "site_id": "N1", "lon": 113.755, "lat": 23.025, "staff": 1}
+    data: dict[str, object] = {"name": "x", "edits": [edit]}
+    if where == "scenario name":
+        data["name"] = "\ud800"
+    elif where == "inputs":
+        data["inputs"] = {"migrants": "\ud800"}
+    else:
+        edit[where] = "\ud800"
+    field = {"scenario name": "name"}.get(where, where)
+    with pytest.raises(ValueError, match=f"field '{field}'") as info:
+        Scenario.from_text(json.dumps(data))
+    str(info.value).encode("utf-8")  # the message itself can be printed
+
+
 def test_placements_per_scenario_are_limited() -> None:
     """1,000 added sites took 18 s on the tiny project (200 moves 14 s)."""
     from coverage.scenario import MAX_PLACEMENTS, Scenario
@@ -456,3 +493,13 @@ def test_communities_in_a_geopackage_table_without_geometry(tmp_path: Path) -> N
     folder = project(tmp_path, toml=toml, c_gpkg=(tmp_path / "c.gpkg").read_bytes())
     problems = check_project(folder)
     assert all(p.rule != "unreadable-file" for p in problems)
+
+
+def test_run_with_every_migrant_in_one_hexagon(tmp_path: Path) -> None:
+    """Inflow trends with all arrivals in one hexagon: no hot-spot pattern, not a crash."""
+    rows = [[*row[:1], "113.7581234", "23.0251234", *row[3:]] for row in MIGRANT_ROWS]
+    header = fuzzing.MIGRANT_HEADER
+    outcome = fuzzing.check_one(Case("csv", "one hexagon", run=True,
+                                     files={"migrants.csv": table([header, *rows])}))
+    assert outcome.status == "ok", (outcome.message, outcome.detail)
+    assert outcome.stage == "run"

@@ -194,7 +194,8 @@ def test_minimal_project_pdf(small_demo: Path, tmp_path: Path, lang: str) -> Non
 @pytest.mark.browser
 def test_app_on_a_minimal_project(small_demo: Path, tmp_path: Path) -> None:
     """The app opens a project with required columns only, says what it lacks, and edits."""
-    from test_app import ARGS, CHROMIUM, _app, _card, _map_box
+    from appserver import ARGS, CHROMIUM, run_app
+    from test_app import _card, _map_box
 
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (.ci/run does)")
@@ -202,7 +203,7 @@ def test_app_on_a_minimal_project(small_demo: Path, tmp_path: Path) -> None:
 
     project = partial_project(small_demo, tmp_path / "minimal", communities=8)
     errors: list[str] = []
-    with _app(project) as url, sync_playwright() as p:
+    with run_app(project) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

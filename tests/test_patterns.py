@@ -455,3 +455,17 @@ def test_early_warning_with_a_migrants_per_staff_standard(demo):
     assert (warn["people_per_staff_projected"] > 400).all()
     with pytest.raises(ValueError, match="migrants_per_staff"):
         inflow_trends(study.migrants, study.communities, migrants_per_staff=0)
+
+
+def test_emerging_hot_spots_with_one_unit(demo):
+    """Every migrant in one hexagon: no neighbours to compare, so no pattern and no error."""
+    one = emerging_hot_spots(np.array([[3.0, 5.0, 9.0, 14.0]]), sp.csr_array(np.ones((1, 1))))
+    assert one["hotspot_trend"].tolist() == ["none"]
+    assert one["quarters_hot"].tolist() == [0] and np.isnan(one["z_last"]).all()
+    study = demo["study"]
+    migrants = study.migrants.copy()
+    migrants["geometry"] = shapely.points(*shapely.get_coordinates(migrants.geometry.iloc[0])[0])
+    trends = inflow_trends(migrants, study.communities, sites=study.sites)
+    hexes = trends[trends["unit"] == "hexagon"]
+    assert len(hexes) == 1 and hexes["hotspot_trend"].tolist() == ["none"]
+    assert not hexes["emerging"].any()

@@ -125,6 +125,12 @@ def test_cli_recommend_and_simulate(small_demo, tmp_path):
     assert "simulation_recommended" in layers
     staff = pyogrio.read_dataframe(tmp_path / "results.gpkg", layer="recommended_staff")
     assert staff["new_staff"].sum() == pytest.approx(2)
+    # More new or moved points than a scenario may hold is refused before any work.
+    result = runner.invoke(app, ["recommend", str(small_demo), "--new-sites", "60",
+                                 "--relocate", "41", "--out", str(tmp_path / "many")])
+    assert result.exit_code == 2
+    assert "101" in result.output and "100" in result.output
+    assert not (tmp_path / "many").exists()
     bad = tmp_path / "bad.json"
     bad.write_text('{"edits": [{"action": "close", "site_id": "NOPE"}]}', encoding="utf-8")
     result = runner.invoke(app, ["simulate", str(small_demo), str(bad)])

@@ -376,7 +376,7 @@ def recommend(
     """Recommend new service points and staff with their expected effect (推荐新增网点与人员)."""
     from coverage.recommend import recommend as recommend_all
     from coverage.run import RECOMMENDATION_LAYERS, write_layers
-    from coverage.scenario import ScenarioModel, compare
+    from coverage.scenario import MAX_PLACEMENTS, ScenarioModel, compare
     from coverage.workspace_io import folder_lock
 
     parsed = _project(project)
@@ -385,6 +385,10 @@ def recommend(
             and objective is not Objective.target):
         err.print("[red]error:[/red] give --new-sites, --new-staff and/or --relocate as whole "
                   "numbers ≥ 1")
+        raise typer.Exit(2)
+    if new_sites + relocate > MAX_PLACEMENTS:
+        err.print(f"[red]error:[/red] --new-sites plus --relocate is {new_sites + relocate:,}, "
+                  f"more than the {MAX_PLACEMENTS:,} service points a scenario may add or move")
         raise typer.Exit(2)
     folder = out or parsed.output_dir
     with folder_lock(folder, notify=_waiting), _steps("recommend") as step:

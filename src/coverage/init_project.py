@@ -814,9 +814,12 @@ def _coordinates(
         import shapely
 
         geoms = np.asarray(sample["__geometry__"].to_numpy(), dtype=object)
-        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        pts = shapely.centroid(geoms[ok])
-        x, y = shapely.get_x(pts), shapely.get_y(pts)
+        centres = np.full(len(geoms), None, dtype=object)
+        has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        centres[has] = shapely.centroid(geoms[has])
+        # a geometry with NaN coordinates has an empty centroid: no coordinate to read
+        ok = has & ~shapely.is_empty(centres)
+        x, y = shapely.get_x(centres[ok]), shapely.get_y(centres[ok])
     else:
         lon, lat = proposal.columns.get("lon"), proposal.columns.get("lat")
         if lon is None or lat is None or lon.header is None or lat.header is None:
@@ -1160,6 +1163,22 @@ def _study_area(
     return study, frame
 
 
+def _near_area(polygons: np.ndarray) -> object | None:
+    """Return the communities' union within :data:`NEAR_AREA_M` (None if GEOS cannot unite).
+
+    Invalid polygons (reported when the project is validated) are mended here only to draw the
+    area the guesses are checked against; NaN coordinates leave no area at all.
+    """
+    import shapely
+
+    try:
+        area = shapely.buffer(shapely.union_all(shapely.make_valid(polygons)), NEAR_AREA_M)
+    except shapely.errors.GEOSException:
+        return None
+    shapely.prepare(area)
+    return area
+
+
 def _check_layer_names(files: Mapping[str, object]) -> None:
     unknown = sorted(set(files) - set(LAYER_ORDER))
     if unknown:
@@ -1200,8 +1219,6 @@ def propose_project(
     ValueError
         For a layer name that is not one of the above.
     """
-    import shapely
-
     step = progress or (lambda _text: None)
     _check_layer_names(files)
     folder = Path(folder).resolve()
@@ -1229,11 +1246,7 @@ def propose_project(
             study, wgs = _study_area(proposal.layers[name], raws[name])
             proposal.study_crs, proposal.communities = study, wgs
             if wgs is not None and study is not None:
-                # invalid polygons (reported when the project is validated) are mended here
-                # only to draw the study area the guesses are checked against
-                polygons = shapely.make_valid(wgs.to_crs(study).geometry.values)
-                proposal.area = shapely.buffer(shapely.union_all(polygons), NEAR_AREA_M)
-                shapely.prepare(proposal.area)
+                proposal.area = _near_area(wgs.to_crs(study).geometry.to_numpy())
         if name == "communities" and "network" in proposal.layers:
             _read_network(proposal, cache=cache, step=step)
     if "network" in proposal.layers and proposal.network is None and \

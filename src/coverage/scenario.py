@@ -89,6 +89,17 @@ def _show(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _text(value: Any) -> bool:
+    """Whether ``value`` is a string that can be written out (no lone surrogate from JSON)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # "\\ud800" in the JSON text
+        return False
+    return True
+
+
 def _json_type(value: Any) -> str:
     """Name the JSON type of a parsed value (an object, an array, a string, a number, null)."""
     if value is None:
@@ -148,10 +159,11 @@ class Edit:
             msg = (f"{where}: unknown action {_show(self.action)}; "
                    f"use one of {', '.join(ACTIONS)}")
             raise ValueError(msg)
-        if (not isinstance(self.site_id, str) or not self.site_id.strip()
+        if (not _text(self.site_id) or not self.site_id.strip()
                 or len(self.site_id) > MAX_ID_CHARS):
             msg = (f"{where}, field 'site_id': {_show(self.site_id)} is not a service-point id; "
-                   f"give a non-empty string of at most {MAX_ID_CHARS} characters")
+                   f"give a non-empty string of at most {MAX_ID_CHARS} characters (no lone "
+                   "surrogates)")
             raise ValueError(msg)
         missing = [k for k in _REQUIRED[self.action] if getattr(self, k) is None]
         if "lon" in missing or "lat" in missing:
@@ -177,9 +189,10 @@ class Edit:
             kinds = ", ".join(SITE_KINDS)
             msg = f"{where}, field 'kind': unknown kind {_show(self.kind)}; use one of {kinds}"
             raise ValueError(msg)
-        if not isinstance(self.name, str) or len(self.name) > MAX_NAME_CHARS:
-            got = (f"{len(self.name):,} characters is too long" if isinstance(self.name, str)
-                   else f"{_json_type(self.name)} is not a name")
+        if not _text(self.name) or len(self.name) > MAX_NAME_CHARS:
+            got = (f"{len(self.name):,} characters is too long" if _text(self.name)
+                   else f"{_json_type(self.name)} is not a name" if not isinstance(self.name, str)
+                   else "a string with a lone surrogate is not text")
             msg = (f"{where}, field 'name': {got}; give a string of at most "
                    f"{MAX_NAME_CHARS} characters")
             raise ValueError(msg)
@@ -328,15 +341,16 @@ class Scenario:
                    f"reads scenario version {SCENARIO_VERSION}")
             raise ValueError(msg)
         name = data.get("name", label)
-        if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
-            got = (f"{len(name):,} characters is too long" if isinstance(name, str)
-                   else f"{_json_type(name)} is not a name")
+        if not _text(name) or len(name) > MAX_NAME_CHARS:
+            got = (f"{len(name):,} characters is too long" if _text(name)
+                   else f"{_json_type(name)} is not a name" if not isinstance(name, str)
+                   else "a string with a lone surrogate is not text")
             msg = (f"{label}, field 'name': {got}; give a string of at most {MAX_NAME_CHARS} "
                    "characters")
             raise ValueError(msg)
         inputs = data.get("inputs", {})
         if (not isinstance(inputs, dict) or len(inputs) > MAX_INPUTS
-                or not all(isinstance(v, str) and len(v) <= 128 for v in inputs.values())):
+                or not all(_text(k) and _text(v) and len(v) <= 128 for k, v in inputs.items())):
             msg = (f"{label}, field 'inputs': expected an object of at most {MAX_INPUTS} "
                    "layer names → SHA-256 hex digests (strings); remove the field or keep the "
                    "one the scenario was saved with")

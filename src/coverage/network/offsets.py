@@ -355,7 +355,10 @@ def _membership(
     polys = np.asarray(geo.values)
     if ids is None:
         kept = polys[~(shapely.is_missing(polys) | shapely.is_empty(polys))]
-        area = shapely.union_all(shapely.make_valid(kept))  # a bow-tie fails the union
+        try:  # a bow-tie fails the union unless mended; NaN coordinates fail both
+            area = shapely.union_all(shapely.make_valid(kept))
+        except shapely.errors.GEOSException:
+            return None, lambda x, y: np.zeros(0, dtype=bool)
         shapely.prepare(area)
         return "any", lambda x, y: shapely.contains_xy(area, x, y)
     if not isinstance(communities, gpd.GeoDataFrame) or "community_id" not in communities:

@@ -321,6 +321,9 @@ def emerging_hot_spots(
     * ``historical``: not hot in the last quarter but hot in 90 % of the others;
     * ``none``: no hot-spot pattern (cold-spot patterns are not classified).
 
+    With fewer than two units no quarter can be tested (a hot spot is a unit against its
+    neighbours): every unit is ``none`` with ``quarters_hot`` 0 and NaN z-scores.
+
     ``new``, ``consecutive`` and ``intensifying`` are *emerging* hot spots.
 
     Parameters
@@ -345,6 +348,14 @@ def emerging_hot_spots(
     """
     v = np.asarray(values, dtype=np.float64)
     n, steps = v.shape
+    index = values.index if isinstance(values, pd.DataFrame) else None
+    if n < 2:
+        # A hot spot is a unit against its surroundings; with fewer than two units there are
+        # none to compare, so no quarter can be tested and no pattern can be named.
+        nan = np.full(n, np.nan)
+        return pd.DataFrame({"quarters_hot": np.zeros(n, dtype=np.int64), "z_last": nan,
+                             "z_trend_tau": nan, "z_trend_p": nan,
+                             "hotspot_trend": np.full(n, "none", dtype=object)}, index=index)
     z = np.zeros((n, steps))
     hot = np.zeros((n, steps), dtype=bool)
     cold = np.zeros((n, steps), dtype=bool)
@@ -382,7 +393,6 @@ def emerging_hot_spots(
     label[last & mostly & up] = "intensifying"
     label[last & (run >= 2) & (before_run == 0) & ~mostly] = "consecutive"
     label[last & ~earlier_hot] = "new"
-    index = values.index if isinstance(values, pd.DataFrame) else None
     return pd.DataFrame({"quarters_hot": n_hot.astype(np.int64), "z_last": z[:, -1],
                          "z_trend_tau": mk["tau"].to_numpy(), "z_trend_p": mk["p_value"].to_numpy(),
                          "hotspot_trend": label}, index=index)
