@@ -1,7 +1,15 @@
-"""Assembling the page: header, controls, cards, map and the tabs, in the chosen language."""
+"""Assembling the page: header, controls, cards, map and the tabs, in the chosen language.
+
+A server builds one page per browser session, many at once: the map's layers other than the
+default ones are made when first shown, and what all sessions show alike is computed once per
+process (see :meth:`coverage.session.PlanningSession.cached`). Every tab is in the page from
+the start: until the browser reports the page shown (``document_ready``, once the map's tiles
+are in), Panel drops changes to the page, so a tab made when opened could stay empty.
+"""
 
 from __future__ import annotations
 
+import gc
 import html
 from pathlib import Path
 from typing import Any
@@ -20,9 +28,18 @@ from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
 
 
 def warm(project: Project, mode: str = "walk") -> None:
-    """Read the results and build the analysis model before the first visitor comes."""
+    """Read the results and build the analysis model before the first visitor comes.
+
+    A page is made once too (not shown), so that what every page shows alike is ready.
+    Then what the process holds so far (the libraries, the results, the model) is left out of
+    the garbage collector's full passes (:func:`gc.freeze`): it lives as long as the server,
+    and walking it took a few hundred milliseconds a pass, a pass every few new sessions.
+    """
     PlanningSession.open(project, mode=mode, shared=True)
     scenario_model(project, mode)
+    CoverageApp(project)
+    gc.collect()
+    gc.freeze()
 
 
 class CoverageApp(pn.viewable.Viewer):
@@ -36,6 +53,8 @@ class CoverageApp(pn.viewable.Viewer):
                                                network=project.layers["network"].path))
         self.state = AppState(PlanningSession.open(project, shared=True),
                               lang=project.language or "zh")
+        if model_loaded(project, self.state.session.mode):
+            self.state.ready = True  # before the views are made: each draws once
         self.map = MapView(self.state)
         self.cards = Cards(self.state)
         self.tables = Tables(self.state)
@@ -50,10 +69,7 @@ class CoverageApp(pn.viewable.Viewer):
         self.state.param.watch(self._status, ["message", "busy", "ready"])
         self._relabel()
         if not self.state.ready:
-            if model_loaded(project, self.state.session.mode):
-                self.state.ready = True
-            else:
-                pn.state.onload(self.state.load_model)
+            pn.state.onload(self.state.load_model)
 
     def _relabel(self, *_: Any) -> None:
         s = self.state

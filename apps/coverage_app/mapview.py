@@ -7,11 +7,18 @@ buffer, public service points.
 
 Base maps: OpenStreetMap; Tianditu (needs a key in ``TIANDITU_KEY``); Amap, whose tiles are
 drawn in GCJ-02, so the overlays are shifted to GCJ-02 and clicks shifted back.
+
+What the map draws of the baseline (polygons in Web Mercator, their colours and widths) is
+built once per server process and base-map datum, through the session's shared cache, and
+every browser session's sources hold the same lists and arrays. A layer is sent to the
+browser when it is first shown, not before: the page opens with the communities, the service
+points and the underserved clusters only.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
@@ -22,12 +29,14 @@ from bokeh.events import Tap
 from bokeh.models import (
     ColorBar,
     ColumnDataSource,
+    GlyphRenderer,
     HoverTool,
     LinearColorMapper,
     WMTSTileSource,
 )
 from bokeh.palettes import Category10, RdBu11, YlGnBu9
 from bokeh.plotting import figure
+from pandas import Index
 
 from coverage.crs import wgs84_to_gcj02
 from coverage.disclosure import shown_rows
@@ -61,24 +70,49 @@ def _mercator(geoms: np.ndarray, crs: Any, gcj: bool) -> np.ndarray:
     return shapely.transform(np.asarray(geoms, dtype=object), move)
 
 
+LONG_RING = 64
+"""Rings (and lines) with more points go to the browser as binary arrays, shorter ones as
+lists: a list costs a little per number, an array a websocket message of its own."""
+
+STATIC = ("catchments", "underserved", "hotspots", "flows", "density")
+"""Layers drawn from the baseline's results alone (the same whatever the scenario)."""
+
+ORDER = ("communities", "density", "catchments", "underserved", "hotspots", "flows", "sites",
+         "recommended")
+"""Drawing order of the layers, bottom first."""
+
+
+def _ring(values: np.ndarray) -> np.ndarray | list[float]:
+    return values if len(values) > LONG_RING else values.tolist()
+
+
 def _polygons(geoms: np.ndarray) -> tuple[list, list]:
-    """Nested coordinate lists for Bokeh's ``multi_polygons`` (display only, not a hot path)."""
-    xs, ys = [], []
-    for g in geoms:
-        parts = list(getattr(g, "geoms", [g])) if g is not None and not g.is_empty else []
-        px, py = [], []
-        for poly in parts:
-            rings = [poly.exterior, *poly.interiors]
-            px.append([list(np.asarray(r.xy[0])) for r in rings])
-            py.append([list(np.asarray(r.xy[1])) for r in rings])
-        xs.append(px)
-        ys.append(py)
+    """Nested coordinates for Bokeh's ``multi_polygons``: row → polygon → ring."""
+    geoms = np.asarray(geoms, dtype=object)
+    xs: list[list] = [[] for _ in range(len(geoms))]
+    ys: list[list] = [[] for _ in range(len(geoms))]
+    present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    polys, row = shapely.get_parts(geoms[present], return_index=True)
+    rings, poly = shapely.get_rings(polys, return_index=True)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    cuts = np.cumsum(np.bincount(ring, minlength=len(rings)))[:-1]
+    ring_x = np.split(np.ascontiguousarray(coords[:, 0]), cuts)
+    ring_y = np.split(np.ascontiguousarray(coords[:, 1]), cuts)
+    for k, p in enumerate(poly):
+        r = present[row[p]]
+        if not k or poly[k - 1] != p:  # the exterior ring: a new polygon
+            xs[r].append([])
+            ys[r].append([])
+        xs[r][-1].append(_ring(ring_x[k]))
+        ys[r][-1].append(_ring(ring_y[k]))
     return xs, ys
 
 
 def _lines(geoms: np.ndarray) -> tuple[list, list]:
-    xs = [list(np.asarray(g.xy[0])) for g in geoms]
-    ys = [list(np.asarray(g.xy[1])) for g in geoms]
+    coords, line = shapely.get_coordinates(np.asarray(geoms, dtype=object), return_index=True)
+    cuts = np.cumsum(np.bincount(line, minlength=len(geoms)))[:-1]
+    xs = [_ring(x) for x in np.split(np.ascontiguousarray(coords[:, 0]), cuts)]
+    ys = [_ring(y) for y in np.split(np.ascontiguousarray(coords[:, 1]), cuts)]
     return xs, ys
 
 
@@ -90,45 +124,21 @@ class MapView(pn.viewable.Viewer):
         self.state = state
         layers = state.session.layers
         self.crs = layers["community_summary"].crs
-        fig = figure(x_axis_type="mercator", y_axis_type="mercator", match_aspect=True,
+        # no axes: the base map shows where things are (hidden axes would cost as much)
+        fig = figure(x_axis_type=None, y_axis_type=None, title=None, match_aspect=True,
                      tools="pan,wheel_zoom,reset,tap,save", active_scroll="wheel_zoom",
                      sizing_mode="stretch_both", min_height=560, output_backend="webgl")
-        fig.xaxis.visible = fig.yaxis.visible = False
-        fig.grid.visible = False
         self.tiles = fig.add_tile(WMTSTileSource(url=TILES["osm"][0],
                                                  attribution=TILES["osm"][1]))
         self.fig = fig
-        self.src: dict[str, ColumnDataSource] = {n: ColumnDataSource() for n in (
-            "communities", "density", "catchments", "underserved", "hotspots", "sites",
-            "recommended", "flows")}
         self.mapper = LinearColorMapper(palette=list(YlGnBu9[::-1]), nan_color="#cccccc")
         self.density_mapper = LinearColorMapper(palette=list(YlGnBu9[::-1])[2:],
                                                 nan_color="#eeeeee")
-        self.r: dict[str, Any] = {}
-        self.r["communities"] = fig.multi_polygons(
-            "xs", "ys", source=self.src["communities"], fill_alpha=0.65, line_color="white",
-            line_width=0.6, fill_color={"field": "value", "transform": self.mapper})
-        self.r["density"] = fig.multi_polygons(
-            "xs", "ys", source=self.src["density"], fill_alpha=0.6, line_alpha=0,
-            fill_color={"field": "migrants", "transform": self.density_mapper})
-        self.r["catchments"] = fig.multi_polygons(
-            "xs", "ys", source=self.src["catchments"], fill_alpha=0.08, fill_color="#2c7fb8",
-            line_color="#2c7fb8", line_alpha=0.4)
-        self.r["underserved"] = fig.multi_polygons(
-            "xs", "ys", source=self.src["underserved"], fill_color="#d7301f", fill_alpha=0.45,
-            line_color="#7f0000")
-        self.r["hotspots"] = fig.multi_polygons(
-            "xs", "ys", source=self.src["hotspots"], fill_color="color", fill_alpha=0.6,
-            line_alpha=0)
-        self.r["flows"] = fig.multi_line("xs", "ys", source=self.src["flows"],
-                                         line_width="width", line_color="#2c7fb8",
-                                         line_alpha=0.6)
-        self.r["sites"] = fig.scatter("x", "y", source=self.src["sites"], size="size",
-                                      fill_color="color", line_color="line", line_width=1.5,
-                                      fill_alpha=0.9)
-        self.r["recommended"] = fig.scatter("x", "y", source=self.src["recommended"],
-                                            marker="star", size=22, fill_color="#e31a1c",
-                                            line_color="black")
+        # the other layers' sources and renderers are made when the layer is first shown
+        self.src: dict[str, ColumnDataSource] = {}
+        self.r: dict[str, GlyphRenderer] = {}
+        self._source("communities", {})
+        self._source("sites", {})
         self.colorbar = ColorBar(color_mapper=self.mapper, width=10, location=(0, 0))
         fig.add_layout(self.colorbar, "right")
         fig.add_tools(HoverTool(renderers=[self.r["communities"]],
@@ -143,6 +153,7 @@ class MapView(pn.viewable.Viewer):
                                                      "lang"])
         state.param.watch(self._redraw_sites, ["kind", "chosen"])
         state.param.watch(self._toggle, ["layers"])
+        self._drawn: dict[str, str] = {}  # static layer → datum it was drawn for
         self._redraw_all()
 
     # -- events -----------------------------------------------------------------------------
@@ -154,20 +165,77 @@ class MapView(pn.viewable.Viewer):
 
     # -- drawing ----------------------------------------------------------------------------
 
+    def _style(self, layer: str) -> tuple[str, dict[str, Any]]:
+        """The figure's glyph method and the visuals of a layer."""
+        return {
+            "communities": ("multi_polygons", {
+                "fill_alpha": 0.65, "line_color": "white", "line_width": 0.6,
+                "fill_color": {"field": "value", "transform": self.mapper}}),
+            "density": ("multi_polygons", {
+                "fill_alpha": 0.6, "line_alpha": 0,
+                "fill_color": {"field": "migrants", "transform": self.density_mapper}}),
+            "catchments": ("multi_polygons", {
+                "fill_alpha": 0.08, "fill_color": "#2c7fb8", "line_color": "#2c7fb8",
+                "line_alpha": 0.4}),
+            "underserved": ("multi_polygons", {
+                "fill_color": "#d7301f", "fill_alpha": 0.45, "line_color": "#7f0000"}),
+            "hotspots": ("multi_polygons", {
+                "fill_color": "color", "fill_alpha": 0.6, "line_alpha": 0}),
+            "flows": ("multi_line", {
+                "line_width": "width", "line_color": "#2c7fb8", "line_alpha": 0.6}),
+            "sites": ("scatter", {
+                "size": "size", "fill_color": "color", "line_color": "line",
+                "line_width": 1.5, "fill_alpha": 0.9}),
+            "recommended": ("scatter", {
+                "marker": "star", "size": 22, "fill_color": "#e31a1c",
+                "line_color": "black"}),
+        }[layer]
+
+    def _source(self, layer: str, data: dict[str, Any]) -> None:
+        """Set a layer's columns; its source and renderer are made the first time."""
+        if layer in self.src:
+            self.src[layer].data = data
+            return
+        method, visuals = self._style(layer)
+        coords = ("x", "y") if method == "scatter" else ("xs", "ys")
+        self.src[layer] = source = ColumnDataSource(data=data)
+        self.r[layer] = renderer = getattr(self.fig, method)(*coords, source=source, **visuals)
+        renderer.muted_glyph = "auto"  # muting is for legends, which the map has none of
+        renderer.visible = layer in self.state.layers
+        self.fig.renderers = [self.tiles, *(self.r[n] for n in ORDER if n in self.r)]
+
+    @property
+    def _datum(self) -> str:
+        """Datum the overlays are drawn in: GCJ-02 under the Amap base map, else WGS-84."""
+        return "gcj02" if self.state.basemap == "amap" else "wgs84"
+
     def _web(self, geoms: np.ndarray) -> np.ndarray:
         return _mercator(geoms, self.crs, self.state.basemap == "amap")
 
+    def _shared(self, name: str, build: Callable[[], Any]) -> Any:
+        """What the map draws of the baseline, built once per process and datum."""
+        return self.state.session.cached(f"map:{name}:{self._datum}", build)
+
     def _redraw_all(self, *_: Any) -> None:
         self._set_tiles()
-        self._redraw_static()
         self._redraw_scenario()
         self._toggle()
         self._fit()
 
+    def _communities(self) -> dict[str, Any]:
+        """The communities' polygons, ids, names and extent on the map."""
+
+        def build() -> dict[str, Any]:
+            comm = self.state.session.layers["community_summary"]
+            geoms = self._web(comm.geometry.to_numpy())
+            xs, ys = _polygons(geoms)
+            return {"xs": xs, "ys": ys, "ids": Index(comm["community_id"]),
+                    "bounds": tuple(shapely.total_bounds(geoms))}
+
+        return self._shared("communities", build)
+
     def _fit(self) -> None:
-        comm = self.state.session.layers["community_summary"]
-        geoms = self._web(comm.geometry.to_numpy())
-        x0, y0, x1, y1 = shapely.total_bounds(geoms)
+        x0, y0, x1, y1 = self._communities()["bounds"]
         pad = 0.03 * max(x1 - x0, y1 - y0)
         self.fig.x_range.start, self.fig.x_range.end = x0 - pad, x1 + pad
         self.fig.y_range.start, self.fig.y_range.end = y0 - pad, y1 + pad
@@ -182,60 +250,76 @@ class MapView(pn.viewable.Viewer):
         self.tiles.tile_source = WMTSTileSource(url=url, attribution=attribution)
         self.tiles.visible = True
 
-    def _set_polygons(self, layer: str, frame: gpd.GeoDataFrame, **columns: Any) -> None:
+    def _polygon_data(self, frame: gpd.GeoDataFrame, **columns: Any) -> dict[str, Any]:
         xs, ys = _polygons(self._web(frame.geometry.to_numpy()))
-        self.src[layer].data = {"xs": xs, "ys": ys, **columns}
+        return {"xs": xs, "ys": ys, **columns}
 
-    def _redraw_static(self) -> None:
-        """Layers of the baseline's results: catchments, clusters, hot spots, flows."""
+    def _static_data(self, layer: str) -> dict[str, Any] | None:
+        """Columns of a layer drawn from the baseline's results (None: nothing to draw)."""
         layers = self.state.session.layers
-        catch = layers["site_catchments"]
-        catch = catch[catch.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
-        self._set_polygons("catchments", catch)
-        clusters = layers.get("underserved_clusters")
-        if clusters is not None:
-            self._set_polygons("underserved",
-                               clusters[shown_rows(clusters, self.state.session.min_cell)])
-        spots = layers.get("hotspots")
-        if spots is not None:
+        min_cell = self.state.session.min_cell
+        if layer == "catchments":
+            catch = layers["site_catchments"]
+            return self._polygon_data(
+                catch[catch.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()])
+        if layer == "underserved":
+            clusters = layers.get("underserved_clusters")
+            return None if clusters is None else self._polygon_data(
+                clusters[shown_rows(clusters, min_cell)])
+        if layer == "hotspots":
+            spots = layers.get("hotspots")
+            if spots is None:
+                return None
             spots = spots[spots["hotspot"].astype(str) != "not_significant"]
             colors = [HOTSPOT_COLORS.get(str(c), "#cccccc") for c in spots["hotspot"]]
-            self._set_polygons("hotspots", spots, color=colors)
-        self._redraw_density()
+            return self._polygon_data(spots, color=colors)
+        if layer == "density":
+            hexes = self.state.session.density()
+            values = hexes["migrants"].astype("Float64").to_numpy(dtype=float,
+                                                                  na_value=np.nan)
+            return self._polygon_data(hexes, migrants=values)
         flows = layers.get("origin_flows")
-        if flows is not None and len(flows):
-            sel = flows[(flows["origin_level"] == "province") & (flows["dest_level"] == "city")]
-            if not len(sel):
-                sel = flows[(flows["origin_level"] == "province")
-                            & (flows["dest_level"] == "district")]
-            sel = sel[shown_rows(sel, self.state.session.min_cell) & sel.geometry.notna()]
-            xs, ys = _lines(self._web(sel.geometry.to_numpy()))
-            m = sel["migrants"].to_numpy(float)
-            width = list(1 + 8 * np.sqrt(m / max(m.max(), 1)))
-            self.src["flows"].data = {"xs": xs, "ys": ys, "width": width}
+        if flows is None or not len(flows):
+            return None
+        sel = flows[(flows["origin_level"] == "province") & (flows["dest_level"] == "city")]
+        if not len(sel):
+            sel = flows[(flows["origin_level"] == "province")
+                        & (flows["dest_level"] == "district")]
+        sel = sel[shown_rows(sel, min_cell) & sel.geometry.notna()]
+        xs, ys = _lines(self._web(sel.geometry.to_numpy()))
+        m = sel["migrants"].to_numpy(float)
+        return {"xs": xs, "ys": ys, "width": 1 + 8 * np.sqrt(m / max(m.max(initial=0), 1))}
 
-    def _redraw_density(self) -> None:
-        if not self.state.ready:
-            return
-        hexes = self.state.session.density()
-        values = hexes["migrants"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        self._set_polygons("density", hexes, migrants=values)
-        finite = values[np.isfinite(values)]
-        if len(finite):
-            self.density_mapper.low, self.density_mapper.high = 0, float(finite.max())
+    def _draw_static(self) -> None:
+        """Send the static layers that are shown and not yet drawn in the current datum."""
+        for layer in STATIC:
+            if (layer not in self.state.layers or self._drawn.get(layer) == self._datum
+                    or (layer == "density" and not self.state.ready)):
+                continue
+            data = self._shared(layer, lambda layer=layer: self._static_data(layer))
+            if data is not None:
+                self._source(layer, dict(data))
+            if layer == "density" and data is not None:
+                finite = data["migrants"][np.isfinite(data["migrants"])]
+                if len(finite):
+                    self.density_mapper.low, self.density_mapper.high = 0, float(finite.max())
+            self._drawn[layer] = self._datum
 
     def _redraw_scenario(self, *_: Any) -> None:
         self._redraw_communities()
         self._redraw_sites()
-        if self.state.ready and not len(self.src["density"].data.get("xs", [])):
-            self._redraw_density()
+        self._draw_static()  # the density comes with the model
+        if "recommended" in self.r:
+            self._draw_recommended()
+
+    def _draw_recommended(self) -> None:
         rec = self.state.session.layers.get("recommended_sites")
         pending = self.state.recommendation
         if pending is not None and "recommended_sites" in pending.layers:
             rec = pending.layers["recommended_sites"]  # shown until applied or replaced
         if rec is not None and len(rec):
             pts = self._web(rec.geometry.to_numpy())
-            self.src["recommended"].data = {"x": shapely.get_x(pts), "y": shapely.get_y(pts)}
+            self._source("recommended", {"x": shapely.get_x(pts), "y": shapely.get_y(pts)})
 
     def _value_column(self) -> tuple[str, bool]:
         lab = self.state.coverage_column
@@ -255,13 +339,16 @@ class MapView(pn.viewable.Viewer):
                   if column in comm else np.full(len(comm), np.nan))
         labels = ["—" if not np.isfinite(v) else (f"{v:.1%}" if pct else f"{v:.2f}")
                   for v in values]
-        shape = (self.state.basemap, self.state.district)
+        shape = (self._datum, self.state.district)
         if getattr(self, "_comm_shape", None) == shape:
             # same polygons: send only the changed columns to the browser
             self.src["communities"].data.update(value=values, label=labels)
         else:
-            self._set_polygons("communities", comm, value=values, name=list(comm["name"]),
-                               label=labels)
+            shared = self._communities()
+            rows = shared["ids"].get_indexer(comm["community_id"])
+            self.src["communities"].data = {
+                "xs": [shared["xs"][i] for i in rows], "ys": [shared["ys"][i] for i in rows],
+                "value": values, "name": list(comm["name"]), "label": labels}
             self._comm_shape = shape
         finite = values[np.isfinite(values)]
         if self.state.indicator == "gap":
@@ -292,7 +379,7 @@ class MapView(pn.viewable.Viewer):
         colors = [KIND_COLORS.get(k, palette[7]) for k in sites["kind"]]
         self.src["sites"].data = {
             "x": shapely.get_x(pts), "y": shapely.get_y(pts),
-            "size": list(6 + 3 * np.sqrt(np.maximum(staff, 0))),
+            "size": 6 + 3 * np.sqrt(np.maximum(staff, 0)),
             "color": ["#e31a1c" if a else c for a, c in zip(added, colors, strict=True)],
             "line": ["black" if c else "white" for c in chosen],
             "site_id": list(sites["site_id"]), "name": list(sites["name"].astype(str)),
@@ -300,6 +387,9 @@ class MapView(pn.viewable.Viewer):
         }
 
     def _toggle(self, *_: Any) -> None:
+        self._draw_static()  # a layer shown for the first time
+        if "recommended" in self.state.layers and "recommended" not in self.r:
+            self._draw_recommended()
         for name, renderer in self.r.items():
             renderer.visible = name in self.state.layers
 

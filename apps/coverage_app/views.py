@@ -3,6 +3,10 @@
 Each is a Panel ``Viewer`` over the shared :class:`~coverage_app.state.AppState`; they hold
 widgets only, every figure comes from the library through the state. Texts come from the
 message catalogue's ``[app]`` group, so switching the language rebuilds the panels' widgets.
+
+What the cards and tables show of the unedited scenario is the same for every session with the
+same choices: it is made once per server process (:meth:`coverage.session.PlanningSession.
+cached`), so that a new visitor's page costs little.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import html
 import io
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,9 +30,22 @@ from coverage.session import PlanningSession
 
 from .state import BASEMAPS, INDICATORS, LAYERS, AppState
 
+T = TypeVar("T")
+
 
 def _pct(value: object) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value):.2%}"
+
+
+def _unedited_once(state: AppState, name: str, make: Callable[[], T]) -> T:
+    """``make()``, kept once per process while the scenario has no edits.
+
+    ``name`` must hold every choice the result depends on besides the scenario (and the
+    travel mode, which the session's cache keys on).
+    """
+    if state.session.edits:
+        return make()
+    return state.session.cached(f"{name}:{state.ready}", make)
 
 
 class Controls(pn.viewable.Viewer):
@@ -67,9 +85,9 @@ class Controls(pn.viewable.Viewer):
             value=[k for k in s.layers if k not in unavailable])
         why = "".join(f"<br>{html.escape(s.t(f'layer_{k}'))}: {html.escape(reason)}"
                       for k, reason in unavailable.items())
-        not_shown = pn.pane.HTML(
+        not_shown = [pn.pane.HTML(
             f'<small class="cov-unavailable">{html.escape(s.t("layers_unavailable"))}:{why}'
-            "</small>" if why else "", margin=(0, 5), visible=bool(why))
+            "</small>", margin=(0, 5))] if why else []
         click = pn.widgets.RadioBoxGroup(name=s.t("click"), options={
             s.t("click_add"): "add", s.t("click_choose"): "choose",
             s.t("click_move"): "move", s.t("click_none"): "none"},
@@ -88,7 +106,7 @@ class Controls(pn.viewable.Viewer):
             pn.pane.Markdown(f"**{s.t('mode')}**", margin=(0, 5)), mode,
             pn.pane.Markdown(f"**{s.t('threshold')}**", margin=(0, 5)), threshold,
             indicator, basemap,
-            pn.pane.Markdown(f"**{s.t('layers')}**", margin=(0, 5)), layers, not_shown,
+            pn.pane.Markdown(f"**{s.t('layers')}**", margin=(0, 5)), layers, *not_shown,
             pn.pane.Markdown(f"**{s.t('click')}**", margin=(0, 5)), click, staff,
             sizing_mode="stretch_width")
 
@@ -127,6 +145,11 @@ class Cards(pn.viewable.Viewer):
 
     def update(self, *_: Any) -> None:
         s = self.state
+        self.pane.object = _unedited_once(
+            s, f"cards:{s.threshold!r}:{s.district}:{s.lang}", self._html)
+
+    def _html(self) -> str:
+        s = self.state
         districts, _ = s.published()
         row = self._row(districts)
         base = s.baseline_city() if not s.district else row
@@ -142,7 +165,8 @@ class Cards(pn.viewable.Viewer):
         ind = s.indicators()
         city_ind = ind[ind["level"] == "city"]
         met = int(city_ind["met"].astype("boolean").fillna(False).sum())
-        not_computed = [k for k in city_ind["indicator"] if f"indicator:{k}" in s.session.skipped]
+        skipped = s.session.skipped
+        not_computed = [k for k in city_ind["indicator"] if f"indicator:{k}" in skipped]
         ind_note = s.t("card_not_computed", n=len(not_computed)) if not_computed else ""
         reg_note = s.t("card_estimated") if s.session.estimated else ""
         cards = [
@@ -166,7 +190,7 @@ class Cards(pn.viewable.Viewer):
                 f'<div class="cov-card-title">{html.escape(title)}</div>'
                 f'<div class="cov-card-value">{html.escape(text)}</div>'
                 f'<div class="cov-card-note">{html.escape(note)}</div></div>')
-        self.pane.object = (
+        return (
             "<style>.cov-cards{display:flex;flex-wrap:wrap;gap:8px}"
             ".cov-card{border:1px solid #c8d6e5;border-radius:6px;padding:6px 10px;"
             "min-width:150px;background:#f7fbff}.cov-card-title{font-size:12px;color:#555}"
@@ -192,6 +216,12 @@ class Tables(pn.viewable.Viewer):
 
     def update(self, *_: Any) -> None:
         s = self.state
+        self.ranking.object, self.indicators.object = _unedited_once(
+            s, f"tables:{s.threshold!r}:{s.district}:{s.lang}", self._frames)
+
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The communities ranked by shortfall and the indicators, as shown."""
+        s = self.state
         _, comm = s.published()
         comm = pd.DataFrame(comm.drop(columns="geometry"))
         if s.district:
@@ -202,8 +232,7 @@ class Tables(pn.viewable.Viewer):
         frame = comm[cols].copy()
         frame["staff_shortfall"] = frame["staff_shortfall"].map(lambda v: f"{v:,.1f}")
         frame[s.coverage_column] = frame[s.coverage_column].map(_pct)
-        self.ranking.object = frame.rename(columns={c: column_label(c, lang=s.lang)
-                                                    for c in cols})
+        ranking = frame.rename(columns={c: column_label(c, lang=s.lang) for c in cols})
         ind = s.indicators()
         level, unit = ("district", s.district) if s.district else ("city", "city")
         rows = ind[(ind["level"] == level) & (ind["unit"] == unit)]
@@ -213,7 +242,7 @@ class Tables(pn.viewable.Viewer):
         why = [reason_text(skipped[f"indicator:{k}"], s.lang) if f"indicator:{k}" in skipped
                else "—" if pd.isna(v) else met[bool(v)]
                for k, v in zip(rows["indicator"], rows["met"], strict=True)]
-        self.indicators.object = pd.DataFrame({
+        return ranking, pd.DataFrame({
             s.t("indicators_table"): rows["indicator"].map(names).to_numpy(),
             "%": rows["value"].map(_pct).to_numpy(),
             "→": rows["target"].map(_pct).to_numpy(),

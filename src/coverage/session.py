@@ -43,6 +43,8 @@ _MODELS: dict[tuple[str, str], ScenarioModel] = {}
 _MODELS_LOCK = threading.Lock()
 _LAYERS: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
 _LAYERS_LOCK = threading.Lock()
+_SHARED: dict[tuple[str, str], dict[tuple, object]] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def scenario_model(project: Project, mode: str, *, study: StudyData | None = None,
@@ -82,6 +84,11 @@ class PlanningSession:
         The project's result layers (default: :func:`coverage.report.load_results`).
     mode
         Travel mode (``walk`` or ``ebike``).
+    shared
+        Figures that do not depend on the edits (the baseline's tables, indicators, density,
+        service points) are kept once per process and mode, for every shared session of the
+        project, instead of once per session. They are handed out as they are: read them,
+        never modify them in place.
     """
 
     project: Project
@@ -89,6 +96,7 @@ class PlanningSession:
     mode: str = "walk"
     edits: list[Edit] = field(default_factory=list)
     scenarios: dict[str, Scenario] = field(default_factory=dict)
+    shared: bool = False
     _counter: int = 0
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -100,7 +108,8 @@ class PlanningSession:
 
         The saved results are the walking ones: another mode's are computed in memory, not
         written. With ``shared`` (a server's many sessions) the results are read once per
-        process and mode, like the model.
+        process and mode, like the model, and so are the figures that do not depend on the
+        edits.
         """
         from coverage.report import load_results
 
@@ -115,7 +124,7 @@ class PlanningSession:
         with _LAYERS_LOCK:
             if key not in _LAYERS:
                 _LAYERS[key] = read()
-        return cls(project=project, layers=dict(_LAYERS[key]), mode=mode)
+        return cls(project=project, layers=dict(_LAYERS[key]), mode=mode, shared=True)
 
     # -- the model -------------------------------------------------------------------------
 
@@ -156,23 +165,46 @@ class PlanningSession:
     def _key(self, edits: list[Edit] | None) -> tuple:
         return tuple(astuple(e) for e in (self.edits if edits is None else edits))
 
+    def _store(self, key: tuple) -> dict:
+        """Where ``key`` is kept: per process for a shared session's edit-free figures."""
+        if not (self.shared and not key[2]):
+            return self._cache
+        where = _model_key(self.project, self.mode)
+        with _SHARED_LOCK:
+            return _SHARED.setdefault(where, {})
+
     def _memo(self, kind: str, edits: list[Edit] | None, compute: Callable[[], object]
               ) -> object:
         """Remember the last results per scenario: views ask for the same figures at once."""
         key = (kind, self.mode, self._key(edits))
-        if key not in self._cache:
-            if len(self._cache) >= 32:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = compute()
-        return self._cache[key]
+        store = self._store(key)
+        if key not in store:
+            value = compute()
+            if store is self._cache and len(store) >= 32:
+                store.pop(next(iter(store)))
+            store.setdefault(key, value)  # another thread may have been first: keep one
+        return store[key]
+
+    def _peek(self, kind: str, edits: list[Edit]) -> object | None:
+        key = (kind, self.mode, self._key(edits))
+        return self._store(key).get(key)
+
+    def cached(self, name: str, compute: Callable[[], object]) -> object:
+        """Remember a value derived from the results alone (not from the edits).
+
+        For a shared session, once per process and mode (every session of the server gets
+        the same object: read it, never modify it); otherwise once per session. Views keep
+        here what they derive from the baseline, e.g. the map's display geometry.
+        """
+        return self._memo(f"cached:{name}", [], compute)
 
     def _state(self, edits: list[Edit]) -> object:
         """Return the state for ``edits``, extending the kept state one edit shorter."""
 
         def compute() -> object:
-            shorter = ("state", self.mode, self._key(edits[:-1]))
-            if edits and shorter in self._cache:
-                state = self._cache[shorter].copy()
+            shorter = self._peek("state", edits[:-1]) if edits else None
+            if shorter is not None:
+                state = shorter.copy()
                 self.model.apply(state, edits[-1])
                 return state
             return self.model.state_for(edits)
@@ -302,9 +334,10 @@ class PlanningSession:
     def indicators(self) -> pd.DataFrame:
         """Return the plan's indicators (city, districts, communities) as published."""
         layers = self.layers
-        comm = layers["community_summary"].set_index("community_id")["district"]
         return self._memo("indicators", [], lambda: publish_indicators(
-            layers["indicators"], comm, min_cell=self.min_cell))
+            layers["indicators"],
+            layers["community_summary"].set_index("community_id")["district"],
+            min_cell=self.min_cell))
 
     def city(self, edits: list[Edit] | None = None) -> pd.Series:
         """Return the published city row of a scenario."""
@@ -323,11 +356,16 @@ class PlanningSession:
                                 geometry=hex_polygons(q, r, edge_m=edge_m), crs=migrants.crs)
 
     def sites(self, edits: list[Edit] | None = None) -> gpd.GeoDataFrame:
-        """Service points of a scenario (public places): id, name, kind, staff, whether new."""
-        state = self._state(list(self.edits if edits is None else edits))
-        sites = state.sites
-        added = {e.site_id for e in (self.edits if edits is None else edits)
-                 if e.action == "add"}
+        """Service points of a scenario (public places): id, name, kind, staff, whether new.
+
+        Remembered per scenario like the tables: read the frame, do not modify it in place.
+        """
+        chosen = list(self.edits if edits is None else edits)
+        return self._memo("sites", chosen, lambda: self._sites(chosen))
+
+    def _sites(self, edits: list[Edit]) -> gpd.GeoDataFrame:
+        sites = self._state(edits).sites
+        added = {e.site_id for e in edits if e.action == "add"}
         return gpd.GeoDataFrame({
             "site_id": sites.index.to_numpy(), "name": sites["name"].to_numpy(),
             "kind": sites["kind"].to_numpy(), "staff": sites["staff"].to_numpy(float),
