@@ -90,17 +90,40 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+def tree(pid: int) -> list[int]:
+    """The process and its children (the server's worker processes with ``--processes``)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            children = [int(c) for c in handle.read().split()]
+    except OSError:
+        children = []
+    return [pid, *children]
+
+
 def rss_mb(pid: int) -> float:
-    """Resident set size of a process (MB)."""
-    with open(f"/proc/{pid}/statm") as handle:
-        return int(handle.read().split()[1]) * PAGE_SIZE / 2**20
+    """Memory of the server (MB): its resident set size, or with worker processes the sum of
+    their proportional set sizes (PSS: pages they share, forked from one parent, are
+    counted once)."""
+    pids = tree(pid)
+    if len(pids) == 1:
+        with open(f"/proc/{pid}/statm") as handle:
+            return int(handle.read().split()[1]) * PAGE_SIZE / 2**20
+    total = 0
+    for p in pids:
+        with open(f"/proc/{p}/smaps_rollup") as handle:
+            total += next(int(line.split()[1]) for line in handle if line.startswith("Pss:"))
+    return total / 1024
 
 
 def cpu_s(pid: int) -> float:
-    """Processor time a process has used so far, user and system (seconds)."""
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    """Processor time the server has used so far, user and system, its workers included
+    (seconds)."""
+    total = 0
+    for p in tree(pid):
+        with open(f"/proc/{p}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
 
 
 def load_average() -> float:
@@ -131,11 +154,13 @@ class PeakRss:
         self._thread.join()
 
 
-def start_server(project: Path, port: int, log: Any) -> tuple[subprocess.Popen, float]:
+def start_server(project: Path, port: int, log: Any,
+                 processes: int = 1) -> tuple[subprocess.Popen, float]:
     """Start ``coverage app`` on ``project``; return the process once it answers, and when."""
     script = Path(sys.executable).with_name("coverage")
     proc = subprocess.Popen([str(script), "app", str(project.parent), "--port", str(port),
-                             "--no-show"], stdout=log, stderr=subprocess.STDOUT,
+                             "--no-show", "--processes", str(processes)],
+                            stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "NO_COLOR": "1"})
     url = f"http://localhost:{port}/"
     start = time.perf_counter()
@@ -528,6 +553,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--demo-dir", type=Path, default=None)
     parser.add_argument("--sessions", type=int, default=20, help="Sessions at once (20).")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="The app's server processes (coverage app --processes).")
     parser.add_argument("--repeat", type=int, default=3, help="Rounds (3).")
     parser.add_argument("--settle", type=float, default=1.0,
                         help="Seconds without a message that end a first render (1).")
@@ -548,7 +575,7 @@ def main() -> None:
         write_results(run_study(project))
     port = _port()
     with open(args.log or os.devnull, "w") as log:
-        proc, ready = start_server(project, port, log)
+        proc, ready = start_server(project, port, log, args.processes)
         try:
             print(f"server ready (results read, model built) in {ready:.1f} s; "
                   f"{os.cpu_count()} cores", flush=True)

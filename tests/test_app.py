@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,6 +101,21 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
             expected = float(table[table["level"] == "city"].iloc[0][column])
             assert float(value) == expected
             assert text == f"{expected:.2%}"
+            # the comparison: today and the current scenario, in percent, in Chinese
+            compare = page.locator(".cov-compare")
+            expect(compare).to_contain_text("现状")
+            expect(compare).to_contain_text("当前情景")
+            expect(compare).to_contain_text(f"{baseline:.2%}")
+            expect(compare).to_contain_text(text)
+            expect(compare).not_to_contain_text("baseline")
+            # a threshold of 10 minutes: the ranking's coverage column follows
+            page.get_by_text("规划指标", exact=True).first.click()
+            ranking = page.locator(".cov-ranking")
+            expect(ranking).to_contain_text("15分钟")
+            page.get_by_role("button", name="10", exact=True).click()
+            expect(ranking).to_contain_text("10分钟", timeout=20_000)
+            page.get_by_role("button", name="15", exact=True).click()
+            expect(ranking).to_contain_text("15分钟", timeout=20_000)
             # English labels
             page.get_by_role("button", name="English").click()
             expect(page.locator(".cov-card[data-key=coverage]")).to_contain_text(
@@ -108,6 +124,18 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
             assert "Migrants within" in page.locator(".cov-card[data-key=coverage]").inner_text()
             assert "流动人口" not in page.locator(".cov-card[data-key=coverage]").inner_text()
             _screenshot(page, "app-en.png")
+            # a recommendation, computed and applied: three more service points
+            sites_before = int(float(_card(page, "sites")[0]))
+            page.locator(".bk-tab", has_text="Recommend").click()
+            page.get_by_role("button", name="Recommend", exact=True).click()
+            result = page.locator(".cov-recommend")
+            expect(result).to_contain_text("Migrants newly within 15 min", timeout=120_000)
+            expect(result).to_contain_text("Rank")
+            expect(result).not_to_contain_text("migrants_newly")
+            page.get_by_role("button", name="Apply to the scenario").click()
+            expect(page.locator(".cov-card[data-key=sites]")).to_have_attribute(
+                "data-value", repr(float(sites_before + 3)), timeout=60_000)
+            expect(status).not_to_contain_text("rror")
             # the report of the current scenario downloads as valid files
             page.get_by_text("Download the report", exact=True).first.click()
             with page.expect_download(timeout=120_000) as download:
@@ -117,6 +145,7 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
             with page.expect_download(timeout=120_000) as download:
                 page.get_by_role("button", name="Report XLSX").click()
             xlsx_file = tmp_path / "report.xlsx"
+            assert download.value.suggested_filename == "report-city-en.xlsx"
             download.value.save_as(xlsx_file)
         finally:
             browser.close()
@@ -265,3 +294,71 @@ def test_log_in_needs_a_cookie_secret(demo_city: Path, tmp_path: Path):
                           check=False)
     assert done.returncode == 2
     assert "cookie secret" in done.stderr
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_models_pass_bokehs_checks(demo_city: Path, lang: str):
+    """The server skips Bokeh's per-page model checks for speed; they run here instead."""
+    import panel as pn
+    from bokeh.core.validation import check_integrity
+    from bokeh.document import Document
+
+    from coverage_app.app import CoverageApp
+
+    doc = Document()
+    pn.panel(CoverageApp(demo_city, lang=lang)).server_doc(doc)
+    issues = check_integrity(list(doc.models))
+    assert not issues.error, issues.error
+    assert not issues.warning, issues.warning
+    header = next(m for m in doc.models if "cov-import-link" in str(getattr(m, "text", "")))
+    assert f'href=&quot;import?lang={lang}&quot;' in header.text  # escaped for the page
+
+
+def test_several_server_processes(demo_city: Path):
+    """``--processes 2``: pages and their websockets work in any worker, and stopping the
+    first process stops the workers."""
+    import asyncio
+    import signal
+    import urllib.request
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    import bench_load
+    from appserver import free_port
+
+    port = free_port()
+    log = open(os.devnull, "w")  # noqa: SIM115
+    proc, _ = bench_load.start_server(demo_city / "project.toml", port, log, processes=2)
+    try:
+        workers = bench_load.tree(proc.pid)[1:]
+        assert len(workers) == 2
+
+        async def visits() -> list:
+            found = await asyncio.gather(*(bench_load.visit(
+                f"http://localhost:{port}/", settle=0.5, timeout=120) for _ in range(6)))
+            bench_load.close_all(list(found))
+            return found
+
+        done = asyncio.run(visits())
+        assert [v.error for v in done if v.error] == []
+        assert all(v.doc_bytes > 50_000 for v in done)
+        with urllib.request.urlopen(f"http://localhost:{port}/import?lang=en", timeout=30) as r:
+            assert r.status == 200
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() and
+                                                  "zombie" not in _state(w) for w in workers):
+            time.sleep(0.2)
+        assert not [w for w in workers if Path(f"/proc/{w}").exists() and
+                    "zombie" not in _state(w)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (OSError, IndexError):
+        return "zombie"

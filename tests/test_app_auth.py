@@ -410,3 +410,21 @@ def test_app_user_reads_the_password_never_from_the_command_line(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "another-password" not in result.output
     assert verify_password("another-password", json.loads(users.read_text("utf-8"))["other"])
+
+
+def test_limits_divided_among_server_processes():
+    """With two processes each counts its own attempts: together about one process's limits."""
+    from coverage_app.auth import LoginLimiter
+
+    one, two = LoginLimiter.shared_by(1), LoginLimiter.shared_by(2)
+    assert (one.user_free, one.user_lockout) == (LoginLimiter.user_free, LoginLimiter.user_lockout)
+    assert 2 * two.user_lockout <= one.user_lockout + 1
+    assert 2 * two.address_lockout <= one.address_lockout + 1
+    clock = [0.0]
+    limiter = LoginLimiter.shared_by(2)
+    limiter.clock = lambda: clock[0]
+    for _ in range(two.user_lockout):
+        clock[0] += limiter.retry_after("ana", "10.0.0.1")
+        limiter.attempt("ana", "10.0.0.1")
+    # Locked: the wait is the rest of the window, not a back-off step.
+    assert limiter.retry_after("ana", "10.0.0.1") > 5 * 60

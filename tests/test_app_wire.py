@@ -66,7 +66,8 @@ COUNT_COLUMNS = ("migrants", "registered_pop", "unreachable_migrants", "people_n
 SOURCE_COLUMNS = {
     "xs": "coordinates", "ys": "coordinates", "x": "coordinates", "y": "coordinates",
     "value": "indicator of a community (share, staff per 1,000, gap, accessibility)",
-    "label": "the value as text", "name": "name of a community or service point",
+    "label": "the value as text", "cls": "the colour class of the value (legend text)",
+    "name": "name of a community or service point",
     "size": "marker size from staff", "color": "colour", "line": "outline colour",
     "site_id": "service point id", "staff_text": "staff of a service point",
     "width": "line width of an origin flow", "migrants": "people per hexagon (a count)",
@@ -252,6 +253,7 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
     Each step waits for the page's answer (or, where it is known, for what it must show) and
     then for a short calm, so that the next change is not folded into it.
     """
+    from coverage.maps import column_label
     from coverage.messages import text
 
     page = Page(client, thresholds, districts)
@@ -319,7 +321,8 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
             do("tab recommend", client.change, tabs, "active", 1,
                until=lambda: page.tab_shown(1), answered=False)
             do("recommend", client.event, "button_click", page.button(t("rec_run")),
-               timeout=180, until=lambda: "candidate_id" in page.texts())
+               timeout=180, until=lambda: column_label("candidate_id", lang=lang)
+               in html.unescape(page.texts()))
             do("tab scenarios", client.change, tabs, "active", 2,
                until=lambda: page.tab_shown(2), answered=False)
             do("save scenario", client.event, "button_click", page.button(t("save")))
@@ -328,7 +331,8 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
                until=lambda d=download: bool(d.get("data")))
         else:
             do("tab recommend", client.change, tabs, "active", 1,
-               until=lambda: page.tab_shown(1) and "candidate_id" in page.texts(),
+               until=lambda: page.tab_shown(1) and column_label("candidate_id", lang=lang)
+               in html.unescape(page.texts()),
                answered=False)
             before = _n_sites(page)
             do("apply recommendation", client.event, "button_click",
@@ -340,7 +344,7 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
             download = page.download(t("report_xlsx"))
             do("report xlsx", client.change, download, "clicks", 1, timeout=180,
                retry_after=180, until=lambda d=download: bool(d.get("data")))
-        for i, name in ((4, "import"), (0, "indicators")):
+        for i, name in ((0, "indicators"),):  # (the import page has its own address)
             do(f"tab {name}", client.change, tabs, "active", i, answered=False,
                until=lambda i=i: page.tab_shown(i))
 
@@ -848,8 +852,9 @@ def test_the_session_sent_every_view(capture: Capture, found: Seen):
     assert len(capture.layers) == len(LAYERS), capture.layers
     # the tables: ranking (both languages), recommendation, scenario edits and comparison
     flat = {str(c) for _, header, _ in found.tables for c in header}
-    assert {"流动人口", "Migrants", "candidate_id", "site_id", "action"} <= flat, flat
-    assert any(c.startswith("migrants_newly_within") for c in flat)
+    # (the recommendation's columns by their labels: 候选点编号 in Chinese, Candidate in English)
+    assert {"流动人口", "Migrants", "候选点编号", "Candidate", "site_id", "action"} <= flat, flat
+    assert {"新进入15分钟圈的流动人口", "Migrants newly within 15 min"} <= flat, flat
     assert capture.sites.keys() == {"amap", "osm"}
     assert any("report" in s for s, _ in capture.steps)
     sizes = Counter()

@@ -571,7 +571,8 @@ def test_import_page_in_a_browser(app_server: str, demo_city: Path, city_files: 
             page.route("http*://*.openstreetmap.org/**", lambda route: route.abort())
             page.goto(app_server)
             page.wait_for_selector(".cov-card[data-key=coverage]", timeout=60_000)
-            page.get_by_text("导入数据", exact=True).first.click()
+            page.get_by_text("导入数据", exact=True).first.click()  # the header's link
+            page.wait_for_url("**/import?lang=zh")
             name = page.locator(".cov-import-name input")
             name.fill("导入测试")
             name.press("Enter")
@@ -614,6 +615,13 @@ def test_import_page_in_a_browser(app_server: str, demo_city: Path, city_files: 
             page.locator(".cov-import-save").scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "import-zh.png"), full_page=True)
             _screenshot(page, "app-import-zh.png")
+            # In English, then back to the map page in the language chosen here.
+            page.get_by_text("English", exact=True).first.click()
+            expect(page.locator(".cov-import-validate button")).to_have_text("Validate")
+            page.get_by_text("← Back to the map").click()
+            page.wait_for_url("**/?lang=en")
+            expect(page.locator(".cov-card[data-key=coverage]")).to_contain_text(
+                "Migrants within", timeout=60_000)
         finally:
             browser.close()
     assert not errors, errors

@@ -9,6 +9,7 @@ described in ``docs/app.md``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,19 @@ __all__ = ["serve"]
 
 MAX_MESSAGE_BYTES = 5 * 1024 * 1024
 """Largest websocket message the server accepts (uploads come this way)."""
+
+
+def _exit_with_parent() -> None:
+    """In a forked worker: be stopped when the first process goes (Linux), as with Ctrl-C."""
+    import ctypes
+    import ctypes.util
+    import signal
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the workers outlive a killed parent
+        pass
 
 
 def serve(
@@ -29,6 +43,7 @@ def serve(
     cookie_secret: str | None = None,
     secure_cookies: bool = False,
     import_dir: str | Path | None = None,
+    processes: int = 1,
     start: bool = True,
     **kwargs: Any,
 ) -> Any:
@@ -59,6 +74,12 @@ def serve(
     import_dir
         Server-side folder where the import page saves new projects (default ``imports/`` in
         the project's folder).
+    processes
+        Server processes (forked once the results are read and the analysis model is built,
+        so that they share it). A page is made by the process that takes its websocket (the
+        first request of a page answers with the same page shell for everyone:
+        ``reuse_sessions``), so no session has to stay with one process. Log-in attempt
+        limits are kept per process and divided among them.
     start
         Start the server's loop (blocking); False returns the server for tests.
     """
@@ -69,6 +90,7 @@ def serve(
     from .app import CoverageApp, warm
     from .auth import LocalOnlyAuthProvider, guard_autoload, is_local_address
     from .csp import transforms
+    from .import_view import ImportPage
 
     logged_in = users_file is not None or bool(
         kwargs.get("oauth_provider") or kwargs.get("basic_auth") or kwargs.get("auth_provider"))
@@ -84,16 +106,53 @@ def serve(
         "transforms": transforms(kwargs),  # security headers and the pages' CSP (docs/app.md)
     }
     if users_file is not None:
-        from .auth import HashedAuthProvider, check_cookie_secret
+        from .auth import HashedAuthProvider, LoginLimiter, check_cookie_secret
 
         options["cookie_secret"] = check_cookie_secret(cookie_secret)
-        options["auth_provider"] = HashedAuthProvider(Path(users_file),
-                                                      secure_cookies=secure_cookies)
+        options["auth_provider"] = HashedAuthProvider(
+            Path(users_file), secure_cookies=secure_cookies,
+            limiter=LoginLimiter.shared_by(processes))
     elif not logged_in:
         options["auth_provider"] = LocalOnlyAuthProvider()
     guard_autoload()
+    # Bokeh checks every new page's models for programming mistakes (tens of milliseconds a
+    # page, a tenth of its making); the test suite builds the pages with the checks on.
+    from bokeh.settings import settings as bokeh_settings
+
+    bokeh_settings.perform_document_validation.set_value(False)
     warm(parsed)  # after the options are checked: it takes seconds on a whole city
     pn.extension(notifications=False)
-    return pn.serve({"/": lambda: CoverageApp(parsed, import_dir=import_dir)}, port=port,
+    if processes > 1:
+        if not start:
+            msg = "several processes need the server started here (start=True)"
+            raise ValueError(msg)
+        # The page shell answered to a GET is the same for every session; the session
+        # itself is made when its websocket arrives, in whichever process takes it.
+        pn.config.reuse_sessions = True
+        options["num_procs"] = processes
+        os.register_at_fork(after_in_child=_exit_with_parent)
+        # The workers share one listening socket. Tornado accepts up to 128 waiting
+        # connections each time a worker wakes, so one worker took most of a burst while the
+        # other idled; accepting one at a time hands each connection to a worker that is
+        # free to take it. (The listen backlog, set when the socket was made, is unchanged.)
+        import tornado.netutil
+
+        tornado.netutil._DEFAULT_BACKLOG = 1
+    imports = Path(import_dir) if import_dir is not None else parsed.folder / "imports"
+    network = parsed.layers["network"].path
+
+    def page_language() -> str | None:
+        """The language a link asked for (``?lang=en``), else the project's."""
+        asked = (pn.state.session_args or {}).get("lang") or [b""]
+        return asked[0].decode("ascii", "replace") if asked[0] in (b"zh", b"en") else None
+
+    def map_page() -> CoverageApp:
+        return CoverageApp(parsed, lang=page_language())
+
+    def import_page() -> ImportPage:
+        return ImportPage(imports, network=network,
+                          lang=page_language() or parsed.language or "zh")
+
+    return pn.serve({"/": map_page, "/import": import_page}, port=port,
                     address=address, show=show, websocket_origin=origins, start=start,
                     **options, **kwargs)

@@ -4,7 +4,9 @@ A server builds one page per browser session, many at once: the map's layers oth
 default ones are made when first shown, and what all sessions show alike is computed once per
 process (see :meth:`coverage.session.PlanningSession.cached`). Every tab is in the page from
 the start: until the browser reports the page shown (``document_ready``, once the map's tiles
-are in), Panel drops changes to the page, so a tab made when opened could stay empty.
+are in), Panel drops changes to the page, so a tab made when opened could stay empty. The
+import page has an address of its own (:class:`~coverage_app.import_view.ImportPage`), linked
+from the header.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from coverage.messages import text
 from coverage.project import Project, load_project
 from coverage.session import PlanningSession, model_loaded, scenario_model
 
-from .import_state import ImportState
-from .import_view import ImportView
 from .mapview import MapView
 from .state import AppState
 from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
@@ -45,14 +45,12 @@ def warm(project: Project, mode: str = "walk") -> None:
 class CoverageApp(pn.viewable.Viewer):
     """The whole page of one browser session."""
 
-    def __init__(self, project: Project | str | Path, *, import_dir: str | Path | None = None,
+    def __init__(self, project: Project | str | Path, *, lang: str | None = None,
                  **params: Any) -> None:
         super().__init__(**params)
         project = project if isinstance(project, Project) else load_project(project)
-        self.importer = ImportView(ImportState(import_dir or project.folder / "imports",
-                                               network=project.layers["network"].path))
         self.state = AppState(PlanningSession.open(project, shared=True),
-                              lang=project.language or "zh")
+                              lang=lang if lang in ("zh", "en") else project.language or "zh")
         if model_loaded(project, self.state.session.mode):
             self.state.ready = True  # before the views are made: each draws once
         self.map = MapView(self.state)
@@ -74,21 +72,22 @@ class CoverageApp(pn.viewable.Viewer):
     def _relabel(self, *_: Any) -> None:
         s = self.state
         s.message = ""  # it was written in the other language
-        self.importer.state.lang = s.lang
         note = (f'<div class="cov-approx" style="background:#fff7e6;color:#7a4b00;'
                 f'padding:3px 14px;font-size:13px">'
                 f'{html.escape(text("maps", "approximate_boundaries", s.lang))}</div>'
                 if s.session.approximate_boundaries else "")
         self.header.object = (
             f'<div style="background:#08519c;color:white;padding:8px 14px;font-size:20px">'
-            f'{html.escape(s.t("title"))} — {html.escape(s.session.project.name)}</div>{note}')
+            f'{html.escape(s.t("title"))} — {html.escape(s.session.project.name)}'
+            f'<a class="cov-import-link" href="import?lang={s.lang}" style="color:white;'
+            f'float:right;font-size:15px;margin-top:4px">'
+            f'{html.escape(text("app_import", "tab", s.lang))}</a></div>{note}')
         self.sidebar.objects = [Controls(s)]
         self.tabs[:] = [
             (s.t("indicators_table"), self.tables),
             (s.t("recommend"), self.recommend),
             (s.t("scenario"), self.scenarios),
             (s.t("download"), self.downloads),
-            (self.importer.title, self.importer),
         ]
         self._status()
 

@@ -286,6 +286,20 @@ class LoginLimiter:
     _failures: dict[tuple[str, str], deque[float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @classmethod
+    def shared_by(cls, processes: int) -> LoginLimiter:
+        """A limiter for one of ``processes`` server processes, each counting the attempts it
+        takes: its limits are the defaults divided among them (rounded up), so that all
+        together allow about as many attempts as one process would."""
+        n = max(1, int(processes))
+
+        def part(limit: int) -> int:
+            return max(1, -(-limit // n))
+
+        return cls(user_free=part(cls.user_free), user_lockout=part(cls.user_lockout),
+                   address_free=part(cls.address_free),
+                   address_lockout=part(cls.address_lockout))
+
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         times = self._failures.get(key, deque())
         while times and times[0] <= now - self.window:

@@ -1,11 +1,13 @@
 """The import page: upload, preview (masked), column mapping, coordinate system, check, save.
 
 A Panel ``Viewer`` over :class:`~coverage_app.import_state.ImportState`; it holds widgets only.
+Served at its own address (``/import``) by :class:`ImportPage`.
 """
 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 import panel as pn
@@ -198,3 +200,37 @@ class ImportView(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.body
+
+
+class ImportPage(pn.viewable.Viewer):
+    """The import page at its own address (``/import``), apart from the map page.
+
+    The map page links here (``import?lang=…``, carrying its language) instead of holding the
+    import's widgets in a tab: they were two fifths of every page's making, and most visitors
+    never import.
+    """
+
+    def __init__(self, import_dir: str | Path, *, network: str | Path | None = None,
+                 lang: str = "zh", **params: Any) -> None:
+        super().__init__(**params)
+        self.state = ImportState(import_dir, network=network, lang=lang)
+        self.view = ImportView(self.state)
+        self.header = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.lang = pn.widgets.RadioButtonGroup(options={"中文": "zh", "English": "en"},
+                                                value=lang, button_type="primary", width=160)
+        self.lang.link(self.state, value="lang", bidirectional=True)
+        self.state.param.watch(self._relabel, ["lang"])
+        self._relabel()
+
+    def _relabel(self, *_: Any) -> None:
+        s = self.state
+        back = f"./?lang={s.lang}"  # relative: the app may be served under a prefix
+        self.header.object = (
+            '<div style="background:#08519c;color:white;padding:8px 14px;font-size:20px">'
+            f'{html.escape(s.t("page_title"))}'
+            f'<a class="cov-back" href="{html.escape(back)}" style="color:white;float:right;'
+            f'font-size:15px;margin-top:4px">{html.escape(s.t("back"))}</a></div>')
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(self.header, self.lang, self.view, sizing_mode="stretch_width",
+                         margin=(0, 10))

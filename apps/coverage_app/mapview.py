@@ -27,6 +27,7 @@ import panel as pn
 import shapely
 from bokeh.events import Tap
 from bokeh.models import (
+    CategoricalColorMapper,
     ColorBar,
     ColumnDataSource,
     GlyphRenderer,
@@ -34,10 +35,11 @@ from bokeh.models import (
     LinearColorMapper,
     WMTSTileSource,
 )
-from bokeh.palettes import Category10, RdBu11, YlGnBu9
+from bokeh.palettes import Category10, Purples9
 from bokeh.plotting import figure
 from pandas import Index
 
+from coverage.cartography import MISSING_COLOR, color_scale
 from coverage.crs import wgs84_to_gcj02
 from coverage.disclosure import shown_rows
 from coverage.equalization import coverage_column
@@ -131,8 +133,11 @@ class MapView(pn.viewable.Viewer):
         self.tiles = fig.add_tile(WMTSTileSource(url=TILES["osm"][0],
                                                  attribution=TILES["osm"][1]))
         self.fig = fig
-        self.mapper = LinearColorMapper(palette=list(YlGnBu9[::-1]), nan_color="#cccccc")
-        self.density_mapper = LinearColorMapper(palette=list(YlGnBu9[::-1])[2:],
+        # the communities' classes are the reports' (coverage.cartography.color_scale)
+        self.mapper = CategoricalColorMapper(factors=["—"], palette=[MISSING_COLOR],
+                                             nan_color=MISSING_COLOR)
+        # migrants' density in purples: not to be read on the communities' scale
+        self.density_mapper = LinearColorMapper(palette=list(Purples9[::-1])[2:],
                                                 nan_color="#eeeeee")
         # the other layers' sources and renderers are made when the layer is first shown
         self.src: dict[str, ColumnDataSource] = {}
@@ -170,7 +175,7 @@ class MapView(pn.viewable.Viewer):
         return {
             "communities": ("multi_polygons", {
                 "fill_alpha": 0.65, "line_color": "white", "line_width": 0.6,
-                "fill_color": {"field": "value", "transform": self.mapper}}),
+                "fill_color": {"field": "cls", "transform": self.mapper}}),
             "density": ("multi_polygons", {
                 "fill_alpha": 0.6, "line_alpha": 0,
                 "fill_color": {"field": "migrants", "transform": self.density_mapper}}),
@@ -235,7 +240,13 @@ class MapView(pn.viewable.Viewer):
         return self._shared("communities", build)
 
     def _fit(self) -> None:
+        """Show the chosen district's communities (the whole city when none is chosen)."""
         x0, y0, x1, y1 = self._communities()["bounds"]
+        if self.state.district:
+            comm = self.state.session.layers["community_summary"]
+            own = comm.geometry[comm["district"].astype(str) == self.state.district]
+            if len(own):
+                x0, y0, x1, y1 = shapely.total_bounds(self._web(own.to_numpy()))
         pad = 0.03 * max(x1 - x0, y1 - y0)
         self.fig.x_range.start, self.fig.x_range.end = x0 - pad, x1 + pad
         self.fig.y_range.start, self.fig.y_range.end = y0 - pad, y1 + pad
@@ -339,29 +350,28 @@ class MapView(pn.viewable.Viewer):
                   if column in comm else np.full(len(comm), np.nan))
         labels = ["—" if not np.isfinite(v) else (f"{v:.1%}" if pct else f"{v:.2f}")
                   for v in values]
+        scale = color_scale(column, values, lang=self.state.lang)
+        missing = self.state.t("no_value")
+        classes = np.array([*scale.labels, missing], dtype=object)[scale.classify(values)]
         shape = (self._datum, self.state.district)
         if getattr(self, "_comm_shape", None) == shape:
             # same polygons: send only the changed columns to the browser
-            self.src["communities"].data.update(value=values, label=labels)
+            self.src["communities"].data.update(value=values, label=labels,
+                                                cls=list(classes))
         else:
             shared = self._communities()
             rows = shared["ids"].get_indexer(comm["community_id"])
             self.src["communities"].data = {
                 "xs": [shared["xs"][i] for i in rows], "ys": [shared["ys"][i] for i in rows],
-                "value": values, "name": list(comm["name"]), "label": labels}
+                "value": values, "name": list(comm["name"]), "label": labels,
+                "cls": list(classes)}
             self._comm_shape = shape
-        finite = values[np.isfinite(values)]
-        if self.state.indicator == "gap":
-            lim = float(np.abs(finite).max()) if len(finite) else 1.0
-            self.mapper.palette = list(RdBu11)
-            self.mapper.low, self.mapper.high = -lim, lim
-        else:
-            self.mapper.palette = list(YlGnBu9[::-1])
-            lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-            self.mapper.low, self.mapper.high = lo, max(hi, lo + 1e-9)
+            self._fit()
+        self.mapper.update(factors=[*scale.labels, missing],
+                           palette=[*scale.colors, MISSING_COLOR])
         labels_text = {"coverage": "ind_coverage", "staff": "ind_staff", "gap": "ind_gap",
                        "e2sfca": "ind_e2sfca"}
-        self.colorbar.title = self.state.t(labels_text[self.state.indicator])
+        self.colorbar.title = scale.title or self.state.t(labels_text[self.state.indicator])
 
     def _redraw_sites(self, *_: Any) -> None:
         if not self.state.ready:  # the positions come with the model, a moment later

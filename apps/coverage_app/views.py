@@ -21,11 +21,14 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import panel as pn
+import shapely
 
 from coverage.availability import reason_text
+from coverage.disclosure import suppress_series
 from coverage.equalization import coverage_column
 from coverage.indicators import indicator_names
 from coverage.maps import column_label
+from coverage.report.naming import report_filename
 from coverage.session import PlanningSession
 
 from .state import BASEMAPS, INDICATORS, LAYERS, AppState
@@ -37,6 +40,13 @@ def _pct(value: object) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value):.2%}"
 
 
+def _heading(label: str, *, small: bool = False) -> pn.pane.HTML:
+    """A heading above a group of widgets (HTML, escaped: cheaper to make than Markdown)."""
+    tag = ('<b class="cov-label">{}</b>' if small else '<h4 class="cov-heading" style="margin:'
+           '8px 0 4px 0">{}</h4>').format(html.escape(label))
+    return pn.pane.HTML(tag, margin=(0, 5) if small else (5, 10))
+
+
 def _unedited_once(state: AppState, name: str, make: Callable[[], T]) -> T:
     """``make()``, kept once per process while the scenario has no edits.
 
@@ -46,6 +56,17 @@ def _unedited_once(state: AppState, name: str, make: Callable[[], T]) -> T:
     if state.session.edits:
         return make()
     return state.session.cached(f"{name}:{state.ready}", make)
+
+
+def _sites_in(state: AppState) -> int:
+    """Service points of the scenario in the chosen district (all of them for the city)."""
+    sites = state.session.sites()
+    if not state.district:
+        return len(sites)
+    comm = state.session.layers["community_summary"]
+    area = comm.geometry[comm["district"].astype(str) == state.district].to_numpy()
+    inside = shapely.STRtree(area).query(sites.geometry.to_numpy(), predicate="intersects")[0]
+    return len(np.unique(inside))
 
 
 class Controls(pn.viewable.Viewer):
@@ -101,13 +122,13 @@ class Controls(pn.viewable.Viewer):
             widget.link(s, value=name, bidirectional=True)
         mode.param.watch(lambda e: self._mode(e.new), "value")
         return pn.Column(
-            pn.pane.Markdown(f"**{s.t('language')}**", margin=(0, 5)), lang,
+            _heading(s.t("language"), small=True), lang,
             district, kind,
-            pn.pane.Markdown(f"**{s.t('mode')}**", margin=(0, 5)), mode,
-            pn.pane.Markdown(f"**{s.t('threshold')}**", margin=(0, 5)), threshold,
+            _heading(s.t("mode"), small=True), mode,
+            _heading(s.t("threshold"), small=True), threshold,
             indicator, basemap,
-            pn.pane.Markdown(f"**{s.t('layers')}**", margin=(0, 5)), layers, *not_shown,
-            pn.pane.Markdown(f"**{s.t('click')}**", margin=(0, 5)), click, staff,
+            _heading(s.t("layers"), small=True), layers, *not_shown,
+            _heading(s.t("click"), small=True), click, staff,
             sizing_mode="stretch_width")
 
     def _mode(self, mode: str) -> None:
@@ -161,7 +182,7 @@ class Cards(pn.viewable.Viewer):
         delta = (float(value) - float(base[col])) if not pd.isna(value) else np.nan
         change = (s.t("card_change", delta=f"{100 * delta:+.2f} pp")
                   if np.isfinite(delta) and not s.district else "")
-        n_sites = len(s.session.sites()) if s.ready else None
+        n_sites = _sites_in(s) if s.ready else None
         ind = s.indicators()
         city_ind = ind[ind["level"] == "city"]
         met = int(city_ind["met"].astype("boolean").fillna(False).sum())
@@ -209,9 +230,9 @@ class Tables(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self.ranking = pn.pane.DataFrame(index=False, sizing_mode="stretch_width",
-                                         max_height=320)
+                                         max_height=320, css_classes=["cov-ranking"])
         self.indicators = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
-        state.param.watch(self.update, ["version", "ready", "district", "lang"])
+        state.param.watch(self.update, ["version", "ready", "district", "lang", "threshold"])
         self.update()
 
     def update(self, *_: Any) -> None:
@@ -244,15 +265,15 @@ class Tables(pn.viewable.Viewer):
                for k, v in zip(rows["indicator"], rows["met"], strict=True)]
         return ranking, pd.DataFrame({
             s.t("indicators_table"): rows["indicator"].map(names).to_numpy(),
-            "%": rows["value"].map(_pct).to_numpy(),
-            "→": rows["target"].map(_pct).to_numpy(),
+            s.t("achieved"): rows["value"].map(_pct).to_numpy(),
+            s.t("target"): rows["target"].map(_pct).to_numpy(),
             "": why,
         })
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        return pn.Column(pn.pane.Markdown(f"#### {s.t('indicators_table')}"), self.indicators,
-                         pn.pane.Markdown(f"#### {s.t('ranking')}"), self.ranking,
+        return pn.Column(_heading(s.t("indicators_table")), self.indicators,
+                         _heading(s.t("ranking")), self.ranking,
                          sizing_mode="stretch_width")
 
 
@@ -262,24 +283,34 @@ class Recommend(pn.viewable.Viewer):
     def __init__(self, state: AppState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
-        self.result = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
-        state.param.watch(self._show, ["recommendation"])
+        self.result = pn.pane.DataFrame(index=False, sizing_mode="stretch_width",
+                                        css_classes=["cov-recommend"])
+        state.param.watch(self._show, ["recommendation", "lang"])
 
     def _show(self, *_: Any) -> None:
         rec = self.state.recommendation
         if rec is None:
             self.result.object = None
             return
+        s = self.state
         parts = []
         if "recommended_sites" in rec.layers:
             sites = pd.DataFrame(rec.layers["recommended_sites"].drop(columns="geometry"))
             newly = [c for c in sites.columns if c.startswith("migrants_newly_within")]
-            parts.append(sites[["rank", "candidate_id", "name", "staff", *newly]])
+            sites = sites[["rank", "candidate_id", "name", "staff", *newly]].copy()
+            for column in newly:  # people counted: small counts are not shown (disclosure)
+                shown = suppress_series(sites[column].astype("int64"), total=False,
+                                        min_cell=s.session.project.min_cell)
+                sites[column] = [s.t("suppressed") if pd.isna(v) else f"{int(v):,}"
+                                 for v in shown]
+            parts.append(sites)
         if "recommended_staff" in rec.layers:
             staff = rec.layers["recommended_staff"]
             parts.append(staff[["site_id", "name", "new_staff", "staff_before",
                                 "staff_after"]])
-        self.result.object = pd.concat(parts, ignore_index=True) if parts else None
+        table = pd.concat(parts, ignore_index=True) if parts else None
+        self.result.object = None if table is None else table.rename(
+            columns={c: column_label(c, lang=s.lang) for c in table.columns})
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
@@ -304,7 +335,8 @@ class Scenarios(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self.edits = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
-        self.compare = pn.pane.DataFrame(sizing_mode="stretch_width")
+        self.compare = pn.pane.DataFrame(sizing_mode="stretch_width",
+                                         css_classes=["cov-compare"])
         state.param.watch(self.update, ["version", "ready", "lang"])
         self.update()
 
@@ -319,9 +351,13 @@ class Scenarios(pn.viewable.Viewer):
         if s.ready:
             table = s.session.comparison()
             keep = [c for c in table.index if c.startswith(("coverage_", "staff"))]
-            shown = table.loc[keep]
-            shown.index = [column_label(c, lang=s.lang) for c in keep]
-            self.compare.object = shown.map(lambda v: f"{v:.4g}")
+            shown = table.loc[keep].astype(float)
+            text = pd.DataFrame({
+                col: [_pct(v) if row.startswith("coverage_") else f"{v:,.1f}"
+                      for row, v in shown[col].items()] for col in shown.columns},
+                index=[column_label(c, lang=s.lang) for c in keep])
+            names = {"baseline": s.t("scenario_today"), "current": s.t("scenario_current")}
+            self.compare.object = text.rename(columns=names)
 
     def _download(self) -> io.StringIO:
         return io.StringIO(self.state.session.scenario("current").to_json())
@@ -335,7 +371,7 @@ class Scenarios(pn.viewable.Viewer):
         download = pn.widgets.FileDownload(callback=self._download, filename="scenario.json",
                                            label=s.t("download_scenario"),
                                            button_type="primary", embed=False)
-        upload = pn.widgets.FileInput(accept=".json", name=s.t("upload_scenario"))
+        upload = pn.widgets.FileInput(accept=".json")
         undo.on_click(lambda _e: s.undo())
         remove.on_click(lambda _e: s.remove_chosen())
         save.on_click(lambda _e: s.save(name.value))
@@ -352,9 +388,9 @@ class Scenarios(pn.viewable.Viewer):
 
         upload.param.watch(load, "value")
         return pn.Column(
-            pn.pane.Markdown(f"#### {s.t('edits')}"), self.edits, pn.Row(undo, remove),
-            pn.Row(name, save), pn.pane.Markdown(f"#### {s.t('compare')}"), self.compare,
-            download, pn.pane.Markdown(s.t("upload_scenario")), upload,
+            _heading(s.t("edits")), self.edits, pn.Row(undo, remove),
+            pn.Row(name, save), _heading(s.t("compare")), self.compare,
+            download, _heading(s.t("upload_scenario"), small=True), upload,
             sizing_mode="stretch_width")
 
 
@@ -364,6 +400,8 @@ class Downloads(pn.viewable.Viewer):
     def __init__(self, state: AppState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
+        self._buttons: dict[str, pn.widgets.FileDownload] = {}
+        state.param.watch(self._names, ["district"])
 
     def _report(self, fmt: str) -> io.BytesIO:
         from coverage.report import make_report
@@ -376,11 +414,19 @@ class Downloads(pn.viewable.Viewer):
                                lang=s.lang, formats=[fmt], out=tmp)[fmt]
             return io.BytesIO(Path(path).read_bytes())
 
+    def _names(self, *_: Any) -> None:
+        """The files' names say the language and the district, as ``coverage report``'s."""
+        s = self.state
+        for fmt, button in self._buttons.items():
+            button.filename = report_filename(fmt, lang=s.lang, district=s.district or None)
+
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        buttons = [pn.widgets.FileDownload(callback=lambda f=f: self._report(f),
-                                           filename=f"report.{f}", label=s.t(f"report_{f}"),
-                                           embed=False, button_type="light")
-                   for f in ("html", "xlsx", "pdf")]
-        return pn.Column(pn.pane.Markdown(f"#### {s.t('download')}"), *buttons,
+        self._buttons = {f: pn.widgets.FileDownload(callback=lambda f=f: self._report(f),
+                                                    label=s.t(f"report_{f}"), embed=False,
+                                                    button_type="light")
+                         for f in ("html", "xlsx", "pdf")}
+        self._names()
+        buttons = list(self._buttons.values())
+        return pn.Column(_heading(s.t("download")), *buttons,
                          sizing_mode="stretch_width")

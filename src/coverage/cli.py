@@ -539,6 +539,10 @@ def app_command(
         "--secure-cookies",
         help="Mark log-in cookies Secure (HTTPS through a proxy; automatic with "
              "X-Forwarded-Proto: https).")] = False,
+    processes: Annotated[int, typer.Option(
+        min=1, max=64,
+        help="Server processes, each building the pages of the sessions it takes (one per "
+             "core for many users at once; the results are read once and shared).")] = 1,
 ) -> None:
     """Serve the planners' web app (启动规划网页应用)."""
     from coverage_app import serve
@@ -567,7 +571,8 @@ def app_command(
     try:
         serve(parsed.path, port=port, address=address, show=show,
               allow_origins=allow_origin or None, users_file=users,
-              cookie_secret=cookie_secret, secure_cookies=secure_cookies)
+              cookie_secret=cookie_secret, secure_cookies=secure_cookies,
+              processes=processes)
     except ValueError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

@@ -109,6 +109,9 @@ def column_label(column: str, *, lang: str = "zh") -> str:
     match = re.fullmatch(r"coverage_gap_(\d+(?:\.\d+)?)min", column)
     if match:
         return labels["coverage_gap"].format(t=match[1])
+    match = re.fullmatch(r"migrants_newly_within_(\d+(?:\.\d+)?)min", column)
+    if match:
+        return labels["migrants_newly_within"].format(t=match[1])
     return labels.get(column, column)
 
 
