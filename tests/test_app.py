@@ -338,7 +338,11 @@ def test_several_server_processes(demo_city: Path):
             bench_load.close_all(list(found))
             return found
 
-        done = asyncio.run(visits())
+        loop = asyncio.new_event_loop()  # (not asyncio.run: it leaves no loop for the rest)
+        try:
+            done = loop.run_until_complete(visits())
+        finally:
+            loop.close()
         assert [v.error for v in done if v.error] == []
         assert all(v.doc_bytes > 50_000 for v in done)
         with urllib.request.urlopen(f"http://localhost:{port}/import?lang=en", timeout=30) as r:
@@ -362,3 +366,34 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
     except (OSError, IndexError):
         return "zombie"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run does)")
+@pytest.mark.parametrize("tiles", ["fail", "never answer"])
+def test_tabs_open_without_base_map_tiles(server: str, tiles: str):
+    """Offline or behind a firewall the base map's tiles fail or never come: the page still
+    reports itself shown, so a tab opened at once (made on first opening) fills."""
+    from playwright.sync_api import expect, sync_playwright
+
+    held: list = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route("http*://*.openstreetmap.org/**",
+                       (lambda route: route.abort()) if tiles == "fail" else
+                       (lambda route: held.append(route)))
+            page.goto(server)
+            page.wait_for_selector(".cov-card[data-key=coverage]", timeout=60_000)
+            page.locator(".bk-tab", has_text="推荐").click()  # before the map is drawn
+            expect(page.get_by_role("button", name="计算推荐")).to_be_visible(timeout=20_000)
+            page.locator(".bk-tab", has_text="下载报告").click()
+            expect(page.get_by_role("button", name="报告 PDF")).to_be_visible(timeout=20_000)
+        finally:
+            for route in held:
+                route.abort()
+            browser.close()
+    assert not errors, errors

@@ -15,6 +15,9 @@ from typing import Any
 
 __all__ = ["serve"]
 
+STATIC = str(Path(__file__).with_name("static"))
+"""The app's own static files (served at ``/coverage-static/``)."""
+
 MAX_MESSAGE_BYTES = 5 * 1024 * 1024
 """Largest websocket message the server accepts (uploads come this way)."""
 
@@ -122,6 +125,9 @@ def serve(
     bokeh_settings.perform_document_validation.set_value(False)
     warm(parsed)  # after the options are checked: it takes seconds on a whole city
     pn.extension(notifications=False)
+    # A fix for maps whose base-map tiles fail to load (static/tiles.js says why).
+    options["static_dirs"] = {**kwargs.pop("static_dirs", {}), "coverage-static": STATIC}
+    pn.config.js_files = {**pn.config.js_files, "coverage_tiles": "coverage-static/tiles.js"}
     if processes > 1:
         if not start:
             msg = "several processes need the server started here (start=True)"

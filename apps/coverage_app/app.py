@@ -2,11 +2,11 @@
 
 A server builds one page per browser session, many at once: the map's layers other than the
 default ones are made when first shown, and what all sessions show alike is computed once per
-process (see :meth:`coverage.session.PlanningSession.cached`). Every tab is in the page from
-the start: until the browser reports the page shown (``document_ready``, once the map's tiles
-are in), Panel drops changes to the page, so a tab made when opened could stay empty. The
-import page has an address of its own (:class:`~coverage_app.import_view.ImportPage`), linked
-from the header.
+process (see :meth:`coverage.session.PlanningSession.cached`). A tab other than the first is
+made when first opened, once the browser has reported the page shown (``document_ready``):
+Panel drops what the server changes in a page before then, so a tab opened earlier is made at
+that moment (:meth:`CoverageApp._open_tab`). The import page has an address of its own
+(:class:`~coverage_app.import_view.ImportPage`), linked from the header.
 """
 
 from __future__ import annotations
@@ -59,15 +59,32 @@ class CoverageApp(pn.viewable.Viewer):
         self.recommend = Recommend(self.state)
         self.scenarios = Scenarios(self.state)
         self.downloads = Downloads(self.state)
-        self.status = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10))
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
         self.header = pn.pane.HTML("", sizing_mode="stretch_width")
         self.sidebar = pn.Column(width=290)
         self.tabs = pn.Tabs(sizing_mode="stretch_width", dynamic=False)
+        self._views = [self.tables, self.recommend, self.scenarios, self.downloads]
+        self._boxes: list[pn.Column] = []  # each tab's contents, made by _relabel
+        self._made = {0}  # the first tab is shown at once
         self.state.param.watch(self._relabel, ["lang"])
         self.state.param.watch(self._status, ["message", "busy", "ready"])
+        self.tabs.param.watch(self._open_tab, ["active"])
         self._relabel()
+        pn.state.onload(self._page_shown)
+
+    def _page_shown(self) -> None:
+        """The browser shows the page: load the model if needed, make the tab open now."""
         if not self.state.ready:
-            pn.state.onload(self.state.load_model)
+            self.state.load_model()
+        self._open_tab(shown=True)  # (Panel counts the page loaded after these callbacks)
+
+    def _open_tab(self, *_: Any, shown: bool = False) -> None:
+        """Make the open tab's contents the first time it is opened (once the page is shown)."""
+        i = self.tabs.active
+        if i in self._made or not (shown or pn.state.loaded):
+            return  # not shown yet: made when the browser reports the page shown
+        self._made.add(i)
+        self._boxes[i].objects = [self._views[i].__panel__()]
 
     def _relabel(self, *_: Any) -> None:
         s = self.state
@@ -83,12 +100,13 @@ class CoverageApp(pn.viewable.Viewer):
             f'float:right;font-size:15px;margin-top:4px">'
             f'{html.escape(text("app_import", "tab", s.lang))}</a></div>{note}')
         self.sidebar.objects = [Controls(s)]
-        self.tabs[:] = [
-            (s.t("indicators_table"), self.tables),
-            (s.t("recommend"), self.recommend),
-            (s.t("scenario"), self.scenarios),
-            (s.t("download"), self.downloads),
-        ]
+        titles = ["indicators_table", "recommend", "scenario", "download"]
+        # New boxes: Panel keeps a tab's title while its contents are the same object.
+        wait = f'<p class="cov-tab-wait">{html.escape(s.t("tab_opening"))}</p>'
+        self._boxes = [pn.Column(view.__panel__() if i in self._made else pn.pane.HTML(wait),
+                                 sizing_mode="stretch_width")
+                       for i, view in enumerate(self._views)]
+        self.tabs[:] = [(s.t(k), box) for k, box in zip(titles, self._boxes, strict=True)]
         self._status()
 
     def _status(self, *_: Any) -> None:
