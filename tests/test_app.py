@@ -397,3 +397,28 @@ def test_tabs_open_without_base_map_tiles(server: str, tiles: str):
                 route.abort()
             browser.close()
     assert not errors, errors
+
+
+def test_map_legend_follows_the_shading_and_the_district_view(demo_city: Path):
+    """The communities' colours and legend are the reports' classes for each shading; the map
+    fits the communities drawn (a chosen district's)."""
+    from coverage.cartography import color_scale
+    from coverage_app.app import CoverageApp
+
+    app = CoverageApp(demo_city, lang="en")
+    view, state = app.map, app.state
+    for indicator, column in (("coverage", state.coverage_column),
+                              ("gap", "coverage_gap_15min")):
+        state.indicator = indicator
+        scale = color_scale(column, view.src["communities"].data["value"], lang="en")
+        mapper = view.colorbar.color_mapper
+        assert list(mapper.factors)[:-1] == list(scale.labels)
+        assert view.r["communities"].glyph.fill_color["transform"] is mapper
+        shown = set(view.src["communities"].data["cls"])
+        assert shown <= set(mapper.factors)
+    assert "pp" in " ".join(view.colorbar.color_mapper.factors)
+    district = sorted(state.session.layers["community_summary"]["district"].unique())[0]
+    state.district = district
+    assert view.fig.x_range.renderers == [view.r["communities"]]
+    comm = state.session.layers["community_summary"]
+    assert len(view.src["communities"].data["cls"]) == int((comm["district"] == district).sum())

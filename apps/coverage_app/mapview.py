@@ -240,16 +240,16 @@ class MapView(pn.viewable.Viewer):
         return self._shared("communities", build)
 
     def _fit(self) -> None:
-        """Show the chosen district's communities (the whole city when none is chosen)."""
-        x0, y0, x1, y1 = self._communities()["bounds"]
-        if self.state.district:
-            comm = self.state.session.layers["community_summary"]
-            own = comm.geometry[comm["district"].astype(str) == self.state.district]
-            if len(own):
-                x0, y0, x1, y1 = shapely.total_bounds(self._web(own.to_numpy()))
-        pad = 0.03 * max(x1 - x0, y1 - y0)
-        self.fig.x_range.start, self.fig.x_range.end = x0 - pad, x1 + pad
-        self.fig.y_range.start, self.fig.y_range.end = y0 - pad, y1 + pad
+        """Fit the map to the communities drawn: the chosen district's, or the whole city's.
+
+        The ranges follow the communities' data in the browser (``DataRange1d`` limited to
+        their renderer, keeping the map's aspect), so choosing a district zooms to it until
+        the user pans or zooms (then the reset tool goes back to it). Bounds set from here
+        would be ignored by the browser after the first drawing.
+        """
+        for r in (self.fig.x_range, self.fig.y_range):
+            r.renderers = [self.r["communities"]]
+            r.range_padding = 0.03
 
     def _set_tiles(self) -> None:
         name = self.state.basemap
@@ -366,9 +366,15 @@ class MapView(pn.viewable.Viewer):
                 "value": values, "name": list(comm["name"]), "label": labels,
                 "cls": list(classes)}
             self._comm_shape = shape
-            self._fit()
-        self.mapper.update(factors=[*scale.labels, missing],
-                           palette=[*scale.colors, MISSING_COLOR])
+        factors, palette = [*scale.labels, missing], [*scale.colors, MISSING_COLOR]
+        if list(self.mapper.factors) != factors or list(self.mapper.palette) != palette:
+            # A new mapper: the browser's legend does not redraw when a mapper's classes
+            # change, only when it is given another one.
+            self.mapper = CategoricalColorMapper(factors=factors, palette=palette,
+                                                 nan_color=MISSING_COLOR)
+            self.r["communities"].glyph.fill_color = {"field": "cls",
+                                                      "transform": self.mapper}
+            self.colorbar.color_mapper = self.mapper
         labels_text = {"coverage": "ind_coverage", "staff": "ind_staff", "gap": "ind_gap",
                        "e2sfca": "ind_e2sfca"}
         self.colorbar.title = scale.title or self.state.t(labels_text[self.state.indicator])

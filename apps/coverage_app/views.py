@@ -69,6 +69,10 @@ def _sites_in(state: AppState) -> int:
     return len(np.unique(inside))
 
 
+WIDGET_WIDTH = 250
+"""Width of the side panel's drop-downs and inputs (pixels): within its 290 with margins."""
+
+
 class Controls(pn.viewable.Viewer):
     """The choices: language, district, kind, mode, threshold, shading, base map, layers."""
 
@@ -88,18 +92,18 @@ class Controls(pn.viewable.Viewer):
         district = pn.widgets.Select(name=s.t("district"),
                                      options={s.t("all_districts"): "", **{d: d for d in
                                                                           districts}},
-                                     value=s.district)
+                                     value=s.district, width=WIDGET_WIDTH)
         kind = pn.widgets.Select(name=s.t("kind"), options={s.t("all_kinds"): "", **{
-            labels(k, lang=s.lang): k for k in kinds}}, value=s.kind)
+            labels(k, lang=s.lang): k for k in kinds}}, value=s.kind, width=WIDGET_WIDTH)
         mode = pn.widgets.RadioButtonGroup(name=s.t("mode"), options={
             s.t("mode_walk"): "walk", s.t("mode_ebike"): "ebike"}, value=s.mode)
         threshold = pn.widgets.RadioButtonGroup(
             name=s.t("threshold"), options={f"{t:g}": t for t in s.session.thresholds},
             value=s.threshold)
         indicator = pn.widgets.Select(name=s.t("indicator"), options={
-            s.t(f"ind_{k}"): k for k in INDICATORS}, value=s.indicator)
+            s.t(f"ind_{k}"): k for k in INDICATORS}, value=s.indicator, width=WIDGET_WIDTH)
         basemap = pn.widgets.Select(name=s.t("basemap"), options={
-            s.t(f"base_{k}"): k for k in BASEMAPS}, value=s.basemap)
+            s.t(f"base_{k}"): k for k in BASEMAPS}, value=s.basemap, width=WIDGET_WIDTH)
         unavailable = s.unavailable_layers()
         layers = pn.widgets.CheckBoxGroup(name=s.t("layers"), options={
             s.t(f"layer_{k}"): k for k in LAYERS if k not in unavailable},
@@ -114,7 +118,7 @@ class Controls(pn.viewable.Viewer):
             s.t("click_move"): "move", s.t("click_none"): "none"},
             value=s.click)
         staff = pn.widgets.FloatInput(name=s.t("new_staff"), value=s.new_staff, step=0.5,
-                                      start=0.0, end=100.0)
+                                      start=0.0, end=100.0, width=WIDGET_WIDTH)
         for widget, name in ((lang, "lang"), (district, "district"), (kind, "kind"),
                              (threshold, "threshold"), (indicator, "indicator"),
                              (basemap, "basemap"), (layers, "layers"), (click, "click"),
@@ -264,7 +268,7 @@ class Tables(pn.viewable.Viewer):
                else "—" if pd.isna(v) else met[bool(v)]
                for k, v in zip(rows["indicator"], rows["met"], strict=True)]
         return ranking, pd.DataFrame({
-            s.t("indicators_table"): rows["indicator"].map(names).to_numpy(),
+            s.t("indicator_name"): rows["indicator"].map(names).to_numpy(),
             s.t("achieved"): rows["value"].map(_pct).to_numpy(),
             s.t("target"): rows["target"].map(_pct).to_numpy(),
             "": why,
