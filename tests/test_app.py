@@ -422,3 +422,15 @@ def test_map_legend_follows_the_shading_and_the_district_view(demo_city: Path):
     assert view.fig.x_range.renderers == [view.r["communities"]]
     comm = state.session.layers["community_summary"]
     assert len(view.src["communities"].data["cls"]) == int((comm["district"] == district).sum())
+
+
+def test_a_click_fades_nothing(demo_city: Path):
+    """The map's layers draw selected and other shapes alike: a click is an action."""
+    from coverage_app.app import CoverageApp
+
+    view = CoverageApp(demo_city).map
+    view.state.layers = list(view.state.layers) + ["catchments"]
+    assert view.r, "no layer drawn"
+    for name, renderer in view.r.items():
+        assert renderer.nonselection_glyph is None, name
+        assert renderer.selection_glyph is None, name

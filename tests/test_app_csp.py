@@ -203,6 +203,17 @@ def test_app_runs_under_the_policy_and_inline_handlers_do_not(server: str, chrom
         expect(coverage).not_to_have_attribute("data-value", before, timeout=30_000)
         assert float(coverage.get_attribute("data-value") or "nan") < float(before)
         assert page.evaluate("window.__csp") == []
+        # every tab, made when first opened, in English too: nothing loaded from elsewhere
+        page.get_by_role("button", name="English").click()
+        expect(coverage).to_contain_text("Migrants within", timeout=30_000)
+        for name, shows in (("Recommend", "New service points K"),
+                            ("Scenario", "Download scenario JSON"),
+                            ("Download the report", "Report PDF")):
+            page.locator(".bk-tab").filter(has_text=name).first.click()
+            expect(page.get_by_text(shows).first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__csp") == [], "something the page needs was blocked"
+        assert _csp_messages(console) == []
         # markup written into the page runs no script: an inline handler, a javascript: URL
         page.evaluate("""() => { const d = document.createElement('div');
             d.innerHTML = '<img src=x onerror="window.__pwned=1">'

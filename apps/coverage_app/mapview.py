@@ -206,6 +206,8 @@ class MapView(pn.viewable.Viewer):
         self.src[layer] = source = ColumnDataSource(data=data)
         self.r[layer] = renderer = getattr(self.fig, method)(*coords, source=source, **visuals)
         renderer.muted_glyph = "auto"  # muting is for legends, which the map has none of
+        # A click adds, chooses or moves a point; it does not select: nothing fades.
+        renderer.selection_glyph = renderer.nonselection_glyph = None
         renderer.visible = layer in self.state.layers
         self.fig.renderers = [self.tiles, *(self.r[n] for n in ORDER if n in self.r)]
 
