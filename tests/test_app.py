@@ -429,7 +429,7 @@ def test_a_click_fades_nothing(demo_city: Path):
     from coverage_app.app import CoverageApp
 
     view = CoverageApp(demo_city).map
-    view.state.layers = list(view.state.layers) + ["catchments"]
+    view.state.layers = [*view.state.layers, "catchments"]
     assert view.r, "no layer drawn"
     for name, renderer in view.r.items():
         assert renderer.nonselection_glyph is None, name
