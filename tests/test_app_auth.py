@@ -428,3 +428,28 @@ def test_limits_divided_among_server_processes():
         limiter.attempt("ana", "10.0.0.1")
     # Locked: the wait is the rest of the window, not a back-off step.
     assert limiter.retry_after("ana", "10.0.0.1") > 5 * 60
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket table")
+def test_the_app_listens_on_this_machine_only_by_default(demo_city: Path):
+    """Without --address the app's listening sockets are on the loopback address only."""
+    import inspect
+
+    from appserver import run_app
+    from coverage_app import serve
+
+    assert inspect.signature(serve).parameters["address"].default == "127.0.0.1"
+    with run_app(demo_city) as url:
+        port = int(url.rsplit(":", 1)[1])
+        listening = []
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            if not Path(table).exists():
+                continue
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: listening
+                    listening.append(address)
+    assert listening, "the app's socket was not found"
+    loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
+    assert set(listening) <= loopback, listening

@@ -405,3 +405,21 @@ def test_results_are_reused_only_while_inputs_and_parameters_match(demo_run: Pat
     assert "max_snap_m = 500" in text
     toml.write_text(text.replace("max_snap_m = 500", "max_snap_m = 400"), encoding="utf-8")
     assert not is_current(info, load_project(copy), "walk")
+
+
+def test_a_report_for_every_district_of_the_demo_city(demo_city: Path, tmp_path: Path):
+    """Each district of the unchanged demo city, one without under-served clusters among them
+    (莞城区), gets its report."""
+    import pyogrio
+
+    from coverage.report import make_report
+
+    summary = pyogrio.read_dataframe(demo_city / "results" / "results.gpkg",
+                                     layer="community_summary", read_geometry=False)
+    districts = sorted(summary["district"].astype(str).unique())
+    assert "莞城区" in districts
+    for district in districts:
+        made = make_report(demo_city, district=district, formats=["html"],
+                           out=tmp_path / district)
+        page = Path(made["html"]).read_text(encoding="utf-8")
+        assert district in page and len(page) > 10_000
