@@ -853,7 +853,8 @@ def test_the_session_sent_every_view(capture: Capture, found: Seen):
     # the tables: ranking (both languages), recommendation, scenario edits and comparison
     flat = {str(c) for _, header, _ in found.tables for c in header}
     # (the recommendation's columns by their labels: 候选点编号 in Chinese, Candidate in English)
-    assert {"流动人口", "Migrants", "候选点编号", "Candidate", "site_id", "action"} <= flat, flat
+    assert {"流动人口", "Migrants", "候选点编号", "Candidate", "服务点编号", "Service point",
+            "操作", "Action"} <= flat, flat
     assert {"新进入15分钟圈的流动人口", "Migrants newly within 15 min"} <= flat, flat
     assert capture.sites.keys() == {"amap", "osm"}
     assert any("report" in s for s, _ in capture.steps)

@@ -347,11 +347,13 @@ class Scenarios(pn.viewable.Viewer):
     def update(self, *_: Any) -> None:
         s = self.state
         edits = s.session.edits
-        self.edits.object = pd.DataFrame([{
-            "#": i + 1, "action": e.action, "site_id": e.site_id,
+        table = pd.DataFrame([{
+            "#": i + 1, "action": s.t(f"action_{e.action}"), "site_id": e.site_id,
             "lon": None if e.lon is None else round(e.lon, 6),
             "lat": None if e.lat is None else round(e.lat, 6), "staff": e.staff}
             for i, e in enumerate(edits)]) if edits else None
+        self.edits.object = None if table is None else table.rename(
+            columns={c: column_label(c, lang=s.lang) for c in table.columns})
         if s.ready:
             table = s.session.comparison()
             keep = [c for c in table.index if c.startswith(("coverage_", "staff"))]
