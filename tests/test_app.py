@@ -434,3 +434,20 @@ def test_a_click_fades_nothing(demo_city: Path):
     for name, renderer in view.r.items():
         assert renderer.nonselection_glyph is None, name
         assert renderer.selection_glyph is None, name
+
+
+def test_density_has_its_own_legend(demo_city: Path):
+    """The density hexagons' legend shows with them, in the page's language."""
+    from coverage_app.app import CoverageApp
+
+    app = CoverageApp(demo_city, lang="en")
+    view, state = app.map, app.state
+    assert not view.density_bar.visible
+    state.layers = [*state.layers, "density"]
+    assert view.density_bar.visible and view.density_bar.title == "Migrants per hexagon"
+    assert view.density_bar.color_mapper is view.r["density"].glyph.fill_color["transform"]
+    assert view.density_bar.color_mapper.high > 0
+    state.lang = "zh"
+    assert view.density_bar.title.startswith("流动人口")
+    state.layers = [k for k in state.layers if k != "density"]
+    assert not view.density_bar.visible

@@ -146,6 +146,10 @@ class MapView(pn.viewable.Viewer):
         self._source("sites", {})
         self.colorbar = ColorBar(color_mapper=self.mapper, width=10, location=(0, 0))
         fig.add_layout(self.colorbar, "right")
+        # the density hexagons' own legend, shown with them
+        self.density_bar = ColorBar(color_mapper=self.density_mapper, width=10,
+                                    location=(0, 0), visible=False)
+        fig.add_layout(self.density_bar, "right")
         fig.add_tools(HoverTool(renderers=[self.r["communities"]],
                                 tooltips=[("", "@name"), ("", "@label")]))
         fig.add_tools(HoverTool(renderers=[self.r["sites"]],
@@ -380,6 +384,7 @@ class MapView(pn.viewable.Viewer):
         labels_text = {"coverage": "ind_coverage", "staff": "ind_staff", "gap": "ind_gap",
                        "e2sfca": "ind_e2sfca"}
         self.colorbar.title = scale.title or self.state.t(labels_text[self.state.indicator])
+        self.density_bar.title = self.state.t("density_legend")
 
     def _redraw_sites(self, *_: Any) -> None:
         if not self.state.ready:  # the positions come with the model, a moment later
@@ -410,6 +415,8 @@ class MapView(pn.viewable.Viewer):
             self._draw_recommended()
         for name, renderer in self.r.items():
             renderer.visible = name in self.state.layers
+        self.density_bar.visible = "density" in self.state.layers and "density" in self.r
+        self.density_bar.title = self.state.t("density_legend")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.pane
