@@ -107,6 +107,7 @@ def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
             expect(compare).to_contain_text("当前情景")
             expect(compare).to_contain_text(f"{baseline:.2%}")
             expect(compare).to_contain_text(text)
+            expect(compare).to_contain_text(" pp")  # the gaps, in percentage points
             expect(compare).not_to_contain_text("baseline")
             # a threshold of 10 minutes: the ranking's coverage column follows
             page.get_by_text("规划指标", exact=True).first.click()

@@ -40,6 +40,11 @@ def _pct(value: object) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value):.2%}"
 
 
+def _pp(value: object) -> str:
+    """A difference of two shares, in percentage points."""
+    return "—" if value is None or pd.isna(value) else f"{100 * float(value):+.2f} pp"
+
+
 def _heading(label: str, *, small: bool = False) -> pn.pane.HTML:
     """A heading above a group of widgets (HTML, escaped: cheaper to make than Markdown)."""
     tag = ('<b class="cov-label">{}</b>' if small else '<h4 class="cov-heading" style="margin:'
@@ -359,7 +364,8 @@ class Scenarios(pn.viewable.Viewer):
             keep = [c for c in table.index if c.startswith(("coverage_", "staff"))]
             shown = table.loc[keep].astype(float)
             text = pd.DataFrame({
-                col: [_pct(v) if row.startswith("coverage_") else f"{v:,.1f}"
+                col: [_pp(v) if row.startswith("coverage_gap") else
+                      _pct(v) if row.startswith("coverage_") else f"{v:,.1f}"
                       for row, v in shown[col].items()] for col in shown.columns},
                 index=[column_label(c, lang=s.lang) for c in keep])
             names = {"baseline": s.t("scenario_today"), "current": s.t("scenario_current")}
