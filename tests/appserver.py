@@ -31,17 +31,19 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def run_app(demo_city: Path, *extra: str, env: dict[str, str] | None = None,
-            ready: str = "/", log_on_error: bool = False) -> Iterator[str]:
+            ready: str = "/", log_on_error: bool = False,
+            log_file: Path | None = None) -> Iterator[str]:
     """Run ``coverage app`` on ``demo_city`` until ``ready`` answers; yield its URL.
 
     With ``log_on_error``, an exception inside the block fails the test with the end of the
-    server's log, which says more than where the client was.
+    server's log, which says more than where the client was. The log is kept in ``log_file``
+    when given (for tests that read it), else in a temporary file.
     """
     port = free_port()
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
     url = f"http://localhost:{port}"
     # Output to a file, not a pipe: a full pipe would stall the server.
-    with tempfile.TemporaryFile("w+") as log:
+    with (log_file.open("w+") if log_file else tempfile.TemporaryFile("w+")) as log:
         proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
                                  "--no-show", *extra], stdout=log, stderr=subprocess.STDOUT,
                                 text=True, env=env)

@@ -27,7 +27,7 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from appserver import SCRIPT
+from appserver import SCRIPT, run_app
 from appserver import free_port as _free_port
 
 PASSWORD = "right-password-1"
@@ -94,32 +94,9 @@ class Server:
 def _serve(demo_city: Path, folder: Path, *extra: str, env: dict[str, str] | None = None
            ) -> Iterator[tuple[int, Path]]:
     """``coverage app`` in its own process, its output in a file; its port and log."""
-    port = _free_port()
     log = folder / "app.log"
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    with log.open("w") as out:
-        proc = subprocess.Popen([str(SCRIPT), "app", str(demo_city), "--port", str(port),
-                                 "--no-show", *extra], stdout=out, stderr=subprocess.STDOUT,
-                                text=True, env=env)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                Client(port).request("GET", "/login")
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"the app stopped: {log.read_text()}")
-                if time.monotonic() > deadline:
-                    pytest.fail("the app did not answer within 180 s")
-                time.sleep(0.5)
-        yield port, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with run_app(demo_city, *extra, env=env, ready="/login", log_file=log) as url:
+        yield int(url.rsplit(":", 1)[1]), log
 
 
 @pytest.fixture(scope="module")
@@ -435,7 +412,6 @@ def test_the_app_listens_on_this_machine_only_by_default(demo_city: Path):
     """Without --address the app's listening sockets are on the loopback address only."""
     import inspect
 
-    from appserver import run_app
     from coverage_app import serve
 
     assert inspect.signature(serve).parameters["address"].default == "127.0.0.1"

@@ -189,7 +189,7 @@ class Cards(pn.viewable.Viewer):
         reg_col = coverage_column(s.threshold, "registered")
         value = row[col]
         delta = (float(value) - float(base[col])) if not pd.isna(value) else np.nan
-        change = (s.t("card_change", delta=f"{100 * delta:+.2f} pp")
+        change = (s.t("card_change", delta=_pp(delta))
                   if np.isfinite(delta) and not s.district else "")
         n_sites = _sites_in(s) if s.ready else None
         ind = s.indicators()
@@ -203,8 +203,7 @@ class Cards(pn.viewable.Viewer):
             ("coverage", s.t("card_coverage", t=t), _pct(value), value, change),
             ("registered", s.t("card_registered", t=t), _pct(row[reg_col]), row[reg_col],
              reg_note),
-            ("gap", s.t("card_gap"), "—" if pd.isna(row[gap_col]) else
-             f"{100 * float(row[gap_col]):+.2f} pp", row[gap_col], ""),
+            ("gap", s.t("card_gap"), _pp(row[gap_col]), row[gap_col], ""),
             ("shortfall", s.t("card_shortfall"), "—" if pd.isna(row["staff_shortfall"]) else
              f"{float(row['staff_shortfall']):,.1f}", row["staff_shortfall"], ""),
             ("sites", s.t("card_sites"), "…" if n_sites is None else f"{n_sites:,}",
