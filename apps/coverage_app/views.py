@@ -306,6 +306,7 @@ class Recommend(pn.viewable.Viewer):
             sites = pd.DataFrame(rec.layers["recommended_sites"].drop(columns="geometry"))
             newly = [c for c in sites.columns if c.startswith("migrants_newly_within")]
             sites = sites[["rank", "candidate_id", "name", "staff", *newly]].copy()
+            sites["rank"] = sites["rank"].astype("int64").astype(str)  # not 1.0 after concat
             for column in newly:  # people counted: small counts are not shown (disclosure)
                 shown = suppress_series(sites[column].astype("int64"), total=False,
                                         min_cell=s.session.project.min_cell)
@@ -317,8 +318,11 @@ class Recommend(pn.viewable.Viewer):
             parts.append(staff[["site_id", "name", "new_staff", "staff_before",
                                 "staff_after"]])
         table = pd.concat(parts, ignore_index=True) if parts else None
-        self.result.object = None if table is None else table.rename(
-            columns={c: column_label(c, lang=s.lang) for c in table.columns})
+        if table is not None:
+            # new points and staff in one table: a row has only its own kind's cells
+            table = table.astype(object).where(table.notna(), "").rename(
+                columns={c: column_label(c, lang=s.lang) for c in table.columns})
+        self.result.object = table
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
