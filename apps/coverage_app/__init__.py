@@ -107,6 +107,11 @@ def serve(
         "websocket_max_message_size": MAX_MESSAGE_BYTES,
         "title": parsed.name,
         "transforms": transforms(kwargs),  # security headers and the pages' CSP (docs/app.md)
+        # No URL syncing (pn.state.location): the pages read their ?lang= from the request.
+        # Its first report from the browser also made Panel drop the page's style-sheet
+        # cache, so the first update of every pane re-sent and re-applied its style sheets
+        # (a quarter of a second more for a page's first click on the map).
+        "location": False,
     }
     if users_file is not None:
         from .auth import HashedAuthProvider, LoginLimiter, check_cookie_secret

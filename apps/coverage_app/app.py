@@ -20,6 +20,7 @@ import panel as pn
 
 from coverage.messages import text
 from coverage.project import Project, load_project
+from coverage.recommend import default_candidates, site_places
 from coverage.session import PlanningSession, model_loaded, scenario_model
 
 from .mapview import MapView
@@ -30,13 +31,17 @@ from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
 def warm(project: Project, mode: str = "walk") -> None:
     """Read the results and build the analysis model before the first visitor comes.
 
-    A page is made once too (not shown), so that what every page shows alike is ready.
-    Then what the process holds so far (the libraries, the results, the model) is left out of
-    the garbage collector's full passes (:func:`gc.freeze`): it lives as long as the server,
-    and walking it took a few hundred milliseconds a pass, a pass every few new sessions.
+    The recommendation's candidate sites and the road names that name places are found then
+    too (seconds on a whole city, the same for every visitor). A page is made once too (not
+    shown), so that what every page shows alike is ready. Then what the process holds so far
+    (the libraries, the results, the model) is left out of the garbage collector's full
+    passes (:func:`gc.freeze`): it lives as long as the server, and walking it took a few
+    hundred milliseconds a pass, a pass every few new sessions.
     """
     PlanningSession.open(project, mode=mode, shared=True)
-    scenario_model(project, mode)
+    model = scenario_model(project, mode)
+    default_candidates(model)
+    site_places(model, model.study.sites.geometry.iloc[:1])  # reads the road names
     CoverageApp(project)
     gc.collect()
     gc.freeze()

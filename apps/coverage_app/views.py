@@ -349,10 +349,12 @@ class Scenarios(pn.viewable.Viewer):
         self.edits = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
         self.compare = pn.pane.DataFrame(sizing_mode="stretch_width",
                                          css_classes=["cov-compare"])
+        self.shown = False  # updated once its tab is made (the comparison costs an evaluation)
         state.param.watch(self.update, ["version", "ready", "lang"])
-        self.update()
 
     def update(self, *_: Any) -> None:
+        if not self.shown:
+            return
         s = self.state
         edits = s.session.edits
         table = pd.DataFrame([{
@@ -378,6 +380,8 @@ class Scenarios(pn.viewable.Viewer):
         return io.StringIO(self.state.session.scenario("current").to_json())
 
     def __panel__(self) -> pn.viewable.Viewable:
+        self.shown = True
+        self.update()
         s = self.state
         undo = pn.widgets.Button(name=s.t("undo"))
         remove = pn.widgets.Button(name=s.t("remove"), button_type="danger")

@@ -35,6 +35,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from coverage.equalization import coverage_column, threshold_label
 from coverage.network.readers import read_road_names
@@ -180,24 +181,23 @@ def recommend_sites(
     if objective != "target" and (not isinstance(k, int | np.integer) or k < 1):
         msg = f"k (number of new sites) must be a whole number ≥ 1, got {k!r}"
         raise ValueError(msg)
-    if candidates is None:
-        from coverage.patterns import underserved_clusters
-
-        access = pd.DataFrame({"time_min": model.baseline.m_time,
-                               "community_id": model.m_comm})
-        clusters = underserved_clusters(model.study.migrants, access, network=model.net,
-                                        min_cell=model.study.project.min_cell)
-        candidates = candidate_sites(model, clusters=clusters)
-    cands = candidates
+    cands = default_candidates(model) if candidates is None else candidates
     existing = model.baseline.sites
-    dest_ids = np.r_[existing.index.to_numpy(dtype=object),
-                     cands["candidate_id"].to_numpy(dtype=object)]
-    dx = np.r_[existing["x"].to_numpy(float), cands.geometry.x.to_numpy()]
-    dy = np.r_[existing["y"].to_numpy(float), cands.geometry.y.to_numpy()]
     weights, (ox, oy) = _demand_nodes(model)
     reach = DISTANCE_REACH_MIN if objective == "distance" else model.max_t
-    table = model.net.cost_table((ox, oy), (dx, dy), max_cost=reach)
-    table["destination"] = dest_ids[table["destination"].to_numpy()]
+
+    def costs() -> pd.DataFrame:
+        dest_ids = np.r_[existing.index.to_numpy(dtype=object),
+                         cands["candidate_id"].to_numpy(dtype=object)]
+        dx = np.r_[existing["x"].to_numpy(float), cands.geometry.x.to_numpy()]
+        dy = np.r_[existing["y"].to_numpy(float), cands.geometry.y.to_numpy()]
+        out = model.net.cost_table((ox, oy), (dx, dy), max_cost=reach)
+        out["destination"] = dest_ids[out["destination"].to_numpy()]
+        return out
+
+    # The default candidates' table is the same for every recommendation: made once.
+    table = (model.derived(f"candidate_costs:{reach!r}", costs) if candidates is None
+             else costs())
     # Existing sites stay open. One that reaches nobody within ``reach`` is no column of the
     # table and changes no objective: leave it out of the model rather than fail on it.
     fixed = list(existing.index[existing.index.isin(table["destination"].unique())])
@@ -249,6 +249,35 @@ def recommend_sites(
                               before=before, after=after, after_state=after_state)
 
 
+def default_candidates(model: ScenarioModel) -> gpd.GeoDataFrame:
+    """Return the default candidate sites of :func:`recommend_sites`, computed once per model.
+
+    :func:`candidate_sites` with the baseline's under-served clusters: both depend on the
+    baseline alone, and finding the clusters is most of a recommendation's time.
+    """
+    def compute() -> gpd.GeoDataFrame:
+        from coverage.patterns import underserved_clusters
+
+        access = pd.DataFrame({"time_min": model.baseline.m_time,
+                               "community_id": model.m_comm})
+        clusters = underserved_clusters(model.study.migrants, access, network=model.net,
+                                        min_cell=model.study.project.min_cell)
+        return candidate_sites(model, clusters=clusters)
+
+    return model.derived("default_candidates", compute)
+
+
+def _named_roads(model: ScenarioModel) -> gpd.GeoDataFrame | None:
+    """Return the named roads of the network, read once per model (``None``: no names)."""
+    def compute() -> gpd.GeoDataFrame | None:
+        try:
+            return read_road_names(model.study.network_path)
+        except (OSError, ValueError, ImportError):
+            return None  # no names: places are still named by community and coordinates
+
+    return model.derived("named_roads", compute)
+
+
 def site_places(model: ScenarioModel, points: gpd.GeoSeries,
                 labels: list[str] | None = None) -> pd.DataFrame:
     """Return where each point is, for a person to find it (:mod:`coverage.placement.places`).
@@ -271,10 +300,9 @@ def site_places(model: ScenarioModel, points: gpd.GeoSeries,
         pad_lon = pad_lat / max(np.cos(np.radians(float(np.abs(wgs.y).max()))), 0.1)
         bbox = (float(wgs.x.min()) - pad_lon, float(wgs.y.min()) - pad_lat,
                 float(wgs.x.max()) + pad_lon, float(wgs.y.max()) + pad_lat)
-        try:
-            roads = read_road_names(model.study.network_path, bbox=bbox)
-        except (OSError, ValueError, ImportError):
-            roads = None  # no names: the places are still named by community and coordinates
+        roads = _named_roads(model)
+        if roads is not None:
+            roads = roads.iloc[np.sort(roads.sindex.query(shapely.box(*bbox)))]
     return place_names(points, communities=model.communities, roads=roads, labels=labels)
 
 

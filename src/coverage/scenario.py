@@ -33,6 +33,8 @@ import numbers
 import os
 import re
 import stat
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,7 +45,7 @@ import pyproj
 import shapely
 
 from coverage import provenance
-from coverage.access import enhanced_two_step_fca
+from coverage.access import step_weights
 from coverage.equalization import allocate_registered, threshold_label
 from coverage.loaders import StudyData, load_study
 from coverage.network import RoadNetwork
@@ -53,6 +55,8 @@ from coverage.staffing import PER, staff_rate, staffing_standard
 Action = Literal["add", "move", "close", "set_staff"]
 ACTIONS: tuple[str, ...] = ("add", "move", "close", "set_staff")
 SCENARIO_VERSION = 1
+#: Sites whose E2SFCA step 1 a model keeps (a city's sites and the what-ifs' new places).
+_WEIGHTS_KEPT = 4096
 
 MAX_SCENARIO_BYTES = 1_000_000
 """Largest scenario read (UTF-8 bytes of its JSON text, or the size of its file)."""
@@ -505,6 +509,9 @@ class ScenarioModel:
         from coverage.run import e2sfca_steps  # run imports this layer's neighbours
 
         self.steps = e2sfca_steps(self.thresholds)
+        self._step = step_weights(self.steps)
+        self._weights: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        self._derived_lock = threading.Lock()
         study = self.study
         self.communities = study.communities.reset_index(drop=True)
         registered = study.layers.get("registered_points")
@@ -525,6 +532,19 @@ class ScenarioModel:
         self._std = staffing_standard(self._community_table(self._site_frame()), self.standard)
         self.baseline = self._baseline()
         self.inputs = input_hashes(study)
+        self._derived: dict[str, Any] = {}
+
+    def derived(self, name: str, compute: Callable[[], Any]) -> Any:
+        """Return a value derived from the baseline alone (not from any edit), computed once.
+
+        Recommendations ask again and again for the same candidate sites and road names;
+        a server's sessions share one model, so they share these too. The value is handed
+        out as it is: read it, never modify it in place.
+        """
+        with self._derived_lock:  # one computation per name, however many ask at once
+            if name not in self._derived:
+                self._derived[name] = compute()
+            return self._derived[name]
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -766,55 +786,100 @@ class ScenarioModel:
             "migrants": np.bincount(self.levels[2][2], minlength=len(cid)).astype(float),
         })
 
+    def _site_weights(self, rows: np.ndarray, mins: np.ndarray) -> tuple[np.ndarray, float]:
+        """E2SFCA weights of a site's pairs and the weighted demand it reaches (step 1).
+
+        Both depend on the site's pairs alone, which states share until the site moves:
+        kept per pairs array (held here, so its ``id`` is not reused while kept).
+        """
+        key = id(rows)
+        hit = self._weights.get(key)
+        if hit is not None and hit[0] is rows:
+            return hit[1], hit[2]
+        w = self._step(mins)
+        reached = float(np.bincount(np.zeros(len(rows), np.int64),
+                                    weights=self.demand[rows] * w, minlength=1)[0])
+        with self._derived_lock:
+            if len(self._weights) >= _WEIGHTS_KEPT:
+                self._weights.pop(next(iter(self._weights)))
+            self._weights[key] = (rows, w, reached)
+        return w, reached
+
+    def _e2sfca(self, state: _State) -> np.ndarray:
+        """E2SFCA score of every demand row (:func:`coverage.access.enhanced_two_step_fca`).
+
+        The same formula, on the state's pairs with each site's step 1 kept: a what-if
+        changes a few sites, and checking and weighting every pair again took most of the
+        time of a summary. ``coverage run`` computes it with the library function, and
+        ``tests/test_scenario.py`` checks that both agree.
+        """
+        ids = list(state.sites.index)
+        empty = (np.zeros(0, np.int64), np.zeros(0))
+        pairs = [state.pairs.get(s, empty) for s in ids]
+        if not pairs:
+            return np.zeros(len(self.demand))
+        weighted = [self._site_weights(rows, mins) for rows, mins in pairs]
+        reached = np.array([r for _, r in weighted])
+        supply = state.sites["staff"].to_numpy(float)
+        ratio = np.divide(supply, reached, out=np.zeros_like(supply), where=reached > 0)
+        lengths = [len(rows) for rows, _ in pairs]
+        return np.bincount(np.concatenate([rows for rows, _ in pairs]),
+                           weights=np.concatenate([w for w, _ in weighted])
+                           * np.repeat(ratio, lengths), minlength=len(self.demand))
+
     def summarize(self, state: _State) -> pd.DataFrame:
         """Coverage, staffing and E2SFCA per city, district and community for a state.
 
-        Every figure is a sum over people with :func:`numpy.bincount` on unit codes computed
-        once, so a what-if is summarised in milliseconds.
+        Every figure is a sum over people with :func:`numpy.bincount` on community codes
+        computed once (districts and the city then add their communities up), so a what-if is
+        summarised in milliseconds.
         """
         sites = state.sites
-        ids = list(sites.index)
-        empty = (np.zeros(0, np.int64), np.zeros(0))
-        pairs = [state.pairs.get(s, empty) for s in ids]
-        costs = pd.DataFrame({
-            "origin": np.concatenate([p[0] for p in pairs]) if ids else empty[0],
-            "destination": np.repeat(np.arange(len(ids)), [len(p[0]) for p in pairs]),
-            "cost": np.concatenate([p[1] for p in pairs]) if ids else empty[1],
-        })
-        demand = pd.Series(self.demand, index=pd.RangeIndex(len(self.demand)))
-        supply = pd.Series(sites["staff"].to_numpy(float), index=pd.RangeIndex(len(ids)))
-        score = enhanced_two_step_fca(demand, supply, costs, steps=self.steps).to_numpy() * PER
+        score = self._e2sfca(state) * PER
         table = self._community_table(sites)
         people = table["migrants"].to_numpy() + table["registered_pop"].to_numpy()
         needed = self._std * people / PER
-        shortfall = np.maximum(needed - table["staff"].to_numpy(), 0.0)
+        staff = table["staff"].to_numpy()
+        # Sums per community over people, once; districts and the city add communities up.
+        _, cid, km, kr, _ = self.levels[2]
+        n = len(cid)
+        sums: dict[str, np.ndarray] = {
+            "migrants": np.bincount(km, minlength=n).astype(float),
+            "registered": np.bincount(kr, weights=self.r_pop, minlength=n),
+            "e2sfca_migrant": np.bincount(km, weights=score[: self.n_m], minlength=n),
+            "e2sfca_registered": np.bincount(kr, weights=score[self.n_m:] * self.r_pop,
+                                             minlength=n),
+            "staff": staff,
+            "staff_shortfall": np.maximum(needed - staff, 0.0),
+            "people": people,
+        }
+        for m in self.thresholds:
+            sums[f"within_{m}_migrant"] = np.bincount(
+                km, weights=(state.m_time <= m).astype(float), minlength=n)
+            sums[f"within_{m}_registered"] = np.bincount(
+                kr, weights=np.where(state.r_time <= m, self.r_pop, 0.0), minlength=n)
         parts = []
-        for level, names, km, kr, kc in self.levels:
-            n = len(names)
-            mig = np.bincount(km, minlength=n).astype(float)
-            reg = np.bincount(kr, weights=self.r_pop, minlength=n)
+        for level, names, _, _, kc in self.levels:
+            k = len(names)
+            up = sums if level == "community" else {
+                key: np.bincount(kc, weights=v, minlength=k) for key, v in sums.items()}
+            mig, reg = up["migrants"], up["registered"]
             with np.errstate(invalid="ignore", divide="ignore"):
                 data: dict[str, np.ndarray] = {"migrants": mig, "registered": reg}
                 for m in self.thresholds:
                     lab = threshold_label(m)
-                    cm = np.bincount(km, weights=(state.m_time <= m).astype(float),
-                                     minlength=n) / mig
-                    cr = np.bincount(kr, weights=np.where(state.r_time <= m, self.r_pop, 0.0),
-                                     minlength=n) / reg
+                    cm = up[f"within_{m}_migrant"] / mig
+                    cr = up[f"within_{m}_registered"] / reg
                     data[f"coverage_{lab}_migrant"] = cm
                     data[f"coverage_{lab}_registered"] = cr
                     data[f"coverage_gap_{lab}"] = cr - cm
-                data["e2sfca_mean_migrant"] = np.bincount(
-                    km, weights=score[: self.n_m], minlength=n) / mig
-                data["e2sfca_mean_registered"] = np.bincount(
-                    kr, weights=score[self.n_m:] * self.r_pop, minlength=n) / reg
-                staff = np.bincount(kc, weights=table["staff"].to_numpy(), minlength=n)
-                data["staff"] = staff
-                data["staff_shortfall"] = np.bincount(kc, weights=shortfall, minlength=n)
+                data["e2sfca_mean_migrant"] = up["e2sfca_migrant"] / mig
+                data["e2sfca_mean_registered"] = up["e2sfca_registered"] / reg
+                data["staff"] = up["staff"]
+                data["staff_shortfall"] = up["staff_shortfall"]
                 # the main job's denominator: migrants and the communities' registered_pop
                 data["staff_per_1000_total"] = staff_rate(
-                    staff, np.bincount(kc, weights=people, minlength=n),
-                    min_population=self.rate_min_population)[0]
+                    up["staff"], up["people"], min_population=self.rate_min_population)[0]
             frame = pd.DataFrame(data, index=pd.Index(names, name="unit"))
             frame.insert(0, "level", level)
             parts.append(frame)

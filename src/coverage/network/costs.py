@@ -36,7 +36,7 @@ destinations. Each origin then takes the better of its road's two end nodes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -118,6 +118,9 @@ class _Ends:
         self.node_b = ends_b[link]
         self.cost_a = cost_a
         self.cost_b = cost_b
+        # Searches from these destinations, kept for the next origins: a new service point's
+        # costs to migrants and then to registered residents are one search, not two.
+        self.searches: dict[tuple[str, float], Any] = {}
 
     def pos_at(self, i: np.ndarray | slice) -> np.ndarray:
         """Metres from end ``a`` along the link of entries ``i``."""
@@ -300,12 +303,16 @@ def _nearest_via_nodes(
     link's two ends. Origins go in chunks so that the temporary arrays stay small.
     """
     n = net.n_nodes
-    graph = _augmented(net, dest)
-    dist, _, sources = dijkstra(
-        graph, directed=True, indices=n + np.arange(len(dest.rows)), min_only=True,
-        return_predecessors=True,
-    )
-    sources -= n
+    kept = dest.searches.get(("nearest", np.inf))
+    if kept is None:
+        graph = _augmented(net, dest)
+        dist, _, sources = dijkstra(
+            graph, directed=True, indices=n + np.arange(len(dest.rows)), min_only=True,
+            return_predecessors=True,
+        )
+        sources -= n
+        dest.searches["nearest", np.inf] = kept = (dist, sources)
+    dist, sources = kept
 
     def run(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
@@ -663,7 +670,9 @@ def cost_table(
     labels = (None if same else _label_array(oindex, orig.rows),
               _label_array(dindex, dest.rows))
     if len(dest.rows) and len(orig.rows):
-        reached = _reached(net, dest, limit)
+        reached = dest.searches.get(("reached", limit))
+        if reached is None:
+            reached = dest.searches["reached", limit] = _reached(net, dest, limit)
         o, d, c = _join(orig, dest, net, reached, limit, labels,
                         net.speed_m_per_min if cost == "time_min" else None)
     else:

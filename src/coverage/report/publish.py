@@ -132,11 +132,14 @@ def protect_levels(
     return masks
 
 
-def _sum_hidden(mask: pd.DataFrame, p: Partition, parts: tuple[str, ...]) -> pd.Series:
+def _sum_hidden(mask: dict[str, np.ndarray], p: Partition, parts: tuple[str, ...]
+                ) -> np.ndarray:
     """Whether a published sum of ``parts`` would reveal a suppressed part."""
-    inside = mask[list(parts)].any(axis=1)
-    others = [c for c in p.parts if c not in parts]
-    outside = mask[others].any(axis=1) | mask[p.total] if others else mask[p.total]
+    inside = np.logical_or.reduce([mask[c] for c in parts])
+    outside = mask[p.total].copy()
+    for c in p.parts:
+        if c not in parts:
+            outside |= mask[c]
     return inside & outside
 
 
@@ -144,33 +147,46 @@ def _apply(
     frame: pd.DataFrame, mask: pd.DataFrame, partitions: Sequence[Partition],
     basis: dict[str, tuple[str, ...]],
 ) -> pd.DataFrame:
-    """Blank the suppressed counts, the unsafe sums and the figures on suppressed populations."""
-    out = frame.copy()
-    hide: dict[str, pd.Series] = {}
+    """Blank the suppressed counts, the unsafe sums and the figures on suppressed populations.
+
+    On numpy arrays, column by column (a scenario in the app is published on every edit).
+    """
+    flags = {c: mask[c].to_numpy(bool) for c in mask.columns}
+    none = np.zeros(len(frame), dtype=bool)
+    hide: dict[str, np.ndarray] = {}
     for p in partitions:
         for c in (p.total, *p.parts):
-            hide[c] = hide.get(c, False) | mask[c]
+            hide[c] = hide.get(c, none) | flags[c]
         for column, parts in p.sums.items():
-            hide[column] = _sum_hidden(mask, p, parts)
+            hide[column] = _sum_hidden(flags, p, parts)
     for column, bases in basis.items():
-        acc = pd.Series(False, index=frame.index)
+        acc = hide.get(column, none)
         for b in bases:
-            acc |= hide.get(b, False)
-        hide[column] = hide.get(column, False) | acc
-    for column, flags in hide.items():
-        if column in out.columns:
-            out[column] = _nullable(out[column]).mask(flags.to_numpy(bool))
+            acc = acc | hide.get(b, none)
+        hide[column] = acc
+    columns = {c: (_masked(frame[c], hide[c]) if c in hide else frame[c])
+               for c in frame.columns}
+    out = pd.DataFrame(columns, index=frame.index)
+    out.columns = frame.columns  # names as they were (a dict would make them strings)
     return out
 
 
-def _nullable(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("boolean")
-    if pd.api.types.is_integer_dtype(values.dtype):
-        return values.astype("Int64")
-    if pd.api.types.is_float_dtype(values.dtype):
-        return values.astype("Float64")
-    return values
+def _masked(values: pd.Series, hidden: np.ndarray) -> pd.Series | pd.api.extensions.ExtensionArray:
+    """Return ``values`` as a nullable array, missing where ``hidden`` or missing already.
+
+    ``boolean``, ``Int64`` or ``Float64`` (as ``astype`` would make them); other types are
+    masked as they are.
+    """
+    dtype = values.dtype
+    missing = values.isna().to_numpy() | hidden
+    if pd.api.types.is_bool_dtype(dtype):
+        return pd.arrays.BooleanArray(values.to_numpy(dtype=bool, na_value=False), missing)
+    if pd.api.types.is_integer_dtype(dtype):
+        return pd.arrays.IntegerArray(values.to_numpy(dtype=np.int64, na_value=0), missing)
+    if pd.api.types.is_float_dtype(dtype):
+        return pd.arrays.FloatingArray(values.to_numpy(dtype=np.float64, na_value=np.nan),
+                                       missing)
+    return values.mask(hidden)
 
 
 # ------------------------------------------------------------------------------------------
@@ -250,13 +266,12 @@ def publish_summaries(
     levels = []
     unreachable = "unreachable_migrants" if "unreachable_migrants" in comm.columns else None
     for frame in (city, districts, comm):
-        counts = pd.DataFrame(index=frame.index)
+        counts: dict[str, np.ndarray] = {}
         for group, pop in (("migrant", "migrants"), ("registered", "registered_pop")):
             counts[pop] = np.rint(frame[pop].to_numpy(float)).astype(np.int64)
-            for k, v in _bands(frame, group, pop, thresholds,
-                               unreachable if group == "migrant" else None).items():
-                counts[k] = v
-        levels.append(counts)
+            counts.update(_bands(frame, group, pop, thresholds,
+                                 unreachable if group == "migrant" else None))
+        levels.append(pd.DataFrame(counts, index=frame.index))
     # the parents' parts are the sums of their units' (rounding of shares cannot drift)
     parts = [c for c in levels[2].columns if c.startswith("_")]
     levels[1][parts] = levels[2][parts].groupby(comm["district"]).sum().reindex(
