@@ -327,7 +327,7 @@ def test_coverage_run_refuses_while_another_run_writes(small_demo: Path, tmp_pat
 def test_the_report_refuses_an_incomplete_file(small_demo: Path, small_run, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch):
     from coverage.project import load_project
-    from coverage.report import _current_layers, load_results
+    from coverage.workspace import _current_layers, load_results
 
     project_dir = tmp_path / "project"
     shutil.copytree(small_demo, project_dir, ignore=shutil.ignore_patterns("results"))
@@ -361,7 +361,7 @@ def test_the_report_refuses_an_incomplete_file(small_demo: Path, small_run, tmp_
         runs.append(1)
         return small_run
 
-    monkeypatch.setattr("coverage.run.run_study", run_study)
+    monkeypatch.setattr("coverage.workspace.run_study", run_study)
     monkeypatch.setattr("coverage.network.RoadNetwork.from_study", lambda *a, **k: None)
     got = load_results(project, new_sites=0, new_staff=0)
     assert runs == [1]

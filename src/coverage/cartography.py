@@ -28,6 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.labels import column_label
 from coverage.messages import catalogue, check_lang
 
 __all__ = ["GAP_EDGES", "SHARE_EDGES", "ColorScale", "color_scale", "place_labels",
@@ -182,7 +183,7 @@ def color_scale(column: str, values: object, *, lang: str = "zh", title: str | N
     lang
         ``zh`` or ``en`` (legend texts).
     title
-        Legend title (default: the column's label, :func:`coverage.maps.column_label`).
+        Legend title (default: the column's label, :func:`coverage.labels.column_label`).
     classes
         Number of quantile classes.
 
@@ -192,8 +193,6 @@ def color_scale(column: str, values: object, *, lang: str = "zh", title: str | N
     """
     m = catalogue("maps", check_lang(lang))
     if title is None:
-        from coverage.maps import column_label
-
         title = column_label(column, lang=lang)
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float,
                                                                     na_value=np.nan)

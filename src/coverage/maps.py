@@ -50,10 +50,8 @@ import shapely
 from branca.element import Element
 
 from coverage.disclosure import shown_rows
-from coverage.messages import LANGS, catalogue, check_lang
-
-LABELS: dict[str, dict[str, str]] = {lang: catalogue("maps", lang) for lang in LANGS}
-"""Every text a map shows, by language, from the message catalogue (:mod:`coverage.messages`)."""
+from coverage.labels import LABELS, column_label
+from coverage.messages import check_lang
 
 KIND_COLORS = {
     "technical_station": "#1f77b4",
@@ -86,33 +84,8 @@ SIMPLIFY_M = 5.0
 
 
 def _labels(lang: str) -> dict[str, str]:
+    """Every text a map shows in ``lang``, from the message catalogue (:mod:`coverage.labels`)."""
     return LABELS[check_lang(lang)]
-
-
-def column_label(column: str, *, lang: str = "zh") -> str:
-    """Return the display label of a result column in ``lang``.
-
-    For example ``coverage_15min_migrant`` → ``15分钟覆盖率（流动人口）``; unknown
-    columns keep their name.
-
-    Parameters
-    ----------
-    column
-        Column name.
-    lang
-        ``zh`` or ``en``.
-    """
-    labels = _labels(lang)
-    match = re.fullmatch(r"coverage_(\d+(?:\.\d+)?)min_(migrant|registered)", column)
-    if match:
-        return labels[f"coverage_min_{match[2]}"].format(t=match[1])
-    match = re.fullmatch(r"coverage_gap_(\d+(?:\.\d+)?)min", column)
-    if match:
-        return labels["coverage_gap"].format(t=match[1])
-    match = re.fullmatch(r"migrants_newly_within_(\d+(?:\.\d+)?)min", column)
-    if match:
-        return labels["migrants_newly_within"].format(t=match[1])
-    return labels.get(column, column)
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:

@@ -12,11 +12,9 @@ This module never imports ``panel``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -29,48 +27,18 @@ from coverage.patterns.grid import hex_polygons, point_cells
 from coverage.project import Project, load_project
 from coverage.report.publish import publish_indicators, publish_summaries
 from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
-
-if TYPE_CHECKING:
-    from coverage.loaders import StudyData
-    from coverage.network import RoadNetwork
+from coverage.workspace import (
+    load_results,
+    model_loaded,
+    scenario_model,
+    shared_figures,
+    shared_layers,
+)
 
 __all__ = ["PlanningSession", "model_loaded", "scenario_model"]
 
 DEFAULT_NEW_STAFF = 2.0
 """Staff of a service point added by a click."""
-
-_MODELS: dict[tuple[str, str], ScenarioModel] = {}
-_MODELS_LOCK = threading.Lock()
-_LAYERS: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
-_LAYERS_LOCK = threading.Lock()
-_SHARED: dict[tuple[str, str], dict[tuple, object]] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def scenario_model(project: Project, mode: str, *, study: StudyData | None = None,
-                   network: RoadNetwork | None = None) -> ScenarioModel:
-    """Return the project's :class:`ScenarioModel` for ``mode``, built once per process.
-
-    The model holds personal data (the migrants' positions on the roads); it is kept in this
-    process's memory only, keyed by the project file and the mode, never written anywhere.
-    ``study`` and ``network``, when the caller has just loaded them, are used to build it.
-    """
-    key = _model_key(project, mode)
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = ScenarioModel(project if study is None else study, network=network,
-                                         mode=mode)
-        return _MODELS[key]
-
-
-def _model_key(project: Project, mode: str) -> tuple[str, str]:
-    return (str(project.path.resolve()), mode)
-
-
-def model_loaded(project: Project, mode: str) -> bool:
-    """Whether :func:`scenario_model` already holds the project's model for ``mode``."""
-    return _model_key(project, mode) in _MODELS
-
 
 @dataclass
 class PlanningSession:
@@ -81,7 +49,7 @@ class PlanningSession:
     project
         The project (or its folder or ``project.toml``).
     layers
-        The project's result layers (default: :func:`coverage.report.load_results`).
+        The project's result layers (default: :func:`coverage.workspace.load_results`).
     mode
         Travel mode (``walk`` or ``ebike``).
     shared
@@ -111,8 +79,6 @@ class PlanningSession:
         process and mode, like the model, and so are the figures that do not depend on the
         edits.
         """
-        from coverage.report import load_results
-
         project = project if isinstance(project, Project) else load_project(project)
 
         def read() -> dict[str, pd.DataFrame]:
@@ -120,11 +86,8 @@ class PlanningSession:
 
         if not shared:
             return cls(project=project, layers=read(), mode=mode)
-        key = _model_key(project, mode)
-        with _LAYERS_LOCK:
-            if key not in _LAYERS:
-                _LAYERS[key] = read()
-        return cls(project=project, layers=dict(_LAYERS[key]), mode=mode, shared=True)
+        return cls(project=project, layers=dict(shared_layers(project, mode, read)), mode=mode,
+                   shared=True)
 
     # -- the model -------------------------------------------------------------------------
 
@@ -169,9 +132,7 @@ class PlanningSession:
         """Where ``key`` is kept: per process for a shared session's edit-free figures."""
         if not (self.shared and not key[2]):
             return self._cache
-        where = _model_key(self.project, self.mode)
-        with _SHARED_LOCK:
-            return _SHARED.setdefault(where, {})
+        return shared_figures(self.project, self.mode)
 
     def _memo(self, kind: str, edits: list[Edit] | None, compute: Callable[[], object]
               ) -> object:

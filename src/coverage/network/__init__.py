@@ -21,17 +21,16 @@ and :mod:`~coverage.network.parallel` (chunked array work on threads).
 from __future__ import annotations
 
 from coverage.network.costs import cost_table, nearest, service_areas
-from coverage.network.graph import (
-    DEFAULT_MAX_SNAP_M,
+from coverage.network.graph import DEFAULT_MAX_SNAP_M, RoadNetwork
+from coverage.network.modes import DEFAULT_SPEEDS_KMH, MODES
+from coverage.network.offsets import CoordinateSystemWarning, OffsetCheck, check_offset
+from coverage.network.readers import FILE_TYPES, NetworkArrays
+from coverage.network.snap import (
     REASON_DISCONNECTED,
     REASON_FAR,
     REASON_MISSING,
     REASON_NONE_REACHABLE,
-    RoadNetwork,
 )
-from coverage.network.modes import DEFAULT_SPEEDS_KMH, MODES
-from coverage.network.offsets import CoordinateSystemWarning, OffsetCheck, check_offset
-from coverage.network.readers import FILE_TYPES, NetworkArrays
 
 __all__ = [
     "DEFAULT_MAX_SNAP_M",

@@ -47,13 +47,12 @@ from contourpy import FillType, contour_generator
 from scipy.ndimage import distance_transform_edt
 from scipy.sparse.csgraph import dijkstra
 
-from coverage.network.graph import REASON_NONE_REACHABLE, Points
 from coverage.network.parallel import each, ordered
 from coverage.network.ragged import owners, ranges, within
-from coverage.network.snap import Snapped
+from coverage.network.snap import REASON_NONE_REACHABLE, Snapped
 
 if TYPE_CHECKING:
-    from coverage.network.graph import RoadNetwork
+    from coverage.network.graph import Points, RoadNetwork
 
 __all__ = ["cost_table", "nearest", "service_areas"]
 

@@ -30,7 +30,14 @@ from coverage.crs import study_crs
 from coverage.network import cache as cachemod
 from coverage.network.modes import DEFAULT_SPEEDS_KMH, check_mode
 from coverage.network.readers import NetworkArrays, file_kind, graph_arrays, read_file
-from coverage.network.snap import SegmentIndex, SnapGrid, Snapped
+from coverage.network.snap import (
+    REASON_DISCONNECTED,
+    REASON_FAR,
+    REASON_MISSING,
+    SegmentIndex,
+    SnapGrid,
+    Snapped,
+)
 
 if TYPE_CHECKING:
     from coverage.loaders import StudyData
@@ -42,10 +49,6 @@ __all__ = ["DEFAULT_MAX_SNAP_M", "Points", "RoadNetwork", "SnappedPoints", "csr_
 DEFAULT_MAX_SNAP_M = 500.0
 
 
-REASON_FAR = "too far from a road"
-REASON_DISCONNECTED = "disconnected component"
-REASON_MISSING = "missing geometry"
-REASON_NONE_REACHABLE = "no destination reachable"
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,14 @@ from scipy.spatial import cKDTree
 from coverage.network.parallel import each
 from coverage.network.ragged import ranges, within
 
-__all__ = ["SegmentIndex", "SnapGrid", "Snapped", "spatial_order"]
+__all__ = ["REASON_DISCONNECTED", "REASON_FAR", "REASON_MISSING", "REASON_NONE_REACHABLE",
+           "SegmentIndex", "SnapGrid", "Snapped", "spatial_order"]
+
+#: Why a point has no cost: the ``reason`` of snapping and routing results.
+REASON_FAR = "too far from a road"
+REASON_DISCONNECTED = "disconnected component"
+REASON_MISSING = "missing geometry"
+REASON_NONE_REACHABLE = "no destination reachable"
 
 #: Piece midpoints whose segments are compared in the fast (not proven exact) search.
 FAST_K = 4

@@ -2,7 +2,7 @@
 
 :func:`make_report` is what ``coverage report`` runs: it takes the project's latest results
 (running the main job and the recommendation if they are missing or out of date, see
-:func:`load_results`), builds the report for the city or one district
+:func:`coverage.workspace.load_results`), builds the report for the city or one district
 (:func:`build_report`) and writes it in the formats asked for. Everything a report shows about
 people is an aggregate protected by small-cell suppression (:mod:`coverage.report.publish`,
 :mod:`coverage.disclosure`).
@@ -28,134 +28,10 @@ from coverage.report.content import Report, ReportError, ReportUsageError, build
 from coverage.report.naming import report_filename, report_stem
 
 __all__ = ["FORMATS", "Report", "ReportError", "ReportUsageError", "build_report",
-           "load_results", "make_report", "report_filename", "report_stem", "write_report"]
+           "make_report", "report_filename", "report_stem", "write_report"]
 
 FORMATS = ("html", "xlsx", "pdf")
 """Report formats."""
-
-#: Recommendation made for a report when the results hold none (``coverage recommend`` makes
-#: others): three new service points for coverage, twenty new staff for the largest shortfalls.
-DEFAULT_NEW_SITES = 3
-DEFAULT_NEW_STAFF = 20
-
-_RECOMMENDATION = ("recommended_sites", "recommended_staff", "scenario_comparison")
-
-
-def _current_layers(gpkg: Path, project: Project, mode: str) -> dict[str, pd.DataFrame]:
-    """Read the layers of ``results.gpkg`` if they are a complete, current run, else none.
-
-    Complete: the file opens, has ``run_info``, and holds every layer ``run_info`` lists under
-    ``layers`` (a file without that list, or missing one of its layers, is not used: the
-    results are computed again rather than shown with sections missing). Current: ``run_info``
-    matches the project's inputs, parameters and ``mode``. The layers are read again when a
-    new run replaced the file while they were read, so that they all come from one run.
-    """
-    import pyogrio
-    from pyogrio.errors import DataLayerError, DataSourceError
-
-    from coverage.provenance import is_current, listed_layers
-
-    for _attempt in range(3):
-        try:
-            before = gpkg.stat()
-            names = [name for name, _ in pyogrio.list_layers(gpkg)]
-            if "run_info" not in names:
-                return {}
-            info = pyogrio.read_dataframe(gpkg, layer="run_info")
-            listed = listed_layers(info)
-            if listed is None or not set(listed) <= set(names):
-                return {}
-            if not is_current(info, project, mode):
-                return {}
-            layers = {name: info if name == "run_info" else
-                      pyogrio.read_dataframe(gpkg, layer=name) for name in names}
-            after = gpkg.stat()
-        except (OSError, DataSourceError, DataLayerError, KeyError):
-            return {}
-        if (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns):
-            return layers
-    return {}
-
-
-def load_results(
-    project: Project | str | Path,
-    *,
-    mode: str = "walk",
-    new_sites: int = DEFAULT_NEW_SITES,
-    new_staff: int = DEFAULT_NEW_STAFF,
-    progress: Callable[[str], None] | None = None,
-    write: bool = True,
-) -> dict[str, pd.DataFrame]:
-    """Return the project's latest result layers, computing what is missing.
-
-    The layers in the project's ``results.gpkg`` are used when their ``run_info`` matches the
-    current inputs (SHA-256), parameters and travel mode; otherwise the main job runs again and
-    writes them. When the results hold no recommendation, one is made (``new_sites`` sites for
-    coverage and ``new_staff`` staff for the largest shortfalls) and written beside them, with
-    its scenario file ``recommended_scenario.json``. With ``write`` False nothing is written
-    (the web app computes another travel mode's results in memory, leaving the saved ones).
-
-    Saved results are read without waiting; computing and writing missing ones holds the
-    output folder's lock (:func:`coverage.workspace_io.folder_lock`), so a run already writing
-    them is waited for and its results are used when they are current.
-    """
-    from coverage.workspace_io import folder_lock
-
-    project = project if isinstance(project, Project) else load_project(project)
-    gpkg = project.output_dir / "results.gpkg"
-    layers = _current_layers(gpkg, project, mode)
-    wanted = bool(new_sites or new_staff)
-    if layers and (any(name in layers for name in _RECOMMENDATION) or not wanted):
-        return layers
-    if not write:
-        return _complete(project, layers, mode=mode, new_sites=new_sites, new_staff=new_staff,
-                         progress=progress, write=False)
-    with folder_lock(project.output_dir):
-        layers = _current_layers(gpkg, project, mode)  # another run may have written them
-        return _complete(project, layers, mode=mode, new_sites=new_sites,
-                         new_staff=new_staff, progress=progress, write=True)
-
-
-def _complete(
-    project: Project,
-    layers: dict[str, pd.DataFrame],
-    *,
-    mode: str,
-    new_sites: int,
-    new_staff: int,
-    progress: Callable[[str], None] | None,
-    write: bool,
-) -> dict[str, pd.DataFrame]:
-    """Compute (and with ``write`` save) what :func:`load_results` found missing."""
-    from coverage.loaders import load_study
-    from coverage.network import RoadNetwork
-    from coverage.run import run_study, write_results
-
-    step = progress or (lambda _text: None)
-    study = net = None
-    if not layers:
-        step("running the main job")
-        study = load_study(project)
-        net = RoadNetwork.from_study(study, mode=mode)
-        results = run_study(study, mode=mode, progress=progress, network=net)
-        if write:
-            write_results(results, project.output_dir)
-        layers = results.layers()
-    if not any(name in layers for name in _RECOMMENDATION) and (new_sites or new_staff):
-        from coverage.recommend import recommend
-        from coverage.run import write_layers
-        from coverage.session import scenario_model
-
-        step("recommending new service points and staff")
-        # The process's model (the web app keeps using it), on the inputs just loaded.
-        model = scenario_model(project, mode, study=study, network=net)
-        rec = recommend(model, new_sites=new_sites, new_staff=new_staff, progress=progress)
-        if write:
-            write_layers(rec.layers, project.output_dir,
-                         files={"recommended_scenario.json": rec.scenario.to_json() + "\n"})
-        layers = {**layers, **rec.layers}
-    return layers
-
 
 def write_report(
     report: Report,
@@ -217,7 +93,7 @@ def make_report(
     mode
         Travel mode of the results.
     layers
-        Result layers already at hand (default :func:`load_results`).
+        Result layers already at hand (default :func:`coverage.workspace.load_results`).
     progress
         Called with a short description at the start of each step.
     on_pdf_error
@@ -233,6 +109,8 @@ def make_report(
     step = progress or (lambda _text: None)
     project = project if isinstance(project, Project) else load_project(project)
     if layers is None:
+        from coverage.workspace import load_results  # the workspace computes; a report reads
+
         layers = load_results(project, mode=mode, progress=progress)
     step("assembling the report")
     report = build_report(layers, project_name=project.name, district=district,

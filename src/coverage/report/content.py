@@ -28,7 +28,8 @@ from coverage.disclosure import (
 )
 from coverage.equalization import threshold_label
 from coverage.indicators import INDICATORS, indicator_names
-from coverage.maps import column_label, safe_link
+from coverage.labels import column_label
+from coverage.maps import safe_link
 from coverage.messages import catalogue, check_lang, text
 from coverage.patterns.flows import cooperation_partners
 from coverage.report.publish import (

@@ -40,7 +40,8 @@ from shapely import Point
 
 from coverage.cartography import color_scale, place_labels, scale_bar_length, site_places
 from coverage.disclosure import shown_rows
-from coverage.maps import HOTSPOT_COLORS, column_label
+from coverage.labels import column_label
+from coverage.maps import HOTSPOT_COLORS
 from coverage.messages import catalogue
 
 __all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "png", "quarter_chart"]
