@@ -253,7 +253,7 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
     Each step waits for the page's answer (or, where it is known, for what it must show) and
     then for a short calm, so that the next change is not folded into it.
     """
-    from coverage.maps import column_label
+    from coverage.labels import column_label
     from coverage.messages import text
 
     page = Page(client, thresholds, districts)
@@ -758,7 +758,7 @@ def find_places(found: Seen, people: People) -> list[str]:
 
 
 def count_labels() -> set[str]:
-    from coverage.maps import column_label
+    from coverage.labels import column_label
 
     names = set(COUNT_COLUMNS)
     return names | {column_label(c, lang=lang) for c in COUNT_COLUMNS for lang in ("zh", "en")}
@@ -852,9 +852,10 @@ def test_the_session_sent_every_view(capture: Capture, found: Seen):
     assert len(capture.layers) == len(LAYERS), capture.layers
     # the tables: ranking (both languages), recommendation, scenario edits and comparison
     flat = {str(c) for _, header, _ in found.tables for c in header}
-    # (the recommendation's columns by their labels: 候选点编号 in Chinese, Candidate in English)
+    # (the recommendation's columns by their labels: 候选点编号 in Chinese, Candidate in English;
+    # where each new point is, 位置 / Where)
     assert {"流动人口", "Migrants", "候选点编号", "Candidate", "服务点编号", "Service point",
-            "操作", "Action"} <= flat, flat
+            "操作", "Action", "位置", "Where"} <= flat, flat
     assert {"新进入15分钟圈的流动人口", "Migrants newly within 15 min"} <= flat, flat
     assert capture.sites.keys() == {"amap", "osm"}
     assert any("report" in s for s, _ in capture.steps)

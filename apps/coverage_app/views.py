@@ -24,10 +24,12 @@ import panel as pn
 import shapely
 
 from coverage.availability import reason_text
+from coverage.cartography import site_places
 from coverage.disclosure import suppress_series
 from coverage.equalization import coverage_column
 from coverage.indicators import indicator_names
-from coverage.maps import column_label
+from coverage.labels import column_label
+from coverage.messages import text as message
 from coverage.report.naming import report_filename
 from coverage.session import PlanningSession
 
@@ -305,7 +307,9 @@ class Recommend(pn.viewable.Viewer):
         if "recommended_sites" in rec.layers:
             sites = pd.DataFrame(rec.layers["recommended_sites"].drop(columns="geometry"))
             newly = [c for c in sites.columns if c.startswith("migrants_newly_within")]
-            sites = sites[["rank", "candidate_id", "name", "staff", *newly]].copy()
+            # where a planner finds it: its name or nearest named road, and its community
+            sites["place"] = site_places(sites, lang=s.lang).to_numpy()
+            sites = sites[["rank", "candidate_id", "place", "staff", *newly]].copy()
             sites["rank"] = sites["rank"].astype("int64").astype(str)  # not 1.0 after concat
             for column in newly:  # people counted: small counts are not shown (disclosure)
                 shown = suppress_series(sites[column].astype("int64"), total=False,
@@ -320,8 +324,9 @@ class Recommend(pn.viewable.Viewer):
         table = pd.concat(parts, ignore_index=True) if parts else None
         if table is not None:
             # new points and staff in one table: a row has only its own kind's cells
-            table = table.astype(object).where(table.notna(), "").rename(
-                columns={c: column_label(c, lang=s.lang) for c in table.columns})
+            labels = {c: column_label(c, lang=s.lang) for c in table.columns}
+            labels["place"] = message("report", "col_place", s.lang)
+            table = table.astype(object).where(table.notna(), "").rename(columns=labels)
         self.result.object = table
 
     def __panel__(self) -> pn.viewable.Viewable:
