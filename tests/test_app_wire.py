@@ -87,7 +87,7 @@ _SITECUSTOMIZE = {
     # no small-cell suppression anywhere: every mask says "publish"
     "suppression": """
         import numpy as np
-        import coverage.disclosure as d
+        import coverage.publish.disclosure as d
 
         def suppression_mask(counts, *, min_cell=10, hidden=None, **_):
             n, m = np.shape(counts)
@@ -253,8 +253,8 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
     Each step waits for the page's answer (or, where it is known, for what it must show) and
     then for a short calm, so that the next change is not folded into it.
     """
-    from coverage.labels import column_label
     from coverage.messages import text
+    from coverage.publish.labels import column_label
 
     page = Page(client, thresholds, districts)
     calm = 0.25
@@ -758,7 +758,7 @@ def find_places(found: Seen, people: People) -> list[str]:
 
 
 def count_labels() -> set[str]:
-    from coverage.labels import column_label
+    from coverage.publish.labels import column_label
 
     names = set(COUNT_COLUMNS)
     return names | {column_label(c, lang=lang) for c in COUNT_COLUMNS for lang in ("zh", "en")}

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from coverage.disclosure import (
+from coverage.patterns.hotspots import suppress_counts
+from coverage.publish.disclosure import (
     PERSONAL_COLUMNS,
     assert_no_personal,
     check_published,
@@ -19,7 +20,6 @@ from coverage.disclosure import (
     suppress_table,
     suppression_mask,
 )
-from coverage.patterns.hotspots import suppress_counts
 
 MIN = 10
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverage.report.publish import (
+from coverage.publish.tables import (
     Partition,
     _sum_hidden,
     protect_levels,

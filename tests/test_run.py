@@ -14,8 +14,9 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from coverage.access import e2sfca_steps
 from coverage.cli import app
-from coverage.run import RESULT_LAYERS, e2sfca_steps, write_results
+from coverage.run import RESULT_LAYERS, write_results
 
 DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
 DOCS = [DOCS_DIR / "outputs.md", DOCS_DIR / "patterns.md", DOCS_DIR / "flows.md"]

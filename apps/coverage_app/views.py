@@ -25,11 +25,11 @@ import shapely
 
 from coverage.availability import reason_text
 from coverage.cartography import site_places
-from coverage.disclosure import suppress_series
 from coverage.equalization import coverage_column
 from coverage.indicators import indicator_names
-from coverage.labels import column_label
 from coverage.messages import text as message
+from coverage.publish.disclosure import suppress_series
+from coverage.publish.labels import column_label
 from coverage.report.naming import report_filename
 from coverage.session import PlanningSession
 

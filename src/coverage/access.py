@@ -71,9 +71,11 @@ import pandas as pd
 
 __all__ = [
     "COST_COLUMNS",
+    "LUO_QI_WEIGHTS",
     "WeightFunction",
     "balanced_two_step_fca",
     "cumulative_coverage",
+    "e2sfca_steps",
     "enhanced_two_step_fca",
     "gaussian_weights",
     "gravity_access",
@@ -946,3 +948,18 @@ def _finish(values: np.ndarray, inputs: _Inputs, name: str, normalize: bool) -> 
         if mean > 0:
             values = values / mean
     return pd.Series(values, index=inputs.index, name=name, dtype=float)
+
+
+#: E2SFCA zone weights for the three default thresholds (Luo & Qi 2009).
+LUO_QI_WEIGHTS = (1.0, 0.68, 0.22)
+
+
+def e2sfca_steps(thresholds: tuple[float, ...]) -> dict[float, float]:
+    """Zone weights for E2SFCA: Luo & Qi's 1.00/0.68/0.22 for three zones, else a linear fall.
+
+    With other than three thresholds, weights fall linearly from 1.00 in the first zone to 0.22
+    in the last (a single threshold gets 1.00: plain 2SFCA).
+    """
+    n = len(thresholds)
+    weights = LUO_QI_WEIGHTS if n == 3 else tuple(np.linspace(1.0, 0.22, n)) if n > 1 else (1.0,)
+    return {float(t): float(w) for t, w in zip(thresholds, weights, strict=True)}

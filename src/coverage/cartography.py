@@ -28,8 +28,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.labels import column_label
 from coverage.messages import catalogue, check_lang
+from coverage.publish.labels import column_label
 
 __all__ = ["GAP_EDGES", "SHARE_EDGES", "ColorScale", "color_scale", "place_labels",
            "scale_bar_length", "site_places"]
@@ -183,7 +183,7 @@ def color_scale(column: str, values: object, *, lang: str = "zh", title: str | N
     lang
         ``zh`` or ``en`` (legend texts).
     title
-        Legend title (default: the column's label, :func:`coverage.labels.column_label`).
+        Legend title (default: the column's label, :func:`coverage.publish.labels.column_label`).
     classes
         Number of quantile classes.
 

@@ -49,9 +49,9 @@ import pandas as pd
 import shapely
 from branca.element import Element
 
-from coverage.disclosure import shown_rows
-from coverage.labels import LABELS, column_label
 from coverage.messages import check_lang
+from coverage.publish.disclosure import shown_rows
+from coverage.publish.labels import LABELS, column_label
 
 KIND_COLORS = {
     "technical_station": "#1f77b4",
@@ -84,7 +84,7 @@ SIMPLIFY_M = 5.0
 
 
 def _labels(lang: str) -> dict[str, str]:
-    """Every text a map shows in ``lang``, from the message catalogue (:mod:`coverage.labels`)."""
+    """Every text a map shows in ``lang`` (:mod:`coverage.publish.labels`)."""
     return LABELS[check_lang(lang)]
 
 

@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.access import enhanced_two_step_fca
+from coverage.access import e2sfca_steps, enhanced_two_step_fca
 from coverage.availability import estimated_analyses, skipped_analyses
 from coverage.equalization import (
     allocate_registered,
@@ -69,9 +69,6 @@ from coverage.workspace_io import (
     replace_file,
     write_partial,
 )
-
-#: E2SFCA zone weights for the three default thresholds (Luo & Qi 2009).
-LUO_QI_WEIGHTS = (1.0, 0.68, 0.22)
 
 RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "indicators",
                  *PATTERN_LAYERS, "run_info", "data_quality")
@@ -164,17 +161,6 @@ class RunResults:
             if name == "indicators" and self.indicator_quarters is not None:
                 out["indicator_quarters"] = self.indicator_quarters
         return out
-
-
-def e2sfca_steps(thresholds: tuple[float, ...]) -> dict[float, float]:
-    """Zone weights for E2SFCA: Luo & Qi's 1.00/0.68/0.22 for three zones, else a linear fall.
-
-    With other than three thresholds, weights fall linearly from 1.00 in the first zone to 0.22
-    in the last (a single threshold gets 1.00: plain 2SFCA).
-    """
-    n = len(thresholds)
-    weights = LUO_QI_WEIGHTS if n == 3 else tuple(np.linspace(1.0, 0.22, n)) if n > 1 else (1.0,)
-    return {float(t): float(w) for t, w in zip(thresholds, weights, strict=True)}
 
 
 class _Clock:

@@ -45,7 +45,7 @@ import pyproj
 import shapely
 
 from coverage import provenance
-from coverage.access import step_weights
+from coverage.access import e2sfca_steps, step_weights
 from coverage.equalization import allocate_registered, threshold_label
 from coverage.loaders import StudyData, load_study
 from coverage.network import RoadNetwork
@@ -506,8 +506,6 @@ class ScenarioModel:
         self.max_t = max(self.thresholds)
         self.standard = params.staffing_standard
         self.rate_min_population = params.rate_min_population
-        from coverage.run import e2sfca_steps  # run imports this layer's neighbours
-
         self.steps = e2sfca_steps(self.thresholds)
         self._step = step_weights(self.steps)
         self._weights: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}

@@ -4,8 +4,9 @@
 drive it the same way: it holds a project's latest results, a :class:`~coverage.scenario.
 ScenarioModel` per travel mode (loaded on first use), the edits of the current scenario and the
 saved scenarios. Everything it hands out for display is **published**: community and district
-tables through :mod:`coverage.report.publish`, migrant density as hexagon counts through
-:mod:`coverage.disclosure`; the personal data stay inside the model, in this process's memory.
+tables through :mod:`coverage.publish.tables`, migrant density as hexagon counts through
+:mod:`coverage.publish.disclosure`; the personal data stay inside the model, in this process's
+memory.
 
 This module never imports ``panel``.
 """
@@ -21,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from coverage.availability import from_run_info
-from coverage.disclosure import suppress_series
 from coverage.equalization import coverage_column
 from coverage.patterns.grid import hex_polygons, point_cells
 from coverage.project import Project, load_project
-from coverage.report.publish import publish_indicators, publish_summaries
+from coverage.publish.disclosure import suppress_series
+from coverage.publish.tables import publish_indicators, publish_summaries
 from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
 from coverage.workspace import (
     load_results,

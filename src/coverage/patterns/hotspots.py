@@ -35,13 +35,13 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
-from coverage.disclosure import suppression_mask
 from coverage.patterns.grid import (
     DEFAULT_EDGE_M,
     hex_frame,
     hex_weights,
     point_cells,
 )
+from coverage.publish.disclosure import suppression_mask
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -294,7 +294,7 @@ def suppress_counts(
 ) -> pd.DataFrame:
     """Blank counts of fewer than ``min_cell`` people so that totals cannot recover them.
 
-    A thin wrapper of :func:`coverage.disclosure.suppression_mask` with the totals known
+    A thin wrapper of :func:`coverage.publish.disclosure.suppression_mask` with the totals known
     (published elsewhere, never suppressed). **Primary suppression**: every count from 1 to
     ``min_cell − 1`` becomes missing (zeros are kept: they identify nobody). **Complementary
     suppression**: every column (and every row when ``rows_have_totals``, i.e. when the row's

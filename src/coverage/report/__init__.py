@@ -4,14 +4,15 @@
 (running the main job and the recommendation if they are missing or out of date, see
 :func:`coverage.workspace.load_results`), builds the report for the city or one district
 (:func:`build_report`) and writes it in the formats asked for. Everything a report shows about
-people is an aggregate protected by small-cell suppression (:mod:`coverage.report.publish`,
-:mod:`coverage.disclosure`).
+people is an aggregate protected by small-cell suppression (:mod:`coverage.publish.tables`,
+:mod:`coverage.publish.disclosure`).
 
 Report files are named by scope and language (``report-city-zh.pdf``,
 ``report-district-万江区-en.xlsx``): :func:`report_filename` is the one rule, used by the
 command line, ``coverage demo`` and the web app's downloads.
 
-Modules: ``content`` (what the report says), ``publish`` (disclosure control of the tables),
+Modules: ``content`` (what the report says; its tables are published through
+:mod:`coverage.publish`),
 ``html``, ``xlsx``, ``pdf`` (the writers), ``figures`` (static maps and charts), ``layout``
 (tables on A4 pages), ``naming`` (file names).
 """

@@ -2,7 +2,8 @@
 
 :func:`build_report` turns the result layers (as written to ``results.gpkg``) into a
 :class:`Report`: plain data that the HTML, XLSX and PDF writers lay out. Every table about
-people is published through :mod:`coverage.report.publish` (and so :mod:`coverage.disclosure`);
+people is published through :mod:`coverage.publish.tables` (and so
+:mod:`coverage.publish.disclosure`);
 every text comes from the message catalogue (:mod:`coverage.messages`).
 """
 
@@ -19,20 +20,20 @@ import pandas as pd
 
 from coverage.availability import describe, reason_text
 from coverage.cartography import site_places
-from coverage.disclosure import (
+from coverage.equalization import threshold_label
+from coverage.indicators import INDICATORS, indicator_names
+from coverage.maps import safe_link
+from coverage.messages import catalogue, check_lang, text
+from coverage.patterns.flows import cooperation_partners
+from coverage.publish.disclosure import (
     DEFAULT_MIN_CELL,
     assert_no_personal,
     check_published,
     shown_rows,
     suppress_series,
 )
-from coverage.equalization import threshold_label
-from coverage.indicators import INDICATORS, indicator_names
-from coverage.labels import column_label
-from coverage.maps import safe_link
-from coverage.messages import catalogue, check_lang, text
-from coverage.patterns.flows import cooperation_partners
-from coverage.report.publish import (
+from coverage.publish.labels import column_label
+from coverage.publish.tables import (
     NOT_PEOPLE,
     publish_indicators,
     publish_rows,
@@ -228,7 +229,7 @@ def _fmt_of(column: str) -> str:
 
 #: Integer columns that are no count of people: ranks, rows of a file, communities, and the
 #: people still needed to reach a target, which is shown only where the population and the
-#: people served are (``coverage.report.publish``), so it follows from published figures.
+#: people served are (``coverage.publish.tables``), so it follows from published figures.
 _NOT_COUNTS = frozenset({"rank", "rows", "communities", "people_needed"})
 
 
@@ -465,7 +466,7 @@ def _ranked(comm: pd.DataFrame, column: str, keep: list[str]) -> tuple[pd.DataFr
     """Return the communities with a positive ``column``, largest first, and how many hide.
 
     Zeros and negative values are not ranked (no gap, no shortfall). The count of hidden
-    communities is of those whose value is suppressed (:mod:`coverage.report.publish`): it
+    communities is of those whose value is suppressed (:mod:`coverage.publish.tables`): it
     says nothing of the values themselves.
     """
     values = pd.to_numeric(comm[column], errors="coerce").astype(float)

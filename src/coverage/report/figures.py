@@ -39,10 +39,10 @@ from matplotlib.patches import Patch, Rectangle
 from shapely import Point
 
 from coverage.cartography import color_scale, place_labels, scale_bar_length, site_places
-from coverage.disclosure import shown_rows
-from coverage.labels import column_label
 from coverage.maps import HOTSPOT_COLORS
 from coverage.messages import catalogue
+from coverage.publish.disclosure import shown_rows
+from coverage.publish.labels import column_label
 
 __all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "png", "quarter_chart"]
 

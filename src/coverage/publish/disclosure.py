@@ -424,7 +424,7 @@ def check_published(
     if problems:
         more = f" and {len(problems) - 10} more" if len(problems) > 10 else ""
         msg = f"published counts below min_cell={min_cell}: " + "; ".join(problems[:10]) + more
-        msg += "; pass the table through coverage.disclosure.suppress_table first"
+        msg += "; pass the table through coverage.publish.disclosure.suppress_table first"
         raise ValueError(msg)
 
 

@@ -1,7 +1,7 @@
 """Publishing result tables: every figure a report shows about people passes through here.
 
 The result layers hold exact counts; a report, an export or a map shown in a browser may not
-(see :mod:`coverage.disclosure`). This module turns the summary and indicator layers into
+(see :mod:`coverage.publish.disclosure`). This module turns the summary and indicator layers into
 *published* tables on the whole hierarchy at once (city → districts → communities), so the
 city report and every district report are protected together:
 
@@ -9,7 +9,7 @@ city report and every district report are protected together:
   split into **disjoint parts** that add up to it: the time bands of the coverage thresholds
   (within 5 min, 5–10, 10–15, beyond, unreachable), or served / not served / no record. Units
   of one level and their parent form a table whose rows, columns and margins are all lines of
-  :func:`coverage.disclosure.suppression_mask`; a suppressed parent total is carried to the
+  :func:`coverage.publish.disclosure.suppression_mask`; a suppressed parent total is carried to the
   table of the level above, and the levels are protected again until nothing changes;
 * a published share or count that is a **sum of parts** (coverage within 10 minutes is the
   first two bands; the indicator's population is served + not served) is shown only when all
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from coverage.disclosure import DEFAULT_MIN_CELL, check_min_cell, suppression_mask
 from coverage.equalization import threshold_label
+from coverage.publish.disclosure import DEFAULT_MIN_CELL, check_min_cell, suppression_mask
 
 __all__ = ["Partition", "protect_levels", "publish_indicators", "publish_summaries"]
 
