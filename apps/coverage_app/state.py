@@ -179,12 +179,10 @@ class AppState(param.Parameterized):
 
     def recommend(self, k: int, n: int) -> None:
         """Compute a recommendation (shown, not applied)."""
-        from coverage.recommend import recommend
-
         self.busy = True
         try:
             with self._lock:
-                rec = recommend(self.session.model, new_sites=int(k), new_staff=int(n))
+                rec = self.session.recommend(new_sites=int(k), new_staff=int(n))
             self.recommendation = rec
             if "recommended" not in self.layers:
                 self.layers = [*self.layers, "recommended"]

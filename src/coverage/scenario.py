@@ -844,9 +844,6 @@ class ScenarioModel:
         sums: dict[str, np.ndarray] = {
             "migrants": np.bincount(km, minlength=n).astype(float),
             "registered": np.bincount(kr, weights=self.r_pop, minlength=n),
-            "e2sfca_migrant": np.bincount(km, weights=score[: self.n_m], minlength=n),
-            "e2sfca_registered": np.bincount(kr, weights=score[self.n_m:] * self.r_pop,
-                                             minlength=n),
             "staff": staff,
             "staff_shortfall": np.maximum(needed - staff, 0.0),
             "people": people,
@@ -856,11 +853,16 @@ class ScenarioModel:
                 km, weights=(state.m_time <= m).astype(float), minlength=n)
             sums[f"within_{m}_registered"] = np.bincount(
                 kr, weights=np.where(state.r_time <= m, self.r_pop, 0.0), minlength=n)
+        m_score, r_score = score[: self.n_m], score[self.n_m:] * self.r_pop
         parts = []
-        for level, names, _, _, kc in self.levels:
+        for level, names, lm, lr, kc in self.levels:
             k = len(names)
             up = sums if level == "community" else {
                 key: np.bincount(kc, weights=v, minlength=k) for key, v in sums.items()}
+            # scores are sums of fractions: added up over people at every level, in one
+            # order, as the main job does (adding community sums would round otherwise)
+            up = {**up, "e2sfca_migrant": np.bincount(lm, weights=m_score, minlength=k),
+                  "e2sfca_registered": np.bincount(lr, weights=r_score, minlength=k)}
             mig, reg = up["migrants"], up["registered"]
             with np.errstate(invalid="ignore", divide="ignore"):
                 data: dict[str, np.ndarray] = {"migrants": mig, "registered": reg}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +28,7 @@ from coverage.patterns.grid import hex_polygons, point_cells
 from coverage.project import Project, load_project
 from coverage.publish.disclosure import suppress_series
 from coverage.publish.tables import publish_indicators, publish_summaries
+from coverage.recommend import Recommendation, recommend, site_effects
 from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
 from coverage.workspace import (
     load_results,
@@ -234,6 +236,16 @@ class PlanningSession:
         self._state([*self.edits, *edits])
         self.edits.extend(edits)
 
+    def recommend(self, new_sites: int = 3, new_staff: int = 0, **options: Any
+                  ) -> Recommendation:
+        """Recommend new service points and staff on the baseline (not applied).
+
+        :func:`coverage.recommend.recommend` on the session's model (``options``: its
+        ``objective``, ``staff_objective``, ``relocate``, ``progress``); :meth:`apply` adds
+        its ``scenario.edits`` to the current scenario.
+        """
+        return recommend(self.model, new_sites=new_sites, new_staff=new_staff, **options)
+
     def scenario(self, name: str = "current") -> Scenario:
         """Return the current edits as a :class:`Scenario` (with the inputs' hashes)."""
         return Scenario(name, list(self.edits), inputs=self.model.inputs)
@@ -349,8 +361,6 @@ class PlanningSession:
         The project's layers, with the current scenario as the recommendation: its new service
         points with their own effect and the before/after comparison.
         """
-        from coverage.recommend import site_effects
-
         before = self.evaluate([])
         tables = {"baseline": before, "recommended": self.evaluate()}
         layers = {k: v for k, v in self.layers.items()
