@@ -14,13 +14,12 @@ from coverage.patterns.flows import (
     classify_origins,
     commute_flows,
     cooperation_partners,
-    load_provinces,
     origin_flows,
     origin_status_counts,
-    prefecture_names,
     top_corridors,
     workplace_clusters,
 )
+from coverage.reference import load_provinces, prefecture_names
 
 CRS = "EPSG:32649"
 X0, Y0 = 780_000.0, 2_546_000.0
@@ -77,7 +76,7 @@ def test_province_table_has_all_34_divisions_inside_china() -> None:
     assert abs(hunan["lat"] - 28.23) < 0.1
 
 
-def test_prefecture_names_reuse_the_demo_table() -> None:
+def test_prefecture_names_come_from_the_reference_table() -> None:
     names = prefecture_names()
     assert names["4301"] == "长沙市"
     assert names["4331"] == "湘西土家族苗族自治州"

@@ -903,7 +903,7 @@ def origin_flow_map(
     -------
     folium.Map
     """
-    from coverage.patterns.flows import load_provinces
+    from coverage.reference import load_provinces
 
     labels = _labels(lang)
     cols = ["origin_level", "dest_level", "origin_status", "province_code", "district", "migrants"]

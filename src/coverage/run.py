@@ -32,20 +32,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage import _run_steps
 from coverage.access import e2sfca_steps, enhanced_two_step_fca
 from coverage.availability import estimated_analyses, skipped_analyses
-from coverage.equalization import (
-    allocate_registered,
-    coverage_shares,
-    coverage_trio,
-    equalization_table,
-    gini,
-    theil,
-    threshold_label,
-)
+from coverage.equalization import allocate_registered
 from coverage.indicators import indicator_quarters, indicator_table
 from coverage.loaders import StudyData, load_study
 from coverage.network import RoadNetwork
+from coverage.network.graph import SnappedPoints
 from coverage.patterns import (
     PATTERN_LAYERS,
     commute_flows,
@@ -58,9 +52,9 @@ from coverage.patterns import (
 )
 from coverage.patterns.hotspots import TooFewCellsError
 from coverage.preflight import read_network, suspect_declarations
-from coverage.project import Project
+from coverage.project import Parameters, Project
 from coverage.provenance import data_quality, run_info, with_layers
-from coverage.staffing import PER, catchment_staffing, community_staffing
+from coverage.staffing import PER, catchment_staffing
 from coverage.workspace_io import (
     folder_lock,
     partial_path,
@@ -218,7 +212,6 @@ def run_study(
     net = network or read_network(study, mode)
     clock.step("checking coordinate systems against the roads")
     notes += [message for _file, message in suspect_declarations(study, net)]
-
     migrants, sites, communities = study.migrants, study.sites, study.communities
     skipped = skipped_analyses(study.layers)
     estimated = estimated_analyses(study.layers)
@@ -226,6 +219,54 @@ def run_study(
     if registered is None:
         registered = allocate_registered(communities)
     clock.step("snapping points to the roads")
+    snap_m, snap_r, sites_idx, snap_s = _snap_all(net, migrants, registered, sites, notes)
+    clock.step("nearest service point")
+    access, near_r = _nearest_sites(net, sites, sites_idx, migrants, snap_m, snap_r, snap_s)
+    clock.step("cost table and E2SFCA")
+    demand, costs, migrant_score, registered_score = _e2sfca_scores(
+        net, sites_idx, migrants, registered, snap_m, snap_r, snap_s, thresholds)
+    access["e2sfca"] = migrant_score  # accessible staff per 1,000 people
+    clock.step("staffing, equalization and indicators")
+    community_summary = _run_steps.community_summary(study, access, near_r, registered,
+                                                     registered_score)
+    district_summary = _run_steps.district_summary(community_summary, access, near_r,
+                                                   registered, thresholds)
+    indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
+    quarters = indicator_quarters(migrants, communities, targets=params.targets)
+    clock.step("site catchments")
+    site_catchments = _site_catchments(net, sites_idx, snap_s, access, near_r, registered,
+                                       demand, costs, params)
+    patterns = _patterns(study, net, access, skipped, clock)
+    clock.stop()
+    results = RunResults(study=study, mode=mode, migrant_access=access,
+                         run_info=run_info(study, mode, clock.timings, skipped=skipped,
+                                           estimated=estimated),
+                         skipped=skipped, estimated=estimated,
+                         data_quality=data_quality(study),
+                         site_catchments=site_catchments, community_summary=community_summary,
+                         district_summary=district_summary, indicators=indicators, **patterns,
+                         notes=notes, timings=clock.timings, indicator_quarters=quarters)
+    results.run_info = with_layers(results.run_info, list(results.layers()))
+    return results
+
+
+def _snap_all(
+    net: RoadNetwork, migrants: gpd.GeoDataFrame, registered: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame, notes: list[str],
+) -> tuple[SnappedPoints, SnappedPoints, gpd.GeoDataFrame, SnappedPoints]:
+    """Snap migrants, registered-resident points and sites to the roads once.
+
+    Appends a note to ``notes`` when some service points cannot be reached from the roads.
+
+    Returns
+    -------
+    snap_m, snap_r : SnappedPoints
+        The migrants and the registered-resident points on the roads.
+    sites_idx : geopandas.GeoDataFrame
+        The sites indexed by ``site_id``.
+    snap_s : SnappedPoints
+        The sites on the roads, in the order of ``sites_idx``.
+    """
     snap_m = net.snap_points(migrants)
     snap_r = net.snap_points(registered)
     sites_idx = sites.set_index("site_id", drop=False)
@@ -234,8 +275,24 @@ def run_study(
     if len(unreachable_sites):
         notes.append(f"{len(unreachable_sites)} service points cannot be reached from the road "
                      "network (too far from a road or on a cut-off part); they serve nobody here")
+    return snap_m, snap_r, sites_idx, snap_s
 
-    clock.step("nearest service point")
+
+def _nearest_sites(
+    net: RoadNetwork, sites: gpd.GeoDataFrame, sites_idx: gpd.GeoDataFrame,
+    migrants: gpd.GeoDataFrame, snap_m: SnappedPoints, snap_r: SnappedPoints,
+    snap_s: SnappedPoints,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Find the nearest service point of every migrant and registered-resident point.
+
+    Returns
+    -------
+    access : pandas.DataFrame
+        One row per migrant: ids, distance, time and snap distance to the nearest service
+        point, why it is unreachable, then ``time_min_<kind>`` for each kind of service point.
+    near_r : pandas.DataFrame
+        The nearest service point of each registered-resident point (``net.nearest``).
+    """
     near = net.nearest(snap_m, snap_s)
     access = pd.DataFrame({
         "person_id": migrants["person_id"].to_numpy(),
@@ -251,8 +308,28 @@ def run_study(
         access[f"time_min_{kind}"] = net.nearest(snap_m, net.snap_points(of_kind))[
             "time_min"].to_numpy()
     near_r = net.nearest(snap_r, snap_s)
+    return access, near_r
 
-    clock.step("cost table and E2SFCA")
+
+def _e2sfca_scores(
+    net: RoadNetwork, sites_idx: gpd.GeoDataFrame, migrants: gpd.GeoDataFrame,
+    registered: gpd.GeoDataFrame, snap_m: SnappedPoints, snap_r: SnappedPoints,
+    snap_s: SnappedPoints, thresholds: tuple[float, ...],
+) -> tuple[pd.Series, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Build the cost table and score migrants and registered residents with E2SFCA.
+
+    Migrants (weight 1 each) and registered-resident points (weighted by population) compete
+    for the same staff, within the largest time threshold.
+
+    Returns
+    -------
+    demand : pandas.Series
+        The people of each origin: the migrants first, then the registered-resident points.
+    costs : pandas.DataFrame
+        The cost table, its origins given as positions in ``demand``.
+    migrant_score, registered_score : numpy.ndarray
+        Accessible staff per 1,000 people of each migrant and registered-resident point.
+    """
     max_t = max(thresholds)
     n_m = len(migrants)
     demand = pd.concat([
@@ -267,48 +344,22 @@ def run_study(
     costs = pd.concat([cost_m, cost_r], ignore_index=True)
     supply = sites_idx["staff"].astype(float)
     score = enhanced_two_step_fca(demand, supply, costs, steps=e2sfca_steps(thresholds))
-    access["e2sfca"] = score.to_numpy()[:n_m] * PER  # accessible staff per 1,000 people
-    registered_score = score.to_numpy()[n_m:] * PER
+    return demand, costs, score.to_numpy()[:n_m] * PER, score.to_numpy()[n_m:] * PER
 
-    clock.step("staffing, equalization and indicators")
-    staffing = community_staffing(communities, migrants, sites, standard=params.staffing_standard,
-                                  min_population=params.rate_min_population)
-    eq = equalization_table(
-        pd.Series(access["time_min"].to_numpy()), pd.Series(access["community_id"].to_numpy()),
-        pd.Series(near_r["time_min"].to_numpy()),
-        pd.Series(registered["community_id"].to_numpy()), thresholds,
-        registered_weights=pd.Series(registered["population"].to_numpy(float)),
-        index=staffing.index)
-    summary = staffing.join(eq)
-    cid_m = access["community_id"].to_numpy()
-    cid_r = registered["community_id"].to_numpy()
-    pop_r = registered["population"].to_numpy(float)
-    mig_e2 = pd.Series(access["e2sfca"].to_numpy()).groupby(cid_m).mean()
-    reg_e2 = (pd.Series(registered_score * pop_r).groupby(cid_r).sum()
-              / pd.Series(pop_r).groupby(cid_r).sum().replace(0, np.nan))
-    summary["e2sfca_mean_migrant"] = mig_e2.reindex(summary.index).to_numpy()
-    summary["e2sfca_mean_registered"] = reg_e2.reindex(summary.index).to_numpy()
-    summary["staff_ratio_gap"] = summary["e2sfca_mean_registered"] - summary[
-        "e2sfca_mean_migrant"]
-    unreachable = access["unreachable_reason"].notna().groupby(
-        access["community_id"].to_numpy()).sum()
-    summary["unreachable_migrants"] = unreachable.reindex(summary.index, fill_value=0).astype(
-        np.int64).to_numpy()
-    community_summary = gpd.GeoDataFrame(
-        summary.reset_index(),
-        geometry=communities.geometry.to_numpy(), crs=communities.crs)
-    names = communities.set_index("community_id")
-    community_summary.insert(1, "name", names["name"].reindex(summary.index).to_numpy())
-    if "street" in names:
-        community_summary.insert(3, "street", names["street"].reindex(summary.index).to_numpy())
-    community_summary["boundary_approximate"] = study.approximate_boundaries
 
-    district_summary = _district_summary(community_summary, access, near_r, registered,
-                                         thresholds)
-    indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
-    quarters = indicator_quarters(migrants, communities, targets=params.targets)
+def _site_catchments(
+    net: RoadNetwork, sites_idx: gpd.GeoDataFrame, snap_s: SnappedPoints,
+    access: pd.DataFrame, near_r: pd.DataFrame, registered: gpd.GeoDataFrame,
+    demand: pd.Series, costs: pd.DataFrame, params: Parameters,
+) -> gpd.GeoDataFrame:
+    """Compute the staffing of each service point's catchment, with its catchment polygon.
 
-    clock.step("site catchments")
+    Catchments count the people whose nearest service point it is; the E2SFCA columns weigh
+    the ``demand`` within reach in ``costs`` by travel-time zone. The polygon is the area
+    reachable within the largest time threshold.
+    """
+    thresholds = params.thresholds_min
+    max_t = max(thresholds)
     catch = catchment_staffing(
         sites_idx, pd.Series(access["site_id"].to_numpy()),
         pd.Series(near_r["destination"].to_numpy()),
@@ -320,7 +371,7 @@ def run_study(
                                                                         fill_value=0.0)
     areas = net.service_areas(snap_s, [max_t])
     area_geom = areas.set_index("site")["geometry"].reindex(sites_idx.index)
-    site_catchments = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "site_id": sites_idx["site_id"].to_numpy(),
             "name": sites_idx["name"].to_numpy(),
@@ -339,6 +390,20 @@ def run_study(
         geometry=gpd.GeoSeries(area_geom.to_numpy(), crs=net.crs),
         crs=net.crs,
     )
+
+
+def _patterns(
+    study: StudyData, net: RoadNetwork, access: pd.DataFrame, skipped: dict[str, str],
+    clock: _Clock,
+) -> dict[str, gpd.GeoDataFrame | None]:
+    """Find the patterns, each analysis a timed step of ``clock``.
+
+    Analyses named in ``skipped`` are left out (``None``); when there are too few cells for
+    hot spots, ``hotspots`` is added to ``skipped``. Returns the pattern layers by their
+    :class:`RunResults` field name.
+    """
+    migrants, sites, communities = study.migrants, study.sites, study.communities
+    params = study.project.parameters
     min_cell = study.project.min_cell
     clock.step("under-served clusters")
     clusters = underserved_clusters(migrants, access, network=net, min_cell=min_cell)
@@ -361,20 +426,8 @@ def run_study(
     if "workplace_clusters" not in skipped:
         workplaces = workplace_clusters(migrants, sites=sites, communities=communities,
                                         min_cell=min_cell)
-    clock.stop()
-    results = RunResults(study=study, mode=mode, migrant_access=access,
-                         run_info=run_info(study, mode, clock.timings, skipped=skipped,
-                                           estimated=estimated),
-                         skipped=skipped, estimated=estimated,
-                         data_quality=data_quality(study),
-                         site_catchments=site_catchments, community_summary=community_summary,
-                         district_summary=district_summary, indicators=indicators,
-                         underserved_clusters=clusters, hotspots=spots, inflow_trends=trends,
-                         origin_flows=origins, commute_flows=commutes,
-                         workplace_clusters=workplaces, notes=notes, timings=clock.timings,
-                         indicator_quarters=quarters)
-    results.run_info = with_layers(results.run_info, list(results.layers()))
-    return results
+    return {"underserved_clusters": clusters, "hotspots": spots, "inflow_trends": trends,
+            "origin_flows": origins, "commute_flows": commutes, "workplace_clusters": workplaces}
 
 
 def _positions(labels: pd.Series, index: pd.Index) -> np.ndarray:
@@ -390,66 +443,6 @@ def _zone_weight(cost: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
     weights = np.array(list(steps.values()))
     zone = np.searchsorted(bounds, cost, side="left")
     return np.where(zone < len(bounds), weights[np.minimum(zone, len(bounds) - 1)], 0.0)
-
-
-def _district_summary(
-    communities: pd.DataFrame,
-    access: pd.DataFrame,
-    near_r: pd.DataFrame,
-    registered: pd.DataFrame,
-    thresholds: tuple[float, ...],
-) -> pd.DataFrame:
-    """Totals per district and for the city; coverage from people counts, not averages."""
-    district_of = communities.set_index("community_id")["district"]
-    mig_d = access["community_id"].map(district_of)
-    reg_d = registered["community_id"].map(district_of)
-    rows = []
-    units = [*sorted(communities["district"].unique()), None]
-    mig_cov = coverage_shares(pd.Series(access["time_min"].to_numpy()),
-                              pd.Series(mig_d.fillna("").to_numpy()), thresholds)
-    reg_cov = coverage_shares(pd.Series(near_r["time_min"].to_numpy()),
-                              pd.Series(reg_d.fillna("").to_numpy()), thresholds,
-                              weights=pd.Series(registered["population"].to_numpy(float)))
-    city_m = coverage_shares(pd.Series(access["time_min"].to_numpy()),
-                             pd.Series(np.zeros(len(access))), thresholds)
-    city_r = coverage_shares(pd.Series(near_r["time_min"].to_numpy()),
-                             pd.Series(np.zeros(len(near_r))), thresholds,
-                             weights=pd.Series(registered["population"].to_numpy(float)))
-    max_lab = threshold_label(max(thresholds))
-    for unit in units:
-        sel = communities if unit is None else communities[communities["district"] == unit]
-        staff = sel["staff"].sum()
-        mig = int(sel["migrants"].sum())
-        reg = int(sel["registered_pop"].sum())
-        row: dict[str, object] = {
-            "level": "city" if unit is None else "district",
-            "district": "全市" if unit is None else unit,
-            "communities": len(sel),
-            "migrants": mig,
-            "registered_pop": reg,
-            "staff": staff,
-            "staff_per_1000_migrants": staff / mig * PER if mig else np.nan,
-            "staff_per_1000_registered": staff / reg * PER if reg else np.nan,
-            "staff_per_1000_total": staff / (mig + reg) * PER if mig + reg else np.nan,
-            "staffing_standard": sel["staff_needed"].sum() / (mig + reg) * PER
-            if mig + reg else np.nan,
-            "staff_needed": sel["staff_needed"].sum(),
-            "staff_shortfall": sel["staff_shortfall"].sum(),
-        }
-        mc = city_m.iloc[0] if unit is None else mig_cov.reindex([unit]).iloc[0]
-        rc = city_r.iloc[0] if unit is None else reg_cov.reindex([unit]).iloc[0]
-        row.update(coverage_trio(mc, rc, thresholds))
-        weights_m = sel["migrants"].to_numpy(float)
-        weights_r = sel["registered_pop"].to_numpy(float)
-        row[f"gini_{max_lab}_migrant"] = gini(sel[f"coverage_{max_lab}_migrant"], weights_m)
-        row[f"gini_{max_lab}_registered"] = gini(sel[f"coverage_{max_lab}_registered"],
-                                                  weights_r)
-        row[f"theil_{max_lab}_migrant"] = theil(sel[f"coverage_{max_lab}_migrant"], weights_m)
-        row[f"theil_{max_lab}_registered"] = theil(sel[f"coverage_{max_lab}_registered"],
-                                                    weights_r)
-        row["unreachable_migrants"] = int(sel["unreachable_migrants"].sum())
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def write_results(

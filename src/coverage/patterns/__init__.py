@@ -25,7 +25,6 @@ from __future__ import annotations
 from coverage.patterns.flows import (
     commute_flows,
     cooperation_partners,
-    load_provinces,
     origin_flows,
     top_corridors,
     workplace_clusters,
@@ -75,6 +74,7 @@ from coverage.patterns.underserved import (
     poor_access,
     underserved_clusters,
 )
+from coverage.reference import load_provinces
 
 #: ``results.gpkg`` layers made by this package.
 PATTERN_LAYERS = (

@@ -13,12 +13,9 @@ to tell the two apart. :func:`top_corridors` ranks origin → destination pairs 
 :func:`cooperation_partners` lists, per district, the origin governments to cooperate with (the
 plan's two-way cooperation, 双向协作).
 
-Province names and representative points come from ``coverage/data/provinces.csv`` (34
-province-level divisions; see its README): the representative point is the provincial capital's
-city centre, approximate to ~0.01°, from public knowledge / Wikipedia coordinates. It anchors flow
-lines on a map and nothing else. Prefecture names are those of the demo city's origin table
-(:data:`coverage.demo.origins.ORIGINS`, real GB/T 2260 names) plus the municipal pseudo-prefectures
-(``xx01`` 市辖区, ``5002`` 县); other prefectures are reported by code with an empty name.
+Province names and representative points, and prefecture names, come from the reference
+tables of :mod:`coverage.reference` (GB/T 2260); prefectures it does not name are reported by
+code with an empty name.
 
 **Commuting corridors** (居住地 → 工作地). :func:`commute_flows` grids both ends of every
 home → work pair on a square grid (``cell_m``, default 500 m), counts the people of each occupied
@@ -44,8 +41,6 @@ job). Column documentation: ``docs/flows.md``.
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -54,7 +49,11 @@ import pandas as pd
 import pyproj
 import shapely
 
-PROVINCES_CSV = Path(__file__).resolve().parents[1] / "data" / "provinces.csv"
+from coverage.reference import (
+    prefecture_names,
+    provinces,
+)
+
 """The province table shipped with the package."""
 
 ORIGIN_LEVELS = ("province", "prefecture")
@@ -65,10 +64,6 @@ DEST_LEVELS = ("district", "community")
 
 STATUSES = ("known", "unknown", "malformed")
 """Values of ``origin_status``."""
-
-MUNICIPALITIES = ("11", "12", "31", "50")
-"""Beijing, Tianjin, Shanghai and Chongqing: province-level cities whose codes ``xx01``/``xx02``
-are pseudo-prefectures (市辖区, 县)."""
 
 _FLOW_COLUMNS = [
     "origin_level", "dest_level", "origin_status", "origin_code", "origin_name_zh",
@@ -82,44 +77,6 @@ _FLOW_COLUMNS = [
 # reference tables
 
 
-@lru_cache(maxsize=1)
-def _provinces() -> pd.DataFrame:
-    frame = pd.read_csv(PROVINCES_CSV, encoding="utf-8", dtype={"code": "string"})
-    for col in ("name_zh", "short_zh", "name_en", "capital_zh", "capital_en"):
-        frame[col] = frame[col].astype("string")
-    return frame
-
-
-def load_provinces() -> pd.DataFrame:
-    """Return the table of the 34 province-level divisions.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``code`` (two digits), ``name_zh``, ``short_zh``, ``name_en``, ``capital_zh``,
-        ``capital_en``, ``lon``, ``lat`` (WGS-84; the capital's city centre, ~0.01°).
-    """
-    return _provinces().copy()
-
-
-@lru_cache(maxsize=1)
-def _prefecture_names() -> dict[str, str]:
-    from coverage.demo.origins import ORIGINS
-
-    province = dict(zip(_provinces()["code"], _provinces()["name_zh"], strict=True))
-    names = {
-        code[:4]: name.removeprefix(province.get(code[:2], ""))
-        for code, name, _ in ORIGINS
-        if code.endswith("00") and code[2:4] != "00"
-    }
-    names.update({f"{p}01": "市辖区" for p in MUNICIPALITIES})
-    names["5002"] = "县"
-    return names
-
-
-def prefecture_names() -> dict[str, str]:
-    """Return the known prefecture names by four-digit code (see the module docstring)."""
-    return dict(_prefecture_names())
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,7 +116,7 @@ def classify_origins(codes: pd.Series) -> pd.DataFrame:
     u = pd.Series(pd.array(uniques, dtype="string"))
     six = u.str.fullmatch(r"\d{6}").fillna(False).to_numpy(dtype=bool)
     province = u.str[:2]
-    known = six & province.isin(_provinces()["code"]).to_numpy(dtype=bool)
+    known = six & province.isin(provinces()["code"]).to_numpy(dtype=bool)
     prefecture = u.str[:4].where(known & (u.str[2:4] != "00").fillna(False).to_numpy(dtype=bool))
     status_u = np.where(known, "known", "malformed")
     status = np.where(index < 0, "unknown", status_u[np.maximum(index, 0)] if len(u) else "")
@@ -222,10 +179,10 @@ def _check_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> 
 
 
 def _origin_names(level: str, province: pd.Series, prefecture: pd.Series) -> dict[str, pd.Series]:
-    prov = _provinces().set_index("code")
+    prov = provinces().set_index("code")
     name_zh = province.map(prov["name_zh"]).astype("string")
     name_en = province.map(prov["name_en"]).astype("string")
-    pref_name = prefecture.map(_prefecture_names()).astype("string")
+    pref_name = prefecture.map(prefecture_names()).astype("string")
     if level == "province":
         code, o_zh, o_en = province, name_zh, name_en
     else:
@@ -372,7 +329,7 @@ def _finish_flows(
 
 def _flow_lines(flows: pd.DataFrame, comm: gpd.GeoDataFrame) -> np.ndarray:
     """Lines from the origin province's point to the destination centroid, in the study CRS."""
-    prov = _provinces().set_index("code")
+    prov = provinces().set_index("code")
     to_study = pyproj.Transformer.from_crs(4326, comm.crs, always_xy=True)
     px, py = to_study.transform(prov["lon"].to_numpy(), prov["lat"].to_numpy())
     ox = flows["province_code"].map(pd.Series(px, index=prov.index)).to_numpy(dtype=float)

@@ -331,7 +331,7 @@ def _recommended(ax: plt.Axes, layer: gpd.GeoDataFrame, labels: dict[str, str],
 def _origins(ax: plt.Axes, layer: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None,
              lang: str) -> None:
     """Flow lines from the provinces to the city, in an equal-area projection of China."""
-    from coverage.patterns.flows import load_provinces
+    from coverage.reference import load_provinces
 
     labels = catalogue("maps", lang)
     if not len(layer):
