@@ -425,6 +425,27 @@ def test_map_legend_follows_the_shading_and_the_district_view(demo_city: Path):
     assert len(view.src["communities"].data["cls"]) == int((comm["district"] == district).sum())
 
 
+def test_the_indicator_card_counts_the_area_shown(demo_city: Path):
+    """The card of plan indicators met counts what the indicator table beside it marks met
+    (✔): the district's when a district is chosen (it counted the city's)."""
+    import re
+
+    from coverage_app.app import CoverageApp
+
+    app = CoverageApp(demo_city, lang="en")
+    state = app.state
+    layer = state.session.layers["indicators"]
+    counts = set()
+    for district in ["", *sorted(layer.loc[layer["level"] == "district", "unit"].unique())]:
+        state.district = district
+        table = app.tables.indicators.object
+        ticks = int((table[""] == "✔").sum())
+        card = re.search(r'data-key="indicators" data-value="([^"]*)"', app.cards.pane.object)
+        assert card is not None and float(card[1]) == ticks, (district, card, ticks)
+        counts.add(ticks)
+    assert len(counts) > 1  # the districts differ: the card followed them
+
+
 def test_a_click_fades_nothing(demo_city: Path):
     """The map's layers draw selected and other shapes alike: a click is an action."""
     from coverage_app.app import CoverageApp

@@ -195,10 +195,12 @@ class Cards(pn.viewable.Viewer):
                   if np.isfinite(delta) and not s.district else "")
         n_sites = _sites_in(s) if s.ready else None
         ind = s.indicators()
-        city_ind = ind[ind["level"] == "city"]
-        met = int(city_ind["met"].astype("boolean").fillna(False).sum())
+        # the indicators of the area shown, as the indicator table lists them
+        level, unit = ("district", s.district) if s.district else ("city", "city")
+        shown = ind[(ind["level"] == level) & (ind["unit"] == unit)]
+        met = int(shown["met"].astype("boolean").fillna(False).sum())
         skipped = s.session.skipped
-        not_computed = [k for k in city_ind["indicator"] if f"indicator:{k}" in skipped]
+        not_computed = [k for k in shown["indicator"] if f"indicator:{k}" in skipped]
         ind_note = s.t("card_not_computed", n=len(not_computed)) if not_computed else ""
         reg_note = s.t("card_estimated") if s.session.estimated else ""
         cards = [
@@ -211,7 +213,7 @@ class Cards(pn.viewable.Viewer):
             ("sites", s.t("card_sites"), "…" if n_sites is None else f"{n_sites:,}",
              n_sites, ""),
             ("indicators", s.t("card_indicators"),
-             f"{met} / {len(city_ind) - len(not_computed)}", met, ind_note),
+             f"{met} / {len(shown) - len(not_computed)}", met, ind_note),
         ]
         parts = []
         for key, title, text, raw, note in cards:
