@@ -464,7 +464,7 @@ def test_density_has_its_own_legend(demo_city: Path):
 
     app = CoverageApp(demo_city, lang="en")
     view, state = app.map, app.state
-    assert not view.density_bar.visible
+    assert view.density_bar is None  # made when the density is first shown
     state.layers = [*state.layers, "density"]
     assert view.density_bar.visible and view.density_bar.title == "Migrants per hexagon"
     assert view.density_bar.color_mapper is view.r["density"].glyph.fill_color["transform"]

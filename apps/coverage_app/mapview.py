@@ -136,9 +136,10 @@ class MapView(pn.viewable.Viewer):
         # the communities' classes are the reports' (coverage.cartography.color_scale)
         self.mapper = CategoricalColorMapper(factors=["—"], palette=[MISSING_COLOR],
                                              nan_color=MISSING_COLOR)
-        # migrants' density in purples: not to be read on the communities' scale
-        self.density_mapper = LinearColorMapper(palette=list(Purples9[::-1])[2:],
-                                                nan_color="#eeeeee")
+        # migrants' density in purples, with its own legend (not to be read on the
+        # communities' scale): both made when the density is first shown
+        self.density_mapper: LinearColorMapper | None = None
+        self.density_bar: ColorBar | None = None
         # the other layers' sources and renderers are made when the layer is first shown
         self.src: dict[str, ColumnDataSource] = {}
         self.r: dict[str, GlyphRenderer] = {}
@@ -146,10 +147,6 @@ class MapView(pn.viewable.Viewer):
         self._source("sites", {})
         self.colorbar = ColorBar(color_mapper=self.mapper, width=10, location=(0, 0))
         fig.add_layout(self.colorbar, "right")
-        # the density hexagons' own legend, shown with them
-        self.density_bar = ColorBar(color_mapper=self.density_mapper, width=10,
-                                    location=(0, 0), visible=False)
-        fig.add_layout(self.density_bar, "right")
         fig.add_tools(HoverTool(renderers=[self.r["communities"]],
                                 tooltips=[("", "@name"), ("", "@label")]))
         fig.add_tools(HoverTool(renderers=[self.r["sites"]],
@@ -176,13 +173,14 @@ class MapView(pn.viewable.Viewer):
 
     def _style(self, layer: str) -> tuple[str, dict[str, Any]]:
         """The figure's glyph method and the visuals of a layer."""
+        if layer == "density":
+            return ("multi_polygons", {
+                "fill_alpha": 0.6, "line_alpha": 0,
+                "fill_color": {"field": "migrants", "transform": self._density_legend()}})
         return {
             "communities": ("multi_polygons", {
                 "fill_alpha": 0.65, "line_color": "white", "line_width": 0.6,
                 "fill_color": {"field": "cls", "transform": self.mapper}}),
-            "density": ("multi_polygons", {
-                "fill_alpha": 0.6, "line_alpha": 0,
-                "fill_color": {"field": "migrants", "transform": self.density_mapper}}),
             "catchments": ("multi_polygons", {
                 "fill_alpha": 0.08, "fill_color": "#2c7fb8", "line_color": "#2c7fb8",
                 "line_alpha": 0.4}),
@@ -199,6 +197,17 @@ class MapView(pn.viewable.Viewer):
                 "marker": "star", "size": 22, "fill_color": "#e31a1c",
                 "line_color": "black"}),
         }[layer]
+
+    def _density_legend(self) -> LinearColorMapper:
+        """The density's colour mapper, made with its legend the first time it is needed."""
+        if self.density_mapper is None:
+            self.density_mapper = LinearColorMapper(palette=list(Purples9[::-1])[2:],
+                                                    nan_color="#eeeeee")
+            self.density_bar = ColorBar(color_mapper=self.density_mapper, width=10,
+                                        location=(0, 0), visible=False,
+                                        title=self.state.t("density_legend"))
+            self.fig.add_layout(self.density_bar, "right")
+        return self.density_mapper
 
     def _source(self, layer: str, data: dict[str, Any]) -> None:
         """Set a layer's columns; its source and renderer are made the first time."""
@@ -319,7 +328,8 @@ class MapView(pn.viewable.Viewer):
             if layer == "density" and data is not None:
                 finite = data["migrants"][np.isfinite(data["migrants"])]
                 if len(finite):
-                    self.density_mapper.low, self.density_mapper.high = 0, float(finite.max())
+                    mapper = self._density_legend()
+                    mapper.low, mapper.high = 0, float(finite.max())
             self._drawn[layer] = self._datum
 
     def _redraw_scenario(self, *_: Any) -> None:
@@ -384,7 +394,8 @@ class MapView(pn.viewable.Viewer):
         labels_text = {"coverage": "ind_coverage", "staff": "ind_staff", "gap": "ind_gap",
                        "e2sfca": "ind_e2sfca"}
         self.colorbar.title = scale.title or self.state.t(labels_text[self.state.indicator])
-        self.density_bar.title = self.state.t("density_legend")
+        if self.density_bar is not None:
+            self.density_bar.title = self.state.t("density_legend")
 
     def _redraw_sites(self, *_: Any) -> None:
         if not self.state.ready:  # the positions come with the model, a moment later
@@ -415,8 +426,9 @@ class MapView(pn.viewable.Viewer):
             self._draw_recommended()
         for name, renderer in self.r.items():
             renderer.visible = name in self.state.layers
-        self.density_bar.visible = "density" in self.state.layers and "density" in self.r
-        self.density_bar.title = self.state.t("density_legend")
+        if self.density_bar is not None:
+            self.density_bar.visible = "density" in self.state.layers and "density" in self.r
+            self.density_bar.title = self.state.t("density_legend")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.pane
