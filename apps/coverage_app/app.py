@@ -20,7 +20,7 @@ import panel as pn
 
 from coverage.messages import text
 from coverage.project import Project, load_project
-from coverage.recommend import default_candidates, site_places
+from coverage.recommend import default_candidates, named_roads
 from coverage.session import PlanningSession, model_loaded, scenario_model
 
 from .mapview import MapView
@@ -41,7 +41,7 @@ def warm(project: Project, mode: str = "walk") -> None:
     PlanningSession.open(project, mode=mode, shared=True)
     model = scenario_model(project, mode)
     default_candidates(model)
-    site_places(model, model.study.sites.geometry.iloc[:1])  # reads the road names
+    named_roads(model)
     CoverageApp(project)
     gc.collect()
     gc.freeze()

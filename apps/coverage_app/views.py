@@ -27,7 +27,6 @@ from coverage.availability import reason_text
 from coverage.cartography import site_places
 from coverage.equalization import coverage_column
 from coverage.indicators import indicator_names
-from coverage.messages import text as message
 from coverage.publish.disclosure import suppress_series
 from coverage.publish.labels import column_label
 from coverage.report.naming import report_filename
@@ -326,9 +325,8 @@ class Recommend(pn.viewable.Viewer):
         table = pd.concat(parts, ignore_index=True) if parts else None
         if table is not None:
             # new points and staff in one table: a row has only its own kind's cells
-            labels = {c: column_label(c, lang=s.lang) for c in table.columns}
-            labels["place"] = message("report", "col_place", s.lang)
-            table = table.astype(object).where(table.notna(), "").rename(columns=labels)
+            table = table.astype(object).where(table.notna(), "").rename(
+                columns={c: column_label(c, lang=s.lang) for c in table.columns})
         self.result.object = table
 
     def __panel__(self) -> pn.viewable.Viewable:

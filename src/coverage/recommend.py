@@ -267,7 +267,7 @@ def default_candidates(model: ScenarioModel) -> gpd.GeoDataFrame:
     return model.derived("default_candidates", compute)
 
 
-def _named_roads(model: ScenarioModel) -> gpd.GeoDataFrame | None:
+def named_roads(model: ScenarioModel) -> gpd.GeoDataFrame | None:
     """Return the named roads of the network, read once per model (``None``: no names)."""
     def compute() -> gpd.GeoDataFrame | None:
         try:
@@ -300,7 +300,7 @@ def site_places(model: ScenarioModel, points: gpd.GeoSeries,
         pad_lon = pad_lat / max(np.cos(np.radians(float(np.abs(wgs.y).max()))), 0.1)
         bbox = (float(wgs.x.min()) - pad_lon, float(wgs.y.min()) - pad_lat,
                 float(wgs.x.max()) + pad_lon, float(wgs.y.max()) + pad_lat)
-        roads = _named_roads(model)
+        roads = named_roads(model)
         if roads is not None:
             roads = roads.iloc[np.sort(roads.sindex.query(shapely.box(*bbox)))]
     return place_names(points, communities=model.communities, roads=roads, labels=labels)

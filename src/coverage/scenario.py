@@ -509,6 +509,8 @@ class ScenarioModel:
         self.steps = e2sfca_steps(self.thresholds)
         self._step = step_weights(self.steps)
         self._weights: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        self._weights_lock = threading.Lock()
+        self._derived: dict[str, Any] = {}
         self._derived_lock = threading.Lock()
         study = self.study
         self.communities = study.communities.reset_index(drop=True)
@@ -530,7 +532,6 @@ class ScenarioModel:
         self._std = staffing_standard(self._community_table(self._site_frame()), self.standard)
         self.baseline = self._baseline()
         self.inputs = input_hashes(study)
-        self._derived: dict[str, Any] = {}
 
     def derived(self, name: str, compute: Callable[[], Any]) -> Any:
         """Return a value derived from the baseline alone (not from any edit), computed once.
@@ -795,9 +796,11 @@ class ScenarioModel:
         if hit is not None and hit[0] is rows:
             return hit[1], hit[2]
         w = self._step(mins)
+        # added up in order, as the library function's bincount does (np.sum pairs the terms
+        # and would round the last digit differently from the main job's figures)
         reached = float(np.bincount(np.zeros(len(rows), np.int64),
                                     weights=self.demand[rows] * w, minlength=1)[0])
-        with self._derived_lock:
+        with self._weights_lock:  # not the derived values' lock, held for seconds at times
             if len(self._weights) >= _WEIGHTS_KEPT:
                 self._weights.pop(next(iter(self._weights)))
             self._weights[key] = (rows, w, reached)

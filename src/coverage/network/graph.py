@@ -49,8 +49,6 @@ __all__ = ["DEFAULT_MAX_SNAP_M", "Points", "RoadNetwork", "SnappedPoints", "csr_
 DEFAULT_MAX_SNAP_M = 500.0
 
 
-
-
 @dataclass(frozen=True)
 class SnappedPoints:
     """Points already attached to a network (from :meth:`RoadNetwork.snap_points`).

@@ -167,7 +167,7 @@ def _apply(
     columns = {c: (_masked(frame[c], hide[c]) if c in hide else frame[c])
                for c in frame.columns}
     out = pd.DataFrame(columns, index=frame.index)
-    out.columns = frame.columns  # names as they were (a dict would make them strings)
+    out.columns = frame.columns  # the frame's column index as it was (its name, its type)
     return out
 
 
