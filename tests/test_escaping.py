@@ -180,7 +180,8 @@ def test_report_names_do_not_run_in_a_browser(hostile_report: Path, browser) -> 
     assert at is not None
     page.mouse.move(at["x"], at["y"])
     page.wait_for_selector(".leaflet-tooltip", timeout=10_000)
-    shown = page.locator(".leaflet-tooltip").inner_text()
+    # (a tooltip of another map may still be open from the hovering above: read them all)
+    shown = "\n".join(page.locator(".leaflet-tooltip").all_inner_texts())
     page.wait_for_timeout(500)  # let any image error fire
     pwned = page.evaluate("window.__pwned")
     violations = page.evaluate("window.__csp")

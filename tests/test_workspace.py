@@ -18,6 +18,7 @@ from coverage.workspace import (
 
 def test_forget_drops_a_projects_copies_and_only_its_own(demo_city: Path):
     project = load_project(demo_city)
+    forget(project)  # other tests of this process may have loaded it already
     reads: list[int] = []
 
     def read() -> dict:

@@ -511,7 +511,7 @@ class ScenarioModel:
         self._weights: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
         self._weights_lock = threading.Lock()
         self._derived: dict[str, Any] = {}
-        self._derived_lock = threading.Lock()
+        self._derived_lock = threading.Lock()  # held while a derived value is computed
         study = self.study
         self.communities = study.communities.reset_index(drop=True)
         registered = study.layers.get("registered_points")
@@ -788,18 +788,16 @@ class ScenarioModel:
     def _site_weights(self, rows: np.ndarray, mins: np.ndarray) -> tuple[np.ndarray, float]:
         """E2SFCA weights of a site's pairs and the weighted demand it reaches (step 1).
 
-        Both depend on the site's pairs alone, which states share until the site moves:
-        kept per pairs array (held here, so its ``id`` is not reused while kept).
+        Both depend on the site's pairs alone, which states share until the site moves: kept
+        per pairs array (held here, so its ``id`` is not reused while kept).
         """
         key = id(rows)
         hit = self._weights.get(key)
         if hit is not None and hit[0] is rows:
             return hit[1], hit[2]
         w = self._step(mins)
-        # added up in order, as the library function's bincount does (np.sum pairs the terms
-        # and would round the last digit differently from the main job's figures)
-        reached = float(np.bincount(np.zeros(len(rows), np.int64),
-                                    weights=self.demand[rows] * w, minlength=1)[0])
+        # in order, as the library's bincount adds (np.sum would round the last digit apart)
+        reached = float(np.bincount(np.zeros(len(rows), np.int64), self.demand[rows] * w, 1)[0])
         with self._weights_lock:  # not the derived values' lock, held for seconds at times
             if len(self._weights) >= _WEIGHTS_KEPT:
                 self._weights.pop(next(iter(self._weights)))
@@ -809,10 +807,9 @@ class ScenarioModel:
     def _e2sfca(self, state: _State) -> np.ndarray:
         """E2SFCA score of every demand row (:func:`coverage.access.enhanced_two_step_fca`).
 
-        The same formula, on the state's pairs with each site's step 1 kept: a what-if
-        changes a few sites, and checking and weighting every pair again took most of the
-        time of a summary. ``coverage run`` computes it with the library function, and
-        ``tests/test_scenario.py`` checks that both agree.
+        The same formula on the state's pairs, each site's step 1 kept (a what-if changes a
+        few sites; weighting every pair again took most of a summary's time). ``coverage run``
+        uses the library function; ``tests/test_scenario.py`` checks that both agree.
         """
         ids = list(state.sites.index)
         empty = (np.zeros(0, np.int64), np.zeros(0))
