@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -310,7 +311,12 @@ def test_page_models_pass_bokehs_checks(demo_city: Path, lang: str):
     pn.panel(CoverageApp(demo_city, lang=lang)).server_doc(doc)
     issues = check_integrity(list(doc.models))
     assert not issues.error, issues.error
-    assert not issues.warning, issues.warning
+    # The tabs not yet opened are empty on purpose (made when opened, a spinner meanwhile).
+    waiting = [i for i in issues.warning if i.name == "EMPTY_LAYOUT"
+               and "pn-loading" in doc.get_model_by_id(
+                   re.search(r"id='([^']+)'", i.extra)[1]).css_classes]
+    assert len(waiting) == 3  # recommend, scenarios, downloads
+    assert not [i for i in issues.warning if i not in waiting], issues.warning
     header = next(m for m in doc.models if "cov-import-link" in str(getattr(m, "text", "")))
     assert f'href=&quot;import?lang={lang}&quot;' in header.text  # escaped for the page
 
@@ -438,7 +444,7 @@ def test_the_indicator_card_counts_the_area_shown(demo_city: Path):
     counts = set()
     for district in ["", *sorted(layer.loc[layer["level"] == "district", "unit"].unique())]:
         state.district = district
-        table = app.tables.indicators.object
+        table = app.tables.indicators
         ticks = int((table[""] == "✔").sum())
         card = re.search(r'data-key="indicators" data-value="([^"]*)"', app.cards.pane.object)
         assert card is not None and float(card[1]) == ticks, (district, card, ticks)

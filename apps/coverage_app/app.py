@@ -90,6 +90,7 @@ class CoverageApp(pn.viewable.Viewer):
             return  # not shown yet: made when the browser reports the page shown
         self._made.add(i)
         self._boxes[i].objects = [self._views[i].__panel__()]
+        self._boxes[i].loading = False
 
     def _relabel(self, *_: Any) -> None:
         s = self.state
@@ -106,9 +107,10 @@ class CoverageApp(pn.viewable.Viewer):
             f'{html.escape(text("app_import", "tab", s.lang))}</a></div>{note}')
         self.sidebar.objects = [Controls(s)]
         titles = ["indicators_table", "recommend", "scenario", "download"]
-        # New boxes: Panel keeps a tab's title while its contents are the same object.
-        wait = f'<p class="cov-tab-wait">{html.escape(s.t("tab_opening"))}</p>'
-        self._boxes = [pn.Column(view.__panel__() if i in self._made else pn.pane.HTML(wait),
+        # New boxes: Panel keeps a tab's title while its contents are the same object. A tab
+        # not yet made shows Panel's loading spinner (a style, no pane to make for the page).
+        self._boxes = [pn.Column(*([view.__panel__()] if i in self._made else []),
+                                 loading=i not in self._made, min_height=60,
                                  sizing_mode="stretch_width")
                        for i, view in enumerate(self._views)]
         self.tabs[:] = [(s.t(k), box) for k, box in zip(titles, self._boxes, strict=True)]

@@ -30,9 +30,13 @@ from bokeh.models import (
     CategoricalColorMapper,
     ColorBar,
     ColumnDataSource,
+    Glyph,
     GlyphRenderer,
     HoverTool,
     LinearColorMapper,
+    MultiLine,
+    MultiPolygons,
+    Scatter,
     WMTSTileSource,
 )
 from bokeh.palettes import Category10, Purples9
@@ -130,8 +134,9 @@ class MapView(pn.viewable.Viewer):
         fig = figure(x_axis_type=None, y_axis_type=None, title=None, match_aspect=True,
                      tools="pan,wheel_zoom,reset,tap,save", active_scroll="wheel_zoom",
                      sizing_mode="stretch_both", min_height=560, output_backend="webgl")
-        self.tiles = fig.add_tile(WMTSTileSource(url=TILES["osm"][0],
-                                                 attribution=TILES["osm"][1]))
+        spec = self._tiles_spec()
+        self.tiles = fig.add_tile(WMTSTileSource(url=spec[0], attribution=spec[1]) if spec
+                                  else WMTSTileSource(), visible=spec is not None)
         self.fig = fig
         # the communities' classes are the reports' (coverage.cartography.color_scale)
         self.mapper = CategoricalColorMapper(factors=["—"], palette=[MISSING_COLOR],
@@ -171,29 +176,29 @@ class MapView(pn.viewable.Viewer):
 
     # -- drawing ----------------------------------------------------------------------------
 
-    def _style(self, layer: str) -> tuple[str, dict[str, Any]]:
-        """The figure's glyph method and the visuals of a layer."""
+    def _style(self, layer: str) -> tuple[type[Glyph], dict[str, Any]]:
+        """The glyph of a layer and its visuals."""
         if layer == "density":
-            return ("multi_polygons", {
+            return (MultiPolygons, {
                 "fill_alpha": 0.6, "line_alpha": 0,
                 "fill_color": {"field": "migrants", "transform": self._density_legend()}})
         return {
-            "communities": ("multi_polygons", {
+            "communities": (MultiPolygons, {
                 "fill_alpha": 0.65, "line_color": "white", "line_width": 0.6,
                 "fill_color": {"field": "cls", "transform": self.mapper}}),
-            "catchments": ("multi_polygons", {
+            "catchments": (MultiPolygons, {
                 "fill_alpha": 0.08, "fill_color": "#2c7fb8", "line_color": "#2c7fb8",
                 "line_alpha": 0.4}),
-            "underserved": ("multi_polygons", {
+            "underserved": (MultiPolygons, {
                 "fill_color": "#d7301f", "fill_alpha": 0.45, "line_color": "#7f0000"}),
-            "hotspots": ("multi_polygons", {
+            "hotspots": (MultiPolygons, {
                 "fill_color": "color", "fill_alpha": 0.6, "line_alpha": 0}),
-            "flows": ("multi_line", {
+            "flows": (MultiLine, {
                 "line_width": "width", "line_color": "#2c7fb8", "line_alpha": 0.6}),
-            "sites": ("scatter", {
+            "sites": (Scatter, {
                 "size": "size", "fill_color": "color", "line_color": "line",
                 "line_width": 1.5, "fill_alpha": 0.9}),
-            "recommended": ("scatter", {
+            "recommended": (Scatter, {
                 "marker": "star", "size": 22, "fill_color": "#e31a1c",
                 "line_color": "black"}),
         }[layer]
@@ -214,14 +219,16 @@ class MapView(pn.viewable.Viewer):
         if layer in self.src:
             self.src[layer].data = data
             return
-        method, visuals = self._style(layer)
-        coords = ("x", "y") if method == "scatter" else ("xs", "ys")
+        glyph, visuals = self._style(layer)
+        coords = {"x": "x", "y": "y"} if glyph is Scatter else {"xs": "xs", "ys": "ys"}
         self.src[layer] = source = ColumnDataSource(data=data)
-        self.r[layer] = renderer = getattr(self.fig, method)(*coords, source=source, **visuals)
-        renderer.muted_glyph = "auto"  # muting is for legends, which the map has none of
-        # A click adds, chooses or moves a point; it does not select: nothing fades.
-        renderer.selection_glyph = renderer.nonselection_glyph = None
-        renderer.visible = layer in self.state.layers
+        # The renderer made here, not by the figure's glyph methods: they make three glyphs
+        # (selected, not selected, muted) that the map does not use. A click adds, chooses or
+        # moves a point; it does not select: nothing fades. Muting is for legends, which the
+        # map has none of.
+        self.r[layer] = GlyphRenderer(data_source=source, glyph=glyph(**coords, **visuals),
+                                      selection_glyph=None, nonselection_glyph=None,
+                                      muted_glyph="auto", visible=layer in self.state.layers)
         self.fig.renderers = [self.tiles, *(self.r[n] for n in ORDER if n in self.r)]
 
     @property
@@ -266,15 +273,19 @@ class MapView(pn.viewable.Viewer):
             r.renderers = [self.r["communities"]]
             r.range_padding = 0.03
 
-    def _set_tiles(self) -> None:
+    def _tiles_spec(self) -> tuple[str, str] | None:
+        """The chosen base map's tiles, URL and attribution (None: no base map)."""
         name = self.state.basemap
         if name == "none":
-            self.tiles.visible = False
-            return
+            return None
         url, attribution = TILES[name]
-        url = url.replace("{key}", os.environ.get("TIANDITU_KEY", ""))
-        self.tiles.tile_source = WMTSTileSource(url=url, attribution=attribution)
-        self.tiles.visible = True
+        return url.replace("{key}", os.environ.get("TIANDITU_KEY", "")), attribution
+
+    def _set_tiles(self) -> None:
+        spec = self._tiles_spec()
+        self.tiles.visible = spec is not None
+        if spec is not None and spec[0] != self.tiles.tile_source.url:
+            self.tiles.tile_source = WMTSTileSource(url=spec[0], attribution=spec[1])
 
     def _polygon_data(self, frame: gpd.GeoDataFrame, **columns: Any) -> dict[str, Any]:
         xs, ys = _polygons(self._web(frame.geometry.to_numpy()))

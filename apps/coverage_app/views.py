@@ -35,6 +35,8 @@ from coverage.session import PlanningSession
 from .state import BASEMAPS, INDICATORS, LAYERS, AppState
 
 T = TypeVar("T")
+DATAFRAME_CSS = f"{pn.io.resources.CDN_DIST}css/dataframe.css"
+"""The style sheet of Panel's ``DataFrame`` pane, for tables written into an HTML pane."""
 
 
 def _pct(value: object) -> str:
@@ -46,11 +48,24 @@ def _pp(value: object) -> str:
     return "—" if value is None or pd.isna(value) else f"{100 * float(value):+.2f} pp"
 
 
+def _heading_html(label: str, *, small: bool = False) -> str:
+    """A heading's HTML (escaped)."""
+    tag = ('<b class="cov-label">{}</b>' if small else '<h4 class="cov-heading" style="margin:'
+           '8px 0 4px 0">{}</h4>')
+    return tag.format(html.escape(label))
+
+
 def _heading(label: str, *, small: bool = False) -> pn.pane.HTML:
     """A heading above a group of widgets (HTML, escaped: cheaper to make than Markdown)."""
-    tag = ('<b class="cov-label">{}</b>' if small else '<h4 class="cov-heading" style="margin:'
-           '8px 0 4px 0">{}</h4>').format(html.escape(label))
-    return pn.pane.HTML(tag, margin=(0, 5) if small else (5, 10))
+    return pn.pane.HTML(_heading_html(label, small=small), margin=(0, 5) if small else (5, 10))
+
+
+def _frame_html(frame: pd.DataFrame) -> str:
+    """A table as Panel's ``DataFrame`` pane writes it (its style sheet: ``DATAFRAME_CSS``),
+    every cell escaped."""
+    if frame.empty and not len(frame.columns):
+        return ""
+    return frame.to_html(index=False, classes=["panel-df"], border=0, escape=True)
 
 
 def _unedited_once(state: AppState, name: str, make: Callable[[], T]) -> T:
@@ -240,16 +255,21 @@ class Tables(pn.viewable.Viewer):
     def __init__(self, state: AppState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
-        self.ranking = pn.pane.DataFrame(index=False, sizing_mode="stretch_width",
-                                         max_height=320, css_classes=["cov-ranking"])
-        self.indicators = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
+        self.ranking = self.indicators = pd.DataFrame()
+        # Both headings and both tables in one pane: a page's every pane costs it about a
+        # hundredth of its making (Panel's and Bokeh's models, serialized for the browser).
+        self.pane = pn.pane.HTML(sizing_mode="stretch_width", stylesheets=[DATAFRAME_CSS])
         state.param.watch(self.update, ["version", "ready", "district", "lang", "threshold"])
         self.update()
 
     def update(self, *_: Any) -> None:
         s = self.state
-        self.ranking.object, self.indicators.object = _unedited_once(
+        self.ranking, self.indicators = _unedited_once(
             s, f"tables:{s.threshold!r}:{s.district}:{s.lang}", self._frames)
+        self.pane.object = (
+            f"{_heading_html(s.t('indicators_table'))}{_frame_html(self.indicators)}"
+            f"{_heading_html(s.t('ranking'))}<div class=\"cov-ranking\" style=\"max-height:"
+            f"320px;overflow-y:auto\">{_frame_html(self.ranking)}</div>")
 
     def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The communities ranked by shortfall and the indicators, as shown."""
@@ -282,10 +302,7 @@ class Tables(pn.viewable.Viewer):
         })
 
     def __panel__(self) -> pn.viewable.Viewable:
-        s = self.state
-        return pn.Column(_heading(s.t("indicators_table")), self.indicators,
-                         _heading(s.t("ranking")), self.ranking,
-                         sizing_mode="stretch_width")
+        return self.pane
 
 
 class Recommend(pn.viewable.Viewer):
@@ -294,12 +311,13 @@ class Recommend(pn.viewable.Viewer):
     def __init__(self, state: AppState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
-        self.result = pn.pane.DataFrame(index=False, sizing_mode="stretch_width",
-                                        css_classes=["cov-recommend"])
+        self.result: pn.pane.DataFrame | None = None  # made with the tab
         state.param.watch(self._show, ["recommendation", "lang"])
 
     def _show(self, *_: Any) -> None:
         rec = self.state.recommendation
+        if self.result is None:
+            return
         if rec is None:
             self.result.object = None
             return
@@ -337,6 +355,9 @@ class Recommend(pn.viewable.Viewer):
         apply = pn.widgets.Button(name=s.t("rec_apply"), button_type="success")
         run.on_click(lambda _e: s.recommend(k.value, n.value))
         apply.on_click(lambda _e: s.apply_recommendation())
+        if self.result is None:
+            self.result = pn.pane.DataFrame(index=False, sizing_mode="stretch_width",
+                                            css_classes=["cov-recommend"])
         self._show()
         return pn.Column(pn.Row(k, n), pn.Row(run, apply), self.result,
                          sizing_mode="stretch_width")
@@ -351,15 +372,15 @@ class Scenarios(pn.viewable.Viewer):
     def __init__(self, state: AppState, **params: Any) -> None:
         super().__init__(**params)
         self.state = state
-        self.edits = pn.pane.DataFrame(index=False, sizing_mode="stretch_width")
-        self.compare = pn.pane.DataFrame(sizing_mode="stretch_width",
-                                         css_classes=["cov-compare"])
-        self.shown = False  # updated once its tab is made (the comparison costs an evaluation)
+        # The edits and the comparison, made with the tab and only then updated (the
+        # comparison costs an evaluation).
+        self.tables: tuple[pn.pane.DataFrame, pn.pane.DataFrame] | None = None
         state.param.watch(self.update, ["version", "ready", "lang"])
 
     def update(self, *_: Any) -> None:
-        if not self.shown:
+        if self.tables is None:
             return
+        edits_pane, compare_pane = self.tables
         s = self.state
         edits = s.session.edits
         table = pd.DataFrame([{
@@ -367,7 +388,7 @@ class Scenarios(pn.viewable.Viewer):
             "lon": None if e.lon is None else round(e.lon, 6),
             "lat": None if e.lat is None else round(e.lat, 6), "staff": e.staff}
             for i, e in enumerate(edits)]) if edits else None
-        self.edits.object = None if table is None else table.rename(
+        edits_pane.object = None if table is None else table.rename(
             columns={c: column_label(c, lang=s.lang) for c in table.columns})
         if s.ready:
             table = s.session.comparison()
@@ -379,13 +400,16 @@ class Scenarios(pn.viewable.Viewer):
                       for row, v in shown[col].items()] for col in shown.columns},
                 index=[column_label(c, lang=s.lang) for c in keep])
             names = {"baseline": s.t("scenario_today"), "current": s.t("scenario_current")}
-            self.compare.object = text.rename(columns=names)
+            compare_pane.object = text.rename(columns=names)
 
     def _download(self) -> io.StringIO:
         return io.StringIO(self.state.session.scenario("current").to_json())
 
     def __panel__(self) -> pn.viewable.Viewable:
-        self.shown = True
+        if self.tables is None:
+            self.tables = (pn.pane.DataFrame(index=False, sizing_mode="stretch_width"),
+                           pn.pane.DataFrame(sizing_mode="stretch_width",
+                                             css_classes=["cov-compare"]))
         self.update()
         s = self.state
         undo = pn.widgets.Button(name=s.t("undo"))
@@ -412,8 +436,8 @@ class Scenarios(pn.viewable.Viewer):
 
         upload.param.watch(load, "value")
         return pn.Column(
-            _heading(s.t("edits")), self.edits, pn.Row(undo, remove),
-            pn.Row(name, save), _heading(s.t("compare")), self.compare,
+            _heading(s.t("edits")), self.tables[0], pn.Row(undo, remove),
+            pn.Row(name, save), _heading(s.t("compare")), self.tables[1],
             download, _heading(s.t("upload_scenario"), small=True), upload,
             sizing_mode="stretch_width")
 
