@@ -8,7 +8,8 @@ Run with ``python benchmarks/bench_access.py [--size large] [--also default]``. 
    file (load, snap, nearest site for every residence, cost table within 15 minutes, service
    areas) — see ``benchmarks/bench_network.py``, whose functions this script calls;
 3. 2SFCA on the cost table of the run (every residence–site pair within 15 minutes' walk,
-   demand 1 per migrant, supply the sites' staff): :func:`coverage.access.two_step_fca` against
+   demand 1 per migrant, supply the sites' staff): :func:`coverage.measures.access.two_step_fca`
+   against
    PySAL ``access`` (``Access.two_stage_fca``) on the same table, with the largest difference.
 
 Targets (the routing issue): whole ``coverage run`` on ``large`` < 60 s and < 6 GB; nearest
@@ -46,7 +47,7 @@ def sample():
         peaks[current[0]] = max(peaks.get(current[0], 0), rss())
         time.sleep(0.005)
 threading.Thread(target=sample, daemon=True).start()
-from coverage.run import run_study, write_results
+from coverage.engine.run import run_study, write_results
 start = time.perf_counter()
 def step(name):
     current[0] = name
@@ -97,8 +98,8 @@ def access_comparison(project: Path) -> None:
     """2SFCA ours vs PySAL access on the run's 15-minute cost table."""
     from access import Access
 
-    from coverage.access import two_step_fca
-    from coverage.loaders import load_study
+    from coverage.io.loaders import load_study
+    from coverage.measures.access import two_step_fca
     from coverage.network import RoadNetwork
 
     study = load_study(project)

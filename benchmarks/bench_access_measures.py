@@ -8,13 +8,13 @@ sizes, each with 300 destinations and about 5 destinations per origin:
 - 1,000,000 origins (about 5,000,000 pairs), demand indexed by a ``RangeIndex``.
 
 Both tables are sorted by origin then destination, as :func:`coverage.network.costs.cost_table`
-returns them, so they take the fast paths of :mod:`coverage.access` (ids mapped to codes by
+returns them, so they take the fast paths of :mod:`coverage.measures.access` (ids mapped to codes by
 arithmetic, duplicate pairs found in one linear pass). Two more 2SFCA rows per size show the
 general paths on the same data: the rows shuffled (duplicate check by sorting) and the ids as
 strings (ids mapped with :meth:`pandas.Index.get_indexer`); PySAL gets the same variant tables.
 
-Each measure of :mod:`coverage.access` is timed end to end (validation included) next to PySAL
-``access``'s equivalent, best of up to 3 runs (fewer once the runs of one side have taken
+Each measure of :mod:`coverage.measures.access` is timed end to end (validation included) next to
+PySAL ``access``'s equivalent, best of up to 3 runs (fewer once the runs of one side have taken
 ``BUDGET`` seconds: PySAL is slow), the two results are compared, and a table is printed:
 measure, ours (s), PySAL (s), speed-up, max abs difference. PySAL ``access`` is a test-only
 dependency (``pip install access``).
@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from coverage import access as ours
+from coverage.measures import access as ours
 
 SIZES = (200_000, 1_000_000)  # origins; the larger one uses a RangeIndex
 N_DESTINATIONS = 300

@@ -115,7 +115,7 @@ def main() -> None:
 
     from playwright.sync_api import expect, sync_playwright
 
-    from coverage.run import run_study, write_results
+    from coverage.engine.run import run_study, write_results
 
     project = bn.demo_project(args.size, args.seed, args.demo_dir)
     if not (project.parent / "results" / "results.gpkg").exists():

@@ -33,7 +33,7 @@ import shapely
 
 from coverage.demo import build_demo
 from coverage.demo.synthetic import as_declared, near_roads, own_ids, voronoi_communities
-from coverage.loaders import load_study
+from coverage.io.loaders import load_study
 from coverage.network import RoadNetwork
 from coverage.network.offsets import SYSTEMS, check_declaration
 

@@ -590,7 +590,7 @@ def main() -> None:
     parser.add_argument("--log", type=Path, default=None, help="File for the server's output.")
     args = parser.parse_args()
 
-    from coverage.run import run_study, write_results
+    from coverage.engine.run import run_study, write_results
 
     project = bn.demo_project(args.size, args.seed, args.demo_dir)
     if not (project.parent / "results" / "results.gpkg").exists():

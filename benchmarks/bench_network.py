@@ -318,7 +318,7 @@ def main() -> None:
     args = parser.parse_args()
     SETTINGS["repeat"] = max(1, args.repeat)
 
-    from coverage.loaders import load_study
+    from coverage.io.loaders import load_study
 
     project = demo_project(args.size, args.seed, args.demo_dir)
     start = time.perf_counter()

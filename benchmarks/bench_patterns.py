@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from coverage.loaders import load_study
+from coverage.io.loaders import load_study
 from coverage.network import RoadNetwork
 from coverage.patterns import (
     cluster_labels,

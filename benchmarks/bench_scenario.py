@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--demo-dir", type=Path, default=None)
     args = parser.parse_args()
 
-    from coverage.scenario import Edit, ScenarioModel
+    from coverage.engine.scenario import Edit, ScenarioModel
 
     project = bn.demo_project(args.size, args.seed, args.demo_dir)
     start = time.perf_counter()

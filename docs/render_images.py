@@ -191,7 +191,7 @@ def main() -> None:
     project = demo_city(args.size, folder)
     district = args.district
     if district is None:
-        from coverage.session import PlanningSession
+        from coverage.engine.session import PlanningSession
 
         layer = PlanningSession.open(project).layers["community_summary"]
         district = sorted(layer["district"].astype(str).unique())[0]

@@ -126,7 +126,7 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_run(small_demo: Path):
     """``run_study`` on the small demo city, once per session."""
-    from coverage.run import run_study
+    from coverage.engine.run import run_study
 
     return run_study(small_demo)
 

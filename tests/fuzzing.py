@@ -16,16 +16,16 @@ columns outside the data model. Whatever happens to the input, none of them may 
 message, a warning, a log record or printed output.
 
 :func:`check_one` runs a case as a user would: ``validate``
-(:func:`coverage.preflight.check_project`) and, when that finds no error, ``run``
-(:func:`coverage.run.run_study`) for some cases; ``init``
+(:func:`coverage.engine.preflight.check_project`) and, when that finds no error, ``run``
+(:func:`coverage.engine.run.run_study`) for some cases; ``init``
 (:func:`coverage.init_project.init_project`) on the files for a few; a scenario is parsed and
 evaluated (``simulate``). The :class:`Outcome` is one of:
 
 ``ok``
     The input was accepted.
 ``designed``
-    The tool refused it with its own error (:class:`~coverage.project.ProjectError`, a problem
-    of :mod:`coverage.validation`, a scenario's ``ValueError``) in one clean line.
+    The tool refused it with its own error (:class:`~coverage.io.project.ProjectError`, a problem
+    of :mod:`coverage.io.validation`, a scenario's ``ValueError``) in one clean line.
 ``uncaught``
     Any other exception: the command line would print "unexpected error".
 ``hang``
@@ -400,7 +400,7 @@ def scenario_model() -> object:
     import atexit
     import shutil
 
-    from coverage.scenario import ScenarioModel
+    from coverage.engine.scenario import ScenarioModel
 
     folder = Path(tempfile.mkdtemp(prefix="fuzz-model-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -452,7 +452,7 @@ def _init(project: object, work: Path, trace: _Trace) -> str:
 
 def _simulate(case: Case, trace: _Trace) -> str:
     """Parse and evaluate the case's scenario; the designed message or ``""``."""
-    from coverage.scenario import Scenario
+    from coverage.engine.scenario import Scenario
 
     trace.stage, trace.names = "scenario", ("scenario.json",)
     try:
@@ -474,9 +474,9 @@ def _exercise(case: Case, work: Path, trace: _Trace) -> str:
 
     Raises whatever the tool raises beyond its designed errors.
     """
-    from coverage.preflight import check_project
-    from coverage.project import ProjectError, load_project
-    from coverage.run import run_study
+    from coverage.engine.preflight import check_project
+    from coverage.engine.run import run_study
+    from coverage.io.project import ProjectError, load_project
 
     if case.fmt == "scenario":
         return _simulate(case, trace)
@@ -509,9 +509,6 @@ def warm_up() -> None:
     import osmium  # noqa: F401
     import osmnx  # noqa: F401
 
-    import coverage.init_project
-    import coverage.preflight
-    import coverage.run  # noqa: F401
 
     base_files()
     scenario_model()

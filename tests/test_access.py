@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED
-from coverage import access as access_module  # internals, for the fast-path tests
-from coverage.access import (
+from coverage.measures import access as access_module  # internals, for the fast-path tests
+from coverage.measures.access import (
     balanced_two_step_fca,
     cumulative_coverage,
     enhanced_two_step_fca,

@@ -49,8 +49,8 @@ def _map_box(page) -> dict:
 def test_app_in_a_browser(server: str, demo_city: Path, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
-    from coverage.scenario import Scenario, ScenarioModel
-    from coverage.session import PlanningSession
+    from coverage.engine.scenario import Scenario, ScenarioModel
+    from coverage.engine.session import PlanningSession
 
     session = PlanningSession.open(demo_city)
     column = session.coverage_key()
@@ -194,7 +194,7 @@ def test_hashed_passwords(tmp_path: Path):
 @pytest.fixture
 def state(demo_city: Path):
     """The app's state on the demo city, its model loaded (no browser)."""
-    from coverage.session import PlanningSession
+    from coverage.engine.session import PlanningSession
     from coverage_app.state import AppState
 
     state = AppState(PlanningSession.open(demo_city))
@@ -203,7 +203,7 @@ def state(demo_city: Path):
 
 
 def test_state_add_site_matches_library(demo_city: Path, state):
-    from coverage.scenario import ScenarioModel
+    from coverage.engine.scenario import ScenarioModel
 
     lon, lat = state.to_lonlat(*_mercator(113.75, 23.03))
     state.add_site(lon, lat)

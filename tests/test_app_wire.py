@@ -100,7 +100,7 @@ _SITECUSTOMIZE = {
     "person": """
         import pandas as pd
         import geopandas as gpd
-        from coverage import session as s
+        from coverage.engine import session as s
 
         _sites = s.PlanningSession._sites
 
@@ -357,7 +357,7 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
 
 @pytest.fixture(scope="module")
 def project(demo_city: Path):
-    from coverage.project import load_project
+    from coverage.io.project import load_project
 
     return load_project(demo_city)
 
@@ -597,7 +597,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _columns(frame: pd.DataFrame, layer: str, names: tuple[str, ...]) -> dict[str, str]:
     """The file's header of each canonical column present (through the schema's aliases)."""
-    from coverage.schema import LAYERS
+    from coverage.io.schema import LAYERS
 
     columns = {c.name: c for c in LAYERS[layer].columns}
     found = {n: next((a for a in (n, *columns[n].aliases) if a in frame.columns), None)
@@ -963,7 +963,7 @@ def _made_up_message(people: People, person: int, count: int, *, leak: bool) -> 
 
 def test_checks_find_planted_leaks(tiny_project: Path):
     """The checks on a message made up to leak: each finds its leak, and none on a clean one."""
-    from coverage.project import load_project
+    from coverage.io.project import load_project
 
     people = read_people(load_project(tiny_project), "EPSG:32649")
     leaky = seen([_made_up_message(people, person=2, count=3, leak=True)])

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from conftest import PROJECT_TOML
 from coverage import __version__, cli
-from coverage.project import PROJECT_FILE, TEMPLATE
-from coverage.validation import ValidationError
+from coverage.io.project import PROJECT_FILE, TEMPLATE
+from coverage.io.validation import ValidationError
 
 SCRIPT = Path(sys.executable).with_name("coverage")
 
@@ -161,7 +161,7 @@ def test_validate_no_project(tmp_path: Path, runner: CliRunner) -> None:
 
 def test_main_turns_errors_into_exit_2(monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from coverage.validation import Problem
+    from coverage.io.validation import Problem
 
     def boom() -> None:
         raise ValidationError([Problem("f.csv", 2, "x", "not-a-number", "fix it")])
@@ -210,7 +210,7 @@ def test_init_then_validate_names_the_missing_files(tmp_path: Path, runner: CliR
 def _comparison() -> object:
     import pandas as pd
 
-    from coverage.scenario import compare
+    from coverage.engine.scenario import compare
 
     def table(cov: float, gap: float, staff: float) -> pd.DataFrame:
         row = {"unit": "全市", "level": "city", "e2sfca_mean_migrant": 0.9, "staff": staff,

@@ -2,7 +2,7 @@
 
 The small demo city is rewritten with its communities as a GB18030 CSV with Chinese headers and
 no geometry (as many offices keep them); the boundaries are then the Voronoi cells of the
-migrants' residences dissolved per community (:mod:`coverage.boundaries`).
+migrants' residences dissolved per community (:mod:`coverage.io.boundaries`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pyogrio
 import pytest
 import shapely
 
-from coverage.boundaries import voronoi_boundaries
-from coverage.loaders import StudyData, load_study, validate_project
-from coverage.validation import ValidationError
+from coverage.io.boundaries import voronoi_boundaries
+from coverage.io.loaders import StudyData, load_study, validate_project
+from coverage.io.validation import ValidationError
 
 TABLE_HEADERS = {"community_id": "社区编码", "name": "社区名称", "district": "区县",
                  "street": "街道", "registered_pop": "户籍人口", "fp_staff": "社区计生专干"}
@@ -147,8 +147,8 @@ def test_validate_says_the_boundaries_are_approximate(table_project: Path) -> No
 
 
 def test_run_and_write_results(table_study: StudyData, tmp_path: Path) -> None:
+    from coverage.engine.run import run_study, write_results
     from coverage.report import build_report
-    from coverage.run import run_study, write_results
 
     results = run_study(table_study)
     summary = results.community_summary
@@ -301,7 +301,7 @@ def test_the_app_says_the_boundaries_are_approximate(table_project: Path, tmp_pa
                                                      ) -> None:
     import shutil
 
-    from coverage.session import PlanningSession
+    from coverage.engine.session import PlanningSession
     from coverage_app.app import CoverageApp
 
     project = tmp_path / "p"

@@ -22,7 +22,7 @@ from coverage.demo import build_demo
 from coverage.demo.config import SIZES
 from coverage.demo.origins import ORIGINS
 from coverage.demo.write import PROJECT_TOML
-from coverage.schema import (
+from coverage.io.schema import (
     CANDIDATES,
     COMMUNITIES,
     MARITAL,
@@ -596,7 +596,7 @@ def test_migrants_are_worse_served_except_in_the_planted_equal_districts(
 
 
 def test_loader_reads_the_demo_without_quarantine(demo: Path) -> None:
-    loaders = pytest.importorskip("coverage.loaders")
+    loaders = pytest.importorskip("coverage.io.loaders")
     study = loaders.load_study(demo)
     assert all(n == 0 for n in study.quarantined.values()), study.quarantined
     assert len(study.layers["migrants"]) == SIZES["small"].migrants

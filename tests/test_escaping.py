@@ -91,8 +91,8 @@ def _console_errors(messages: list) -> list[str]:
 def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The HTML report of the small demo city whose names carry script."""
     from coverage.demo import build_demo
+    from coverage.engine.run import run_study, write_results
     from coverage.report import make_report
-    from coverage.run import run_study, write_results
 
     root = tmp_path_factory.mktemp("hostile")
     project = build_demo(root / "city", size="small", seed=0)

@@ -27,7 +27,7 @@ X0, Y0 = 780_000.0, 2_546_000.0
 
 @pytest.fixture(scope="module")
 def demo(small_demo: Path):
-    from coverage.loaders import load_study
+    from coverage.io.loaders import load_study
 
     return load_study(small_demo)
 

@@ -20,10 +20,10 @@ import pytest
 import shapely
 
 import fuzzing
-from coverage.preflight import check_project
-from coverage.project import ProjectError, load_project
-from coverage.readers import read_table
-from coverage.validation import Problems
+from coverage.engine.preflight import check_project
+from coverage.io.project import ProjectError, load_project
+from coverage.io.readers import read_table
+from coverage.io.validation import Problems
 from fuzzing import MIGRANT_ROWS, SENTINELS, Case, deadline
 
 
@@ -422,7 +422,7 @@ def test_a_stray_header_cell_at_the_last_column(tmp_path: Path) -> None:
 
 def test_edit_errors_name_the_edit() -> None:
     """"add: a service point 'S1' already exists" did not say which edit."""
-    from coverage.scenario import Edit
+    from coverage.engine.scenario import Edit
 
     model = fuzzing.scenario_model()
     with pytest.raises(ValueError, match=r"^edit 2 \(add 'S1'\): a service point with this"):
@@ -435,7 +435,7 @@ def test_edit_errors_name_the_edit() -> None:
 @pytest.mark.parametrize("where", ["site_id", "name", "scenario name", "inputs"])
 def test_lone_surrogates_in_a_scenario(where: str) -> None:
     """``"\\ud800"`` in the JSON: evaluating failed in pyarrow with UnicodeEncodeError."""
-    from coverage.scenario import Scenario
+    from coverage.engine.scenario import Scenario
 
     edit = {"action": "add", "site_id": "N1", "lon": 113.755, "lat": 23.025, "staff": 1}
     data: dict[str, object] = {"name": "x", "edits": [edit]}
@@ -453,7 +453,7 @@ def test_lone_surrogates_in_a_scenario(where: str) -> None:
 
 def test_placements_per_scenario_are_limited() -> None:
     """1,000 added sites took 18 s on the tiny project (200 moves 14 s)."""
-    from coverage.scenario import MAX_PLACEMENTS, Scenario
+    from coverage.engine.scenario import MAX_PLACEMENTS, Scenario
 
     def text(n: int) -> str:
         return json.dumps({"name": "x", "edits": [

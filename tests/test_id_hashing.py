@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coverage.loaders import coerce_column, load_study
-from coverage.privacy import hash_ids, load_salt, looks_like_national_id, normalize_national_ids
-from coverage.schema import LAYERS
-from coverage.validation import Problems
+from coverage.io.loaders import coerce_column, load_study
+from coverage.io.privacy import hash_ids, load_salt, looks_like_national_id, normalize_national_ids
+from coverage.io.schema import LAYERS
+from coverage.io.validation import Problems
 
 SALT = bytes(range(16))
 
@@ -125,9 +125,9 @@ def test_loader_hashes_every_writing(tiny_project: Path) -> None:
 
 def test_a_15_digit_code_of_a_place_is_not_hashed() -> None:
     """Only in layers about people is a 15-digit number taken for a first-generation ID."""
-    from coverage.loaders import coerce_column
-    from coverage.schema import COMMUNITIES
-    from coverage.validation import Problems
+    from coverage.io.loaders import coerce_column
+    from coverage.io.schema import COMMUNITIES
+    from coverage.io.validation import Problems
 
     code = pd.Series(["441900001001001", "441900001001002"])  # passes the YYMMDD check
     out = coerce_column(code, COMMUNITIES.column("community_id"), np.array([2, 3]),

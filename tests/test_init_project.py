@@ -33,9 +33,9 @@ from coverage.init_project import (
     similarity,
     write_project,
 )
-from coverage.loaders import validate_project
-from coverage.project import PROJECT_FILE, TEMPLATE, load_project
-from coverage.schema import MIGRANTS, SITES
+from coverage.io.loaders import validate_project
+from coverage.io.project import PROJECT_FILE, TEMPLATE, load_project
+from coverage.io.schema import MIGRANTS, SITES
 
 SCRIPT = Path(sys.executable).with_name("coverage")
 OSM = SHARED / "osm" / "guixi_jiangxi.osm"
@@ -655,7 +655,7 @@ def test_init_on_the_guixi_project_files_validates_with_no_edit(
         tmp_path: Path, communities_as_table: bool) -> None:
     """The real-data project's files (GB18030 sites in GCJ-02 with headers that need a mapping,
     migrants with required columns only, communities as a table) become a valid project."""
-    from coverage.preflight import check_project
+    from coverage.engine.preflight import check_project
     from realdata import GUIXI_OSM, build_guixi_project
 
     if not GUIXI_OSM.exists():

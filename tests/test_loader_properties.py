@@ -3,8 +3,8 @@
 Hypothesis writes broken rows (random text, numbers, empties, unicode, delimiters, quotes,
 swapped columns, extra or missing fields, random bytes) into the migrants and sites CSVs of the
 tiny project, and random settings into its project file. Whatever it writes, ``load_study``
-either returns data or raises :class:`~coverage.validation.ValidationError`,
-``validate_project`` returns problems (or raises :class:`~coverage.project.ProjectError` for a
+either returns data or raises :class:`~coverage.io.validation.ValidationError`,
+``validate_project`` returns problems (or raises :class:`~coverage.io.project.ProjectError` for a
 broken project file), and every problem has a known rule and a row that is ``None`` or ≥ 1.
 """
 
@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import MIGRANTS_CSV, PROJECT_TOML, communities, sites_csv
-from coverage.loaders import load_study, validate_project
-from coverage.project import ProjectError, load_project
-from coverage.validation import RULES, Problem, ValidationError
+from coverage.io.loaders import load_study, validate_project
+from coverage.io.project import ProjectError, load_project
+from coverage.io.validation import RULES, Problem, ValidationError
 
 
 def _communities_bytes() -> bytes:

@@ -21,7 +21,7 @@ NUMBER_PAIR = re.compile(r"(-?\d{2,3}\.\d{5,})\s*,\s*(-?\d{2,3}\.\d{5,})")
 
 @pytest.fixture(scope="module")
 def demo(small_demo: Path):
-    from coverage.loaders import load_study
+    from coverage.io.loaders import load_study
 
     return load_study(small_demo)
 

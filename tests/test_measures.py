@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.equalization import (
+from coverage.measures.equalization import (
     allocate_registered,
     coverage_shares,
     equalization_table,
     gini,
     theil,
 )
-from coverage.indicators import indicator_table, people_needed
-from coverage.staffing import catchment_staffing, community_staffing, staffing_standard
+from coverage.measures.indicators import indicator_table, people_needed
+from coverage.measures.staffing import catchment_staffing, community_staffing, staffing_standard
 
 COMMUNITIES = pd.DataFrame(
     {
@@ -212,7 +212,7 @@ def test_allocate_registered_conserves_population():
 
 
 def test_indicators_by_quarter():
-    from coverage.indicators import indicator_quarters
+    from coverage.measures.indicators import indicator_quarters
 
     m = _migrants()
     assert indicator_quarters(m, COMMUNITIES) is None  # no record dates

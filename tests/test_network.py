@@ -680,7 +680,7 @@ def test_demo_island_is_reported(demo_dir: Path) -> None:
 
 
 def test_demo_study_nearest_sites(demo_dir: Path) -> None:
-    from coverage.loaders import load_study
+    from coverage.io.loaders import load_study
 
     study = load_study(demo_dir / "project.toml")
     net = RoadNetwork.from_study(study, mode="walk")

@@ -23,7 +23,7 @@ import shapely
 from conftest import SHARED
 from coverage.crs import wgs84_to_gcj02
 from coverage.demo.synthetic import as_declared, near_roads, own_ids, voronoi_communities
-from coverage.loaders import load_study
+from coverage.io.loaders import load_study
 from coverage.network import RoadNetwork
 from coverage.network.offsets import (
     MIN_INFORMATIVE,

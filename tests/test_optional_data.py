@@ -68,8 +68,8 @@ def _recorded(info: pd.DataFrame, prefix: str) -> set[str]:
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking reruns whole jobs
 @given(choice=choices)
 def test_validate_then_run_never_raises(small_demo: Path, choice: dict) -> None:
-    from coverage.loaders import validate_project
-    from coverage.run import run_study
+    from coverage.engine.run import run_study
+    from coverage.io.loaders import validate_project
 
     with tempfile.TemporaryDirectory() as tmp:
         project = partial_project(small_demo, Path(tmp) / "p", communities=5, **choice)
@@ -104,12 +104,12 @@ def test_validate_then_run_never_raises(small_demo: Path, choice: dict) -> None:
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking reruns whole jobs
 @given(choice=choices)
 def test_recommend_report_and_session_work_on_any_subset(small_demo: Path, choice: dict) -> None:
-    from coverage.availability import analysis_name
-    from coverage.recommend import recommend
+    from coverage.engine.recommend import recommend
+    from coverage.engine.run import run_study, write_results
+    from coverage.engine.scenario import ScenarioModel
+    from coverage.engine.session import PlanningSession
+    from coverage.measures.availability import analysis_name
     from coverage.report import make_report
-    from coverage.run import run_study, write_results
-    from coverage.scenario import ScenarioModel
-    from coverage.session import PlanningSession
 
     with tempfile.TemporaryDirectory() as tmp:
         project = partial_project(small_demo, Path(tmp) / "p", communities=5, **choice)
@@ -312,12 +312,12 @@ guixi_choices = st.fixed_dictionaries({
                  "columns": {"hukou_code", "policy_aware", "work"},
                  "objective": "distance"})  # 8 people needed: derived, not a small cell
 def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
-    from coverage.preflight import check_project
-    from coverage.recommend import recommend
+    from coverage.engine.preflight import check_project
+    from coverage.engine.recommend import recommend
+    from coverage.engine.run import run_study, write_results
+    from coverage.engine.scenario import ScenarioModel
+    from coverage.engine.session import PlanningSession
     from coverage.report import make_report
-    from coverage.run import run_study, write_results
-    from coverage.scenario import ScenarioModel
-    from coverage.session import PlanningSession
     from realdata import GUIXI_OSM, build_guixi_project
 
     if not Path(GUIXI_OSM).exists():
@@ -362,11 +362,11 @@ def test_extreme_but_valid_projects_run(small_demo: Path, tmp_path: Path, case: 
     """Valid extremes (all staff 0, a single migrant or site, no registered residents) run."""
     import geopandas as gpd
 
-    from coverage.preflight import check_project
-    from coverage.recommend import recommend
+    from coverage.engine.preflight import check_project
+    from coverage.engine.recommend import recommend
+    from coverage.engine.run import run_study, write_results
+    from coverage.engine.scenario import ScenarioModel
     from coverage.report import make_report
-    from coverage.run import run_study, write_results
-    from coverage.scenario import ScenarioModel
 
     project = partial_project(small_demo, tmp_path / "p", communities=6)
     if case == "no-staff":

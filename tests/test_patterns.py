@@ -48,7 +48,7 @@ CRS = "EPSG:32650"
 
 @pytest.fixture(scope="module")
 def demo(small_demo: Path):
-    from coverage.loaders import load_study
+    from coverage.io.loaders import load_study
     from coverage.network import RoadNetwork
 
     study = load_study(small_demo)

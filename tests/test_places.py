@@ -13,10 +13,10 @@ import pytest
 import shapely
 
 from coverage.crs import gcj02_to_wgs84
+from coverage.engine.recommend import recommend_sites, recommend_staff
+from coverage.engine.scenario import ScenarioModel
 from coverage.network.readers import read_road_names
 from coverage.placement.places import PLACE_COLUMNS, amap_link, place_names
-from coverage.recommend import recommend_sites, recommend_staff
-from coverage.scenario import ScenarioModel
 
 METRIC = "EPSG:32650"
 X0, Y0 = 780_000.0, 2_547_000.0  # near Dongguan, UTM 50N

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from coverage.loaders import validate_project
-from coverage.project import ProjectError, load_project
+from coverage.io.loaders import validate_project
+from coverage.io.project import ProjectError, load_project
 
 SALTED_ID = "11010119900307123X"
 
@@ -106,8 +106,8 @@ def test_a_file_that_is_not_a_salt_is_never_to_be_deleted(tiny_project: Path) ->
 
 
 def test_a_header_of_50000_columns_is_read_in_linear_time(tmp_path: Path) -> None:
-    from coverage.readers import read_table
-    from coverage.validation import Problems
+    from coverage.io.readers import read_table
+    from coverage.io.validation import Problems
 
     n = 50_000
     path = tmp_path / "wide.csv"

@@ -113,9 +113,9 @@ def test_network_that_does_not_cover_the_city(base: Path, tmp_path: Path) -> Non
 def test_a_network_reaching_only_part_of_the_points(small_demo: Path, tmp_path: Path,
                                                     share: float, severity: str) -> None:
     """Between half and 90 % of a layer within reach is a warning; under half an error."""
-    from coverage.loaders import load_study
-    from coverage.preflight import check_network
-    from coverage.validation import Problems
+    from coverage.engine.preflight import check_network
+    from coverage.io.loaders import load_study
+    from coverage.io.validation import Problems
 
     project = partial_project(small_demo, tmp_path / "p", communities=6)
     # The snap limit that leaves the chosen share of the residences within reach, from their
@@ -157,14 +157,14 @@ def test_validate_passes_and_run_works_on_a_good_project(base: Path, tmp_path: P
 def test_unexpected_errors_print_one_line_and_a_private_log(
         base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    import coverage.run
+    import coverage.engine.run
     from coverage import cli
 
     def broken(*_args: object, **_kwargs: object) -> None:
         msg = "M0000001 113.75 23.02"  # what a bug could put in a message: never shown
         raise KeyError(msg)
 
-    monkeypatch.setattr(coverage.run, "run_study", broken)
+    monkeypatch.setattr(coverage.engine.run, "run_study", broken)
     monkeypatch.setenv("COVERAGE_LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setattr(sys, "argv", ["coverage", "run", str(base)])
     with pytest.raises(SystemExit) as stop:

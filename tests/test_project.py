@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from conftest import PROJECT_TOML
 from coverage import cli
-from coverage.loaders import load_study, validate_project
-from coverage.project import (
+from coverage.io.loaders import load_study, validate_project
+from coverage.io.project import (
     DEFAULT_TARGETS,
     PROJECT_FILE,
     TEMPLATE,
@@ -19,7 +19,7 @@ from coverage.project import (
     load_project,
     write_template,
 )
-from coverage.schema import LAYERS
+from coverage.io.schema import LAYERS
 
 
 def write(folder: Path, text: str) -> Path:
@@ -297,7 +297,7 @@ def test_validate_bad_project_exits_2_with_one_line(tmp_path: Path, text: str,
 
 
 def test_mercator_study_crs_is_refused(tmp_path: Path) -> None:
-    from coverage.project import ProjectError, load_project
+    from coverage.io.project import ProjectError, load_project
 
     (tmp_path / "project.toml").write_text(
         '[project]\nstudy_crs = "EPSG:3857"\n[layers.migrants]\npath = "m.csv"\ncrs = "wgs84"\n'

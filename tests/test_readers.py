@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from conftest import MIGRANTS_CSV, sites_csv
-from coverage.loaders import load_study
-from coverage.readers import decode_text, read_table
-from coverage.validation import Problems, ValidationError
+from coverage.io.loaders import load_study
+from coverage.io.readers import decode_text, read_table
+from coverage.io.validation import Problems, ValidationError
 
 # 䶮 (U+4DAE) is the rare character of the brief; CPython's codec maps it to the two bytes
 # FE 9F (the GB18030-2005 mapping), so 𠀀 (U+20000) and 㐀 (U+3400) add true four-byte
@@ -366,8 +366,8 @@ def test_geopackage_with_several_layers_needs_a_layer_name(tmp_path: Path) -> No
     import geopandas as gpd
     import shapely
 
-    from coverage.readers import read_table
-    from coverage.validation import Problems
+    from coverage.io.readers import read_table
+    from coverage.io.validation import Problems
 
     path = tmp_path / "two.gpkg"
     gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(0, 0)], crs=4326)
@@ -385,7 +385,7 @@ def test_geopackage_with_several_layers_needs_a_layer_name(tmp_path: Path) -> No
 def test_hash_key_uses_the_whole_salt() -> None:
     import pandas as pd
 
-    from coverage.privacy import hash_ids
+    from coverage.io.privacy import hash_ids
 
     ids = pd.Series(["110105194912310021"])
     a = hash_ids(ids, bytes(16))

@@ -30,9 +30,9 @@ import pytest
 import shapely
 
 from coverage.crs import wgs84_to_gcj02
-from coverage.loaders import StudyData, load_study
-from coverage.run import RunResults, run_study
-from coverage.validation import ValidationError
+from coverage.engine.run import RunResults, run_study
+from coverage.io.loaders import StudyData, load_study
+from coverage.io.validation import ValidationError
 from realdata import (
     GUIXI_OSM,
     SITE_COLUMNS,

@@ -13,8 +13,8 @@ import shapely
 from typer.testing import CliRunner
 
 from coverage.cli import app
-from coverage.recommend import candidate_sites, recommend_sites, recommend_staff
-from coverage.scenario import Edit, ScenarioModel
+from coverage.engine.recommend import candidate_sites, recommend_sites, recommend_staff
+from coverage.engine.scenario import Edit, ScenarioModel
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_relocation_maxmin_raises_the_minimum(model):
 
 
 def test_recommendation_tables_equal_a_fresh_evaluation(model):
-    from coverage.recommend import recommend
+    from coverage.engine.recommend import recommend
 
     rec = recommend(model, new_sites=2, new_staff=3)
     assert len(rec.scenario.edits) > 2  # two sites, then their staff

@@ -18,7 +18,7 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from coverage.indicators import indicator_names
+from coverage.measures.indicators import indicator_names
 from coverage.messages import LANGS, catalogue
 from coverage.report import FORMATS, ReportError, build_report, report_filename, write_report
 from coverage.report.content import Report, Section, Table
@@ -303,7 +303,7 @@ def _vertices(path: Path) -> np.ndarray:
 
 
 def test_no_output_file_holds_person_ids_or_residences(demo_run: Path):
-    from coverage.loaders import load_study
+    from coverage.io.loaders import load_study
 
     migrants_csv = pd.read_csv(demo_run / "migrants.csv", dtype=str, encoding="utf-8-sig")
     ids = set(migrants_csv["人员编号"])
@@ -386,8 +386,8 @@ def test_html_maps_draw_in_a_browser(demo_run: Path):
 
 
 def test_results_are_reused_only_while_inputs_and_parameters_match(demo_run: Path, tmp_path):
-    from coverage.project import load_project
-    from coverage.provenance import is_current
+    from coverage.engine.provenance import is_current
+    from coverage.io.project import load_project
 
     info = pyogrio.read_dataframe(demo_run / "results" / "results.gpkg", layer="run_info")
     project = load_project(demo_run)

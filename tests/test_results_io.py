@@ -19,8 +19,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from coverage.provenance import listed_layers
-from coverage.run import (
+from coverage.engine.provenance import listed_layers
+from coverage.engine.run import (
     RECOMMENDATION_LAYERS,
     RESULT_LAYERS,
     _csv_ready,
@@ -28,7 +28,7 @@ from coverage.run import (
     write_layers,
     write_results,
 )
-from coverage.workspace_io import ResultsLockedError, folder_lock
+from coverage.io.atomic import ResultsLockedError, folder_lock
 
 SCRIPT = Path(sys.executable).with_name("coverage")
 
@@ -40,7 +40,7 @@ WRITER = textwrap.dedent("""
 
     import pyogrio
 
-    from coverage.run import write_results
+    from coverage.engine.run import write_results
 
     source, out, tag = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     layers = {name: pyogrio.read_dataframe(source, layer=name)
@@ -326,8 +326,8 @@ def test_coverage_run_refuses_while_another_run_writes(small_demo: Path, tmp_pat
 
 def test_the_report_refuses_an_incomplete_file(small_demo: Path, small_run, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch):
-    from coverage.project import load_project
-    from coverage.workspace import _current_layers, load_results
+    from coverage.engine.workspace import _current_layers, load_results
+    from coverage.io.project import load_project
 
     project_dir = tmp_path / "project"
     shutil.copytree(small_demo, project_dir, ignore=shutil.ignore_patterns("results"))
@@ -361,7 +361,7 @@ def test_the_report_refuses_an_incomplete_file(small_demo: Path, small_run, tmp_
         runs.append(1)
         return small_run
 
-    monkeypatch.setattr("coverage.workspace.run_study", run_study)
+    monkeypatch.setattr("coverage.engine.workspace.run_study", run_study)
     monkeypatch.setattr("coverage.network.RoadNetwork.from_study", lambda *a, **k: None)
     got = load_results(project, new_sites=0, new_staff=0)
     assert runs == [1]

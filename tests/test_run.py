@@ -14,17 +14,17 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from coverage.access import e2sfca_steps
 from coverage.cli import app
-from coverage.run import RESULT_LAYERS, write_results
+from coverage.engine.run import RESULT_LAYERS, write_results
+from coverage.measures.access import e2sfca_steps
 
 DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
 DOCS = [DOCS_DIR / "outputs.md", DOCS_DIR / "patterns.md", DOCS_DIR / "flows.md"]
 
 
 def test_recommendation_columns_are_documented(small_demo):
-    from coverage.recommend import recommend_sites, recommend_staff
-    from coverage.scenario import ScenarioModel, scenario_layer
+    from coverage.engine.recommend import recommend_sites, recommend_staff
+    from coverage.engine.scenario import ScenarioModel, scenario_layer
 
     model = ScenarioModel(small_demo)
     text = (DOCS_DIR / "outputs.md").read_text(encoding="utf-8")

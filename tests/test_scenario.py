@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from coverage.scenario import Edit, Scenario, ScenarioModel, compare, scenario_layer
+from coverage.engine.scenario import Edit, Scenario, ScenarioModel, compare, scenario_layer
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage.scenario import (
+from coverage.engine.scenario import (
     MAX_EDITS,
     MAX_JSON_DEPTH,
     MAX_NAME_CHARS,

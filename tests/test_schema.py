@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coverage.loaders import _norm
-from coverage.schema import LAYERS, category_lookup
+from coverage.io.loaders import _norm
+from coverage.io.schema import LAYERS, category_lookup
 
 DATA_MD = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 

@@ -9,9 +9,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from coverage.engine.recommend import recommend, recommend_staff, staff_caps
+from coverage.engine.scenario import Edit, ScenarioModel
 from coverage.placement.staff import allocate_maxmin, allocate_shortfall
-from coverage.recommend import recommend, recommend_staff, staff_caps
-from coverage.scenario import Edit, ScenarioModel
 
 
 def _allocations(caps, n):

@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 
 from conftest import PROJECT_TOML
-from coverage.loaders import load_study
-from coverage.project import (
+from coverage.engine.scenario import ScenarioModel
+from coverage.io.loaders import load_study
+from coverage.io.project import (
     DEFAULT_MAX_NEW_STAFF_PER_SITE,
     DEFAULT_RATE_MIN_POPULATION,
     ProjectError,
     load_project,
 )
-from coverage.scenario import ScenarioModel
-from coverage.staffing import (
+from coverage.measures.staffing import (
     RATE_COLUMNS,
     catchment_staffing,
     community_staffing,
@@ -169,7 +169,7 @@ def test_the_what_if_model_reads_the_projects_minimum(small_demo, tmp_path_facto
     expected = np.where(total >= 2000, table["staff"].to_numpy() / total * 1000, np.nan)
     np.testing.assert_allclose(comm["staff_per_1000_total"].to_numpy(), expected, rtol=1e-12)
     # The main job reads the same minimum: its community ratios equal the model's.
-    from coverage.run import run_study
+    from coverage.engine.run import run_study
 
     run = run_study(load_study(load_project(folder))).community_summary.set_index(
         "community_id")

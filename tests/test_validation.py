@@ -1,8 +1,8 @@
 """One test per class of bad input: the problem names the file, row, field and rule.
 
 Each fixture breaks the tiny project of ``conftest`` in exactly one way. The tests check the
-:class:`~coverage.validation.Problem` found by :func:`~coverage.loaders.validate_project`, its
-one-line message, what :func:`~coverage.loaders.load_study` does with it, and the exit code and
+:class:`~coverage.io.validation.Problem` found by :func:`~coverage.io.loaders.validate_project`, its
+one-line message, what :func:`~coverage.io.loaders.load_study` does with it, and the exit code and
 error line of ``coverage validate`` (run through typer's ``CliRunner``; ``test_cli.py`` runs the
 real console script).
 
@@ -27,9 +27,9 @@ from typer.testing import CliRunner
 
 from conftest import MIGRANTS_CSV, communities, sites_csv
 from coverage import cli
-from coverage.loaders import load_study, validate_project
-from coverage.privacy import hash_ids, load_salt
-from coverage.validation import RULES, Problem, Problems, ValidationError
+from coverage.io.loaders import load_study, validate_project
+from coverage.io.privacy import hash_ids, load_salt
+from coverage.io.validation import RULES, Problem, Problems, ValidationError
 
 # --- helpers ----------------------------------------------------------------------------------
 

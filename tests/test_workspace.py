@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from coverage.project import load_project
-from coverage.workspace import (
+from coverage.engine.workspace import (
     forget,
     load_results,
     model_loaded,
@@ -14,6 +13,7 @@ from coverage.workspace import (
     shared_figures,
     shared_layers,
 )
+from coverage.io.project import load_project
 
 
 def test_forget_drops_a_projects_copies_and_only_its_own(demo_city: Path):

@@ -2,9 +2,9 @@
 
 ``coverage app [PROJECT]`` calls :func:`serve`. The app is thin: state in
 :class:`~coverage_app.state.AppState` (``param``, no widgets), views as Panel ``Viewer``s, and
-every figure from the library (:class:`coverage.session.PlanningSession`), which never imports
-``panel``. Security options (log-in, listening address, allowed origins, upload size) are
-described in ``docs/app.md``.
+every figure from the library (:class:`coverage.engine.session.PlanningSession`), which
+never imports ``panel``. Security options (log-in, listening address, allowed origins, upload
+size) are described in ``docs/app.md``.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def serve(
     """
     import panel as pn
 
-    from coverage.project import load_project
+    from coverage.io.project import load_project
 
     from .app import CoverageApp, warm
     from .auth import LocalOnlyAuthProvider, guard_autoload, is_local_address

@@ -2,7 +2,7 @@
 
 A server builds one page per browser session, many at once: the map's layers other than the
 default ones are made when first shown, and what all sessions show alike is computed once per
-process (see :meth:`coverage.session.PlanningSession.cached`). A tab other than the first is
+process (see :meth:`coverage.engine.session.PlanningSession.cached`). A tab other than the first is
 made when first opened, once the browser has reported the page shown (``document_ready``):
 Panel drops what the server changes in a page before then, so a tab opened earlier is made at
 that moment (:meth:`CoverageApp._open_tab`). The import page has an address of its own
@@ -18,10 +18,10 @@ from typing import Any
 
 import panel as pn
 
+from coverage.engine.recommend import default_candidates, named_roads
+from coverage.engine.session import PlanningSession, model_loaded, scenario_model
+from coverage.io.project import Project, load_project
 from coverage.messages import text
-from coverage.project import Project, load_project
-from coverage.recommend import default_candidates, named_roads
-from coverage.session import PlanningSession, model_loaded, scenario_model
 
 from .mapview import MapView
 from .state import AppState

@@ -32,10 +32,10 @@ from coverage.init_project import (
     propose_project,
     write_project,
 )
+from coverage.io.project import PROJECT_FILE
+from coverage.io.schema import LAYERS
+from coverage.io.validation import Problems
 from coverage.messages import text
-from coverage.project import PROJECT_FILE
-from coverage.schema import LAYERS
-from coverage.validation import Problems
 
 from . import MAX_MESSAGE_BYTES
 
@@ -214,8 +214,8 @@ class ImportState(param.Parameterized):
     # -- checking and saving ----------------------------------------------------------------
 
     def _check(self, path: Path) -> Problems:
-        from coverage.loaders import validate_project
-        from coverage.project import ProjectError
+        from coverage.io.loaders import validate_project
+        from coverage.io.project import ProjectError
 
         assert self.proposal is not None
         try:

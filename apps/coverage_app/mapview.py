@@ -45,8 +45,8 @@ from pandas import Index
 
 from coverage.cartography import MISSING_COLOR, color_scale
 from coverage.crs import wgs84_to_gcj02
-from coverage.equalization import coverage_column
 from coverage.maps import HOTSPOT_COLORS, KIND_COLORS
+from coverage.measures.equalization import coverage_column
 from coverage.publish.disclosure import shown_rows
 
 from .state import AppState, transformer

@@ -1,7 +1,7 @@
 """The app's state: choices and the scenario, as ``param`` objects without widgets.
 
-:class:`AppState` wraps a :class:`coverage.session.PlanningSession` (all computation is in the
-library) and publishes the choices the views show (language, district, service kind, travel
+:class:`AppState` wraps a :class:`coverage.engine.session.PlanningSession` (all computation is
+in the library) and publishes the choices the views show (language, district, service kind, travel
 mode, threshold, shading, base map, layers) and a ``version`` counter that changes whenever the
 scenario does. Views watch it; tests drive it directly.
 """
@@ -17,11 +17,11 @@ import pandas as pd
 import param
 import pyproj
 
-from coverage.availability import reason_text
 from coverage.crs import gcj02_to_wgs84
-from coverage.equalization import coverage_column
+from coverage.engine.session import PlanningSession
+from coverage.measures.availability import reason_text
+from coverage.measures.equalization import coverage_column
 from coverage.messages import text
-from coverage.session import PlanningSession
 
 INDICATORS = ("coverage", "staff", "gap", "e2sfca")
 BASEMAPS = ("osm", "tianditu", "amap", "none")
@@ -167,7 +167,7 @@ class AppState(param.Parameterized):
 
     def load(self, text: str | bytes, *, label: str = "scenario") -> None:
         """Load a scenario from its JSON text or bytes (never from a file name)."""
-        from coverage.scenario import Scenario
+        from coverage.engine.scenario import Scenario
 
         with self._lock:
             try:

@@ -5,7 +5,7 @@ widgets only, every figure comes from the library through the state. Texts come 
 message catalogue's ``[app]`` group, so switching the language rebuilds the panels' widgets.
 
 What the cards and tables show of the unedited scenario is the same for every session with the
-same choices: it is made once per server process (:meth:`coverage.session.PlanningSession.
+same choices: it is made once per server process (:meth:`coverage.engine.session.PlanningSession.
 cached`), so that a new visitor's page costs little.
 """
 
@@ -23,14 +23,14 @@ import pandas as pd
 import panel as pn
 import shapely
 
-from coverage.availability import reason_text
 from coverage.cartography import site_places
-from coverage.equalization import coverage_column
-from coverage.indicators import indicator_names
+from coverage.engine.session import PlanningSession
+from coverage.measures.availability import reason_text
+from coverage.measures.equalization import coverage_column
+from coverage.measures.indicators import indicator_names
 from coverage.publish.disclosure import suppress_series
 from coverage.publish.labels import column_label
 from coverage.report.naming import report_filename
-from coverage.session import PlanningSession
 
 from .state import BASEMAPS, INDICATORS, LAYERS, AppState
 

@@ -16,7 +16,7 @@ The front door for analysts (``import coverage as cv``)::
 :func:`build_demo` writes the synthetic demo city; :class:`RoadNetwork` reads a road network
 on its own; :class:`Scenario`, :class:`Edit` and :class:`ScenarioModel` are the scenario
 engine under the session. Everything else lives in its subpackage (``coverage.network``,
-``coverage.access``, ``coverage.patterns``, ``coverage.placement``, ``coverage.publish``,
+``coverage.measures.access``, ``coverage.patterns``, ``coverage.placement``, ``coverage.publish``,
 ``coverage.report``, ...). The names are imported when first used, so that ``import coverage``
 stays quick (the command line starts with it).
 
@@ -33,16 +33,16 @@ __version__ = "0.1.0"
 
 #: Public name → module that defines it.
 _FRONT_DOOR = {
-    "load_project": "coverage.project",
-    "load_study": "coverage.loaders",
+    "load_project": "coverage.io.project",
+    "load_study": "coverage.io.loaders",
     "RoadNetwork": "coverage.network",
-    "run_study": "coverage.run",
-    "write_results": "coverage.run",
-    "load_results": "coverage.workspace",
-    "PlanningSession": "coverage.session",
-    "Scenario": "coverage.scenario",
-    "Edit": "coverage.scenario",
-    "ScenarioModel": "coverage.scenario",
+    "run_study": "coverage.engine.run",
+    "write_results": "coverage.engine.run",
+    "load_results": "coverage.engine.workspace",
+    "PlanningSession": "coverage.engine.session",
+    "Scenario": "coverage.engine.scenario",
+    "Edit": "coverage.engine.scenario",
+    "ScenarioModel": "coverage.engine.scenario",
     "make_report": "coverage.report",
     "build_demo": "coverage.demo",
 }

@@ -21,9 +21,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage import __version__
-from coverage.project import Project, ProjectError, load_project, write_template
-from coverage.validation import Problems, ValidationError
-from coverage.workspace_io import ResultsLockedError
+from coverage.io.atomic import ResultsLockedError
+from coverage.io.project import Project, ProjectError, load_project, write_template
+from coverage.io.validation import Problems, ValidationError
 
 app = typer.Typer(
     name="coverage",
@@ -129,7 +129,7 @@ def demo(
 ) -> None:
     """Build the synthetic demo city and run the main job on it (生成演示城市并运行分析)."""
     from coverage.demo import build_demo
-    from coverage.run import run_study, write_results
+    from coverage.engine.run import run_study, write_results
 
     start = time.perf_counter()
     with _steps(f"demo city ({size.value})") as step:
@@ -184,8 +184,8 @@ def run(
         help="Also write each migrant's travel time (personal data) into private/.")] = False,
 ) -> None:
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
-    from coverage.run import run_study, write_results
-    from coverage.workspace_io import folder_lock
+    from coverage.engine.run import run_study, write_results
+    from coverage.io.atomic import folder_lock
 
     parsed = _project(project)
     start = time.perf_counter()
@@ -212,7 +212,7 @@ def _pct(value: object) -> str:
 def _print_summary(results: object, lang: str) -> None:
     import pandas as pd
 
-    from coverage.indicators import indicator_names
+    from coverage.measures.indicators import indicator_names
     from coverage.messages import catalogue
 
     m = _texts(lang)
@@ -255,7 +255,7 @@ def _print_summary(results: object, lang: str) -> None:
 
 def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str) -> None:
     """List the analyses the data did not allow, and those estimated, with the reasons."""
-    from coverage.availability import describe
+    from coverage.measures.availability import describe
     from coverage.messages import text
 
     lines = describe(skipped, lang) + describe(estimated, lang)
@@ -326,7 +326,7 @@ def _scenario_heading(name: str, m: dict[str, str]) -> str:
 
 def _print_comparison(table: object, lang: str, thresholds: tuple[float, ...]) -> None:
     """Print a scenario comparison: shares in %, differences of shares in percentage points."""
-    from coverage.equalization import coverage_column
+    from coverage.measures.equalization import coverage_column
     from coverage.report.content import column_heading, fmt_value
 
     m = _texts(lang)
@@ -374,10 +374,10 @@ def recommend(
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
     """Recommend new service points and staff with their expected effect (推荐新增网点与人员)."""
-    from coverage.recommend import recommend as recommend_all
-    from coverage.run import RECOMMENDATION_LAYERS, write_layers
-    from coverage.scenario import MAX_PLACEMENTS, ScenarioModel, compare
-    from coverage.workspace_io import folder_lock
+    from coverage.engine.recommend import recommend as recommend_all
+    from coverage.engine.run import RECOMMENDATION_LAYERS, write_layers
+    from coverage.engine.scenario import MAX_PLACEMENTS, ScenarioModel, compare
+    from coverage.io.atomic import folder_lock
 
     parsed = _project(project)
     if min(new_sites, new_staff, relocate) < 0 or (
@@ -418,9 +418,9 @@ def simulate(
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
     """Evaluate a what-if scenario against the baseline (情景模拟)."""
-    from coverage.run import simulation_layer, write_layers
-    from coverage.scenario import Scenario, ScenarioModel, compare, comparison_layer
-    from coverage.workspace_io import folder_lock
+    from coverage.engine.run import simulation_layer, write_layers
+    from coverage.engine.scenario import Scenario, ScenarioModel, compare, comparison_layer
+    from coverage.io.atomic import folder_lock
 
     parsed = _project(project)
     try:
@@ -555,7 +555,7 @@ def app_command(
         raise typer.Exit(2)
     if project is None:
         from coverage.demo import build_demo
-        from coverage.run import run_study, write_results
+        from coverage.engine.run import run_study, write_results
 
         folder = Path("demo-city")
         if not (folder / "project.toml").exists():
@@ -693,7 +693,7 @@ def validate(
     lang: Annotated[Lang, typer.Option(help="Message language.")] = Lang.zh,
 ) -> None:
     """Check every input layer and list all problems (检查输入数据). Exit 2 on errors."""
-    from coverage.preflight import check_project
+    from coverage.engine.preflight import check_project
 
     parsed = _project(project)
     with _steps("validate") as step:

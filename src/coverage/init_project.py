@@ -5,7 +5,7 @@ file, and proposes what a user would otherwise write into ``project.toml``:
 
 * the **encoding** of CSV files (UTF-8, UTF-8 with a byte-order mark, GB18030) and their
   delimiter;
-* the **column mapping**: headers the data model recognises (:mod:`coverage.schema`: canonical
+* the **column mapping**: headers the data model recognises (:mod:`coverage.io.schema`: canonical
   names and their Chinese and English aliases) first, then close matches (a normalised
   similarity over the canonical names and aliases, whole words and contained Chinese terms),
   accepted only when the column's values fit the field (numbers for coordinates, six-digit codes,
@@ -24,8 +24,8 @@ Large CSV files (over :data:`HEAD_BYTES`) are proposed from their head; validati
 whole.
 
 :func:`write_project` writes ``project.toml`` with a comment on every guess (English and
-Chinese) and the default parameters of :data:`coverage.project.TEMPLATE`; :func:`init_project`
-does both and validates the result (:func:`coverage.loaders.validate_project`).
+Chinese) and the default parameters of :data:`coverage.io.project.TEMPLATE`; :func:`init_project`
+does both and validates the result (:func:`coverage.io.loaders.validate_project`).
 
 Personal values (migrants' ids, coordinates, answers) never appear in a comment or a problem:
 only headers, counts and shares do. :func:`masked_preview` shows the first rows of a layer with
@@ -51,11 +51,11 @@ import pandas as pd
 import pyproj
 
 from coverage import crs as crsmod
-from coverage.loaders import coerce_column
-from coverage.project import FILE_LAYERS, PROJECT_FILE, TEMPLATE
-from coverage.readers import RawTable, decode_text, read_table
-from coverage.schema import LAYERS, Column, Layer
-from coverage.validation import RULES, Problems
+from coverage.io.loaders import coerce_column
+from coverage.io.project import FILE_LAYERS, PROJECT_FILE, TEMPLATE
+from coverage.io.readers import RawTable, decode_text, read_table
+from coverage.io.schema import LAYERS, Column, Layer
+from coverage.io.validation import RULES, Problems
 
 __all__ = [
     "LAYER_ORDER",
@@ -120,7 +120,7 @@ class ColumnGuess:
     Attributes
     ----------
     field
-        Canonical field name (:mod:`coverage.schema`).
+        Canonical field name (:mod:`coverage.io.schema`).
     header
         Header in the file, or ``None`` when nothing matched.
     how
@@ -439,7 +439,7 @@ class InitResult:
 
 
 def _exact_key(text: str) -> str:
-    """Normalise a header as the loader does (:func:`coverage.loaders.resolve_columns`)."""
+    """Normalise a header as the loader does (:func:`coverage.io.loaders.resolve_columns`)."""
     return "".join(text.replace("\ufeff", "").split()).strip("*＊").casefold()
 
 
@@ -1445,7 +1445,7 @@ def write_project(
 
     Paths are relative to the folder; every guess (encoding, coordinate system, column) carries
     a comment; the parameters, privacy and output settings are the defaults of
-    :data:`coverage.project.TEMPLATE`.
+    :data:`coverage.io.project.TEMPLATE`.
 
     Raises
     ------
@@ -1509,7 +1509,7 @@ def init_project(
         When ``folder`` has a ``project.toml`` and ``overwrite`` is false (checked before any
         file is read).
     """
-    from coverage.loaders import validate_project
+    from coverage.io.loaders import validate_project
 
     _check_layer_names(files)
     missing = [n for n in LAYER_ORDER

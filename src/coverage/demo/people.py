@@ -2,7 +2,7 @@
 
 Migrants are drawn onto residential lots by the lots' migrant weights (so they crowd into urban
 villages, dormitories and older neighbourhoods) and described by the columns of
-:data:`coverage.schema.MIGRANTS`. Their service records get worse with the distance to the
+:data:`coverage.io.schema.MIGRANTS`. Their service records get worse with the distance to the
 nearest site offering the service: the walking distance is approximated by 1.3 times the
 straight-line distance, and each record's probability is a logistic function of it, calibrated
 so that city-wide rates sit near, and partly below, the plan's targets. Planted effects: arrivals

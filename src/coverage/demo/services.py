@@ -1,6 +1,6 @@
 """Service sites and candidate sites of the demo city.
 
-Every kind of service point in :data:`coverage.schema.SITE_KINDS` is placed the way the plan's
+Every kind of service point in :data:`coverage.io.schema.SITE_KINDS` is placed the way the plan's
 network is built: a technical service station (计划生育技术服务站) and a migrant service centre
 (流动人口服务中心) in each district, a community health service centre (社区卫生服务中心) in each
 street office, health stations (社区卫生服务站) and family-planning rooms (社区计生服务室) in some
@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 from coverage.demo.admin import Admin
 from coverage.demo.buildings import Lots
 from coverage.demo.layout import Layout
-from coverage.schema import SITE_KINDS
+from coverage.io.schema import SITE_KINDS
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

@@ -32,7 +32,7 @@ from coverage.demo.frame import geometries_to_lonlat, to_lonlat
 from coverage.demo.people import MARITAL_ZH, Migrants, RegisteredPoints
 from coverage.demo.roads import FOOT_ONLY, HIGHWAYS, Network
 from coverage.demo.services import KIND_ZH, Candidates, Sites
-from coverage.schema import MIGRANTS, SITES
+from coverage.io.schema import MIGRANTS, SITES
 
 FIXED_DATE = "2026-09-30T00:00:00Z"
 """Date stamped into GeoPackage metadata instead of the time of writing."""

@@ -40,7 +40,7 @@ from coverage.network.snap import (
 )
 
 if TYPE_CHECKING:
-    from coverage.loaders import StudyData
+    from coverage.io.loaders import StudyData
     from coverage.network.offsets import OffsetCheck
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "Points", "RoadNetwork", "SnappedPoints", "csr_min"]

@@ -7,7 +7,7 @@ or community); the counts of known origins sum exactly to the migrants with a kn
 Empty codes (``unknown``) and codes that are not six digits or whose province prefix does not
 exist (``malformed``) are neither dropped nor guessed: they get rows of their own per destination
 (``origin_status``) and their totals are in ``attrs["origin_status_counts"]``. Note that
-:func:`coverage.loaders.load_study` already turns codes that are not six digits into empty cells
+:func:`coverage.io.loaders.load_study` already turns codes that are not six digits into empty cells
 (with a ``malformed-code`` warning), so on loaded data they count as ``unknown``; pass raw codes
 to tell the two apart. :func:`top_corridors` ranks origin → destination pairs and
 :func:`cooperation_partners` lists, per district, the origin governments to cooperate with (the
@@ -174,7 +174,7 @@ def _check_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> 
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         msg = f"{what} lacks the column(s) {', '.join(missing)}; pass the loaded layer "
-        msg += "(coverage.loaders.load_study) or add them"
+        msg += "(coverage.io.loaders.load_study) or add them"
         raise ValueError(msg)
 
 

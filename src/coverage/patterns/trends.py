@@ -29,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import stats
 
+from coverage.measures.staffing import PER, community_staffing
 from coverage.patterns.grid import (
     DEFAULT_EDGE_M,
     hex_frame,
@@ -36,7 +37,6 @@ from coverage.patterns.grid import (
     point_cells,
 )
 from coverage.patterns.hotspots import DEFAULT_RINGS, fdr_threshold, gi_star, suppress_counts
-from coverage.staffing import PER, community_staffing
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -446,7 +446,8 @@ def inflow_trends(
     Communities and hexagons are two kinds of rows of one table (column ``unit``). For both:
     arrivals per quarter, robust growth and trend, the emerging-hot-spot category and the
     projection. For communities also the staffing view: staff (service-point staff in the
-    community plus its family-planning staff, :func:`coverage.staffing.community_staffing`),
+    community plus its family-planning staff,
+    :func:`coverage.measures.staffing.community_staffing`),
     people per staff member now and projected, the standard and the early-warning flag.
 
     A unit is ``emerging`` when its arrivals rise significantly (Mann–Kendall, Benjamini–
@@ -465,7 +466,8 @@ def inflow_trends(
     sites
         Service points with ``community_id`` and ``staff`` (None: family-planning staff only).
     standard
-        Staffing standard (:func:`coverage.staffing.staffing_standard`): staff per 1,000 people
+        Staffing standard (:func:`coverage.measures.staffing.staffing_standard`): staff per 1,000
+        people
         (migrants and registered residents), by default the district's registered ratio.
     migrants_per_staff
         Use instead a standard of at most this many *migrants* per staff member.

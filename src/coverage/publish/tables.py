@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from coverage.equalization import threshold_label
+from coverage.measures.equalization import threshold_label
 from coverage.publish.disclosure import DEFAULT_MIN_CELL, check_min_cell, suppression_mask
 
 __all__ = ["Partition", "protect_levels", "publish_indicators", "publish_summaries"]

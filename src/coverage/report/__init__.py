@@ -2,7 +2,7 @@
 
 :func:`make_report` is what ``coverage report`` runs: it takes the project's latest results
 (running the main job and the recommendation if they are missing or out of date, see
-:func:`coverage.workspace.load_results`), builds the report for the city or one district
+:func:`coverage.engine.workspace.load_results`), builds the report for the city or one district
 (:func:`build_report`) and writes it in the formats asked for. Everything a report shows about
 people is an aggregate protected by small-cell suppression (:mod:`coverage.publish.tables`,
 :mod:`coverage.publish.disclosure`).
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coverage.project import Project, load_project
+from coverage.io.project import Project, load_project
 from coverage.report.content import Report, ReportError, ReportUsageError, build_report
 from coverage.report.naming import report_filename, report_stem
 
@@ -94,7 +94,7 @@ def make_report(
     mode
         Travel mode of the results.
     layers
-        Result layers already at hand (default :func:`coverage.workspace.load_results`).
+        Result layers already at hand (default :func:`coverage.engine.workspace.load_results`).
     progress
         Called with a short description at the start of each step.
     on_pdf_error
@@ -110,7 +110,7 @@ def make_report(
     step = progress or (lambda _text: None)
     project = project if isinstance(project, Project) else load_project(project)
     if layers is None:
-        from coverage.workspace import load_results  # the workspace computes; a report reads
+        from coverage.engine.workspace import load_results  # the workspace computes; a report reads
 
         layers = load_results(project, mode=mode, progress=progress)
     step("assembling the report")

@@ -18,11 +18,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.availability import describe, reason_text
 from coverage.cartography import site_places
-from coverage.equalization import threshold_label
-from coverage.indicators import INDICATORS, indicator_names
 from coverage.maps import safe_link
+from coverage.measures.availability import describe, reason_text
+from coverage.measures.equalization import threshold_label
+from coverage.measures.indicators import INDICATORS, indicator_names
 from coverage.messages import catalogue, check_lang, text
 from coverage.patterns.flows import cooperation_partners
 from coverage.publish.disclosure import (

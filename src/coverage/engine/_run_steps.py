@@ -1,4 +1,4 @@
-"""The summary steps of :func:`coverage.run.run_study`: per community, per district and city.
+"""The summary steps of :func:`coverage.engine.run.run_study`: per community, per district and city.
 
 They take the tables the earlier steps computed (nearest service point and E2SFCA score of
 every migrant and registered-resident point) and return the ``community_summary`` and
@@ -11,7 +11,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.equalization import (
+from coverage.io.loaders import StudyData
+from coverage.measures.equalization import (
     coverage_shares,
     coverage_trio,
     equalization_table,
@@ -19,8 +20,7 @@ from coverage.equalization import (
     theil,
     threshold_label,
 )
-from coverage.loaders import StudyData
-from coverage.staffing import PER, community_staffing
+from coverage.measures.staffing import PER, community_staffing
 
 __all__ = ["community_summary", "district_summary"]
 

@@ -7,7 +7,7 @@ copy of each. Every column is documented in ``docs/outputs.md``, ``docs/patterns
 
 Steps (each timed in ``RunResults.timings``):
 
-1. load and check the inputs (:mod:`coverage.loaders`);
+1. load and check the inputs (:mod:`coverage.io.loaders`);
 2. read the road network for the travel mode (:mod:`coverage.network`, cached on disk) and check
    that layers declared WGS-84 sit on the roads (a GCJ-02 or BD-09 layer is named);
 3. snap migrants, registered-resident points and sites to the roads once;
@@ -32,12 +32,24 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage import _run_steps
-from coverage.access import e2sfca_steps, enhanced_two_step_fca
-from coverage.availability import estimated_analyses, skipped_analyses
-from coverage.equalization import allocate_registered
-from coverage.indicators import indicator_quarters, indicator_table
-from coverage.loaders import StudyData, load_study
+from coverage.engine import _run_steps
+from coverage.engine.preflight import read_network, suspect_declarations
+from coverage.engine.provenance import data_quality, run_info, with_layers
+from coverage.io.atomic import (
+    folder_lock,
+    partial_path,
+    private_folder,
+    remove_partials,
+    replace_file,
+    write_partial,
+)
+from coverage.io.loaders import StudyData, load_study
+from coverage.io.project import Parameters, Project
+from coverage.measures.access import e2sfca_steps, enhanced_two_step_fca
+from coverage.measures.availability import estimated_analyses, skipped_analyses
+from coverage.measures.equalization import allocate_registered
+from coverage.measures.indicators import indicator_quarters, indicator_table
+from coverage.measures.staffing import PER, catchment_staffing
 from coverage.network import RoadNetwork
 from coverage.network.graph import SnappedPoints
 from coverage.patterns import (
@@ -51,18 +63,6 @@ from coverage.patterns import (
     workplace_clusters,
 )
 from coverage.patterns.hotspots import TooFewCellsError
-from coverage.preflight import read_network, suspect_declarations
-from coverage.project import Parameters, Project
-from coverage.provenance import data_quality, run_info, with_layers
-from coverage.staffing import PER, catchment_staffing
-from coverage.workspace_io import (
-    folder_lock,
-    partial_path,
-    private_folder,
-    remove_partials,
-    replace_file,
-    write_partial,
-)
 
 RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "indicators",
                  *PATTERN_LAYERS, "run_info", "data_quality")
@@ -111,10 +111,10 @@ class RunResults:
         the data does not allow (its reason is in :attr:`skipped`).
     run_info, data_quality
         Provenance (parameters, input hashes, conversions, skipped analyses) and the input
-        problems counted (:mod:`coverage.provenance`).
+        problems counted (:mod:`coverage.engine.provenance`).
     skipped, estimated
         Analysis → reason code for the analyses the data does not allow, and for those
-        computed from an approximation (:mod:`coverage.availability`).
+        computed from an approximation (:mod:`coverage.measures.availability`).
     notes
         Warnings for the user (coordinate-system suspicions, unreachable sites ...).
     timings
@@ -458,7 +458,7 @@ def write_results(
     the results (folder 0700, files 0600): it is personal data, for follow-up inside the
     service, never to be published.
 
-    The write is atomic and exclusive (:mod:`coverage.workspace_io`): the new files are written
+    The write is atomic and exclusive (:mod:`coverage.io.atomic`): the new files are written
     under temporary names, then renamed over the old ones, the GeoPackage last, under the
     folder's lock; an interrupted write leaves the previous results whole. ``run_info`` lists the
     layers written (key ``layers``). The new results replace the previous run's entirely: the

@@ -3,8 +3,9 @@
 Readers know nothing of the data model. They return a :class:`RawTable` whose attribute cells
 are kept as the file holds them (CSV and XLSX cells as text, so an id like ``007`` or a cell
 ``=1+2`` stays exactly as written), the geometry when the file has one, the file's own CRS and
-the spreadsheet row number of every record. Problems go to a :class:`~coverage.validation.Problems`
-collector; a reader never repairs, guesses or drops a record silently.
+the spreadsheet row number of every record. Problems go to a
+:class:`~coverage.io.validation.Problems` collector; a reader never repairs, guesses or drops a
+record silently.
 
 CSV encodings: UTF-8 (with or without a byte-order mark) is tried first, then GB18030 (a superset
 of GBK and GB2312, which Chinese Excel writes). Both are decoded strictly: a byte that is valid in
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from coverage.validation import Problems
+from coverage.io.validation import Problems
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".gml", ".kml"}
 PARQUET_SUFFIXES = {".parquet", ".geoparquet"}

@@ -16,9 +16,9 @@ import json
 import pandas as pd
 
 from coverage import __version__
-from coverage.loaders import StudyData
+from coverage.io.loaders import StudyData
+from coverage.io.project import Project
 from coverage.network.cache import file_sha256
-from coverage.project import Project
 
 __all__ = ["data_quality", "input_hashes", "is_current", "listed_layers", "parameters_digest",
            "run_info", "with_layers"]
@@ -53,7 +53,7 @@ def run_info(
     ``thresholds_min``, ``speeds_kmh``, ``max_snap_m``, ``staffing_standard``, ``targets``,
     ``min_cell``, ``parameters_digest``, ``input_sha256:<layer>``, ``rows:<layer>``,
     ``conversion:<layer>``, ``quarantined:<layer>``, ``skipped:<analysis>`` and
-    ``estimated:<analysis>`` (reason codes of :mod:`coverage.availability`) and ``seconds``
+    ``estimated:<analysis>`` (reason codes of :mod:`coverage.measures.availability`) and ``seconds``
     (total run time). ``layers`` (the layers the run wrote, see :func:`with_layers`) is added
     when the results are assembled.
     """
@@ -105,7 +105,7 @@ def data_quality(study: StudyData) -> pd.DataFrame:
     })
     out = frame.groupby(["file", "field", "rule", "severity"], as_index=False, sort=True)[
         "rows"].sum()
-    from coverage.validation import RULES
+    from coverage.io.validation import RULES
 
     out["description_en"] = [RULES.get(r, (r, r))[0] for r in out["rule"]]
     out["description_zh"] = [RULES.get(r, (r, r))[1] for r in out["rule"]]

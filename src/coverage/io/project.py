@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from coverage.crs import parse_system
-from coverage.schema import LAYERS
+from coverage.io.schema import LAYERS
 
 PROJECT_FILE = "project.toml"
 FILE_LAYERS = ("network",)
@@ -40,9 +40,9 @@ SPEED_RANGE_KMH = {"walk": (1.0, 8.0), "ebike": (5.0, 40.0)}
 MAX_THRESHOLD_MIN = 120.0
 STAFFING_STANDARDS = ("district_registered_ratio", "city_registered_ratio")
 #: Fewest people under a published staff ratio (staff per 1,000 people): a ratio on fewer is
-#: left empty and flagged, not published as an outlier (see ``coverage.staffing``).
+#: left empty and flagged, not published as an outlier (see ``coverage.measures.staffing``).
 DEFAULT_RATE_MIN_POPULATION = 100
-#: Most new staff (FTE) one recommendation gives one service point (``coverage.recommend``).
+#: Most new staff (FTE) one recommendation gives one service point (``coverage.engine.recommend``).
 DEFAULT_MAX_NEW_STAFF_PER_SITE = 4
 _STAFFING_KEYS = {"standard", "rate_min_population", "max_new_staff_per_site"}
 
@@ -399,7 +399,7 @@ def load_project(path: str | Path) -> Project:
     Returns
     -------
     Project
-        The parsed project; data files are not read yet (see :mod:`coverage.loaders`).
+        The parsed project; data files are not read yet (see :mod:`coverage.io.loaders`).
 
     Raises
     ------

@@ -22,16 +22,16 @@ import pandas as pd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from coverage.loaders import load_study
+from coverage.engine.provenance import is_current, listed_layers
+from coverage.engine.run import run_study, write_layers, write_results
+from coverage.engine.scenario import ScenarioModel
+from coverage.io.atomic import folder_lock
+from coverage.io.loaders import load_study
+from coverage.io.project import Project, load_project
 from coverage.network import RoadNetwork
-from coverage.project import Project, load_project
-from coverage.provenance import is_current, listed_layers
-from coverage.run import run_study, write_layers, write_results
-from coverage.scenario import ScenarioModel
-from coverage.workspace_io import folder_lock
 
 if TYPE_CHECKING:
-    from coverage.loaders import StudyData
+    from coverage.io.loaders import StudyData
 
 __all__ = ["DEFAULT_NEW_SITES", "DEFAULT_NEW_STAFF", "forget", "load_results", "model_loaded",
            "scenario_model", "shared_figures", "shared_layers"]
@@ -155,7 +155,7 @@ def load_results(
     (the web app computes another travel mode's results in memory, leaving the saved ones).
 
     Saved results are read without waiting; computing and writing missing ones holds the
-    output folder's lock (:func:`coverage.workspace_io.folder_lock`), so a run already writing
+    output folder's lock (:func:`coverage.io.atomic.folder_lock`), so a run already writing
     them is waited for and its results are used when they are current.
     """
     project = project if isinstance(project, Project) else load_project(project)
@@ -195,7 +195,7 @@ def _complete(
             write_results(results, project.output_dir)
         layers = results.layers()
     if not any(name in layers for name in _RECOMMENDATION) and (new_sites or new_staff):
-        from coverage.recommend import recommend  # it uses the scenario model of this layer
+        from coverage.engine.recommend import recommend  # it uses the scenario model of this layer
 
         step("recommending new service points and staff")
         # The process's model (the web app keeps using it), on the inputs just loaded.

@@ -44,13 +44,13 @@ import pandas as pd
 import pyproj
 import shapely
 
-from coverage import provenance
-from coverage.access import e2sfca_steps, step_weights
-from coverage.equalization import allocate_registered, threshold_label
-from coverage.loaders import StudyData, load_study
+from coverage.engine import provenance
+from coverage.io.loaders import StudyData, load_study
+from coverage.io.schema import SITE_KINDS
+from coverage.measures.access import e2sfca_steps, step_weights
+from coverage.measures.equalization import allocate_registered, threshold_label
+from coverage.measures.staffing import PER, staff_rate, staffing_standard
 from coverage.network import RoadNetwork
-from coverage.schema import SITE_KINDS
-from coverage.staffing import PER, staff_rate, staffing_standard
 
 Action = Literal["add", "move", "close", "set_staff"]
 ACTIONS: tuple[str, ...] = ("add", "move", "close", "set_staff")
@@ -805,7 +805,7 @@ class ScenarioModel:
         return w, reached
 
     def _e2sfca(self, state: _State) -> np.ndarray:
-        """E2SFCA score of every demand row (:func:`coverage.access.enhanced_two_step_fca`).
+        """E2SFCA score of every demand row (``access.enhanced_two_step_fca``).
 
         The same formula on the state's pairs, each site's step 1 kept (a what-if changes a
         few sites; weighting every pair again took most of a summary's time). ``coverage run``

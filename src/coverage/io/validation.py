@@ -178,7 +178,7 @@ class Problems:
     ) -> None:
         """Add one problem."""
         if rule not in RULES:
-            msg = f"unknown rule code {rule!r}; add it to coverage.validation.RULES"
+            msg = f"unknown rule code {rule!r}; add it to coverage.io.validation.RULES"
             raise KeyError(msg)
         self.items.append(Problem(_one_line(file), row, _name(field_), rule, _one_line(hint),
                                   severity))

@@ -2,7 +2,7 @@
 
 Every optional column and optional layer of the data model (``docs/data.md``) may be absent. The
 loader gives every layer all of its columns (an absent optional column is all empty, see
-:mod:`coverage.loaders`), so the question here is only whether a column *has values*. An
+:mod:`coverage.io.loaders`), so the question here is only whether a column *has values*. An
 analysis whose data is missing is not computed, and its reason is recorded once, in the
 ``run_info`` layer (keys ``skipped:<analysis>`` and ``estimated:<analysis>``). The CLI summary,
 the reports and the web app read the reasons from there; nothing else decides what was skipped.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from coverage.indicators import INDICATORS, indicator_names
+from coverage.measures.indicators import INDICATORS, indicator_names
 from coverage.messages import text
 
 __all__ = [

@@ -1,7 +1,7 @@
 """A planning session: the baseline, the scenario being edited and what may be shown of it.
 
 :class:`PlanningSession` is what the web app (``apps/coverage_app``) drives, and a notebook can
-drive it the same way: it holds a project's latest results, a :class:`~coverage.scenario.
+drive it the same way: it holds a project's latest results, a :class:`~coverage.engine.scenario.
 ScenarioModel` per travel mode (loaded on first use), the edits of the current scenario and the
 saved scenarios. Everything it hands out for display is **published**: community and district
 tables through :mod:`coverage.publish.tables`, migrant density as hexagon counts through
@@ -22,21 +22,21 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.availability import from_run_info
-from coverage.equalization import coverage_column
-from coverage.patterns.grid import hex_polygons, point_cells
-from coverage.project import Project, load_project
-from coverage.publish.disclosure import suppress_series
-from coverage.publish.tables import publish_indicators, publish_summaries
-from coverage.recommend import Recommendation, recommend, site_effects
-from coverage.scenario import Edit, Scenario, ScenarioModel, comparison_layer
-from coverage.workspace import (
+from coverage.engine.recommend import Recommendation, recommend, site_effects
+from coverage.engine.scenario import Edit, Scenario, ScenarioModel, comparison_layer
+from coverage.engine.workspace import (
     load_results,
     model_loaded,
     scenario_model,
     shared_figures,
     shared_layers,
 )
+from coverage.io.project import Project, load_project
+from coverage.measures.availability import from_run_info
+from coverage.measures.equalization import coverage_column
+from coverage.patterns.grid import hex_polygons, point_cells
+from coverage.publish.disclosure import suppress_series
+from coverage.publish.tables import publish_indicators, publish_summaries
 
 __all__ = ["PlanningSession", "model_loaded", "scenario_model"]
 
@@ -52,7 +52,7 @@ class PlanningSession:
     project
         The project (or its folder or ``project.toml``).
     layers
-        The project's result layers (default: :func:`coverage.workspace.load_results`).
+        The project's result layers (default: :func:`coverage.engine.workspace.load_results`).
     mode
         Travel mode (``walk`` or ``ebike``).
     shared
@@ -240,7 +240,7 @@ class PlanningSession:
                   ) -> Recommendation:
         """Recommend new service points and staff on the baseline (not applied).
 
-        :func:`coverage.recommend.recommend` on the session's model (``options``: its
+        :func:`coverage.engine.recommend.recommend` on the session's model (``options``: its
         ``objective``, ``staff_objective``, ``relocate``, ``progress``); :meth:`apply` adds
         its ``scenario.edits`` to the current scenario.
         """

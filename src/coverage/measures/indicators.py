@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coverage.project import DEFAULT_TARGETS
+from coverage.io.project import DEFAULT_TARGETS
 
 CHILDBEARING_AGES = (15, 49)
 
@@ -124,7 +124,7 @@ def indicator_table(
     sites
         Service points with ``community_id`` (optional; used by community management).
     targets
-        Indicator targets; defaults to the plan's (:data:`coverage.project.DEFAULT_TARGETS`).
+        Indicator targets; defaults to the plan's (:data:`coverage.io.project.DEFAULT_TARGETS`).
     year
         Reference year for ages; see :func:`reference_year`.
 

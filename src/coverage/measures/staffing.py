@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from coverage.project import DEFAULT_RATE_MIN_POPULATION
+from coverage.io.project import DEFAULT_RATE_MIN_POPULATION
 
 PER = 1000.0
 #: The published staff ratios of :func:`community_staffing` and :func:`catchment_staffing`.

@@ -1,7 +1,7 @@
 """Check everything ``run`` will need before it runs: the layers, the road network, the CRS.
 
 :func:`check_project` is what ``coverage validate`` does. It reads every layer with the loaders
-(:func:`coverage.loaders.validate_project`'s rules) and then, when the layers load, reads the
+(:func:`coverage.io.loaders.validate_project`'s rules) and then, when the layers load, reads the
 road network for every travel mode and checks what the main job relies on:
 
 - the network file is of a known type and readable (``unreadable-network``);
@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from coverage.loaders import StudyData, load_checked
+from coverage.io.loaders import StudyData, load_checked
+from coverage.io.project import Project, load_project
+from coverage.io.validation import Problems
 from coverage.network import RoadNetwork
 from coverage.network.offsets import check_declaration
 from coverage.network.readers import EmptyNetworkError
-from coverage.project import Project, load_project
-from coverage.validation import Problems
 
 __all__ = ["MIN_REACH", "MIN_REACH_ERROR", "check_network", "check_project", "read_network",
            "suspect_declarations"]
@@ -130,7 +130,7 @@ def read_network(study: StudyData, mode: str = "walk") -> RoadNetwork:
 
     Raises
     ------
-    coverage.validation.ValidationError
+    coverage.io.validation.ValidationError
         When the file cannot be read as a road network or keeps no road for ``mode``, with
         the same problem ``coverage validate`` reports.
     """
@@ -178,7 +178,7 @@ def check_project(
 
     Raises
     ------
-    coverage.project.ProjectError
+    coverage.io.project.ProjectError
         When the project file itself is invalid.
     """
     if not isinstance(project, Project):

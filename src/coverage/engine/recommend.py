@@ -23,7 +23,7 @@ candidate's ``max_staff`` in all (:func:`staff_caps`): the staff spread over the
 need instead of piling up at one point.
 
 Every recommendation states its expected effect (coverage, staff ratio, migrant–registered gap:
-before → after), evaluated with :class:`coverage.scenario.ScenarioModel`.
+before → after), evaluated with :class:`coverage.engine.scenario.ScenarioModel`.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ import pandas as pd
 import pyproj
 import shapely
 
-from coverage.equalization import coverage_column, threshold_label
+from coverage.engine.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
+from coverage.measures.equalization import coverage_column, threshold_label
+from coverage.measures.staffing import PER, staff_rate
 from coverage.network.readers import read_road_names
 from coverage.placement import PlacementResult, max_coverage, p_median, set_cover
 from coverage.placement.places import ROAD_NAME_MAX_M, place_names
 from coverage.placement.staff import allocate_maxmin, allocate_shortfall
-from coverage.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
-from coverage.staffing import PER, staff_rate
 
 OBJECTIVES = ("coverage", "distance", "target")
 STAFF_OBJECTIVES = ("shortfall", "maxmin")
@@ -68,7 +68,7 @@ def candidate_sites(
     Parameters
     ----------
     model
-        The project's baseline (:class:`~coverage.scenario.ScenarioModel`).
+        The project's baseline (:class:`~coverage.engine.scenario.ScenarioModel`).
     clusters
         The ``underserved_clusters`` layer; its ``node_x``/``node_y`` become candidates.
     spacing_m

@@ -2,22 +2,22 @@
 
 Each table layer goes through the same steps, all vectorized:
 
-1. read the file as it is (:mod:`coverage.readers`);
-2. match headers to the data model (:mod:`coverage.schema`): the project's ``columns`` mapping
+1. read the file as it is (:mod:`coverage.io.readers`);
+2. match headers to the data model (:mod:`coverage.io.schema`): the project's ``columns`` mapping
    first, then the canonical names and their Chinese and English aliases;
 3. check and convert every column (numbers, yes/no, dates, categories, division codes, ids);
    national ID numbers (18 or 15 digits, however written) in id columns are replaced by salted
    hashes
-   (:mod:`coverage.privacy`);
+   (:mod:`coverage.io.privacy`);
 4. check coordinates (empty, non-numeric, swapped, out of range) and geometries (validity, type),
    reconcile the declared coordinate system with the file's own, convert to WGS-84
    (:mod:`coverage.crs`), recording the conversion;
 5. project to the study CRS, quarantine points outside the study area (the communities plus a
    tolerance) and assign points to communities.
 
-Every problem is collected (:mod:`coverage.validation`); :func:`load_study` raises one
-:class:`~coverage.validation.ValidationError` if any is an error, :func:`validate_project` returns
-them all.
+Every problem is collected (:mod:`coverage.io.validation`); :func:`load_study` raises one
+:class:`~coverage.io.validation.ValidationError` if any is an error, :func:`validate_project`
+returns them all.
 """
 
 from __future__ import annotations
@@ -34,17 +34,17 @@ import pyproj
 import shapely
 
 from coverage import crs as crsmod
-from coverage.boundaries import FAR_FACTOR, MIN_LABELLED_SHARE, voronoi_boundaries
-from coverage.privacy import (
+from coverage.io.boundaries import FAR_FACTOR, MIN_LABELLED_SHARE, voronoi_boundaries
+from coverage.io.privacy import (
     hash_ids,
     load_salt,
     looks_like_national_id,
     normalize_national_ids,
 )
-from coverage.project import LayerConfig, Project, load_project
-from coverage.readers import RawTable, read_table
-from coverage.schema import BOOL_FALSE, BOOL_TRUE, LAYERS, Column, Layer, category_lookup
-from coverage.validation import Problems
+from coverage.io.project import LayerConfig, Project, load_project
+from coverage.io.readers import RawTable, read_table
+from coverage.io.schema import BOOL_FALSE, BOOL_TRUE, LAYERS, Column, Layer, category_lookup
+from coverage.io.validation import Problems
 
 ROW = "source_row"
 """Column holding each record's spreadsheet row (or feature number) in its source file."""
@@ -75,7 +75,7 @@ class StudyData:
         Warnings and notes found while loading (errors raise instead).
     approximate_boundaries
         Whether the communities came as a table without geometry and their boundaries are
-        approximated from the migrants' residences (:mod:`coverage.boundaries`).
+        approximated from the migrants' residences (:mod:`coverage.io.boundaries`).
     """
 
     project: Project
@@ -370,7 +370,7 @@ def _absent(
     """Return an optional column the file lacks: all empty, with the dtype of a blank column.
 
     Every layer then has the same columns whatever the file holds, so an analysis asks whether
-    a column has values (:mod:`coverage.availability`), never whether it exists.
+    a column has values (:mod:`coverage.measures.availability`), never whether it exists.
     """
     blank = pd.Series(pd.NA, index=index, dtype="string")
     return coerce_column(blank, col, rows, file="", layer=layer, problems=Problems(), salt=salt)
@@ -980,7 +980,7 @@ def _approximate_communities(
     """Communities from a table: boundaries from the migrants' residences (Voronoi cells).
 
     The study CRS is chosen from the residences. Communities no migrant names keep their row
-    (and registered population) with an empty polygon. See :mod:`coverage.boundaries`.
+    (and registered population) with an empty polygon. See :mod:`coverage.io.boundaries`.
     """
     frame, _ = loaded["communities"]
     comm, mig = sources["communities"], sources["migrants"]
@@ -1179,7 +1179,7 @@ def validate_project(
 
     Raises
     ------
-    coverage.project.ProjectError
+    coverage.io.project.ProjectError
         When the project file itself is invalid.
     """
     if not isinstance(project, Project):
@@ -1197,13 +1197,13 @@ def load_study(
     Parameters
     ----------
     project
-        A :class:`~coverage.project.Project` or the path of its ``project.toml`` (or folder).
+        A :class:`~coverage.io.project.Project` or the path of its ``project.toml`` (or folder).
     progress
         Called with a short description at the start of each step.
 
     Raises
     ------
-    coverage.validation.ValidationError
+    coverage.io.validation.ValidationError
         When any input breaks a rule; its message is the first problem, ``.problems`` all.
     """
     if not isinstance(project, Project):
