@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED
-from coverage.measures import access as access_module  # internals, for the fast-path tests
+from coverage.measures import _tables as access_module  # internals, for the fast-path tests
 from coverage.measures.access import (
     balanced_two_step_fca,
     cumulative_coverage,
@@ -856,7 +856,7 @@ def test_integer_id_codes_match_get_indexer(index, dtype):
     ids_all = pd.Series([v for v in candidates if limits.min <= v <= limits.max], dtype=dtype)
     known = ids_all[index.get_indexer(ids_all) >= 0]
     for ids in (ids_all, known, ids_all.iloc[:0], ids_all.iloc[::-1]):
-        codes, complete = access_module._id_codes(ids, index)
+        codes, complete = access_module.id_codes(ids, index)
         expected = index.get_indexer(ids)
         np.testing.assert_array_equal(codes, expected)
         assert complete == bool((expected >= 0).all())
@@ -873,7 +873,7 @@ def test_categorical_and_string_id_codes_match_get_indexer():
             pd.Series(pd.Categorical(values)),
         ):
             for idx in (index, index.astype(pd.StringDtype("pyarrow")), index.astype(object)):
-                codes, complete = access_module._id_codes(ids, idx)
+                codes, complete = access_module.id_codes(ids, idx)
                 expected = idx.get_indexer(pd.Series(values, dtype=object))
                 np.testing.assert_array_equal(codes, expected)
                 assert complete == bool((expected >= 0).all())
@@ -931,7 +931,7 @@ def _duplicates_by_pandas(i, j) -> bool:
 
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 1 << 17])
 def test_duplicate_check_blocks_and_orders(monkeypatch, block):
-    monkeypatch.setattr(access_module, "_KEY_BLOCK", block)
+    monkeypatch.setattr(access_module, "KEY_BLOCK", block)
     sorts = []
     original_sort = np.sort
     monkeypatch.setattr(
@@ -941,7 +941,7 @@ def test_duplicate_check_blocks_and_orders(monkeypatch, block):
     n_o, n_d = 40, 9
     pairs = np.unique(rng.integers(0, n_o * n_d, 60))
     i, j = pairs // n_d, pairs % n_d
-    check = access_module._has_duplicate_pairs
+    check = access_module.has_duplicate_pairs
     assert check(i, j, n_o, n_d) is False and not sorts  # sorted, no duplicate: one pass
     for k in (0, 1, 17, len(i) - 2):  # sorted with an adjacent duplicate anywhere
         ii, jj = np.insert(i, k + 1, i[k]), np.insert(j, k + 1, j[k])

@@ -10,15 +10,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from coverage.patterns.flows import (
-    classify_origins,
+from coverage.patterns import (
     commute_flows,
     cooperation_partners,
     origin_flows,
-    origin_status_counts,
     top_corridors,
     workplace_clusters,
 )
+from coverage.patterns.origins import classify_origins, origin_status_counts
 from coverage.reference import load_provinces, prefecture_names
 
 CRS = "EPSG:32649"

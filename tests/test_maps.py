@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from coverage import maps
-from coverage.patterns.flows import commute_flows, origin_flows, workplace_clusters
+from coverage.patterns import commute_flows, origin_flows, workplace_clusters
 
 NUMBER_PAIR = re.compile(r"(-?\d{2,3}\.\d{5,})\s*,\s*(-?\d{2,3}\.\d{5,})")
 

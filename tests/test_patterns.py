@@ -16,27 +16,18 @@ from scipy import stats
 from scipy.sparse.csgraph import dijkstra
 
 from coverage.patterns import (
-    arrivals_by_quarter,
-    classify,
     cluster_labels,
-    emerging_hot_spots,
-    fdr_threshold,
-    gi_star,
-    hex_cells,
-    hex_centres,
-    hex_keys,
-    hex_polygons,
-    hex_weights,
     hot_spots,
     inflow_trends,
-    mann_kendall,
-    network_median,
     poor_access,
-    project_migrants,
-    suppress_counts,
-    theil_sen,
     underserved_clusters,
 )
+from coverage.patterns.emerging import emerging_hot_spots
+from coverage.patterns.grid import hex_cells, hex_centres, hex_keys, hex_polygons, hex_weights
+from coverage.patterns.hotspots import classify, fdr_threshold, gi_star, suppress_counts
+from coverage.patterns.timeseries import mann_kendall, theil_sen
+from coverage.patterns.trends import arrivals_by_quarter, project_migrants
+from coverage.patterns.underserved import network_median
 
 CRS = "EPSG:32650"
 

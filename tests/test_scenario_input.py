@@ -20,16 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from coverage.engine.scenario import (
+from coverage.engine.edits import (
     MAX_EDITS,
     MAX_JSON_DEPTH,
     MAX_NAME_CHARS,
     MAX_SCENARIO_BYTES,
     MAX_STAFF,
-    Edit,
-    Scenario,
-    ScenarioModel,
 )
+from coverage.engine.scenario import Edit, Scenario, ScenarioModel
 
 SCRIPT = Path(sys.executable).with_name("coverage")
 POSIX = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")

@@ -10,8 +10,12 @@ size) are described in ``docs/app.md``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coverage.io.project import Project
 
 __all__ = ["serve"]
 
@@ -90,10 +94,29 @@ def serve(
 
     from coverage.io.project import load_project
 
-    from .app import CoverageApp, warm
-    from .auth import LocalOnlyAuthProvider, guard_autoload, is_local_address
-    from .csp import transforms
-    from .import_view import ImportPage
+    from .app import warm
+    from .auth import guard_autoload
+
+    logged_in = _check_address(address, users_file, kwargs)
+    parsed = load_project(project)
+    origins = allow_origins or [f"localhost:{port}", f"127.0.0.1:{port}"]
+    options = _options(parsed.name, kwargs, logged_in=logged_in, users_file=users_file,
+                       cookie_secret=cookie_secret, secure_cookies=secure_cookies,
+                       processes=processes)
+    guard_autoload()
+    _skip_document_checks()
+    warm(parsed)  # after the options are checked: it takes seconds on a whole city
+    pn.extension(notifications=False)
+    _add_static_files(options, kwargs)
+    if processes > 1:
+        _share_among_processes(options, processes, start=start)
+    return pn.serve(_pages(parsed, import_dir), port=port, address=address, show=show,
+                    websocket_origin=origins, start=start, **options, **kwargs)
+
+
+def _check_address(address: str, users_file: str | Path | None, kwargs: dict[str, Any]) -> bool:
+    """Whether a log-in is asked for; refuse to listen beyond this machine without one."""
+    from .auth import is_local_address
 
     logged_in = users_file is not None or bool(
         kwargs.get("oauth_provider") or kwargs.get("basic_auth") or kwargs.get("auth_provider"))
@@ -101,11 +124,19 @@ def serve(
         msg = (f"--address {address or '(all interfaces)'} opens the app to other machines: "
                "add a log-in with --users USERS.json, or keep the default 127.0.0.1")
         raise ValueError(msg)
-    parsed = load_project(project)
-    origins = allow_origins or [f"localhost:{port}", f"127.0.0.1:{port}"]
+    return logged_in
+
+
+def _options(title: str, kwargs: dict[str, Any], *, logged_in: bool,
+             users_file: str | Path | None, cookie_secret: str | None, secure_cookies: bool,
+             processes: int) -> dict[str, Any]:
+    """The server's options: message size, title, security headers and the log-in."""
+    from .auth import LocalOnlyAuthProvider
+    from .csp import transforms
+
     options: dict[str, Any] = {
         "websocket_max_message_size": MAX_MESSAGE_BYTES,
-        "title": parsed.name,
+        "title": title,
         "transforms": transforms(kwargs),  # security headers and the pages' CSP (docs/app.md)
         # No URL syncing (pn.state.location): the pages read their ?lang= from the request.
         # Its first report from the browser also made Panel drop the page's style-sheet
@@ -122,33 +153,59 @@ def serve(
             limiter=LoginLimiter.shared_by(processes))
     elif not logged_in:
         options["auth_provider"] = LocalOnlyAuthProvider()
-    guard_autoload()
-    # Bokeh checks every new page's models for programming mistakes (tens of milliseconds a
-    # page, a tenth of its making); the test suite builds the pages with the checks on.
+    return options
+
+
+def _skip_document_checks() -> None:
+    """Turn off Bokeh's checks of every new page's models.
+
+    They look for programming mistakes (tens of milliseconds a page, a tenth of its making);
+    the test suite builds the pages with the checks on.
+    """
     from bokeh.settings import settings as bokeh_settings
 
     bokeh_settings.perform_document_validation.set_value(False)
-    warm(parsed)  # after the options are checked: it takes seconds on a whole city
-    pn.extension(notifications=False)
-    # A fix for maps whose base-map tiles fail to load (static/tiles.js says why).
+
+
+def _add_static_files(options: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    """Serve the app's static files, with a fix for maps whose base-map tiles fail to load.
+
+    ``static/tiles.js`` says why; static folders passed in ``kwargs`` are kept beside it.
+    """
+    import panel as pn
+
     options["static_dirs"] = {**kwargs.pop("static_dirs", {}), "coverage-static": STATIC}
     pn.config.js_files = {**pn.config.js_files, "coverage_tiles": "coverage-static/tiles.js"}
-    if processes > 1:
-        if not start:
-            msg = "several processes need the server started here (start=True)"
-            raise ValueError(msg)
-        # The page shell answered to a GET is the same for every session; the session
-        # itself is made when its websocket arrives, in whichever process takes it.
-        pn.config.reuse_sessions = True
-        options["num_procs"] = processes
-        os.register_at_fork(after_in_child=_exit_with_parent)
-        # The workers share one listening socket. Tornado accepts up to 128 waiting
-        # connections each time a worker wakes, so one worker took most of a burst while the
-        # other idled; accepting one at a time hands each connection to a worker that is
-        # free to take it. (The listen backlog, set when the socket was made, is unchanged.)
-        import tornado.netutil
 
-        tornado.netutil._DEFAULT_BACKLOG = 1
+
+def _share_among_processes(options: dict[str, Any], processes: int, *, start: bool) -> None:
+    """Set the server up to run in ``processes`` forked processes sharing one socket."""
+    import panel as pn
+
+    if not start:
+        msg = "several processes need the server started here (start=True)"
+        raise ValueError(msg)
+    # The page shell answered to a GET is the same for every session; the session
+    # itself is made when its websocket arrives, in whichever process takes it.
+    pn.config.reuse_sessions = True
+    options["num_procs"] = processes
+    os.register_at_fork(after_in_child=_exit_with_parent)
+    # The workers share one listening socket. Tornado accepts up to 128 waiting
+    # connections each time a worker wakes, so one worker took most of a burst while the
+    # other idled; accepting one at a time hands each connection to a worker that is
+    # free to take it. (The listen backlog, set when the socket was made, is unchanged.)
+    import tornado.netutil
+
+    tornado.netutil._DEFAULT_BACKLOG = 1
+
+
+def _pages(parsed: Project, import_dir: str | Path | None) -> dict[str, Callable[[], Any]]:
+    """The app's pages by path: the map (``/``) and the import of a new project."""
+    import panel as pn
+
+    from .app import CoverageApp
+    from .import_view import ImportPage
+
     imports = Path(import_dir) if import_dir is not None else parsed.folder / "imports"
     network = parsed.layers["network"].path
 
@@ -164,6 +221,4 @@ def serve(
         return ImportPage(imports, network=network,
                           lang=page_language() or parsed.language or "zh")
 
-    return pn.serve({"/": map_page, "/import": import_page}, port=port,
-                    address=address, show=show, websocket_origin=origins, start=start,
-                    **options, **kwargs)
+    return {"/": map_page, "/import": import_page}

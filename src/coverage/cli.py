@@ -18,12 +18,23 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from coverage import __version__
+from coverage._cli.logs import log_traceback
+from coverage._cli.tables import (
+    city_table,
+    comparison_table,
+    frame_table,
+    indicator_table,
+    layers_table,
+    new_sites_table,
+    new_staff_table,
+    problem_table,
+    texts,
+)
 from coverage.io.atomic import ResultsLockedError
 from coverage.io.project import Project, ProjectError, load_project, write_template
-from coverage.io.validation import Problems, ValidationError
+from coverage.io.validation import ValidationError
 
 app = typer.Typer(
     name="coverage",
@@ -70,38 +81,6 @@ def _steps(title: str) -> Iterator[Callable[[str], None]]:
         yield step
 
 
-def _texts(lang: str) -> dict[str, str]:
-    """Texts of the command line's tables in ``lang`` (the ``[cli]`` messages)."""
-    from coverage.messages import catalogue
-
-    return catalogue("cli", lang)
-
-
-def _problem_table(problems: Problems, lang: str) -> Table:
-    from coverage.messages import catalogue
-
-    m = _texts(lang)
-    table = Table(title=m["input_check"], show_lines=False)
-    for head in ("severity", "file", "row", "field", "rule", "hint"):
-        table.add_column(m[head], overflow="fold")
-    colour = {"error": "red", "warning": "yellow", "info": "dim"}
-    names = catalogue("report", lang)
-    for p in problems:
-        row = "" if p.row is None else str(p.row)
-        if p.count > 1:
-            row += f" (+{p.count - 1:,})"
-        level = names.get(f"severity_{p.severity}", p.severity)
-        table.add_row(
-            f"[{colour[p.severity]}]{level}[/]",
-            escape(p.file),
-            row,
-            escape(p.field or ""),
-            escape(f"{p.describe(lang)} [{p.rule}]"),
-            escape(p.hint),
-        )
-    return table
-
-
 def _fail_project(exc: Exception) -> None:
     err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
@@ -141,19 +120,8 @@ def demo(
         reports = _write_reports(results.study.project, ["html", "xlsx", "pdf"], district=None,
                                  lang=lang.value, out=None, step=step, strict=False,
                                  notes=pdf_notes)
-    from coverage.report.content import layer_name, setting_text
-
     study = results.study
-    m = _texts(lang.value)
-    table = Table(title=f"{study.project.name} — {project_file}")
-    table.add_column(m["layer"])
-    table.add_column(m["rows"], justify="right")
-    table.add_column(m["coordinates"])
-    for name, gdf in study.layers.items():
-        conversion = study.conversions.get(name, "")
-        table.add_row(layer_name(name, lang.value), f"{len(gdf):,}",
-                      setting_text("conversion", conversion, lang.value) if conversion else "")
-    console.print(table)
+    console.print(layers_table(study, f"{study.project.name} — {project_file}", lang.value))
     _print_summary(results, lang.value)
     for note in [*results.notes, *pdf_notes]:  # the font hint last, beside the reports
         console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
@@ -202,55 +170,14 @@ def run(
     console.print(f"results: {target} ({time.perf_counter() - start:.1f} s)")
 
 
-def _pct(value: object) -> str:
-    """Return a share as a percentage, "—" when missing."""
-    import pandas as pd
-
-    return "—" if value is None or pd.isna(value) else f"{float(value):.1%}"
-
-
 def _print_summary(results: object, lang: str) -> None:
-    import pandas as pd
-
-    from coverage.measures.indicators import indicator_names
-    from coverage.messages import catalogue
-
-    m = _texts(lang)
-    yes_no = catalogue("report", lang)
-    city = results.district_summary.iloc[-1]  # type: ignore[attr-defined]
-    table = Table(title=m["city_summary"])
-    table.add_column(m["measure"])
-    table.add_column(m["migrants"], justify="right")
-    table.add_column(m["registered"], justify="right")
-    table.add_row(m["people"], f"{int(city['migrants']):,}", f"{int(city['registered_pop']):,}")
-    thresholds = results.study.project.parameters.thresholds_min  # type: ignore[attr-defined]
-    for t in thresholds:
-        table.add_row(m["within"].format(t=f"{t:g}"), _pct(city[f"coverage_{t:g}min_migrant"]),
-                      _pct(city[f"coverage_{t:g}min_registered"]))
-    table.add_row(
-        m["staff_per_1000"],
-        f"{city['staff_per_1000_migrants']:.2f}",
-        f"{city['staff_per_1000_registered']:.2f}",
-    )
-    console.print(table)
-    ind = results.indicators  # type: ignore[attr-defined]
-    ind = ind[ind["level"] == "city"]
-    names = indicator_names(lang)
-    t2 = Table(title=m["indicators"])
-    t2.add_column(m["indicator"])
-    for head in ("value", "target", "met", "people_needed"):
-        t2.add_column(m[head], justify="right")
-    for _, r in ind.iterrows():
-        met = r["met"]
-        mark = "—" if pd.isna(met) else (yes_no["yes"] if met else yes_no["no"])
-        target = (f"{r['target']:g}" if r["indicator"] == "rh_checks" and r["target"] > 1
-                  else f"{r['target']:.0%}")
-        needed = "—" if pd.isna(r["people_needed"]) else f"{int(r['people_needed']):,}"
-        t2.add_row(names[r["indicator"]], _pct(r["value"]), target, mark, needed)
-    console.print(t2)
+    """Print the city's summary and indicators, what was not computed, and the shortfall."""
+    console.print(city_table(results, lang))
+    console.print(indicator_table(results, lang))
     _print_skipped(results.skipped, results.estimated, lang)  # type: ignore[attr-defined]
+    city = results.district_summary.iloc[-1]  # type: ignore[attr-defined]
     short = float(city["staff_shortfall"])
-    console.print(m["shortfall"].format(n=f"{short:,.1f}"), highlight=False)
+    console.print(texts(lang)["shortfall"].format(n=f"{short:,.1f}"), highlight=False)
 
 
 def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str) -> None:
@@ -264,41 +191,6 @@ def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str
                       highlight=False)
         for line in lines:
             console.print(f"  - {escape(line)}", highlight=False)
-
-
-def _print_new_sites(sites: object, lang: str, max_t: float) -> None:
-    """Print the recommended sites: where each is, its staff, the migrants newly in reach."""
-    from coverage.cartography import site_places
-    from coverage.report.content import column_heading
-
-    m = _texts(lang)
-    newly = f"migrants_newly_within_{max_t:g}min"
-    columns = ["rank", "place", "source", "staff", newly]
-    table = Table(title=m["new_sites"])
-    for col in columns:
-        table.add_column(column_heading(col, lang), overflow="fold",
-                         justify="left" if col in {"place", "source"} else "right")
-    places = site_places(sites, lang=lang)  # type: ignore[arg-type]
-    for (_, r), place in zip(sites.iterrows(), places, strict=True):  # type: ignore[attr-defined]
-        source = m.get(f"source_{r.get('source')}", str(r.get("source", "")))
-        table.add_row(str(r["rank"]), escape(place), escape(source), f"{float(r['staff']):g}",
-                      f"{int(r[newly]):,}" if newly in r else "—")
-    console.print(table)
-
-
-def _print_new_staff(staff: object, lang: str) -> None:
-    """Print the recommended new staff by service point."""
-    from coverage.report.content import column_heading
-
-    columns = ["site_id", "name", "district", "new_staff", "staff_before", "staff_after"]
-    table = Table(title=_texts(lang)["new_staff"])
-    for col in columns:
-        table.add_column(column_heading(col, lang), overflow="fold",
-                         justify="right" if col.endswith(("staff", "before", "after")) else "left")
-    for _, r in staff.iterrows():  # type: ignore[attr-defined]
-        table.add_row(*(escape(str(r[c])) if c in columns[:3] else f"{float(r[c]):g}"
-                        for c in columns))
-    console.print(table)
 
 
 class Objective(StrEnum):
@@ -316,43 +208,9 @@ class StaffObjective(StrEnum):
     maxmin = "maxmin"
 
 
-def _scenario_heading(name: str, m: dict[str, str]) -> str:
-    """Return the header of a scenario's column: today, the recommendation, or its name."""
-    if " − " in name:
-        a, b = name.rsplit(" − ", 1)
-        return m["change"].format(a=_scenario_heading(a, m), b=_scenario_heading(b, m))
-    return m.get(f"scenario_{name}", name)
-
-
 def _print_comparison(table: object, lang: str, thresholds: tuple[float, ...]) -> None:
     """Print a scenario comparison: shares in %, differences of shares in percentage points."""
-    from coverage.measures.equalization import coverage_column
-    from coverage.report.content import column_heading, fmt_value
-
-    m = _texts(lang)
-    out = Table(title=m["comparison"])
-    names = list(dict.fromkeys(table.columns.get_level_values(0)))  # type: ignore[attr-defined]
-    out.add_column(m["measure"])
-    for n in names:
-        out.add_column(escape(_scenario_heading(str(n), m)), justify="right")
-    row = table.iloc[0]  # type: ignore[attr-defined]
-    measures = [coverage_column(t) for t in thresholds] + [
-        coverage_column(max(thresholds), "gap"), "e2sfca_mean_migrant", "staff",
-        "staff_shortfall"]
-    for measure in measures:
-        cells = []
-        for n in names:
-            change = " − " in str(n)
-            if measure.startswith("coverage_gap") or (change and measure.startswith("coverage")):
-                kind = "pp"
-            elif measure.startswith("coverage"):
-                kind = "pct"
-            else:
-                kind = "f1" if measure.startswith("staff") else "f2"
-                kind += "+" if change else ""
-            cells.append(fmt_value(row[(n, measure)], kind, lang))
-        out.add_row(column_heading(measure, lang), *cells)
-    console.print(out)
+    console.print(comparison_table(table, lang, thresholds))
 
 
 @app.command()
@@ -402,9 +260,9 @@ def recommend(
         target = write_layers(layers, folder, drop=RECOMMENDATION_LAYERS,
                               files={"recommended_scenario.json": scenario.to_json() + "\n"})
     if "recommended_sites" in layers:
-        _print_new_sites(layers["recommended_sites"], lang.value, model.max_t)
+        console.print(new_sites_table(layers["recommended_sites"], lang.value, model.max_t))
     if "recommended_staff" in layers:
-        _print_new_staff(layers["recommended_staff"], lang.value)
+        console.print(new_staff_table(layers["recommended_staff"], lang.value))
     _print_comparison(compare(tables), lang.value, model.thresholds)
     console.print(f"results: {target}; scenario: {folder / 'recommended_scenario.json'}")
 
@@ -662,15 +520,9 @@ def init(
     except ValueError as exc:
         _fail_project(exc)
         raise  # not reached: _fail_project exits
-    summary = result.proposal.summary(lang.value)
-    table = Table(title=str(result.path))
-    for column in summary.columns:
-        table.add_column(str(column), overflow="fold")
-    for row in summary.itertuples(index=False):
-        table.add_row(*(escape(str(v)) for v in row))
-    console.print(table)
+    console.print(frame_table(result.proposal.summary(lang.value), str(result.path)))
     if len(result.problems):
-        console.print(_problem_table(result.problems, lang.value))
+        console.print(problem_table(result.problems, lang.value))
     n_err = sum(p.count for p in result.problems.errors)
     n_warn = sum(p.count for p in result.problems.warnings)
     seconds = time.perf_counter() - start
@@ -699,7 +551,7 @@ def validate(
     with _steps("validate") as step:
         problems = check_project(parsed, progress=step)
     if len(problems):
-        console.print(_problem_table(problems, lang.value))
+        console.print(problem_table(problems, lang.value))
     n_err = sum(p.count for p in problems.errors)
     n_warn = sum(p.count for p in problems.warnings)
     if lang is Lang.zh:
@@ -721,31 +573,6 @@ def _main(
         raise typer.Exit(0)
 
 
-def _log_traceback(exc: BaseException) -> Path | None:
-    """Write the traceback of ``exc`` to a new private log file; return its path (None if not).
-
-    The folder is ``$COVERAGE_LOG_DIR`` or ``~/.cache/coverage-planner/logs``; the file is
-    readable by its owner only, since an error message may quote a value from the inputs.
-    """
-    import datetime as dt
-    import os
-    import tempfile
-    import traceback
-
-    folder = Path(os.environ.get("COVERAGE_LOG_DIR")
-                  or Path.home() / ".cache" / "coverage-planner" / "logs")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, name = tempfile.mkstemp(prefix=f"coverage-{stamp}-", suffix=".log", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
-            fh.write(f"coverage-planner {__version__}\nstep: {_STEP[0] if _STEP else '-'}\n\n")
-            fh.write("".join(traceback.format_exception(exc)))
-    except OSError:
-        return None
-    return Path(name)
-
-
 def main() -> None:
     """Entry point of the ``coverage`` console script."""
     try:
@@ -760,7 +587,7 @@ def main() -> None:
         err.print("[red]interrupted[/red]", highlight=False)
         raise SystemExit(130) from None
     except Exception as exc:  # no traceback reaches the user: one line and a log file
-        log = _log_traceback(exc)
+        log = log_traceback(exc, _STEP[0] if _STEP else "-")
         where = f" in step “{_STEP[0]}”" if _STEP else ""
         kept = f"; the details are in {log}" if log else ""
         err.print(f"[red]error:[/red] unexpected {type(exc).__name__}{where}{kept}. Please "

@@ -24,7 +24,8 @@ The same size and seed give byte-identical tables. Modules, one concern each:
 * :mod:`~coverage.demo.buildings` — residential lots and workplaces;
 * :mod:`~coverage.demo.admin` — communities, street offices, districts;
 * :mod:`~coverage.demo.people` — migrants and registered residents;
-* :mod:`~coverage.demo.services` — service sites and candidates;
+* :mod:`~coverage.demo.services` — service sites;
+* :mod:`~coverage.demo.candidates` — candidate sites;
 * :mod:`~coverage.demo.origins`, :mod:`~coverage.demo.names` — origin codes and Chinese names;
 * :mod:`~coverage.demo.truth` — the planted truth and the README;
 * :mod:`~coverage.demo.write` — the files.
@@ -39,7 +40,8 @@ import numpy as np
 
 from coverage.demo.admin import build_admin
 from coverage.demo.buildings import build_lots, build_workplaces
-from coverage.demo.config import SIZES, Size, size_spec
+from coverage.demo.candidates import place_candidates
+from coverage.demo.config import SIZES, Size, SizeSpec, size_spec
 from coverage.demo.layout import build_layout
 from coverage.demo.people import (
     describe_migrants,
@@ -50,7 +52,7 @@ from coverage.demo.people import (
     place_registered,
 )
 from coverage.demo.roads import build_network
-from coverage.demo.services import place_candidates, place_sites
+from coverage.demo.services import place_sites
 from coverage.demo.truth import City, ground_truth, readme
 from coverage.demo.write import (
     write_candidates,
@@ -114,7 +116,14 @@ def build_demo(
     out.mkdir(parents=True, exist_ok=True)
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(_STEPS)]
     step = progress or (lambda _text: None)
+    city = _make_city(spec, rngs, step)
+    return _write_city(out, city, size=spec.name, seed=int(seed), step=step)
 
+
+def _make_city(
+    spec: SizeSpec, rngs: list[np.random.Generator], step: Callable[[str], None]
+) -> City:
+    """Generate every part of the city, each step from its own random generator."""
     step("Planning the city: arterials, land use, river and bridges")
     layout = build_layout(spec, rngs[0])
     step("Drawing the road network")
@@ -138,17 +147,23 @@ def build_demo(
     step("Describing migrants: origins, arrivals, work and service records")
     growth, fast = growth_rates(layout, lots, lot_comm, residents, len(admin), rngs[6])
     migrants = describe_migrants(residents, lots, layout, admin, sites, work, growth, rngs[7])
-    city = City(layout, network, lots, admin, migrants, registered, registered_pop, staff,
+    return City(layout, network, lots, admin, migrants, registered, registered_pop, staff,
                 sites, candidates, growth, fast)
+
+
+def _write_city(
+    out: Path, city: City, *, size: str, seed: int, step: Callable[[str], None]
+) -> Path:
+    """Write the layers, the ground truth, the README and project.toml; return the latter."""
     step("Writing the network")
-    _, n_edges = write_network(out / "network.gpkg", network)
+    _, n_edges = write_network(out / "network.gpkg", city.network)
     step("Writing layers, ground truth and project.toml")
-    write_migrants(out / "migrants.csv", migrants, admin)
-    write_sites(out / "sites.csv", sites)
-    write_communities(out / "communities.gpkg", admin, registered_pop, staff)
-    write_registered(out / "registered_points.gpkg", registered, admin)
-    write_candidates(out / "candidates.geojson", candidates)
-    truth, layers = ground_truth(city, size=spec.name, seed=int(seed), edges_written=n_edges)
+    write_migrants(out / "migrants.csv", city.migrants, city.admin)
+    write_sites(out / "sites.csv", city.sites)
+    write_communities(out / "communities.gpkg", city.admin, city.registered_pop, city.fp_staff)
+    write_registered(out / "registered_points.gpkg", city.registered, city.admin)
+    write_candidates(out / "candidates.geojson", city.candidates)
+    truth, layers = ground_truth(city, size=size, seed=seed, edges_written=n_edges)
     write_truth(out / "ground_truth.json", out / "ground_truth.gpkg", truth, layers)
     (out / "README.md").write_text(readme(truth), encoding="utf-8")
     project = out / "project.toml"

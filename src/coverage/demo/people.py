@@ -409,7 +409,22 @@ def describe_migrants(residents: Residents, lots: Lots, layout: Layout, admin: A
     n = len(residents.x)
     in_dorm = lots.kind[residents.lot] == "dorm"
     male = rng.random(n) < np.where(in_dorm, 0.5, 0.55)
-    # ages: a few children and elderly relatives, mostly young working adults
+    age = _ages(in_dorm, rng)
+    birth_year = REFERENCE_YEAR - age - (rng.random(n) < 0.25)
+    marital = _marital(age, rng)
+    hukou = draw_origins(rng, n)
+    quarter, arrived = _arrivals(residents, rates, rng)
+    worker = (age >= 16) & (age < 60) & (rng.random(n) < np.where(in_dorm, 0.98, 0.85))
+    wx, wy = _workplaces(residents, lots, layout, admin, work, worker, rng)
+    records, walk = _service_records(residents, sites, len(admin), male, age, marital, quarter,
+                                     rng)
+    return Migrants(residents, male, birth_year, marital, hukou, arrived, quarter, wx, wy,
+                    records, walk)
+
+
+def _ages(in_dorm: NDArray[np.bool_], rng: np.random.Generator) -> IntArray:
+    """Draw ages: a few children and elderly relatives, mostly young working adults."""
+    n = len(in_dorm)
     u = rng.random(n)
     child, elder = (u < 0.06) & ~in_dorm, u > 0.965
     age = np.floor(16 + rng.gamma(2.3, 6.5, n))
@@ -417,18 +432,27 @@ def describe_migrants(residents: Residents, lots: Lots, layout: Layout, admin: A
     age[redo] = rng.integers(16, 60, int(redo.sum()))
     age[child] = rng.integers(0, 16, int(child.sum()))
     age[elder & ~in_dorm] = rng.integers(60, 76, int((elder & ~in_dorm).sum()))
-    age = age.astype(np.int64)
-    birth_year = REFERENCE_YEAR - age - (rng.random(n) < 0.25)
+    return age.astype(np.int64)
+
+
+def _marital(age: IntArray, rng: np.random.Generator) -> Codes:
+    """Draw marital statuses (indices into :data:`MARITAL`) by age."""
+    n = len(age)
     ever = rng.random(n) < np.where(age >= 20, 0.92 * expit((age - 26.5) / 2.8), 0.0)
     r = rng.random(n)
     marital = ever.astype(np.int8)
     marital[ever & (age >= 28) & (r < 0.04)] = 2
     marital[ever & (age >= 45) & (r > 1 - np.where(age >= 60, 0.1, 0.015))] = 3
-    hukou = draw_origins(rng, n)
-    quarter, arrived = _arrivals(residents, rates, rng)
-    worker = (age >= 16) & (age < 60) & (rng.random(n) < np.where(in_dorm, 0.98, 0.85))
-    wx, wy = _workplaces(residents, lots, layout, admin, work, worker, rng)
+    return marital
 
+
+def _service_records(residents: Residents, sites: Sites, n_communities: int,
+                     male: NDArray[np.bool_], age: IntArray, marital: Codes, quarter: IntArray,
+                     rng: np.random.Generator) -> tuple[dict[str, Codes], FloatArray]:
+    """Draw the service records, worse far from the sites, and the generator's walking distance.
+
+    Returns the records by canonical name and the walking distance to the nearest site (m).
+    """
     xy = np.column_stack([residents.x, residents.y])
     site_xy = np.column_stack([sites.x, sites.y])
     dist, nearest = cKDTree(site_xy).query(xy)
@@ -444,7 +468,7 @@ def describe_migrants(residents: Residents, lots: Lots, layout: Layout, admin: A
         return np.maximum(d - 600.0, 0.0) / 1000.0
 
     under = np.isin(nearest, sites.understaffed).astype(float)
-    effect = rng.normal(0.0, 0.3, len(admin))[residents.community]
+    effect = rng.normal(0.0, 0.3, n_communities)[residents.community]
     recent = (quarter >= 10).astype(float)
     married = marital == 1
     woman_15_49 = ~male & (age >= 15) & (age <= 49)
@@ -468,12 +492,18 @@ def describe_migrants(residents: Residents, lots: Lots, layout: Layout, admin: A
     records["prepregnancy_consult"] = _record(
         -1.3 * beyond("prepregnancy") - 0.5 * under + 0.3 * married + effect,
         (age >= 15) & (age <= 49), RATES["prepregnancy_consult"], rng)
-    eligible = married & woman_15_49
-    p = _calibrated((-1.6 * beyond("rh_check") + 1.0 * has_cert - 0.6 * under + effect)[eligible],
-                    RATES["rh_check"])
+    records["rh_checks_year"] = _rh_checks(
+        -1.6 * beyond("rh_check") + 1.0 * has_cert - 0.6 * under + effect,
+        married & woman_15_49, rng)
+    return records, walk
+
+
+def _rh_checks(score: FloatArray, eligible: NDArray[np.bool_],
+               rng: np.random.Generator) -> Codes:
+    """Draw how many of the two yearly reproductive-health checks each person had (-1: empty)."""
+    n = len(score)
+    p = _calibrated(score[eligible], RATES["rh_check"])
     checks = np.full(n, -1, dtype=np.int8)
     checks[eligible] = (rng.random((2, int(eligible.sum()))) < p).sum(0)
     checks[rng.random(n) < UNKNOWN_SHARE] = -1
-    records["rh_checks_year"] = checks
-    return Migrants(residents, male, birth_year, marital, hukou, arrived, quarter, wx, wy,
-                    records, walk)
+    return checks

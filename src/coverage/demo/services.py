@@ -1,4 +1,4 @@
-"""Service sites and candidate sites of the demo city.
+"""Service sites of the demo city.
 
 Every kind of service point in :data:`coverage.io.schema.SITE_KINDS` is placed the way the plan's
 network is built: a technical service station (计划生育技术服务站) and a migrant service centre
@@ -14,8 +14,7 @@ within :data:`NEAR_REACH_M` of a site), while urban villages and dormitory areas
 their edges (within :data:`EDGE_ROOM_REACH_M`), so that migrants live farther from a site and
 reach fewer staff. The exceptions, :func:`equal_districts`, put their sites where migrants live
 (each lot of an urban village or dormitory area within :data:`NEAR_REACH_M` of a site).
-Candidate sites (vacant community rooms) are drawn partly inside the
-under-served areas, so that placement models have something to find.
+Candidate sites are drawn in :mod:`coverage.demo.candidates`.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from coverage.demo.admin import Admin
 from coverage.demo.buildings import Lots
+from coverage.demo.config import SizeSpec
 from coverage.demo.layout import Layout
 from coverage.io.schema import SITE_KINDS
 
@@ -140,30 +140,6 @@ class Sites:
     def hours(self) -> list[str]:
         """Return the opening hours of each site."""
         return [KIND_HOURS[k] for k in self.kind]
-
-
-@dataclass
-class Candidates:
-    """Possible locations of new service sites (local coordinates).
-
-    Attributes
-    ----------
-    candidate_id, name
-        Identifier and Chinese name.
-    x, y
-        Position (local m).
-    max_staff
-        Most staff (FTE) the place can hold.
-    planted
-        Id of the planted under-served area holding the candidate, else ``""``.
-    """
-
-    candidate_id: NDArray[np.str_]
-    name: NDArray[np.str_]
-    x: FloatArray
-    y: FloatArray
-    max_staff: FloatArray
-    planted: NDArray[np.str_]
 
 
 def planted_distance(layout: Layout, x: FloatArray, y: FloatArray) -> FloatArray:
@@ -352,101 +328,26 @@ def place_sites(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admi
     # that the planted areas stay the only places far from every site.
     settled = eligible & (~np.isin(lots.kind, list(MIGRANT_QUARTERS))
                           | _beside_planted(layout, lots))
-    in_equal = np.isin(admin.district_index, equal)
+    ground = _Ground(lot_community, eligible, settled, np.isin(admin.district_index, equal))
     picks: dict[str, list[tuple[int, str]]] = {k: [] for k in KIND_ORDER}
-
-    def nearest(mask: NDArray, x: float, y: float) -> int:
-        return _nearest_lot(lots, mask, x, y)
-
-    for d in np.unique(admin.district_index):
-        members = np.flatnonzero(admin.district_index == d)
-        usual = eligible if in_equal[members[0]] else settled
-        mask = usual & np.isin(lot_community, members)
-        cx, cy = admin.seeds[members].mean(0)
-        district = str(admin.district[members[0]])
-        if not mask.any():  # the whole district is near a planted area: serve it from outside
-            mask = usual
-        picks["technical_station"].append((nearest(mask, cx, cy), district + "计划生育技术服务站"))
-        with_lots = [c for c in members if (mask & (lot_community == c)).any()]
-        if with_lots and in_equal[members[0]]:  # else beside the station, in the centre
-            busiest = max(with_lots, key=lambda c: (migrants[c], -c))
-            mask = mask & (lot_community == busiest)
-            cx, cy = admin.seeds[busiest]
-        picks["migrant_centre"].append((nearest(mask, cx, cy), district + "流动人口服务中心"))
-    for s in np.unique(admin.street_index):
-        members = np.flatnonzero(admin.street_index == s)
-        mask = (eligible if in_equal[members[0]] else settled) & np.isin(lot_community, members)
-        if mask.any():
-            cx, cy = admin.seeds[members].mean(0)
-            picks["health_centre"].append(
-                (nearest(mask, cx, cy), str(admin.street[members[0]]) + "社区卫生服务中心"))
-    draws = rng.random((len(admin), 2))
-    # registered residents weighted by their share of the lot's people: compounds first
-    reg_lot = lots.w_reg / lots.w_reg.sum() * spec.registered_per_migrant
-    mig_lot = lots.w_mig / lots.w_mig.sum()
-    settled_w = reg_lot * reg_lot / np.maximum(reg_lot + mig_lot, 1e-12)
-    odds = _station_odds(lots, lot_community, migrants, in_equal, spec.registered_per_migrant)
-    for c in range(len(admin)):
-        # equal districts put their stations and rooms where migrants live; the others where
-        # registered residents live (none in an urban village or a dormitory area)
-        idx = np.flatnonzero((eligible if in_equal[c] else settled) & (lot_community == c))
-        if len(idx) == 0:
-            continue
-        station_w = lots.w_mig[idx] if in_equal[c] else settled_w[idx]
-        room_w = lots.w_mig[idx] + 0.2 * lots.w_reg[idx] if in_equal[c] else settled_w[idx]
-        if draws[c, 0] < spec.health_station_share * odds[c]:
-            picks["health_station"].append(
-                (int(rng.choice(idx, p=station_w / station_w.sum())),
-                 str(admin.name[c]) + "卫生服务站"))
-        if draws[c, 1] < spec.fp_room_share * odds[c]:
-            picks["fp_room"].append(
-                (int(rng.choice(idx, p=room_w / room_w.sum())), str(admin.name[c]) + "计生服务室"))
+    picks["technical_station"], picks["migrant_centre"] = _district_sites(
+        lots, admin, ground, migrants)
+    picks["health_centre"] = _street_sites(lots, admin, ground)
+    picks["health_station"], picks["fp_room"] = _community_sites(
+        lots, admin, ground, migrants, spec, rng)
     # each district serves its own first: registered neighbourhoods, or where migrants live
-    lot_equal = in_equal[lot_community]
+    lot_equal = ground.in_equal[lot_community]
     for kinds, served in ((SETTLED_KINDS, ~lot_equal), (MIGRANT_QUARTERS, lot_equal)):
-        picks["health_station"] += _near_stations(
-            layout, lots, kinds, eligible, served,
-            [lot for chosen in picks.values() for lot, _ in chosen])
+        picks["health_station"] += _near_stations(layout, lots, kinds, eligible, served,
+                                                  _picked_lots(picks))
     picks["fp_room"] += _edge_rooms(layout, lots, eligible, settled, lot_equal,
-                                    [lot for chosen in picks.values() for lot, _ in chosen])
-    # enterprise associations stand in a factory zone, not on a lot
-    factories = {}
-    for k, z in enumerate(layout.zones):
-        if z.kind == "factory" and z.block not in factories:
-            factories[z.block] = k
-    xs, ys, names, kinds, staff_list = [], [], [], [], []
-    for kind in KIND_ORDER:
-        for lot, name in picks[kind]:
-            offset = (KIND_ORDER.index(kind) - 2.5) * 2.0
-            xs.append(lots.x[lot] + offset)
-            ys.append(lots.y[lot])
-            names.append(name)
-            kinds.append(kind)
-        if kind == "enterprise_association":
-            for zone in factories.values():
-                z = layout.zones[zone]
-                x, y = z.x0 + 0.5 * (z.x1 - z.x0) + 25.0, (z.y0 + z.y1) / 2
-                far = planted_distance(layout, np.array([x]), np.array([y]))[0]
-                if rng.random() < 0.75 and far > spec.underserved_distance_m + 30:
-                    xs.append(x)
-                    ys.append(y)
-                    names.append(z.name + "企业计生协会")
-                    kinds.append(kind)
-    x, y = np.array(xs), np.array(ys)
-    kind_arr = np.array(kinds)
-    for kind in KIND_ORDER:
-        sel = kind_arr == kind
-        staff_list.append((sel, rng.choice(KIND_STAFF[kind], size=int(sel.sum()))))
-    staff = np.zeros(len(x))
-    for sel, values in staff_list:
-        staff[sel] = values
+                                    _picked_lots(picks))
+    x, y, names, kind_arr = _site_points(layout, lots, picks, rng)
+    staff = _site_staff(kind_arr, rng)
     community = admin.locate(x, y)
     demand = np.asarray(cKDTree(migrant_xy).query_ball_point(
         np.column_stack([x, y]), r=DEMAND_RADIUS_M, return_length=True), dtype=np.int64)
-    # under-staffed: the busiest small sites keep almost no staff
-    small = np.isin(kind_arr, list(UNDERSTAFFED_STAFF))
-    order = np.lexsort((np.arange(len(x)), -demand))
-    chosen = np.sort(order[small[order]][: spec.understaffed])
+    chosen = _understaffed(kind_arr, demand, spec.understaffed)
     for k in chosen:
         staff[k] = UNDERSTAFFED_STAFF[str(kind_arr[k])]
     return Sites(
@@ -463,63 +364,149 @@ def place_sites(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admi
     )
 
 
-def place_candidates(layout: Layout, lots: Lots, lot_community: IntArray, admin: Admin,
-                     sites: Sites, rng: np.random.Generator) -> Candidates:
-    """Draw candidate sites: vacant community rooms, about a third in the planted areas.
+@dataclass(frozen=True)
+class _Ground:
+    """Where the community sites may stand.
 
-    Parameters
-    ----------
-    layout
-        The plan.
-    lots
-        Residential lots; candidates stand on lots.
-    lot_community
-        Community index of each lot.
-    admin
-        Communities.
-    sites
-        Existing sites (candidates keep 150 m away from them).
-    rng
-        Random generator.
-
-    Returns
-    -------
-    Candidates
-        The candidates.
+    ``eligible`` lots may hold a site; ``settled`` ones are those of them outside the migrant
+    quarters (or beside a planted area), where the districts other than the equal ones put
+    their sites. ``in_equal`` tells, per community, whether its district is an equal one.
     """
-    n = layout.spec.candidates
-    n_planted = max(len(layout.planted), round(n / 3))
-    chosen: list[int] = []
-    planted: list[str] = []
-    for k, area in enumerate(layout.planted):
-        idx = np.flatnonzero(lots.zone == area.zone)
-        take = n_planted // len(layout.planted) + (k < n_planted % len(layout.planted))
-        chosen += list(rng.choice(idx, size=min(take, len(idx)), replace=False))
-        planted += [area.area_id] * min(take, len(idx))
-    near_site = cKDTree(np.column_stack([sites.x, sites.y])).query(
-        np.column_stack([lots.x, lots.y]))[0] < 150
-    mask = ~near_site & (planted_distance(layout, lots.x, lots.y) > 0)
-    mask &= np.isin(lots.kind, ["old", "village", "dorm", "commercial", "compound"])
-    idx = np.flatnonzero(mask)
-    w = lots.w_mig[idx]
-    rest = rng.choice(idx, size=n - len(chosen), replace=False, p=w / w.sum())
-    chosen += list(rest)
-    planted += [""] * len(rest)
-    lot = np.array(chosen, dtype=np.int64)
-    names = []
-    for k, lt in enumerate(lot):
-        zone = layout.zones[int(lots.zone[lt])]
-        if zone.kind == "village":
-            names.append(f"{zone.name}村民委员会旧址{k + 1}号")
-        elif zone.kind == "dorm":
-            names.append(f"{zone.name}活动室{k + 1}号")
-        else:
-            names.append(f"{admin.name[lot_community[lt]]}闲置用房{k + 1}号")
-    return Candidates(
-        candidate_id=np.array([f"CAND{k + 1:03d}" for k in range(len(lot))]),
-        name=np.array(names),
-        x=lots.x[lot] + 3.0,
-        y=lots.y[lot],
-        max_staff=rng.choice([2.0, 3.0, 4.0, 6.0], size=len(lot)),
-        planted=np.array(planted),
-    )
+
+    lot_community: IntArray
+    eligible: NDArray[np.bool_]
+    settled: NDArray[np.bool_]
+    in_equal: NDArray[np.bool_]
+
+    def usual(self, community: int) -> NDArray[np.bool_]:
+        """Return the lots where the district of ``community`` puts its sites."""
+        return self.eligible if self.in_equal[community] else self.settled
+
+
+def _picked_lots(picks: dict[str, list[tuple[int, str]]]) -> list[int]:
+    """Return the lots of the sites picked so far, kind by kind."""
+    return [lot for chosen in picks.values() for lot, _ in chosen]
+
+
+def _district_sites(lots: Lots, admin: Admin, ground: _Ground, migrants: IntArray,
+                    ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Each district's technical service station and migrant service centre (lot, name)."""
+    stations, centres = [], []
+    for d in np.unique(admin.district_index):
+        members = np.flatnonzero(admin.district_index == d)
+        usual = ground.usual(members[0])
+        mask = usual & np.isin(ground.lot_community, members)
+        cx, cy = admin.seeds[members].mean(0)
+        district = str(admin.district[members[0]])
+        if not mask.any():  # the whole district is near a planted area: serve it from outside
+            mask = usual
+        stations.append((_nearest_lot(lots, mask, cx, cy), district + "计划生育技术服务站"))
+        with_lots = [c for c in members if (mask & (ground.lot_community == c)).any()]
+        if with_lots and ground.in_equal[members[0]]:  # else beside the station, in the centre
+            busiest = max(with_lots, key=lambda c: (migrants[c], -c))
+            mask = mask & (ground.lot_community == busiest)
+            cx, cy = admin.seeds[busiest]
+        centres.append((_nearest_lot(lots, mask, cx, cy), district + "流动人口服务中心"))
+    return stations, centres
+
+
+def _street_sites(lots: Lots, admin: Admin, ground: _Ground) -> list[tuple[int, str]]:
+    """Each street office's community health service centre (lot, name)."""
+    centres = []
+    for s in np.unique(admin.street_index):
+        members = np.flatnonzero(admin.street_index == s)
+        mask = ground.usual(members[0]) & np.isin(ground.lot_community, members)
+        if mask.any():
+            cx, cy = admin.seeds[members].mean(0)
+            name = str(admin.street[members[0]]) + "社区卫生服务中心"
+            centres.append((_nearest_lot(lots, mask, cx, cy), name))
+    return centres
+
+
+def _community_sites(lots: Lots, admin: Admin, ground: _Ground, migrants: IntArray,
+                     spec: SizeSpec, rng: np.random.Generator,
+                     ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Health stations and family-planning rooms drawn in some communities (lot, name)."""
+    lot_community, in_equal = ground.lot_community, ground.in_equal
+    draws = rng.random((len(admin), 2))
+    # registered residents weighted by their share of the lot's people: compounds first
+    reg_lot = lots.w_reg / lots.w_reg.sum() * spec.registered_per_migrant
+    mig_lot = lots.w_mig / lots.w_mig.sum()
+    settled_w = reg_lot * reg_lot / np.maximum(reg_lot + mig_lot, 1e-12)
+    odds = _station_odds(lots, lot_community, migrants, in_equal, spec.registered_per_migrant)
+    stations, rooms = [], []
+    for c in range(len(admin)):
+        # equal districts put their stations and rooms where migrants live; the others where
+        # registered residents live (none in an urban village or a dormitory area)
+        idx = np.flatnonzero(ground.usual(c) & (lot_community == c))
+        if len(idx) == 0:
+            continue
+        station_w = lots.w_mig[idx] if in_equal[c] else settled_w[idx]
+        room_w = lots.w_mig[idx] + 0.2 * lots.w_reg[idx] if in_equal[c] else settled_w[idx]
+        if draws[c, 0] < spec.health_station_share * odds[c]:
+            stations.append(
+                (int(rng.choice(idx, p=station_w / station_w.sum())),
+                 str(admin.name[c]) + "卫生服务站"))
+        if draws[c, 1] < spec.fp_room_share * odds[c]:
+            rooms.append(
+                (int(rng.choice(idx, p=room_w / room_w.sum())), str(admin.name[c]) + "计生服务室"))
+    return stations, rooms
+
+
+def _site_points(layout: Layout, lots: Lots, picks: dict[str, list[tuple[int, str]]],
+                 rng: np.random.Generator,
+                 ) -> tuple[FloatArray, FloatArray, list[str], NDArray[np.str_]]:
+    """Positions, names and kinds of the sites, kind by kind in :data:`KIND_ORDER`.
+
+    Sites on one lot are set apart by a few metres per kind; enterprise associations stand in
+    a factory zone, not on a lot.
+    """
+    associations = _enterprise_associations(layout, rng)
+    xs, ys, names, kinds = [], [], [], []
+    for kind in KIND_ORDER:
+        for lot, name in picks[kind]:
+            offset = (KIND_ORDER.index(kind) - 2.5) * 2.0
+            xs.append(lots.x[lot] + offset)
+            ys.append(lots.y[lot])
+            names.append(name)
+            kinds.append(kind)
+        if kind == "enterprise_association":
+            for x, y, name in associations:
+                xs.append(x)
+                ys.append(y)
+                names.append(name)
+                kinds.append(kind)
+    return np.array(xs), np.array(ys), names, np.array(kinds)
+
+
+def _enterprise_associations(layout: Layout, rng: np.random.Generator,
+                             ) -> list[tuple[float, float, str]]:
+    """Enterprise associations in most industrial parks, away from the planted areas."""
+    factories = {}
+    for k, z in enumerate(layout.zones):
+        if z.kind == "factory" and z.block not in factories:
+            factories[z.block] = k
+    out = []
+    for zone in factories.values():
+        z = layout.zones[zone]
+        x, y = z.x0 + 0.5 * (z.x1 - z.x0) + 25.0, (z.y0 + z.y1) / 2
+        far = planted_distance(layout, np.array([x]), np.array([y]))[0]
+        if rng.random() < 0.75 and far > layout.spec.underserved_distance_m + 30:
+            out.append((x, y, z.name + "企业计生协会"))
+    return out
+
+
+def _site_staff(kind_arr: NDArray[np.str_], rng: np.random.Generator) -> FloatArray:
+    """Draw the staff (FTE) of each site from the values usual for its kind."""
+    staff = np.zeros(len(kind_arr))
+    for kind in KIND_ORDER:
+        sel = kind_arr == kind
+        staff[sel] = rng.choice(KIND_STAFF[kind], size=int(sel.sum()))
+    return staff
+
+
+def _understaffed(kind_arr: NDArray[np.str_], demand: IntArray, n: int) -> IntArray:
+    """Under-staffed sites to plant: the ``n`` busiest small ones keep almost no staff."""
+    small = np.isin(kind_arr, list(UNDERSTAFFED_STAFF))
+    order = np.lexsort((np.arange(len(kind_arr)), -demand))
+    return np.sort(order[small[order]][:n])

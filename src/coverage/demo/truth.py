@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 
 from coverage.demo.admin import Admin
 from coverage.demo.buildings import Lots
+from coverage.demo.candidates import Candidates
 from coverage.demo.frame import (
     METRIC_CRS,
     ORIGIN_LAT,
@@ -35,7 +36,7 @@ from coverage.demo.people import (
     RegisteredPoints,
 )
 from coverage.demo.roads import HIGHWAYS, Network
-from coverage.demo.services import DEMAND_RADIUS_M, Candidates, Sites
+from coverage.demo.services import DEMAND_RADIUS_M, Sites
 
 WALK_SPEED_KMH = 4.5
 """Walking speed of the demo project (m per minute = 75)."""
@@ -101,13 +102,53 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
     layers : dict
         Polygon layers for ``ground_truth.gpkg`` (WGS-84).
     """
-    lay, net, admin, mig, sites = (city.layout, city.network, city.admin, city.migrants,
-                                   city.sites)
+    lay = city.layout
+    zone_of = city.lots.zone[city.migrants.residents.lot]
+    areas = _underserved_areas(city, zone_of)
+    understaffed, median_other = _understaffed_sites(city.sites)
+    truth: dict[str, Any] = {
+        "synthetic": True,
+        "note": "合成数据，仅供演示和测试 / synthetic data for demonstration and tests only",
+        "size": size,
+        "seed": seed,
+        "location": {
+            "lon": ORIGIN_LON,
+            "lat": ORIGIN_LAT,
+            "place": "广东省东莞市 Dongguan, Guangdong (location only; the city is synthetic)",
+            "layout_crs": METRIC_CRS,
+            "rotation_deg": ROTATION_DEG,
+            "sites_crs": "GCJ-02",
+            "other_layers_crs": "WGS-84",
+        },
+        "reference_period": {
+            "first_arrival": str(QUARTER_STARTS[0]),
+            "last_arrival": str(QUARTER_STARTS[-1] - np.timedelta64(1, "D")),
+            "quarters": 12,
+        },
+        "counts": _counts(city, edges_written),
+        "underserved_areas": areas,
+        "underserved_summary": _underserved_summary(city, zone_of),
+        "understaffed_sites": understaffed,
+        "understaffed_reference": {
+            "demand": f"migrants living within {DEMAND_RADIUS_M:g} m (straight line)",
+            "median_migrants_per_staff_other_sites": _round(median_other, 1),
+        },
+        "fast_growing_communities": _fast_growing(city),
+        "equalization": equalization(city),
+        "baseline_growth_per_quarter": {"mean": BASE_GROWTH[0], "sd": BASE_GROWTH[1]},
+        "network": _network_truth(city),
+        "service_rates": _service_rates(city.migrants),
+        "generator_rates": RATES,
+    }
+    return truth, _truth_layers(lay, areas)
+
+
+def _underserved_areas(city: City, zone_of: np.ndarray) -> list[dict[str, Any]]:
+    """Describe each planted under-served area (``zone_of``: the zone of each migrant)."""
+    lay, admin, mig = city.layout, city.admin, city.migrants
     res = mig.residents
-    n = len(res.x)
-    site_pts = shapely.points(sites.x, sites.y)
+    site_pts = shapely.points(city.sites.x, city.sites.y)
     areas = []
-    zone_of = city.lots.zone[res.lot]
     for area in lay.planted:
         zone = lay.zones[area.zone]
         inside = zone_of == area.zone
@@ -129,8 +170,25 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
             "candidate_ids": [str(c) for c in cands],
             "centroid": _lonlat((zone.x0 + zone.x1) / 2, (zone.y0 + zone.y1) / 2),
         })
-    minutes = mig.walk_m / (WALK_SPEED_KMH * 1000 / 60)
-    in_planted = np.isin(zone_of, [a.zone for a in lay.planted])
+    return areas
+
+
+def _underserved_summary(city: City, zone_of: np.ndarray) -> dict[str, Any]:
+    """Share of the migrants living in the planted areas, and of them walking 20 minutes."""
+    minutes = city.migrants.walk_m / (WALK_SPEED_KMH * 1000 / 60)
+    in_planted = np.isin(zone_of, [a.zone for a in city.layout.planted])
+    return {
+        "migrants_in_areas": int(in_planted.sum()),
+        "share_of_migrants": _round(in_planted.mean()),
+        "share_in_areas_with_generator_walk_over_20_min": _round(
+            (minutes[in_planted] >= 20).mean()),
+        "note": "No site lies within min_site_distance_m (straight line) of an area; "
+                "generator walk = 1.3 x straight-line distance to the nearest site.",
+    }
+
+
+def _understaffed_sites(sites: Sites) -> tuple[list[dict[str, Any]], float]:
+    """Describe the planted under-staffed sites; return them and the other sites' median load."""
     ratio = sites.demand / np.maximum(sites.staff, 1e-9)
     others = np.setdiff1d(np.arange(len(sites.staff)), sites.understaffed)
     median_other = float(np.median(ratio[others]))
@@ -143,19 +201,61 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
         "migrants_per_staff": _round(ratio[k], 1),
         "times_median_of_other_sites": _round(ratio[k] / median_other, 2),
     } for k in sites.understaffed]
+    return understaffed, median_other
+
+
+def _fast_growing(city: City) -> list[dict[str, Any]]:
+    """Describe the planted fast-growing communities and their first and last arrivals."""
+    admin, mig = city.admin, city.migrants
     per_q = np.zeros((len(admin), 12), dtype=np.int64)
-    np.add.at(per_q, (res.community, mig.quarter), 1)
-    fast = [{
+    np.add.at(per_q, (mig.residents.community, mig.quarter), 1)
+    return [{
         "community_id": str(admin.community_id[c]),
         "name": str(admin.name[c]),
         "growth_per_quarter": _round(city.growth[c], 3),
         "arrivals_first_quarter": int(per_q[c, 0]),
         "arrivals_last_quarter": int(per_q[c, -1]),
     } for c in city.fast]
-    island_osmids = [int(k) + 1 for k in net.island]
-    island_edges = int(np.isin(net.u, net.island).sum())
-    bridges = [{"osmid": int(net.way[k]), "name": net.name[k],
-                "highway": HIGHWAYS[net.highway[k]]} for k in np.flatnonzero(net.bridge)]
+
+
+def _counts(city: City, edges_written: int) -> dict[str, Any]:
+    """Count the people, places and network parts of the city."""
+    admin, sites, net = city.admin, city.sites, city.network
+    return {
+        "migrants": len(city.migrants.residents.x),
+        "registered_residents": int(city.registered_pop.sum()),
+        "registered_points": len(city.registered.x),
+        "communities": len(admin),
+        "districts": len(np.unique(admin.district)),
+        "streets": len(np.unique(admin.street)),
+        "sites": len(sites.x),
+        "sites_by_kind": {k: int((sites.kind == k).sum()) for k in np.unique(sites.kind)},
+        "candidates": len(city.candidates.x),
+        "network_nodes": len(net.x),
+        "network_edges": edges_written,
+        "network_street_segments": len(net.u),
+    }
+
+
+def _network_truth(city: City) -> dict[str, Any]:
+    """Describe the walking components: the island no bridge reaches, and the bridges."""
+    net = city.network
+    return {
+        "walk_components": 2,
+        "island": {
+            "node_osmids": [int(k) + 1 for k in net.island],
+            "street_segments": int(np.isin(net.u, net.island).sum()),
+            "note": "paths on a river island reached by no bridge: the only component "
+                    "apart from the main one",
+        },
+        "bridges": [{"osmid": int(net.way[k]), "name": net.name[k],
+                     "highway": HIGHWAYS[net.highway[k]]} for k in np.flatnonzero(net.bridge)],
+        "river": city.layout.river.name,
+    }
+
+
+def _service_rates(mig: Migrants) -> dict[str, float]:
+    """City-wide rate of each service record (the mean number of checks for the yearly ones)."""
     rates = {}
     for key, codes in mig.records.items():
         known = codes >= 0
@@ -163,75 +263,16 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
             rates["rh_checks_year_mean"] = _round(codes[known].mean())
         else:
             rates[key] = _round(codes[known].mean())
-    truth: dict[str, Any] = {
-        "synthetic": True,
-        "note": "合成数据，仅供演示和测试 / synthetic data for demonstration and tests only",
-        "size": size,
-        "seed": seed,
-        "location": {
-            "lon": ORIGIN_LON,
-            "lat": ORIGIN_LAT,
-            "place": "广东省东莞市 Dongguan, Guangdong (location only; the city is synthetic)",
-            "layout_crs": METRIC_CRS,
-            "rotation_deg": ROTATION_DEG,
-            "sites_crs": "GCJ-02",
-            "other_layers_crs": "WGS-84",
-        },
-        "reference_period": {
-            "first_arrival": str(QUARTER_STARTS[0]),
-            "last_arrival": str(QUARTER_STARTS[-1] - np.timedelta64(1, "D")),
-            "quarters": 12,
-        },
-        "counts": {
-            "migrants": n,
-            "registered_residents": int(city.registered_pop.sum()),
-            "registered_points": len(city.registered.x),
-            "communities": len(admin),
-            "districts": len(np.unique(admin.district)),
-            "streets": len(np.unique(admin.street)),
-            "sites": len(sites.x),
-            "sites_by_kind": {k: int((sites.kind == k).sum()) for k in np.unique(sites.kind)},
-            "candidates": len(city.candidates.x),
-            "network_nodes": len(net.x),
-            "network_edges": edges_written,
-            "network_street_segments": len(net.u),
-        },
-        "underserved_areas": areas,
-        "underserved_summary": {
-            "migrants_in_areas": int(in_planted.sum()),
-            "share_of_migrants": _round(in_planted.mean()),
-            "share_in_areas_with_generator_walk_over_20_min": _round(
-                (minutes[in_planted] >= 20).mean()),
-            "note": "No site lies within min_site_distance_m (straight line) of an area; "
-                    "generator walk = 1.3 x straight-line distance to the nearest site.",
-        },
-        "understaffed_sites": understaffed,
-        "understaffed_reference": {
-            "demand": f"migrants living within {DEMAND_RADIUS_M:g} m (straight line)",
-            "median_migrants_per_staff_other_sites": _round(median_other, 1),
-        },
-        "fast_growing_communities": fast,
-        "equalization": equalization(city),
-        "baseline_growth_per_quarter": {"mean": BASE_GROWTH[0], "sd": BASE_GROWTH[1]},
-        "network": {
-            "walk_components": 2,
-            "island": {
-                "node_osmids": island_osmids,
-                "street_segments": island_edges,
-                "note": "paths on a river island reached by no bridge: the only component "
-                        "apart from the main one",
-            },
-            "bridges": bridges,
-            "river": lay.river.name,
-        },
-        "service_rates": rates,
-        "generator_rates": RATES,
-    }
+    return rates
+
+
+def _truth_layers(lay: Layout, areas: list[dict[str, Any]]) -> dict[str, gpd.GeoDataFrame]:
+    """Polygon layers of ``ground_truth.gpkg`` (WGS-84): planted areas, island, river, zones."""
     boundary = lay.boundary
     water = shapely.intersection(
         lay.river.polygon(lay.xs[0] - 1000, lay.xs[-1] + 1000), boundary)
     zone_polys = lay.zone_polygons()
-    layers = {
+    return {
         "underserved_areas": gpd.GeoDataFrame(
             {"area_id": [a["area_id"] for a in areas], "kind": [a["kind"] for a in areas],
              "name": [a["name"] for a in areas],
@@ -251,7 +292,6 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
                                           geometry=geometries_to_lonlat([boundary]),
                                           crs="EPSG:4326"),
     }
-    return truth, layers
 
 
 def equalization(city: City) -> dict[str, Any]:
@@ -313,6 +353,29 @@ def equalization(city: City) -> dict[str, Any]:
     }
 
 
+def _readme_layers(c: dict[str, Any]) -> str:
+    """List the files of the demo folder in Chinese and English (``c``: the truth's counts)."""
+    rows = [
+        ("migrants.csv", f"流动人口 {c['migrants']:,} 人；UTF-8（带 BOM），中文表头，WGS-84",
+         "migrants, one row each; UTF-8 with BOM, Chinese headers, WGS-84"),
+        ("sites.csv", f"服务网点 {c['sites']} 个；GB18030 编码，GCJ-02（高德）坐标",
+         "service sites; GB18030, GCJ-02 (Amap) coordinates"),
+        ("communities.gpkg",
+         f"社区 {c['communities']} 个（{c['districts']} 个区、{c['streets']} 个街道）",
+         "communities with registered population (户籍人口) and family-planning staff"),
+        ("registered_points.gpkg", "户籍人口分布点，按社区求和等于户籍人口",
+         "registered-resident points; their sum per community is registered_pop"),
+        ("candidates.geojson", f"候选网点 {c['candidates']} 个（闲置社区用房）",
+         "candidate sites (vacant community rooms)"),
+        ("network.gpkg",
+         f"路网（OSMnx 格式），{c['network_nodes']:,} 个节点、{c['network_edges']:,} 条有向边",
+         "road network in the OSMnx GeoPackage layout (nodes, directed edges)"),
+        ("ground_truth.json, ground_truth.gpkg", "预设的“真实答案”", "the planted truth"),
+        ("project.toml", "项目文件", "project file"),
+    ]
+    return "\n".join(f"- `{f}`: {zh}\n  / {en}" for f, zh, en in rows)
+
+
 def readme(truth: dict[str, Any]) -> str:
     """Write the demo folder's README (Chinese and English).
 
@@ -337,25 +400,7 @@ def readme(truth: dict[str, Any]) -> str:
     eq = truth["equalization"]
     worse = "、".join(d["district"] for d in eq["districts"] if d["migrants_worse"])
     equal = "、".join(eq["equal_districts"]) or "—"
-    rows = [
-        ("migrants.csv", f"流动人口 {c['migrants']:,} 人；UTF-8（带 BOM），中文表头，WGS-84",
-         "migrants, one row each; UTF-8 with BOM, Chinese headers, WGS-84"),
-        ("sites.csv", f"服务网点 {c['sites']} 个；GB18030 编码，GCJ-02（高德）坐标",
-         "service sites; GB18030, GCJ-02 (Amap) coordinates"),
-        ("communities.gpkg",
-         f"社区 {c['communities']} 个（{c['districts']} 个区、{c['streets']} 个街道）",
-         "communities with registered population (户籍人口) and family-planning staff"),
-        ("registered_points.gpkg", "户籍人口分布点，按社区求和等于户籍人口",
-         "registered-resident points; their sum per community is registered_pop"),
-        ("candidates.geojson", f"候选网点 {c['candidates']} 个（闲置社区用房）",
-         "candidate sites (vacant community rooms)"),
-        ("network.gpkg",
-         f"路网（OSMnx 格式），{c['network_nodes']:,} 个节点、{c['network_edges']:,} 条有向边",
-         "road network in the OSMnx GeoPackage layout (nodes, directed edges)"),
-        ("ground_truth.json, ground_truth.gpkg", "预设的“真实答案”", "the planted truth"),
-        ("project.toml", "项目文件", "project file"),
-    ]
-    layers = "\n".join(f"- `{f}`: {zh}\n  / {en}" for f, zh, en in rows)
+    layers = _readme_layers(c)
     return f"""# 演示城市（合成数据）/ Demo city (synthetic data)
 
 **本文件夹中的全部数据均为程序生成的合成数据，不对应任何真实的人、机构或边界。**

@@ -28,10 +28,11 @@ import shapely
 
 from coverage.crs import wgs84_to_gcj02
 from coverage.demo.admin import Admin
+from coverage.demo.candidates import Candidates
 from coverage.demo.frame import geometries_to_lonlat, to_lonlat
 from coverage.demo.people import MARITAL_ZH, Migrants, RegisteredPoints
 from coverage.demo.roads import FOOT_ONLY, HIGHWAYS, Network
-from coverage.demo.services import KIND_ZH, Candidates, Sites
+from coverage.demo.services import KIND_ZH, Sites
 from coverage.io.schema import MIGRANTS, SITES
 
 FIXED_DATE = "2026-09-30T00:00:00Z"

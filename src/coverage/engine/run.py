@@ -33,15 +33,18 @@ import numpy as np
 import pandas as pd
 
 from coverage.engine import _run_steps
+from coverage.engine.baseline import Baseline
 from coverage.engine.preflight import read_network, suspect_declarations
 from coverage.engine.provenance import data_quality, run_info, with_layers
-from coverage.io.atomic import (
-    folder_lock,
-    partial_path,
-    private_folder,
-    remove_partials,
-    replace_file,
-    write_partial,
+from coverage.engine.writing import (
+    PERSON_LAYER,
+    RECOMMENDATION_FILES,
+    RECOMMENDATION_LAYERS,
+    RESULT_LAYERS,
+    SIMULATION_PREFIX,
+    simulation_layer,
+    write_layers,
+    write_results,
 )
 from coverage.io.loaders import StudyData, load_study
 from coverage.io.project import Parameters, Project
@@ -53,7 +56,6 @@ from coverage.measures.staffing import PER, catchment_staffing
 from coverage.network import RoadNetwork
 from coverage.network.graph import SnappedPoints
 from coverage.patterns import (
-    PATTERN_LAYERS,
     commute_flows,
     hot_spots,
     inflow_trends,
@@ -64,22 +66,10 @@ from coverage.patterns import (
 )
 from coverage.patterns.hotspots import TooFewCellsError
 
-RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "indicators",
-                 *PATTERN_LAYERS, "run_info", "data_quality")
-"""Layers written to ``results.gpkg``: aggregates, provenance and data quality only."""
-
-PERSON_LAYER = "migrant_access"
-"""The one person-level layer (ids and times); written only on request, into ``private/``."""
-
-RECOMMENDATION_LAYERS = ("recommended_sites", "recommended_staff", "scenario_comparison")
-"""Layers ``coverage recommend`` and ``coverage simulate`` add to a run's ``results.gpkg``."""
-
-RECOMMENDATION_FILES = ("recommended_scenario.json",)
-#: Prefix of the layers (and CSVs) that ``simulate`` writes, one per scenario name.
-SIMULATION_PREFIX = "simulation_"
-"""Files ``coverage recommend`` writes beside the results."""
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The writers live in coverage.engine.writing; the main job's module is where users take them from.
+__all__ = ["PERSON_LAYER", "RECOMMENDATION_FILES", "RECOMMENDATION_LAYERS", "RESULT_LAYERS",
+           "SIMULATION_PREFIX", "RunResults", "run_study", "simulation_layer", "write_layers",
+           "write_results"]
 
 
 @dataclass
@@ -112,6 +102,9 @@ class RunResults:
     run_info, data_quality
         Provenance (parameters, input hashes, conversions, skipped analyses) and the input
         problems counted (:mod:`coverage.engine.provenance`).
+    baseline
+        The routing the run did (:class:`~coverage.engine.baseline.Baseline`), for a scenario
+        model built in the same process; not a result layer.
     skipped, estimated
         Analysis → reason code for the analyses the data does not allow, and for those
         computed from an approximation (:mod:`coverage.measures.availability`).
@@ -141,6 +134,7 @@ class RunResults:
     data_quality: pd.DataFrame | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     estimated: dict[str, str] = field(default_factory=dict)
+    baseline: Baseline | None = field(default=None, repr=False)
 
     def layers(self, *, person_level: bool = False) -> dict[str, pd.DataFrame]:
         """Return the result layers by name, in :data:`RESULT_LAYERS` order.
@@ -238,6 +232,11 @@ def run_study(
                                        demand, costs, params)
     patterns = _patterns(study, net, access, skipped, clock)
     clock.stop()
+    baseline = Baseline(
+        network=net, registered=registered, sites=sites_idx, snap_m=snap_m, snap_r=snap_r,
+        snap_s=snap_s, near_m=access[["site_id", "time_min"]].rename(
+            columns={"site_id": "destination"}),
+        near_r=near_r, costs=costs, max_t=max(thresholds))
     results = RunResults(study=study, mode=mode, migrant_access=access,
                          run_info=run_info(study, mode, clock.timings, skipped=skipped,
                                            estimated=estimated),
@@ -245,7 +244,8 @@ def run_study(
                          data_quality=data_quality(study),
                          site_catchments=site_catchments, community_summary=community_summary,
                          district_summary=district_summary, indicators=indicators, **patterns,
-                         notes=notes, timings=clock.timings, indicator_quarters=quarters)
+                         notes=notes, timings=clock.timings, indicator_quarters=quarters,
+                         baseline=baseline)
     results.run_info = with_layers(results.run_info, list(results.layers()))
     return results
 
@@ -443,198 +443,3 @@ def _zone_weight(cost: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
     weights = np.array(list(steps.values()))
     zone = np.searchsorted(bounds, cost, side="left")
     return np.where(zone < len(bounds), weights[np.minimum(zone, len(bounds) - 1)], 0.0)
-
-
-def write_results(
-    results: RunResults, folder: str | Path | None = None, *, person_level: bool = False
-) -> Path:
-    """Write ``results.gpkg`` and one CSV per layer into ``folder``; return the GeoPackage path.
-
-    The default folder is the project's ``[outputs] dir``. CSV files are UTF-8 with a byte-order
-    mark so that Excel opens the Chinese text correctly; text cells that a spreadsheet would
-    take for a formula are neutralised (:func:`_csv_ready`). The person-level layer
-    ``migrant_access`` (migrant ids with their travel times) is written only with
-    ``person_level``, into ``private/results.gpkg`` and ``private/migrant_access.csv`` beside
-    the results (folder 0700, files 0600): it is personal data, for follow-up inside the
-    service, never to be published.
-
-    The write is atomic and exclusive (:mod:`coverage.io.atomic`): the new files are written
-    under temporary names, then renamed over the old ones, the GeoPackage last, under the
-    folder's lock; an interrupted write leaves the previous results whole. ``run_info`` lists the
-    layers written (key ``layers``). The new results replace the previous run's entirely: the
-    CSV copies of layers this run does not write and the previous recommendation
-    (:data:`RECOMMENDATION_LAYERS`, ``recommended_scenario.json``) and the simulated scenarios
-    (``simulation_*``), made on the old baseline, are removed just before the new GeoPackage is
-    moved into place.
-    """
-    folder = Path(folder) if folder is not None else results.study.project.output_dir
-    layers = results.layers()
-    if "run_info" in layers:
-        layers["run_info"] = with_layers(layers["run_info"], list(layers))
-    known = (*RESULT_LAYERS, "indicator_quarters", *RECOMMENDATION_LAYERS)
-    stale = [folder / f"{name}.csv" for name in known if name not in layers]
-    stale += [folder / name for name in RECOMMENDATION_FILES]
-    stale += sorted(folder.glob(f"{SIMULATION_PREFIX}*.csv"))
-    with folder_lock(folder):
-        if person_level:
-            private = private_folder(folder / "private")
-            _replace_layers({PERSON_LAYER: results.migrant_access}, private, private=True)
-        return _replace_layers(layers, folder, remove=stale)
-
-
-def write_layers(
-    layers: dict[str, pd.DataFrame],
-    folder: str | Path,
-    *,
-    files: dict[str, str] | None = None,
-    drop: tuple[str, ...] | list[str] = (),
-) -> Path:
-    """Write (or replace) layers in ``folder/results.gpkg``, each with a CSV copy.
-
-    The other layers of the GeoPackage are kept, but those named in ``drop`` (a set of layers
-    written together, such as :data:`RECOMMENDATION_LAYERS`, of which this write replaces only
-    some) are removed with their CSVs. The current file is copied to a temporary one,
-    the layers are written there, and the copy replaces the file in one rename (under the
-    folder's lock), so readers see the whole previous file until then.
-
-    Parameters
-    ----------
-    layers
-        Layer name → table.
-    folder
-        The results folder.
-    files
-        Text files to write beside the results (name → UTF-8 text), replaced together with
-        the layers (e.g. ``recommended_scenario.json``).
-    drop
-        Layers to remove unless ``layers`` writes them.
-
-    Returns
-    -------
-    pathlib.Path
-        The GeoPackage.
-    """
-    folder = Path(folder)
-    gone = tuple(name for name in drop if name not in layers)
-    with folder_lock(folder):
-        target = folder / "results.gpkg"
-        return _replace_layers(layers, folder, base=target if target.exists() else None,
-                               files=files, drop=gone,
-                               remove=[folder / f"{name}.csv" for name in gone])
-
-
-def _replace_layers(
-    layers: dict[str, pd.DataFrame],
-    folder: Path,
-    *,
-    base: Path | None = None,
-    private: bool = False,
-    remove: list[Path] | tuple[Path, ...] = (),
-    files: dict[str, str] | None = None,
-    drop: tuple[str, ...] = (),
-) -> Path:
-    """Write ``layers`` (onto a copy of ``base``) and their CSVs, then rename all into place.
-
-    Call while holding the folder's lock. Everything is written under temporary names first;
-    then ``remove`` is deleted, the CSVs and ``files`` are renamed and the GeoPackage last.
-    The copy of ``base`` leaves out its layers named in ``drop``.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyogrio
-
-    folder.mkdir(parents=True, exist_ok=True)
-    remove_partials(folder)
-    target = folder / "results.gpkg"
-    gpkg = partial_path(target)
-    ready: list[tuple[Path, Path]] = []
-    try:
-        if base is not None:
-            _copy_results(base, gpkg, drop=drop, replaced=set(layers))
-        for name, table in layers.items():
-            pyogrio.write_dataframe(table, gpkg, layer=name, driver="GPKG",
-                                    layer_options={"OVERWRITE": "YES"})
-            plain = (pd.DataFrame(table.drop(columns=table.geometry.name))
-                     if isinstance(table, gpd.GeoDataFrame) else table)
-            frame = pa.Table.from_pandas(_csv_ready(plain), preserve_index=False)
-
-            def write_csv(fh: object, frame: pa.Table = frame) -> None:
-                fh.write(b"\xef\xbb\xbf")
-                pacsv.write_csv(frame, fh)
-
-            csv = folder / f"{name}.csv"
-            ready.append((write_partial(csv, write_csv, private=private), csv))
-        for name, text in (files or {}).items():
-            data = text.encode("utf-8")
-            ready.append((write_partial(folder / name, lambda fh, d=data: fh.write(d),
-                                        private=private), folder / name))
-        for path in remove:
-            path.unlink(missing_ok=True)
-        for partial, final in ready:
-            replace_file(partial, final, private=private)
-        return replace_file(gpkg, target, private=private)
-    except BaseException:
-        for partial in (gpkg, *(p for p, _ in ready)):
-            partial.unlink(missing_ok=True)
-        raise
-
-
-def _copy_results(base: Path, copy: Path, *, drop: tuple[str, ...], replaced: set[str]) -> None:
-    """Copy a results GeoPackage, leaving out the layers in ``drop``.
-
-    GDAL (through pyogrio) cannot delete a layer from a GeoPackage, so a copy without some
-    layers is written layer by layer; a plain file copy when nothing is left out.
-    """
-    import shutil
-
-    import pyogrio
-
-    names = [str(name) for name, _ in pyogrio.list_layers(base)]
-    if not set(drop) & set(names):
-        shutil.copyfile(base, copy)
-        return
-    for name in names:
-        if name not in drop and name not in replaced:
-            pyogrio.write_dataframe(pyogrio.read_dataframe(base, layer=name), copy, layer=name,
-                                    driver="GPKG")
-
-
-def simulation_layer(name: str) -> str:
-    """Return the layer (and CSV) name under which ``simulate`` keeps a scenario's comparison.
-
-    ``simulation_`` and the scenario's name in letters, digits, ``_`` and ``-`` (Chinese
-    letters kept); when the name had other characters or was long, a short hash of the whole
-    name follows, so that two scenarios never share a layer.
-    """
-    import hashlib
-    import re
-
-    slug = re.sub(r"[^\w-]+", "_", name).strip("_")[:40]
-    if slug != name or not slug:
-        slug = f"{slug or 'scenario'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-    return SIMULATION_PREFIX + slug
-
-
-def _neutralise(value: object) -> object:
-    """Prefix ``'`` to text a spreadsheet would run as a formula (``=``, ``+``, ``@`` ...)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain numpy/str columns for CSV writing (nullable dtypes become object with blanks).
-
-    Text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (site and
-    community names come from users' files) get a leading ``'`` so that Excel shows them as
-    text instead of running them; numbers, negative ones included, stay numbers.
-    """
-    out = {}
-    for col in frame.columns:
-        s = frame[col]
-        if isinstance(s.dtype, pd.BooleanDtype | pd.Int64Dtype):
-            s = s.astype(object).where(s.notna(), None)
-        elif s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-            s = s.map(_neutralise, na_action="ignore")
-        out[col] = s
-    return pd.DataFrame(out)

@@ -22,6 +22,7 @@ import pandas as pd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from coverage.engine.baseline import Baseline
 from coverage.engine.provenance import is_current, listed_layers
 from coverage.engine.run import run_study, write_layers, write_results
 from coverage.engine.scenario import ScenarioModel
@@ -49,17 +50,19 @@ def _key(project: Project, mode: str) -> tuple[str, str]:
 
 
 def scenario_model(project: Project, mode: str, *, study: StudyData | None = None,
-                   network: RoadNetwork | None = None) -> ScenarioModel:
+                   network: RoadNetwork | None = None,
+                   baseline: Baseline | None = None) -> ScenarioModel:
     """Return the project's :class:`ScenarioModel` for ``mode``, built once per process.
 
     Kept in this process's memory only, keyed by the project file and the mode. ``study``
-    and ``network``, when the caller has just loaded them, are used to build it.
+    and ``network``, when the caller has just loaded them, are used to build it, and
+    ``baseline``, the routing of a main job just run on that study, spares routing again.
     """
     key = _key(project, mode)
     with _MODELS_LOCK:
         if key not in _MODELS:
             _MODELS[key] = ScenarioModel(project if study is None else study, network=network,
-                                         mode=mode)
+                                         mode=mode, baseline=baseline)
         return _MODELS[key]
 
 
@@ -185,12 +188,13 @@ def _complete(
 ) -> dict[str, pd.DataFrame]:
     """Compute (and with ``write`` save) what :func:`load_results` found missing."""
     step = progress or (lambda _text: None)
-    study = net = None
+    study = net = baseline = None
     if not layers:
         step("running the main job")
         study = load_study(project)
         net = RoadNetwork.from_study(study, mode=mode)
         results = run_study(study, mode=mode, progress=progress, network=net)
+        baseline = results.baseline
         if write:
             write_results(results, project.output_dir)
         layers = results.layers()
@@ -199,7 +203,7 @@ def _complete(
 
         step("recommending new service points and staff")
         # The process's model (the web app keeps using it), on the inputs just loaded.
-        model = scenario_model(project, mode, study=study, network=net)
+        model = scenario_model(project, mode, study=study, network=net, baseline=baseline)
         rec = recommend(model, new_sites=new_sites, new_staff=new_staff, progress=progress)
         if write:
             write_layers(rec.layers, project.output_dir,

@@ -11,19 +11,24 @@ This layer knows roads and points, nothing of migrants or services::
     areas = net.service_areas(sites, [5, 10, 15])                 # catchment polygons
 
 Modules: :mod:`~coverage.network.modes` (travel modes, tag filters, speeds),
-:mod:`~coverage.network.readers` (file and graph readers), :mod:`~coverage.network.cache`
-(on-disk cache), :mod:`~coverage.network.graph` (:class:`RoadNetwork`, components),
+:mod:`~coverage.network.arrays` (the network as arrays, and their checks),
+:mod:`~coverage.network.readers` (file and graph readers; OSM files in
+:mod:`~coverage.network.osm`), :mod:`~coverage.network.cache` (on-disk cache),
+:mod:`~coverage.network.graph` (:class:`RoadNetwork`), :mod:`~coverage.network.components`
+(connected components), :mod:`~coverage.network.points` (point inputs, points snapped once),
 :mod:`~coverage.network.snap` (exact nearest-segment snapping), :mod:`~coverage.network.costs`
-(nearest, cost tables, service areas), :mod:`~coverage.network.offsets` (GCJ-02/BD-09 check)
-and :mod:`~coverage.network.parallel` (chunked array work on threads).
+(nearest, cost tables), :mod:`~coverage.network.areas` (service areas),
+:mod:`~coverage.network.offsets` (is a layer's declared GCJ-02/BD-09/WGS-84 right?) and
+:mod:`~coverage.network.offset_medians` (the earlier GCJ-02/BD-09 check).
 """
 
 from __future__ import annotations
 
-from coverage.network.costs import cost_table, nearest, service_areas
+from coverage.network.areas import service_areas
+from coverage.network.costs import cost_table, nearest
 from coverage.network.graph import DEFAULT_MAX_SNAP_M, RoadNetwork
 from coverage.network.modes import DEFAULT_SPEEDS_KMH, MODES
-from coverage.network.offsets import CoordinateSystemWarning, OffsetCheck, check_offset
+from coverage.network.offset_medians import CoordinateSystemWarning, OffsetCheck, check_offset
 from coverage.network.readers import FILE_TYPES, NetworkArrays
 from coverage.network.snap import (
     REASON_DISCONNECTED,

@@ -1,7 +1,7 @@
 """On-disk cache of parsed road networks.
 
 Parsing a city's OSM or GeoPackage file takes seconds to minutes; the parsed arrays
-(:class:`~coverage.network.readers.NetworkArrays`) load in milliseconds. A cache entry is one
+(:class:`~coverage.network.arrays.NetworkArrays`) load in milliseconds. A cache entry is one
 uncompressed ``.npz`` file named after the SHA-256 of the input file's bytes, the travel mode and
 :data:`FORMAT_VERSION` (raised whenever the readers or mode filters change what they produce).
 Speeds are not part of the key: the arrays hold lengths, a speed only converts them to times.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coverage.network.readers import _ARRAY_FIELDS, NetworkArrays
+from coverage.network.arrays import ARRAY_FIELDS, NetworkArrays
 
 __all__ = [
     "FORMAT_VERSION",
@@ -94,7 +94,7 @@ def load(entry: Path, *, source: str) -> NetworkArrays | None:
         return None
     try:
         with np.load(entry, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in _ARRAY_FIELDS}
+            arrays = {name: data[name] for name in ARRAY_FIELDS}
     except (OSError, ValueError, KeyError):
         return None
     return NetworkArrays(**arrays, source=source)

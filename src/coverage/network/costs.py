@@ -1,4 +1,4 @@
-"""Network costs between points: nearest destination, cost tables and service areas.
+"""Network costs between points: the nearest destination and cost tables.
 
 How a cost is measured
 ----------------------
@@ -26,182 +26,40 @@ destinations. Each origin then takes the better of its road's two end nodes.
   which destination is nearest to each node.
 * :func:`cost_table`: Dijkstra bounded by ``max_cost`` from the destinations, grouped by 4 km
   tiles, each group on the sub-graph of the nodes that can lie within ``max_cost`` of it
-  (small dense rows, see ``_reached``); origins are joined per *link* (the destinations
-  reached from its two ends merged once), then expanded per origin in output order.
-* :func:`service_areas`: the same bounded search; the reached parts of each link are exact
-  intervals (for ``road_km``), and the polygon is the contour of a distance transform of the
-  reached roads on a 10 m raster (see the function).
+  (small dense rows, see :func:`~coverage.network._search.bounded_search`); origins are joined
+  per *link* (the destinations reached from its two ends merged once), then expanded per origin
+  in output order.
+* :func:`~coverage.network.areas.service_areas` (catchment polygons) uses the same bounded
+  search and measures costs the same way.
+
+Where points join the graph, and the bounded search, live in :mod:`coverage.network._search`,
+which the service areas share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import shapely
-from contourpy import FillType, contour_generator
-from scipy.ndimage import distance_transform_edt
 from scipy.sparse.csgraph import dijkstra
 
-from coverage.network.parallel import each, ordered
-from coverage.network.ragged import owners, ranges, within
-from coverage.network.snap import REASON_NONE_REACHABLE, Snapped
+from coverage.network._parallel import each, ordered
+from coverage.network._ragged import owners
+from coverage.network._search import Ends, augmented, bounded_search, direct, prepare
+from coverage.network.snap import REASON_NONE_REACHABLE
 
 if TYPE_CHECKING:
-    from coverage.network.graph import Points, RoadNetwork
+    from coverage.network.graph import RoadNetwork
+    from coverage.network.points import Points
 
-__all__ = ["cost_table", "nearest", "service_areas"]
+__all__ = ["cost_table", "nearest"]
 
-#: Attachments within this many metres of a node count as on the node.
-ON_NODE_M = 1e-6
-#: Largest number of float64 cells in one batch of Dijkstra rows (128 MB).
-BATCH_CELLS = 1 << 24
-#: Side of the tiles grouping destinations for bounded searches, metres (see ``_reached``).
-BATCH_TILE = 4_000.0
 #: Origins handled together when joining them to the reached nodes.
 ORIGIN_CHUNK = 65_536
-#: Pixel of the rasters on which service-area polygons are drawn, metres.
-AREA_PIXEL_M = 10.0
 
 _COSTS = ("time_min", "distance_m")
-
-
-class _Ends:
-    """Where snapped points leave (origins) or enter (destinations) the node graph.
-
-    ``rows`` are the positions of the reachable points; the other arrays are indexed like it.
-    When every point is reachable the snap's own arrays are used without copies; node numbers
-    are int32 and positions along the links are computed on demand (:meth:`pos_at`), so that
-    a million origins hold four arrays.
-    """
-
-    def __init__(self, net: RoadNetwork, s: Snapped, rows: np.ndarray, *, origin: bool) -> None:
-        a = net.arrays
-        full = len(rows) == len(s.link)  # rows is then arange(n)
-
-        def pick(values: np.ndarray) -> np.ndarray:
-            return values if full else values[rows]
-
-        link = pick(s.link)
-        length = a.length[link]
-        t = pick(s.t)
-        cost_a = t * length  # the part from a, then the cost through a, in place
-        cost_b = 1.0 - t  # (1 - t) * length, as the snap defines it: not length - part_a
-        cost_b *= length
-        at_a = cost_a <= ON_NODE_M
-        at_b = cost_b <= ON_NODE_M
-        cost_a[at_a] = 0.0
-        cost_b[at_b] = 0.0
-        if origin:  # leave towards a: against the link's direction
-            ok_a = a.backward[link] | at_a
-            ok_b = a.forward[link] | at_b
-        else:  # enter from a: along the link's direction
-            ok_a = a.forward[link] | at_a
-            ok_b = a.backward[link] | at_b
-        snap = pick(s.distance)
-        cost_a += snap
-        cost_a[~ok_a] = np.inf
-        cost_b += snap
-        cost_b[~ok_b] = np.inf
-        ends_a, ends_b = _link_ends32(net)
-        self._arrays = a
-        self._snapped = s
-        self.rows = rows
-        self.link = link
-        self.snap = snap
-        self.node_a = ends_a[link]
-        self.node_b = ends_b[link]
-        self.cost_a = cost_a
-        self.cost_b = cost_b
-        # Searches from these destinations, kept for the next origins: a new service point's
-        # costs to migrants and then to registered residents are one search, not two.
-        self.searches: dict[tuple[str, float], Any] = {}
-
-    def pos_at(self, i: np.ndarray | slice) -> np.ndarray:
-        """Metres from end ``a`` along the link of entries ``i``."""
-        part_a = self._snapped.t[self.rows[i]] * self._arrays.length[self.link[i]]
-        part_a[part_a <= ON_NODE_M] = 0.0
-        return part_a
-
-    @property
-    def pos(self) -> np.ndarray:
-        """Metres from end ``a`` along the link of every entry (for small sets)."""
-        return self.pos_at(slice(None))
-
-    @property
-    def x(self) -> np.ndarray:
-        """Return the x of the attachment points."""
-        return self._snapped.x[self.rows]
-
-    @property
-    def y(self) -> np.ndarray:
-        """Return the y of the attachment points."""
-        return self._snapped.y[self.rows]
-
-
-def _link_ends32(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray]:
-    """End nodes of every link as int32 (half the memory of per-point copies)."""
-    cached = getattr(net, "_link_ends32", None)
-    if cached is None:
-        a = net.arrays
-        cached = net._link_ends32 = (a.link_a.astype(np.int32), a.link_b.astype(np.int32))
-    return cached
-
-
-def _virtual_arcs(dest: _Ends, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Arcs of the virtual nodes of destinations ``ids``: (position in ``ids``, node, cost).
-
-    Virtual node ``j`` has arcs to its road's ends (one arc if both ends are the same node).
-    """
-    same = dest.node_a[ids] == dest.node_b[ids]
-    cost_a = np.where(same, np.minimum(dest.cost_a[ids], dest.cost_b[ids]), dest.cost_a[ids])
-    cost_b = np.where(same, np.inf, dest.cost_b[ids])
-    cols = np.column_stack([dest.node_a[ids], dest.node_b[ids]])
-    w = np.column_stack([cost_a, cost_b])
-    keep = np.isfinite(w)
-    rows = np.repeat(np.arange(len(ids)), 2).reshape(-1, 2)
-    return rows[keep], cols[keep], w[keep]
-
-
-def _augmented(net: RoadNetwork, dest: _Ends) -> sp.csr_array:
-    """Return the reversed graph plus one virtual node per destination (rows N, N+1, ...)."""
-    base = net.graph_reversed
-    n, s = net.n_nodes, len(dest.rows)
-    rows, cols, w = _virtual_arcs(dest, np.arange(s))
-    indptr = np.r_[base.indptr, base.indptr[-1] + np.cumsum(np.bincount(rows, minlength=s))]
-    indices = np.r_[base.indices, cols].astype(np.int32)
-    data = np.r_[base.data, w]
-    return sp.csr_array((data, indices, indptr), shape=(n + s, n + s))
-
-
-def _direct(
-    orig: _Ends, dest: _Ends, net: RoadNetwork, omask: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Origin–destination pairs on the same link, going straight along it.
-
-    Returns positions in ``orig.rows`` and ``dest.rows`` and the cost in metres.
-    """
-    sel = np.flatnonzero(np.isin(orig.link, dest.link))
-    if omask is not None:
-        sel = sel[omask[sel]]
-    if len(sel) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0)
-    left = pd.DataFrame({"o": sel, "link": orig.link[sel]})
-    right = pd.DataFrame({"d": np.arange(len(dest.rows)), "link": dest.link})
-    pairs = left.merge(right, on="link")
-    o = pairs["o"].to_numpy()
-    d = pairs["d"].to_numpy()
-    along = dest.pos[d] - orig.pos_at(o)
-    lk = orig.link[o]
-    ok = ((along >= 0) & net.arrays.forward[lk]) | ((along <= 0) & net.arrays.backward[lk])
-    ok |= np.abs(along) <= ON_NODE_M
-    cost = orig.snap[o] + np.abs(along) + dest.snap[d]
-    return o[ok], d[ok], cost[ok]
 
 
 def _labels(index: pd.Index, pos: np.ndarray, valid: np.ndarray) -> pd.Series | np.ndarray:
@@ -218,18 +76,6 @@ def _labels(index: pd.Index, pos: np.ndarray, valid: np.ndarray) -> pd.Series | 
     values = taken.to_numpy(dtype=object)
     values[~valid] = None
     return values
-
-
-def _prepare(
-    net: RoadNetwork, points: Points, *, origin: bool
-) -> tuple[pd.Index, Snapped, np.ndarray, _Ends]:
-    snapped = net.snap_points(points)
-    key = "origin_ends" if origin else "destination_ends"
-    ends = snapped.derived.get(key)
-    if ends is None:  # computed once per snapped layer and role
-        ok = np.flatnonzero(pd.isna(snapped.reason))
-        ends = snapped.derived[key] = _Ends(net, snapped.snapped, ok, origin=origin)
-    return snapped.index, snapped.snapped, snapped.reason, ends
 
 
 def nearest(net: RoadNetwork, origins: Points, destinations: Points) -> pd.DataFrame:
@@ -257,14 +103,14 @@ def nearest(net: RoadNetwork, origins: Points, destinations: Points) -> pd.DataF
 
         Destinations that cannot be snapped are left out; ``net.snap(destinations)`` says why.
     """
-    oindex, osnap, oreason, orig = _prepare(net, origins, origin=True)
-    dindex, _, _, dest = _prepare(net, destinations, origin=False)
+    oindex, osnap, oreason, orig = prepare(net, origins, origin=True)
+    dindex, _, _, dest = prepare(net, destinations, origin=False)
     n_orig = len(oindex)
     distance = np.full(n_orig, np.nan)
     dest_pos = np.full(n_orig, -1, dtype=np.int64)  # position in dest.rows
     if len(dest.rows) and len(orig.rows):
         _nearest_via_nodes(net, orig, dest, distance, dest_pos)
-        o, d, c = _direct(orig, dest, net)
+        o, d, c = direct(orig, dest, net)
         if len(o):
             order = np.lexsort((d, c, o))
             o, d, c = o[order], d[order], c[order]
@@ -293,7 +139,7 @@ def nearest(net: RoadNetwork, origins: Points, destinations: Points) -> pd.DataF
 
 
 def _nearest_via_nodes(
-    net: RoadNetwork, orig: _Ends, dest: _Ends, distance: np.ndarray, dest_pos: np.ndarray
+    net: RoadNetwork, orig: Ends, dest: Ends, distance: np.ndarray, dest_pos: np.ndarray
 ) -> None:
     """Fill ``distance`` and ``dest_pos`` (by origin row) through the graph's nodes.
 
@@ -304,7 +150,7 @@ def _nearest_via_nodes(
     n = net.n_nodes
     kept = dest.searches.get(("nearest", np.inf))
     if kept is None:
-        graph = _augmented(net, dest)
+        graph = augmented(net, dest)
         dist, _, sources = dijkstra(
             graph, directed=True, indices=n + np.arange(len(dest.rows)), min_only=True,
             return_predecessors=True,
@@ -330,135 +176,6 @@ def _nearest_via_nodes(
         dest_pos[rows] = which[found]
 
     each(run, _chunks(len(orig.rows), ORIGIN_CHUNK))
-
-
-def _reach_radius(net: RoadNetwork, limit: float) -> float:
-    """Straight-line distance (network CRS) beyond which no node is within ``limit`` metres.
-
-    A path's cost is the sum of link lengths and connector lengths. Each link is drawn from its
-    node ``a`` through its vertices to ``b``; ``ratio`` is the smallest link length per drawn
-    metre (about 1 for OSM lengths: geodesic length against the projected drawing, whose scale
-    differs by < 0.1 %), so a node reached at cost ``c`` lies within ``c / ratio`` of the
-    site's attachment point. Networks with odd lengths (a link shorter than its drawing) only
-    get a larger radius, never a wrong answer.
-    """
-    cached = getattr(net, "_reach_ratio", None)
-    if cached is None:
-        a = net.arrays
-        vx, vy, off = net.vertex_x, net.vertex_y, a.offsets
-        seg = np.hypot(np.diff(vx), np.diff(vy))
-        seg[off[1:-1] - 1] = 0.0  # no segment between the last vertex of a link and the next
-        drawn = np.add.reduceat(np.r_[seg, 0.0], off[:-1]) if len(off) > 1 else np.zeros(0)
-        drawn = drawn * (np.diff(off) > 1)
-        first, last = off[:-1], np.maximum(off[1:] - 1, off[:-1])
-        gap_a = np.hypot(vx[first] - net.x[a.link_a], vy[first] - net.y[a.link_a])
-        gap_b = np.hypot(vx[last] - net.x[a.link_b], vy[last] - net.y[a.link_b])
-        drawn = drawn + gap_a + gap_b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(drawn > 0, a.length / drawn, np.inf)
-        cached = float(min(1.0, ratio.min())) if len(ratio) else 1.0
-        net._reach_ratio = cached
-    if cached <= 0:
-        return np.inf
-    return limit / cached * (1.0 + 1e-9) + 1e-6
-
-
-def _reached(
-    net: RoadNetwork, dest: _Ends, limit: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bounded Dijkstra from every destination; (destination, node, cost) of reached nodes.
-
-    In no particular order. A search bounded by ``limit`` never leaves the disc of
-    radius :func:`_reach_radius` around its destination, so destinations are grouped by
-    ``BATCH_TILE`` × ``BATCH_TILE`` tiles and each group runs on the sub-graph of the nodes
-    in its tiles' box grown by that radius: SciPy then allocates and scans rows of a few
-    thousand nodes instead of the whole city, which is most of the work of a bounded search.
-    The result is the same as on the whole graph (every path within the limit stays in the
-    box).
-    """
-    n = net.n_nodes
-    n_dest = len(dest.rows)
-    radius = _reach_radius(net, limit)
-    dests, nodes, costs = [], [], []
-    if not np.isfinite(radius) or n_dest == 0:
-        groups = [np.arange(n_dest)]
-        boxes = None
-    else:
-        tile = max(BATCH_TILE, radius)
-        gx = np.floor((dest.x - dest.x.min()) / tile).astype(np.int64)
-        gy = np.floor((dest.y - dest.y.min()) / tile).astype(np.int64)
-        key = gx * (int(gy.max()) + 1) + gy
-        order = np.argsort(key, kind="stable")
-        cut = np.flatnonzero(np.diff(key[order])) + 1
-        groups = np.split(order, cut)
-        boxes = True
-    # Nodes sorted by x, to pick a box's nodes with one binary search and one filter.
-    xorder = getattr(net, "_x_order", None)
-    if xorder is None:
-        xorder = net._x_order = np.argsort(net.x)
-    xs = net.x[xorder]
-    base = net.graph_reversed
-    dx, dy = dest.x, dest.y
-
-    def run(ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        ids = np.sort(ids)
-        if boxes is None:
-            sub = np.arange(n)
-            g = _augmented(net, dest)
-            local_idx = n + ids
-        else:
-            lo_x, hi_x = dx[ids].min() - radius, dx[ids].max() + radius
-            lo_y, hi_y = dy[ids].min() - radius, dy[ids].max() + radius
-            cand = xorder[np.searchsorted(xs, lo_x):np.searchsorted(xs, hi_x, side="right")]
-            yy = net.y[cand]
-            sub = np.sort(cand[(yy >= lo_y) & (yy <= hi_y)])
-            g = _subgraph(base, sub, n, dest, ids)
-            local_idx = len(sub) + np.arange(len(ids))
-        m = len(sub)
-        batch = int(max(1, min(len(ids), BATCH_CELLS // max(m + len(ids), 1))))
-        out = []
-        for start in range(0, len(ids), batch):
-            rows = local_idx[start:start + batch]
-            dist = dijkstra(g, directed=True, indices=rows, limit=limit)[:, :m]
-            r, c = np.nonzero(dist <= limit)
-            out.append((ids[start:start + batch][r], sub[c], dist[r, c]))
-        return out
-
-    # A few dozen spatial groups of destinations, not one loop per source.
-    for part in ordered(run, groups):
-        for d_, n_, c_ in part:
-            dests.append(d_)
-            nodes.append(n_)
-            costs.append(c_)
-    dest_pos = np.concatenate(dests) if dests else np.zeros(0, dtype=np.int64)
-    node = np.concatenate(nodes) if nodes else np.zeros(0, dtype=np.int64)
-    cost = np.concatenate(costs) if costs else np.zeros(0)
-    return dest_pos, node, cost
-
-
-def _subgraph(
-    base: sp.csr_array, sub: np.ndarray, n: int, dest: _Ends, ids: np.ndarray
-) -> sp.csr_array:
-    """Restrict the reversed graph to nodes ``sub`` and add virtual nodes for ``ids``."""
-    m = len(sub)
-    local = np.full(n, -1, dtype=np.int64)
-    local[sub] = np.arange(m)
-    start, stop = base.indptr[sub], base.indptr[sub + 1]
-    cnt = stop - start
-    k = ranges(start, cnt)
-    row = np.repeat(np.arange(m), cnt)
-    col = local[base.indices[k]]
-    keep = col >= 0
-    row, col, w = row[keep], col[keep], base.data[k][keep]
-    vrow, vcol, vw = _virtual_arcs(dest, ids)
-    vcol = local[vcol]
-    ok = vcol >= 0  # an end outside the box is farther than the limit
-    row = np.r_[row, m + vrow[ok]]
-    col = np.r_[col, vcol[ok]]
-    w = np.r_[w, vw[ok]]
-    size = m + len(ids)
-    indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=size))]
-    return sp.csr_array((w, col.astype(np.int32), indptr), shape=(size, size))
 
 
 def _node_lists(net: RoadNetwork, n_dest: int, reached: tuple[np.ndarray, ...]) -> sp.csr_array:
@@ -502,14 +219,14 @@ def _link_lists(
 
 
 def _direct_keys(
-    orig: _Ends, dest: _Ends, net: RoadNetwork, limit: float
+    orig: Ends, dest: Ends, net: RoadNetwork, limit: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Same-link pairs within ``limit`` as sorted keys ``origin * n_dest + dest`` and costs.
 
     One (the cheapest) cost per pair.
     """
     n_dest = len(dest.rows)
-    d_o, d_d, d_c = _direct(orig, dest, net)
+    d_o, d_d, d_c = direct(orig, dest, net)
     sel = d_c <= limit
     dk = d_o[sel].astype(np.int64) * n_dest + d_d[sel]
     d_c = d_c[sel]
@@ -520,8 +237,8 @@ def _direct_keys(
 
 
 def _join(
-    orig: _Ends,
-    dest: _Ends,
+    orig: Ends,
+    dest: Ends,
     net: RoadNetwork,
     reached: tuple[np.ndarray, np.ndarray, np.ndarray],
     limit: float,
@@ -661,8 +378,8 @@ def cost_table(
         ``["unreachable_destinations"]`` count them by reason.
     """
     limit = _limit_m(net, max_cost, cost)
-    oindex, _, oreason, orig = _prepare(net, origins, origin=True)
-    dindex, _, dreason, dest = _prepare(net, destinations, origin=False)
+    oindex, _, oreason, orig = prepare(net, origins, origin=True)
+    dindex, _, dreason, dest = prepare(net, destinations, origin=False)
     # Origins 0..n-1 all reachable: positions are the labels (no gather of millions of rows).
     same = (isinstance(oindex, pd.RangeIndex) and oindex.start == 0 and oindex.step == 1
             and len(orig.rows) == len(oindex))
@@ -671,7 +388,7 @@ def cost_table(
     if len(dest.rows) and len(orig.rows):
         reached = dest.searches.get(("reached", limit))
         if reached is None:
-            reached = dest.searches["reached", limit] = _reached(net, dest, limit)
+            reached = dest.searches["reached", limit] = bounded_search(net, dest, limit)
         o, d, c = _join(orig, dest, net, reached, limit, labels,
                         net.speed_m_per_min if cost == "time_min" else None)
     else:
@@ -705,244 +422,3 @@ def _count_reasons(reason: np.ndarray) -> dict[str, int]:
     values = reason[~pd.isna(reason)]
     return pd.Series(values, dtype=object).value_counts().to_dict() if len(values) else {}
 
-
-def service_areas(
-    net: RoadNetwork,
-    sites: Points,
-    minutes: float | Sequence[float],
-    *,
-    buffer_m: float = 50.0,
-) -> gpd.GeoDataFrame:
-    """Catchment polygons: the roads from which a site is reached within the time, buffered.
-
-    A point of a road is in site ``s``'s ``m``-minute area when travelling from it to the site
-    (along the road, the network, the site's road and the site's connector, in the allowed
-    directions) takes at most ``m`` minutes. On each reached link that set is a union of at
-    most four intervals (towards end ``a``, towards end ``b``, and both ways along the site's
-    own link), computed exactly: ``road_km`` is their total length (link lengths, so it agrees
-    with the cost tables). The polygon does not subtract the walk from a home to its road; use
-    :func:`cost_table` for exact counts.
-
-    The polygon is drawn on a raster, which is what makes hundreds of sites take seconds
-    (buffering and unioning thousands of road pieces per site in GEOS took about a second per
-    site): the reached roads are sampled every ``AREA_PIXEL_M / 2`` metres, the samples mark
-    ``AREA_PIXEL_M`` pixels, the Euclidean distance transform gives every pixel its distance
-    to the nearest reached road pixel, and the outline is the contour of that distance at
-    ``buffer_m`` (marching squares, so the edge is smooth, not stair-stepped). The outline is
-    within about one pixel (10 m) of the exact buffer of the reached roads, which is far below
-    what a 50 m buffer on a map can show.
-
-    Parameters
-    ----------
-    net
-        The road network.
-    sites
-        GeoSeries/GeoDataFrame in any CRS, or ``x, y`` in the network CRS.
-    minutes
-        One or more time limits.
-    buffer_m
-        Buffer around the reached roads, metres (> 0).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        One row per reachable site and time limit: ``site`` (index label), ``minutes``,
-        ``road_km`` (length of road reached) and ``geometry`` (polygon, network CRS; empty
-        when nothing is reached), sorted by site then minutes.
-    """
-    limits = sorted({float(m) for m in np.atleast_1d(np.asarray(minutes, dtype=np.float64))})
-    if not limits or not all(np.isfinite(m) and m >= 0 for m in limits):
-        msg = f"minutes must be finite numbers >= 0, got {minutes!r}"
-        raise ValueError(msg)
-    if not (np.isfinite(buffer_m) and buffer_m > 0):
-        msg = f"buffer_m must be a positive number of metres, got {buffer_m!r}"
-        raise ValueError(msg)
-    dindex, _, _, dest = _prepare(net, sites, origin=False)
-    speed = net.speed_m_per_min
-    budgets = np.array(limits) * speed
-    n_sites = len(dest.rows)
-    if n_sites:
-        site, link, lo, hi, ca, cb = _reached_intervals(net, dest, budgets)
-        length = net.arrays.length[link]
-        road_m = np.zeros((n_sites, len(budgets)))
-        np.add.at(road_m, site, _union_length(lo, hi, length))
-        polygons = _area_polygons(net, dest, site, link, ca, cb, budgets, buffer_m)
-    rows = []
-    for j in range(n_sites):  # one row per site and limit
-        for b, m in enumerate(limits):
-            rows.append((int(dest.rows[j]), m, road_m[j, b] / 1000.0, polygons[j][b]))
-    frame = pd.DataFrame(rows, columns=["pos", "minutes", "road_km", "geometry"])
-    return gpd.GeoDataFrame(
-        {
-            "site": dindex.take(frame["pos"].to_numpy(dtype=np.int64)),
-            "minutes": frame["minutes"].to_numpy(dtype=np.float64),
-            "road_km": frame["road_km"].to_numpy(dtype=np.float64),
-        },
-        geometry=gpd.GeoSeries(frame["geometry"].to_numpy(dtype=object), crs=net.crs).values,
-        crs=net.crs,
-    )
-
-
-def _reached_intervals(
-    net: RoadNetwork, dest: _Ends, budgets: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """Find the parts of links within each budget of each site, as intervals along links.
-
-    Returns ``site``, ``link`` (one row per reached site–link pair, sorted by site) and ``lo``,
-    ``hi`` of shape (pairs, budgets, 4): metres from end ``a``; an empty interval has
-    ``lo > hi``. The four intervals: leaving towards ``a``, towards ``b``, and along the
-    site's own link towards the site from either side. Also ``ca``, ``cb``: the cost from
-    each end to the site (inf when unreached or when the link may not be left that way).
-    """
-    a = net.arrays
-    n = net.n_nodes
-    n_sites = len(dest.rows)
-    r_site, r_node, r_cost = _reached(net, dest, float(budgets[-1]))
-    # Cost to the site from each reached (site, node), looked up by a sorted key.
-    key = r_site.astype(np.int64) * n + r_node
-    order = np.argsort(key)
-    key, r_cost = key[order], r_cost[order]
-    # Links of the routing component at each node (CSR), to list the reached links.
-    main = net.main_links
-    ends = np.r_[a.link_a[main], a.link_b[main]]
-    by_node = np.argsort(ends, kind="stable")
-    node_links = np.r_[main, main][by_node]
-    node_ptr = np.r_[0, np.cumsum(np.bincount(ends, minlength=n))]
-    cnt = node_ptr[r_node + 1] - node_ptr[r_node]
-    pair_site = np.r_[np.repeat(r_site, cnt), np.arange(n_sites)]
-    pair_link = np.r_[node_links[ranges(node_ptr[r_node], cnt)], dest.link]
-    pk = np.sort(pair_site.astype(np.int64) * a.n_links + pair_link)
-    pk = pk[np.r_[True, pk[1:] != pk[:-1]]]  # (np.unique hashes, slower than sorting here)
-    site, link = pk // a.n_links, pk % a.n_links
-
-    def cost_at(node: np.ndarray) -> np.ndarray:
-        if len(key) == 0:
-            return np.full(len(node), np.inf)
-        k = site * n + node
-        at = np.minimum(np.searchsorted(key, k), len(key) - 1)
-        return np.where(key[at] == k, r_cost[at], np.inf)
-
-    length = a.length[link]
-    ca = np.where(a.backward[link], cost_at(a.link_a[link]), np.inf)
-    cb = np.where(a.forward[link], cost_at(a.link_b[link]), np.inf)
-    own = link == dest.link[site]
-    pos = dest.pos[site]
-    left = np.where(own & a.forward[link], 1.0, np.nan)  # come from before the site
-    right = np.where(own & a.backward[link], 1.0, np.nan)  # come from after it
-    snap = dest.snap[site]
-    bud = budgets[None, :]
-    lo = np.empty((len(site), len(budgets), 4))
-    hi = np.empty_like(lo)
-    lo[:, :, 0], hi[:, :, 0] = 0.0, bud - ca[:, None]
-    lo[:, :, 1], hi[:, :, 1] = length[:, None] - (bud - cb[:, None]), length[:, None]
-    reach = bud - snap[:, None]
-    lo[:, :, 2], hi[:, :, 2] = pos[:, None] - reach * left[:, None], pos[:, None]
-    lo[:, :, 3], hi[:, :, 3] = pos[:, None], pos[:, None] + reach * right[:, None]
-    lo = np.maximum(np.nan_to_num(lo, nan=np.inf), 0.0)
-    hi = np.minimum(np.nan_to_num(hi, nan=-np.inf), length[:, None, None])
-    return site, link, lo, hi, ca, cb
-
-
-def _union_length(lo: np.ndarray, hi: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Total length of the union of the intervals along the last axis (empty when lo > hi)."""
-    order = np.argsort(lo, axis=-1)
-    lo = np.take_along_axis(lo, order, axis=-1)
-    hi = np.take_along_axis(hi, order, axis=-1)
-    hi = np.where(hi >= lo, hi, -np.inf)
-    reach = np.maximum.accumulate(hi, axis=-1)
-    before = np.concatenate([np.full((*hi.shape[:-1], 1), -np.inf), reach[..., :-1]], axis=-1)
-    return np.maximum(hi - np.maximum(lo, before), 0.0).sum(axis=-1)
-
-
-def _samples(net: RoadNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Points every ``AREA_PIXEL_M`` metres or closer along the routing component's links.
-
-    Returns the CSR pointer by link and each sample's position along its link (metres from
-    ``a``, in link-length units) and coordinates. Built once per network.
-    """
-    cached = getattr(net, "_area_samples", None)
-    if cached is not None:
-        return cached
-    idx = net.snap_index
-    step = AREA_PIXEL_M
-    per = np.ceil(idx.seg_len / step).astype(np.int64) + 1  # both ends of every segment
-    seg = np.repeat(np.arange(idx.n_segments), per)
-    k = within(per)
-    f = k / np.maximum(per[seg] - 1, 1)
-    lk = idx.seg_link[seg]
-    plen = idx.link_plen[lk]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.where(plen > 0, (idx.seg_cum0[seg] + f * idx.seg_len[seg]) / plen, 0.0)
-    s = np.clip(q, 0.0, 1.0) * net.arrays.length[lk]
-    x = idx.x0[seg] + f * (idx.x1[seg] - idx.x0[seg])
-    y = idx.y0[seg] + f * (idx.y1[seg] - idx.y0[seg])
-    order = np.argsort(lk, kind="stable")
-    ptr = np.r_[0, np.cumsum(np.bincount(lk, minlength=net.n_links))]
-    net._area_samples = (ptr, s[order], x[order], y[order])
-    return net._area_samples
-
-
-def _area_polygons(
-    net: RoadNetwork, dest: _Ends, site: np.ndarray, link: np.ndarray, ca: np.ndarray,
-    cb: np.ndarray, budgets: np.ndarray, buffer_m: float
-) -> list[list[shapely.Geometry]]:
-    """One polygon per site and budget: the raster buffer of the reached road samples."""
-    n_budgets = len(budgets)
-    ptr, s_pos, s_x, s_y = _samples(net)
-    cnt = ptr[link + 1] - ptr[link]
-    k = ranges(ptr[link], cnt)
-    pair = np.repeat(np.arange(len(link)), cnt)
-    pos = s_pos[k]
-    length = net.arrays.length[link]
-    cost = np.minimum(pos + np.repeat(ca, cnt), (np.repeat(length, cnt) - pos)
-                      + np.repeat(cb, cnt))
-    # Along the site's own link (a handful of pairs).
-    own = np.flatnonzero((link == dest.link[site])[pair])
-    if len(own):
-        a = net.arrays
-        j, lk = site[pair[own]], link[pair[own]]
-        along = dest.pos[j] - pos[own]
-        ok = ((along >= 0) & a.forward[lk]) | ((along <= 0) & a.backward[lk])
-        cost[own] = np.minimum(cost[own], np.where(ok, dest.snap[j] + np.abs(along), np.inf))
-    # Cheapest budget holding each sample (n_budgets when none does).
-    first = np.searchsorted(budgets, cost)
-    keep = np.flatnonzero(first < n_budgets)
-    pt_site = site[pair[keep]]
-    px, py, pb = s_x[k[keep]], s_y[k[keep]], first[keep]
-    bounds = np.searchsorted(pt_site, np.arange(len(dest.rows) + 1))
-    pix = AREA_PIXEL_M
-    pad = int(np.ceil(buffer_m / pix)) + 2
-    out: list[list[shapely.Geometry]] = []
-    for j in range(len(dest.rows)):  # one raster per site: a few milliseconds each
-        sel = slice(bounds[j], bounds[j + 1])
-        geoms: list[shapely.Geometry] = []
-        if bounds[j + 1] == bounds[j]:
-            out.append([shapely.Polygon()] * n_budgets)
-            continue
-        x0 = np.floor(px[sel].min() / pix) * pix - pad * pix
-        y0 = np.floor(py[sel].min() / pix) * pix - pad * pix
-        ix = np.rint((px[sel] - x0) / pix).astype(np.int64)
-        iy = np.rint((py[sel] - y0) / pix).astype(np.int64)
-        shape = (int(iy.max()) + pad + 1, int(ix.max()) + pad + 1)
-        bj = pb[sel]
-        xs = x0 + pix * np.arange(shape[1])
-        ys = y0 + pix * np.arange(shape[0])
-        for b in range(n_budgets):
-            mask = np.ones(shape, dtype=bool)
-            inb = bj <= b
-            mask[iy[inb], ix[inb]] = False
-            if mask.all():
-                geoms.append(shapely.Polygon())
-                continue
-            dist = distance_transform_edt(mask, sampling=pix)
-            gen = contour_generator(xs, ys, dist, fill_type=FillType.OuterOffset)
-            points, offsets = gen.filled(-1.0, buffer_m)
-            polys = [
-                shapely.Polygon(pts[off[0]:off[1]], [pts[off[i]:off[i + 1]]
-                                                    for i in range(1, len(off) - 1)])
-                for pts, off in zip(points, offsets, strict=True)
-            ]
-            geoms.append(polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys))
-        # Marching squares puts a vertex on every pixel edge; a quarter pixel is invisible.
-        out.append(list(shapely.simplify(np.array(geoms, dtype=object), pix / 4.0)))
-    return out

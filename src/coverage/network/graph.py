@@ -5,7 +5,8 @@ two nodes with length, geometry and allowed directions), the directed graph of t
 SciPy CSR matrix (parallel arcs reduced to the shortest), and its connected components. Routing
 uses only the largest component: the largest *connected* component for ``walk`` (every road is
 two-way on foot) and the largest *strongly connected* component for ``ebike`` (one-way streets
-kept, so every node of it can reach every other). Points are snapped to that component only;
+kept, so every node of it can reach every other; see :mod:`coverage.network.components`).
+Points (:mod:`coverage.network.points`) are snapped to that component only;
 :meth:`RoadNetwork.snap` reports those that would have been nearer to another one.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +24,12 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components
 
 from coverage.crs import study_crs
 from coverage.network import cache as cachemod
+from coverage.network.components import components_report, components_table, node_components
 from coverage.network.modes import DEFAULT_SPEEDS_KMH, check_mode
+from coverage.network.points import Points, SnappedPoints, point_xy
 from coverage.network.readers import NetworkArrays, file_kind, graph_arrays, read_file
 from coverage.network.snap import (
     REASON_DISCONNECTED,
@@ -36,64 +37,16 @@ from coverage.network.snap import (
     REASON_MISSING,
     SegmentIndex,
     SnapGrid,
-    Snapped,
 )
 
 if TYPE_CHECKING:
     from coverage.io.loaders import StudyData
-    from coverage.network.offsets import OffsetCheck
+    from coverage.network.offset_medians import OffsetCheck
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "Points", "RoadNetwork", "SnappedPoints", "csr_min"]
 
 #: Default largest distance from a point to its road; farther points are unreachable.
 DEFAULT_MAX_SNAP_M = 500.0
-
-
-@dataclass(frozen=True)
-class SnappedPoints:
-    """Points already attached to a network (from :meth:`RoadNetwork.snap_points`).
-
-    Snapping a million residences takes a second or two; a layer snapped once can be passed to
-    :meth:`RoadNetwork.nearest`, :meth:`RoadNetwork.cost_table` and
-    :meth:`RoadNetwork.service_areas` any number of times (for every scenario of sites) instead
-    of the raw points.
-
-    Attributes
-    ----------
-    index
-        Index of the original points.
-    snapped
-        Link, position, distance and attachment point of each point.
-    reason
-        Why each point is unreachable (None when it is reachable).
-    nearer_component, nearer_m
-        Component and distance of a nearer road outside the routing component (-2 / NaN when
-        there is none).
-    """
-
-    index: pd.Index
-    snapped: Snapped
-    reason: np.ndarray
-    nearer_component: np.ndarray
-    nearer_m: np.ndarray
-    network: object = field(repr=False, compare=False, default=None)
-    #: Arrays derived from the snap by the cost functions (where each point leaves or enters
-    #: the graph), kept so that a layer reused for several queries computes them once.
-    derived: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-
-#: Point inputs: a GeoSeries/GeoDataFrame (any CRS), x, y in the network CRS, or points snapped
-#: already.
-Points = (
-    gpd.GeoSeries
-    | gpd.GeoDataFrame
-    | np.ndarray
-    | tuple[Sequence[float], Sequence[float]]
-    | SnappedPoints
-)
 
 
 def csr_min(
@@ -117,29 +70,6 @@ def _project(lon: np.ndarray, lat: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndar
     tr = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
     x, y = tr.transform(lon, lat)
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-
-
-def _geometry_xy(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates of points (centroids of other shapes; NaN for missing or empty ones)."""
-    try:
-        # NaN for missing and non-point geometries, which then get a second look; GEOS
-        # refuses empty points, so a layer holding any takes the careful way.
-        x = shapely.get_x(values).astype(np.float64, copy=False)
-        y = shapely.get_y(values).astype(np.float64, copy=False)
-    except shapely.errors.GEOSException:
-        x = np.full(len(values), np.nan)
-        y = np.full(len(values), np.nan)
-        look = np.arange(len(values))
-    else:
-        look = np.flatnonzero(np.isnan(x) | np.isnan(y))
-    if len(look):
-        other = values[look]
-        shape = ~np.isin(shapely.get_type_id(other), (-1, 0))
-        other[shape] = shapely.centroid(other[shape])
-        keep = ~(shapely.is_missing(other) | shapely.is_empty(other))
-        x[look[keep]] = shapely.get_x(other[keep])
-        y[look[keep]] = shapely.get_y(other[keep])
-    return x, y
 
 
 class RoadNetwork:
@@ -363,14 +293,9 @@ class RoadNetwork:
         self.graph = csr_min(rows, cols, w, n)
         #: The reversed graph (every arc turned around), for costs *to* destinations.
         self.graph_reversed = csr_min(cols, rows, w, n)
-        connection = "weak" if self.mode == "walk" else "strong"
-        n_comp, labels = connected_components(self.graph, directed=True, connection=connection)
-        sizes = np.bincount(labels, minlength=n_comp)
-        order = np.lexsort((np.arange(n_comp), -sizes))
-        rank = np.empty(n_comp, dtype=np.int64)
-        rank[order] = np.arange(n_comp)
+        labels, n_comp = node_components(self.graph, self.mode)
         #: Component of each node; 0 is the largest, the one used for routing.
-        self.node_component = rank[labels]
+        self.node_component = labels
         ca, cb = self.node_component[a.link_a], self.node_component[a.link_b]
         #: Component of each link (-1 for a one-way link joining two components).
         self.link_component = np.where(ca == cb, ca, -1)
@@ -402,54 +327,11 @@ class RoadNetwork:
         One-way links joining two components (ebike) are counted in the row
         ``component = -1``.
         """
-        comp = self.node_component
-        nodes = np.bincount(comp, minlength=self.n_components)
-        lc = self.link_component + 1
-        links = np.bincount(lc, minlength=self.n_components + 1)
-        length = np.bincount(lc, weights=self.arrays.length, minlength=self.n_components + 1)
-        ids = np.arange(self.n_components)
-        df = pd.DataFrame({
-            "component": ids,
-            "nodes": nodes,
-            "links": links[1:],
-            "length_km": length[1:] / 1000.0,
-            "routing": ids == 0,
-        })
-        if links[0]:
-            between = pd.DataFrame({"component": [-1], "nodes": [0], "links": [links[0]],
-                                    "length_km": [length[0] / 1000.0], "routing": [False]})
-            df = pd.concat([df, between], ignore_index=True)
-        return df
+        return components_table(self)
 
     def report(self) -> str:
         """Describe the network and its components in a few lines of plain text."""
-        comps = self.components
-        real = comps[comps["component"] >= 0]
-        main = real.iloc[0]
-        total_km = float(self.arrays.length.sum()) / 1000.0
-        kind = "connected" if self.mode == "walk" else "strongly connected"
-        lines = [
-            f"road network {self.source} ({self.mode}, {self.speed_kmh:g} km/h, CRS "
-            f"{self.crs.to_string()})",
-            f"  {self.n_nodes:,} nodes, {self.n_links:,} links, {total_km:,.1f} km of road",
-            f"  {len(real):,} {kind} component(s); routing uses the largest: "
-            f"{int(main['nodes']):,} nodes ({100.0 * main['nodes'] / self.n_nodes:.1f} %), "
-            f"{main['length_km']:,.1f} km",
-        ]
-        rest = real.iloc[1:]
-        if len(rest):
-            lines.append(
-                f"  left out: {int(rest['nodes'].sum()):,} nodes in {len(rest):,} smaller "
-                f"component(s), {rest['length_km'].sum():,.1f} km; the largest of them has "
-                f"{int(rest['nodes'].iloc[0]):,} nodes"
-            )
-        between = comps[comps["component"] < 0]
-        if len(between):
-            lines.append(
-                f"  {int(between['links'].iloc[0]):,} one-way link(s) join components and are "
-                "not used for snapping"
-            )
-        return "\n".join(lines)
+        return components_report(self)
 
     def __repr__(self) -> str:
         return (
@@ -510,28 +392,6 @@ class RoadNetwork:
     # ----------------------------------------------------------------------------------------
     # Points and snapping
     # ----------------------------------------------------------------------------------------
-
-    def _points_xy(self, points: Points) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-        """Coordinates in the network CRS and the index of any point input."""
-        if isinstance(points, (gpd.GeoSeries, gpd.GeoDataFrame)):
-            geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-            if geo.crs is not None and not pyproj.CRS.from_user_input(geo.crs).equals(self.crs):
-                geo = geo.to_crs(self.crs)
-            x, y = _geometry_xy(np.asarray(geo.values))
-            return x, y, points.index
-        if isinstance(points, tuple) and len(points) == 2:
-            x = np.asarray(points[0], dtype=np.float64)
-            y = np.asarray(points[1], dtype=np.float64)
-        else:
-            arr = np.asarray(points, dtype=np.float64)
-            if arr.ndim != 2 or arr.shape[1] != 2:
-                msg = (
-                    "points must be a GeoSeries/GeoDataFrame, an (n, 2) array or an (x, y) pair "
-                    f"of arrays in the network CRS; got an array of shape {arr.shape}"
-                )
-                raise ValueError(msg)
-            x, y = arr[:, 0], arr[:, 1]
-        return x, y, pd.RangeIndex(len(x))
 
     @property
     def snap_index(self) -> SegmentIndex:
@@ -603,7 +463,7 @@ class RoadNetwork:
                 msg = "these SnappedPoints were snapped to another network; snap them again"
                 raise ValueError(msg)
             return points
-        x, y, index = self._points_xy(points)
+        x, y, index = point_xy(points, self.crs)
         exact = self.exact_snap if exact is None else exact
         if self.snap_grid and not exact:
             self._attach_grid()
@@ -701,16 +561,16 @@ class RoadNetwork:
     def service_areas(
         self, sites: Points, minutes: float | Sequence[float], *, buffer_m: float = 50.0
     ) -> gpd.GeoDataFrame:
-        """Catchment polygons of sites; see :func:`coverage.network.costs.service_areas`."""
-        from coverage.network.costs import service_areas
+        """Catchment polygons of sites; see :func:`coverage.network.areas.service_areas`."""
+        from coverage.network.areas import service_areas
 
         return service_areas(self, sites, minutes, buffer_m=buffer_m)
 
     def check_offset(
         self, points: Points, *, name: str = "points", warn: bool = True
     ) -> OffsetCheck:
-        """Detect a GCJ-02/BD-09 layer (:func:`coverage.network.offsets.check_offset`)."""
-        from coverage.network.offsets import check_offset
+        """Detect a GCJ-02/BD-09 layer (:func:`coverage.network.offset_medians.check_offset`)."""
+        from coverage.network.offset_medians import check_offset
 
         return check_offset(self, points, name=name, warn=warn)
 

@@ -6,23 +6,19 @@ in metres, its geometry (a polyline from ``a`` to ``b``) and whether the travel 
 from ``a`` to ``b`` (``forward``) and from ``b`` to ``a`` (``backward``). A two-way street that a
 file stores as two directed edges becomes one link usable both ways.
 
-OSM files (``.osm``, ``.osm.pbf``, ``.osm.gz``, ``.osm.bz2``) are read with pyosmium. Ways are
-split at intersection nodes (nodes used by two or more ways, or twice by one way) and at way
-ends, so graph nodes are the same as OSMnx's before simplification minus its degree-2 nodes, and
-link lengths are the great-circle lengths of the way pieces (OSMnx's formula and earth radius).
-OSM nodes at exactly the same position are merged into one (a zero-length edge is otherwise an
-error), and ways are cut where they reference nodes missing from the extract.
+OSM files (``.osm``, ``.osm.pbf``, ``.osm.gz``, ``.osm.bz2``) are read with pyosmium, their ways
+split into links at intersections (:mod:`coverage.network.osm`).
 
 GeoPackages written by OSMnx (``save_graph_geopackage``, layers ``nodes`` and ``edges``) are read
 directly with pyogrio (much faster than building a NetworkX graph first); GraphML files with
 ``osmnx.load_graphml``; in-memory graphs through :func:`graph_arrays`. These keep the file's
-``length`` attribute; zero, negative or missing lengths are an error.
+``length`` attribute; zero, negative or missing lengths are an error. The checks every reader
+applies to what it builds are in :mod:`coverage.network.arrays`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +28,17 @@ import pandas as pd
 import pyproj
 import shapely
 
-from coverage.network.modes import TAG_KEYS, check_mode, edge_directions, usable, way_directions
-from coverage.network.ragged import ranges
+from coverage.network._ragged import ranges
+from coverage.network.arrays import (
+    EARTH_RADIUS_M,
+    NetworkArrays,
+    check_geometry_ends,
+    check_lengths,
+    check_segment_lengths,
+    great_circle_m,
+)
+from coverage.network.modes import TAG_KEYS, check_mode, edge_directions, usable
+from coverage.network.osm import EmptyNetworkError, read_osm
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -50,9 +55,6 @@ __all__ = [
     "read_road_names",
 ]
 
-#: Earth radius used for great-circle lengths, the same as OSMnx's.
-EARTH_RADIUS_M = 6_371_009.0
-
 #: Accepted file types (by name ending) and their readers.
 FILE_TYPES: dict[str, str] = {
     ".osm": "osm",
@@ -65,80 +67,6 @@ FILE_TYPES: dict[str, str] = {
 }
 
 Progress = Callable[[str], None] | None
-
-
-class EmptyNetworkError(ValueError):
-    """The file is a road network, but keeps no road usable for the travel mode."""
-
-
-@dataclass
-class NetworkArrays:
-    """A road network for one travel mode as plain arrays, in WGS-84.
-
-    Attributes
-    ----------
-    node_ids
-        Node identifiers (OSM ids, or the source graph's labels), int64 or str.
-    lon, lat
-        Node coordinates, degrees.
-    link_a, link_b
-        End nodes of each link (positions in ``node_ids``); the geometry runs from ``a`` to ``b``.
-    length
-        Link lengths in metres (> 0).
-    forward, backward
-        Whether the link may be travelled from ``a`` to ``b`` and from ``b`` to ``a``.
-    offsets
-        Link ``i``'s vertices are ``vertex_lon/lat[offsets[i]:offsets[i + 1]]``, ends included.
-    vertex_lon, vertex_lat
-        Flattened link vertices, degrees.
-    source
-        Where the network came from (file path or description).
-    """
-
-    node_ids: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    link_a: np.ndarray
-    link_b: np.ndarray
-    length: np.ndarray
-    forward: np.ndarray
-    backward: np.ndarray
-    offsets: np.ndarray
-    vertex_lon: np.ndarray
-    vertex_lat: np.ndarray
-    source: str = ""
-
-    @property
-    def n_nodes(self) -> int:
-        """Number of graph nodes."""
-        return len(self.node_ids)
-
-    @property
-    def n_links(self) -> int:
-        """Number of links."""
-        return len(self.length)
-
-    def to_dict(self) -> dict[str, np.ndarray]:
-        """Return the arrays by name (for saving)."""
-        return {name: getattr(self, name) for name in _ARRAY_FIELDS}
-
-
-_ARRAY_FIELDS = (
-    "node_ids", "lon", "lat", "link_a", "link_b", "length", "forward", "backward", "offsets",
-    "vertex_lon", "vertex_lat",
-)
-
-
-def great_circle_m(
-    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
-) -> np.ndarray:
-    """Great-circle distance in metres (haversine, OSMnx's formula and earth radius)."""
-    y1, y2 = np.deg2rad(lat1), np.deg2rad(lat2)
-    dy = y2 - y1
-    dx = np.deg2rad(lon2) - np.deg2rad(lon1)
-    h = np.sin(dy / 2.0) ** 2 + np.cos(y1) * np.cos(y2) * np.sin(dx / 2.0) ** 2
-    h = np.minimum(1.0, h)
-    return 2.0 * np.arcsin(np.sqrt(h)) * EARTH_RADIUS_M
 
 
 def file_kind(path: str | Path) -> str:
@@ -192,226 +120,8 @@ def read_file(path: str | Path, *, mode: str = "walk", progress: Progress = None
 
 
 # --------------------------------------------------------------------------------------------
-# OSM XML / PBF
-# --------------------------------------------------------------------------------------------
-
-
-def read_osm(path: str | Path, *, mode: str = "walk", progress: Progress = None) -> NetworkArrays:
-    """Read an OSM XML or PBF file with pyosmium and build the network of a travel mode.
-
-    See the module docstring for how ways become links.
-    """
-    import osmium  # local: only this reader needs it
-
-    check_mode(mode)
-    path = Path(path)
-    if progress:
-        progress(f"reading OSM ways from {path.name}")
-    processor = (
-        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-        .with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
-    )
-    wanted = set(TAG_KEYS)
-    tag_rows: list[dict[str, str]] = []
-    way_ids: list[int] = []
-    counts: list[int] = []
-    refs: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    nan = float("nan")
-    for way in processor:
-        tag_rows.append({t.k: t.v for t in way.tags if t.k in wanted})
-        way_ids.append(way.id)
-        nodes = way.nodes
-        counts.append(len(nodes))
-        for nd in nodes:
-            loc = nd.location
-            refs.append(nd.ref)
-            if loc.valid():
-                lons.append(loc.lon)
-                lats.append(loc.lat)
-            else:
-                lons.append(nan)
-                lats.append(nan)
-    tags = pd.DataFrame(tag_rows, columns=list(TAG_KEYS))
-    keep = usable(tags, mode)
-    forward, backward = way_directions(tags, mode)
-    if progress:
-        progress(f"splitting {int(keep.sum()):,} usable ways at intersections")
-    return _ways_to_arrays(
-        np.asarray(counts, dtype=np.int64), np.asarray(refs, dtype=np.int64),
-        np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64),
-        keep, forward, backward, source=str(path), n_ways=len(way_ids),
-    )
-
-
-def _ways_to_arrays(
-    counts: np.ndarray,
-    refs: np.ndarray,
-    lons: np.ndarray,
-    lats: np.ndarray,
-    keep: np.ndarray,
-    forward: np.ndarray,
-    backward: np.ndarray,
-    *,
-    source: str,
-    n_ways: int,
-) -> NetworkArrays:
-    """Split usable ways at intersections into links (all vectorized)."""
-    way = np.repeat(np.arange(n_ways), counts)
-    sel = keep[way] & np.isfinite(lons) & np.isfinite(lats)
-    # A reference to a missing node cuts the way: pieces are runs of present references.
-    cut = np.cumsum(~np.isfinite(lons) | ~np.isfinite(lats))
-    piece_key = way.astype(np.int64) * (len(refs) + 1) + cut
-    way, refs, lons, lats, piece_key = way[sel], refs[sel], lons[sel], lats[sel], piece_key[sel]
-    if len(refs) == 0:
-        msg = f"{source}: no way usable for this travel mode (no highway=* ways passed the filter)"
-        raise EmptyNetworkError(msg)
-    # Merge OSM nodes at identical positions, so no link has zero length.
-    coords = np.column_stack([lons, lats])
-    _, first, rep = np.unique(coords, axis=0, return_index=True, return_inverse=True)
-    rep = rep.ravel()
-    # Drop consecutive repeats of the same node within a piece.
-    same_piece = np.r_[False, piece_key[1:] == piece_key[:-1]]
-    dup = same_piece & np.r_[False, rep[1:] == rep[:-1]]
-    way, refs, rep, piece_key = way[~dup], refs[~dup], rep[~dup], piece_key[~dup]
-    lons, lats = lons[~dup], lats[~dup]
-    start = np.r_[True, piece_key[1:] != piece_key[:-1]]
-    end = np.r_[piece_key[1:] != piece_key[:-1], True]
-    single = start & end  # pieces of one node carry no link
-    way, refs, rep, lons, lats = way[~single], refs[~single], rep[~single], lons[~single], \
-        lats[~single]
-    start, end = start[~single], end[~single]
-    uses = np.bincount(rep, minlength=len(first))
-    split = start | end | (uses[rep] >= 2)
-    pos = np.flatnonzero(split)
-    i0, i1 = pos[:-1], pos[1:]
-    inside = ~end[i0]  # consecutive split positions within the same piece
-    i0, i1 = i0[inside], i1[inside]
-    seg = great_circle_m(lons[:-1], lats[:-1], lons[1:], lats[1:])
-    seg[end[:-1]] = 0.0
-    cum = np.r_[0.0, np.cumsum(seg)]
-    length = cum[i1] - cum[i0]
-    vertex = ranges(i0, i1 + 1 - i0)
-    offsets = np.r_[0, np.cumsum(i1 - i0 + 1)].astype(np.int64)
-    node_rep, node_index = np.unique(np.r_[rep[i0], rep[i1]], return_inverse=True)
-    n_links = len(i0)
-    link_way = way[i0]
-    _check_segment_lengths(offsets, lons[vertex], lats[vertex], source)
-    return NetworkArrays(
-        node_ids=_rep_ids(refs, rep, node_rep),
-        lon=coords[first[node_rep], 0],
-        lat=coords[first[node_rep], 1],
-        link_a=node_index[:n_links].astype(np.int64),
-        link_b=node_index[n_links:].astype(np.int64),
-        length=length,
-        forward=forward[link_way],
-        backward=backward[link_way],
-        offsets=offsets,
-        vertex_lon=lons[vertex],
-        vertex_lat=lats[vertex],
-        source=source,
-    )
-
-
-def _rep_ids(refs: np.ndarray, rep: np.ndarray, node_rep: np.ndarray) -> np.ndarray:
-    """Return one OSM id (the smallest) for each merged node in ``node_rep``."""
-    smallest = np.full(int(rep.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(smallest, rep, refs)
-    return smallest[node_rep]
-
-
-# --------------------------------------------------------------------------------------------
 # Edge tables (OSMnx GeoPackage, GraphML, in-memory graphs)
 # --------------------------------------------------------------------------------------------
-
-
-def _check_lengths(length: np.ndarray, u: np.ndarray, v: np.ndarray, source: str) -> None:
-    """Raise a ValueError naming the first edge whose length is missing, zero or negative."""
-    bad = ~(np.isfinite(length) & (length > 0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        ui, vi = np.asarray(u)[i].tolist(), np.asarray(v)[i].tolist()
-        msg = (
-            f"{source}: edge ({ui!r}, {vi!r}) has length {float(length[i])!r} and "
-            f"{int(bad.sum())} edge(s) in all have a missing, zero or negative length; every edge "
-            "needs a positive 'length' in metres (recompute them, e.g. with "
-            "osmnx.distance.add_edge_lengths, or remove the degenerate edges)"
-        )
-        raise ValueError(msg)
-
-
-#: How far (m) an edge's geometry may end from its nodes (rounding, not another place).
-GEOMETRY_END_TOLERANCE_M = 10.0
-
-#: Longest straight piece of road (m) between two vertices: longer is a misplaced node.
-MAX_SEGMENT_M = 100_000.0
-
-
-def _check_segment_lengths(
-    offsets: np.ndarray, vertex_lon: np.ndarray, vertex_lat: np.ndarray, source: str
-) -> None:
-    """Raise a ValueError when a straight piece of road is longer than :data:`MAX_SEGMENT_M`.
-
-    A node at (0, 0) or with swapped coordinates draws a road across half the world; snapping
-    would cut it into millions of pieces and every search would run along it.
-    """
-    if len(vertex_lon) < 2:
-        return
-    seg = great_circle_m(vertex_lon[:-1], vertex_lat[:-1], vertex_lon[1:], vertex_lat[1:])
-    inside = np.ones(len(seg), dtype=bool)
-    inside[offsets[1:-1] - 1] = False  # from the last vertex of a link to the next link's first
-    bad = inside & ~(seg <= MAX_SEGMENT_M)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        msg = (f"a road runs {seg[i] / 1000:,.0f} km in a straight line (lon, lat "
-               f"{vertex_lon[i]:.5f}, {vertex_lat[i]:.5f} to {vertex_lon[i + 1]:.5f}, "
-               f"{vertex_lat[i + 1]:.5f}; {int(bad.sum())} piece(s) over "
-               f"{MAX_SEGMENT_M / 1000:g} km): a node is misplaced, fix it ({source})")
-        raise ValueError(msg)
-
-
-def _check_geometry_ends(
-    node_lon: np.ndarray,
-    node_lat: np.ndarray,
-    iu: np.ndarray,
-    iv: np.ndarray,
-    offsets: np.ndarray,
-    vertex_lon: np.ndarray,
-    vertex_lat: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    source: str,
-) -> None:
-    """Raise a ValueError naming the first edge whose geometry does not run between its nodes.
-
-    A geometry that ends elsewhere (another place, swapped axes, NaN) would put the road where
-    it is not, and a catchment drawn along it would cover half a continent.
-    """
-    if not len(iu):
-        return
-    lon, lat = np.asarray(node_lon, dtype=np.float64), np.asarray(node_lat, dtype=np.float64)
-    first, last = offsets[:-1], offsets[1:] - 1
-    if (last < first).any():  # an empty geometry: no ends to check (filled by straight lines)
-        return
-    glon, glat = np.asarray(vertex_lon), np.asarray(vertex_lat)
-
-    def near(a: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
-        d = great_circle_m(glon[a], glat[a], lon[k], lat[k])
-        return d <= GEOMETRY_END_TOLERANCE_M
-
-    ok = (near(first, first, iu) & near(last, last, iv)) | (near(first, first, iv)
-                                                           & near(last, last, iu))
-    if not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
-        ui, vi = np.asarray(u)[i].tolist(), np.asarray(v)[i].tolist()
-        msg = (f"{source}: the geometry of edge ({ui!r}, {vi!r}) does not run between its two "
-               f"nodes (its ends lie more than {GEOMETRY_END_TOLERANCE_M:g} m from them), nor do "
-               f"those of {int((~ok).sum()) - 1} other edge(s); write the edges' geometries from "
-               "node u to node v in the nodes' coordinate system, or leave them empty")
-        raise ValueError(msg)
 
 
 def _edges_to_arrays(
@@ -433,7 +143,7 @@ def _edges_to_arrays(
 
     ``u``/``v`` are node labels; geometry ``i`` runs from ``u[i]`` to ``v[i]``.
     """
-    _check_lengths(length, u, v, source)
+    check_lengths(length, u, v, source)
     order = pd.Index(node_ids)
     if not order.is_unique:
         msg = f"{source}: node ids are not unique; each node must appear once"
@@ -445,7 +155,7 @@ def _edges_to_arrays(
         ui, vi = np.asarray(u)[i].tolist(), np.asarray(v)[i].tolist()
         msg = f"{source}: edge ({ui!r}, {vi!r}) refers to a node that is not in the nodes layer"
         raise ValueError(msg)
-    _check_geometry_ends(node_lon, node_lat, iu, iv, offsets, vertex_lon, vertex_lat, u, v,
+    check_geometry_ends(node_lon, node_lat, iu, iv, offsets, vertex_lon, vertex_lat, u, v,
                          source)
     # Orient every row from its smaller to its larger node and merge rows that are the same
     # road (same ends, same length to the millimetre): directions are OR-ed.
@@ -471,7 +181,7 @@ def _edges_to_arrays(
     local = vidx - np.repeat(starts, counts)
     vidx = np.where(rev, np.repeat(stops - 1, counts) - local, vidx)
     used, inverse = np.unique(np.r_[a[first], b[first]], return_inverse=True)
-    _check_segment_lengths(np.r_[0, np.cumsum(counts)], np.asarray(vertex_lon)[vidx],
+    check_segment_lengths(np.r_[0, np.cumsum(counts)], np.asarray(vertex_lon)[vidx],
                            np.asarray(vertex_lat)[vidx], source)
     return NetworkArrays(
         node_ids=np.asarray(node_ids)[used],

@@ -45,8 +45,8 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from coverage.network.parallel import each
-from coverage.network.ragged import ranges, within
+from coverage.network._parallel import each
+from coverage.network._ragged import ranges, within
 
 __all__ = ["REASON_DISCONNECTED", "REASON_FAR", "REASON_MISSING", "REASON_NONE_REACHABLE",
            "SegmentIndex", "SnapGrid", "Snapped", "spatial_order"]
@@ -59,7 +59,7 @@ REASON_NONE_REACHABLE = "no destination reachable"
 
 #: Piece midpoints whose segments are compared in the fast (not proven exact) search.
 FAST_K = 4
-#: Points per chunk of the fast search; chunks run on a few threads (``parallel.THREADS``).
+#: Points per chunk of the fast search; chunks run on a few threads (``_parallel.THREADS``).
 FAST_CHUNK = 65_536
 #: Search radius of the fast search's first KD-tree pass, metres. A bounded k-nearest query
 #: prunes the tree walk early; its answer is the unbounded one whenever all ``FAST_K``

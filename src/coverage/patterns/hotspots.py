@@ -28,6 +28,7 @@ decimals.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -130,8 +131,26 @@ def gi_star(
     """
     index = values.index if isinstance(values, pd.Series) else None
     x = np.asarray(values, dtype=np.float64).ravel()
-    n = len(x)
     w = sp.csr_array(weights)
+    _check_gi_inputs(x, w, permutations)
+    w.sum_duplicates()
+    lag = w @ x
+    gi, z = _analytic_gi(x, w, lag)
+    p_normal = np.where(np.isfinite(z), 2.0 * stats.norm.sf(np.abs(z)), 1.0)
+    direction = np.where(np.nan_to_num(z) >= 0, 1, -1)
+    p_sim = np.full(len(x), np.nan)
+    if permutations:
+        p_sim, direction = _permutation_test(x, w, lag, int(permutations), seed)
+    out = pd.DataFrame({"gi_star": gi, "z_score": z, "p_normal": p_normal, "p_sim": p_sim,
+                        "direction": direction.astype(np.int64)})
+    if index is not None:
+        out.index = index
+    return out
+
+
+def _check_gi_inputs(x: np.ndarray, w: sp.csr_array, permutations: int) -> None:
+    """Raise when the values, weights or number of permutations cannot give a Gi*."""
+    n = len(x)
     if w.shape != (n, n):
         msg = f"weights must be {n} × {n} to match the {n} values, got {w.shape}"
         raise ValueError(msg)
@@ -144,8 +163,13 @@ def gi_star(
     if int(permutations) != permutations or permutations < 0:
         msg = f"permutations must be a whole number >= 0, got {permutations!r}"
         raise ValueError(msg)
-    w.sum_duplicates()
-    lag = w @ x
+
+
+def _analytic_gi(
+    x: np.ndarray, w: sp.csr_array, lag: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gi* ratio and analytic z-score of every cell (NaN where undefined); see :func:`gi_star`."""
+    n = len(x)
     total = x.sum()
     w_sum = np.asarray(w.sum(axis=1)).ravel()
     s1 = np.asarray(w.multiply(w).sum(axis=1)).ravel()
@@ -155,16 +179,7 @@ def gi_star(
         gi = lag / total if total > 0 else np.full(n, np.nan)
         denom = sd * np.sqrt((n * s1 - w_sum**2) / (n - 1))
         z = np.where(denom > 0, (lag - mean * w_sum) / np.where(denom > 0, denom, 1.0), np.nan)
-    p_normal = np.where(np.isfinite(z), 2.0 * stats.norm.sf(np.abs(z)), 1.0)
-    direction = np.where(np.nan_to_num(z) >= 0, 1, -1)
-    p_sim = np.full(n, np.nan)
-    if permutations:
-        p_sim, direction = _permutation_test(x, w, lag, int(permutations), seed)
-    out = pd.DataFrame({"gi_star": gi, "z_score": z, "p_normal": p_normal, "p_sim": p_sim,
-                        "direction": direction.astype(np.int64)})
-    if index is not None:
-        out.index = index
-    return out
+    return gi, z
 
 
 def _draws(rng: np.random.Generator, permutations: int, k: int, pool: int) -> np.ndarray:
@@ -435,24 +450,8 @@ def hot_spots(
     stat = gi_star(cells["unmet"].to_numpy(float), w, permutations=permutations, seed=seed)
     p = stat["p_sim"] if permutations else stat["p_normal"]
     classes = classify(p.to_numpy(), stat["direction"].to_numpy(), fdr=fdr)
-    frame = hex_frame(q, r, edge_m=edge_m, crs=migrants.crs)
-    published = suppress_counts(cells[["migrants", "unmet"]], ["migrants", "unmet"],
-                                min_cell=min_cell)
-    out = gpd.GeoDataFrame(
-        {
-            "hex_id": frame["hex_id"].to_numpy(),
-            "hex_q": q,
-            "hex_r": r,
-            "migrants": published["migrants"].array,
-            "unmet": published["unmet"].array,
-            "z_score": np.round(stat["z_score"].to_numpy(), 2),
-            "p_value": p.to_numpy(),
-            "gi_bin": classes["gi_bin"].to_numpy(),
-            "hotspot": classes["hotspot"].to_numpy(),
-            "neighbours": np.diff(w.indptr).astype(np.int64),
-        },
-        geometry=frame.geometry.to_numpy(), crs=migrants.crs,
-    )
+    out = _hotspot_layer(cells, w, stat["z_score"], p, classes, edge_m=edge_m,
+                         min_cell=min_cell, crs=migrants.crs)
     out.attrs.update({
         "method": "Getis-Ord Gi* (binary weights incl. self), conditional permutations, "
                   + ("Benjamini-Hochberg FDR" if fdr else "no multiple-testing correction"),
@@ -460,3 +459,36 @@ def hot_spots(
         "seed": seed, "min_cell": int(min_cell),
     })
     return out
+
+
+def _hotspot_layer(
+    cells: pd.DataFrame,
+    w: sp.csr_array,
+    z_score: pd.Series,
+    p: pd.Series,
+    classes: pd.DataFrame,
+    *,
+    edge_m: float,
+    min_cell: int,
+    crs: Any,
+) -> gpd.GeoDataFrame:
+    """Make the published hexagons: suppressed counts, rounded z-scores, classes, polygons."""
+    q, r = cells["hex_q"].to_numpy(), cells["hex_r"].to_numpy()
+    frame = hex_frame(q, r, edge_m=edge_m, crs=crs)
+    published = suppress_counts(cells[["migrants", "unmet"]], ["migrants", "unmet"],
+                                min_cell=min_cell)
+    return gpd.GeoDataFrame(
+        {
+            "hex_id": frame["hex_id"].to_numpy(),
+            "hex_q": q,
+            "hex_r": r,
+            "migrants": published["migrants"].array,
+            "unmet": published["unmet"].array,
+            "z_score": np.round(z_score.to_numpy(), 2),
+            "p_value": p.to_numpy(),
+            "gi_bin": classes["gi_bin"].to_numpy(),
+            "hotspot": classes["hotspot"].to_numpy(),
+            "neighbours": np.diff(w.indptr).astype(np.int64),
+        },
+        geometry=frame.geometry.to_numpy(), crs=crs,
+    )

@@ -4,13 +4,14 @@ Steps of :func:`inflow_trends` (one row per community and one per hexagon):
 
 1. :func:`arrivals_by_quarter` counts migrants by the quarter of ``arrived_on`` over the last
    ``quarters`` quarters (12 by default) up to ``through`` (the quarter of the latest arrival);
-2. growth: :func:`theil_sen` slopes of the arrivals and of :math:`\log(1 + \text{arrivals})`
-   (a robust quarterly growth rate), and :func:`mann_kendall` trend tests;
-3. emerging hot spots (:func:`emerging_hot_spots`): :math:`G_i^*` of each quarter's arrivals
-   (:func:`~coverage.patterns.hotspots.gi_star`), then a Mann–Kendall test of each unit's
-   z-scores over the quarters, classified with the categories of ESRI's *Emerging Hot Spot
-   Analysis* (new, consecutive, intensifying, persistent, diminishing, sporadic, oscillating,
-   historical);
+2. growth: :func:`~coverage.patterns.timeseries.theil_sen` slopes of the arrivals and of
+   :math:`\log(1 + \text{arrivals})` (a robust quarterly growth rate), and
+   :func:`~coverage.patterns.timeseries.mann_kendall` trend tests;
+3. emerging hot spots (:func:`~coverage.patterns.emerging.emerging_hot_spots`): :math:`G_i^*`
+   of each quarter's arrivals (:func:`~coverage.patterns.hotspots.gi_star`), then a
+   Mann–Kendall test of each unit's z-scores over the quarters, classified with the categories
+   of ESRI's *Emerging Hot Spot Analysis* (new, consecutive, intensifying, persistent,
+   diminishing, sporadic, oscillating, historical);
 4. projection of migrants ``horizon`` quarters ahead (:func:`project_migrants`) and, per
    community, an early-warning flag where the projected people per staff member pass the
    staffing standard.
@@ -23,20 +24,23 @@ upper estimate when people also leave; with departure dates, subtract projected 
 
 from __future__ import annotations
 
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from coverage.measures.staffing import PER, community_staffing
+from coverage.patterns.emerging import emerging_hot_spots
 from coverage.patterns.grid import (
     DEFAULT_EDGE_M,
     hex_frame,
     hex_weights,
     point_cells,
 )
-from coverage.patterns.hotspots import DEFAULT_RINGS, fdr_threshold, gi_star, suppress_counts
+from coverage.patterns.hotspots import DEFAULT_RINGS, fdr_threshold, suppress_counts
+from coverage.patterns.timeseries import mann_kendall, theil_sen
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -45,12 +49,9 @@ __all__ = [
     "PROJECTION_METHODS",
     "arrivals_by_quarter",
     "community_weights",
-    "emerging_hot_spots",
     "inflow_trends",
-    "mann_kendall",
     "project_migrants",
     "quarter_label",
-    "theil_sen",
 ]
 
 #: Quarters of arrivals analysed (three years).
@@ -147,75 +148,6 @@ def arrivals_by_quarter(
     return out
 
 
-def _pairs(t: int) -> tuple[np.ndarray, np.ndarray]:
-    i, j = np.triu_indices(t, k=1)
-    return i, j
-
-
-def theil_sen(series: np.ndarray | pd.DataFrame) -> pd.DataFrame:
-    r"""Theil–Sen line of every row against time 0, 1, ..., T−1.
-
-    The slope is the median of the :math:`T(T-1)/2` pairwise slopes
-    :math:`(y_j - y_i)/(j - i)`; the intercept is
-    :math:`\operatorname{median}(y) - b\,\operatorname{median}(t)` (Conover's, as
-    ``scipy.stats.theilslopes``). It tolerates up to 29 % of wild quarters
-    (breakdown point :math:`1 - 1/\sqrt2`) and is unbiased for a linear trend.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``slope`` and ``intercept`` per row (on the frame's index for a DataFrame).
-    """
-    y = np.asarray(series, dtype=np.float64)
-    if y.ndim != 2 or y.shape[1] < 2:
-        msg = f"theil_sen needs a 2-D array with at least 2 time steps, got shape {y.shape}"
-        raise ValueError(msg)
-    i, j = _pairs(y.shape[1])
-    slopes = (y[:, j] - y[:, i]) / (j - i)
-    b = np.median(slopes, axis=1)
-    a = np.median(y, axis=1) - b * np.median(np.arange(y.shape[1]))
-    index = series.index if isinstance(series, pd.DataFrame) else None
-    return pd.DataFrame({"slope": b, "intercept": a}, index=index)
-
-
-def mann_kendall(series: np.ndarray | pd.DataFrame) -> pd.DataFrame:
-    r"""Mann–Kendall trend test of every row (vectorized over rows).
-
-    :math:`S = \sum_{i<j} \operatorname{sign}(y_j - y_i)`, with variance corrected for ties
-    :math:`\operatorname{Var}S = [n(n-1)(2n+5) - \sum_g t_g(t_g-1)(2t_g+5)]/18` and
-    :math:`z = (S - \operatorname{sign} S)/\sqrt{\operatorname{Var} S}` (continuity
-    correction); the p-value is two-sided from the normal distribution. ``tau`` is
-    :math:`S / (n(n-1)/2)` (Kendall's tau-a).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``s``, ``var_s``, ``z``, ``p_value`` and ``tau`` per row (p = 1 for a constant row).
-    """
-    y = np.asarray(series, dtype=np.float64)
-    if y.ndim != 2 or y.shape[1] < 3:
-        msg = f"mann_kendall needs a 2-D array with at least 3 time steps, got shape {y.shape}"
-        raise ValueError(msg)
-    n = y.shape[1]
-    i, j = _pairs(n)
-    s = np.sign(y[:, j] - y[:, i]).sum(axis=1)
-    srt = np.sort(y, axis=1)
-    new = np.ones_like(srt, dtype=bool)
-    new[:, 1:] = srt[:, 1:] != srt[:, :-1]
-    run_id = np.cumsum(new.ravel()) - 1  # runs of equal values, numbered across all rows
-    sizes = np.bincount(run_id).astype(np.float64)
-    run_row = np.repeat(np.arange(len(y)), new.sum(axis=1))
-    ties = np.bincount(run_row, weights=sizes * (sizes - 1) * (2 * sizes + 5),
-                       minlength=len(y))
-    var = (n * (n - 1) * (2 * n + 5) - ties) / 18.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(np.where(var > 0, var, 1.0)), 0.0)
-    p = 2.0 * stats.norm.sf(np.abs(z))
-    index = series.index if isinstance(series, pd.DataFrame) else None
-    return pd.DataFrame({"s": s, "var_s": var, "z": z, "p_value": p, "tau": s / (n * (n - 1) / 2)},
-                        index=index)
-
-
 def project_migrants(
     arrivals: pd.DataFrame | np.ndarray,
     stock: pd.Series | np.ndarray,
@@ -288,116 +220,6 @@ def community_weights(communities: gpd.GeoDataFrame) -> sp.csr_array:
     return sp.csr_array(sp.coo_array((np.ones(len(left)), (left, right)), shape=(n, n)))
 
 
-_HOT_CLASSES = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
-                "oscillating", "historical")
-
-
-def emerging_hot_spots(
-    values: pd.DataFrame | np.ndarray,
-    weights: sp.sparray | sp.spmatrix,
-    *,
-    confidence: float = 0.90,
-    permutations: int = 0,
-    seed: int | None = 0,
-    fdr: bool = True,
-) -> pd.DataFrame:
-    """Emerging hot spots: :math:`G_i^*` per time step and a Mann–Kendall test of its z-scores.
-
-    Each quarter's values are tested with :func:`~coverage.patterns.hotspots.gi_star`
-    (normal p-values by default, as ESRI's tool; pass ``permutations`` for pseudo p-values) and
-    corrected for the false-discovery rate within the quarter. A unit is *hot* in a quarter
-    when significant at ``confidence`` with a positive z-score. The Mann–Kendall test of the
-    unit's z-scores over time gives the trend of its intensity. Categories (ESRI, *Emerging Hot
-    Spot Analysis*; "90 %" below means at least 90 % of the quarters):
-
-    * ``new``: hot in the last quarter only;
-    * ``consecutive``: an unbroken run of at least two hot quarters up to the last, never hot
-      before the run, hot in fewer than 90 %;
-    * ``intensifying`` / ``persistent`` / ``diminishing``: hot in 90 % of quarters including
-      the last, with a significant increasing / no significant / a significant decreasing trend;
-    * ``sporadic``: hot in the last quarter and some earlier ones, never cold, hot in fewer
-      than 90 %;
-    * ``oscillating``: hot in the last quarter, cold in some earlier one, hot in fewer than 90 %;
-    * ``historical``: not hot in the last quarter but hot in 90 % of the others;
-    * ``none``: no hot-spot pattern (cold-spot patterns are not classified).
-
-    With fewer than two units no quarter can be tested (a hot spot is a unit against its
-    neighbours): every unit is ``none`` with ``quarters_hot`` 0 and NaN z-scores.
-
-    ``new``, ``consecutive`` and ``intensifying`` are *emerging* hot spots.
-
-    Parameters
-    ----------
-    values
-        Units × time steps (non-negative).
-    weights
-        Weights between units with self-weights (:func:`~coverage.patterns.grid.hex_weights`,
-        :func:`community_weights`).
-    confidence
-        Confidence level of a hot quarter and of the trend.
-    permutations, seed
-        Permutation inference per quarter (0: normal approximation).
-    fdr
-        Benjamini–Hochberg correction within each quarter.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``quarters_hot``, ``z_last`` (z-score of the last quarter), ``z_trend_tau``,
-        ``z_trend_p`` and ``hotspot_trend`` (category), on the index of ``values``.
-    """
-    v = np.asarray(values, dtype=np.float64)
-    n, steps = v.shape
-    index = values.index if isinstance(values, pd.DataFrame) else None
-    if n < 2:
-        # A hot spot is a unit against its surroundings; with fewer than two units there are
-        # none to compare, so no quarter can be tested and no pattern can be named.
-        nan = np.full(n, np.nan)
-        return pd.DataFrame({"quarters_hot": np.zeros(n, dtype=np.int64), "z_last": nan,
-                             "z_trend_tau": nan, "z_trend_p": nan,
-                             "hotspot_trend": np.full(n, "none", dtype=object)}, index=index)
-    z = np.zeros((n, steps))
-    hot = np.zeros((n, steps), dtype=bool)
-    cold = np.zeros((n, steps), dtype=bool)
-    alpha = 1.0 - confidence
-    for k in range(steps):  # one Gi* per quarter (a dozen), vectorized over the units
-        if v[:, k].sum() <= 0:
-            continue
-        g = gi_star(v[:, k], weights, permutations=permutations, seed=seed)
-        p = (g["p_sim"] if permutations else g["p_normal"]).to_numpy()
-        cut = fdr_threshold(p, alpha) if fdr else alpha
-        sig = (p <= cut) & (cut > 0)
-        zk = np.nan_to_num(g["z_score"].to_numpy())
-        z[:, k] = zk
-        up = g["direction"].to_numpy() > 0
-        hot[:, k] = sig & up
-        cold[:, k] = sig & ~up
-    mk = mann_kendall(z)
-    trend_sig = mk["p_value"].to_numpy() <= alpha
-    up, down = trend_sig & (mk["s"].to_numpy() > 0), trend_sig & (mk["s"].to_numpy() < 0)
-    n_hot = hot.sum(axis=1)
-    last = hot[:, -1]
-    earlier_hot = hot[:, :-1].any(axis=1)
-    mostly = n_hot >= 0.9 * steps
-    mostly_before = hot[:, :-1].sum(axis=1) >= 0.9 * (steps - 1)
-    # Length of the run of hot quarters that ends with the last quarter.
-    not_hot_rev = ~hot[:, ::-1]
-    run = np.where(not_hot_rev.any(axis=1), not_hot_rev.argmax(axis=1), steps)
-    before_run = np.where(run < steps, hot.sum(axis=1) - run, 0)
-    label = np.full(n, "none", dtype=object)
-    label[~last & mostly_before & (steps > 1)] = "historical"
-    label[last & cold[:, :-1].any(axis=1) & ~mostly] = "oscillating"
-    label[last & earlier_hot & ~cold[:, :-1].any(axis=1) & ~mostly] = "sporadic"
-    label[last & mostly & ~up & ~down] = "persistent"
-    label[last & mostly & down] = "diminishing"
-    label[last & mostly & up] = "intensifying"
-    label[last & (run >= 2) & (before_run == 0) & ~mostly] = "consecutive"
-    label[last & ~earlier_hot] = "new"
-    return pd.DataFrame({"quarters_hot": n_hot.astype(np.int64), "z_last": z[:, -1],
-                         "z_trend_tau": mk["tau"].to_numpy(), "z_trend_p": mk["p_value"].to_numpy(),
-                         "hotspot_trend": label}, index=index)
-
-
 def _growth(arrivals: np.ndarray, min_growth: float, alpha: float) -> pd.DataFrame:
     log_fit = theil_sen(np.log1p(arrivals))
     growth = np.expm1(log_fit["slope"].to_numpy())
@@ -429,16 +251,11 @@ def inflow_trends(
     sites: pd.DataFrame | None = None,
     standard: str | float = "district_registered_ratio",
     migrants_per_staff: float | None = None,
-    quarters: int = DEFAULT_QUARTERS,
-    through: str | None = None,
-    horizon: int = DEFAULT_HORIZON,
-    method: str = "theil_sen",
-    min_growth: float = DEFAULT_MIN_GROWTH,
-    alpha: float = 0.05,
-    edge_m: float = DEFAULT_EDGE_M,
-    rings: int = DEFAULT_RINGS,
-    hex_permutations: int = 0,
-    seed: int | None = 0,
+    quarters: int = DEFAULT_QUARTERS, through: str | None = None,
+    horizon: int = DEFAULT_HORIZON, method: str = "theil_sen",
+    min_growth: float = DEFAULT_MIN_GROWTH, alpha: float = 0.05,
+    edge_m: float = DEFAULT_EDGE_M, rings: int = DEFAULT_RINGS,
+    hex_permutations: int = 0, seed: int | None = 0,
     min_cell: int = 10,
 ) -> gpd.GeoDataFrame:
     r"""Arrivals, growth, emerging hot spots, projections and early warnings (``inflow_trends``).
@@ -447,8 +264,8 @@ def inflow_trends(
     arrivals per quarter, robust growth and trend, the emerging-hot-spot category and the
     projection. For communities also the staffing view: staff (service-point staff in the
     community plus its family-planning staff,
-    :func:`coverage.measures.staffing.community_staffing`),
-    people per staff member now and projected, the standard and the early-warning flag.
+    :func:`coverage.measures.staffing.community_staffing`), people per staff member now and
+    projected, the standard and the early-warning flag.
 
     A unit is ``emerging`` when its arrivals rise significantly (Mann–Kendall, Benjamini–
     Hochberg FDR at ``alpha`` across the units of its kind) **and** their robust growth rate
@@ -467,8 +284,7 @@ def inflow_trends(
         Service points with ``community_id`` and ``staff`` (None: family-planning staff only).
     standard
         Staffing standard (:func:`coverage.measures.staffing.staffing_standard`): staff per 1,000
-        people
-        (migrants and registered residents), by default the district's registered ratio.
+        people (migrants and registered residents), by default the district's registered ratio.
     migrants_per_staff
         Use instead a standard of at most this many *migrants* per staff member.
     quarters, through
@@ -490,11 +306,59 @@ def inflow_trends(
         One row per community, then one per hexagon holding migrants (study CRS); columns in
         ``docs/patterns.md``. ``attrs["quarters"]`` lists the quarter columns.
     """
+    _check_migrants_per_staff(migrants_per_staff)
+    comm = communities.reset_index(drop=True)
+    ctab, htab, cells, labels = _unit_tables(
+        migrants, comm, quarters=quarters, through=through, edge_m=edge_m, rings=rings,
+        min_growth=min_growth, alpha=alpha, permutations=hex_permutations, seed=seed,
+        horizon=horizon, method=method)
+    _add_staffing(ctab, comm, migrants, sites, standard=standard,
+                  migrants_per_staff=migrants_per_staff)
+    out = _publish_layer(ctab, htab, comm, cells, labels, edge_m=edge_m, min_cell=min_cell,
+                         crs=migrants.crs)
+    out.attrs.update({
+        "quarters": labels, "horizon": int(horizon), "projection_method": method,
+        "min_growth": float(min_growth), "alpha": float(alpha), "edge_m": float(edge_m),
+        "rings": int(rings), "min_cell": int(min_cell),
+        "standard": _standard_text(standard, migrants_per_staff),
+    })
+    return out
+
+
+def _check_migrants_per_staff(migrants_per_staff: float | None) -> None:
+    """Raise unless ``migrants_per_staff`` is None or a positive number."""
     if migrants_per_staff is not None and not migrants_per_staff > 0:
         msg = f"migrants_per_staff must be a positive number, got {migrants_per_staff!r}"
         raise ValueError(msg)
-    crs = migrants.crs
-    comm = communities.reset_index(drop=True)
+
+
+def _standard_text(standard: str | float, migrants_per_staff: float | None) -> str:
+    """Describe the staffing standard the early warnings were measured against."""
+    if migrants_per_staff is not None:
+        return f"{migrants_per_staff:g} migrants per staff member"
+    return str(standard)
+
+
+def _unit_tables(
+    migrants: gpd.GeoDataFrame,
+    comm: gpd.GeoDataFrame,
+    *,
+    quarters: int,
+    through: str | None,
+    edge_m: float,
+    rings: int,
+    min_growth: float,
+    alpha: float,
+    permutations: int,
+    seed: int | None,
+    horizon: int,
+    method: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[np.ndarray, np.ndarray], list[str]]:
+    """Count, fit and project the arrivals of every community and every hexagon.
+
+    Returns the communities' table, the hexagons' table, the hexagons' axial coordinates and
+    the labels of the quarters.
+    """
     ids = comm["community_id"].astype(str).to_numpy()
     mig_comm = migrants["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
     arr_c = arrivals_by_quarter(migrants["arrived_on"], mig_comm, quarters=quarters,
@@ -507,30 +371,57 @@ def inflow_trends(
                                 quarters=quarters, through=through)
     arr_h = arr_h.reindex(np.arange(len(hq)), fill_value=0)
 
-    parts = []
-    for unit, arr, stock, w in (
-        ("community", arr_c, stock_c, community_weights(comm)),
-        ("hexagon", arr_h, stock_h, hex_weights(hq, hr, rings=rings)),
-    ):
-        a = arr.to_numpy(dtype=np.float64)
-        table = pd.DataFrame({"migrants": stock.astype(np.int64)})
-        for k, lab in enumerate(labels):
-            table[f"arrivals_{lab}"] = a[:, k].astype(np.int64)
-        table = pd.concat([table, _growth(a, min_growth, alpha)], axis=1)
-        ehs = emerging_hot_spots(a, w, permutations=hex_permutations, seed=seed)
-        table["hotspot_trend"] = ehs["hotspot_trend"].to_numpy()
-        table["quarters_hot"] = ehs["quarters_hot"].to_numpy()
-        proj = project_migrants(a, stock, horizon=horizon, method=method)
-        table["projected_migrants"] = np.rint(proj["projected_migrants"].to_numpy())
-        parts.append((unit, table))
+    w_c, w_h = community_weights(comm), hex_weights(hq, hr, rings=rings)
+    trend = {"min_growth": min_growth, "alpha": alpha, "permutations": permutations,
+             "seed": seed, "horizon": horizon, "method": method}
+    ctab = _unit_trends(arr_c, stock_c, w_c, labels, **trend)
+    htab = _unit_trends(arr_h, stock_h, w_h, labels, **trend)
+    return ctab, htab, (hq, hr), labels
 
+
+def _unit_trends(
+    arr: pd.DataFrame,
+    stock: np.ndarray,
+    w: sp.csr_array,
+    labels: list[str],
+    *,
+    min_growth: float,
+    alpha: float,
+    permutations: int,
+    seed: int | None,
+    horizon: int,
+    method: str,
+) -> pd.DataFrame:
+    """Stock, arrivals, growth, emerging-hot-spot category and projection of one kind of unit."""
+    a = arr.to_numpy(dtype=np.float64)
+    table = pd.DataFrame({"migrants": stock.astype(np.int64)})
+    for k, lab in enumerate(labels):
+        table[f"arrivals_{lab}"] = a[:, k].astype(np.int64)
+    table = pd.concat([table, _growth(a, min_growth, alpha)], axis=1)
+    ehs = emerging_hot_spots(a, w, permutations=permutations, seed=seed)
+    table["hotspot_trend"] = ehs["hotspot_trend"].to_numpy()
+    table["quarters_hot"] = ehs["quarters_hot"].to_numpy()
+    proj = project_migrants(a, stock, horizon=horizon, method=method)
+    table["projected_migrants"] = np.rint(proj["projected_migrants"].to_numpy())
+    return table
+
+
+def _add_staffing(
+    ctab: pd.DataFrame,
+    comm: gpd.GeoDataFrame,
+    migrants: gpd.GeoDataFrame,
+    sites: pd.DataFrame | None,
+    *,
+    standard: str | float,
+    migrants_per_staff: float | None,
+) -> None:
+    """Add, in place, the communities' staff, people per staff member and early warnings."""
     staffing = community_staffing(comm, migrants, sites if sites is not None else
                                   pd.DataFrame({"community_id": pd.Series(dtype=object),
                                                 "staff": pd.Series(dtype=float)}),
                                   standard=standard)
     staff = staffing["staff"].to_numpy(dtype=np.float64)
     reg = staffing["registered_pop"].to_numpy(dtype=np.float64)
-    ctab = parts[0][1]
     now = ctab["migrants"].to_numpy(dtype=np.float64)
     proj = ctab["projected_migrants"].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -554,33 +445,62 @@ def inflow_trends(
     ctab["staff_needed_projected"] = np.where(
         migrants_per_staff is None, (proj + reg) / limit, proj / limit)
 
-    count_cols = ["migrants"] + [f"arrivals_{lab}" for lab in labels]
-    frames = []
-    cframe = gpd.GeoDataFrame(
-        {"unit": "community", "unit_id": ids,
+
+def _community_frame(comm: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """Make the community rows: unit columns and polygons, in ``crs``."""
+    return gpd.GeoDataFrame(
+        {"unit": "community", "unit_id": comm["community_id"].astype(str).to_numpy(),
          "name": comm["name"].astype("string").to_numpy() if "name" in comm else None,
          "district": comm["district"].astype("string").to_numpy() if "district" in comm
          else None},
         geometry=comm.geometry.to_crs(crs).to_numpy() if comm.crs is not None and crs is not None
         else comm.geometry.to_numpy(), crs=crs)
+
+
+def _hexagon_frame(hq: np.ndarray, hr: np.ndarray, *, edge_m: float, crs: Any) -> gpd.GeoDataFrame:
+    """Make the hexagon rows: unit columns and polygons."""
     hframe = hex_frame(hq, hr, edge_m=edge_m, crs=crs)
-    hframe = gpd.GeoDataFrame({"unit": "hexagon", "unit_id": hframe["hex_id"].to_numpy(),
-                               "name": pd.NA, "district": pd.NA},
-                              geometry=hframe.geometry.to_numpy(), crs=crs)
-    for (_unit, table), frame in zip(parts, (cframe, hframe), strict=True):
-        published = suppress_counts(table, count_cols, min_cell=min_cell, rows_have_totals=True)
-        # Ratios and fits of a row with a suppressed count could recover it: blank them too.
-        hidden = published[count_cols].isna().any(axis=1).to_numpy()
-        for c in ("growth_rate", "growth_yoy", "trend_tau", "trend_p", "people_per_staff",
-                  "people_per_staff_projected", "staff_needed_projected"):
-            if c in published:
-                published[c] = published[c].astype("Float64").mask(hidden)
-        published["projected_migrants"] = pd.array(
-            np.where(hidden, np.nan, published["projected_migrants"].to_numpy(np.float64)),
-            dtype="Float64").astype("Int64")
-        merged = pd.concat([frame.reset_index(drop=True).drop(columns="geometry"),
-                            published.reset_index(drop=True)], axis=1)
-        frames.append(gpd.GeoDataFrame(merged, geometry=frame.geometry.to_numpy(), crs=crs))
+    return gpd.GeoDataFrame({"unit": "hexagon", "unit_id": hframe["hex_id"].to_numpy(),
+                             "name": pd.NA, "district": pd.NA},
+                            geometry=hframe.geometry.to_numpy(), crs=crs)
+
+
+def _publish_units(
+    table: pd.DataFrame, frame: gpd.GeoDataFrame, count_cols: list[str], *, min_cell: int
+) -> gpd.GeoDataFrame:
+    """Suppress the small counts of one kind of unit and join its values to its polygons."""
+    crs = frame.crs
+    published = suppress_counts(table, count_cols, min_cell=min_cell, rows_have_totals=True)
+    # Ratios and fits of a row with a suppressed count could recover it: blank them too.
+    hidden = published[count_cols].isna().any(axis=1).to_numpy()
+    for c in ("growth_rate", "growth_yoy", "trend_tau", "trend_p", "people_per_staff",
+              "people_per_staff_projected", "staff_needed_projected"):
+        if c in published:
+            published[c] = published[c].astype("Float64").mask(hidden)
+    published["projected_migrants"] = pd.array(
+        np.where(hidden, np.nan, published["projected_migrants"].to_numpy(np.float64)),
+        dtype="Float64").astype("Int64")
+    merged = pd.concat([frame.reset_index(drop=True).drop(columns="geometry"),
+                        published.reset_index(drop=True)], axis=1)
+    return gpd.GeoDataFrame(merged, geometry=frame.geometry.to_numpy(), crs=crs)
+
+
+def _publish_layer(
+    ctab: pd.DataFrame,
+    htab: pd.DataFrame,
+    comm: gpd.GeoDataFrame,
+    cells: tuple[np.ndarray, np.ndarray],
+    labels: list[str],
+    *,
+    edge_m: float,
+    min_cell: int,
+    crs: Any,
+) -> gpd.GeoDataFrame:
+    """Publish the communities' table, then the hexagons', with their polygons."""
+    count_cols = ["migrants"] + [f"arrivals_{lab}" for lab in labels]
+    units = ((ctab, _community_frame(comm, crs)),
+             (htab, _hexagon_frame(*cells, edge_m=edge_m, crs=crs)))
+    frames = [_publish_units(table, frame, count_cols, min_cell=min_cell) for table, frame in units]
     out = pd.concat(frames, ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     for c in ("staff", "people_per_staff", "people_per_staff_projected",
@@ -588,11 +508,4 @@ def inflow_trends(
         out[c] = out[c].astype("Float64")
     for c in ("over_standard_now", "over_standard_projected", "early_warning"):
         out[c] = out[c].astype("boolean")
-    out.attrs.update({
-        "quarters": labels, "horizon": int(horizon), "projection_method": method,
-        "min_growth": float(min_growth), "alpha": float(alpha), "edge_m": float(edge_m),
-        "rings": int(rings), "min_cell": int(min_cell),
-        "standard": (f"{migrants_per_staff:g} migrants per staff member"
-                     if migrants_per_staff is not None else str(standard)),
-    })
     return out

@@ -36,7 +36,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from sklearn.cluster import HDBSCAN
 
-from coverage.network.costs import _Ends
+from coverage.network._search import Ends
 
 if TYPE_CHECKING:
     from coverage.network import RoadNetwork
@@ -59,6 +59,11 @@ DEFAULT_MIN_CLUSTER_SIZE = 50
 DEFAULT_MAX_FIT = 20_000
 #: Candidate nodes evaluated exactly by :func:`network_median`.
 DEFAULT_CANDIDATES = 64
+#: Columns of the ``underserved_clusters`` layer (``docs/patterns.md``), geometry aside.
+_CLUSTER_COLUMNS = ["cluster_id", "migrants", "community_migrants", "share_of_community_migrants",
+                    "communities", "community_ids", "centroid_x", "centroid_y", "area_km2",
+                    "mean_time_min", "max_time_min", "unreachable", "node_id", "node_x", "node_y",
+                    "node_mean_time_min"]
 
 
 def poor_access(
@@ -185,6 +190,25 @@ def cluster_labels(
         in no cluster (good access, noise, or no location). Individual-level: for analysis
         only, never published.
     """
+    _check_cluster_parameters(min_cluster_size, min_samples, max_fit)
+    x, y = _xy(migrants)
+    poor = np.asarray(poor, dtype=bool)
+    if len(poor) != len(x):
+        msg = f"poor has {len(poor)} values for {len(x)} migrants; align them by position"
+        raise ValueError(msg)
+    rows = np.flatnonzero(poor & np.isfinite(x) & np.isfinite(y))
+    labels = np.full(len(x), -1, dtype=np.int64)
+    if len(rows) >= min_cluster_size:
+        found = _fit_hdbscan(np.column_stack([x[rows], y[rows]]), min_cluster_size=min_cluster_size,
+                             min_samples=min_samples, max_fit=max_fit, seed=seed)
+        if (found >= 0).any():
+            labels[rows] = _rank_by_size(found)
+    index = migrants.index
+    return pd.Series(labels, index=index, name="cluster")
+
+
+def _check_cluster_parameters(min_cluster_size: int, min_samples: int | None, max_fit: int) -> None:
+    """Raise on HDBSCAN parameters that are not whole numbers in range."""
     if int(min_cluster_size) != min_cluster_size or min_cluster_size < 2:
         msg = f"min_cluster_size must be a whole number >= 2, got {min_cluster_size!r}"
         raise ValueError(msg)
@@ -194,37 +218,37 @@ def cluster_labels(
     if max_fit < min_cluster_size:
         msg = f"max_fit ({max_fit}) must be at least min_cluster_size ({min_cluster_size})"
         raise ValueError(msg)
-    x, y = _xy(migrants)
-    poor = np.asarray(poor, dtype=bool)
-    if len(poor) != len(x):
-        msg = f"poor has {len(poor)} values for {len(x)} migrants; align them by position"
-        raise ValueError(msg)
-    rows = np.flatnonzero(poor & np.isfinite(x) & np.isfinite(y))
-    labels = np.full(len(x), -1, dtype=np.int64)
-    if len(rows) >= min_cluster_size:
-        pts = np.column_stack([x[rows], y[rows]])
-        fit = np.arange(len(rows))
-        if len(rows) > max_fit:
-            fit = np.sort(np.random.default_rng(seed).choice(len(rows), max_fit, replace=False))
-        model = HDBSCAN(min_cluster_size=int(min_cluster_size),
-                        min_samples=None if min_samples is None else int(min_samples),
-                        copy=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            fitted = model.fit_predict(pts[fit])
-        if len(fit) < len(rows):
-            _, nearest = cKDTree(pts[fit]).query(pts)
-            found = fitted[nearest]
-        else:
-            found = fitted
-        if (found >= 0).any():
-            sizes = np.bincount(found[found >= 0])
-            order = np.lexsort((np.arange(len(sizes)), -sizes))  # largest first, stable
-            rank = np.empty(len(sizes), dtype=np.int64)
-            rank[order] = np.arange(1, len(sizes) + 1)
-            labels[rows] = np.where(found >= 0, rank[np.maximum(found, 0)], -1)
-    index = migrants.index
-    return pd.Series(labels, index=index, name="cluster")
+
+
+def _fit_hdbscan(
+    pts: np.ndarray, *, min_cluster_size: int, min_samples: int | None, max_fit: int, seed: int
+) -> np.ndarray:
+    """HDBSCAN's label of every point (−1 for noise), fitted on a seeded sample beyond ``max_fit``.
+
+    Points left out of the sample take the label of their nearest sampled point.
+    """
+    fit = np.arange(len(pts))
+    if len(pts) > max_fit:
+        fit = np.sort(np.random.default_rng(seed).choice(len(pts), max_fit, replace=False))
+    model = HDBSCAN(min_cluster_size=int(min_cluster_size),
+                    min_samples=None if min_samples is None else int(min_samples),
+                    copy=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        fitted = model.fit_predict(pts[fit])
+    if len(fit) < len(pts):
+        _, nearest = cKDTree(pts[fit]).query(pts)
+        return fitted[nearest]
+    return fitted
+
+
+def _rank_by_size(found: np.ndarray) -> np.ndarray:
+    """Renumber cluster labels 1, 2, ... by decreasing size (ties by label); −1 stays −1."""
+    sizes = np.bincount(found[found >= 0])
+    order = np.lexsort((np.arange(len(sizes)), -sizes))  # largest first, stable
+    rank = np.empty(len(sizes), dtype=np.int64)
+    rank[order] = np.arange(1, len(sizes) + 1)
+    return np.where(found >= 0, rank[np.maximum(found, 0)], -1)
 
 
 def _weber_point(x: np.ndarray, y: np.ndarray, *, iterations: int = 100) -> tuple[float, float]:
@@ -289,7 +313,7 @@ def network_median(
     ok = np.flatnonzero(pd.isna(snapped.reason))
     if len(ok) == 0:
         return -1, np.nan, np.nan, 0
-    ends = _Ends(network, snapped.snapped, ok, origin=True)
+    ends = Ends(network, snapped.snapped, ok, origin=True)
     main = np.flatnonzero(network.node_component == 0)
     tree = node_tree if node_tree is not None else cKDTree(
         np.column_stack([network.x[main], network.y[main]]))
@@ -356,67 +380,22 @@ def describe_clusters(
     """
     lab = np.asarray(labels, dtype=np.int64)
     x, y = _xy(migrants)
-    if len(lab) != len(x) or len(access) != len(x):
-        msg = (f"labels ({len(lab)}), access ({len(access)}) and migrants ({len(x)}) must have "
-               "one row per migrant in the same order")
-        raise ValueError(msg)
+    _check_one_row_per_migrant(lab, access, len(x))
     ids, counts = np.unique(lab[lab >= 0], return_counts=True)
     ids = ids[counts >= min_cell]
     crs = migrants.crs
-    columns = ["cluster_id", "migrants", "community_migrants", "share_of_community_migrants",
-               "communities", "community_ids", "centroid_x", "centroid_y", "area_km2",
-               "mean_time_min", "max_time_min", "unreachable", "node_id", "node_x", "node_y",
-               "node_mean_time_min"]
     if len(ids) == 0:
-        return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=crs)
-    member = np.flatnonzero(np.isin(lab, ids))
-    member = member[np.argsort(lab[member], kind="stable")]
-    ml = lab[member]
-    pos = np.searchsorted(ids, ml)
+        return gpd.GeoDataFrame({c: [] for c in _CLUSTER_COLUMNS}, geometry=[], crs=crs)
+    member, pos = _members(lab, ids)
     n = np.bincount(pos, minlength=len(ids))
-    t = access["time_min"].to_numpy(dtype=np.float64, na_value=np.nan)[member]
-    reachable = np.isfinite(t)
-    n_reach = np.bincount(pos, weights=reachable, minlength=len(ids))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_t = np.bincount(pos, weights=np.where(reachable, t, 0.0), minlength=len(ids)) / \
-            n_reach
-    frame = pd.DataFrame({"pos": pos, "t": np.where(reachable, t, -np.inf)})
-    max_t = frame.groupby("pos")["t"].max().reindex(np.arange(len(ids))).to_numpy()
-    max_t = np.where(np.isfinite(max_t), max_t, np.nan)
+    n_reach, mean_t, max_t = _walking_times(access, member, pos, len(ids))
     cx = np.bincount(pos, weights=x[member], minlength=len(ids)) / n
     cy = np.bincount(pos, weights=y[member], minlength=len(ids)) / n
-    hull = shapely.buffer(
-        shapely.convex_hull(shapely.multipoints(shapely.points(x[member], y[member]),
-                                                indices=pos)),
-        hull_buffer_m, quad_segs=4)
-    comm = migrants["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
-    totals = pd.Series(comm).value_counts()
-    pairs = pd.DataFrame({"pos": pos, "community": comm[member]}).dropna().drop_duplicates()
-    pairs = pairs.sort_values(["pos", "community"])
-    pairs["total"] = totals.reindex(pairs["community"]).to_numpy()
-    grouped = pairs.groupby("pos")
-    comm_total = grouped["total"].sum().reindex(np.arange(len(ids)), fill_value=0).to_numpy()
-    comm_n = grouped.size().reindex(np.arange(len(ids)), fill_value=0).to_numpy()
-    comm_ids = grouped["community"].agg(",".join).reindex(np.arange(len(ids)),
-                                                          fill_value="").to_numpy()
-    node_id = pd.array([pd.NA] * len(ids), dtype="Int64")
-    node_x = np.full(len(ids), np.nan)
-    node_y = np.full(len(ids), np.nan)
-    node_t = np.full(len(ids), np.nan)
-    if network is not None:
-        main = np.flatnonzero(network.node_component == 0)
-        tree = cKDTree(np.column_stack([network.x[main], network.y[main]]))
-        bounds = np.r_[0, np.cumsum(n)]
-        for j in range(len(ids)):  # one multi-source Dijkstra per cluster (a few clusters)
-            sel = member[bounds[j]:bounds[j + 1]]
-            node, _, mean_min, _ = network_median(network, x[sel], y[sel],
-                                                  candidates=candidates, node_tree=tree)
-            if node >= 0:
-                node_id[j] = int(network.arrays.node_ids[node])
-                node_x[j], node_y[j], node_t[j] = network.x[node], network.y[node], mean_min
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(comm_total > 0, n / np.where(comm_total > 0, comm_total, 1), np.nan)
-    out = gpd.GeoDataFrame(
+    hull = _hulls(x[member], y[member], pos, hull_buffer_m)
+    comm_total, share, comm_n, comm_ids = _cluster_communities(migrants, member, pos, n)
+    node_id, node_x, node_y, node_t = _candidate_nodes(network, x, y, member, n,
+                                                       candidates=candidates)
+    return gpd.GeoDataFrame(
         {
             "cluster_id": np.arange(1, len(ids) + 1, dtype=np.int64),
             "migrants": n.astype(np.int64),
@@ -437,7 +416,107 @@ def describe_clusters(
         },
         geometry=hull, crs=crs,
     )
-    return out
+
+
+def _check_one_row_per_migrant(lab: np.ndarray, access: pd.DataFrame, n_migrants: int) -> None:
+    """Raise unless the labels and the access table hold one row per migrant."""
+    if len(lab) != n_migrants or len(access) != n_migrants:
+        msg = (f"labels ({len(lab)}), access ({len(access)}) and migrants ({n_migrants}) must have "
+               "one row per migrant in the same order")
+        raise ValueError(msg)
+
+
+def _members(lab: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Find the rows of the members of clusters ``ids`` (cluster by cluster) and their cluster.
+
+    The cluster of a member is given by its position in ``ids``.
+    """
+    member = np.flatnonzero(np.isin(lab, ids))
+    member = member[np.argsort(lab[member], kind="stable")]
+    return member, np.searchsorted(ids, lab[member])
+
+
+def _hulls(x: np.ndarray, y: np.ndarray, pos: np.ndarray, buffer_m: float) -> np.ndarray:
+    """Convex hull of each cluster's members, buffered so that no vertex is a residence."""
+    points = shapely.points(x, y)
+    return shapely.buffer(shapely.convex_hull(shapely.multipoints(points, indices=pos)),
+                          buffer_m, quad_segs=4)
+
+
+def _walking_times(
+    access: pd.DataFrame, member: np.ndarray, pos: np.ndarray, clusters: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count the members who reach a service point, and their mean and longest walk, per cluster.
+
+    ``member`` holds the members' rows in ``access`` (``time_min``, NaN when unreachable) and
+    ``pos`` their cluster.
+    """
+    t = access["time_min"].to_numpy(dtype=np.float64, na_value=np.nan)[member]
+    reachable = np.isfinite(t)
+    n_reach = np.bincount(pos, weights=reachable, minlength=clusters)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_t = np.bincount(pos, weights=np.where(reachable, t, 0.0), minlength=clusters) / \
+            n_reach
+    frame = pd.DataFrame({"pos": pos, "t": np.where(reachable, t, -np.inf)})
+    max_t = frame.groupby("pos")["t"].max().reindex(np.arange(clusters)).to_numpy()
+    return n_reach, mean_t, np.where(np.isfinite(max_t), max_t, np.nan)
+
+
+def _cluster_communities(
+    migrants: gpd.GeoDataFrame, member: np.ndarray, pos: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Count the communities each cluster touches and their migrants.
+
+    Returns all migrants of those communities, the cluster's share of them (``n`` members; NaN
+    when none), the number of communities and their ids.
+    """
+    clusters = len(n)
+    comm = migrants["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
+    totals = pd.Series(comm).value_counts()
+    pairs = pd.DataFrame({"pos": pos, "community": comm[member]}).dropna().drop_duplicates()
+    pairs = pairs.sort_values(["pos", "community"])
+    pairs["total"] = totals.reindex(pairs["community"]).to_numpy()
+    grouped = pairs.groupby("pos")
+    comm_total = grouped["total"].sum().reindex(np.arange(clusters), fill_value=0).to_numpy()
+    comm_n = grouped.size().reindex(np.arange(clusters), fill_value=0).to_numpy()
+    comm_ids = grouped["community"].agg(",".join).reindex(np.arange(clusters),
+                                                          fill_value="").to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(comm_total > 0, n / np.where(comm_total > 0, comm_total, 1), np.nan)
+    return comm_total, share, comm_n, comm_ids
+
+
+def _candidate_nodes(
+    network: RoadNetwork | None,
+    x: np.ndarray,
+    y: np.ndarray,
+    member: np.ndarray,
+    n: np.ndarray,
+    *,
+    candidates: int,
+) -> tuple[pd.api.extensions.ExtensionArray, np.ndarray, np.ndarray, np.ndarray]:
+    """Id, position and members' mean walking time of each cluster's candidate node.
+
+    ``member`` lists the members cluster by cluster, ``n`` the size of each cluster; every value
+    is empty without a network or where no member can be snapped.
+    """
+    node_id = pd.array([pd.NA] * len(n), dtype="Int64")
+    node_x = np.full(len(n), np.nan)
+    node_y = np.full(len(n), np.nan)
+    node_t = np.full(len(n), np.nan)
+    if network is None:
+        return node_id, node_x, node_y, node_t
+    main = np.flatnonzero(network.node_component == 0)
+    tree = cKDTree(np.column_stack([network.x[main], network.y[main]]))
+    bounds = np.r_[0, np.cumsum(n)]
+    for j in range(len(n)):  # one multi-source Dijkstra per cluster (a few clusters)
+        sel = member[bounds[j]:bounds[j + 1]]
+        node, _, mean_min, _ = network_median(network, x[sel], y[sel],
+                                              candidates=candidates, node_tree=tree)
+        if node >= 0:
+            node_id[j] = int(network.arrays.node_ids[node])
+            node_x[j], node_y[j], node_t[j] = network.x[node], network.y[node], mean_min
+    return node_id, node_x, node_y, node_t
 
 
 def underserved_clusters(

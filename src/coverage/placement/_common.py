@@ -69,6 +69,11 @@ def _check_time_limit(time_limit: float | None, problems: list[str]) -> None:
         problems.append(f"time_limit: must be a number of seconds > 0 or None (got {time_limit!r})")
 
 
+def _use_heuristic(method: str, n_pairs: int) -> bool:
+    """Whether to run the heuristic: asked for, or chosen by ``"auto"`` for a large model."""
+    return method == "heuristic" or (method == "auto" and n_pairs > EXACT_MAX_PAIRS)
+
+
 def _gap_options(values: np.ndarray, extra: dict | None = None) -> dict:
     """Solve to a 1e-9 relative gap; with integral objective values, stop within 1 unit."""
     opts = {"mip_rel_gap": REL_GAP, **(extra or {})}
@@ -81,6 +86,39 @@ def _remaining(t0: float, time_limit: float | None) -> float | None:
     if time_limit is None:
         return None
     return max(time_limit - (time.perf_counter() - t0), 0.01)
+
+
+def _fixed_mask(inst: Instance) -> np.ndarray:
+    """Boolean mask of the candidates that are fixed (existing) sites."""
+    is_fixed = np.zeros(inst.m, dtype=bool)
+    is_fixed[inst.fixed] = True
+    return is_fixed
+
+
+def _unreached(inst: Instance) -> np.ndarray:
+    """Boolean mask of the demand rows that reach no candidate."""
+    reached = np.zeros(inst.n, dtype=bool)
+    reached[inst.rows] = True
+    return ~reached
+
+
+def _cover_matrix(inst: Instance, pairs: np.ndarray) -> sp.csr_array:
+    """Demand × candidate matrix with a 1 for each pair the boolean mask ``pairs`` selects."""
+    return sp.csr_array(
+        (np.ones(int(pairs.sum())), (inst.rows[pairs], inst.cols[pairs])),
+        shape=(inst.n, inst.m),
+    )
+
+
+def _covered_by_fixed(a: sp.csr_array, is_fixed: np.ndarray) -> np.ndarray:
+    """Boolean mask of the demand rows of the cover matrix ``a`` that a fixed site covers."""
+    return (a @ is_fixed.astype(float)) > 0
+
+
+def _nearest_within(inst: Instance, open_cols: np.ndarray, max_cost: float) -> np.ndarray:
+    """Each row's nearest open column if within ``max_cost``, else −1."""
+    col, dist = inst.nearest(open_cols)
+    return np.where(dist <= max_cost, col, -1)
 
 
 def _assignment(inst: Instance, col: np.ndarray) -> pd.Series:

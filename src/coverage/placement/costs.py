@@ -239,55 +239,10 @@ def prepare(
         origins, candidates, rows, cols, cost, w = _from_table(costs, weights, problems)
     else:
         origins, candidates, rows, cols, cost, w = _from_array(costs, weights, problems)
-    if w is None:
-        wv = np.ones(len(origins))
-    else:
-        wv = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
-        if len(wv) != len(origins):  # duplicated Series index was dropped above
-            wv = np.ones(len(origins))
-        bad = ~np.isfinite(wv)
-        if bad.any():
-            problems.append(
-                f"weights: {int(bad.sum())} weight(s) missing, not numbers or infinite "
-                f"(origins {_listed(list(origins[bad]))}); weights must be finite numbers"
-            )
-        if (wv < 0).any():
-            neg = list(origins[wv < 0])
-            problems.append(
-                f"weights: {len(neg)} negative weight(s) (origins {_listed(neg)}); "
-                "weights must be >= 0"
-            )
-        wv = np.where(np.isfinite(wv), wv, 0.0)
-    fixed_ids = list(dict.fromkeys(fixed.tolist() if isinstance(fixed, np.ndarray) else fixed))
-    fpos = candidates.get_indexer(fixed_ids) if fixed_ids else np.zeros(0, dtype=np.int64)
-    if (fpos < 0).any():
-        bad_ids = [f for f, k in zip(fixed_ids, fpos, strict=True) if k < 0]
-        problems.append(
-            f"fixed: {len(bad_ids)} id(s) not among the candidates ({_listed(bad_ids)}); a fixed "
-            "site must be a destination of the cost table (column of the cost array)"
-        )
-        fpos = fpos[fpos >= 0]
-    if p is not None:
-        if isinstance(p, bool) or not isinstance(p, Integral):
-            problems.append(f"p: must be a whole number of sites (got {p!r})")
-        elif p < 1:
-            problems.append(f"p: must be at least 1 (got {p})")
-        elif p > len(candidates):
-            problems.append(
-                f"p: {p} sites requested but there are only {len(candidates)} candidates; "
-                "p must not exceed the number of candidates"
-            )
-        elif p < len(fpos):
-            problems.append(
-                f"p: {p} is less than the {len(fpos)} fixed sites; p counts the fixed sites too"
-            )
-    if max_cost is not None and (
-        isinstance(max_cost, bool)
-        or not isinstance(max_cost, Real)
-        or not np.isfinite(max_cost)
-        or max_cost < 0
-    ):
-        problems.append(f"max_cost: must be a finite number >= 0 (got {max_cost!r})")
+    wv = _weight_values(w, origins, problems)
+    fpos = _fixed_positions(fixed, candidates, problems)
+    _check_p(p, len(candidates), len(fpos), problems)
+    _check_max_cost(max_cost, problems)
     if problems:
         raise ValueError("; ".join(problems))
     if within_only and max_cost is not None:
@@ -303,6 +258,74 @@ def prepare(
         cost=cost[order].astype(float),
         fixed=np.sort(fpos.astype(np.int64)),
     )
+
+
+def _weight_values(w: np.ndarray | None, origins: pd.Index, problems: list[str]) -> np.ndarray:
+    """One finite weight per origin (1 when none are given); bad weights are noted and zeroed."""
+    if w is None:
+        return np.ones(len(origins))
+    wv = pd.to_numeric(pd.Series(w), errors="coerce").to_numpy(dtype=float)
+    if len(wv) != len(origins):  # the table reader dropped a repeated Series index
+        wv = np.ones(len(origins))
+    bad = ~np.isfinite(wv)
+    if bad.any():
+        problems.append(
+            f"weights: {int(bad.sum())} weight(s) missing, not numbers or infinite "
+            f"(origins {_listed(list(origins[bad]))}); weights must be finite numbers"
+        )
+    if (wv < 0).any():
+        neg = list(origins[wv < 0])
+        problems.append(
+            f"weights: {len(neg)} negative weight(s) (origins {_listed(neg)}); "
+            "weights must be >= 0"
+        )
+    return np.where(np.isfinite(wv), wv, 0.0)
+
+
+def _fixed_positions(
+    fixed: Iterable[Any], candidates: pd.Index, problems: list[str]
+) -> np.ndarray:
+    """Column positions of the fixed sites (each once); ids that are not candidates are noted."""
+    fixed_ids = list(dict.fromkeys(fixed.tolist() if isinstance(fixed, np.ndarray) else fixed))
+    fpos = candidates.get_indexer(fixed_ids) if fixed_ids else np.zeros(0, dtype=np.int64)
+    if (fpos < 0).any():
+        bad_ids = [f for f, k in zip(fixed_ids, fpos, strict=True) if k < 0]
+        problems.append(
+            f"fixed: {len(bad_ids)} id(s) not among the candidates ({_listed(bad_ids)}); a fixed "
+            "site must be a destination of the cost table (column of the cost array)"
+        )
+        fpos = fpos[fpos >= 0]
+    return fpos
+
+
+def _check_p(p: Any, n_candidates: int, n_fixed: int, problems: list[str]) -> None:
+    """Note a ``p`` that is not a whole number between the fixed sites and the candidates."""
+    if p is None:
+        return
+    if isinstance(p, bool) or not isinstance(p, Integral):
+        problems.append(f"p: must be a whole number of sites (got {p!r})")
+    elif p < 1:
+        problems.append(f"p: must be at least 1 (got {p})")
+    elif p > n_candidates:
+        problems.append(
+            f"p: {p} sites requested but there are only {n_candidates} candidates; "
+            "p must not exceed the number of candidates"
+        )
+    elif p < n_fixed:
+        problems.append(
+            f"p: {p} is less than the {n_fixed} fixed sites; p counts the fixed sites too"
+        )
+
+
+def _check_max_cost(max_cost: Any, problems: list[str]) -> None:
+    """Note a coverage radius that is not a finite number >= 0."""
+    if max_cost is not None and (
+        isinstance(max_cost, bool)
+        or not isinstance(max_cost, Real)
+        or not np.isfinite(max_cost)
+        or max_cost < 0
+    ):
+        problems.append(f"max_cost: must be a finite number >= 0 (got {max_cost!r})")
 
 
 def capacities(capacity: Any, candidates: pd.Index) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Maximal covering (MCLP): open ``p`` sites covering the most demand within a radius.
 
-Holds :func:`max_coverage` (uncapacitated and capacitated) and its private helper :func:`_mclp`,
-the uncapacitated MIP after exact reductions. Notation, constants and the helpers shared with the
-other models: :mod:`~coverage.placement._common`.
+Holds :func:`max_coverage` and its private helpers: the capacitated model
+(:func:`_max_coverage_capacitated`), the uncapacitated one, exact or heuristic
+(:func:`_max_coverage_uncapacitated`), and :func:`_mclp`, the uncapacitated MIP after exact
+reductions. Notation, constants and the helpers shared with the other models:
+:mod:`~coverage.placement._common`.
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ import scipy.sparse as sp
 
 from coverage.placement import heuristics
 from coverage.placement._common import (
-    EXACT_MAX_PAIRS,
     Method,
     _assignment,
     _capacitated_assignment,
     _capacitated_outcome,
     _check_method,
     _check_time_limit,
+    _cover_matrix,
+    _covered_by_fixed,
+    _fixed_mask,
     _gap_options,
     _mip_failed,
+    _nearest_within,
     _remaining,
     _result,
+    _use_heuristic,
 )
 from coverage.placement._highs import INF, MipOutcome, solve_mip
 from coverage.placement.costs import Instance, capacities, prepare
@@ -93,35 +99,64 @@ def max_coverage(
         costs, weights, fixed=fixed, p=p, max_cost=max_cost, within_only=True, problems=problems
     )
     within = inst.reach(max_cost) & (inst.weights[inst.rows] > 0)
-    pr, pc, pcost = inst.rows[within], inst.cols[within], inst.cost[within]
     if capacity is not None:
-        cap = capacities(capacity, inst.candidates)
-        out = _capacitated_assignment(
-            inst, pr, pc, pcost, cap, p,
-            objective=inst.weights[pr],
-            assign_rows=(-INF, 1.0),
-            maximize=True,
-            single_source=False,
-            time_limit=_remaining(t0, time_limit),
-        )
-        open_cols, _, alloc, assignment = _capacitated_outcome(
-            out, inst, pr, pc, pcost, "max_coverage", time_limit)
-        served = float(alloc["weight"].sum())
-        return _result(
-            "capacitated_max_coverage",
-            inst,
-            open_cols,
-            objective=served,
-            assignment=assignment,
-            coverage=served,
-            status=out.status,
-            bound=max(out.bound, served),
-            seconds=time.perf_counter() - t0,
-            solver="highs",
-            allocation=alloc,
-        )
-    a = sp.csr_array((np.ones(len(pr)), (pr, pc)), shape=(inst.n, inst.m))
-    heur = method == "heuristic" or (method == "auto" and len(pr) > EXACT_MAX_PAIRS)
+        return _max_coverage_capacitated(inst, within, capacity, p, time_limit=time_limit, t0=t0)
+    return _max_coverage_uncapacitated(
+        inst, within, p, max_cost, method=method, time_limit=time_limit, t0=t0
+    )
+
+
+def _max_coverage_capacitated(
+    inst: Instance,
+    within: np.ndarray,
+    capacity: float | pd.Series | np.ndarray,
+    p: int,
+    *,
+    time_limit: float | None,
+    t0: float,
+) -> PlacementResult:
+    """Solve the capacitated MCLP on the pairs ``within`` the radius (fractional shares)."""
+    pr, pc, pcost = inst.rows[within], inst.cols[within], inst.cost[within]
+    cap = capacities(capacity, inst.candidates)
+    out = _capacitated_assignment(
+        inst, pr, pc, pcost, cap, p,
+        objective=inst.weights[pr],
+        assign_rows=(-INF, 1.0),
+        maximize=True,
+        single_source=False,
+        time_limit=_remaining(t0, time_limit),
+    )
+    open_cols, _, alloc, assignment = _capacitated_outcome(
+        out, inst, pr, pc, pcost, "max_coverage", time_limit)
+    served = float(alloc["weight"].sum())
+    return _result(
+        "capacitated_max_coverage",
+        inst,
+        open_cols,
+        objective=served,
+        assignment=assignment,
+        coverage=served,
+        status=out.status,
+        bound=max(out.bound, served),
+        seconds=time.perf_counter() - t0,
+        solver="highs",
+        allocation=alloc,
+    )
+
+
+def _max_coverage_uncapacitated(
+    inst: Instance,
+    within: np.ndarray,
+    p: int,
+    max_cost: float,
+    *,
+    method: Method,
+    time_limit: float | None,
+    t0: float,
+) -> PlacementResult:
+    """Solve the MCLP exactly (started from the heuristic under a time limit) or heuristically."""
+    a = _cover_matrix(inst, within)
+    heur = _use_heuristic(method, int(within.sum()))
     start_cols = None
     if heur or time_limit is not None:
         start_cols, h_obj = heuristics.max_coverage_heuristic(a, inst.weights, p, inst.fixed)
@@ -136,8 +171,7 @@ def max_coverage(
             value = float(inst.weights @ ((a @ np.isin(np.arange(inst.m), open_cols)) > 0))
             bound = min(bound, heuristics.max_coverage_lagrangian(
                 a, inst.weights, p, inst.fixed, lower=value))
-    col, dist = inst.nearest(open_cols)
-    col = np.where(dist <= max_cost, col, -1)
+    col = _nearest_within(inst, open_cols, max_cost)
     covered = float(inst.weights[col >= 0].sum())
     return _result(
         "max_coverage",
@@ -165,9 +199,8 @@ def _mclp(
     ``= p`` — the answer is then completed to ``p`` sites by the largest coverage.
     """
     m = inst.m
-    is_fixed = np.zeros(m, dtype=bool)
-    is_fixed[inst.fixed] = True
-    by_fixed = (a @ is_fixed.astype(float)) > 0
+    is_fixed = _fixed_mask(inst)
+    by_fixed = _covered_by_fixed(a, is_fixed)
     offset = float(inst.weights[by_fixed].sum())
     rows_live = np.flatnonzero(~by_fixed & (np.diff(a.indptr) > 0) & (inst.weights > 0))
     b = sp.csr_array(a[rows_live])

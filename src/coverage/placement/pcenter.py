@@ -1,8 +1,9 @@
 """The p-center: open ``p`` sites minimising the largest cost to the nearest open site.
 
-Holds :func:`p_center`, solved by a binary search over set covers, and its private helper
-:func:`_greedy_cover`. The covering MIP, notation and constants shared with the other models:
-:mod:`~coverage.placement._common`.
+Holds :func:`p_center`, solved by a binary search over set covers (:func:`_search_radius`, each
+radius tried by :func:`_greedy_cover`, then the covering MIP, in :func:`_cover_at`), and the
+completion of the cover to ``p`` sites (:func:`_complete_sites`). The covering MIP, notation and
+constants shared with the other models: :mod:`~coverage.placement._common`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import scipy.sparse as sp
 from coverage.placement._common import (
     _assignment,
     _check_time_limit,
+    _cover_matrix,
     _cover_mip,
     _remaining,
     _result,
     _unreachable_error,
+    _unreached,
 )
-from coverage.placement.costs import prepare
+from coverage.placement.costs import Instance, prepare
 from coverage.placement.result import PlacementResult
 
 __all__ = ["p_center"]
@@ -93,66 +96,16 @@ def p_center(
     problems: list[str] = []
     _check_time_limit(time_limit, problems)
     inst = prepare(costs, None, fixed=fixed, p=p, problems=problems)
-    reached = np.zeros(inst.n, dtype=bool)
-    reached[inst.rows] = True
     _unreachable_error(
-        inst, np.flatnonzero(~reached), "costs", "every origin of a p-center must reach a site"
+        inst, np.flatnonzero(_unreached(inst)), "costs",
+        "every origin of a p-center must reach a site",
     )
-    first = np.r_[True, inst.rows[1:] != inst.rows[:-1]]
-    lower = float(inst.cost[first].max())
-    radii = np.unique(inst.cost)
-    radii = radii[radii >= lower]
-
-    def cover(radius: float) -> tuple[np.ndarray | None, bool]:
-        """Return a cover of ≤ p sites at ``radius`` (or None) and whether the answer is proven."""
-        keep = inst.cost <= radius
-        a = sp.csr_array(
-            (np.ones(int(keep.sum())), (inst.rows[keep], inst.cols[keep])),
-            shape=(inst.n, inst.m),
-        )
-        greedy = _greedy_cover(a, inst.fixed, p)
-        if greedy is not None:
-            return greedy, True
-        out = _cover_mip(inst, a, np.arange(inst.n), target_weight=None,
-                         time_limit=_remaining(t0, time_limit))
-        if out.x is not None and round(out.objective) + len(inst.fixed) <= p:
-            return np.flatnonzero(out.x > 0.5), True
-        if out.status == "optimal" or out.bound + len(inst.fixed) > p + 1e-6:
-            return None, True
-        return None, False
-
-    hi_cols, _ = cover(float(radii[-1]))
-    if hi_cols is None:
-        msg = "p: no choice of p sites (fixed included) reaches every origin; raise p"
-        raise ValueError(msg)
-    lo, hi = 0, len(radii) - 1  # radii[hi] is feasible
-    low = 0  # radii below radii[low] are proven infeasible
-    while lo < hi:
-        mid = (lo + hi) // 2
-        cols, sure = cover(float(radii[mid]))
-        if cols is not None:
-            hi, hi_cols = mid, cols
-        else:
-            lo = mid + 1
-            low = max(low, lo) if sure else low
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            break
-    proven = low >= hi
-    # complete to p sites, greedily reducing the total cost to the nearest site
-    is_open = np.zeros(inst.m, dtype=bool)
-    is_open[hi_cols] = True
-    _, d1 = inst.nearest(hi_cols)
-    while is_open.sum() < p:
-        gain = np.bincount(inst.cols, weights=np.maximum(d1[inst.rows] - inst.cost, 0.0),
-                           minlength=inst.m)
-        gain[is_open] = -1.0
-        j = int(np.argmax(gain))
-        is_open[j] = True
-        _, d1 = inst.nearest(np.flatnonzero(is_open))
-    open_cols = np.flatnonzero(is_open)
+    radii = _radii(inst)
+    hi_cols, low, hi = _search_radius(inst, p, radii, time_limit=time_limit, t0=t0)
+    open_cols = _complete_sites(inst, hi_cols, p)
     col, dist = inst.nearest(open_cols)
     objective = float(dist.max())
-    status = "optimal" if proven else "time_limit"
+    status = "optimal" if low >= hi else "time_limit"
     return _result(
         "p_center",
         inst,
@@ -165,3 +118,70 @@ def p_center(
         seconds=time.perf_counter() - t0,
         solver="highs",
     )
+
+
+def _radii(inst: Instance) -> np.ndarray:
+    """Distinct finite costs from the lower bound ``max_i min_j c_ij`` up, in increasing order."""
+    first = np.r_[True, inst.rows[1:] != inst.rows[:-1]]
+    lower = float(inst.cost[first].max())
+    radii = np.unique(inst.cost)
+    return radii[radii >= lower]
+
+
+def _cover_at(
+    inst: Instance, p: int, radius: float, *, time_limit: float | None, t0: float
+) -> tuple[np.ndarray | None, bool]:
+    """Return a cover of ≤ p sites at ``radius`` (or None) and whether the answer is proven."""
+    a = _cover_matrix(inst, inst.cost <= radius)
+    greedy = _greedy_cover(a, inst.fixed, p)
+    if greedy is not None:
+        return greedy, True
+    out = _cover_mip(inst, a, np.arange(inst.n), target_weight=None,
+                     time_limit=_remaining(t0, time_limit))
+    if out.x is not None and round(out.objective) + len(inst.fixed) <= p:
+        return np.flatnonzero(out.x > 0.5), True
+    if out.status == "optimal" or out.bound + len(inst.fixed) > p + 1e-6:
+        return None, True
+    return None, False
+
+
+def _search_radius(
+    inst: Instance, p: int, radii: np.ndarray, *, time_limit: float | None, t0: float
+) -> tuple[np.ndarray, int, int]:
+    """Binary search for the smallest radius that ``p`` sites cover.
+
+    Returns the cover at ``radii[hi]``, the smallest feasible radius found, and ``low``: radii
+    below ``radii[low]`` are proven infeasible (``low >= hi``: the radius is optimal).
+    """
+    hi_cols, _ = _cover_at(inst, p, float(radii[-1]), time_limit=time_limit, t0=t0)
+    if hi_cols is None:
+        msg = "p: no choice of p sites (fixed included) reaches every origin; raise p"
+        raise ValueError(msg)
+    lo, hi = 0, len(radii) - 1  # radii[hi] is feasible
+    low = 0  # radii below radii[low] are proven infeasible
+    while lo < hi:
+        mid = (lo + hi) // 2
+        cols, sure = _cover_at(inst, p, float(radii[mid]), time_limit=time_limit, t0=t0)
+        if cols is not None:
+            hi, hi_cols = mid, cols
+        else:
+            lo = mid + 1
+            low = max(low, lo) if sure else low
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            break
+    return hi_cols, low, hi
+
+
+def _complete_sites(inst: Instance, cols: np.ndarray, p: int) -> np.ndarray:
+    """Complete a cover to ``p`` sites, greedily reducing the total cost to the nearest site."""
+    is_open = np.zeros(inst.m, dtype=bool)
+    is_open[cols] = True
+    _, d1 = inst.nearest(cols)
+    while is_open.sum() < p:
+        gain = np.bincount(inst.cols, weights=np.maximum(d1[inst.rows] - inst.cost, 0.0),
+                           minlength=inst.m)
+        gain[is_open] = -1.0
+        j = int(np.argmax(gain))
+        is_open[j] = True
+        _, d1 = inst.nearest(np.flatnonzero(is_open))
+    return np.flatnonzero(is_open)

@@ -1,7 +1,8 @@
 """Set cover: open the fewest new sites so that a share of the demand is within a radius.
 
-Holds :func:`set_cover` (full and partial covering). Its MIP, :func:`_cover_mip`, is shared with
-the p-center and lives in :mod:`~coverage.placement._common` with the notation and constants.
+Holds :func:`set_cover` (full and partial covering) and :func:`_set_cover_mip`, which checks the
+target and solves the covering MIP, :func:`_cover_mip`; the MIP is shared with the p-center and
+lives in :mod:`~coverage.placement._common` with the notation and constants.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from coverage.placement._common import (
     TOL,
     _assignment,
     _check_time_limit,
+    _cover_matrix,
     _cover_mip,
+    _covered_by_fixed,
+    _fixed_mask,
     _mip_failed,
+    _nearest_within,
     _result,
     _unreachable_error,
 )
-from coverage.placement.costs import prepare
+from coverage.placement._highs import MipOutcome
+from coverage.placement.costs import Instance, prepare
 from coverage.placement.result import PlacementResult
 
 __all__ = ["set_cover"]
@@ -90,16 +96,32 @@ def set_cover(
     inst = prepare(
         costs, weights, fixed=fixed, max_cost=max_cost, within_only=True, problems=problems
     )
-    within = inst.reach(max_cost) & (inst.weights[inst.rows] > 0)
-    a = sp.csr_array(
-        (np.ones(int(within.sum())), (inst.rows[within], inst.cols[within])),
-        shape=(inst.n, inst.m),
+    a = _cover_matrix(inst, inst.reach(max_cost) & (inst.weights[inst.rows] > 0))
+    out = _set_cover_mip(inst, a, max_cost=max_cost, target=target, time_limit=time_limit)
+    _mip_failed(out, "set_cover", time_limit)
+    open_cols = np.flatnonzero(out.x[: inst.m] > 0.5)
+    col = _nearest_within(inst, open_cols, max_cost)
+    new = float(len(open_cols) - len(inst.fixed))
+    return _result(
+        "set_cover", inst, open_cols, objective=new, assignment=_assignment(inst, col),
+        coverage=float(inst.weights[col >= 0].sum()), status=out.status,
+        bound=min(np.ceil(out.bound - 1e-6), new), seconds=time.perf_counter() - t0,
+        solver="highs", info={"target": target, "max_cost": max_cost},
     )
+
+
+def _set_cover_mip(
+    inst: Instance, a: sp.csr_array, *, max_cost: float, target: float,
+    time_limit: float | None,
+) -> MipOutcome:
+    """Solve the covering MIP for the demand no fixed site covers, after checking ``target``.
+
+    Raises a ValueError when the target cannot be met: with ``target = 1``, some weighted demand
+    reaches no candidate; below 1, less than the target is within reach.
+    """
     reachable = np.diff(a.indptr) > 0
     total = inst.total_weight
-    is_fixed = np.zeros(inst.m, dtype=bool)
-    is_fixed[inst.fixed] = True
-    by_fixed = (a @ is_fixed.astype(float)) > 0
+    by_fixed = _covered_by_fixed(a, _fixed_mask(inst))
     if target >= 1:
         _unreachable_error(
             inst,
@@ -109,34 +131,15 @@ def set_cover(
             "target or raise max_cost",
         )
         need = np.flatnonzero(reachable & ~by_fixed)
-        out = _cover_mip(inst, a, need, target_weight=None, time_limit=time_limit)
-    else:
-        best = float(inst.weights[reachable].sum())
-        goal = target * total
-        if best < goal * (1 - TOL):
-            msg = (
-                f"target: {target:g} of the weight cannot be covered within max_cost={max_cost}; "
-                f"at most {best / total:.6g} is reachable. Lower target or raise max_cost"
-            )
-            raise ValueError(msg)
-        need = np.flatnonzero(reachable & ~by_fixed)
-        rest = goal * (1 - TOL) - float(inst.weights[by_fixed].sum())
-        out = _cover_mip(inst, a, need, target_weight=max(rest, 0.0), time_limit=time_limit)
-    _mip_failed(out, "set_cover", time_limit)
-    open_cols = np.flatnonzero(out.x[: inst.m] > 0.5)
-    col, dist = inst.nearest(open_cols)
-    col = np.where(dist <= max_cost, col, -1)
-    new = float(len(open_cols) - len(inst.fixed))
-    return _result(
-        "set_cover",
-        inst,
-        open_cols,
-        objective=new,
-        assignment=_assignment(inst, col),
-        coverage=float(inst.weights[col >= 0].sum()),
-        status=out.status,
-        bound=min(np.ceil(out.bound - 1e-6), new),
-        seconds=time.perf_counter() - t0,
-        solver="highs",
-        info={"target": target, "max_cost": max_cost},
-    )
+        return _cover_mip(inst, a, need, target_weight=None, time_limit=time_limit)
+    best = float(inst.weights[reachable].sum())
+    goal = target * total
+    if best < goal * (1 - TOL):
+        msg = (
+            f"target: {target:g} of the weight cannot be covered within max_cost={max_cost}; "
+            f"at most {best / total:.6g} is reachable. Lower target or raise max_cost"
+        )
+        raise ValueError(msg)
+    need = np.flatnonzero(reachable & ~by_fixed)
+    rest = goal * (1 - TOL) - float(inst.weights[by_fixed].sum())
+    return _cover_mip(inst, a, need, target_weight=max(rest, 0.0), time_limit=time_limit)

@@ -1,4 +1,4 @@
-"""Where migrants come from and where they work: origin flows and commuting corridors.
+"""Where migrants come from: origin flows, their largest corridors and cooperation partners.
 
 **Origin flows** (户籍地 → 流入地). The first two digits of a GB/T 2260 hukou code give the origin
 province, the first four the prefecture (地级) when the code names one (digits 3–4 not ``00``).
@@ -17,25 +17,10 @@ Province names and representative points, and prefecture names, come from the re
 tables of :mod:`coverage.reference` (GB/T 2260); prefectures it does not name are reported by
 code with an empty name.
 
-**Commuting corridors** (居住地 → 工作地). :func:`commute_flows` grids both ends of every
-home → work pair on a square grid (``cell_m``, default 500 m), counts the people of each occupied
-4-D cell (home cell × work cell), smooths the counts with a 3 × 3 × 3 × 3 box sum and lets every
-occupied cell climb to its highest neighbour (steepest ascent on the grid, the grid analogue of
-mean-shift mode seeking). A corridor is the set of cells that climb to the same peak: a bundle of
-people living in one area and working in another, whatever the grid boundaries, without the
-chaining of single-linkage methods. Why not DBSCAN or HDBSCAN on the 4-D points: a dormitory puts
-thousands of people within metres of each other, so radius queries are quadratic in dense cells
-and do not finish on 1.2 million migrants, and the result would still have to be aggregated to
-publish it. The grid is linear in the number of people (one sort), deterministic, vectorized
-(81 sorted look-ups per occupied cell) and already an aggregate: a corridor's ends are the
-count-weighted means of its cell centres, never a person's point. :func:`workplace_clusters` does
-the same in 2-D on workplaces (default 250 m cells) to find the places where most migrants work —
-candidates for enterprise-based service (企业计生协会, "依附企业建协会").
-
-Privacy: every table holds aggregates only (no person ids, no individual home or work points).
-Counts are exact; rows with fewer than ``min_cell`` people (default 10) are flagged
-``suppressed``, to be left out of anything published (complementary suppression is the report's
-job). Column documentation: ``docs/flows.md``.
+Privacy: every table holds aggregates only (no person ids, no hukou codes). Counts are exact;
+rows with fewer than ``min_cell`` people (default 10) are flagged ``suppressed``, to be left out
+of anything published (complementary suppression is the report's job). Column documentation:
+``docs/flows.md``.
 """
 
 from __future__ import annotations
@@ -54,7 +39,16 @@ from coverage.reference import (
     provinces,
 )
 
-"""The province table shipped with the package."""
+__all__ = [
+    "DEST_LEVELS",
+    "ORIGIN_LEVELS",
+    "STATUSES",
+    "classify_origins",
+    "cooperation_partners",
+    "origin_flows",
+    "origin_status_counts",
+    "top_corridors",
+]
 
 ORIGIN_LEVELS = ("province", "prefecture")
 """Levels of origin aggregation."""
@@ -71,12 +65,6 @@ _FLOW_COLUMNS = [
     "prefecture_name_zh", "district", "community_id", "community_name", "migrants", "share",
     "suppressed",
 ]  # fmt: skip
-
-
-# --------------------------------------------------------------------------------------------
-# reference tables
-
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,41 +233,14 @@ def origin_flows(
         the origin province's representative point to the destination's centroid (empty for
         ``unknown``/``malformed`` rows and unassigned destinations).
     """
-    _check_columns(migrants, ("hukou_code", "community_id"), "migrants")
-    _check_columns(communities, ("community_id", "name", "district"), "communities")
-    for level in origin_levels:
-        _check_level(level, ORIGIN_LEVELS, "origin_levels")
-    for level in dest_levels:
-        _check_level(level, DEST_LEVELS, "dest_levels")
-    if communities.crs is None:
-        msg = "communities has no CRS; pass the loaded layer (in the study CRS)"
-        raise ValueError(msg)
+    _check_origin_inputs(migrants, communities, origin_levels, dest_levels)
     origins = classify_origins(migrants["hukou_code"])
     comm = communities.assign(community_id=communities["community_id"].astype("string"))
-    cid = migrants["community_id"].astype("string")
-    cid = cid.where(cid.isin(comm["community_id"]))
-    frame = pd.DataFrame(
-        {
-            "origin_status": origins["origin_status"].astype("category"),
-            "province_code": origins["province_code"].astype("category"),
-            "prefecture_code": origins["prefecture_code"].astype("category"),
-            "district": cid.map(comm.set_index("community_id")["district"]).astype("category"),
-            "community_id": cid.astype("category"),
-        }
-    )
-    parts = []
-    for o_level, d_level in itertools.product(origin_levels, dest_levels):
-        okeys = ["province_code"] + (["prefecture_code"] if o_level == "prefecture" else [])
-        dkeys = ["district"] + (["community_id"] if d_level == "community" else [])
-        counts = (
-            frame.groupby([*dkeys, "origin_status", *okeys], dropna=False, observed=True)
-            .size()
-            .rename("migrants")
-            .reset_index()
-        )
-        counts.insert(0, "origin_level", o_level)
-        counts.insert(1, "dest_level", d_level)
-        parts.append(_finish_flows(counts, comm, o_level, d_level))
+    frame = _origin_frame(origins, migrants["community_id"], comm)
+    parts = [
+        _count_flows(frame, comm, o_level, d_level)
+        for o_level, d_level in itertools.product(origin_levels, dest_levels)
+    ]
     flows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_FLOW_COLUMNS)
     flows["migrants"] = flows["migrants"].astype("int64")
     flows["suppressed"] = (flows["migrants"] < min_cell).astype(bool)
@@ -291,6 +252,61 @@ def origin_flows(
     out.attrs["origin_status_counts"] = {k: int(status.get(k, 0)) for k in STATUSES}
     out.attrs["min_cell"] = min_cell
     return out
+
+
+def _check_origin_inputs(
+    migrants: pd.DataFrame,
+    communities: gpd.GeoDataFrame,
+    origin_levels: tuple[str, ...],
+    dest_levels: tuple[str, ...],
+) -> None:
+    """Raise on missing columns, unknown levels or communities without a CRS."""
+    _check_columns(migrants, ("hukou_code", "community_id"), "migrants")
+    _check_columns(communities, ("community_id", "name", "district"), "communities")
+    for level in origin_levels:
+        _check_level(level, ORIGIN_LEVELS, "origin_levels")
+    for level in dest_levels:
+        _check_level(level, DEST_LEVELS, "dest_levels")
+    if communities.crs is None:
+        msg = "communities has no CRS; pass the loaded layer (in the study CRS)"
+        raise ValueError(msg)
+
+
+def _origin_frame(
+    origins: pd.DataFrame, community_ids: pd.Series, comm: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """Origin and destination keys of every migrant, as categories (fast to group).
+
+    A migrant whose community is not in ``comm`` has an empty destination.
+    """
+    cid = community_ids.astype("string")
+    cid = cid.where(cid.isin(comm["community_id"]))
+    return pd.DataFrame(
+        {
+            "origin_status": origins["origin_status"].astype("category"),
+            "province_code": origins["province_code"].astype("category"),
+            "prefecture_code": origins["prefecture_code"].astype("category"),
+            "district": cid.map(comm.set_index("community_id")["district"]).astype("category"),
+            "community_id": cid.astype("category"),
+        }
+    )
+
+
+def _count_flows(
+    frame: pd.DataFrame, comm: gpd.GeoDataFrame, o_level: str, d_level: str
+) -> pd.DataFrame:
+    """Count the migrants of ``frame`` for one pair of levels, with names and shares."""
+    okeys = ["province_code"] + (["prefecture_code"] if o_level == "prefecture" else [])
+    dkeys = ["district"] + (["community_id"] if d_level == "community" else [])
+    counts = (
+        frame.groupby([*dkeys, "origin_status", *okeys], dropna=False, observed=True)
+        .size()
+        .rename("migrants")
+        .reset_index()
+    )
+    counts.insert(0, "origin_level", o_level)
+    counts.insert(1, "dest_level", d_level)
+    return _finish_flows(counts, comm, o_level, d_level)
 
 
 def _finish_flows(
@@ -471,299 +487,3 @@ def cooperation_partners(
     rows["suppressed"] = rows["migrants"] < min_cell
     cols = ["district", "community_id", "rank", *names, "migrants", "share", "suppressed", "reason"]
     return rows[cols].reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# commuting
-
-
-def _grid_modes(cells: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Assign occupied grid cells to density peaks by steepest ascent.
-
-    Parameters
-    ----------
-    cells
-        ``(m, d)`` integer indices of distinct occupied cells.
-    counts
-        People in each cell.
-
-    Returns
-    -------
-    numpy.ndarray
-        For every cell, the index (into ``cells``) of the peak it climbs to.
-    """
-    m, d = cells.shape
-    if m == 0:
-        return np.zeros(0, dtype=np.int64)
-    lo = cells.min(axis=0) - 1
-    span = cells.max(axis=0) - lo + 2
-    if float(np.prod(span.astype(float))) >= 2.0**62:
-        msg = "the grid is too large for 64-bit cell keys; use a larger cell size"
-        raise ValueError(msg)
-    strides = np.cumprod(np.concatenate([[1], span[::-1][:-1]]))[::-1].astype(np.int64)
-    keys = ((cells - lo) * strides).sum(axis=1)
-    order = np.argsort(keys, kind="stable")
-    skeys = keys[order]
-    scounts = counts[order].astype(np.int64)
-    offsets = np.array(list(itertools.product((-1, 0, 1), repeat=d)), dtype=np.int64) @ strides
-    offsets = offsets[offsets != 0]
-
-    def neighbours(offset: np.int64) -> tuple[np.ndarray, np.ndarray]:
-        query = skeys + offset  # sorted: a fast search
-        pos = np.minimum(np.searchsorted(skeys, query), m - 1)
-        return pos, skeys[pos] == query
-
-    density = scounts.copy()
-    for off in offsets:
-        pos, hit = neighbours(off)
-        density += np.where(hit, scounts[pos], 0)
-    score = density * m + np.arange(m)  # unique: ties broken by key order
-    best = np.arange(m)
-    best_score = score.copy()
-    for off in offsets:
-        pos, hit = neighbours(off)
-        cand = np.where(hit, score[pos], -1)
-        better = cand > best_score
-        best[better] = pos[better]
-        best_score[better] = cand[better]
-    while True:
-        nxt = best[best]
-        if np.array_equal(nxt, best):
-            break
-        best = nxt
-    out = np.empty(m, dtype=np.int64)
-    out[order] = order[best]
-    return out
-
-
-def _cells_of(xy: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct cells of points ``(n, d)``, their counts and each point's cell index."""
-    idx = np.floor(xy / cell_m).astype(np.int64)
-    cells, inverse, counts = np.unique(idx, axis=0, return_inverse=True, return_counts=True)
-    return cells, counts, inverse.reshape(-1)
-
-
-def _locate(points: np.ndarray, communities: gpd.GeoDataFrame | None) -> dict[str, np.ndarray]:
-    """District and community id containing each point (``<NA>`` outside)."""
-    n = len(points)
-    district = pd.array([pd.NA] * n, dtype="string")
-    community = pd.array([pd.NA] * n, dtype="string")
-    if communities is not None and n:
-        hit_pt, hit_poly = communities.sindex.query(points, predicate="within")
-        first = np.unique(hit_pt, return_index=True)[1]
-        hit_pt, hit_poly = hit_pt[first], hit_poly[first]
-        district[hit_pt] = communities["district"].astype("string").to_numpy()[hit_poly]
-        community[hit_pt] = communities["community_id"].astype("string").to_numpy()[hit_poly]
-    return {"district": district, "community_id": community}
-
-
-def _home_work(migrants: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, int]:
-    _check_columns(migrants, ("work_x", "work_y"), "migrants")
-    hx = shapely.get_x(migrants.geometry.to_numpy())
-    hy = shapely.get_y(migrants.geometry.to_numpy())
-    wx = migrants["work_x"].to_numpy(dtype=float)
-    wy = migrants["work_y"].to_numpy(dtype=float)
-    ok = np.isfinite(hx) & np.isfinite(hy) & np.isfinite(wx) & np.isfinite(wy)
-    return np.column_stack([hx, hy])[ok], np.column_stack([wx, wy])[ok], int((~ok).sum())
-
-
-def _grid_groups(xy: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group points (rows of ``xy``, any even number of coordinates) by grid hill climbing.
-
-    Returns each group's size, its count-weighted mean of cell centres (one column per
-    coordinate) and its number of cells (see :func:`_cells_of` and :func:`_grid_modes`).
-    """
-    if not cell_m > 0:
-        msg = f"cell_m must be a positive number of metres, got {cell_m!r}"
-        raise ValueError(msg)
-    cells, counts, _ = _cells_of(xy, cell_m)
-    label = _grid_modes(cells, counts)
-    peaks, group = np.unique(label, return_inverse=True)
-    centre = (cells + 0.5) * cell_m
-    size = np.bincount(group, weights=counts, minlength=len(peaks)).astype(np.int64)
-    means = np.column_stack([
-        np.bincount(group, weights=counts * centre[:, k], minlength=len(peaks))
-        for k in range(xy.shape[1])
-    ]) / np.maximum(size, 1)[:, None]
-    return size, means, np.bincount(group, minlength=len(peaks))
-
-
-def commute_flows(
-    migrants: gpd.GeoDataFrame,
-    *,
-    cell_m: float = 500.0,
-    min_migrants: int = 10,
-    min_length_m: float | None = None,
-    top: int | None = None,
-    communities: gpd.GeoDataFrame | None = None,
-    min_cell: int = 10,
-) -> gpd.GeoDataFrame:
-    """Find home → work commuting corridors (the ``commute_flows`` layer).
-
-    Both ends of every migrant with a known residence and workplace are put on a square grid of
-    ``cell_m``; the occupied 4-D cells (home cell × work cell) are smoothed by a 3⁴ box sum and
-    grouped by steepest ascent to their density peak (see the module docstring). Each group is a
-    corridor; its ends are the count-weighted means of its cells' centres.
-
-    Parameters
-    ----------
-    migrants
-        Migrants in a metric CRS: residence points and ``work_x``/``work_y`` (NaN when unknown).
-    cell_m
-        Grid cell size, metres.
-    min_migrants
-        Corridors with fewer people are left out (counted in ``attrs``).
-    min_length_m
-        Corridors shorter than this (home and work end closer, metres) are left out and counted
-        as ``local`` — people who live where they work (dormitories in factory parks); default
-        ``cell_m``. See :func:`workplace_clusters` for them.
-    top
-        Keep only the ``top`` largest corridors.
-    communities
-        When given, the district and community at each end are added.
-    min_cell
-        Corridors with fewer people are flagged ``suppressed``.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``corridor_id`` (1 = largest), ``migrants``, ``cells``, ``length_m``, ``home_district``,
-        ``home_community_id``, ``work_district``, ``work_community_id``, ``suppressed``; a line
-        from the home end to the work end, in the migrants' CRS; by decreasing ``migrants``.
-        ``attrs["commute_counts"]``: ``migrants``, ``no_workplace``, ``commuters``,
-        ``in_corridors``, ``local``, ``small`` (in groups below ``min_migrants``),
-        ``beyond_top``.
-    """
-    min_length_m = cell_m if min_length_m is None else min_length_m
-    home, work, no_work = _home_work(migrants)
-    size, ends, ncells = _grid_groups(np.column_stack([home, work]), cell_m)
-    length = np.hypot(ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1])
-    big = size >= min_migrants
-    far = length >= min_length_m
-    keep = np.flatnonzero(big & far)
-    keep = keep[
-        np.lexsort((ends[keep, 3], ends[keep, 2], ends[keep, 1], ends[keep, 0], -size[keep]))
-    ]
-    beyond = int(size[keep[top:]].sum()) if top is not None else 0
-    keep = keep[:top] if top is not None else keep
-    home_pts = shapely.points(ends[keep, 0], ends[keep, 1])
-    work_pts = shapely.points(ends[keep, 2], ends[keep, 3])
-    at_home = _locate(home_pts, communities)
-    at_work = _locate(work_pts, communities)
-    out = gpd.GeoDataFrame(
-        {
-            "corridor_id": np.arange(1, len(keep) + 1),
-            "migrants": size[keep],
-            "cells": ncells[keep],
-            "length_m": np.round(length[keep], 1),
-            "home_district": at_home["district"],
-            "home_community_id": at_home["community_id"],
-            "work_district": at_work["district"],
-            "work_community_id": at_work["community_id"],
-            "suppressed": size[keep] < min_cell,
-        },
-        geometry=shapely.linestrings(
-            np.stack([ends[keep, :2], ends[keep, 2:]], axis=1).reshape(-1, 2, 2)
-        )
-        if len(keep)
-        else np.array([], dtype=object),
-        crs=migrants.crs,
-    )
-    out.attrs["commute_counts"] = {
-        "migrants": len(migrants),
-        "no_workplace": no_work,
-        "commuters": len(home),
-        "in_corridors": int(size[keep].sum()),
-        "local": int(size[big & ~far].sum()),
-        "small": int(size[~big].sum()),
-        "beyond_top": beyond,
-    }
-    out.attrs["cell_m"] = cell_m
-    out.attrs["min_cell"] = min_cell
-    return out
-
-
-def workplace_clusters(
-    migrants: gpd.GeoDataFrame,
-    *,
-    cell_m: float = 250.0,
-    min_migrants: int = 50,
-    top: int | None = None,
-    sites: gpd.GeoDataFrame | None = None,
-    communities: gpd.GeoDataFrame | None = None,
-    min_cell: int = 10,
-) -> gpd.GeoDataFrame:
-    """Find where most migrants work: candidates for enterprise-based service (企业计生协会).
-
-    Workplaces are gridded (``cell_m``), smoothed by a 3 × 3 box sum and grouped by steepest
-    ascent to their density peak, as in :func:`commute_flows`.
-
-    Parameters
-    ----------
-    migrants
-        Migrants with ``work_x``/``work_y`` in a metric CRS (NaN when unknown).
-    cell_m
-        Grid cell size, metres.
-    min_migrants
-        Clusters with fewer workers are left out.
-    top
-        Keep only the ``top`` largest clusters.
-    sites
-        Service points (``site_id``, ``kind``) in the same CRS: when given, the nearest one
-        (straight-line distance) and the nearest enterprise association are added.
-    communities
-        When given, the district and community of each centroid are added.
-    min_cell
-        Clusters with fewer workers are flagged ``suppressed``.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``cluster_id`` (1 = largest), ``migrants``, ``cells``, ``area_km2`` (area of its cells),
-        ``district``, ``community_id``, ``nearest_site_id``, ``nearest_site_kind``,
-        ``nearest_site_m``, ``nearest_enterprise_association_m``, ``suppressed``; the centroid
-        (count-weighted mean of cell centres) as a point; by decreasing ``migrants``.
-        ``attrs["workers"]`` counts migrants with a known workplace.
-    """
-    _check_columns(migrants, ("work_x", "work_y"), "migrants")
-    wx = migrants["work_x"].to_numpy(dtype=float)
-    wy = migrants["work_y"].to_numpy(dtype=float)
-    ok = np.isfinite(wx) & np.isfinite(wy)
-    size, centre, ncells = _grid_groups(np.column_stack([wx[ok], wy[ok]]), cell_m)
-    cx, cy = centre[:, 0], centre[:, 1]
-    keep = np.flatnonzero(size >= min_migrants)
-    keep = keep[np.lexsort((cy[keep], cx[keep], -size[keep]))][:top]
-    points = shapely.points(cx[keep], cy[keep])
-    at = _locate(points, communities)
-    out = gpd.GeoDataFrame(
-        {
-            "cluster_id": np.arange(1, len(keep) + 1),
-            "migrants": size[keep],
-            "cells": ncells[keep],
-            "area_km2": ncells[keep] * cell_m**2 / 1e6,
-            "district": at["district"],
-            "community_id": at["community_id"],
-        },
-        geometry=points,
-        crs=migrants.crs,
-    )
-    out["nearest_site_id"] = pd.array([pd.NA] * len(out), dtype="string")
-    out["nearest_site_kind"] = pd.array([pd.NA] * len(out), dtype="string")
-    out["nearest_site_m"] = np.nan
-    out["nearest_enterprise_association_m"] = np.nan
-    if sites is not None and len(sites) and len(out):
-        (src, dst), dist = sites.sindex.nearest(points, return_distance=True, return_all=False)
-        ids = sites["site_id"].astype("string").to_numpy()
-        kinds = sites["kind"].astype("string").to_numpy()
-        out.loc[out.index[src], "nearest_site_id"] = ids[dst]
-        out.loc[out.index[src], "nearest_site_kind"] = kinds[dst]
-        out.loc[out.index[src], "nearest_site_m"] = np.round(dist, 1)
-        ea = sites[(sites["kind"] == "enterprise_association").to_numpy(dtype=bool)]
-        if len(ea):
-            (src, _), dist = ea.sindex.nearest(points, return_distance=True, return_all=False)
-            out.loc[out.index[src], "nearest_enterprise_association_m"] = np.round(dist, 1)
-    out["suppressed"] = out["migrants"] < min_cell
-    out.attrs["workers"] = int(ok.sum())
-    out.attrs["cell_m"] = cell_m
-    out.attrs["min_cell"] = min_cell
-    return out

@@ -1,0 +1,104 @@
+"""The main job, a recommendation and the report, with the routing done once or twice.
+
+Run with ``python benchmarks/bench_engine.py [--size default] [--repeat 2]``.
+
+What ``coverage demo`` and ``coverage report`` on a project without current results do (the
+project's workspace, :func:`coverage.engine.workspace.load_results`): run the main job, build
+the analysis model of scenarios, recommend new service points and staff, write the report. The
+model used to snap and route every person again right after the main job had; it now starts
+from the main job's routing (:class:`coverage.engine.baseline.Baseline`). Both ways are run
+here, alternately, on the same inputs and network, step by step:
+
+* **routed twice**: ``ScenarioModel(study, network=net)``, as before;
+* **routed once**: ``ScenarioModel(study, baseline=results.baseline)``.
+
+The two recommendations (their every layer) must be identical; the script stops otherwise.
+Wall-clock seconds on a shared machine: the best of ``--repeat`` rounds is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_network as bn  # a sibling script, not a package
+
+STEPS = ("load inputs and network", "main job", "analysis model", "recommend", "report")
+
+
+def one_round(project: Path, shared: bool, out: Path) -> tuple[dict[str, float], Any]:
+    """Time each step of run + recommend + report; the recommendation's layers too."""
+    from coverage.engine.recommend import recommend
+    from coverage.engine.run import run_study
+    from coverage.engine.scenario import ScenarioModel
+    from coverage.io.loaders import load_study
+    from coverage.network import RoadNetwork
+    from coverage.report import make_report
+
+    times: dict[str, float] = {}
+
+    def step(name: str, work: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        value = work()
+        times[name] = time.perf_counter() - start
+        return value
+
+    study, net = step("load inputs and network", lambda: (
+        (s := load_study(project)), RoadNetwork.from_study(s, mode="walk")))
+    results = step("main job", lambda: run_study(study, network=net))
+    model = step("analysis model", lambda: (
+        ScenarioModel(study, baseline=results.baseline) if shared
+        else ScenarioModel(study, network=net)))
+    rec = step("recommend", lambda: recommend(model, new_sites=3, new_staff=10))
+    step("report", lambda: make_report(project, layers={**results.layers(), **rec.layers},
+                                       formats=("html", "xlsx", "pdf"), out=out))
+    return times, rec.layers
+
+
+def same_layers(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    """Stop unless both recommendations hold the same layers with the same values."""
+    if list(a) != list(b):
+        raise SystemExit(f"different layers: {list(a)} and {list(b)}")
+    for name in a:
+        pd.testing.assert_frame_equal(pd.DataFrame(a[name]), pd.DataFrame(b[name]),
+                                      check_exact=True, obj=name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="default", choices=["small", "default", "large"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--demo-dir", type=Path, default=None)
+    parser.add_argument("--repeat", type=int, default=2, help="Rounds of each way (2).")
+    args = parser.parse_args()
+    project = bn.demo_project(args.size, args.seed, args.demo_dir)
+    best: dict[bool, dict[str, float]] = {}
+    layers: dict[bool, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(args.repeat):
+            for shared in (False, True):
+                times, layers[shared] = one_round(project, shared, Path(tmp) / f"{k}{shared}")
+                best[shared] = {s: min(t, best.get(shared, {}).get(s, t))
+                                for s, t in times.items()}
+                print(f"round {k + 1}, routed {'once' if shared else 'twice'}: "
+                      f"{sum(times.values()):.1f} s", flush=True)
+    same_layers(layers[False], layers[True])
+    print(f"\nrun + recommend + report, {args.size} demo city, best of {args.repeat} (s):")
+    print(f"  {'step':26}{'routed twice':>14}{'routed once':>14}")
+    for s in STEPS:
+        print(f"  {s:26}{best[False][s]:>14.2f}{best[True][s]:>14.2f}")
+    twice, once = (sum(best[x].values()) for x in (False, True))
+    print(f"  {'total':26}{twice:>14.2f}{once:>14.2f}   ({100 * (1 - once / twice):.0f} % less)")
+    print("  the two recommendations are identical (every layer, every value)")
+
+
+if __name__ == "__main__":
+    main()
