@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coverage.io.loaders import coerce_column, load_study
+from coverage.io.columns import coerce_column
+from coverage.io.loaders import load_study
 from coverage.io.privacy import hash_ids, load_salt, looks_like_national_id, normalize_national_ids
 from coverage.io.schema import LAYERS
 from coverage.io.validation import Problems
@@ -125,7 +126,7 @@ def test_loader_hashes_every_writing(tiny_project: Path) -> None:
 
 def test_a_15_digit_code_of_a_place_is_not_hashed() -> None:
     """Only in layers about people is a 15-digit number taken for a first-generation ID."""
-    from coverage.io.loaders import coerce_column
+    from coverage.io.columns import coerce_column
     from coverage.io.schema import COMMUNITIES
     from coverage.io.validation import Problems
 

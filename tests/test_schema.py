@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage.io.loaders import _norm
+from coverage.io.columns import _norm
 from coverage.io.schema import LAYERS, category_lookup
 
 DATA_MD = Path(__file__).resolve().parents[1] / "docs" / "data.md"

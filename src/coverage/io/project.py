@@ -231,24 +231,37 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
             crs = parse_system(str(crs))
         except ValueError as exc:
             raise _fail(path, f"[{where}] crs", str(exc)) from None
+    columns = _layer_columns(path, name, table)
+    return LayerConfig(
+        name=name,
+        path=_resolve(path.parent / table["path"]),
+        source=table["path"],
+        crs=crs,
+        columns=columns,
+        **_reading_options(path, where, table),
+    )
+
+
+def _layer_columns(path: Path, name: str, table: dict[str, Any]) -> dict[str, str]:
+    """Return a layer's ``columns`` mapping, checked: fields of the layer → headers as text."""
+    where = f"layers.{name}"
     columns = table.get("columns", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise _fail(
-            path,
-            f"[{where}.columns]",
-            'map field names to file headers as text, e.g. person_id = "人员编号"',
-        )
+        raise _fail(path, f"[{where}.columns]",
+                    'map field names to file headers as text, e.g. person_id = "人员编号"')
     if name in LAYERS:
         known = set(LAYERS[name].names)
         for key in columns:
             if key not in known:
                 close = difflib.get_close_matches(key, sorted(known), n=1)
-                hint = (
-                    f"did you mean {close[0]!r}?"
-                    if close
-                    else f"fields: {', '.join(LAYERS[name].names)}"
-                )
+                hint = (f"did you mean {close[0]!r}?" if close
+                        else f"fields: {', '.join(LAYERS[name].names)}")
                 raise _fail(path, f"[{where}.columns]", f"unknown field {key!r}; {hint}")
+    return dict(columns)
+
+
+def _reading_options(path: Path, where: str, table: dict[str, Any]) -> dict[str, Any]:
+    """Return how a layer's file is read (header row, repair, encoding, sheet, ...), checked."""
     header_row = table.get("header_row", 1)
     if isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1:
         raise _fail(path, f"[{where}] header_row", f"{header_row!r} must be a whole number ≥ 1")
@@ -262,11 +275,8 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
         if encoding != "auto" and not codecs.lookup(encoding)._is_text_encoding:
             raise LookupError
     except LookupError:
-        raise _fail(
-            path,
-            f"[{where}] encoding",
-            f"{encoding!r} is not an encoding; use auto, utf-8 or gb18030",
-        ) from None
+        raise _fail(path, f"[{where}] encoding",
+                    f"{encoding!r} is not an encoding; use auto, utf-8 or gb18030") from None
     sheet = table.get("sheet")
     if sheet is not None and (
         isinstance(sheet, bool)
@@ -280,45 +290,21 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
     if delimiter is not None and (
         not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n'
     ):
-        raise _fail(
-            path,
-            f"[{where}] delimiter",
-            f'{delimiter!r} must be one character such as ",", ";" or "\\t"',
-        )
+        raise _fail(path, f"[{where}] delimiter",
+                    f'{delimiter!r} must be one character such as ",", ";" or "\\t"')
     layer_name = table.get("layer")
     if layer_name is not None and (
         isinstance(layer_name, bool) or not isinstance(layer_name, str | int)
     ):
         raise _fail(path, f"[{where}] layer", f"{layer_name!r} must be a layer name")
-    return LayerConfig(
-        name=name,
-        path=_resolve(path.parent / table["path"]),
-        source=table["path"],
-        crs=crs,
-        encoding=encoding,
-        sheet=sheet,
-        header_row=header_row,
-        layer=layer_name,
-        columns=dict(columns),
-        repair=repair,
-        delimiter=delimiter,
-    )
+    return {"header_row": header_row, "repair": repair, "encoding": encoding, "sheet": sheet,
+            "delimiter": delimiter, "layer": layer_name}
 
 
 def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
     _check_keys(path, table, _PARAM_KEYS, "parameters")
     defaults = Parameters()
-    speeds = dict(defaults.speeds_kmh)
-    given = table.get("speeds_kmh", {})
-    if not isinstance(given, dict):
-        raise _fail(path, "[parameters] speeds_kmh", "write it as { walk = 4.5, ebike = 15.0 }")
-    _check_keys(path, given, set(DEFAULT_SPEEDS_KMH), "parameters.speeds_kmh")
-    for mode, speed in given.items():
-        speeds[mode] = _number(path, f"[parameters.speeds_kmh] {mode}", speed, strict=True)
-        low, high = SPEED_RANGE_KMH[mode]
-        if not low <= speeds[mode] <= high:
-            raise _fail(path, f"[parameters.speeds_kmh] {mode}",
-                        f"{speeds[mode]:g} km/h is not a {mode} speed; use {low:g}–{high:g}")
+    speeds = _speeds(path, table, defaults)
     thresholds = table.get("thresholds_min", list(defaults.thresholds_min))
     if not isinstance(thresholds, list) or not thresholds:
         raise _fail(
@@ -335,6 +321,49 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
         raise _fail(path, "[parameters] thresholds_min",
                     f"give at most 6 thresholds of at most {MAX_THRESHOLD_MIN:g} minutes "
                     "(the plan's life circles are 5, 10 and 15 minutes)")
+    standard, whole = _staffing(path, table, defaults)
+    targets = dict(DEFAULT_TARGETS)
+    given_targets = table.get("targets", {})
+    _check_keys(path, given_targets, set(DEFAULT_TARGETS), "parameters.targets")
+    for key, value in given_targets.items():
+        value = _number(path, f"[parameters.targets] {key}", value)
+        if key != "rh_checks_per_year" and value > 1:
+            raise _fail(path, f"[parameters.targets] {key}",
+                        f"{value:g} is a share and must be ≤ 1 (write 0.9 for 90 %)")
+        targets[key] = value
+    max_snap_m = table.get("max_snap_m", defaults.max_snap_m)
+    tolerance = table.get("study_area_tolerance_m", defaults.study_area_tolerance_m)
+    return Parameters(
+        speeds_kmh=speeds,
+        thresholds_min=minutes,
+        max_snap_m=_number(path, "[parameters] max_snap_m", max_snap_m, strict=True),
+        study_area_tolerance_m=_number(path, "[parameters] study_area_tolerance_m", tolerance),
+        staffing_standard=standard,
+        targets=targets,
+        **whole,
+    )
+
+
+def _speeds(path: Path, table: dict[str, Any], defaults: Parameters) -> dict[str, float]:
+    """Return the travel speeds, the defaults for the modes not given; each checked."""
+    speeds = dict(defaults.speeds_kmh)
+    given = table.get("speeds_kmh", {})
+    if not isinstance(given, dict):
+        raise _fail(path, "[parameters] speeds_kmh", "write it as { walk = 4.5, ebike = 15.0 }")
+    _check_keys(path, given, set(DEFAULT_SPEEDS_KMH), "parameters.speeds_kmh")
+    for mode, speed in given.items():
+        speeds[mode] = _number(path, f"[parameters.speeds_kmh] {mode}", speed, strict=True)
+        low, high = SPEED_RANGE_KMH[mode]
+        if not low <= speeds[mode] <= high:
+            raise _fail(path, f"[parameters.speeds_kmh] {mode}",
+                        f"{speeds[mode]:g} km/h is not a {mode} speed; use {low:g}–{high:g}")
+    return speeds
+
+
+def _staffing(
+    path: Path, table: dict[str, Any], defaults: Parameters
+) -> tuple[str | float, dict[str, int]]:
+    """Return ``[parameters.staffing]``: the standard, and the whole-number settings by name."""
     staffing = table.get("staffing", {})
     _check_keys(path, staffing, _STAFFING_KEYS, "parameters.staffing")
     whole = {}
@@ -348,44 +377,12 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
     standard = staffing.get("standard", defaults.staffing_standard)
     if isinstance(standard, str):
         if standard not in STAFFING_STANDARDS:
-            raise _fail(
-                path,
-                "[parameters.staffing] standard",
-                f"{standard!r} is not a standard; use one of "
-                f"{', '.join(STAFFING_STANDARDS)} or staff per 1,000 people as a number",
-            )
+            raise _fail(path, "[parameters.staffing] standard",
+                        f"{standard!r} is not a standard; use one of "
+                        f"{', '.join(STAFFING_STANDARDS)} or staff per 1,000 people as a number")
     else:
         standard = _number(path, "[parameters.staffing] standard", standard, strict=True)
-    targets = dict(DEFAULT_TARGETS)
-    given_targets = table.get("targets", {})
-    _check_keys(path, given_targets, set(DEFAULT_TARGETS), "parameters.targets")
-    for key, value in given_targets.items():
-        value = _number(path, f"[parameters.targets] {key}", value)
-        if key != "rh_checks_per_year" and value > 1:
-            raise _fail(
-                path,
-                f"[parameters.targets] {key}",
-                f"{value:g} is a share and must be ≤ 1 (write 0.9 for 90 %)",
-            )
-        targets[key] = value
-    return Parameters(
-        speeds_kmh=speeds,
-        thresholds_min=minutes,
-        max_snap_m=_number(
-            path,
-            "[parameters] max_snap_m",
-            table.get("max_snap_m", defaults.max_snap_m),
-            strict=True,
-        ),
-        study_area_tolerance_m=_number(
-            path,
-            "[parameters] study_area_tolerance_m",
-            table.get("study_area_tolerance_m", defaults.study_area_tolerance_m),
-        ),
-        staffing_standard=standard,
-        targets=targets,
-        **whole,
-    )
+    return standard, whole
 
 
 def load_project(path: str | Path) -> Project:
@@ -406,25 +403,7 @@ def load_project(path: str | Path) -> Project:
     ProjectError
         When the file is missing, is not valid TOML, or holds an unknown key or a bad value.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / PROJECT_FILE
-    if not path.exists():
-        msg = (
-            f"{path}: no project file here; create one with `coverage init DIR` or `coverage demo`"
-        )
-        raise ProjectError(msg)
-    if not path.is_file():  # a folder or a FIFO (reading one would wait for a writer)
-        msg = f"{path}: not a regular file; give the project folder or its project.toml"
-        raise ProjectError(msg)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise _fail(path, "syntax", f"{exc}; the file must be UTF-8 TOML") from None
-    except OSError as exc:
-        msg = f"{path}: cannot read it ({exc.strerror or type(exc).__name__})"
-        raise ProjectError(msg) from None
-    path = path.resolve()
+    path, data = _read_toml(Path(path))
     _check_keys(path, data, _TOP_KEYS, "top level")
     head = data.get("project", {})
     _check_keys(path, head, _PROJECT_KEYS, "project")
@@ -433,41 +412,15 @@ def load_project(path: str | Path) -> Project:
         raise _fail(path, "[project] language", f'{language!r} must be "zh" or "en"')
     study_crs = str(head.get("study_crs", "auto"))
     if study_crs != "auto":
-        import pyproj
-
-        try:
-            crs = pyproj.CRS.from_user_input(study_crs)
-        except pyproj.exceptions.CRSError:
-            raise _fail(
-                path,
-                "[project] study_crs",
-                f'{study_crs!r} is not a CRS; use "auto" or e.g. "EPSG:32650"',
-            ) from None
-        if crs.to_epsg() in (3857, 3395, 900913, 54004):
-            raise _fail(
-                path,
-                "[project] study_crs",
-                f"{study_crs!r} is a Mercator projection: its distances are too long "
-                'by 1/cos(latitude) (about 9 % in southern China); use "auto" or a '
-                "UTM or Gauss–Krüger zone",
-            )
-        if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
-            raise _fail(
-                path,
-                "[project] study_crs",
-                f'{study_crs!r} must be a projected CRS in metres, e.g. "EPSG:32650"',
-            )
+        _check_study_crs(path, study_crs)
     layers_table = data.get("layers", {})
     allowed = set(LAYERS) | set(FILE_LAYERS)
     _check_keys(path, layers_table, allowed, "layers")
     layers = {name: _layer(path, name, table) for name, table in layers_table.items()}
     for name in [*(n for n, lay in LAYERS.items() if lay.required), *FILE_LAYERS]:
         if name not in layers:
-            raise _fail(
-                path,
-                "[layers]",
-                f"the {name!r} layer is required; add [layers.{name}] with its path and crs",
-            )
+            raise _fail(path, "[layers]", f"the {name!r} layer is required; add "
+                        f"[layers.{name}] with its path and crs")
     privacy = data.get("privacy", {})
     _check_keys(path, privacy, _PRIVACY_KEYS, "privacy")
     min_cell = privacy.get("min_cell", 10)
@@ -493,6 +446,47 @@ def load_project(path: str | Path) -> Project:
         salt_file=path.parent / str(privacy.get("salt_file", ".coverage-salt")),
         output_dir=path.parent / str(outputs.get("dir", "results")),
     )
+
+
+def _read_toml(path: Path) -> tuple[Path, dict[str, Any]]:
+    """Find and parse the project file; return its resolved path and its tables."""
+    if path.is_dir():
+        path = path / PROJECT_FILE
+    if not path.exists():
+        msg = (
+            f"{path}: no project file here; create one with `coverage init DIR` or `coverage demo`"
+        )
+        raise ProjectError(msg)
+    if not path.is_file():  # a folder or a FIFO (reading one would wait for a writer)
+        msg = f"{path}: not a regular file; give the project folder or its project.toml"
+        raise ProjectError(msg)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(path, "syntax", f"{exc}; the file must be UTF-8 TOML") from None
+    except OSError as exc:
+        msg = f"{path}: cannot read it ({exc.strerror or type(exc).__name__})"
+        raise ProjectError(msg) from None
+    return path.resolve(), data
+
+
+def _check_study_crs(path: Path, study_crs: str) -> None:
+    """Raise unless ``study_crs`` is a projected CRS in metres that is not a Mercator one."""
+    import pyproj
+
+    try:
+        crs = pyproj.CRS.from_user_input(study_crs)
+    except pyproj.exceptions.CRSError:
+        raise _fail(path, "[project] study_crs",
+                    f'{study_crs!r} is not a CRS; use "auto" or e.g. "EPSG:32650"') from None
+    if crs.to_epsg() in (3857, 3395, 900913, 54004):
+        raise _fail(path, "[project] study_crs",
+                    f"{study_crs!r} is a Mercator projection: its distances are too long "
+                    'by 1/cos(latitude) (about 9 % in southern China); use "auto" or a '
+                    "UTM or Gauss–Krüger zone")
+    if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
+        raise _fail(path, "[project] study_crs",
+                    f'{study_crs!r} must be a projected CRS in metres, e.g. "EPSG:32650"')
 
 
 TEMPLATE = """\

@@ -2,7 +2,7 @@
 
 Every optional column and optional layer of the data model (``docs/data.md``) may be absent. The
 loader gives every layer all of its columns (an absent optional column is all empty, see
-:mod:`coverage.io.loaders`), so the question here is only whether a column *has values*. An
+:mod:`coverage.io.layers`), so the question here is only whether a column *has values*. An
 analysis whose data is missing is not computed, and its reason is recorded once, in the
 ``run_info`` layer (keys ``skipped:<analysis>`` and ``estimated:<analysis>``). The CLI summary,
 the reports and the web app read the reasons from there; nothing else decides what was skipped.
