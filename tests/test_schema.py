@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from coverage.io.columns import _norm
+from coverage.io.columns import header_key
 from coverage.io.schema import LAYERS, category_lookup
 
 DATA_MD = Path(__file__).resolve().parents[1] / "docs" / "data.md"
@@ -30,7 +30,7 @@ def test_headers_match_one_column_only(name: str) -> None:
     seen: dict[str, str] = {}
     for col in LAYERS[name].columns:
         for header in (col.name, *col.aliases):
-            key = _norm(header)
+            key = header_key(header)
             assert seen.setdefault(key, col.name) == col.name, (header, seen[key], col.name)
 
 

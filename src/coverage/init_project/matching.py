@@ -24,14 +24,9 @@ from coverage.init_project.guesses import (
     SAMPLE_ROWS,
     ColumnGuess,
 )
-from coverage.io.columns import coerce_column
+from coverage.io.columns import coerce_column, header_key
 from coverage.io.schema import Column, Layer
 from coverage.io.validation import Problems
-
-
-def _exact_key(text: str) -> str:
-    """Normalise a header as the loader does (:func:`coverage.io.columns.resolve_columns`)."""
-    return "".join(text.replace("\ufeff", "").split()).strip("*＊").casefold()
 
 
 def _loose_key(text: str) -> str:
@@ -162,13 +157,13 @@ def _recognised(
     """Map what the loader recognises: the canonical name, then the aliases in their order."""
     by_key: dict[str, list[str]] = {}
     for h in headers:
-        by_key.setdefault(_exact_key(h), []).append(h)
+        by_key.setdefault(header_key(h), []).append(h)
     for col in layer.columns:
         if col.name not in guesses:
             continue
         found: list[tuple[str, str]] = []
         for n in (col.name, *col.aliases):
-            found += [(h, n) for h in by_key.get(_exact_key(n), []) if h not in used]
+            found += [(h, n) for h in by_key.get(header_key(n), []) if h not in used]
         found = list(dict.fromkeys(found))
         if found:
             header, via = found[0]

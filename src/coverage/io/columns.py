@@ -24,7 +24,7 @@ _Report = Callable[..., None]
 """Adds a problem for the rows of a mask: ``(mask, rule, hint[, severity])``."""
 
 
-def _norm(header: str) -> str:
+def header_key(header: str) -> str:
     """Normalise a header for matching: trim, case-fold, drop spaces, asterisks and BOMs."""
     return "".join(header.replace("\ufeff", "").split()).strip("*＊").casefold()
 
@@ -37,9 +37,9 @@ def headers_shown(headers: list[str], layer: Layer, config: LayerConfig) -> bool
     """
     if not layer.personal:
         return True
-    names = {_norm(n) for c in layer.columns for n in (c.name, *c.aliases)}
+    names = {header_key(n) for c in layer.columns for n in (c.name, *c.aliases)}
     mapped = set(config.columns.values())
-    return any(_norm(h) in names or h in mapped for h in headers)
+    return any(header_key(h) in names or h in mapped for h in headers)
 
 
 def resolve_columns(
@@ -59,7 +59,7 @@ def resolve_columns(
               "its header row missing?)")
     by_norm: dict[str, list[str]] = {}
     for h in headers:
-        by_norm.setdefault(_norm(h), []).append(h)
+        by_norm.setdefault(header_key(h), []).append(h)
     found: dict[str, str] = {}
     for col in layer.columns:
         if col.name in config.columns:
@@ -77,7 +77,7 @@ def resolve_columns(
                 )
             continue
         names = [col.name, *col.aliases]
-        matches = [h for n in names for h in by_norm.get(_norm(n), [])]
+        matches = [h for n in names for h in by_norm.get(header_key(n), [])]
         matches = list(dict.fromkeys(matches))
         if len(matches) == 1:
             found[col.name] = matches[0]
