@@ -23,11 +23,11 @@ from coverage.engine.provenance import listed_layers
 from coverage.engine.run import (
     RECOMMENDATION_LAYERS,
     RESULT_LAYERS,
-    _csv_ready,
     simulation_layer,
     write_layers,
     write_results,
 )
+from coverage.engine.writing import _csv_ready
 from coverage.io.atomic import ResultsLockedError, folder_lock
 
 SCRIPT = Path(sys.executable).with_name("coverage")
