@@ -264,12 +264,17 @@ class Tables(pn.viewable.Viewer):
 
     def update(self, *_: Any) -> None:
         s = self.state
-        self.ranking, self.indicators = _unedited_once(
-            s, f"tables:{s.threshold!r}:{s.district}:{s.lang}", self._frames)
-        self.pane.object = (
-            f"{_heading_html(s.t('indicators_table'))}{_frame_html(self.indicators)}"
+        self.ranking, self.indicators, self.pane.object = _unedited_once(
+            s, f"tables:{s.threshold!r}:{s.district}:{s.lang}", self._content)
+
+    def _content(self) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+        """The ranking, the indicators and the pane's HTML (written once, with the tables)."""
+        s = self.state
+        ranking, indicators = self._frames()
+        return ranking, indicators, (
+            f"{_heading_html(s.t('indicators_table'))}{_frame_html(indicators)}"
             f"{_heading_html(s.t('ranking'))}<div class=\"cov-ranking\" style=\"max-height:"
-            f"320px;overflow-y:auto\">{_frame_html(self.ranking)}</div>")
+            f"320px;overflow-y:auto\">{_frame_html(ranking)}</div>")
 
     def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The communities ranked by shortfall and the indicators, as shown."""
