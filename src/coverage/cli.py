@@ -234,7 +234,8 @@ def recommend(
     """Recommend new service points and staff with their expected effect (推荐新增网点与人员)."""
     from coverage.engine.recommend import recommend as recommend_all
     from coverage.engine.run import RECOMMENDATION_LAYERS, write_layers
-    from coverage.engine.scenario import MAX_PLACEMENTS, ScenarioModel, compare
+    from coverage.engine.scenario import MAX_PLACEMENTS, compare
+    from coverage.engine.workspace import scenario_model
     from coverage.io.atomic import folder_lock
 
     parsed = _project(project)
@@ -251,7 +252,7 @@ def recommend(
     folder = out or parsed.output_dir
     with folder_lock(folder, notify=_waiting), _steps("recommend") as step:
         step("preparing the baseline")
-        model = ScenarioModel(parsed)
+        model = scenario_model(parsed, "walk")  # with the run's clusters when current
         result = recommend_all(model, new_sites=new_sites, new_staff=new_staff,
                                objective=objective.value, staff_objective=staff_objective.value,
                                relocate=relocate, progress=step)

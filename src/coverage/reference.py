@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["MUNICIPALITIES", "PREFECTURES", "PREFECTURE_NAMES", "PROVINCES_CSV",
+__all__ = ["CITY", "MUNICIPALITIES", "PREFECTURES", "PREFECTURE_NAMES", "PROVINCES_CSV",
            "load_provinces", "prefecture_names"]
+
+CITY = "全市"
+"""The name of the whole city's row in every table of districts (and of its unit in reports)."""
 
 PROVINCES_CSV = Path(__file__).resolve().parent / "data" / "provinces.csv"
 """The province table (see ``coverage/data/README.md``)."""

@@ -11,16 +11,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.io.loaders import StudyData
-from coverage.measures.equalization import (
-    coverage_shares,
-    coverage_trio,
-    equalization_table,
-    gini,
-    theil,
-    threshold_label,
+from coverage.engine.summary import (
+    CITY,
+    Units,
+    coverage_shares_of,
+    e2sfca_means,
+    people_sums,
+    unit_totals,
 )
-from coverage.measures.staffing import PER, community_staffing
+from coverage.io.loaders import StudyData
+from coverage.measures.equalization import gini, theil, threshold_label
+from coverage.measures.staffing import PER, RATE_COLUMNS, community_staffing, staff_rate
 
 __all__ = ["community_summary", "district_summary"]
 
@@ -43,21 +44,17 @@ def community_summary(
     staffing = community_staffing(communities, study.migrants, study.sites,
                                   standard=params.staffing_standard,
                                   min_population=params.rate_min_population)
-    eq = equalization_table(
-        pd.Series(access["time_min"].to_numpy()), pd.Series(access["community_id"].to_numpy()),
-        pd.Series(near_r["time_min"].to_numpy()),
-        pd.Series(registered["community_id"].to_numpy()), thresholds,
-        registered_weights=pd.Series(registered["population"].to_numpy(float)),
-        index=staffing.index)
-    summary = staffing.join(eq)
-    cid_m = access["community_id"].to_numpy()
-    cid_r = registered["community_id"].to_numpy()
-    pop_r = registered["population"].to_numpy(float)
-    mig_e2 = pd.Series(access["e2sfca"].to_numpy()).groupby(cid_m).mean()
-    reg_e2 = (pd.Series(registered_score * pop_r).groupby(cid_r).sum()
-              / pd.Series(pop_r).groupby(cid_r).sum().replace(0, np.nan))
-    summary["e2sfca_mean_migrant"] = mig_e2.reindex(summary.index).to_numpy()
-    summary["e2sfca_mean_registered"] = reg_e2.reindex(summary.index).to_numpy()
+    units = Units.of(communities, access["community_id"].to_numpy(),
+                     registered["community_id"].to_numpy())
+    sums = people_sums(units, "community", thresholds,
+                       migrant_time=access["time_min"].to_numpy(float),
+                       registered_time=near_r["time_min"].to_numpy(float),
+                       registered_pop=registered["population"].to_numpy(float),
+                       migrant_score=access["e2sfca"].to_numpy(float),
+                       registered_score=np.asarray(registered_score, dtype=float))
+    summary = staffing.join(pd.DataFrame(coverage_shares_of(sums, thresholds),
+                                         index=staffing.index))
+    summary["e2sfca_mean_migrant"], summary["e2sfca_mean_registered"] = e2sfca_means(sums)
     summary["staff_ratio_gap"] = summary["e2sfca_mean_registered"] - summary[
         "e2sfca_mean_migrant"]
     unreachable = access["unreachable_reason"].notna().groupby(
@@ -81,53 +78,53 @@ def district_summary(
     near_r: pd.DataFrame,
     registered: pd.DataFrame,
     thresholds: tuple[float, ...],
+    *,
+    min_population: int,
 ) -> pd.DataFrame:
     """Compute the totals per district and for the city; coverage from people, not averages.
 
     ``communities`` is the community summary (:func:`community_summary`); coverage shares
     count the migrants of ``access`` and the registered residents of ``near_r`` (weighted by
     population) in each district, and the Gini and Theil indices weigh the communities by
-    their people. The city row comes last.
+    their people. The staff ratios are empty for fewer than ``min_population`` people
+    (:func:`coverage.measures.staffing.staff_rate`). The city row comes last.
     """
-    district_of = communities.set_index("community_id")["district"]
-    mig_d = access["community_id"].map(district_of)
-    reg_d = registered["community_id"].map(district_of)
+    units = Units.of(communities, access["community_id"].to_numpy(),
+                     registered["community_id"].to_numpy())
+    people = {"migrant_time": access["time_min"].to_numpy(float),
+              "registered_time": near_r["time_min"].to_numpy(float),
+              "registered_pop": registered["population"].to_numpy(float)}
+    shares = {level: pd.DataFrame(coverage_shares_of(
+        people_sums(units, level, thresholds, **people), thresholds))
+        for level in ("district", "city")}
+    added = ("staff", "staff_needed", "staff_shortfall", "migrants", "registered_pop",
+             "unreachable_migrants")
+    columns = {c: communities[c].to_numpy(float) for c in added}
+    totals = {level: unit_totals(units.codes(level)[3], columns, len(units.codes(level)[0]))
+              for level in ("district", "city")}
     rows = []
-    units = [*sorted(communities["district"].unique()), None]
-    mig_cov = coverage_shares(pd.Series(access["time_min"].to_numpy()),
-                              pd.Series(mig_d.fillna("").to_numpy()), thresholds)
-    reg_cov = coverage_shares(pd.Series(near_r["time_min"].to_numpy()),
-                              pd.Series(reg_d.fillna("").to_numpy()), thresholds,
-                              weights=pd.Series(registered["population"].to_numpy(float)))
-    city_m = coverage_shares(pd.Series(access["time_min"].to_numpy()),
-                             pd.Series(np.zeros(len(access))), thresholds)
-    city_r = coverage_shares(pd.Series(near_r["time_min"].to_numpy()),
-                             pd.Series(np.zeros(len(near_r))), thresholds,
-                             weights=pd.Series(registered["population"].to_numpy(float)))
     max_lab = threshold_label(max(thresholds))
-    for unit in units:
+    for k, unit in enumerate([*units.districts, None]):
+        level = "city" if unit is None else "district"
         sel = communities if unit is None else communities[communities["district"] == unit]
-        staff = sel["staff"].sum()
-        mig = int(sel["migrants"].sum())
-        reg = int(sel["registered_pop"].sum())
+        total = totals[level].iloc[0 if unit is None else k]
+        staff = total["staff"]
+        mig, reg = int(total["migrants"]), int(total["registered_pop"])
+        people = mig + reg
         row: dict[str, object] = {
-            "level": "city" if unit is None else "district",
-            "district": "全市" if unit is None else unit,
+            "level": level,
+            "district": CITY if unit is None else str(unit),
             "communities": len(sel),
             "migrants": mig,
             "registered_pop": reg,
             "staff": staff,
-            "staff_per_1000_migrants": staff / mig * PER if mig else np.nan,
-            "staff_per_1000_registered": staff / reg * PER if reg else np.nan,
-            "staff_per_1000_total": staff / (mig + reg) * PER if mig + reg else np.nan,
-            "staffing_standard": sel["staff_needed"].sum() / (mig + reg) * PER
-            if mig + reg else np.nan,
-            "staff_needed": sel["staff_needed"].sum(),
-            "staff_shortfall": sel["staff_shortfall"].sum(),
+            **{col: float(staff_rate(staff, n, min_population=min_population)[0])
+               for col, n in zip(RATE_COLUMNS, (mig, reg, people), strict=True)},
+            "staffing_standard": total["staff_needed"] / people * PER if people else np.nan,
+            "staff_needed": total["staff_needed"],
+            "staff_shortfall": total["staff_shortfall"],
         }
-        mc = city_m.iloc[0] if unit is None else mig_cov.reindex([unit]).iloc[0]
-        rc = city_r.iloc[0] if unit is None else reg_cov.reindex([unit]).iloc[0]
-        row.update(coverage_trio(mc, rc, thresholds))
+        row.update(shares[level].iloc[0 if unit is None else k])
         weights_m = sel["migrants"].to_numpy(float)
         weights_r = sel["registered_pop"].to_numpy(float)
         row[f"gini_{max_lab}_migrant"] = gini(sel[f"coverage_{max_lab}_migrant"], weights_m)
@@ -136,6 +133,6 @@ def district_summary(
         row[f"theil_{max_lab}_migrant"] = theil(sel[f"coverage_{max_lab}_migrant"], weights_m)
         row[f"theil_{max_lab}_registered"] = theil(sel[f"coverage_{max_lab}_registered"],
                                                     weights_r)
-        row["unreachable_migrants"] = int(sel["unreachable_migrants"].sum())
+        row["unreachable_migrants"] = int(total["unreachable_migrants"])
         rows.append(row)
     return pd.DataFrame(rows)

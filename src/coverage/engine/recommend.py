@@ -253,15 +253,18 @@ def default_candidates(model: ScenarioModel) -> gpd.GeoDataFrame:
     """Return the default candidate sites of :func:`recommend_sites`, computed once per model.
 
     :func:`candidate_sites` with the baseline's under-served clusters: both depend on the
-    baseline alone, and finding the clusters is most of a recommendation's time.
+    baseline alone, and finding the clusters is most of a recommendation's time. The main
+    job's clusters are used when the model has them (:attr:`ScenarioModel.clusters`).
     """
     def compute() -> gpd.GeoDataFrame:
-        from coverage.patterns import underserved_clusters
+        clusters = model.clusters
+        if clusters is None:  # not at hand from the main job: found here, on the same inputs
+            from coverage.patterns.underserved import underserved_clusters
 
-        access = pd.DataFrame({"time_min": model.baseline.m_time,
-                               "community_id": model.m_comm})
-        clusters = underserved_clusters(model.study.migrants, access, network=model.net,
-                                        min_cell=model.study.project.min_cell)
+            access = pd.DataFrame({"time_min": model.baseline.m_time,
+                                   "community_id": model.m_comm})
+            clusters = underserved_clusters(model.study.migrants, access, network=model.net,
+                                            min_cell=model.study.project.min_cell)
         return candidate_sites(model, clusters=clusters)
 
     return model.derived("default_candidates", compute)

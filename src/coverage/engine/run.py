@@ -223,8 +223,9 @@ def run_study(
     clock.step("staffing, equalization and indicators")
     community_summary = _run_steps.community_summary(study, access, near_r, registered,
                                                      registered_score)
-    district_summary = _run_steps.district_summary(community_summary, access, near_r,
-                                                   registered, thresholds)
+    district_summary = _run_steps.district_summary(
+        community_summary, access, near_r, registered, thresholds,
+        min_population=params.rate_min_population)
     indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
     quarters = indicator_quarters(migrants, communities, targets=params.targets)
     clock.step("site catchments")

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
@@ -43,10 +44,11 @@ from coverage.engine.edits import (
     input_hashes,
     shown_value,
 )
+from coverage.engine.summary import Units, unit_summaries
 from coverage.io.loaders import StudyData, load_study
 from coverage.measures.access import e2sfca_steps, step_weights
-from coverage.measures.equalization import allocate_registered, threshold_label
-from coverage.measures.staffing import PER, staff_rate, staffing_standard
+from coverage.measures.equalization import allocate_registered
+from coverage.measures.staffing import PER, staffing_standard
 from coverage.network import RoadNetwork
 
 __all__ = ["MAX_PLACEMENTS", "Edit", "Scenario", "ScenarioModel", "compare", "comparison_layer",
@@ -84,10 +86,15 @@ class ScenarioModel:
     baseline
         The routing of the main job on the same study (``run_study(...).baseline``): the
         model starts from it instead of snapping and routing again (same figures).
+    clusters
+        The main job's ``underserved_clusters`` layer on the same inputs, when at hand: the
+        default candidate sites of a recommendation start from it instead of finding the
+        clusters again (:func:`coverage.engine.recommend.default_candidates`).
     """
 
     def __init__(self, study: StudyData | str | Path, *, network: RoadNetwork | None = None,
-                 mode: str = "walk", baseline: Baseline | None = None) -> None:
+                 mode: str = "walk", baseline: Baseline | None = None,
+                 clusters: gpd.GeoDataFrame | None = None) -> None:
         self.study = study if isinstance(study, StudyData) else load_study(study)
         self.net = (baseline.network if baseline is not None
                     else network or RoadNetwork.from_study(self.study, mode=mode))
@@ -121,13 +128,14 @@ class ScenarioModel:
         else:
             self.snap_m = self.net.snap_points(study.migrants.reset_index(drop=True))
             self.snap_r = self.net.snap_points(self.registered)
-        self.levels = self._codes()
+        self.units = Units.of(self.communities, self.m_comm, self.r_comm)
         # The staffing standard is the baseline's (e.g. today's district ratio for registered
         # residents): a scenario's own staff must not move the bar it is measured against.
         self._std = staffing_standard(self._community_table(self._site_frame()), self.standard)
         self.baseline = (self._baseline() if baseline is None
                          else self._from_run(baseline))
         self.inputs = input_hashes(study)
+        self.clusters = clusters
 
     def derived(self, name: str, compute: Callable[[], Any]) -> Any:
         """Return a value derived from the baseline alone (not from any edit), computed once.
@@ -354,25 +362,6 @@ class ScenarioModel:
                 sites.loc[edit.site_id, "staff"] = float(edit.staff)
         return self.summarize(self._routed(sites))
 
-    def _codes(self) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Per level: unit names and integer unit codes of migrants, points and communities."""
-        cid = self.communities["community_id"].to_numpy().astype(str)
-        dist = self.communities["district"].to_numpy().astype(str)
-        districts = np.unique(dist)
-        d_of = dict(zip(cid, np.searchsorted(districts, dist), strict=True))
-        c_of = {c: k for k, c in enumerate(cid)}
-        m_c = np.array([c_of[c] for c in pd.unique(self.m_comm.astype(str))])
-        m_c = m_c[pd.factorize(self.m_comm.astype(str), sort=False)[0]]
-        r_c = np.array([c_of[c] for c in pd.unique(self.r_comm.astype(str))])
-        r_c = r_c[pd.factorize(self.r_comm.astype(str), sort=False)[0]]
-        c_d = np.array([d_of[c] for c in cid])
-        return [
-            ("city", np.array(["全市"]), np.zeros(self.n_m, np.int64),
-             np.zeros(len(self.r_pop), np.int64), np.zeros(len(cid), np.int64)),
-            ("district", districts, c_d[m_c], c_d[r_c], c_d),
-            ("community", cid, m_c, r_c, np.arange(len(cid))),
-        ]
-
     def _community_table(self, sites: pd.DataFrame) -> pd.DataFrame:
         """Per community: district, registered residents, migrants and staff (sites + 专干)."""
         comm = self.communities
@@ -384,7 +373,8 @@ class ScenarioModel:
             "district": comm["district"].to_numpy(),
             "registered_pop": comm["registered_pop"].to_numpy(float),
             "staff": site_staff + fp,
-            "migrants": np.bincount(self.levels[2][2], minlength=len(cid)).astype(float),
+            "migrants": np.bincount(self.units.migrant_community[self.units.migrant_community >= 0],
+                                    minlength=len(cid)).astype(float),
         })
 
     def community_need(self, sites: pd.DataFrame) -> pd.DataFrame:
@@ -464,62 +454,20 @@ class ScenarioModel:
     def summarize(self, state: _State) -> pd.DataFrame:
         """Coverage, staffing and E2SFCA per city, district and community for a state.
 
-        Every figure is a sum over people with :func:`numpy.bincount` on community codes
-        computed once (districts and the city then add their communities up), so a what-if is
-        summarised in milliseconds.
+        The main job's aggregation (:func:`coverage.engine.summary.unit_summaries`) on the
+        state's travel times, scores and staff: the baseline's table holds the main job's
+        figures to the last digit.
         """
-        sites = state.sites
         score = self._e2sfca(state) * PER
-        table = self._community_table(sites)
+        table = self._community_table(state.sites)
         people = table["migrants"].to_numpy() + table["registered_pop"].to_numpy()
-        needed = self._std * people / PER
         staff = table["staff"].to_numpy()
-        # Sums per community over people, once; districts and the city add communities up.
-        _, cid, km, kr, _ = self.levels[2]
-        n = len(cid)
-        sums: dict[str, np.ndarray] = {
-            "migrants": np.bincount(km, minlength=n).astype(float),
-            "registered": np.bincount(kr, weights=self.r_pop, minlength=n),
-            "staff": staff,
-            "staff_shortfall": np.maximum(needed - staff, 0.0),
-            "people": people,
-        }
-        for m in self.thresholds:
-            sums[f"within_{m}_migrant"] = np.bincount(
-                km, weights=(state.m_time <= m).astype(float), minlength=n)
-            sums[f"within_{m}_registered"] = np.bincount(
-                kr, weights=np.where(state.r_time <= m, self.r_pop, 0.0), minlength=n)
-        m_score, r_score = score[: self.n_m], score[self.n_m:] * self.r_pop
-        parts = []
-        for level, names, lm, lr, kc in self.levels:
-            k = len(names)
-            up = sums if level == "community" else {
-                key: np.bincount(kc, weights=v, minlength=k) for key, v in sums.items()}
-            # scores are sums of fractions: added up over people at every level, in one
-            # order, as the main job does (adding community sums would round otherwise)
-            up = {**up, "e2sfca_migrant": np.bincount(lm, weights=m_score, minlength=k),
-                  "e2sfca_registered": np.bincount(lr, weights=r_score, minlength=k)}
-            mig, reg = up["migrants"], up["registered"]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                data: dict[str, np.ndarray] = {"migrants": mig, "registered": reg}
-                for m in self.thresholds:
-                    lab = threshold_label(m)
-                    cm = up[f"within_{m}_migrant"] / mig
-                    cr = up[f"within_{m}_registered"] / reg
-                    data[f"coverage_{lab}_migrant"] = cm
-                    data[f"coverage_{lab}_registered"] = cr
-                    data[f"coverage_gap_{lab}"] = cr - cm
-                data["e2sfca_mean_migrant"] = up["e2sfca_migrant"] / mig
-                data["e2sfca_mean_registered"] = up["e2sfca_registered"] / reg
-                data["staff"] = up["staff"]
-                data["staff_shortfall"] = up["staff_shortfall"]
-                # the main job's denominator: migrants and the communities' registered_pop
-                data["staff_per_1000_total"] = staff_rate(
-                    up["staff"], up["people"], min_population=self.rate_min_population)[0]
-            frame = pd.DataFrame(data, index=pd.Index(names, name="unit"))
-            frame.insert(0, "level", level)
-            parts.append(frame)
-        return pd.concat(parts).reset_index()
+        return unit_summaries(
+            self.units, self.thresholds, migrant_time=state.m_time,
+            registered_time=state.r_time, registered_pop=self.r_pop,
+            migrant_score=score[: self.n_m], registered_score=score[self.n_m:],
+            staff=staff, shortfall=np.maximum(self._std * people / PER - staff, 0.0),
+            people=people, min_population=self.rate_min_population)
 
 
 def compare(tables: dict[str, pd.DataFrame], *, level: str = "city") -> pd.DataFrame:

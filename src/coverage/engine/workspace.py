@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -34,8 +35,8 @@ from coverage.network import RoadNetwork
 if TYPE_CHECKING:
     from coverage.io.loaders import StudyData
 
-__all__ = ["DEFAULT_NEW_SITES", "DEFAULT_NEW_STAFF", "forget", "load_results", "model_loaded",
-           "scenario_model", "shared_figures", "shared_layers"]
+__all__ = ["DEFAULT_NEW_SITES", "DEFAULT_NEW_STAFF", "current_layer", "forget", "load_results",
+           "model_loaded", "scenario_model", "shared_figures", "shared_layers"]
 
 _MODELS: dict[tuple[str, str], ScenarioModel] = {}
 _MODELS_LOCK = threading.Lock()
@@ -50,19 +51,23 @@ def _key(project: Project, mode: str) -> tuple[str, str]:
 
 
 def scenario_model(project: Project, mode: str, *, study: StudyData | None = None,
-                   network: RoadNetwork | None = None,
-                   baseline: Baseline | None = None) -> ScenarioModel:
+                   network: RoadNetwork | None = None, baseline: Baseline | None = None,
+                   clusters: gpd.GeoDataFrame | None = None) -> ScenarioModel:
     """Return the project's :class:`ScenarioModel` for ``mode``, built once per process.
 
     Kept in this process's memory only, keyed by the project file and the mode. ``study``
     and ``network``, when the caller has just loaded them, are used to build it, and
     ``baseline``, the routing of a main job just run on that study, spares routing again.
+    The main job's under-served clusters (``clusters``, or the layer of the project's
+    current results) spare finding them again for a recommendation.
     """
     key = _key(project, mode)
     with _MODELS_LOCK:
         if key not in _MODELS:
+            if clusters is None:
+                clusters = current_layer(project, mode, "underserved_clusters")
             _MODELS[key] = ScenarioModel(project if study is None else study, network=network,
-                                         mode=mode, baseline=baseline)
+                                         mode=mode, baseline=baseline, clusters=clusters)
         return _MODELS[key]
 
 
@@ -139,6 +144,23 @@ def _current_layers(gpkg: Path, project: Project, mode: str) -> dict[str, pd.Dat
     return {}
 
 
+def current_layer(project: Project, mode: str, name: str) -> pd.DataFrame | None:
+    """Return one layer of the project's results if they are a complete, current run, else None.
+
+    As :func:`load_results` judges them (inputs, parameters and ``mode`` unchanged), reading
+    ``run_info`` and that layer only.
+    """
+    gpkg = project.output_dir / "results.gpkg"
+    try:
+        info = pyogrio.read_dataframe(gpkg, layer="run_info")
+        listed = listed_layers(info)
+        if listed is None or name not in listed or not is_current(info, project, mode):
+            return None
+        return pyogrio.read_dataframe(gpkg, layer=name)
+    except (OSError, DataSourceError, DataLayerError, KeyError):
+        return None
+
+
 def load_results(
     project: Project | str | Path,
     *,
@@ -189,12 +211,13 @@ def _complete(
     """Compute (and with ``write`` save) what :func:`load_results` found missing."""
     step = progress or (lambda _text: None)
     study = net = baseline = None
+    clusters = layers.get("underserved_clusters")
     if not layers:
         step("running the main job")
         study = load_study(project)
         net = RoadNetwork.from_study(study, mode=mode)
         results = run_study(study, mode=mode, progress=progress, network=net)
-        baseline = results.baseline
+        baseline, clusters = results.baseline, results.underserved_clusters
         if write:
             write_results(results, project.output_dir)
         layers = results.layers()
@@ -203,7 +226,8 @@ def _complete(
 
         step("recommending new service points and staff")
         # The process's model (the web app keeps using it), on the inputs just loaded.
-        model = scenario_model(project, mode, study=study, network=net, baseline=baseline)
+        model = scenario_model(project, mode, study=study, network=net, baseline=baseline,
+                               clusters=clusters)
         rec = recommend(model, new_sites=new_sites, new_staff=new_staff, progress=progress)
         if write:
             write_layers(rec.layers, project.output_dir,

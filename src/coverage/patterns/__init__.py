@@ -25,16 +25,25 @@ grid, Gi*, the trend tests, ...) are imported from their module. Column document
 
 from __future__ import annotations
 
-from coverage.patterns.commutes import commute_flows, workplace_clusters
-from coverage.patterns.hotspots import hot_spots
-from coverage.patterns.origins import cooperation_partners, origin_flows, top_corridors
-from coverage.patterns.trends import inflow_trends
-from coverage.patterns.underserved import (
-    cluster_labels,
-    describe_clusters,
-    poor_access,
-    underserved_clusters,
-)
+import importlib
+from typing import Any
+
+#: Public name → module that defines it; imported when first used, so that a module needing
+#: one pattern (a report needs the cooperation partners) does not import them all (the hot
+#: spots' statistics libraries take a second).
+_NAMES = {
+    "commute_flows": "commutes",
+    "workplace_clusters": "commutes",
+    "hot_spots": "hotspots",
+    "cooperation_partners": "origins",
+    "origin_flows": "origins",
+    "top_corridors": "origins",
+    "inflow_trends": "trends",
+    "cluster_labels": "underserved",
+    "describe_clusters": "underserved",
+    "poor_access": "underserved",
+    "underserved_clusters": "underserved",
+}
 
 #: ``results.gpkg`` layers made by this package.
 PATTERN_LAYERS = (
@@ -60,3 +69,18 @@ __all__ = [
     "underserved_clusters",
     "workplace_clusters",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _NAMES.get(name)
+    if module is None:
+        msg = f"module 'coverage.patterns' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f"coverage.patterns.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

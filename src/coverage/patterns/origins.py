@@ -35,6 +35,7 @@ import pyproj
 import shapely
 
 from coverage.reference import (
+    CITY,
     prefecture_names,
     provinces,
 )
@@ -463,7 +464,7 @@ def cooperation_partners(
     names = ["origin_code", "origin_name_zh", "origin_name_en"]
     if dest_level == "city":
         rows = rows.groupby(names, dropna=False).agg(migrants=("migrants", "sum")).reset_index()
-        rows["district"] = "全市"
+        rows["district"] = CITY
         rows["community_id"] = pd.NA
         rows["share"] = rows["migrants"] / rows["migrants"].sum()
     rows = pd.DataFrame(rows[["district", "community_id", *names, "migrants", "share"]])

@@ -15,7 +15,7 @@ import pandas as pd
 from coverage.measures.availability import reason_text
 from coverage.measures.indicators import INDICATORS
 from coverage.messages import text
-from coverage.patterns import cooperation_partners
+from coverage.patterns.origins import cooperation_partners
 from coverage.publish.disclosure import shown_rows
 from coverage.publish.tables import NOT_PEOPLE, publish_rows
 from coverage.report.content import (

@@ -26,12 +26,10 @@ from coverage.measures.indicators import indicator_names
 from coverage.messages import catalogue, check_lang, text
 from coverage.publish.disclosure import assert_no_personal, check_published
 from coverage.publish.labels import column_label
+from coverage.reference import CITY
 
 __all__ = ["MapSpec", "Report", "ReportError", "ReportUsageError", "Section", "Table",
            "column_heading", "layer_name", "setting_text"]
-
-CITY = "全市"
-"""Name of the city row in the district tables."""
 
 TOP_N = 10
 """Rows of the ranking and early-warning tables."""
