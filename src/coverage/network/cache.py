@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -95,20 +96,39 @@ def load(entry: Path, *, source: str) -> NetworkArrays | None:
     try:
         with np.load(entry, allow_pickle=False) as data:
             arrays = {name: data[name] for name in ARRAY_FIELDS}
-    except (OSError, ValueError, KeyError):
-        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # missing, cut short or not ours: the file is parsed again
+    # text node ids are stored as fixed-width text (an object array would be pickled)
+    arrays = {name: a.astype(object) if a.dtype.kind == "U" else a
+              for name, a in arrays.items()}
     return NetworkArrays(**arrays, source=source)
+
+
+def _storable(arrays: NetworkArrays) -> dict[str, np.ndarray]:
+    """Return the arrays as :func:`numpy.savez` stores them unpickled (text ids as text)."""
+    out = arrays.to_dict()
+    for name, values in out.items():
+        if values.dtype == object:
+            if not all(isinstance(v, str) for v in values):
+                msg = f"{name} mixes text and other values"
+                raise ValueError(msg)
+            out[name] = values.astype(str)
+    return out
 
 
 def save(entry: Path, arrays: NetworkArrays) -> bool:
     """Write arrays to a cache entry atomically; warn and return False if that fails."""
+    tmp = None
     try:
+        storable = _storable(arrays)
         entry.parent.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
         fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")  # created 0600
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays.to_dict())
+            np.savez(handle, **storable)
         os.replace(tmp, entry)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # a partial file is no entry
         warnings.warn(
             f"could not write the road-network cache {str(entry)!r} ({exc}); the network will "
             "be parsed again next time (set COVERAGE_CACHE_DIR to a writable folder)",
