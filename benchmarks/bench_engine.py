@@ -13,13 +13,25 @@ here, alternately, on the same inputs and network, step by step:
 * **routed once**: ``ScenarioModel(study, baseline=results.baseline)``.
 
 The two recommendations (their every layer) must be identical; the script stops otherwise.
+
+With ``--before REV`` it also times what a planner types, ``coverage run``, ``coverage
+recommend --new-sites 3 --new-staff 10`` and ``coverage report`` (three processes), with this
+checkout's code and with the code of the commit REV (e.g. the commit before the engine was
+restructured), alternately, each on its own copy of the demo city; the median of the rounds.
+
 Wall-clock seconds on a shared machine: the best of ``--repeat`` rounds is shown.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import shutil
+import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,6 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_network as bn  # a sibling script, not a package
 
 STEPS = ("load inputs and network", "main job", "analysis model", "recommend", "report")
+#: What a planner types, after ``coverage``.
+COMMANDS = {"run": ["run"], "recommend": ["recommend", "--new-sites", "3", "--new-staff", "10"],
+            "report": ["report"]}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def one_round(project: Path, shared: bool, out: Path) -> tuple[dict[str, float], Any]:
@@ -72,14 +88,67 @@ def same_layers(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
                                       check_exact=True, obj=name)
 
 
+def source_of(rev: str, into: Path) -> Path:
+    """Extract the library's source of commit ``rev`` into ``into``; return its ``src``."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src"],
+                         check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    return into / "src"
+
+
+def command_round(project: Path, src: Path) -> dict[str, float]:
+    """Time ``coverage run``, ``recommend`` and ``report`` with the library in ``src``."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    times = {}
+    for name, args in COMMANDS.items():
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "coverage.cli", *args, str(project)],
+                              env=env, capture_output=True, text=True)
+        times[name] = time.perf_counter() - start
+        if done.returncode:
+            raise SystemExit(f"coverage {name} failed with {src}:\n{done.stderr[-2000:]}")
+    return times
+
+
+def compare_commands(project: Path, rev: str, repeat: int) -> None:
+    """Print the three commands' times with this checkout's code and with ``rev``'s."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"before": source_of(rev, Path(tmp) / "before"), "now": ROOT / "src"}
+        copies = {}
+        for name in trees:
+            copies[name] = Path(tmp) / f"project-{name}"
+            shutil.copytree(project.parent if project.is_file() else project, copies[name],
+                            ignore=shutil.ignore_patterns("results"))
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        for k in range(repeat):
+            for name, src in trees.items():
+                shutil.rmtree(copies[name] / "results", ignore_errors=True)
+                rounds[name].append(command_round(copies[name], src))
+                print(f"round {k + 1}, {name}: {sum(rounds[name][-1].values()):.1f} s",
+                      flush=True)
+    median = {name: {c: statistics.median(r[c] for r in rows) for c in COMMANDS}
+              for name, rows in rounds.items()}
+    print(f"\ncoverage run + recommend + report (three processes), median of {repeat} (s):")
+    print(f"  {'command':26}{'before ' + rev[:10]:>18}{'now':>10}")
+    for c in COMMANDS:
+        print(f"  {c:26}{median['before'][c]:>18.2f}{median['now'][c]:>10.2f}")
+    before, now = (sum(median[x].values()) for x in ("before", "now"))
+    print(f"  {'total':26}{before:>18.2f}{now:>10.2f}   ({100 * (1 - now / before):.0f} % less)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="default", choices=["small", "default", "large"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--demo-dir", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=2, help="Rounds of each way (2).")
+    parser.add_argument("--before", default=None, metavar="REV",
+                        help="Also time the three commands with the code of commit REV.")
     args = parser.parse_args()
     project = bn.demo_project(args.size, args.seed, args.demo_dir)
+    if args.before:
+        compare_commands(project, args.before, args.repeat)
     best: dict[bool, dict[str, float]] = {}
     layers: dict[bool, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:

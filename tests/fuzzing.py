@@ -1,6 +1,6 @@
 """Fuzzing: random and broken project inputs, and the oracle judging what the tool made of them.
 
-Shared by ``tests/test_fuzz.py`` (hypothesis, a bounded budget in CI) and
+Shared by ``tests/integration/test_fuzz.py`` (hypothesis, a bounded budget in CI) and
 ``benchmarks/fuzz_long.py`` (the long run: thousands of inputs on several processes).
 
 A :class:`Case` is the tiny project of ``conftest`` (two communities, a street grid, two service

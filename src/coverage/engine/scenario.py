@@ -18,7 +18,7 @@ residents in the district), so adding staff lowers the shortfall instead of rais
 
 The cheap aggregates (coverage per community and district, staffing, E2SFCA) are then computed
 from these arrays. :meth:`ScenarioModel.full` recomputes the same figures from scratch, for
-checking: both give the same numbers (``tests/test_scenario.py``).
+checking: both give the same numbers (``tests/integration/test_scenario.py``).
 """
 
 from __future__ import annotations
@@ -435,7 +435,7 @@ class ScenarioModel:
 
         The same formula on the state's pairs, each site's step 1 kept (a what-if changes a
         few sites; weighting every pair again took most of a summary's time). ``coverage run``
-        uses the library function; ``tests/test_scenario.py`` checks that both agree.
+        uses the library function; ``tests/integration/test_scenario.py`` checks that both agree.
         """
         ids = list(state.sites.index)
         empty = (np.zeros(0, np.int64), np.zeros(0))

@@ -19,7 +19,7 @@ numpy functions, and every sum over origins or destinations is one :func:`numpy.
 is no Python loop over origins, destinations or pairs. On the same cost tables plain 2SFCA runs
 about 10-20 times faster than PySAL and the distance-weighted measures 30-150 times, validation
 included (``benchmarks/bench_access_measures.py``, 1 and 5 million pairs). PySAL ``access`` stays
-the test oracle: ``tests/test_access.py`` checks every measure it has against it on random
+the test oracle: ``tests/measures/test_access.py`` checks every measure it has against it on random
 asymmetric instances, and all of them against the reference data in ``shared/reference/access``.
 
 Fast paths (same results, checked against the general path by the tests):

@@ -16,7 +16,7 @@ Fast search (the default, ``exact=False``)
     farther than that midpoint, so the chosen distance is at most ``d* + h``: never more than
     5 m too long, whatever the road layout. In practice the choice is the exact one: on the
     large demo city (1.2 million residences) it differs for 0.03 % of points, by 2.6 m at
-    most (``tests/test_network.py`` checks the bound and the rate against shapely). It takes
+    most (``tests/network/test_network.py`` checks the bound and the rate against shapely). It takes
     a third of the time of the exact search; a million points snap in about half a second.
 
 Exact search (``exact=True``)

@@ -9,7 +9,7 @@ import pytest
 from coverage.io.columns import header_key
 from coverage.io.schema import LAYERS, category_lookup
 
-DATA_MD = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+DATA_MD = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 
 
 @pytest.mark.parametrize("name", list(LAYERS))

@@ -1,4 +1,4 @@
-"""Regressions found by fuzzing (``tests/test_fuzz.py``, ``benchmarks/fuzz_long.py``).
+"""Regressions found by fuzzing (``tests/integration/test_fuzz.py``, ``benchmarks/fuzz_long.py``).
 
 Each test is one input the fuzzer broke the tool with, reduced by hand: an uncaught exception,
 a hang, a personal value quoted in a message or a message that was not one line. The projects

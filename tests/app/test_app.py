@@ -328,7 +328,7 @@ def test_several_server_processes(demo_city: Path):
     import signal
     import urllib.request
 
-    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
     import bench_load
     from appserver import free_port
 

@@ -18,7 +18,7 @@ from coverage.cli import app
 from coverage.engine.run import RESULT_LAYERS, write_results
 from coverage.measures.access import e2sfca_steps
 
-DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
 DOCS = [DOCS_DIR / "outputs.md", DOCS_DIR / "patterns.md", DOCS_DIR / "flows.md"]
 
 
