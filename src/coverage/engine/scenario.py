@@ -51,14 +51,22 @@ from coverage.measures.equalization import allocate_registered
 from coverage.measures.staffing import PER, staffing_standard
 from coverage.network import RoadNetwork
 
-__all__ = ["MAX_PLACEMENTS", "Edit", "Scenario", "ScenarioModel", "compare", "comparison_layer",
-           "input_hashes", "scenario_layer"]
+__all__ = ["MAX_PLACEMENTS", "Edit", "Scenario", "ScenarioModel", "State", "compare",
+           "comparison_layer", "input_hashes", "scenario_layer"]
 
 #: Sites whose E2SFCA step 1 a model keeps (a city's sites and the what-ifs' new places).
 _WEIGHTS_KEPT = 4096
 
+
 @dataclass
-class _State:
+class State:
+    """The service points of a scenario and what routing gives for them.
+
+    :meth:`ScenarioModel.state_for` makes one from the baseline and a scenario's edits;
+    :meth:`ScenarioModel.apply` changes one in place, :meth:`ScenarioModel.summarize` adds it
+    up. Arrays are one entry per migrant (``m_``) or registered-resident point (``r_``).
+    """
+
     sites: pd.DataFrame  # site_id index: x, y, staff, kind, name, community_id
     m_time: np.ndarray  # nearest time per migrant
     m_site: np.ndarray  # nearest site id per migrant (object, None when unreachable)
@@ -66,8 +74,9 @@ class _State:
     r_site: np.ndarray
     pairs: dict[str, tuple[np.ndarray, np.ndarray]]  # site → (demand rows, minutes) ≤ max_t
 
-    def copy(self) -> _State:
-        return _State(self.sites.copy(), self.m_time.copy(),
+    def copy(self) -> State:
+        """Return a copy that edits may change without changing this state."""
+        return State(self.sites.copy(), self.m_time.copy(),
                       self.m_site.copy(), self.r_time.copy(), self.r_site.copy(),
                       dict(self.pairs))
 
@@ -196,27 +205,27 @@ class ScenarioModel:
         site[ok] = sites.index.to_numpy(dtype=object)[pos[ok].astype(np.int64)]
         return near["time_min"].to_numpy(float), site
 
-    def _routed(self, sites: pd.DataFrame) -> _State:
+    def _routed(self, sites: pd.DataFrame) -> State:
         """Route everything for ``sites`` from scratch."""
         m_time, m_site = self._nearest_all(sites, "m")
         r_time, r_site = self._nearest_all(sites, "r")
         pairs = self._pairs(self._snap_sites(sites)) if len(sites) else {}
         by_id = {sid: pairs.get(k, (np.zeros(0, np.int64), np.zeros(0)))
                  for k, sid in enumerate(sites.index)}
-        return _State(sites, m_time, m_site, r_time, r_site, by_id)
+        return State(sites, m_time, m_site, r_time, r_site, by_id)
 
-    def _baseline(self) -> _State:
+    def _baseline(self) -> State:
         return self._routed(self._site_frame())
 
-    def _from_run(self, baseline: Baseline) -> _State:
+    def _from_run(self, baseline: Baseline) -> State:
         """Build the baseline state from the main job's routing (as :meth:`_baseline` does)."""
         m_time, m_site = baseline.nearest_of("m")
         r_time, r_site = baseline.nearest_of("r")
-        return _State(self._site_frame(), m_time, m_site, r_time, r_site, baseline.pairs())
+        return State(self._site_frame(), m_time, m_site, r_time, r_site, baseline.pairs())
 
     # -- edits -----------------------------------------------------------------------------
 
-    def _add(self, state: _State, edit: Edit) -> None:
+    def _add(self, state: State, edit: Edit) -> None:
         if edit.site_id in state.sites.index:
             msg = f"add: a service point {edit.site_id!r} already exists; choose a new id"
             raise ValueError(msg)
@@ -235,7 +244,7 @@ class ScenarioModel:
         state.pairs[edit.site_id] = self._pairs(snapped).get(
             0, (np.zeros(0, np.int64), np.zeros(0)))
 
-    def _close(self, state: _State, site_id: str) -> None:
+    def _close(self, state: State, site_id: str) -> None:
         if site_id not in state.sites.index:
             msg = f"no service point {site_id!r} in the scenario"
             raise ValueError(msg)
@@ -295,7 +304,7 @@ class ScenarioModel:
         d = shapely.distance(geoms, shapely.Point(x, y))
         return str(self.communities["community_id"].iloc[int(np.argmin(d))])
 
-    def apply(self, state: _State, edit: Edit, *, number: int | None = None) -> None:
+    def apply(self, state: State, edit: Edit, *, number: int | None = None) -> None:
         """Apply one edit to ``state`` in place, updating only what it changes.
 
         ``number`` is the edit's position in its scenario (from 1), named in messages. A new
@@ -327,7 +336,7 @@ class ScenarioModel:
 
     # -- evaluation ------------------------------------------------------------------------
 
-    def state_for(self, scenario: Scenario | list[Edit]) -> _State:
+    def state_for(self, scenario: Scenario | list[Edit]) -> State:
         """Apply a scenario's edits to a copy of the baseline."""
         edits = scenario.edits if isinstance(scenario, Scenario) else scenario
         state = self.baseline.copy()
@@ -430,7 +439,7 @@ class ScenarioModel:
             self._weights[key] = (rows, w, reached)
         return w, reached
 
-    def _e2sfca(self, state: _State) -> np.ndarray:
+    def _e2sfca(self, state: State) -> np.ndarray:
         """E2SFCA score of every demand row (``access.enhanced_two_step_fca``).
 
         The same formula on the state's pairs, each site's step 1 kept (a what-if changes a
@@ -451,7 +460,7 @@ class ScenarioModel:
                            weights=np.concatenate([w for w, _ in weighted])
                            * np.repeat(ratio, lengths), minlength=len(self.demand))
 
-    def summarize(self, state: _State) -> pd.DataFrame:
+    def summarize(self, state: State) -> pd.DataFrame:
         """Coverage, staffing and E2SFCA per city, district and community for a state.
 
         The main job's aggregation (:func:`coverage.engine.summary.unit_summaries`) on the
