@@ -17,7 +17,8 @@ The two recommendations (their every layer) must be identical; the script stops 
 With ``--before REV`` it also times what a planner types, ``coverage run``, ``coverage
 recommend --new-sites 3 --new-staff 10`` and ``coverage report`` (three processes), with this
 checkout's code and with the code of the commit REV (e.g. the commit before the engine was
-restructured), alternately, each on its own copy of the demo city; the median of the rounds.
+restructured), alternately, each on its own copy of the demo city, after a warm-up round of
+each; the median of the rounds.
 
 Wall-clock seconds on a shared machine: the best of ``--repeat`` rounds is shown.
 """
@@ -121,12 +122,15 @@ def compare_commands(project: Path, rev: str, repeat: int) -> None:
             shutil.copytree(project.parent if project.is_file() else project, copies[name],
                             ignore=shutil.ignore_patterns("results"))
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
-        for k in range(repeat):
+        # round 0 is not counted: it writes each version's road-network and grid caches
+        for k in range(repeat + 1):
             for name, src in trees.items():
                 shutil.rmtree(copies[name] / "results", ignore_errors=True)
-                rounds[name].append(command_round(copies[name], src))
-                print(f"round {k + 1}, {name}: {sum(rounds[name][-1].values()):.1f} s",
-                      flush=True)
+                times = command_round(copies[name], src)
+                if k:
+                    rounds[name].append(times)
+                print(f"round {k}{' (warm-up)' if not k else ''}, {name}: "
+                      f"{sum(times.values()):.1f} s", flush=True)
     median = {name: {c: statistics.median(r[c] for r in rows) for c in COMMANDS}
               for name, rows in rounds.items()}
     print(f"\ncoverage run + recommend + report (three processes), median of {repeat} (s):")

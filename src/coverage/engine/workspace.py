@@ -25,8 +25,8 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from coverage.engine.baseline import Baseline
 from coverage.engine.provenance import is_current, listed_layers
-from coverage.engine.run import run_study, write_layers, write_results
 from coverage.engine.scenario import ScenarioModel
+from coverage.engine.writing import write_layers, write_results
 from coverage.io.atomic import folder_lock
 from coverage.io.loaders import load_study
 from coverage.io.project import Project, load_project
@@ -216,6 +216,10 @@ def _complete(
         step("running the main job")
         study = load_study(project)
         net = RoadNetwork.from_study(study, mode=mode)
+        # the main job's modules (the patterns' statistics libraries) take a second or two to
+        # import: only a project without current results needs them, not every report
+        from coverage.engine.run import run_study
+
         results = run_study(study, mode=mode, progress=progress, network=net)
         baseline, clusters = results.baseline, results.underserved_clusters
         if write:
