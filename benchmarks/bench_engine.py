@@ -18,7 +18,8 @@ With ``--before REV`` it also times what a planner types, ``coverage run``, ``co
 recommend --new-sites 3 --new-staff 10`` and ``coverage report`` (three processes), with this
 checkout's code and with the code of the commit REV (e.g. the commit before the engine was
 restructured), alternately, each on its own copy of the demo city, after a warm-up round of
-each; the median of the rounds.
+each; then ``coverage report`` on the project without results, which runs the main job,
+recommends and writes the report in one process. The median of the rounds.
 
 Wall-clock seconds on a shared machine: the best of ``--repeat`` rounds is shown.
 """
@@ -48,6 +49,8 @@ STEPS = ("load inputs and network", "main job", "analysis model", "recommend", "
 #: What a planner types, after ``coverage``.
 COMMANDS = {"run": ["run"], "recommend": ["recommend", "--new-sites", "3", "--new-staff", "10"],
             "report": ["report"]}
+#: ``coverage report`` on a project without results: main job, recommendation, report.
+ONE_PROCESS = "report, no results yet"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -99,10 +102,16 @@ def source_of(rev: str, into: Path) -> Path:
 
 
 def command_round(project: Path, src: Path) -> dict[str, float]:
-    """Time ``coverage run``, ``recommend`` and ``report`` with the library in ``src``."""
+    """Time ``coverage run``, ``recommend`` and ``report`` with the library in ``src``.
+
+    Then ``coverage report`` again on the project without results: one process runs the
+    main job, recommends and writes the report (:data:`ONE_PROCESS`).
+    """
     env = {**os.environ, "PYTHONPATH": str(src)}
     times = {}
-    for name, args in COMMANDS.items():
+    for name, args in [*COMMANDS.items(), (ONE_PROCESS, ["report"])]:
+        if name == ONE_PROCESS:
+            shutil.rmtree(project / "results")
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "coverage.cli", *args, str(project)],
                               env=env, capture_output=True, text=True)
@@ -130,8 +139,9 @@ def compare_commands(project: Path, rev: str, repeat: int) -> None:
                 if k:
                     rounds[name].append(times)
                 print(f"round {k}{' (warm-up)' if not k else ''}, {name}: "
-                      f"{sum(times.values()):.1f} s", flush=True)
-    median = {name: {c: statistics.median(r[c] for r in rows) for c in COMMANDS}
+                      f"{sum(times[c] for c in COMMANDS):.1f} s + {times[ONE_PROCESS]:.1f} s",
+                      flush=True)
+    median = {name: {c: statistics.median(r[c] for r in rows) for c in rows[0]}
               for name, rows in rounds.items()}
     print(f"\ncoverage run + recommend + report (three processes), median of {repeat} (s):")
     print(f"  {'command':26}{'before ' + rev[:10]:>18}{'now':>10}")
@@ -139,6 +149,9 @@ def compare_commands(project: Path, rev: str, repeat: int) -> None:
         print(f"  {c:26}{median['before'][c]:>18.2f}{median['now'][c]:>10.2f}")
     before, now = (sum(median[x].values()) for x in ("before", "now"))
     print(f"  {'total':26}{before:>18.2f}{now:>10.2f}   ({100 * (1 - now / before):.0f} % less)")
+    before, now = (median[x][ONE_PROCESS] for x in ("before", "now"))
+    print(f"  {ONE_PROCESS:26}{before:>18.2f}{now:>10.2f}   ({100 * (1 - now / before):.0f} % less)"
+          "   (one process: main job, recommendation, report)")
 
 
 def main() -> None:
