@@ -2,9 +2,11 @@
 
 ``coverage app [PROJECT]`` calls :func:`serve`. The app is thin: state in
 :class:`~coverage_app.state.AppState` (``param``, no widgets), views as Panel ``Viewer``s, and
-every figure from the library (:class:`coverage.engine.session.PlanningSession`), which
-never imports ``panel``. Security options (log-in, listening address, allowed origins, upload
-size) are described in ``docs/app.md``.
+every figure from the library through :mod:`coverage.engine.session` (the planning session,
+which never imports ``panel``), every word and colour through :mod:`coverage.publish.labels`:
+the app imports nothing else of the library (a contract in ``pyproject.toml``). Security
+options (log-in, listening address, allowed origins, upload size) are described in
+``docs/app.md``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from coverage.io.project import Project
+    from coverage.engine.session import Project
 
 __all__ = ["serve"]
 
@@ -92,7 +94,7 @@ def serve(
     """
     import panel as pn
 
-    from coverage.io.project import load_project
+    from coverage.engine.session import load_project
 
     from .app import warm
     from .auth import guard_autoload

@@ -18,10 +18,8 @@ from typing import Any
 
 import panel as pn
 
-from coverage.engine.recommend import default_candidates, named_roads
-from coverage.engine.session import PlanningSession, model_loaded, scenario_model
-from coverage.io.project import Project, load_project
-from coverage.messages import text
+from coverage.engine.session import PlanningSession, Project, load_project, model_loaded
+from coverage.publish.labels import text
 
 from .mapview import MapView
 from .state import AppState
@@ -38,10 +36,7 @@ def warm(project: Project, mode: str = "walk") -> None:
     passes (:func:`gc.freeze`): it lives as long as the server, and walking it took a few
     hundred milliseconds a pass, a pass every few new sessions.
     """
-    PlanningSession.open(project, mode=mode, shared=True)
-    model = scenario_model(project, mode)
-    default_candidates(model)
-    named_roads(model)
+    PlanningSession.open(project, mode=mode, shared=True).prepare()
     CoverageApp(project)
     gc.collect()
     gc.freeze()

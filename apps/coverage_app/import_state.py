@@ -2,13 +2,16 @@
 
 :class:`ImportState` holds no widget: it saves uploads into a staging folder inside the
 server-side import folder the app is configured with (the upload's name only gives the file
-type: its path is never used), proposes the project with :mod:`coverage.init_project`, applies
-the column and coordinate-system choices, validates, and saves the project into
-``<import folder>/<project name>/``. Tests drive it directly; the view only shows it.
+type: its path is never used), proposes the project (:func:`coverage.engine.session.
+propose_project`, the import wizard of :mod:`coverage.init_project`), applies the column and
+coordinate-system choices, validates, and saves the project into
+``<import folder>/<project name>/`` (:func:`coverage.engine.session.validate_new_project`,
+:func:`~coverage.engine.session.save_new_project`). Tests drive it directly; the view only
+shows it.
 
 What reaches the browser: headers, counts, the guesses' comments and the validation table
 (whose hints never quote a personal value), and a preview whose personal cells are masked
-(:func:`coverage.init_project.masked_preview`).
+(:func:`coverage.engine.session.masked_preview`).
 """
 
 from __future__ import annotations
@@ -23,19 +26,18 @@ from typing import Any, ClassVar
 import pandas as pd
 import param
 
-from coverage.crs import parse_system
-from coverage.init_project import (
+from coverage.engine.session import (
     LAYER_ORDER,
+    Problems,
     ProjectProposal,
+    has_project,
     masked_preview,
-    merge_problems,
+    missing_layers,
     propose_project,
-    write_project,
+    save_new_project,
+    validate_new_project,
 )
-from coverage.io.project import PROJECT_FILE
-from coverage.io.schema import LAYERS
-from coverage.io.validation import Problems
-from coverage.messages import text
+from coverage.publish.labels import text
 
 from . import MAX_MESSAGE_BYTES
 
@@ -204,7 +206,8 @@ class ImportState(param.Parameterized):
             return
         try:
             with self._lock:
-                self.proposal.layers[layer].set_system(parse_system(system) if system else None)
+                # the proposal reads the name: an unknown one is a ValueError
+                self.proposal.layers[layer].set_system(system or None)
                 self.validated = False
         except ValueError as exc:
             self._error(str(exc))
@@ -213,39 +216,9 @@ class ImportState(param.Parameterized):
 
     # -- checking and saving ----------------------------------------------------------------
 
-    def _check(self, path: Path) -> Problems:
-        from coverage.io.loaders import validate_project
-        from coverage.io.project import ProjectError
-
-        assert self.proposal is not None
-        try:
-            checked = validate_project(path)
-        except ProjectError as exc:
-            checked = Problems()
-            checked.add(PROJECT_FILE, None, None, "bad-project-key", str(exc))
-        return merge_problems(self._open_problems(), checked)
-
-    def _open_problems(self) -> Problems:
-        """The proposal's problems that the user's choices have not settled."""
-        assert self.proposal is not None
-        out = Problems()
-        for p in self.proposal.problems:
-            layer = next((lay for lay in self.proposal.layers.values()
-                          if p.file in (lay.source, lay.label)), None)
-            if layer is not None and p.field in layer.columns and \
-                    layer.columns[p.field].header is not None:
-                continue  # the user mapped the field
-            if (layer is not None and p.field == "crs" and layer.system is not None
-                    and layer.system.how == "user"):
-                continue  # the user declared the system
-            out.items.append(p)
-        return out
-
     def missing_layers(self) -> list[str]:
         """Required layers without a file."""
-        files = self.file_set()
-        return [n for n in LAYER_ORDER
-                if n not in files and (n == "network" or LAYERS[n].required)]
+        return missing_layers(self.file_set())
 
     def validate(self) -> Problems:
         """Write the project into the staging folder and validate it; the problems."""
@@ -256,9 +229,8 @@ class ImportState(param.Parameterized):
         self.busy = True
         try:
             with self._lock:
-                path = write_project(self.proposal, overwrite=True,
-                                     name=self.project_name or None, language=self.lang)
-                self.problems = self._check(path)
+                self.problems = validate_new_project(
+                    self.proposal, name=self.project_name or None, language=self.lang)
                 self.validated = True
             self.message = self._counts()
         finally:
@@ -287,21 +259,15 @@ class ImportState(param.Parameterized):
             self._error(self.t("need_name"))
             return None
         target = self.folder / name
-        if (target / PROJECT_FILE).exists():
+        if has_project(target):
             self._error(self.t("exists", name=name))
             return None
         self.busy = True
         try:
             with self._lock:
-                target.mkdir(parents=True, exist_ok=True)
-                moved = {}
-                for layer, path in self.files.items():
-                    moved[layer] = target / path.name
-                    shutil.copy2(path, moved[layer])
-                self.proposal.rebase(target, moved)
-                path = write_project(self.proposal, name=self.project_name.strip(),
-                                     language=self.lang)
-                self.problems = self._check(path)
+                path, self.problems = save_new_project(
+                    self.proposal, target, self.files, name=self.project_name.strip(),
+                    language=self.lang)
                 self.validated = True
                 # The next upload starts another project: never write into a saved one.
                 shutil.rmtree(self.staging, ignore_errors=True)

@@ -43,13 +43,16 @@ from bokeh.palettes import Category10, Purples9
 from bokeh.plotting import figure
 from pandas import Index
 
-from coverage.cartography import MISSING_COLOR, color_scale
-from coverage.crs import wgs84_to_gcj02
-from coverage.maps import HOTSPOT_COLORS, KIND_COLORS
-from coverage.measures.equalization import coverage_column
-from coverage.publish.disclosure import shown_rows
+from coverage.engine.session import to_web_mercator
+from coverage.publish.labels import (
+    HOTSPOT_COLORS,
+    KIND_COLORS,
+    MISSING_COLOR,
+    color_scale,
+    coverage_column,
+)
 
-from .state import AppState, transformer
+from .state import AppState
 
 TILES = {
     "osm": ("https://tile.openstreetmap.org/{Z}/{X}/{Y}.png",
@@ -59,21 +62,6 @@ TILES = {
     "amap": ("https://webrd01.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
              "&x={X}&y={Y}&z={Z}", "© 高德地图 Amap"),
 }
-
-
-def _mercator(geoms: np.ndarray, crs: Any, gcj: bool) -> np.ndarray:
-    """Geometries from ``crs`` to Web Mercator (through GCJ-02 for the Amap base map)."""
-    to_lonlat = transformer(crs, 4326)
-    to_web = transformer(4326, 3857)
-
-    def move(xy: np.ndarray) -> np.ndarray:
-        lon, lat = to_lonlat.transform(xy[:, 0], xy[:, 1])
-        if gcj:
-            lon, lat = wgs84_to_gcj02(lon, lat)
-        x, y = to_web.transform(lon, lat)
-        return np.column_stack([x, y])
-
-    return shapely.transform(np.asarray(geoms, dtype=object), move)
 
 
 LONG_RING = 64
@@ -138,7 +126,7 @@ class MapView(pn.viewable.Viewer):
         self.tiles = fig.add_tile(WMTSTileSource(url=spec[0], attribution=spec[1]) if spec
                                   else WMTSTileSource(), visible=spec is not None)
         self.fig = fig
-        # the communities' classes are the reports' (coverage.cartography.color_scale)
+        # the communities' classes are the reports' (coverage.publish.labels.color_scale)
         self.mapper = CategoricalColorMapper(factors=["—"], palette=[MISSING_COLOR],
                                              nan_color=MISSING_COLOR)
         # migrants' density in purples, with its own legend (not to be read on the
@@ -237,7 +225,7 @@ class MapView(pn.viewable.Viewer):
         return "gcj02" if self.state.basemap == "amap" else "wgs84"
 
     def _web(self, geoms: np.ndarray) -> np.ndarray:
-        return _mercator(geoms, self.crs, self.state.basemap == "amap")
+        return to_web_mercator(geoms, self.crs, gcj02=self.state.basemap == "amap")
 
     def _shared(self, name: str, build: Callable[[], Any]) -> Any:
         """What the map draws of the baseline, built once per process and datum."""
@@ -293,16 +281,15 @@ class MapView(pn.viewable.Viewer):
 
     def _static_data(self, layer: str) -> dict[str, Any] | None:
         """Columns of a layer drawn from the baseline's results (None: nothing to draw)."""
-        layers = self.state.session.layers
-        min_cell = self.state.session.min_cell
+        session = self.state.session
+        layers = session.layers
         if layer == "catchments":
             catch = layers["site_catchments"]
             return self._polygon_data(
                 catch[catch.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()])
         if layer == "underserved":
-            clusters = layers.get("underserved_clusters")
-            return None if clusters is None else self._polygon_data(
-                clusters[shown_rows(clusters, min_cell)])
+            clusters = session.shown_layer("underserved_clusters")
+            return None if clusters is None else self._polygon_data(clusters)
         if layer == "hotspots":
             spots = layers.get("hotspots")
             if spots is None:
@@ -311,18 +298,13 @@ class MapView(pn.viewable.Viewer):
             colors = [HOTSPOT_COLORS.get(str(c), "#cccccc") for c in spots["hotspot"]]
             return self._polygon_data(spots, color=colors)
         if layer == "density":
-            hexes = self.state.session.density()
+            hexes = session.density()
             values = hexes["migrants"].astype("Float64").to_numpy(dtype=float,
                                                                   na_value=np.nan)
             return self._polygon_data(hexes, migrants=values)
-        flows = layers.get("origin_flows")
-        if flows is None or not len(flows):
+        sel = session.province_flows()
+        if sel is None:
             return None
-        sel = flows[(flows["origin_level"] == "province") & (flows["dest_level"] == "city")]
-        if not len(sel):
-            sel = flows[(flows["origin_level"] == "province")
-                        & (flows["dest_level"] == "district")]
-        sel = sel[shown_rows(sel, min_cell) & sel.geometry.notna()]
         xs, ys = _lines(self._web(sel.geometry.to_numpy()))
         m = sel["migrants"].to_numpy(float)
         return {"xs": xs, "ys": ys, "width": 1 + 8 * np.sqrt(m / max(m.max(initial=0), 1))}

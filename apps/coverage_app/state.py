@@ -1,41 +1,28 @@
 """The app's state: choices and the scenario, as ``param`` objects without widgets.
 
 :class:`AppState` wraps a :class:`coverage.engine.session.PlanningSession` (all computation is
-in the library) and publishes the choices the views show (language, district, service kind, travel
-mode, threshold, shading, base map, layers) and a ``version`` counter that changes whenever the
-scenario does. Views watch it; tests drive it directly.
+in the library; the words come from :mod:`coverage.publish.labels`) and publishes the choices
+the views show (language, district, service kind, travel mode, threshold, shading, base map,
+layers) and a ``version`` counter that changes whenever the scenario does. Views watch it;
+tests drive it directly.
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 from typing import Any, ClassVar
 
-import numpy as np
 import pandas as pd
 import param
-import pyproj
 
-from coverage.crs import gcj02_to_wgs84
-from coverage.engine.session import PlanningSession
-from coverage.measures.availability import reason_text
-from coverage.measures.equalization import coverage_column
-from coverage.messages import text
+from coverage.engine.session import PlanningSession, from_web_mercator
+from coverage.publish.labels import coverage_column, reason_text, text
 
 INDICATORS = ("coverage", "staff", "gap", "e2sfca")
 BASEMAPS = ("osm", "tianditu", "amap", "none")
 LAYERS = ("communities", "density", "sites", "catchments", "underserved", "hotspots",
           "recommended", "flows")
 CLICK = ("add", "choose", "move", "none")
-
-_TO_LONLAT = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
-
-
-@functools.lru_cache(maxsize=16)
-def transformer(src: Any, dst: Any) -> pyproj.Transformer:
-    """A PROJ transformer (x, y order), built once per pair of coordinate systems."""
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
 class AppState(param.Parameterized):
@@ -93,11 +80,7 @@ class AppState(param.Parameterized):
 
     def to_lonlat(self, x: float, y: float) -> tuple[float, float]:
         """WGS-84 position of a map click (Web Mercator; GCJ-02 under the Amap base map)."""
-        lon, lat = _TO_LONLAT.transform(x, y)
-        if self.basemap == "amap":
-            glon, glat = gcj02_to_wgs84(np.array([lon]), np.array([lat]))
-            lon, lat = float(glon[0]), float(glat[0])
-        return float(lon), float(lat)
+        return from_web_mercator(x, y, gcj02=self.basemap == "amap")
 
     # -- scenario actions -------------------------------------------------------------------
 
@@ -138,11 +121,9 @@ class AppState(param.Parameterized):
         """Choose the service point nearest to a WGS-84 position (within ``within_m``)."""
         if not self.ready:
             return
-        sites = self.session.sites()
-        x, y = transformer(4326, sites.crs).transform(lon, lat)
-        d = np.hypot(sites.geometry.x.to_numpy() - x, sites.geometry.y.to_numpy() - y)
-        if len(d) and d.min() <= within_m:
-            self.chosen = str(sites["site_id"].iloc[int(d.argmin())])
+        chosen = self.session.nearest_site(lon, lat, within_m=within_m)
+        if chosen is not None:
+            self.chosen = chosen
             self.message = f"{self.t('chosen')}: {self.chosen}"
 
     def remove_chosen(self) -> None:
@@ -167,11 +148,9 @@ class AppState(param.Parameterized):
 
     def load(self, text: str | bytes, *, label: str = "scenario") -> None:
         """Load a scenario from its JSON text or bytes (never from a file name)."""
-        from coverage.engine.scenario import Scenario
-
         with self._lock:
             try:
-                self.session.load(Scenario.from_text(text, label=label))
+                self.session.load_json(text, label=label)
             except ValueError as exc:
                 self.message = self.t("error", message=str(exc))
                 return

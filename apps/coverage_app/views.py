@@ -23,14 +23,16 @@ import pandas as pd
 import panel as pn
 import shapely
 
-from coverage.cartography import site_places
 from coverage.engine.session import PlanningSession
-from coverage.measures.availability import reason_text
-from coverage.measures.equalization import coverage_column
-from coverage.measures.indicators import indicator_names
-from coverage.publish.disclosure import suppress_series
-from coverage.publish.labels import column_label
-from coverage.report.naming import report_filename
+from coverage.publish.labels import (
+    column_label,
+    coverage_column,
+    indicator_names,
+    reason_text,
+    report_filename,
+    site_places,
+)
+from coverage.report import make_report  # an output the app offers for download
 
 from .state import BASEMAPS, INDICATORS, LAYERS, AppState
 
@@ -328,18 +330,17 @@ class Recommend(pn.viewable.Viewer):
             return
         s = self.state
         parts = []
-        if "recommended_sites" in rec.layers:
-            sites = pd.DataFrame(rec.layers["recommended_sites"].drop(columns="geometry"))
+        # people counted (the newly covered migrants): small counts come suppressed (missing)
+        sites = s.session.recommended_sites(rec)
+        if sites is not None:
             newly = [c for c in sites.columns if c.startswith("migrants_newly_within")]
             # where a planner finds it: its name or nearest named road, and its community
             sites["place"] = site_places(sites, lang=s.lang).to_numpy()
             sites = sites[["rank", "candidate_id", "place", "staff", *newly]].copy()
             sites["rank"] = sites["rank"].astype("int64").astype(str)  # not 1.0 after concat
-            for column in newly:  # people counted: small counts are not shown (disclosure)
-                shown = suppress_series(sites[column].astype("int64"), total=False,
-                                        min_cell=s.session.project.min_cell)
+            for column in newly:
                 sites[column] = [s.t("suppressed") if pd.isna(v) else f"{int(v):,}"
-                                 for v in shown]
+                                 for v in sites[column]]
             parts.append(sites)
         if "recommended_staff" in rec.layers:
             staff = rec.layers["recommended_staff"]
@@ -457,8 +458,7 @@ class Downloads(pn.viewable.Viewer):
         state.param.watch(self._names, ["district"])
 
     def _report(self, fmt: str) -> io.BytesIO:
-        from coverage.report import make_report
-
+        """The report of the session's results, written in a private folder and read back."""
         s = self.state
         with s._lock:
             layers = s.session.report_layers()

@@ -14,8 +14,12 @@ classes, in every output:
   quantile classes (five by default, each holding about as many areas), so that one outlier
   does not wash the map out; the legend says so.
 
-:func:`place_labels` names the districts (or, within one district, the communities) at a point
-inside each; :func:`scale_bar_length` picks a round length for a scale bar. Nothing here draws.
+:data:`KIND_COLORS` colours the service points by kind and :data:`HOTSPOT_COLORS` the hot spot
+classes, on every map alike. :func:`place_labels` names the districts (or, within one district,
+the communities) at a point inside each; :func:`site_places` says in words where a service point
+is; :func:`scale_bar_length` picks a round length for a scale bar. Nothing here draws, and this
+module imports nothing of the library but the message catalogue: the published labels
+(:mod:`coverage.publish.labels`) hand its colours and words on to the web app.
 """
 
 from __future__ import annotations
@@ -28,11 +32,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.messages import catalogue, check_lang
-from coverage.publish.labels import column_label
+from coverage.messages import catalogue, check_lang, column_label
 
-__all__ = ["GAP_EDGES", "SHARE_EDGES", "ColorScale", "color_scale", "place_labels",
-           "scale_bar_length", "site_places"]
+__all__ = ["GAP_EDGES", "HOTSPOT_COLORS", "KIND_COLORS", "MISSING_COLOR", "SHARE_EDGES",
+           "ColorScale", "color_scale", "place_labels", "scale_bar_length", "site_places"]
 
 #: Class boundaries of a coverage gap (shares; ±1, ±5 and ±15 percentage points).
 GAP_EDGES = (-np.inf, -0.15, -0.05, -0.01, 0.01, 0.05, 0.15, np.inf)
@@ -46,6 +49,28 @@ _WORSE_HIGH = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")  # YlOrRd
 _WORSE_IS_HIGHER = ("shortfall", "unreachable", "time")
 MISSING_COLOR = "#d9d9d9"
 """Colour of areas without a value (suppressed or not computed)."""
+
+HOTSPOT_COLORS = {
+    "hot_99": "#b2182b",
+    "hot_95": "#ef8a62",
+    "hot_90": "#fddbc7",
+    "cold_99": "#2166ac",
+    "cold_95": "#67a9cf",
+    "cold_90": "#d1e5f0",
+    "not_significant": "#f7f7f7",
+}
+"""Fill colour of each hot spot class (ColorBrewer RdBu)."""
+
+KIND_COLORS = {
+    "technical_station": "#1f77b4",
+    "health_centre": "#2ca02c",
+    "health_station": "#74c476",
+    "fp_room": "#ff7f0e",
+    "migrant_centre": "#d62728",
+    "enterprise_association": "#9467bd",
+    "other": "#7f7f7f",
+}
+"""Marker colour of each service-point kind."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +208,7 @@ def color_scale(column: str, values: object, *, lang: str = "zh", title: str | N
     lang
         ``zh`` or ``en`` (legend texts).
     title
-        Legend title (default: the column's label, :func:`coverage.publish.labels.column_label`).
+        Legend title (default: the column's label, :func:`coverage.messages.column_label`).
     classes
         Number of quantile classes.
 

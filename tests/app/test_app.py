@@ -409,7 +409,7 @@ def test_tabs_open_without_base_map_tiles(server: str, tiles: str):
 def test_map_legend_follows_the_shading_and_the_district_view(demo_city: Path):
     """The communities' colours and legend are the reports' classes for each shading; the map
     fits the communities drawn (a chosen district's)."""
-    from coverage.cartography import color_scale
+    from coverage.publish.labels import color_scale
     from coverage_app.app import CoverageApp
 
     app = CoverageApp(demo_city, lang="en")

@@ -185,7 +185,7 @@ class Page:
         return group
 
     def select(self, kind: str) -> Model:
-        from coverage.maps import KIND_COLORS
+        from coverage.publish.labels import KIND_COLORS
 
         holds = {
             "indicator": lambda values: "e2sfca" in values and "coverage" in values,
@@ -253,8 +253,7 @@ def _drive(client: BokehClient, thresholds: list[float], districts: list[str],
     Each step waits for the page's answer (or, where it is known, for what it must show) and
     then for a short calm, so that the next change is not folded into it.
     """
-    from coverage.messages import text
-    from coverage.publish.labels import column_label
+    from coverage.publish.labels import column_label, text
 
     page = Page(client, thresholds, districts)
     calm = 0.25

@@ -1,7 +1,8 @@
 """The engine: the main job, the analysis model of scenarios, recommendations and workspaces.
 
 It drives the layers below (data, network, measures, patterns, placement) and is driven by the
-command line, the web app and notebooks; it never imports an output (``docs/architecture.md``).
+command line, the web app and notebooks; it never imports an output (``docs/architecture.md``)
+but the reports the session makes for the web app's downloads.
 :mod:`~coverage.engine.run` (the main job, ``run_study`` and ``write_results``),
 :mod:`~coverage.engine.scenario` (``ScenarioModel``: a baseline, edits evaluated in
 milliseconds), :mod:`~coverage.engine.recommend` (where to add sites and staff),

@@ -8,6 +8,17 @@ tables through :mod:`coverage.publish.tables`, migrant density as hexagon counts
 :mod:`coverage.publish.disclosure`; the personal data stay inside the model, in this process's
 memory.
 
+It is also the web app's one door into the library (with :mod:`coverage.publish.labels` for
+the words and colours it shows): besides the session, the app opens its project here
+(:func:`~coverage.io.project.load_project`), converts the map's positions
+(:func:`to_web_mercator`, :func:`from_web_mercator`: GCJ-02 under the Amap base map) and, on its
+import page, proposes, validates and saves a new project (:func:`propose_project`,
+:func:`masked_preview`, :func:`missing_layers`, :func:`validate_new_project`,
+:func:`save_new_project`, :func:`has_project`, from ``_new_project``). For the app, the engine
+reaches above itself in two places only, named in the contracts (``docs/architecture.md``):
+:meth:`PlanningSession.report` makes a report (an output) for download, and ``_new_project``
+calls the import wizard (:mod:`coverage.init_project`).
+
 This module never imports ``panel``.
 """
 
@@ -22,7 +33,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from coverage.engine.recommend import Recommendation, recommend, site_effects
+from coverage.engine._new_project import (
+    LAYER_ORDER,
+    ProjectProposal,
+    has_project,
+    masked_preview,
+    missing_layers,
+    propose_project,
+    save_new_project,
+    validate_new_project,
+)
+from coverage.engine._web_map import from_web_mercator, to_web_mercator, transformer
+from coverage.engine.places import named_roads
+from coverage.engine.recommend import Recommendation, default_candidates, recommend, site_effects
 from coverage.engine.scenario import Edit, Scenario, ScenarioModel, comparison_layer
 from coverage.engine.workspace import (
     load_results,
@@ -32,13 +55,19 @@ from coverage.engine.workspace import (
     shared_layers,
 )
 from coverage.io.project import Project, load_project
+from coverage.io.validation import Problems
 from coverage.measures.availability import from_run_info
 from coverage.measures.equalization import coverage_column
 from coverage.patterns.grid import hex_polygons, point_cells
-from coverage.publish.disclosure import suppress_series
+from coverage.publish.disclosure import shown_rows, suppress_series
 from coverage.publish.tables import publish_indicators, publish_summaries
 
-__all__ = ["PlanningSession", "model_loaded", "scenario_model"]
+# What the web app uses besides the session: the project it is opened on, the map's positions,
+# and the import page's proposal of a new project (with the types these take and return).
+__all__ = ["LAYER_ORDER", "PlanningSession", "Problems", "Project", "ProjectProposal",
+           "from_web_mercator", "has_project", "load_project", "masked_preview",
+           "missing_layers", "model_loaded", "propose_project", "save_new_project",
+           "scenario_model", "to_web_mercator", "validate_new_project"]
 
 DEFAULT_NEW_STAFF = 2.0
 """Staff of a service point added by a click."""
@@ -98,6 +127,19 @@ class PlanningSession:
     def model(self) -> ScenarioModel:
         """The scenario model of the session's mode (built on first use, then shared)."""
         return scenario_model(self.project, self.mode)
+
+    def prepare(self) -> None:
+        """Build the model and what every recommendation on it starts from, before it is asked.
+
+        The scenario model (:attr:`model`), the default candidate sites
+        (:func:`~coverage.engine.recommend.default_candidates`) and the named roads that say
+        where a new site is (:func:`~coverage.engine.places.named_roads`): seconds on a whole
+        city, the same for every session of the project and mode, and kept with the model. A
+        server calls it before its first visitor comes.
+        """
+        model = self.model
+        default_candidates(model)
+        named_roads(model)
 
     @property
     def thresholds(self) -> tuple[float, ...]:
@@ -262,6 +304,26 @@ class PlanningSession:
         self.edits = list(scenario.edits)
         self.scenarios[scenario.name] = scenario
 
+    def load_json(self, text: str | bytes, *, label: str = "scenario") -> Scenario:
+        """Make a scenario saved as JSON the current one (:meth:`load`); return it.
+
+        Parameters
+        ----------
+        text
+            The scenario's JSON text or its UTF-8 bytes (e.g. an uploaded file's contents;
+            never a file name, see :meth:`~coverage.engine.scenario.Scenario.from_text`).
+        label
+            What to call the scenario in messages (e.g. the uploaded file's name).
+
+        Raises
+        ------
+        ValueError
+            When the text is not a scenario, or its edits do not apply to the model.
+        """
+        scenario = Scenario.from_text(text, label=label)
+        self.load(scenario)
+        return scenario
+
     # -- what may be shown -----------------------------------------------------------------
 
     def published(self, edits: list[Edit] | None = None
@@ -345,6 +407,89 @@ class PlanningSession:
             "kind": sites["kind"].to_numpy(), "staff": sites["staff"].to_numpy(float),
             "added": sites.index.isin(list(added)),
         }, geometry=gpd.points_from_xy(sites["x"], sites["y"]), crs=self.model.study.crs)
+
+    def nearest_site(self, lon: float, lat: float, *, within_m: float = 300.0) -> str | None:
+        """Return the id of the scenario's service point nearest to a WGS-84 position.
+
+        Parameters
+        ----------
+        lon, lat
+            The position (e.g. a click on the map, :func:`from_web_mercator`).
+        within_m
+            Farthest the point may be, in metres (in the study's metric system).
+
+        Returns
+        -------
+        str or None
+            The service point's id; ``None`` when none is within ``within_m``.
+        """
+        sites = self.sites()
+        x, y = transformer(4326, sites.crs).transform(lon, lat)
+        d = np.hypot(sites.geometry.x.to_numpy() - x, sites.geometry.y.to_numpy() - y)
+        if len(d) and d.min() <= within_m:
+            return str(sites["site_id"].iloc[int(d.argmin())])
+        return None
+
+    def shown_layer(self, name: str) -> gpd.GeoDataFrame | None:
+        """Return the rows of a result layer that may be drawn or listed.
+
+        Parameters
+        ----------
+        name
+            The result layer, e.g. ``underserved_clusters``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame or None
+            The layer without the rows flagged ``suppressed`` or counting fewer migrants than
+            :attr:`min_cell` (:func:`~coverage.publish.disclosure.shown_rows`); ``None`` when
+            the results have no such layer.
+        """
+        layer = self.layers.get(name)
+        return None if layer is None else layer[shown_rows(layer, self.min_cell)]
+
+    def province_flows(self) -> gpd.GeoDataFrame | None:
+        """Return the migrants' flows from their provinces to the city, as a map may draw them.
+
+        The ``origin_flows`` from each province to the city (to the districts when the results
+        have none to the city), without the rows that may not be shown
+        (:func:`~coverage.publish.disclosure.shown_rows`) or that have no line. ``None`` when
+        the results have no flows.
+        """
+        flows = self.layers.get("origin_flows")
+        if flows is None or not len(flows):
+            return None
+        sel = flows[(flows["origin_level"] == "province") & (flows["dest_level"] == "city")]
+        if not len(sel):
+            sel = flows[(flows["origin_level"] == "province")
+                        & (flows["dest_level"] == "district")]
+        return sel[shown_rows(sel, self.min_cell) & sel.geometry.notna()]
+
+    def recommended_sites(self, recommendation: Recommendation) -> pd.DataFrame | None:
+        """Return a recommendation's new service points as they may be listed.
+
+        Parameters
+        ----------
+        recommendation
+            A recommendation of :meth:`recommend`.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+            Its ``recommended_sites`` layer without the geometry. The migrants newly within
+            each threshold of a point (``migrants_newly_within_*``) count people: small
+            counts are suppressed, missing (:func:`~coverage.publish.disclosure.
+            suppress_series` over the points of the recommendation). ``None`` when it adds no
+            service point.
+        """
+        layer = recommendation.layers.get("recommended_sites")
+        if layer is None:
+            return None
+        sites = pd.DataFrame(layer.drop(columns="geometry"))
+        for column in [c for c in sites.columns if c.startswith("migrants_newly_within")]:
+            sites[column] = suppress_series(sites[column].astype("int64"), total=False,
+                                            min_cell=self.min_cell)
+        return sites
 
     def comparison(self) -> pd.DataFrame:
         """City rows of the baseline, every saved scenario and the current one, side by side."""

@@ -39,16 +39,11 @@ points (:mod:`~coverage.maps.sites`) and movements (:mod:`~coverage.maps.flows`)
 imported from here.
 """
 
+from coverage.cartography import HOTSPOT_COLORS, KIND_COLORS
 from coverage.maps._tables import SIMPLIFY_M, escape_text, safe_link
-from coverage.maps.areas import (
-    HOTSPOT_COLORS,
-    community_map,
-    hotspot_map,
-    inflow_map,
-    underserved_map,
-)
+from coverage.maps.areas import community_map, hotspot_map, inflow_map, underserved_map
 from coverage.maps.flows import commute_map, origin_flow_map
-from coverage.maps.sites import KIND_COLORS, recommended_map, sites_map
+from coverage.maps.sites import recommended_map, sites_map
 from coverage.publish.labels import LABELS, column_label
 
 __all__ = [

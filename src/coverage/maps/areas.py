@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.cartography import HOTSPOT_COLORS, color_scale, place_labels
 from coverage.maps._drawing import (
     _approximate_note,
     _district_lines,
@@ -27,17 +28,6 @@ from coverage.maps._drawing import (
 from coverage.maps._tables import _labels, _plain, _require, _wgs84
 from coverage.publish.disclosure import shown_rows
 from coverage.publish.labels import column_label
-
-HOTSPOT_COLORS = {
-    "hot_99": "#b2182b",
-    "hot_95": "#ef8a62",
-    "hot_90": "#fddbc7",
-    "cold_99": "#2166ac",
-    "cold_95": "#67a9cf",
-    "cold_90": "#d1e5f0",
-    "not_significant": "#f7f7f7",
-}
-"""Fill colour of each hot spot class (ColorBrewer RdBu)."""
 
 
 def _fmt(values: pd.Series, column: str) -> pd.Series:
@@ -98,8 +88,6 @@ def community_map(
     -------
     folium.Map
     """
-    from coverage.cartography import color_scale, place_labels
-
     labels = _labels(lang)
     _require(community_summary, ["name", "district", column], "community_summary")
     table = _wgs84(community_summary, "community_summary")

@@ -1,7 +1,7 @@
 """Web maps of service points: the existing sites over their catchments, and recommended sites.
 
-Existing sites are circles coloured by kind (:data:`KIND_COLORS`), their area by staff;
-recommended sites are numbered circles labelled with where they are.
+Existing sites are circles coloured by kind (:data:`coverage.cartography.KIND_COLORS`), their
+area by staff; recommended sites are numbered circles labelled with where they are.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.cartography import KIND_COLORS, site_places
 from coverage.maps._drawing import (
     _PLACE_STYLE,
     _finish,
@@ -23,17 +24,6 @@ from coverage.maps._drawing import (
     _tooltip,
 )
 from coverage.maps._tables import _labels, _plain, _require, _wgs84, safe_link
-
-KIND_COLORS = {
-    "technical_station": "#1f77b4",
-    "health_centre": "#2ca02c",
-    "health_station": "#74c476",
-    "fp_room": "#ff7f0e",
-    "migrant_centre": "#d62728",
-    "enterprise_association": "#9467bd",
-    "other": "#7f7f7f",
-}
-"""Marker colour of each service-point kind."""
 
 
 def sites_map(
@@ -193,8 +183,6 @@ def recommended_map(
     -------
     folium.Map
     """
-    from coverage.cartography import site_places
-
     labels = _labels(lang)
     _require(recommended_sites, ["rank", "candidate_id", "name", "staff"], "recommended_sites")
     table = _wgs84(recommended_sites, "recommended_sites")

@@ -6,7 +6,8 @@ every output (reports, maps, the web app, the command line) shows only what pass
 Modules: ``disclosure`` (small-cell suppression, the primary and complementary rules, checks
 that nothing personal is published), ``tables`` (the summary and indicator tables of a whole
 city → district → community hierarchy, protected together), ``labels`` (the display label of
-every result column in Chinese and English).
+every result column in Chinese and English, and every word and colour the web app shows),
+``naming`` (the file names of reports).
 """
 
 from __future__ import annotations

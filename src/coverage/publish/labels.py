@@ -1,46 +1,40 @@
-"""Display labels of result columns in Chinese and English (the message catalogue's ``maps``).
+"""The words, labels, colours and names every display shows, in Chinese and English.
 
 Every output that shows a result column by name (the reports, the interactive maps, the web
-app, the command line's tables) takes its label from :func:`column_label`.
+app, the command line's tables) takes its label from :func:`column_label`. The web app takes
+every word and colour it shows from here, and nothing else of the library but the planning
+session (:mod:`coverage.engine.session`); each name below is defined where its users in the
+library find it and gathered here, not defined twice:
+
+* texts and labels: :func:`text` (the message catalogue), :func:`column_label` and
+  :data:`LABELS` (result columns), :func:`coverage_column` (the name of a coverage column),
+  :func:`indicator_names` (the plan's indicators), :func:`reason_text` (why an analysis was
+  not computed), :func:`site_places` (where a service point is, in words);
+* colours (:mod:`coverage.cartography`): :func:`color_scale` (a choropleth's classes, the
+  same in every output), :data:`MISSING_COLOR`, :data:`KIND_COLORS` (service points by kind)
+  and :data:`HOTSPOT_COLORS` (hot spot classes);
+* file names: :func:`report_filename` (:mod:`coverage.publish.naming`).
 """
 
 from __future__ import annotations
 
-import re
+from coverage.cartography import (
+    HOTSPOT_COLORS,
+    KIND_COLORS,
+    MISSING_COLOR,
+    ColorScale,
+    color_scale,
+    site_places,
+)
+from coverage.measures.availability import reason_text
+from coverage.measures.equalization import coverage_column
+from coverage.measures.indicators import indicator_names
+from coverage.messages import LANGS, catalogue, column_label, text
+from coverage.publish.naming import report_filename
 
-from coverage.messages import LANGS, catalogue, check_lang
-
-__all__ = ["LABELS", "column_label"]
+__all__ = ["HOTSPOT_COLORS", "KIND_COLORS", "LABELS", "MISSING_COLOR", "ColorScale",
+           "color_scale", "column_label", "coverage_column", "indicator_names", "reason_text",
+           "report_filename", "site_places", "text"]
 
 LABELS: dict[str, dict[str, str]] = {lang: catalogue("maps", lang) for lang in LANGS}
-"""Labels of result columns, per language."""
-
-
-def _labels(lang: str) -> dict[str, str]:
-    return LABELS[check_lang(lang)]
-
-
-def column_label(column: str, *, lang: str = "zh") -> str:
-    """Return the display label of a result column in ``lang``.
-
-    For example ``coverage_15min_migrant`` → ``15分钟覆盖率（流动人口）``; unknown
-    columns keep their name.
-
-    Parameters
-    ----------
-    column
-        Column name.
-    lang
-        ``zh`` or ``en``.
-    """
-    labels = _labels(lang)
-    match = re.fullmatch(r"coverage_(\d+(?:\.\d+)?)min_(migrant|registered)", column)
-    if match:
-        return labels[f"coverage_min_{match[2]}"].format(t=match[1])
-    match = re.fullmatch(r"coverage_gap_(\d+(?:\.\d+)?)min", column)
-    if match:
-        return labels["coverage_gap"].format(t=match[1])
-    match = re.fullmatch(r"migrants_newly_within_(\d+(?:\.\d+)?)min", column)
-    if match:
-        return labels["migrants_newly_within"].format(t=match[1])
-    return labels.get(column, column)
+"""Labels of result columns (the catalogue's ``maps`` texts), per language."""

@@ -8,13 +8,13 @@ people is an aggregate protected by small-cell suppression (:mod:`coverage.publi
 :mod:`coverage.publish.disclosure`).
 
 Report files are named by scope and language (``report-city-zh.pdf``,
-``report-district-万江区-en.xlsx``): :func:`report_filename` is the one rule, used by the
-command line, ``coverage demo`` and the web app's downloads.
+``report-district-万江区-en.xlsx``): :func:`report_filename` (:mod:`coverage.publish.naming`) is
+the one rule, used by the command line, ``coverage demo`` and the web app's downloads.
 
 Modules: ``content`` (what a report is made of; its tables are published through
 :mod:`coverage.publish`), ``build`` (:func:`build_report`, from the sections written by
 ``_sections`` and ``_recommend``), ``html``, ``xlsx``, ``pdf`` (the writers), ``figures``
-(static maps and charts), ``layout`` (tables on A4 pages), ``naming`` (file names).
+(static maps and charts), ``layout`` (tables on A4 pages).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from coverage.io.project import Project, load_project
+from coverage.publish.naming import report_filename, report_stem
 from coverage.report.build import build_report
 from coverage.report.content import Report, ReportError, ReportUsageError
-from coverage.report.naming import report_filename, report_stem
 
 __all__ = ["FORMATS", "Report", "ReportError", "ReportUsageError", "build_report",
            "make_report", "report_filename", "report_stem", "write_report"]

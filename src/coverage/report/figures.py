@@ -38,8 +38,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from shapely import Point
 
-from coverage.cartography import color_scale, place_labels, scale_bar_length, site_places
-from coverage.maps import HOTSPOT_COLORS
+from coverage.cartography import (
+    HOTSPOT_COLORS,
+    color_scale,
+    place_labels,
+    scale_bar_length,
+    site_places,
+)
 from coverage.messages import catalogue
 from coverage.publish.disclosure import shown_rows
 from coverage.publish.labels import column_label
