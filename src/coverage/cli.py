@@ -8,6 +8,7 @@ line (what failed, in which step, and the log file holding the traceback) and ex
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from coverage import __version__
+from coverage import __version__, messages
 from coverage._cli.logs import log_traceback
 from coverage._cli.tables import (
     city_table,
@@ -32,9 +33,13 @@ from coverage._cli.tables import (
     problem_table,
     texts,
 )
-from coverage.io.atomic import ResultsLockedError
+from coverage.io.atomic import ResultsLockedError, folder_lock
 from coverage.io.project import Project, ProjectError, load_project, write_template
 from coverage.io.validation import ValidationError
+
+# The commands, and the helpers printing their results, import the parts of the library they
+# need inside their bodies, when they run: ``coverage --help`` answers without loading
+# geopandas, the road network or matplotlib, and a command loads only what it uses.
 
 app = typer.Typer(
     name="coverage",
@@ -153,7 +158,6 @@ def run(
 ) -> None:
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
     from coverage.engine.run import run_study, write_results
-    from coverage.io.atomic import folder_lock
 
     parsed = _project(project)
     start = time.perf_counter()
@@ -183,11 +187,10 @@ def _print_summary(results: object, lang: str) -> None:
 def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str) -> None:
     """List the analyses the data did not allow, and those estimated, with the reasons."""
     from coverage.measures.availability import describe
-    from coverage.messages import text
 
     lines = describe(skipped, lang) + describe(estimated, lang)
     if lines:
-        console.print(f"[yellow]{text('availability', 'title', lang)}:[/yellow]",
+        console.print(f"[yellow]{messages.text('availability', 'title', lang)}:[/yellow]",
                       highlight=False)
         for line in lines:
             console.print(f"  - {escape(line)}", highlight=False)
@@ -236,7 +239,6 @@ def recommend(
     from coverage.engine.run import RECOMMENDATION_LAYERS, write_layers
     from coverage.engine.scenario import MAX_PLACEMENTS, compare
     from coverage.engine.workspace import scenario_model
-    from coverage.io.atomic import folder_lock
 
     parsed = _project(project)
     if min(new_sites, new_staff, relocate) < 0 or (
@@ -279,7 +281,6 @@ def simulate(
     """Evaluate a what-if scenario against the baseline (情景模拟)."""
     from coverage.engine.run import simulation_layer, write_layers
     from coverage.engine.scenario import Scenario, ScenarioModel, compare, comparison_layer
-    from coverage.io.atomic import folder_lock
 
     parsed = _project(project)
     try:
@@ -452,8 +453,6 @@ def app_user(
     never given on the command line, where other users of the machine could see it.
     Replacing a user's password, or removing the user from the file, ends their sessions.
     """
-    import sys
-
     from coverage_app.auth import add_user, check_password, check_user_name
 
     try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import tempfile
+import traceback
 from pathlib import Path
 
 from coverage import __version__
@@ -14,11 +18,6 @@ def log_traceback(exc: BaseException, step: str) -> Path | None:
     readable by its owner only, since an error message may quote a value from the inputs.
     ``step`` is the command's step when the error stopped it (``-`` if none).
     """
-    import datetime as dt
-    import os
-    import tempfile
-    import traceback
-
     folder = Path(os.environ.get("COVERAGE_LOG_DIR")
                   or Path.home() / ".cache" / "coverage-planner" / "logs")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

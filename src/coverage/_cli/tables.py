@@ -10,19 +10,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage.io.validation import Problems
+from coverage.messages import catalogue
+
+# pandas and the analysis and report modules are imported inside the functions that print
+# them: the command line starts (and ``coverage --help`` answers) without loading them.
 
 
 def texts(lang: str) -> dict[str, str]:
     """Texts of the command line's tables in ``lang`` (the ``[cli]`` messages)."""
-    from coverage.messages import catalogue
-
     return catalogue("cli", lang)
 
 
 def problem_table(problems: Problems, lang: str) -> Table:
     """Return the input problems, one row each (a run of rows on one line)."""
-    from coverage.messages import catalogue
-
     m = texts(lang)
     table = Table(title=m["input_check"], show_lines=False)
     for head in ("severity", "file", "row", "field", "rule", "hint"):
@@ -104,8 +104,6 @@ def indicator_table(results: object, lang: str) -> Table:
     import pandas as pd
 
     from coverage.measures.indicators import indicator_names
-    from coverage.messages import catalogue
-
     m = texts(lang)
     yes_no = catalogue("report", lang)
     ind = results.indicators  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ import pandas as pd
 from coverage import __version__
 from coverage.io.loaders import StudyData
 from coverage.io.project import Project
+from coverage.io.validation import RULES
 from coverage.network.cache import file_sha256
 
 __all__ = ["data_quality", "input_hashes", "is_current", "listed_layers", "parameters_digest",
@@ -105,8 +106,6 @@ def data_quality(study: StudyData) -> pd.DataFrame:
     })
     out = frame.groupby(["file", "field", "rule", "severity"], as_index=False, sort=True)[
         "rows"].sum()
-    from coverage.io.validation import RULES
-
     out["description_en"] = [RULES.get(r, (r, r))[0] for r in out["rule"]]
     out["description_zh"] = [RULES.get(r, (r, r))[1] for r in out["rule"]]
     return out[columns]

@@ -259,6 +259,8 @@ def default_candidates(model: ScenarioModel) -> gpd.GeoDataFrame:
     def compute() -> gpd.GeoDataFrame:
         clusters = model.clusters
         if clusters is None:  # not at hand from the main job: found here, on the same inputs
+            # Lazy: the clusters' HDBSCAN (scikit-learn) takes most of a second to import, and
+            # a model built from a project's results has the main job's clusters.
             from coverage.patterns.underserved import underserved_clusters
 
             access = pd.DataFrame({"time_min": model.baseline.m_time,

@@ -25,6 +25,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from coverage.engine.baseline import Baseline
 from coverage.engine.provenance import is_current, listed_layers
+from coverage.engine.recommend import recommend
 from coverage.engine.scenario import ScenarioModel
 from coverage.engine.writing import write_layers, write_results
 from coverage.io.atomic import folder_lock
@@ -226,8 +227,6 @@ def _complete(
             write_results(results, project.output_dir)
         layers = results.layers()
     if not any(name in layers for name in _RECOMMENDATION) and (new_sites or new_staff):
-        from coverage.engine.recommend import recommend  # it uses the scenario model of this layer
-
         step("recommending new service points and staff")
         # The process's model (the web app keeps using it), on the inputs just loaded.
         model = scenario_model(project, mode, study=study, network=net, baseline=baseline,

@@ -10,11 +10,17 @@ own. Files are written beside their target and renamed into place, one writer at
 
 from __future__ import annotations
 
+import hashlib
+import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyogrio
 
 from coverage.engine.provenance import with_layers
 from coverage.io.atomic import (
@@ -142,10 +148,6 @@ def _replace_layers(
     then ``remove`` is deleted, the CSVs and ``files`` are renamed and the GeoPackage last.
     The copy of ``base`` leaves out its layers named in ``drop``.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyogrio
-
     folder.mkdir(parents=True, exist_ok=True)
     remove_partials(folder)
     target = folder / "results.gpkg"
@@ -188,10 +190,6 @@ def _copy_results(base: Path, copy: Path, *, drop: tuple[str, ...], replaced: se
     GDAL (through pyogrio) cannot delete a layer from a GeoPackage, so a copy without some
     layers is written layer by layer; a plain file copy when nothing is left out.
     """
-    import shutil
-
-    import pyogrio
-
     names = [str(name) for name, _ in pyogrio.list_layers(base)]
     if not set(drop) & set(names):
         shutil.copyfile(base, copy)
@@ -209,9 +207,6 @@ def simulation_layer(name: str) -> str:
     letters kept); when the name had other characters or was long, a short hash of the whole
     name follows, so that two scenarios never share a layer.
     """
-    import hashlib
-    import re
-
     slug = re.sub(r"[^\w-]+", "_", name).strip("_")[:40]
     if slug != name or not slug:
         slug = f"{slug or 'scenario'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"

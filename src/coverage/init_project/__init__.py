@@ -52,6 +52,7 @@ from coverage.init_project.proposal import (
 from coverage.init_project.propose import _check_layer_names, propose_project
 from coverage.init_project.systems import guess_system
 from coverage.init_project.writing import render_project, write_project
+from coverage.io.loaders import validate_project
 from coverage.io.project import FILE_LAYERS, PROJECT_FILE
 from coverage.io.schema import LAYERS
 from coverage.io.validation import Problems
@@ -123,8 +124,6 @@ def init_project(
         When ``folder`` has a ``project.toml`` and ``overwrite`` is false (checked before any
         file is read).
     """
-    from coverage.io.loaders import validate_project
-
     _check_layer_names(files)
     missing = [n for n in LAYER_ORDER
                if n not in files and (n in FILE_LAYERS or LAYERS[n].required)]

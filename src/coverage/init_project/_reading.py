@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyogrio
+import shapely
 
 from coverage.init_project.guesses import HEAD_BYTES
 from coverage.init_project.matching import _numbers, match_columns
@@ -60,8 +62,6 @@ def _read_csv_head(
 
 def _choose_gpkg_layer(path: Path, name: str) -> tuple[str | None, list[str]]:
     """Choose the layer of a multi-layer GeoPackage for ``name``; ``(choice, all names)``."""
-    import pyogrio
-
     listed = pyogrio.list_layers(path)
     names = [str(n) for n in listed[:, 0]]
     if len(names) <= 1:
@@ -199,8 +199,6 @@ def _coordinates(
     if sample is None:
         return None
     if "__geometry__" in sample:
-        import shapely
-
         geoms = np.asarray(sample["__geometry__"].to_numpy(), dtype=object)
         centres = np.full(len(geoms), None, dtype=object)
         has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))

@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pyproj
+import shapely
 
 from coverage import crs as crsmod
 from coverage.init_project._reading import _coordinates, _read
@@ -24,6 +26,7 @@ from coverage.io.project import FILE_LAYERS, PROJECT_FILE
 from coverage.io.readers import RawTable
 from coverage.io.schema import LAYERS, Layer
 from coverage.io.validation import RULES, Problems
+from coverage.network import RoadNetwork
 
 
 def _table_problems(proposal: LayerProposal, schema: Layer, raw: RawTable,
@@ -97,8 +100,6 @@ def _study_area(
 
     The communities are a GeoDataFrame, with ``community_id`` when its column was found.
     """
-    import geopandas as gpd
-
     if raw is None or raw.geometry is None:
         return None, None
     frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(raw.geometry.values,
@@ -125,8 +126,6 @@ def _near_area(polygons: np.ndarray) -> object | None:
     Invalid polygons (reported when the project is validated) are mended here only to draw the
     area the guesses are checked against; NaN coordinates leave no area at all.
     """
-    import shapely
-
     try:
         area = shapely.buffer(shapely.union_all(shapely.make_valid(polygons)), NEAR_AREA_M)
     except shapely.errors.GEOSException:
@@ -225,8 +224,6 @@ def propose_project(
 
 def _read_network(proposal: ProjectProposal, *, cache: bool,
                   step: Callable[[str], None]) -> None:
-    from coverage.network import RoadNetwork
-
     layer = proposal.layers["network"]
     start = time.perf_counter()
     step("reading the road network")

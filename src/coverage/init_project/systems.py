@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pyproj
+import shapely
+from scipy.stats import binomtest
 
 from coverage import crs as crsmod
 from coverage.init_project.guesses import NEAR_ROAD_M, READINGS, SAMPLE_POINTS, SystemGuess
+from coverage.network.offsets import check_declaration
 
 if TYPE_CHECKING:
     from coverage.init_project.proposal import LayerProposal, ProjectProposal
@@ -31,8 +35,6 @@ def _fits(
     net: object, lon: np.ndarray, lat: np.ndarray, area: object | None
 ) -> dict[str, np.ndarray]:
     """Tell, per reading, whether each point lies near a road (and the communities) read so."""
-    import shapely
-
     to_net = pyproj.Transformer.from_crs(4326, net.crs, always_xy=True)  # type: ignore[attr-defined]
     out: dict[str, np.ndarray] = {}
     for system in READINGS:
@@ -91,8 +93,6 @@ def guess_system(
     -------
     SystemGuess
     """
-    from scipy.stats import binomtest
-
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
     if len(ok) > SAMPLE_POINTS:
@@ -150,10 +150,6 @@ def _declaration_check(
     community_ids: np.ndarray | None,
 ) -> object:
     """Check the candidate ``reading`` with :func:`coverage.network.offsets.check_declaration`."""
-    import geopandas as gpd
-
-    from coverage.network.offsets import check_declaration
-
     wlon, wlat = crsmod.to_wgs84(lon, lat, reading)
     points = gpd.GeoSeries(gpd.points_from_xy(wlon, wlat), crs=4326)
     use_ids = (community_ids is not None and communities is not None

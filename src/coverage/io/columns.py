@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from coverage.io.privacy import hash_ids, looks_like_national_id, normalize_national_ids
 from coverage.io.project import LayerConfig
@@ -123,9 +125,6 @@ def _numeric(values: pd.Series) -> pd.Series:
 
 def _arrow_numbers(values: pd.Series) -> pd.Series | None:
     """Parse a text column with pyarrow (fast); ``None`` when any non-empty cell is not a number."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     try:
         text = pc.utf8_trim_whitespace(pa.array(values.astype("str"), type=pa.large_string()))
         text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)

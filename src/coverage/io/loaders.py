@@ -184,7 +184,6 @@ def _load(
             progress(f"placing {name} in the study area")
         gdf = _to_study(frame, geoms, study)
         layers[name], quarantined[name] = _place_points(
-            name,
             gdf,
             communities,
             tolerance=project.parameters.study_area_tolerance_m,

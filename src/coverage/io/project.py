@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyproj
+
 from coverage.crs import parse_system
 from coverage.io.schema import LAYERS
 
@@ -472,8 +474,6 @@ def _read_toml(path: Path) -> tuple[Path, dict[str, Any]]:
 
 def _check_study_crs(path: Path, study_crs: str) -> None:
     """Raise unless ``study_crs`` is a projected CRS in metres that is not a Mercator one."""
-    import pyproj
-
     try:
         crs = pyproj.CRS.from_user_input(study_crs)
     except pyproj.exceptions.CRSError:

@@ -24,8 +24,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyogrio
 import pyproj
 
 from coverage.io.validation import Problems
@@ -244,9 +248,6 @@ def _arrow_csv(
     text: str, data: bytes, used: str, header: list[str], delimiter: str
 ) -> pd.DataFrame | None:
     """Parse with pyarrow, every column as text; ``None`` if any row has the wrong width."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     raw = data.removeprefix(codecs.BOM_UTF8) if used == "utf-8" else text.encode("utf-8")
     invalid = 0
 
@@ -506,9 +507,6 @@ def read_vector(
     See :func:`read_table`. A GeoPackage with several layers needs ``layer``: reading the first
     one silently could load the wrong data.
     """
-    import geopandas as gpd
-    import pyogrio
-
     try:
         if path.suffix.lower() in PARQUET_SUFFIXES:
             gdf = gpd.read_parquet(path)

@@ -163,7 +163,6 @@ def _study_crs_fits(
 
 
 def _place_points(
-    name: str,
     gdf: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,
     *,

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 from branca.element import Element
 
+from coverage.cartography import place_labels
 from coverage.maps._tables import _plain, _wgs84
 
 
@@ -161,8 +162,6 @@ def _outlines(m: folium.Map, areas: gpd.GeoDataFrame | None, labels: dict[str, s
     ).add_to(m)
     _district_lines(m, table)
     if names:
-        from coverage.cartography import place_labels
-
         _place_names(m, place_labels(table), labels)
 
 

@@ -196,6 +196,8 @@ def _hotspot_classes(table: pd.DataFrame, column: str | None) -> pd.Series:
         msg = "hotspots needs a class column (class or hotspot), or gi_star/z_score and "
         msg += f"p_fdr/p_value to derive it; it has: {', '.join(map(str, table.columns))}"
         raise ValueError(msg)
+    # Lazy: the hot spots' module loads scipy.stats, slow to load and needed only here, for a
+    # table without its classes.
     from coverage.patterns.hotspots import classify
 
     p = pd.to_numeric(table[pcol], errors="coerce").astype(float)

@@ -16,6 +16,7 @@ import shapely
 from coverage.maps._drawing import _finish, _layer_name, _legend, _map, _place_names, _tooltip
 from coverage.maps._tables import _labels, _largest, _plain, _require, _wgs84
 from coverage.publish.disclosure import shown_rows
+from coverage.reference import load_provinces
 
 
 def _width(values: pd.Series, *, max_px: float = 12.0) -> np.ndarray:
@@ -114,8 +115,6 @@ def _known_flows(origin_flows: gpd.GeoDataFrame, origin_level: str,
 
 def _origin_points(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return the points (WGS-84) of the provinces the drawn flows come from."""
-    from coverage.reference import load_provinces
-
     provinces = load_provinces()
     provinces = provinces[provinces["code"].isin(table["province_code"])]
     return gpd.GeoDataFrame(

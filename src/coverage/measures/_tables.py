@@ -19,6 +19,8 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: A distance-decay weight: maps an array of costs to an array of non-negative weights.
 WeightFunction = Callable[[np.ndarray], np.ndarray]
@@ -330,9 +332,6 @@ def id_codes(ids: pd.Series, index: pd.Index) -> tuple[np.ndarray, bool]:
 
 def _arrow_codes(ids: pd.Series, index: pd.Index) -> np.ndarray | None:
     """Codes of pyarrow-backed string ids by ``pyarrow.compute.index_in``; None if types differ."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     values, labels = pa.array(ids), pa.array(index)
     if isinstance(labels, pa.ChunkedArray):
         labels = labels.combine_chunks()

@@ -26,7 +26,10 @@ import scipy.sparse as sp
 import shapely
 
 from coverage.crs import study_crs
+from coverage.network import areas as areasmod
 from coverage.network import cache as cachemod
+from coverage.network import costs as costsmod
+from coverage.network import offset_medians
 from coverage.network.components import components_report, components_table, node_components
 from coverage.network.modes import DEFAULT_SPEEDS_KMH, check_mode
 from coverage.network.points import Points, SnappedPoints, point_xy
@@ -541,9 +544,7 @@ class RoadNetwork:
 
     def nearest(self, origins: Points, destinations: Points) -> pd.DataFrame:
         """Find every origin's nearest destination (:func:`coverage.network.costs.nearest`)."""
-        from coverage.network.costs import nearest
-
-        return nearest(self, origins, destinations)
+        return costsmod.nearest(self, origins, destinations)
 
     def cost_table(
         self,
@@ -554,23 +555,17 @@ class RoadNetwork:
         cost: str = "time_min",
     ) -> pd.DataFrame:
         """List pairs within ``max_cost`` (:func:`coverage.network.costs.cost_table`)."""
-        from coverage.network.costs import cost_table
-
-        return cost_table(self, origins, destinations, max_cost=max_cost, cost=cost)
+        return costsmod.cost_table(self, origins, destinations, max_cost=max_cost, cost=cost)
 
     def service_areas(
         self, sites: Points, minutes: float | Sequence[float], *, buffer_m: float = 50.0
     ) -> gpd.GeoDataFrame:
         """Catchment polygons of sites; see :func:`coverage.network.areas.service_areas`."""
-        from coverage.network.areas import service_areas
-
-        return service_areas(self, sites, minutes, buffer_m=buffer_m)
+        return areasmod.service_areas(self, sites, minutes, buffer_m=buffer_m)
 
     def check_offset(
         self, points: Points, *, name: str = "points", warn: bool = True
     ) -> OffsetCheck:
         """Detect a GCJ-02/BD-09 layer (:func:`coverage.network.offset_medians.check_offset`)."""
-        from coverage.network.offset_medians import check_offset
-
-        return check_offset(self, points, name=name, warn=warn)
+        return offset_medians.check_offset(self, points, name=name, warn=warn)
 

@@ -35,7 +35,7 @@ def read_osm(
     See the module docstring for how ways become links; :func:`coverage.network.readers.read_file`
     chooses this reader for OSM files.
     """
-    import osmium  # local: only this reader needs it
+    import osmium  # lazy: only OSM files need it
 
     check_mode(mode)
     path = Path(path)

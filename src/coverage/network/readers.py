@@ -18,13 +18,16 @@ applies to what it builds are in :mod:`coverage.network.arrays`.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import shapely
 
@@ -236,8 +239,6 @@ def read_geopackage(
     ``length`` attribute; the mode's tag filter is applied to whatever tag columns exist
     (``highway``, ``access``, ``foot``, ``bicycle``, ``oneway``, ...).
     """
-    import pyogrio  # local: only this reader needs it
-
     check_mode(mode)
     path = Path(path)
     if progress:
@@ -294,7 +295,7 @@ def read_graphml(
     path: str | Path, *, mode: str = "walk", progress: Progress = None
 ) -> NetworkArrays:
     """Read a GraphML file written by OSMnx (``osmnx.load_graphml``) for a travel mode."""
-    import osmnx as ox  # local: heavy import
+    import osmnx as ox  # lazy: only GraphML files need OSMnx, slow to load
 
     if progress:
         progress(f"reading GraphML {Path(path).name}")
@@ -381,8 +382,6 @@ def _first_name(value: Any) -> str:
         return ""
     text = value.strip()
     if text.startswith("[") and text.endswith("]"):  # a list written as text by OSMnx
-        import ast
-
         try:
             return _first_name(ast.literal_eval(text))
         except (ValueError, SyntaxError):
@@ -411,15 +410,11 @@ def read_road_names(
     geopandas.GeoDataFrame
         ``name`` and line geometry, EPSG:4326; no rows when the file keeps no names.
     """
-    import geopandas as gpd
-
     kind = file_kind(path)
     path = Path(path)
     names: list[str] = []
     lines: list[Any] = []
     if kind == "gpkg":
-        import pyogrio
-
         if "name" in set(pyogrio.read_info(path, layer="edges")["fields"]):
             edges = pyogrio.read_dataframe(path, layer="edges", columns=["name"],
                                            where="name IS NOT NULL AND name <> ''", bbox=bbox)
@@ -427,7 +422,7 @@ def read_road_names(
             names = [_first_name(v) for v in edges["name"]]
             lines = list(edges.geometry.to_numpy())
     elif kind == "osm":
-        import osmium
+        import osmium  # lazy: only OSM files need it
 
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -442,7 +437,7 @@ def read_road_names(
                 names.append(_first_name(way.tags.get("name", "")))
                 lines.append(shapely.linestrings(coords))
     else:
-        import osmnx as ox
+        import osmnx as ox  # lazy: only GraphML files need OSMnx, slow to load
 
         graph = ox.load_graphml(path)
         edges = ox.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True)

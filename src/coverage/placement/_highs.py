@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -115,9 +117,6 @@ def _quiet_highs() -> highspy.Highs:
     any option can be set; it is silenced here by pointing file descriptor 1 at ``/dev/null``
     for the duration of the construction.
     """
-    import os
-    import sys
-
     sys.stdout.flush()
     saved = os.dup(1)
     try:

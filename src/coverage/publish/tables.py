@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -289,8 +290,6 @@ def publish_summaries(
     out_c = _apply(comm, masks[2], partitions, basis).reset_index()
     out_c = out_c[[c for c in community_summary.columns if c != "geometry"]]
     if "geometry" in community_summary.columns:
-        import geopandas as gpd
-
         out_c = gpd.GeoDataFrame(out_c, geometry=community_summary.geometry.to_numpy(),
                                  crs=community_summary.crs)
     return out_d, out_c

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from coverage.engine.workspace import load_results
 from coverage.io.project import Project, load_project
 from coverage.publish.naming import report_filename, report_stem
 from coverage.report.build import build_report
@@ -52,6 +53,9 @@ def write_report(
     ReportError
         For an unknown format, or when the PDF cannot be written (no CJK font).
     """
+    # The writers are imported here, when a report is written: they load matplotlib (the
+    # charts and static maps) and openpyxl, which the command line's tables and the web app,
+    # importing this package for its contents and file names, do not need.
     from coverage.report.html import write_html
     from coverage.report.pdf import write_pdf
     from coverage.report.xlsx import write_xlsx
@@ -111,8 +115,6 @@ def make_report(
     step = progress or (lambda _text: None)
     project = project if isinstance(project, Project) else load_project(project)
     if layers is None:
-        from coverage.engine.workspace import load_results  # the workspace computes; a report reads
-
         layers = load_results(project, mode=mode, progress=progress)
     step("assembling the report")
     report = build_report(layers, project_name=project.name, district=district,

@@ -48,6 +48,7 @@ from coverage.cartography import (
 from coverage.messages import catalogue
 from coverage.publish.disclosure import shown_rows
 from coverage.publish.labels import column_label
+from coverage.reference import load_provinces
 
 __all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "png", "quarter_chart"]
 
@@ -336,8 +337,6 @@ def _recommended(ax: plt.Axes, layer: gpd.GeoDataFrame, labels: dict[str, str],
 def _origins(ax: plt.Axes, layer: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None,
              lang: str) -> None:
     """Flow lines from the provinces to the city, in an equal-area projection of China."""
-    from coverage.reference import load_provinces
-
     labels = catalogue("maps", lang)
     if not len(layer):
         return

@@ -31,6 +31,7 @@ import jinja2
 
 from coverage import __version__, maps
 from coverage.messages import catalogue
+from coverage.report import figures
 from coverage.report.content import MapSpec, Report, Table, fmt_value
 from coverage.report.layout import (
     LONG_TEXT_EM,
@@ -247,8 +248,6 @@ def table_html(table: Table, lang: str, *, static: bool = False) -> str:
 
 
 def _charts(report: Report, *, static: bool) -> dict[str, str]:
-    from coverage.report import figures
-
     out = {}
     for table in report.tables():
         if table.key == "quarters" and len(table.frame):
@@ -290,8 +289,6 @@ def render_html(
     tiles
         Base map of the interactive maps (``None``: none, fully offline).
     """
-    from coverage.report import figures
-
     texts = catalogue("report", report.lang)
     head_parts: list[str] = [] if static else [_library_tags()]
     rendered: dict[str, str] = {}

@@ -51,7 +51,7 @@ def write_pdf(report: Report, path: str | Path) -> Path:
         font_css = _font_css()
     except FontMissingError as exc:
         raise ReportError(_no_font_message(report.lang)) from exc
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS, HTML  # lazy: only the PDF needs it, slow to load
 
     # WeasyPrint logs every CSS property it does not support; the report's CSS is shared with
     # the HTML version, so those warnings are expected and not the user's concern.
