@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from appserver import ARGS, CHROMIUM
 from appserver import run_app as _app
+from browser import ARGS, CHROMIUM, needs_chromium
 
 PASSWORD = "right-password-1"
 
@@ -25,12 +25,6 @@ PASSWORD = "right-password-1"
 WATCH_VIOLATIONS = """window.__csp = [];
 document.addEventListener('securitypolicyviolation',
     e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI), true);"""
-
-
-def needs_chromium(test):
-    """Mark ``test`` as driving Chromium, skipped where it is not installed."""
-    skip = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-    return pytest.mark.browser(skip(test))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,43 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def needs_chromium(test):
-    """Mark ``test`` as driving Chromium, skipped where it is not installed."""
-    skip = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-    return pytest.mark.browser(skip(test))
-
-
-IMG = '<img src=x onerror="window.__pwned=1">'
-SCRIPT = '"><script>window.__pwned=2</script>'
-
-#: Hover every feature of every map on the page (each map is a global ``map_…`` of folium):
-#: a mouseover on each drawn layer opens its tooltip (or its group's) as a pointer would.
-HOVER_ALL = """() => {
-  const out = {hovered: 0, layers: [], texts: []};
-  for (const key of Object.keys(window).filter(k => k.startsWith('map_'))) {
-    const m = window[key];
-    if (!(m instanceof L.Map)) continue;
-    let drawn = 0;
-    m.eachLayer(l => {
-      if (l instanceof L.Path) drawn++;
-      if (l instanceof L.LayerGroup) return;  // its members are hovered one by one
-      const at = l.getLatLng ? l.getLatLng() : (l.getBounds ? l.getBounds().getCenter() : null);
-      if (!at) return;  // tiles
-      l.fire('mouseover', {latlng: at, layerPoint: m.latLngToLayerPoint(at),
-                           containerPoint: m.latLngToContainerPoint(at)}, true);
-      out.hovered++;
-      document.querySelectorAll('.leaflet-tooltip').forEach(t => out.texts.push(t.textContent));
-      l.fire('mouseout', {latlng: at}, true);
-    });
-    out.layers.push(drawn);
-  }
-  return out;
-}"""
+from browser import HOVER_ALL, IMG, SCRIPT, launch, needs_chromium, open_offline
 
 #: Page coordinates of the first drawn polygon named one of ``names`` (``IMG`` as written or
 #: escaped), after scrolling its map into view (for a real pointer hover).
@@ -111,29 +74,8 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _open(browser, page_file: Path):
-    """Open ``page_file`` offline; return the page, its script errors and console messages."""
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors: list[str] = []
-    console: list = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: console.append(m))
-    page.add_init_script("""window.__csp = [];
-        document.addEventListener('securitypolicyviolation',
-            e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));""")
-    page.route("http*://**", lambda route: route.abort())  # the tiles: offline here
-    page.goto(page_file.as_uri())
-    return page, errors, console
+    with launch() as chromium:
+        yield chromium
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -168,7 +110,7 @@ def test_report_has_a_content_security_policy(hostile_report: Path) -> None:
 def test_report_names_do_not_run_in_a_browser(hostile_report: Path, browser) -> None:
     text = hostile_report.read_text(encoding="utf-8")
     n_maps = text.count('<figure class="map"')
-    page, errors, console = _open(browser, hostile_report)
+    page, errors, console = open_offline(browser, hostile_report)
     page.wait_for_function(
         f"document.querySelectorAll('.leaflet-container').length === {n_maps}")
     hovered = page.evaluate(HOVER_ALL)
@@ -197,7 +139,7 @@ def test_report_names_do_not_run_in_a_browser(hostile_report: Path, browser) -> 
 
 @needs_chromium
 def test_policy_stops_an_inline_handler_in_the_page(hostile_report: Path, browser) -> None:
-    page, errors, _ = _open(browser, hostile_report)
+    page, errors, _ = open_offline(browser, hostile_report)
     page.wait_for_selector(".leaflet-container")
     page.evaluate("""() => { const d = document.createElement('div');
         d.innerHTML = '<img src="data:," onerror="window.__pwned=3">'

@@ -17,6 +17,7 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
+from browser import CHROMIUM
 from coverage.measures.indicators import indicator_names
 from coverage.messages import catalogue
 from coverage.report import FORMATS, ReportError, build_report, report_filename, write_report
@@ -319,7 +320,6 @@ def test_private_layer_only_on_request(demo_run: Path, tmp_path: Path):
     assert "migrant_access" not in public
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.browser
