@@ -147,7 +147,7 @@ def compare_commands(project: Path, rev: str, repeat: int) -> None:
     print(f"  {'command':26}{'before ' + rev[:10]:>18}{'now':>10}")
     for c in COMMANDS:
         print(f"  {c:26}{median['before'][c]:>18.2f}{median['now'][c]:>10.2f}")
-    before, now = (sum(median[x].values()) for x in ("before", "now"))
+    before, now = (sum(median[x][c] for c in COMMANDS) for x in ("before", "now"))
     print(f"  {'total':26}{before:>18.2f}{now:>10.2f}   ({100 * (1 - now / before):.0f} % less)")
     before, now = (median[x][ONE_PROCESS] for x in ("before", "now"))
     print(f"  {ONE_PROCESS:26}{before:>18.2f}{now:>10.2f}   ({100 * (1 - now / before):.0f} % less)"
