@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny valid project that each bad-input test breaks in one way."""
+"""Shared fixtures: a tiny valid project that each bad-input test breaks in one way, the demo
+city and its run (once per session), and a throwaway PostgreSQL server with PostGIS."""
 
 from __future__ import annotations
 
@@ -155,3 +156,101 @@ def tiny_project(tmp_path: Path) -> Path:
     communities().to_file(tmp_path / "communities.geojson", driver="GeoJSON")
     tiny_network(tmp_path / "network.gpkg")
     return tmp_path
+
+
+def _postgres_bin() -> Path | None:
+    """The folder of PostgreSQL's server programs (initdb, pg_ctl), newest version first."""
+    import glob
+    import shutil
+    import subprocess
+
+    found = []
+    config = shutil.which("pg_config")
+    if config:
+        done = subprocess.run([config, "--bindir"], capture_output=True, text=True, check=False)
+        found.append(Path(done.stdout.strip()))
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit()
+                      else 0, reverse=True)
+    found += [Path(p) for p in versions]  # Debian's layout, one folder per server version
+    return next((b for b in found if (b / "initdb").is_file() and (b / "pg_ctl").is_file()),
+                None)
+
+
+def _without_postgis(reason: str) -> None:
+    """Skip a test needing PostGIS, or fail it when ``COVERAGE_REQUIRE_POSTGIS`` is set (CI)."""
+    if os.environ.get("COVERAGE_REQUIRE_POSTGIS"):
+        pytest.fail(f"{reason} (COVERAGE_REQUIRE_POSTGIS is set)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgis_url():
+    """A libpq URL of a new database with PostGIS on a throwaway server, for the session.
+
+    The server is a cluster of its own (``initdb`` in a temporary folder, run by the
+    ``postgres`` system user when the tests run as root, which ``initdb`` refuses), listening
+    on a Unix socket in that folder only, with ``fsync`` off; it is stopped and its folder
+    removed at the end. Tests needing it are skipped, saying why, when PostgreSQL, PostGIS or
+    psycopg is missing, or fail when ``COVERAGE_REQUIRE_POSTGIS`` is set.
+    """
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+    from urllib.parse import quote
+
+    try:
+        import psycopg
+    except ImportError:
+        _without_postgis("psycopg is not installed (pip install -e '.[test]')")
+    bindir = _postgres_bin()
+    if bindir is None:
+        _without_postgis("PostgreSQL's server is not installed (apt-get install postgresql)")
+    as_user: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="coverage-pg-"))
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(folder)
+            _without_postgis("the tests run as root, and there is no postgres user to run "
+                             "the server")
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, log = folder / "data", folder / "server.log"
+
+    def run(*args: str) -> None:
+        done = subprocess.run([*as_user, *args], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{args[0]} failed: {done.stderr or done.stdout}"
+
+    start = time.perf_counter()
+    started = False
+    try:
+        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync")
+        settings = {"listen_addresses": "''", "unix_socket_directories": f"'{folder}'",
+                    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+        with (data / "postgresql.conf").open("a", encoding="utf-8") as fh:
+            fh.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "start")
+        started = True
+        host = quote(str(folder), safe="")
+        with psycopg.connect(f"postgresql:///postgres?host={host}&user=postgres",
+                             autocommit=True) as conn:
+            conn.execute("CREATE DATABASE coverage_test")
+        url = f"postgresql:///coverage_test?host={host}&user=postgres"
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION postgis")
+        except psycopg.Error as exc:
+            _without_postgis(f"PostGIS is not installed for this PostgreSQL "
+                             f"(apt-get install postgresql-postgis): {str(exc).splitlines()[0]}")
+        print(f"\nthrowaway PostGIS server ready in {time.perf_counter() - start:.1f} s")
+        yield url
+    finally:
+        if started:
+            subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m",
+                            "immediate", "-w", "stop"], capture_output=True, check=False)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Command-line interface: demo, run, recommend, simulate, report, init and validate.
+"""Command-line interface: demo, run, recommend, simulate, report, init, validate, runs, db.
 
 The commands are thin: each parses its options, calls the library and prints with rich.
 Exit codes: 0 success, 1 a command failed, 2 the inputs, the project file or the command line
@@ -21,7 +21,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from coverage import __version__, messages
+from coverage._cli.db import db_app, runs_app
 from coverage._cli.logs import log_traceback
+from coverage._cli.options import Lang
 from coverage._cli.tables import (
     city_table,
     comparison_table,
@@ -59,13 +61,6 @@ class Size(StrEnum):
     small = "small"
     default = "default"
     large = "large"
-
-
-class Lang(StrEnum):
-    """Message languages."""
-
-    zh = "zh"
-    en = "en"
 
 
 _STEP: list[str] = []
@@ -562,6 +557,10 @@ def validate(
         first = next(p for p in problems.errors)
         err.print(f"[red]error:[/red] {escape(str(first))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
+
+
+app.add_typer(runs_app)  # `coverage runs PROJECT`
+app.add_typer(db_app)  # `coverage db init URL`
 
 
 @app.callback(invoke_without_command=True)

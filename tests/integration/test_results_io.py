@@ -27,8 +27,8 @@ from coverage.engine.run import (
     write_layers,
     write_results,
 )
-from coverage.engine.writing import _csv_ready
 from coverage.io.atomic import ResultsLockedError, folder_lock
+from coverage.store.files import csv_ready
 
 SCRIPT = Path(sys.executable).with_name("coverage")
 
@@ -361,7 +361,7 @@ def test_the_report_refuses_an_incomplete_file(small_demo: Path, small_run, tmp_
         runs.append(1)
         return small_run
 
-    monkeypatch.setattr("coverage.engine.workspace.run_study", run_study)
+    monkeypatch.setattr("coverage.engine.run.run_study", run_study)  # imported when needed
     monkeypatch.setattr("coverage.network.RoadNetwork.from_study", lambda *a, **k: None)
     got = load_results(project, new_sites=0, new_staff=0)
     assert runs == [1]
@@ -391,7 +391,7 @@ def test_formula_like_text_is_neutralised_in_csv(tmp_path: Path):
              "卫生站", None]
     frame = pd.DataFrame({"name": names, "staff": [-1.5, 2, 3, -4, 5, 6, 7, 8],
                           "count": pd.array([1, -2, None, 4, 5, 6, 7, 8], dtype="Int64")})
-    ready = _csv_ready(frame)
+    ready = csv_ready(frame)
     assert ready["name"].tolist()[:6] == ["'" + n for n in names[:6]]
     assert ready["name"].tolist()[6] == "卫生站" and pd.isna(ready["name"].iloc[7])
     assert ready["staff"].dtype == np.float64 and ready["staff"].iloc[0] == -1.5

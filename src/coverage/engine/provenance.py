@@ -4,6 +4,8 @@
 results (layers ``run_info`` and ``data_quality`` of ``results.gpkg``). Reports print them in
 their methods section, and :func:`is_current` tells whether saved results still match the
 project's inputs and parameters (so a report can reuse them instead of running again).
+:func:`with_layers` and :func:`listed_layers` (the ``layers`` row: which layers a run wrote) are
+the store's (:mod:`coverage.store.runinfo`), named here too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from coverage.io.loaders import StudyData
 from coverage.io.project import Project
 from coverage.io.validation import RULES
 from coverage.network.cache import file_sha256
+from coverage.store.runinfo import listed_layers, with_layers
 
 __all__ = ["data_quality", "input_hashes", "is_current", "listed_layers", "parameters_digest",
            "run_info", "with_layers"]
@@ -119,22 +122,3 @@ def is_current(info: pd.DataFrame, project: Project, mode: str) -> bool:
     current = input_hashes(project)
     stored = {k.split(":", 1)[1]: v for k, v in saved.items() if k.startswith("input_sha256:")}
     return stored == current
-
-
-def with_layers(info: pd.DataFrame, names: list[str] | tuple[str, ...]) -> pd.DataFrame:
-    """Return ``info`` with its ``layers`` row set to ``names`` (comma-separated, in order).
-
-    The row lists every layer a run writes to ``results.gpkg`` (``run_info`` included), so that
-    a reader can tell a complete file from an incomplete one (:func:`listed_layers`).
-    """
-    kept = info[info["key"].astype(str) != "layers"]
-    row = pd.DataFrame([("layers", ", ".join(names))], columns=["key", "value"])
-    return pd.concat([kept, row], ignore_index=True)
-
-
-def listed_layers(info: pd.DataFrame) -> list[str] | None:
-    """Return the layers ``run_info`` says the run wrote (``None`` when it does not say)."""
-    rows = info.loc[info["key"].astype(str) == "layers", "value"]
-    if not len(rows):
-        return None
-    return [name.strip() for name in str(rows.iloc[0]).split(",") if name.strip()]

@@ -5,33 +5,24 @@ What the main job (:func:`coverage.engine.run.run_study`), ``coverage recommend`
 layers, the one person-level layer (only on request, into ``private/``), the recommendation's
 and the simulations' layers, kept by name so that a new run never leaves stale ones beside its
 own. Files are written beside their target and renamed into place, one writer at a time
-(:mod:`coverage.io.atomic`); text cells a spreadsheet would take for a formula are neutralised.
+(:mod:`coverage.io.atomic`), by the GeoPackage store (:mod:`coverage.store.files`, and
+:mod:`coverage.store.gpkg`, which also keeps each run in the folder's history ``runs/``);
+text cells a spreadsheet would take for a formula are neutralised.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyogrio
 
-from coverage.engine.provenance import with_layers
-from coverage.io.atomic import (
-    folder_lock,
-    partial_path,
-    private_folder,
-    remove_partials,
-    replace_file,
-    write_partial,
-)
+from coverage.io.atomic import folder_lock, private_folder
 from coverage.patterns import PATTERN_LAYERS
+from coverage.store.files import replace_layers
+from coverage.store.gpkg import GeoPackageStore
 
 if TYPE_CHECKING:
     from coverage.engine.run import RunResults
@@ -51,8 +42,6 @@ RECOMMENDATION_FILES = ("recommended_scenario.json",)
 SIMULATION_PREFIX = "simulation_"
 """Files ``coverage recommend`` writes beside the results."""
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def write_results(
     results: RunResults, folder: str | Path | None = None, *, person_level: bool = False
@@ -61,11 +50,11 @@ def write_results(
 
     The default folder is the project's ``[outputs] dir``. CSV files are UTF-8 with a byte-order
     mark so that Excel opens the Chinese text correctly; text cells that a spreadsheet would
-    take for a formula are neutralised (:func:`_csv_ready`). The person-level layer
-    ``migrant_access`` (migrant ids with their travel times) is written only with
-    ``person_level``, into ``private/results.gpkg`` and ``private/migrant_access.csv`` beside
-    the results (folder 0700, files 0600): it is personal data, for follow-up inside the
-    service, never to be published.
+    take for a formula are neutralised (:func:`coverage.store.files.csv_ready`). The
+    person-level layer ``migrant_access`` (migrant ids with their travel times) is written only
+    with ``person_level``, into ``private/results.gpkg`` and ``private/migrant_access.csv``
+    beside the results (folder 0700, files 0600), never into the history: it is personal data,
+    for follow-up inside the service, never to be published.
 
     The write is atomic and exclusive (:mod:`coverage.io.atomic`): the new files are written
     under temporary names, then renamed over the old ones, the GeoPackage last, under the
@@ -74,12 +63,11 @@ def write_results(
     CSV copies of layers this run does not write and the previous recommendation
     (:data:`RECOMMENDATION_LAYERS`, ``recommended_scenario.json``) and the simulated scenarios
     (``simulation_*``), made on the old baseline, are removed just before the new GeoPackage is
-    moved into place.
+    moved into place. The run is also kept in the folder's history, ``runs/<run id>.gpkg``
+    (:class:`coverage.store.gpkg.GeoPackageStore`, which writes it).
     """
     folder = Path(folder) if folder is not None else results.study.project.output_dir
     layers = results.layers()
-    if "run_info" in layers:
-        layers["run_info"] = with_layers(layers["run_info"], list(layers))
     known = (*RESULT_LAYERS, "indicator_quarters", *RECOMMENDATION_LAYERS)
     stale = [folder / f"{name}.csv" for name in known if name not in layers]
     stale += [folder / name for name in RECOMMENDATION_FILES]
@@ -87,8 +75,10 @@ def write_results(
     with folder_lock(folder):
         if person_level:
             private = private_folder(folder / "private")
-            _replace_layers({PERSON_LAYER: results.migrant_access}, private, private=True)
-        return _replace_layers(layers, folder, remove=stale)
+            replace_layers({PERSON_LAYER: results.migrant_access}, private, private=True)
+        store = GeoPackageStore(folder)
+        store.write_run(layers, remove=stale)
+        return store.results
 
 
 def write_layers(
@@ -127,77 +117,9 @@ def write_layers(
     gone = tuple(name for name in drop if name not in layers)
     with folder_lock(folder):
         target = folder / "results.gpkg"
-        return _replace_layers(layers, folder, base=target if target.exists() else None,
-                               files=files, drop=gone,
-                               remove=[folder / f"{name}.csv" for name in gone])
-
-
-def _replace_layers(
-    layers: dict[str, pd.DataFrame],
-    folder: Path,
-    *,
-    base: Path | None = None,
-    private: bool = False,
-    remove: list[Path] | tuple[Path, ...] = (),
-    files: dict[str, str] | None = None,
-    drop: tuple[str, ...] = (),
-) -> Path:
-    """Write ``layers`` (onto a copy of ``base``) and their CSVs, then rename all into place.
-
-    Call while holding the folder's lock. Everything is written under temporary names first;
-    then ``remove`` is deleted, the CSVs and ``files`` are renamed and the GeoPackage last.
-    The copy of ``base`` leaves out its layers named in ``drop``.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    remove_partials(folder)
-    target = folder / "results.gpkg"
-    gpkg = partial_path(target)
-    ready: list[tuple[Path, Path]] = []
-    try:
-        if base is not None:
-            _copy_results(base, gpkg, drop=drop, replaced=set(layers))
-        for name, table in layers.items():
-            pyogrio.write_dataframe(table, gpkg, layer=name, driver="GPKG",
-                                    layer_options={"OVERWRITE": "YES"})
-            plain = (pd.DataFrame(table.drop(columns=table.geometry.name))
-                     if isinstance(table, gpd.GeoDataFrame) else table)
-            frame = pa.Table.from_pandas(_csv_ready(plain), preserve_index=False)
-
-            def write_csv(fh: object, frame: pa.Table = frame) -> None:
-                fh.write(b"\xef\xbb\xbf")
-                pacsv.write_csv(frame, fh)
-
-            csv = folder / f"{name}.csv"
-            ready.append((write_partial(csv, write_csv, private=private), csv))
-        for name, text in (files or {}).items():
-            data = text.encode("utf-8")
-            ready.append((write_partial(folder / name, lambda fh, d=data: fh.write(d),
-                                        private=private), folder / name))
-        for path in remove:
-            path.unlink(missing_ok=True)
-        for partial, final in ready:
-            replace_file(partial, final, private=private)
-        return replace_file(gpkg, target, private=private)
-    except BaseException:
-        for partial in (gpkg, *(p for p, _ in ready)):
-            partial.unlink(missing_ok=True)
-        raise
-
-
-def _copy_results(base: Path, copy: Path, *, drop: tuple[str, ...], replaced: set[str]) -> None:
-    """Copy a results GeoPackage, leaving out the layers in ``drop``.
-
-    GDAL (through pyogrio) cannot delete a layer from a GeoPackage, so a copy without some
-    layers is written layer by layer; a plain file copy when nothing is left out.
-    """
-    names = [str(name) for name, _ in pyogrio.list_layers(base)]
-    if not set(drop) & set(names):
-        shutil.copyfile(base, copy)
-        return
-    for name in names:
-        if name not in drop and name not in replaced:
-            pyogrio.write_dataframe(pyogrio.read_dataframe(base, layer=name), copy, layer=name,
-                                    driver="GPKG")
+        return replace_layers(layers, folder, base=target if target.exists() else None,
+                              files=files, drop=gone,
+                              remove=[folder / f"{name}.csv" for name in gone])
 
 
 def simulation_layer(name: str) -> str:
@@ -211,28 +133,3 @@ def simulation_layer(name: str) -> str:
     if slug != name or not slug:
         slug = f"{slug or 'scenario'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
     return SIMULATION_PREFIX + slug
-
-
-def _neutralise(value: object) -> object:
-    """Prefix ``'`` to text a spreadsheet would run as a formula (``=``, ``+``, ``@`` ...)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    """Plain numpy/str columns for CSV writing (nullable dtypes become object with blanks).
-
-    Text cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (site and
-    community names come from users' files) get a leading ``'`` so that Excel shows them as
-    text instead of running them; numbers, negative ones included, stay numbers.
-    """
-    out = {}
-    for col in frame.columns:
-        s = frame[col]
-        if isinstance(s.dtype, pd.BooleanDtype | pd.Int64Dtype):
-            s = s.astype(object).where(s.notna(), None)
-        elif s.dtype == object or isinstance(s.dtype, pd.StringDtype):
-            s = s.map(_neutralise, na_action="ignore")
-        out[col] = s
-    return pd.DataFrame(out)

@@ -21,6 +21,7 @@ import pyproj
 
 from coverage.crs import parse_system
 from coverage.io.schema import LAYERS
+from coverage.io.store_url import DEFAULT_SCHEMA, check_schema, check_store_url
 
 PROJECT_FILE = "project.toml"
 FILE_LAYERS = ("network",)
@@ -130,6 +131,9 @@ class Project:
         File holding the secret key for hashing national ID numbers.
     output_dir
         Folder for results.
+    store_url, store_schema
+        ``[store]``: the PostgreSQL database keeping the runs (``None``: the output folder)
+        and its schema (see :mod:`coverage.io.store_url`).
     """
 
     path: Path
@@ -141,6 +145,8 @@ class Project:
     min_cell: int
     salt_file: Path
     output_dir: Path
+    store_url: str | None = None
+    store_schema: str = DEFAULT_SCHEMA
 
     @property
     def folder(self) -> Path:
@@ -148,29 +154,15 @@ class Project:
         return self.path.parent
 
 
-_TOP_KEYS = {"project", "layers", "parameters", "privacy", "outputs"}
+_TOP_KEYS = {"project", "layers", "parameters", "privacy", "outputs", "store"}
 _PROJECT_KEYS = {"name", "study_crs", "language"}
-_LAYER_KEYS = {
-    "path",
-    "crs",
-    "encoding",
-    "sheet",
-    "header_row",
-    "layer",
-    "columns",
-    "repair",
-    "delimiter",
-}
-_PARAM_KEYS = {
-    "speeds_kmh",
-    "thresholds_min",
-    "max_snap_m",
-    "study_area_tolerance_m",
-    "staffing",
-    "targets",
-}
+_LAYER_KEYS = {"path", "crs", "encoding", "sheet", "header_row", "layer", "columns", "repair",
+               "delimiter"}
+_PARAM_KEYS = {"speeds_kmh", "thresholds_min", "max_snap_m", "study_area_tolerance_m", "staffing",
+               "targets"}
 _PRIVACY_KEYS = {"min_cell", "salt_file"}
 _OUTPUT_KEYS = {"dir"}
+_STORE_KEYS = {"url", "schema"}
 
 
 def _fail(path: Path, where: str, text: str) -> ProjectError:
@@ -447,7 +439,18 @@ def load_project(path: str | Path) -> Project:
         min_cell=min_cell,
         salt_file=path.parent / str(privacy.get("salt_file", ".coverage-salt")),
         output_dir=path.parent / str(outputs.get("dir", "results")),
+        **_store(path, data.get("store", {})),
     )
+
+
+def _store(path: Path, table: dict[str, Any]) -> dict[str, Any]:
+    """Return ``[store]``: the database URL (``None``: the output folder) and schema, checked."""
+    _check_keys(path, table, _STORE_KEYS, "store")
+    try:
+        url = None if "url" not in table else check_store_url(table["url"])
+        return {"store_url": url, "store_schema": check_schema(table.get("schema", DEFAULT_SCHEMA))}
+    except ValueError as exc:
+        raise _fail(path, "[store]", str(exc)) from None
 
 
 def _read_toml(path: Path) -> tuple[Path, dict[str, Any]]:
@@ -561,6 +564,10 @@ salt_file = ".coverage-salt"  # 身份证号哈希密钥 / key for hashing ID nu
 
 [outputs]
 dir = "results"
+
+# [store]                 # 共享数据库 / a shared PostGIS database (docs/store.md); default: dir
+# url = "postgresql://planner@db-server/coverage"   # 密码放 ~/.pgpass / password in ~/.pgpass
+# schema = "coverage"
 """
 
 

@@ -1,0 +1,239 @@
+"""The one interface of a project's result store, and what its two implementations share.
+
+A store keeps a project's **runs**: each run is the set of result layers one ``coverage run``
+made (tables and geo-tables by name, ``run_info`` among them), written whole or not at all,
+and kept after later runs. :class:`Store` is the interface; the GeoPackage folder
+(:class:`coverage.store.gpkg.GeoPackageStore`, the default) and PostGIS
+(:class:`coverage.store.postgis.PostGISStore`) implement it, and
+:func:`coverage.store.open_store` picks one for a project.
+
+**Run ids** are text, sortable and unique: the UTC time of writing to the microsecond, then a
+short random suffix (``20250314T083015.123456Z-a1b2``). Sorting them sorts the runs by time;
+the suffix tells apart two runs written in the same microsecond. A store never gives a new run
+an id below its latest one (should the clock go back, the new id is the latest's time plus one
+microsecond), so the latest run is always the last id. Both stores use the same ids, so a run
+keeps its id when it moves from one store to the other.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import re
+import secrets
+from collections.abc import Mapping
+from types import TracebackType
+
+import pandas as pd
+
+from coverage.store.runinfo import RUN_INFO, run_record, with_layers
+
+__all__ = ["RUN_COLUMNS", "Store", "StoreError", "check_run_id", "first_line", "new_run_id",
+           "prepare_run", "run_time", "runs_frame"]
+
+RUN_COLUMNS = ("run_id", "time", "project", "mode", "parameters_digest", "input_sha256",
+               "code_version", "layers")
+"""Columns of :meth:`Store.runs`, in order."""
+
+_RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{4}")
+_TIME_FORMAT = "%Y%m%dT%H%M%S.%f"
+
+
+class StoreError(RuntimeError):
+    """A store cannot be opened, read or written; the message is one line for a user.
+
+    It names the store (its URL with the password masked, or its folder) and the problem:
+    server not reachable, no PostGIS extension, schema newer than the code, permission denied,
+    a run or a column that cannot be kept.
+    """
+
+
+def first_line(exc: BaseException) -> str:
+    """Return the first line of an error's message (its kind when it has none)."""
+    text = str(exc).strip().splitlines()
+    return text[0].strip() if text else type(exc).__name__
+
+
+def new_run_id(after: str | None = None) -> str:
+    """Return a new run id: UTC time to the microsecond and a random suffix.
+
+    Parameters
+    ----------
+    after
+        The store's latest run id, if any: the new id sorts after it even when the clock went
+        back.
+    """
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if after is not None:
+        latest = dt.datetime.strptime(after[:22], _TIME_FORMAT)
+        now = max(now, latest + dt.timedelta(microseconds=1))
+    return f"{now.strftime(_TIME_FORMAT)}Z-{secrets.token_hex(2)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """Return ``run_id`` if it has the form of a run id, else raise ``ValueError``."""
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        msg = (f"{run_id!r} is not a run id (they look like 20250314T083015.123456Z-a1b2; "
+               "`coverage runs PROJECT` lists them)")
+        raise ValueError(msg)
+    return run_id
+
+
+def run_time(run_id: str) -> pd.Timestamp:
+    """Return the time (UTC) a run was written, read from its id."""
+    return pd.Timestamp(dt.datetime.strptime(check_run_id(run_id)[:22], _TIME_FORMAT),
+                        tz="UTC")
+
+
+def prepare_run(layers: Mapping[str, pd.DataFrame],
+                info: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Return the layers of a new run as stored: ``run_info`` present and listing them all.
+
+    ``info`` (the run's ``run_info`` table) replaces a ``run_info`` layer given among
+    ``layers``; without either, the run gets an empty one. Its ``layers`` row is set to every
+    layer of the run, in order (:func:`coverage.store.runinfo.with_layers`).
+
+    Raises
+    ------
+    StoreError
+        When a layer's name is empty or not text, or a layer is not a data frame.
+    """
+    out = dict(layers)
+    for name, frame in out.items():
+        if not isinstance(name, str) or not name.strip():
+            msg = f"a layer's name must be text, got {name!r}"
+            raise StoreError(msg)
+        if not isinstance(frame, pd.DataFrame):
+            msg = f"layer {name!r} is a {type(frame).__name__}, not a data frame"
+            raise StoreError(msg)
+    if info is None:
+        info = out.get(RUN_INFO)
+    if info is None:
+        info = pd.DataFrame({"key": pd.Series([], dtype=object),
+                             "value": pd.Series([], dtype=object)})
+    out[RUN_INFO] = info
+    out[RUN_INFO] = with_layers(info, list(out))
+    return out
+
+
+def runs_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    """Return the runs table of :meth:`Store.runs` from one record per run.
+
+    Each record holds ``run_id`` and what :func:`coverage.store.runinfo.run_record` reads from
+    the run's ``run_info``; the rows are sorted by id, oldest first.
+    """
+    rows = sorted(rows, key=lambda row: str(row["run_id"]))
+    frame = pd.DataFrame({
+        "run_id": pd.Series([r["run_id"] for r in rows], dtype=object),
+        "time": pd.Series([run_time(str(r["run_id"])) for r in rows],
+                          dtype="datetime64[us, UTC]"),
+        **{key: pd.Series([r.get(key) for r in rows], dtype=object)
+           for key in RUN_COLUMNS[2:] if key != "layers"},
+        "layers": pd.Series([tuple(r.get("layers") or ()) for r in rows], dtype=object),
+    })
+    return frame[list(RUN_COLUMNS)]
+
+
+class Store(abc.ABC):
+    """Where a project's runs are kept: written whole, listed, read back exactly.
+
+    A layer read back is the frame written: the same columns in the same order, the same
+    dtypes (numpy and pandas' nullable ones, text, times, geometry with its CRS), the same
+    values, a missing value of the same kind (``NaN``, ``None``, ``pd.NA``); the index is not
+    kept (layers come back with a ``RangeIndex``). Use a store in a ``with`` block, or call
+    :meth:`close` when done.
+
+    Attributes
+    ----------
+    name
+        How messages name the store: its kind and its place (URL with the password masked,
+        or folder).
+    """
+
+    name: str
+
+    @abc.abstractmethod
+    def write_run(self, layers: Mapping[str, pd.DataFrame],
+                  info: pd.DataFrame | None = None) -> str:
+        """Write a new run, whole or not at all; return its id.
+
+        Parameters
+        ----------
+        layers
+            Layer name → data frame (or geo data frame), in the order to keep.
+        info
+            The run's ``run_info`` table (key/value text), kept as its ``run_info`` layer;
+            default the ``run_info`` among ``layers``. See :func:`prepare_run`.
+
+        Returns
+        -------
+        str
+            The new run's id (see the module's description).
+
+        Raises
+        ------
+        StoreError
+            When the run cannot be written; the store then holds the runs it held before.
+        """
+
+    @abc.abstractmethod
+    def runs(self) -> pd.DataFrame:
+        """Return the runs, oldest first: one row each, columns :data:`RUN_COLUMNS`.
+
+        ``run_id``, ``time`` (UTC, when written), ``project``, ``mode``,
+        ``parameters_digest``, ``input_sha256`` (input layer → SHA-256), ``code_version``
+        and ``layers`` (the names, in order).
+        """
+
+    @abc.abstractmethod
+    def read_layers(self, run_id: str | None = None,
+                    names: list[str] | tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+        """Return layers of a run exactly as written (name → frame, in the run's order).
+
+        Parameters
+        ----------
+        run_id
+            The run; ``None`` for the latest.
+        names
+            The layers wanted; ``None`` for all.
+
+        Raises
+        ------
+        StoreError
+            When the store holds no such run (or no run at all), or the run no such layer.
+        """
+
+    def latest_run(self) -> str | None:
+        """Return the id of the latest run, ``None`` when the store holds none."""
+        runs = self.runs()
+        return None if runs.empty else str(runs["run_id"].iloc[-1])
+
+    def run_info(self, run_id: str | None = None) -> pd.DataFrame:
+        """Return a run's ``run_info`` table (``None``: the latest run)."""
+        return self.read_layers(run_id, [RUN_INFO])[RUN_INFO]
+
+    def close(self) -> None:  # noqa: B027  (a store holding nothing open has nothing to do)
+        """Release what the store holds open (connections); it may not be used after."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _wanted(self, run_id: str | None, names: list[str] | tuple[str, ...] | None,
+                 available: list[str]) -> list[str]:
+        """Return the layers to read of a run holding ``available``, or raise for a missing one."""
+        wanted = list(available) if names is None else list(names)
+        absent = [name for name in wanted if name not in available]
+        if absent:
+            msg = (f"{self.name}: run {run_id} holds no layer {absent[0]!r} (it holds "
+                   f"{', '.join(available)})")
+            raise StoreError(msg)
+        return wanted
+
+    @staticmethod
+    def _record(run_id: str, info: pd.DataFrame | None) -> dict[str, object]:
+        """Return the runs-table record of a run from its ``run_info``."""
+        return {"run_id": run_id, **run_record(info)}

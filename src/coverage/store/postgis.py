@@ -1,0 +1,320 @@
+"""The PostGIS store: a project's runs in one schema of a PostgreSQL database with PostGIS.
+
+What a city deploys so that its offices share one store (``docs/store.md``). The schema
+(``coverage`` unless configured), created by :func:`coverage.store.migrations.migrate`, holds:
+
+* ``runs``: one row per run (id, time, project, mode, parameters and their digest, input
+  hashes, code version, layer names);
+* one table per result layer (``<schema>.<layer>``): every run's rows, under ``run_id`` and
+  ``_row`` (the row's position), with the layer's columns (``bigint``, ``double precision``,
+  ``boolean``, ``text``, ``timestamp[tz]``, ``geometry(Geometry, <SRID>)``); a table is created
+  from the first frame written and gains columns when a later run has more;
+* the catalogue: ``layer_tables`` and ``layer_columns`` (where each layer and column lives),
+  ``run_layers`` and ``run_columns`` (each run's layers and columns in order, with their
+  pandas dtypes and CRS), from which a layer reads back exactly as written;
+* ``schema_version``.
+
+A run is written in one transaction (rows with ``COPY``, see :mod:`coverage.store.copytext`):
+readers see the previous run until it commits, and a run that fails leaves nothing. A new
+table or column is added just before, in a short transaction of its own, so that the long one
+takes no lock that would keep readers waiting. Names (schema, tables, columns) always go
+through ``psycopg.sql.Identifier`` and values as parameters: no SQL is built from data.
+
+psycopg, the PostgreSQL driver, is an optional extra (``store``): it is imported inside the
+functions that talk to the server, so that this module imports without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+from coverage.io.store_url import DEFAULT_SCHEMA, check_schema, check_store_url
+from coverage.store.base import (
+    Store,
+    StoreError,
+    check_run_id,
+    new_run_id,
+    prepare_run,
+    run_time,
+    runs_frame,
+)
+from coverage.store.columns import ColumnSpec, LayerSpec, arrow_type, describe, restore
+from coverage.store.connection import connect, store_error
+from coverage.store.copytext import copy_chunks, sql_type
+from coverage.store.migrations import check_version, postgis_schema, store_name
+from coverage.store.runinfo import RUN_INFO, run_record
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostGISStore", "physical_name"]
+
+MAX_NAME_BYTES = 63
+"""PostgreSQL's longest name (bytes of UTF-8); longer ones it would cut silently."""
+
+_CATALOGUE = ("schema_version", "runs", "layer_tables", "layer_columns", "run_layers",
+              "run_columns")
+_KEYS = ("run_id", "_row")
+
+
+def physical_name(name: str, taken: set[str]) -> str:
+    """Return the table or column name for a layer or column ``name``, not among ``taken``.
+
+    The name itself when it fits PostgreSQL's 63 bytes and is free; else its start and a
+    short hash of the whole name (with a number, in the unlikely case that is taken too).
+    """
+    if name not in taken and len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    stem = name.encode("utf-8")[:MAX_NAME_BYTES - 12].decode("utf-8", errors="ignore")
+    candidate, number = f"{stem}_{digest}", 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{stem}_{digest}{number}"
+    return candidate
+
+
+class PostGISStore(Store):
+    """A project's runs in a schema of a PostgreSQL database with PostGIS.
+
+    Each operation opens its own connection and closes it when done.
+
+    Parameters
+    ----------
+    url
+        ``postgresql://USER@HOST:PORT/DATABASE`` (libpq's URL; the password best kept in
+        ``~/.pgpass`` or ``PGPASSWORD``).
+    schema
+        The schema holding the store's tables, set up by ``coverage db init``.
+
+    Raises
+    ------
+    StoreError
+        For a URL that is no PostgreSQL URL or a schema name PostgreSQL would not take.
+    """
+
+    def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA) -> None:
+        self.name = store_name(str(url), str(schema))
+        try:
+            self._url = check_store_url(url)
+            self.schema = check_schema(schema)
+        except ValueError as exc:
+            raise StoreError(f"{self.name}: {exc}") from None
+
+    def _table(self, name: str) -> psycopg.sql.Identifier:
+        from psycopg import sql
+
+        return sql.Identifier(self.schema, name)
+
+    @contextlib.contextmanager
+    def _session(self, doing: str) -> Iterator[psycopg.Connection]:
+        """Yield a connection to a store at this code's schema version (autocommit)."""
+        import psycopg
+
+        with connect(self._url, self.name, autocommit=True) as conn:
+            try:
+                check_version(conn, self.schema, self.name)
+                yield conn
+            except psycopg.Error as exc:
+                raise store_error(exc, self.name, doing, self._url) from None
+
+    def write_run(self, layers: Mapping[str, pd.DataFrame],
+                  info: pd.DataFrame | None = None) -> str:
+        """Write a new run in one transaction; return its id (see :meth:`Store.write_run`)."""
+        try:
+            run = prepare_run(layers, info)
+            specs = {name: describe(frame, name) for name, frame in run.items()}
+        except StoreError as exc:
+            raise StoreError(f"{self.name}: {exc}") from None
+        record = run_record(run[RUN_INFO])
+        with self._session("cannot write the run") as conn:
+            places = self._layout(conn, specs)
+            with conn.transaction():
+                run_id = new_run_id(after=self._latest(conn))
+                conn.execute(
+                    self._sql("INSERT INTO {} (id, time, project, mode, parameters_digest, "
+                              "parameters, input_hashes, code_version, layers) "
+                              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", "runs"),
+                    (run_id, run_time(run_id).to_pydatetime(), record["project"],
+                     record["mode"], record["parameters_digest"], _json(record["parameters"]),
+                     _json(record["input_sha256"]), record["code_version"], list(run)))
+                for position, (name, frame) in enumerate(run.items()):
+                    self._write_layer(conn, run_id, position, name, frame, specs[name],
+                                      places[name])
+        return run_id
+
+    def _sql(self, text: str, *tables: str) -> psycopg.sql.Composed:
+        """Return ``text`` with its ``{}`` filled by the schema's tables (as identifiers)."""
+        from psycopg import sql
+
+        return sql.SQL(text).format(*(self._table(t) for t in tables))
+
+    def _latest(self, conn: psycopg.Connection) -> str | None:
+        row = conn.execute(self._sql("SELECT max(id) FROM {}", "runs")).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def _layout(self, conn: psycopg.Connection,
+                specs: dict[str, LayerSpec]) -> dict[str, tuple[str, list[str]]]:
+        """Create the tables and columns the run needs (a short transaction of its own).
+
+        Returns each layer's table and the table column of each of its columns, in order.
+        """
+        from psycopg import sql
+
+        out: dict[str, tuple[str, list[str]]] = {}
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                         (f"coverage-store:{self.schema}",))
+            tables = dict(conn.execute(self._sql(
+                "SELECT layer, table_name FROM {}", "layer_tables")).fetchall())
+            relations = {r[0] for r in conn.execute(
+                "SELECT relname FROM pg_class WHERE relnamespace = to_regnamespace(%s)",
+                (self.schema,)).fetchall()}
+            columns: dict[tuple[str, str, str], str] = {
+                (r[0], r[1], r[2]): r[3] for r in conn.execute(self._sql(
+                    "SELECT layer, name, sql_type, column_name FROM {}", "layer_columns"))}
+            for layer, spec in specs.items():
+                if layer not in tables:
+                    taken = relations | set(tables.values()) | set(_CATALOGUE)
+                    tables[layer] = physical_name(layer, taken)
+                    self._create_table(conn, layer, tables[layer])
+                used = {name for (lay, _, _), name in columns.items() if lay == layer}
+                places = []
+                for column in spec.columns:
+                    kind = sql_type(column)
+                    key = (layer, column.name, kind.as_string(conn))
+                    if key not in columns:
+                        columns[key] = physical_name(column.name, used | set(_KEYS))
+                        used.add(columns[key])
+                        conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                            self._table(tables[layer]), sql.Identifier(columns[key]), kind))
+                        conn.execute(self._sql(
+                            "INSERT INTO {} (layer, name, sql_type, column_name) "
+                            "VALUES (%s, %s, %s, %s)", "layer_columns"), (*key, columns[key]))
+                    places.append(columns[key])
+                out[layer] = (tables[layer], places)
+        return out
+
+    def _create_table(self, conn: psycopg.Connection, layer: str, table: str) -> None:
+        """Create a layer's table (run id and row number, no columns yet) and record it."""
+        conn.execute(self._sql(
+            "CREATE TABLE {} (run_id text NOT NULL REFERENCES {} (id) ON DELETE CASCADE, "
+            "_row bigint NOT NULL, PRIMARY KEY (run_id, _row))", table, "runs"))
+        conn.execute(self._sql("INSERT INTO {} (layer, table_name) VALUES (%s, %s)",
+                               "layer_tables"), (layer, table))
+
+    def _write_layer(self, conn: psycopg.Connection, run_id: str, position: int, name: str,
+                     frame: pd.DataFrame, spec: LayerSpec, place: tuple[str, list[str]]) -> None:
+        """Write a layer's catalogue rows and its rows (``COPY``) in the run's transaction."""
+        import psycopg
+        from psycopg import sql
+
+        table, columns = place
+        conn.execute(self._sql("INSERT INTO {} (run_id, layer, position, rows, geometry) "
+                               "VALUES (%s, %s, %s, %s, %s)", "run_layers"),
+                     (run_id, name, position, spec.rows, spec.geometry))
+        with conn.cursor() as cur:
+            cur.executemany(
+                self._sql("INSERT INTO {} (run_id, layer, position, name, column_name, dtype, "
+                          "missing, crs) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                          "run_columns"),
+                [(run_id, name, i, c.name, column, c.dtype, c.missing, c.crs)
+                 for i, (c, column) in enumerate(zip(spec.columns, columns, strict=True))])
+            names = sql.SQL(", ").join(sql.Identifier(c) for c in (*_KEYS, *columns))
+            try:
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
+                        self._table(table), names)) as copy:
+                    for chunk in copy_chunks(frame, spec, run_id):
+                        copy.write(chunk)
+            except psycopg.Error as exc:
+                raise store_error(exc, self.name, f"cannot write layer {name!r}",
+                                  self._url) from None
+
+    def latest_run(self) -> str | None:
+        """Return the id of the latest committed run, ``None`` when the store holds none."""
+        with self._session("cannot read the runs") as conn:
+            return self._latest(conn)
+
+    def runs(self) -> pd.DataFrame:
+        """Return the committed runs, oldest first (see :meth:`Store.runs`)."""
+        with self._session("cannot read the runs") as conn:
+            rows = conn.execute(self._sql(
+                "SELECT id, project, mode, parameters_digest, input_hashes, code_version, "
+                "layers FROM {} ORDER BY id", "runs")).fetchall()
+        keys = ("run_id", "project", "mode", "parameters_digest", "input_sha256",
+                "code_version", "layers")
+        return runs_frame([dict(zip(keys, row, strict=True)) for row in rows])
+
+    def read_layers(self, run_id: str | None = None,
+                    names: list[str] | tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+        """Return layers of a committed run exactly as written (see :meth:`Store.read_layers`)."""
+        if run_id is not None:
+            try:
+                check_run_id(run_id)
+            except ValueError as exc:
+                raise StoreError(f"{self.name}: {exc}") from None
+        with self._session("cannot read the run") as conn, conn.transaction():
+            run_id = run_id if run_id is not None else self._latest(conn)
+            if run_id is None:
+                msg = f"{self.name}: no run kept yet (run `coverage run` first)"
+                raise StoreError(msg)
+            layers = conn.execute(self._sql(
+                "SELECT l.layer, l.rows, l.geometry, t.table_name FROM {} l JOIN {} t "
+                "USING (layer) WHERE l.run_id = %s ORDER BY l.position", "run_layers",
+                "layer_tables"), (run_id,)).fetchall()
+            if not layers:
+                msg = f"{self.name}: no run {run_id} (`coverage runs` lists the runs kept)"
+                raise StoreError(msg)
+            wanted = self._wanted(run_id, names, [str(r[0]) for r in layers])
+            columns: dict[str, list[tuple[ColumnSpec, str]]] = {}
+            for layer, name, column, dtype, missing, crs in conn.execute(self._sql(
+                    "SELECT layer, name, column_name, dtype, missing, crs FROM {} "
+                    "WHERE run_id = %s ORDER BY layer, position", "run_columns"), (run_id,)):
+                columns.setdefault(layer, []).append(
+                    (ColumnSpec(name, dtype, missing, crs), column))
+            found = {r[0]: r for r in layers}
+            extension = postgis_schema(conn, self.name)
+            out = {}
+            for layer in wanted:
+                _, rows, geometry, table = found[layer]
+                out[layer] = self._read_layer(conn, run_id, table, columns.get(layer, []),
+                                              int(rows), geometry, extension)
+            return out
+
+    def _read_layer(self, conn: psycopg.Connection, run_id: str, table: str,
+                    columns: list[tuple[ColumnSpec, str]], rows: int, geometry: str | None,
+                    extension: str) -> pd.DataFrame:
+        """Read one layer of a run: its rows in order, rebuilt from its catalogue."""
+        from psycopg import sql
+
+        spec = LayerSpec(tuple(c for c, _ in columns), rows, geometry)
+        picks: list[Any] = []
+        for column, name in columns:
+            if column.dtype == "geometry":
+                picks.append(sql.SQL("{}({})").format(
+                    sql.Identifier(extension, "st_asbinary"), sql.Identifier(name)))
+            else:
+                picks.append(sql.Identifier(name))
+        if not picks:
+            return restore(spec, {})
+        query = sql.SQL("SELECT {} FROM {} WHERE run_id = %s ORDER BY _row").format(
+            sql.SQL(", ").join(picks), self._table(table))
+        with conn.cursor(binary=True) as cur:
+            values = list(zip(*cur.execute(query, (run_id,)).fetchall(), strict=True)) or [
+                () for _ in columns]
+        arrays = {c.name: pa.array(list(v), type=arrow_type(c))
+                  for (c, _), v in zip(columns, values, strict=True)}
+        return restore(spec, arrays)
+
+
+def _json(value: object) -> Any:
+    """Wrap a value for a ``jsonb`` parameter."""
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
