@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -88,16 +89,20 @@ def runs_table(runs: object, title: str, lang: str) -> Table:
     from coverage.messages import catalogue
 
     m = catalogue("cli", lang)
-    table = Table(title=title)
+    modes = catalogue("report", lang)
+    # one line per run in 80 columns: a run is named by its whole id
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=0)
     for key in ("run_id", "run_time", "mode", "parameters_digest", "inputs_digest",
-                "code_version", "layers_count"):
-        table.add_column(m[key], overflow="fold",
+                "layers_count"):
+        table.add_column(m[key], no_wrap=True,
                          justify="right" if key == "layers_count" else "left")
     for row in runs.iloc[::-1].itertuples(index=False):  # type: ignore[attr-defined]
-        table.add_row(escape(row.run_id), row.time.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                      escape(row.mode or ""), escape(_short(row.parameters_digest)),
-                      _inputs_digest(row.input_sha256), escape(row.code_version or ""),
-                      str(len(row.layers)))
+        mode = row.mode or ""
+        table.add_row(escape(row.run_id), row.time.strftime("%Y-%m-%d %H:%M"),
+                      escape(modes.get(f"mode_{mode}", mode)),
+                      escape(_short(row.parameters_digest, 8)),
+                      _inputs_digest(row.input_sha256)[:8], str(len(row.layers)))
     return table
 
 
