@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from appserver import ARGS, CHROMIUM, SCRIPT, run_app
+from appserver import SCRIPT, run_app
+from browser import ARGS, CHROMIUM
 
 
 @pytest.fixture(scope="module")

@@ -407,7 +407,7 @@ def test_import_page_in_a_browser(app_server: str, demo_city: Path, city_files: 
                                   tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from appserver import ARGS, CHROMIUM
+    from browser import ARGS, CHROMIUM
     from test_app import _screenshot
 
     migrants = pd.read_csv(city_files / "流动人口2024.csv", dtype=str, encoding="utf-8-sig")

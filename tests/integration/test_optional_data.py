@@ -194,7 +194,8 @@ def test_minimal_project_pdf(small_demo: Path, tmp_path: Path, lang: str) -> Non
 @pytest.mark.browser
 def test_app_on_a_minimal_project(small_demo: Path, tmp_path: Path) -> None:
     """The app opens a project with required columns only, says what it lacks, and edits."""
-    from appserver import ARGS, CHROMIUM, run_app
+    from appserver import run_app
+    from browser import ARGS, CHROMIUM
     from test_app import _card, _map_box
 
     if CHROMIUM is None:
