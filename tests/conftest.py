@@ -190,7 +190,8 @@ def postgis_url():
 
     The server is a cluster of its own (``initdb`` in a temporary folder, run by the
     ``postgres`` system user when the tests run as root, which ``initdb`` refuses), listening
-    on a Unix socket in that folder only, with ``fsync`` off; it is stopped and its folder
+    on a Unix socket in that folder only, with ``fsync`` off; the superuser ``postgres`` logs in
+    without a password, other roles with theirs; it is stopped and its folder
     removed at the end. Tests needing it are skipped, saying why, when PostgreSQL, PostGIS or
     psycopg is missing, or fail when ``COVERAGE_REQUIRE_POSTGIS`` is set.
     """
@@ -234,6 +235,10 @@ def postgis_url():
                     "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
         with (data / "postgresql.conf").open("a", encoding="utf-8") as fh:
             fh.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        # the superuser logs in without a password; every other role (the store's district
+        # users) with its own, as on a real server
+        (data / "pg_hba.conf").write_text("local all postgres trust\n"
+                                          "local all all scram-sha-256\n", encoding="utf-8")
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "start")
         started = True
         host = quote(str(folder), safe="")

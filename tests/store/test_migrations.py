@@ -126,9 +126,9 @@ def test_a_user_without_the_right_to_create_it_is_told(postgis_url: str, schema:
 
     role = f"reader_{secrets.token_hex(3)}"
     with psycopg.connect(postgis_url, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'reader-password'")
         conn.execute(f"REVOKE CREATE ON DATABASE coverage_test FROM PUBLIC, {role}")
-    url = postgis_url.replace("user=postgres", f"user={role}")
+    url = postgis_url.replace("user=postgres", f"user={role}&password=reader-password")
     try:
         with pytest.raises(StoreError) as caught:
             migrate(url, schema)
@@ -136,3 +136,42 @@ def test_a_user_without_the_right_to_create_it_is_told(postgis_url: str, schema:
     finally:
         with psycopg.connect(postgis_url, autocommit=True) as conn:
             conn.execute(f"DROP ROLE {role}")
+
+
+def test_an_upgrade_secures_the_layer_tables_already_there(postgis_url: str, schema: str):
+    import psycopg
+
+    run = "20250101T000000.000000Z-abcd"
+    layers = ("district_summary", "migrant_access", "run_info")
+    with psycopg.connect(postgis_url) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET search_path TO "{schema}", public')
+        conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT "
+                     "NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, name, text in migrations()[:2]:
+            conn.execute(text.encode())
+            conn.execute("INSERT INTO schema_version (version, name) VALUES (%s, %s)",
+                         (version, name))
+        conn.execute("INSERT INTO runs (id, time, layers) VALUES (%s, now(), %s)",
+                     (run, list(layers)))
+        for layer in layers:  # as version 2 made them
+            conn.execute(f"CREATE TABLE {layer} (run_id text NOT NULL REFERENCES runs (id), "
+                         "_row bigint NOT NULL, district text, PRIMARY KEY (run_id, _row))")
+            conn.execute("INSERT INTO layer_tables (layer, table_name) VALUES (%s, %s)",
+                         (layer, layer))
+            conn.execute(f"INSERT INTO {layer} VALUES (%s, 0, '东城区')", (run,))
+    assert migrate(postgis_url, schema) == LATEST_VERSION
+    with psycopg.connect(postgis_url) as conn:
+        found = {layer: conn.execute(
+            "SELECT t.access, c.relrowsecurity, pg_get_userbyid(c.relowner), "
+            "(SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) "
+            f'FROM "{schema}".layer_tables t, pg_class c WHERE t.layer = %s '
+            "AND c.oid = %s::regclass", (layer, f'"{schema}"."{layer}"')).fetchone()
+            for layer in layers}
+        scopes = [conn.execute(f'SELECT _district FROM "{schema}"."{layer}"').fetchone()[0]
+                  for layer in layers]
+    writer = f"{schema}_writer"
+    assert found == {"district_summary": ("district", True, writer, 2),
+                     "migrant_access": ("private", True, writer, 0),
+                     "run_info": ("shared", True, writer, 2)}
+    assert scopes == [None, None, None]  # rows of earlier runs: the city's only

@@ -122,8 +122,8 @@ def test_readers_see_the_previous_run_until_the_new_one_commits(
     paused, resume = threading.Event(), threading.Event()
     real = postgis_module.copy_chunks
 
-    def pausing(frame, spec, run_id):
-        for chunk in real(frame, spec, run_id):
+    def pausing(frame, spec, run_id, districts):
+        for chunk in real(frame, spec, run_id, districts):
             yield chunk
             if "note" in frame.columns:  # mid-run: the later run's district table is sent
                 paused.set()

@@ -1,9 +1,10 @@
-"""The command line's store commands: ``coverage db init`` and ``coverage runs``.
+"""The command line's store commands: ``coverage db init``, ``db user`` and ``runs``.
 
 Registered on the main command line (:mod:`coverage.cli`) with ``add_typer``: :data:`db_app`
-as the ``db`` group, :data:`runs_app`'s command at the top level. Each prints one line and
-exits 1 on a store error (server not reachable, no PostGIS, schema newer than the code,
-permission denied), 2 on a bad project file or URL; never a traceback, never a password.
+as the ``db`` group (with :data:`user_app` as its ``user`` group: ``add`` and ``list``),
+:data:`runs_app`'s command at the top level. Each prints one line and exits 1 on a store
+error (server not reachable, no PostGIS, schema newer than the code, permission denied), 2 on
+a bad project file, URL or choice of options; never a traceback, never a password.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.table import Table
 
 from coverage._cli.options import Lang
 
-__all__ = ["db_app", "runs_app"]
+__all__ = ["db_app", "runs_app", "user_app"]
 
 console = Console()
 err = Console(stderr=True)
@@ -30,6 +31,12 @@ db_app = typer.Typer(
     no_args_is_help=True,
 )
 runs_app = typer.Typer()
+user_app = typer.Typer(
+    name="user",
+    help="Log-ins of a PostGIS store and what each may read (数据库用户与区级权限).",
+    no_args_is_help=True,
+)
+db_app.add_typer(user_app)
 
 _SchemaOption = Annotated[str | None, typer.Option(
     help="Database schema of the store (default: the project's \\[store] schema, or coverage).",
@@ -68,6 +75,109 @@ def init(
         return
     console.print(f"{store_name(url, schema)}: schema version {version}", highlight=False,
                   soft_wrap=True)
+
+
+_UrlArgument = Annotated[str, typer.Argument(
+    help="postgresql://USER@HOST:PORT/DATABASE, as a user allowed to create roles (the one "
+    "who ran coverage db init, or a superuser).")]
+
+
+def _password(from_stdin: bool) -> str:
+    """Return the new password: stdin's first line, or typed twice at a hidden prompt."""
+    import sys
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password (密码)", hide_input=True, confirmation_prompt=True))
+
+
+def _scope(city: bool, district: str | None, writer: bool) -> str:
+    chosen = [s for s, on in (("city", city), ("district", district is not None),
+                              ("writer", writer)) if on]
+    if len(chosen) != 1:
+        _fail("give one of --city, --district NAME or --writer", 2)
+    return chosen[0]
+
+
+def _says(scope: str, district: str | None) -> str:
+    return {"city": "reads every district (全市)", "writer": "writes runs, reads everything",
+            "district": f"reads district {district} only (区级)"}[scope]
+
+
+@user_app.command("add")
+def user_add(
+    url: _UrlArgument,
+    name: Annotated[str, typer.Argument(help="The log-in's name (a PostgreSQL role).")],
+    city: Annotated[bool, typer.Option("--city", help="Reads every district (全市).")] = False,
+    district: Annotated[str | None, typer.Option(
+        "--district", help="Reads this district's rows only (区级), named as in the layers' "
+        "district column.", show_default=False)] = None,
+    writer: Annotated[bool, typer.Option(
+        "--writer", help="Writes runs; reads everything, the person-level layer too.")] = False,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input "
+        "(for scripts) instead of a prompt; it is never an argument.")] = False,
+    schema: Annotated[str, typer.Option(help="Database schema of the store.")] = "coverage",
+) -> None:
+    """Add a log-in to the store, or change an existing one's scope and password (添加用户).
+
+    A district's log-in reads its district's rows only, whatever program it uses: the
+    database's row-level security keeps it there.
+    """
+    from coverage.store import StoreError
+    from coverage.store.access import add_user
+
+    scope = _scope(city, district, writer)
+    password = _password(password_stdin)
+    try:
+        done = add_user(url, name, scope=scope, district=district, password=password,
+                        schema=schema)
+    except StoreError as exc:
+        _fail(str(exc), 1)
+        return
+    what = _says(done.scope, done.district)
+    if done.created:
+        text = f"user {done.name} created: {what} (member of {done.group})"
+    else:
+        now = f"district {done.district}" if done.district else done.scope
+        was = f" (was: {done.before})" if done.before not in (None, now) else ""
+        text = f"user {done.name} updated: {what}{was}; password changed"
+    console.print(text, highlight=False, soft_wrap=True)
+    if done.district and done.known_districts and done.district not in done.known_districts:
+        err.print(f"note: no row of the latest run is in district {escape(done.district)}; "
+                  f"its districts: {escape(', '.join(done.known_districts))}",
+                  highlight=False, soft_wrap=True)
+
+
+@user_app.command("list")
+def user_list(
+    url: Annotated[str, typer.Argument(help="postgresql://USER@HOST:PORT/DATABASE.")],
+    schema: Annotated[str, typer.Option(help="Database schema of the store.")] = "coverage",
+) -> None:
+    """List the store's log-ins and what each may read; never a password (列出用户)."""
+    from coverage.store import StoreError
+    from coverage.store.access import list_users
+    from coverage.store.migrations import store_name
+
+    try:
+        users = list_users(url, schema)
+    except StoreError as exc:
+        _fail(str(exc), 1)
+        return
+    name = store_name(url, schema)
+    if users.empty:
+        console.print(f"{name}: no user yet (coverage db user add)", highlight=False,
+                      soft_wrap=True)
+        return
+    table = Table(title=f"users ({len(users)})", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False)
+    for column in ("User", "Scope", "District", "Log-in"):
+        table.add_column(column, no_wrap=True)
+    for row in users.itertuples(index=False):
+        table.add_row(escape(row.user), row.scope, escape(row.district or ""),
+                      "yes" if row.can_log_in else "no")
+    console.print(table)
+    console.print(name, highlight=False, soft_wrap=True)
 
 
 def _short(text: object, n: int = 12) -> str:

@@ -102,7 +102,8 @@ def _cells(series: pd.Series, spec: ColumnSpec) -> pa.Array:
     return _text(pa.array(values, type=pa.string()))
 
 
-def copy_chunks(frame: pd.DataFrame, spec: LayerSpec, run_id: str) -> Iterator[bytes]:
+def copy_chunks(frame: pd.DataFrame, spec: LayerSpec, run_id: str,
+                districts: np.ndarray | None = None) -> Iterator[bytes]:
     """Yield a layer's ``COPY`` text in chunks: ``run_id``, the row number, then its columns.
 
     Parameters
@@ -113,6 +114,9 @@ def copy_chunks(frame: pd.DataFrame, spec: LayerSpec, run_id: str) -> Iterator[b
         Its catalogue (:func:`coverage.store.columns.describe`).
     run_id
         The run's id (text without tabs or backslashes), the first cell of every row.
+    districts
+        Each row's district (``None`` for the city's rows), sent after the row number when
+        given (:mod:`coverage.store.districts`).
     """
     rows = len(frame)
     for start in range(0, rows, CHUNK_ROWS):
@@ -120,6 +124,9 @@ def copy_chunks(frame: pd.DataFrame, spec: LayerSpec, run_id: str) -> Iterator[b
         n = len(part)
         cells = [pa.array(np.full(n, run_id, dtype=object), type=pa.string()),
                  pa.array(np.arange(start, start + n).astype(str), type=pa.string())]
+        if districts is not None:
+            cells.append(pc.fill_null(_text(pa.array(districts[start:start + n],
+                                                     type=pa.string())), NULL))
         cells += [pc.fill_null(_cells(part.iloc[:, i], c), NULL)
                   for i, c in enumerate(spec.columns)]
         lines = pc.binary_join_element_wise(*cells, "\t")

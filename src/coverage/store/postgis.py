@@ -12,7 +12,12 @@ What a city deploys so that its offices share one store (``docs/store.md``). The
 * the catalogue: ``layer_tables`` and ``layer_columns`` (where each layer and column lives),
   ``run_layers`` and ``run_columns`` (each run's layers and columns in order, with their
   pandas dtypes and CRS), from which a layer reads back exactly as written;
-* ``schema_version``.
+* ``schema_version``;
+* district-level access (``migrations/0003_district_access.sql``): the store's group roles
+  (``access_roles``), each log-in's scope (``user_access``) and row-level security on every
+  layer table. Each table has a hidden ``_district`` column, filled at write time
+  (:mod:`coverage.store.districts`) and never read back as part of a layer; a new table is
+  secured by the schema's ``secure_layer`` function as it is made.
 
 A run is written in one transaction (rows with ``COPY``, see :mod:`coverage.store.copytext`):
 readers see the previous run until it commits, and a run that fails leaves nothing. A new
@@ -47,10 +52,12 @@ from coverage.store.base import (
 from coverage.store.columns import ColumnSpec, LayerSpec, arrow_type, describe, restore
 from coverage.store.connection import connect, store_error
 from coverage.store.copytext import copy_chunks, sql_type
+from coverage.store.districts import SCOPE_COLUMN, layer_access, row_districts
 from coverage.store.migrations import check_version, postgis_schema, store_name
 from coverage.store.runinfo import RUN_INFO, run_record
 
 if TYPE_CHECKING:
+    import numpy as np
     import psycopg
 
 __all__ = ["PostGISStore", "physical_name"]
@@ -61,6 +68,7 @@ MAX_NAME_BYTES = 63
 _CATALOGUE = ("schema_version", "runs", "layer_tables", "layer_columns", "run_layers",
               "run_columns")
 _KEYS = ("run_id", "_row")
+_HIDDEN = (*_KEYS, SCOPE_COLUMN)
 
 
 def physical_name(name: str, taken: set[str]) -> str:
@@ -130,6 +138,7 @@ class PostGISStore(Store):
         try:
             run = prepare_run(layers, info)
             specs = {name: describe(frame, name) for name, frame in run.items()}
+            districts = row_districts(run)
         except StoreError as exc:
             raise StoreError(f"{self.name}: {exc}") from None
         record = run_record(run[RUN_INFO])
@@ -145,8 +154,8 @@ class PostGISStore(Store):
                      record["mode"], record["parameters_digest"], _json(record["parameters"]),
                      _json(record["input_sha256"]), record["code_version"], list(run)))
                 for position, (name, frame) in enumerate(run.items()):
-                    self._write_layer(conn, run_id, position, name, frame, specs[name],
-                                      places[name])
+                    self._write_layer(conn, run_id, position, (name, frame), specs[name],
+                                      places[name], districts[name])
         return run_id
 
     def _sql(self, text: str, *tables: str) -> psycopg.sql.Composed:
@@ -190,7 +199,7 @@ class PostGISStore(Store):
                     kind = sql_type(column)
                     key = (layer, column.name, kind.as_string(conn))
                     if key not in columns:
-                        columns[key] = physical_name(column.name, used | set(_KEYS))
+                        columns[key] = physical_name(column.name, used | set(_HIDDEN))
                         used.add(columns[key])
                         conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
                             self._table(tables[layer]), sql.Identifier(columns[key]), kind))
@@ -202,19 +211,29 @@ class PostGISStore(Store):
         return out
 
     def _create_table(self, conn: psycopg.Connection, layer: str, table: str) -> None:
-        """Create a layer's table (run id and row number, no columns yet) and record it."""
+        """Create a layer's table, record it and give it its row-level security.
+
+        The table starts with the run id, the row number and the row's district only.
+        """
         conn.execute(self._sql(
             "CREATE TABLE {} (run_id text NOT NULL REFERENCES {} (id) ON DELETE CASCADE, "
-            "_row bigint NOT NULL, PRIMARY KEY (run_id, _row))", table, "runs"))
-        conn.execute(self._sql("INSERT INTO {} (layer, table_name) VALUES (%s, %s)",
-                               "layer_tables"), (layer, table))
+            "_row bigint NOT NULL, _district text, PRIMARY KEY (run_id, _row))", table, "runs"))
+        conn.execute(self._sql("INSERT INTO {} (layer, table_name, access) VALUES (%s, %s, %s)",
+                               "layer_tables"), (layer, table, layer_access(layer)))
+        conn.execute(self._sql("SELECT {}(%s::regclass)", "secure_layer"),
+                     (self._table(table).as_string(conn),))
 
-    def _write_layer(self, conn: psycopg.Connection, run_id: str, position: int, name: str,
-                     frame: pd.DataFrame, spec: LayerSpec, place: tuple[str, list[str]]) -> None:
-        """Write a layer's catalogue rows and its rows (``COPY``) in the run's transaction."""
+    def _write_layer(self, conn: psycopg.Connection, run_id: str, position: int,
+                     layer: tuple[str, pd.DataFrame], spec: LayerSpec,
+                     place: tuple[str, list[str]], districts: np.ndarray) -> None:
+        """Write a layer's catalogue rows and its rows in the run's transaction.
+
+        The rows go with ``COPY``, each with its district (:mod:`coverage.store.districts`).
+        """
         import psycopg
         from psycopg import sql
 
+        name, frame = layer
         table, columns = place
         conn.execute(self._sql("INSERT INTO {} (run_id, layer, position, rows, geometry) "
                                "VALUES (%s, %s, %s, %s, %s)", "run_layers"),
@@ -226,11 +245,11 @@ class PostGISStore(Store):
                           "run_columns"),
                 [(run_id, name, i, c.name, column, c.dtype, c.missing, c.crs)
                  for i, (c, column) in enumerate(zip(spec.columns, columns, strict=True))])
-            names = sql.SQL(", ").join(sql.Identifier(c) for c in (*_KEYS, *columns))
+            names = sql.SQL(", ").join(sql.Identifier(c) for c in (*_HIDDEN, *columns))
             try:
                 with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(
                         self._table(table), names)) as copy:
-                    for chunk in copy_chunks(frame, spec, run_id):
+                    for chunk in copy_chunks(frame, spec, run_id, districts):
                         copy.write(chunk)
             except psycopg.Error as exc:
                 raise store_error(exc, self.name, f"cannot write layer {name!r}",
