@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +22,14 @@ from rich.markup import escape
 from coverage import __version__, messages
 from coverage._cli.db import db_app, runs_app
 from coverage._cli.logs import log_traceback
-from coverage._cli.options import Lang
+from coverage._cli.options import Lang, Mode, Objective, Size, StaffObjective
+from coverage._cli.store_options import (
+    RunOption,
+    SchemaOption,
+    StoreOption,
+    check_run,
+    with_store,
+)
 from coverage._cli.tables import (
     city_table,
     comparison_table,
@@ -55,14 +61,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-class Size(StrEnum):
-    """Demo city sizes."""
-
-    small = "small"
-    default = "default"
-    large = "large"
-
-
 _STEP: list[str] = []
 """The command's current step (title: step), named when an unexpected error stops it."""
 
@@ -86,11 +84,13 @@ def _fail_project(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
-def _project(path: Path) -> Project:
-    """Parse the project file, or print its one-line error and exit 2."""
+def _project(path: Path, store: str | None = None, schema: str | None = None,
+             run: str | None = None) -> Project:
+    """Parse the project file (with a store given), or print its one-line error and exit 2."""
     try:
-        return load_project(path)
-    except ProjectError as exc:
+        check_run(run)
+        return with_store(load_project(path), store, schema)
+    except ValueError as exc:  # a ProjectError, or a bad --store, --schema or --run
         _fail_project(exc)
         raise  # not reached: _fail_project exits
 
@@ -132,41 +132,43 @@ def demo(
     )
 
 
-class Mode(StrEnum):
-    """Travel modes."""
-
-    walk = "walk"
-    ebike = "ebike"
-
-
 @app.command()
 def run(
     project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
     mode: Annotated[Mode, typer.Option(help="Travel mode.")] = Mode.walk,
     out: Annotated[
         Path | None,
-        typer.Option(help="Folder for the results (default: the project's [outputs] dir)."),
+        typer.Option(help="Folder for the results (default: the project's store)."),
     ] = None,
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
     person_level: Annotated[bool, typer.Option(
-        help="Also write each migrant's travel time (personal data) into private/.")] = False,
+        help="Also write each migrant's travel time (personal data) into private/ of the "
+        "output folder (never into a database).")] = False,
+    store: StoreOption = None,
+    schema: SchemaOption = None,
 ) -> None:
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
-    from coverage.engine.run import run_study, write_results
+    from coverage.engine.run import run_study
+    from coverage.engine.writing import save_results
+    from coverage.store import open_store
 
-    parsed = _project(project)
+    parsed = _project(project, store, schema)
+    if out is not None and store is not None:
+        _fail_project(ValueError("give --out (a results folder) or --store, not both"))
     start = time.perf_counter()
     with folder_lock(out or parsed.output_dir, notify=_waiting), _steps("run") as step:
+        if out is None and parsed.store_url is not None:  # a store unreachable: said at once
+            open_store(parsed).latest_run()
         results = run_study(parsed, mode=mode.value, progress=step)
         step("writing results")
-        target = write_results(results, out, person_level=person_level)
+        saved = save_results(results, out, person_level=person_level)
     _print_summary(results, lang.value)
     if person_level:
         console.print("[yellow]note:[/yellow] private/ holds personal data (migrant ids): keep "
                       "it inside the service, never publish it")
     for note in results.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
-    console.print(f"results: {target} ({time.perf_counter() - start:.1f} s)")
+    console.print(f"results: {saved} ({time.perf_counter() - start:.1f} s)", highlight=False)
 
 
 def _print_summary(results: object, lang: str) -> None:
@@ -191,21 +193,6 @@ def _print_skipped(skipped: dict[str, str], estimated: dict[str, str], lang: str
             console.print(f"  - {escape(line)}", highlight=False)
 
 
-class Objective(StrEnum):
-    """Objectives for new sites."""
-
-    coverage = "coverage"
-    distance = "distance"
-    target = "target"
-
-
-class StaffObjective(StrEnum):
-    """Objectives for new staff."""
-
-    shortfall = "shortfall"
-    maxmin = "maxmin"
-
-
 def _print_comparison(table: object, lang: str, thresholds: tuple[float, ...]) -> None:
     """Print a scenario comparison: shares in %, differences of shares in percentage points."""
     console.print(comparison_table(table, lang, thresholds))
@@ -228,14 +215,16 @@ def recommend(
     out: Annotated[Path | None, typer.Option(help="Folder of results.gpkg (default: the "
                                              "project's [outputs] dir).")] = None,
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
+    store: StoreOption = None,
+    schema: SchemaOption = None,
 ) -> None:
     """Recommend new service points and staff with their expected effect (推荐新增网点与人员)."""
     from coverage.engine.recommend import recommend as recommend_all
-    from coverage.engine.run import RECOMMENDATION_LAYERS, write_layers
+    from coverage.engine.run import RECOMMENDATION_LAYERS
     from coverage.engine.scenario import MAX_PLACEMENTS, compare
-    from coverage.engine.workspace import scenario_model
+    from coverage.engine.workspace import keep_layers, scenario_model
 
-    parsed = _project(project)
+    parsed = _project(project, store, schema)
     if min(new_sites, new_staff, relocate) < 0 or (
             new_sites == 0 and new_staff == 0 and relocate == 0
             and objective is not Objective.target):
@@ -255,8 +244,8 @@ def recommend(
                                relocate=relocate, progress=step)
         layers, scenario, tables = result.layers, result.scenario, result.tables
         # The three layers are one recommendation: a part this one does not make is removed.
-        target = write_layers(layers, folder, drop=RECOMMENDATION_LAYERS,
-                              files={"recommended_scenario.json": scenario.to_json() + "\n"})
+        target = keep_layers(parsed, layers, folder=out, drop=RECOMMENDATION_LAYERS,
+                             files={"recommended_scenario.json": scenario.to_json() + "\n"})
     if "recommended_sites" in layers:
         console.print(new_sites_table(layers["recommended_sites"], lang.value, model.max_t))
     if "recommended_staff" in layers:
@@ -272,12 +261,15 @@ def simulate(
     out: Annotated[Path | None, typer.Option(help="Folder of results.gpkg (default: the "
                                              "project's [outputs] dir).")] = None,
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
+    store: StoreOption = None,
+    schema: SchemaOption = None,
 ) -> None:
     """Evaluate a what-if scenario against the baseline (情景模拟)."""
-    from coverage.engine.run import simulation_layer, write_layers
+    from coverage.engine.run import simulation_layer
     from coverage.engine.scenario import Scenario, ScenarioModel, compare, comparison_layer
+    from coverage.engine.workspace import keep_layers
 
-    parsed = _project(project)
+    parsed = _project(project, store, schema)
     try:
         scenario = Scenario.from_file(scenario_file)
     except ValueError as exc:
@@ -296,7 +288,7 @@ def simulate(
             return
         # Kept by the scenario's name, beside (never over) the recommendation's comparison.
         layer = simulation_layer(scenario.name)
-        target = write_layers({layer: comparison_layer(tables)}, folder)
+        target = keep_layers(parsed, {layer: comparison_layer(tables)}, folder=out)
     if changed:
         console.print(f"[yellow]note:[/yellow] the scenario was made on other versions of "
                       f"{', '.join(changed)}; its results may differ from when it was saved")
@@ -324,13 +316,14 @@ def _formats(text: str) -> list[str]:
 def _write_reports(project: Project, formats: list[str], *, district: str | None,
                    lang: str | None, out: Path | None, mode: str = "walk",
                    step: Callable[[str], None], strict: bool = True,
-                   notes: list[str] | None = None) -> dict[str, Path]:
+                   notes: list[str] | None = None, run: str | None = None) -> dict[str, Path]:
     """Write the reports; a report error prints its one-line message and exits 1.
 
     Not ``strict`` (the demo), a PDF that cannot be written (no CJK font) is a note: added
     to ``notes`` (printed by the caller), else printed at once.
     """
     from coverage.report import ReportError, ReportUsageError, make_report
+    from coverage.store import StoreError
 
     def note(exc: ReportError) -> None:
         if notes is not None:
@@ -340,8 +333,9 @@ def _write_reports(project: Project, formats: list[str], *, district: str | None
 
     try:
         return make_report(project, district=district, formats=formats, lang=lang, out=out,
-                           mode=mode, progress=step, on_pdf_error=None if strict else note)
-    except ReportError as exc:
+                           mode=mode, progress=step, on_pdf_error=None if strict else note,
+                           run=run)
+    except (ReportError, StoreError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2 if isinstance(exc, ReportUsageError) else 1) from None
 
@@ -358,15 +352,18 @@ def report(
     out: Annotated[Path | None, typer.Option(
         help="Folder for the report files (default: the project's [outputs] dir).")] = None,
     mode: Annotated[Mode, typer.Option(help="Travel mode of the results.")] = Mode.walk,
+    run: RunOption = None,
+    store: StoreOption = None,
+    schema: SchemaOption = None,
 ) -> None:
     """Write the staffing-recommendation report (生成人员配置建议报告)."""
-    parsed = _project(project)
+    parsed = _project(project, store, schema, run)
     formats = _formats(format)
     start = time.perf_counter()
     with _steps("report") as step:
         paths = _write_reports(parsed, formats, district=district,
                                lang=lang.value if lang else None, out=out, mode=mode.value,
-                               step=step)
+                               step=step, run=run)
     for f, path in paths.items():
         console.print(f"{f.upper()}: {path}", highlight=False)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
@@ -586,6 +583,11 @@ def main() -> None:
         err.print("[red]interrupted[/red]", highlight=False)
         raise SystemExit(130) from None
     except Exception as exc:  # no traceback reaches the user: one line and a log file
+        from coverage.store import StoreError
+
+        if isinstance(exc, StoreError):  # the store's own one line: unreachable, denied, ...
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            raise SystemExit(1) from None
         log = log_traceback(exc, _STEP[0] if _STEP else "-")
         where = f" in step “{_STEP[0]}”" if _STEP else ""
         kept = f"; the details are in {log}" if log else ""

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from coverage._cli.options import Lang
+from coverage._cli.store_options import SchemaOption, StoreOption
 
 __all__ = ["db_app", "runs_app", "user_app"]
 
@@ -37,10 +38,6 @@ user_app = typer.Typer(
     no_args_is_help=True,
 )
 db_app.add_typer(user_app)
-
-_SchemaOption = Annotated[str | None, typer.Option(
-    help="Database schema of the store (default: the project's \\[store] schema, or coverage).",
-    show_default=False)]
 
 
 def _fail(text: str, code: int) -> None:
@@ -219,10 +216,8 @@ def runs_table(runs: object, title: str, lang: str) -> Table:
 @runs_app.command("runs")
 def runs(
     project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
-    store: Annotated[str | None, typer.Option(
-        "--store", help="postgresql://… URL of a PostGIS store (default: the project's "
-        "\\[store] url, or its output folder).", show_default=False)] = None,
-    schema: _SchemaOption = None,
+    store: StoreOption = None,
+    schema: SchemaOption = None,
     lang: Annotated[Lang, typer.Option(help="Message language.")] = Lang.zh,
 ) -> None:
     """List the project's runs, newest first (列出项目的历次运行)."""

@@ -8,24 +8,32 @@ own. Files are written beside their target and renamed into place, one writer at
 (:mod:`coverage.io.atomic`), by the GeoPackage store (:mod:`coverage.store.files`, and
 :mod:`coverage.store.gpkg`, which also keeps each run in the folder's history ``runs/``);
 text cells a spreadsheet would take for a formula are neutralised.
+
+:func:`save_results` and :func:`save_layers` are the one place deciding where a project's
+results go: a folder given, or the project's store (:func:`coverage.store.open_store`: its
+PostGIS database when ``[store] url`` names one, else its output folder).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from coverage.io.atomic import folder_lock, private_folder
+from coverage.io.atomic import folder_lock, private_folder, replace_file, write_partial
 from coverage.patterns import PATTERN_LAYERS
+from coverage.store import StoreError, open_store
 from coverage.store.files import replace_layers
 from coverage.store.gpkg import GeoPackageStore
 
 if TYPE_CHECKING:
     from coverage.engine.run import RunResults
+    from coverage.io.project import Project
 
 RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "indicators",
                  *PATTERN_LAYERS, "run_info", "data_quality")
@@ -66,6 +74,12 @@ def write_results(
     moved into place. The run is also kept in the folder's history, ``runs/<run id>.gpkg``
     (:class:`coverage.store.gpkg.GeoPackageStore`, which writes it).
     """
+    return _write_folder(results, folder, person_level=person_level)[0]
+
+
+def _write_folder(results: RunResults, folder: str | Path | None, *,
+                  person_level: bool) -> tuple[Path, str]:
+    """Write a run into a GeoPackage folder (see :func:`write_results`); return it and its id."""
     folder = Path(folder) if folder is not None else results.study.project.output_dir
     layers = results.layers()
     known = (*RESULT_LAYERS, "indicator_quarters", *RECOMMENDATION_LAYERS)
@@ -74,11 +88,113 @@ def write_results(
     stale += sorted(folder.glob(f"{SIMULATION_PREFIX}*.csv"))
     with folder_lock(folder):
         if person_level:
-            private = private_folder(folder / "private")
-            replace_layers({PERSON_LAYER: results.migrant_access}, private, private=True)
+            _write_private(results, folder)
         store = GeoPackageStore(folder)
-        store.write_run(layers, remove=stale)
-        return store.results
+        run_id = store.write_run(layers, remove=stale)
+        return store.results, run_id
+
+
+def _write_private(results: RunResults, folder: Path) -> None:
+    """Write the person-level layer into ``folder/private/``, owner-only."""
+    private = private_folder(folder / "private")
+    replace_layers({PERSON_LAYER: results.migrant_access}, private, private=True)
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """Where :func:`save_results` kept a run.
+
+    Attributes
+    ----------
+    place
+        The GeoPackage written (``results.gpkg``), or the name of the PostGIS store.
+    run_id
+        The run's id in its store.
+    """
+
+    place: str
+    run_id: str
+
+    def __str__(self) -> str:
+        return f"{self.place}; run {self.run_id}"
+
+
+def save_results(results: RunResults, folder: str | Path | None = None, *,
+                 person_level: bool = False, project: Project | None = None) -> SavedRun:
+    """Keep a run's results in the project's store; return where, and the run's id.
+
+    What ``coverage run`` calls. With ``folder``, or when the project names no store
+    (``[store] url``), the results go into the GeoPackage folder (``folder``, default the
+    project's ``[outputs] dir``) exactly as :func:`write_results` writes them. With a PostGIS
+    store, the run's layers go into the database in one transaction
+    (:meth:`coverage.store.postgis.PostGISStore.write_run`), and nothing into the folder.
+
+    The person-level layer ``migrant_access`` never goes to a database: with
+    ``person_level`` it is written into ``private/`` of the project's output folder (folder
+    0700, files 0600), as with the GeoPackage store, and stays on the machine that computed
+    it. ``project`` is the project whose store keeps the run (default the results' own).
+
+    Raises
+    ------
+    coverage.store.StoreError
+        When the PostGIS store cannot be reached or written; it then holds the runs it held.
+    """
+    project = project or results.study.project
+    if folder is not None or project.store_url is None:
+        path, run_id = _write_folder(results, folder or project.output_dir,
+                                     person_level=person_level)
+        return SavedRun(str(path), run_id)
+    with open_store(project) as store:
+        run_id = store.write_run(results.layers())
+        name = store.name
+    if person_level:
+        with folder_lock(project.output_dir):
+            _write_private(results, project.output_dir)
+    return SavedRun(name, run_id)
+
+
+def save_layers(
+    project: Project,
+    layers: Mapping[str, pd.DataFrame],
+    *,
+    run_id: str | None,
+    folder: str | Path | None = None,
+    files: dict[str, str] | None = None,
+    drop: tuple[str, ...] | list[str] = (),
+) -> str:
+    """Keep layers made on a run (a recommendation, a simulated scenario); return where.
+
+    With ``folder``, or when the project names no store, they go into the folder's
+    ``results.gpkg`` beside the run (:func:`write_layers`, default folder the project's
+    ``[outputs] dir``), as always. With a PostGIS store they are added to the run they were
+    made on, ``run_id``, in a transaction of their own
+    (:meth:`coverage.store.postgis.PostGISStore.add_layers`), replacing the ones of the same
+    name and those in ``drop``; ``files`` (the recommended scenario, for people to edit and
+    simulate) are written into the project's output folder.
+
+    Raises
+    ------
+    coverage.store.StoreError
+        With a PostGIS store, when ``run_id`` is ``None`` (no current run to keep them with)
+        or the store cannot be written.
+    """
+    if folder is not None or project.store_url is None:
+        return str(write_layers(dict(layers), folder or project.output_dir, files=files,
+                                drop=drop))
+    with open_store(project) as store:
+        if run_id is None:
+            msg = (f"{store.name}: no run on the current inputs and parameters to keep the "
+                   "layers with; run `coverage run` first")
+            raise StoreError(msg)
+        store.add_layers(run_id, layers, drop=drop)
+        name = store.name
+    if files:
+        with folder_lock(project.output_dir):
+            for file, text in files.items():
+                data = text.encode("utf-8")
+                target = project.output_dir / file
+                replace_file(write_partial(target, lambda fh, d=data: fh.write(d)), target)
+    return f"{name} (run {run_id})"
 
 
 def write_layers(

@@ -81,6 +81,7 @@ def make_report(
     layers: dict[str, pd.DataFrame] | None = None,
     progress: Callable[[str], None] | None = None,
     on_pdf_error: Callable[[ReportError], None] | None = None,
+    run: str | None = None,
 ) -> dict[str, Path]:
     """Build and write the report of a project (what ``coverage report`` does).
 
@@ -105,6 +106,9 @@ def make_report(
     on_pdf_error
         Called with the error when the PDF cannot be written (no CJK font), instead of
         raising; the other formats are written all the same.
+    run
+        The run to report (an id of ``coverage runs``), as kept in the project's store;
+        default the latest run on the current inputs.
 
     Returns
     -------
@@ -115,7 +119,7 @@ def make_report(
     step = progress or (lambda _text: None)
     project = project if isinstance(project, Project) else load_project(project)
     if layers is None:
-        layers = load_results(project, mode=mode, progress=progress)
+        layers = load_results(project, mode=mode, progress=progress, run=run)
     step("assembling the report")
     report = build_report(layers, project_name=project.name, district=district,
                           lang=lang or project.language, min_cell=project.min_cell)

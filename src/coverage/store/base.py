@@ -212,6 +212,21 @@ class Store(abc.ABC):
         """Return a run's ``run_info`` table (``None``: the latest run)."""
         return self.read_layers(run_id, [RUN_INFO])[RUN_INFO]
 
+    def add_layers(self, run_id: str, layers: Mapping[str, pd.DataFrame], *,
+                   drop: tuple[str, ...] | list[str] = ()) -> None:
+        """Add layers made on a kept run (a recommendation) to it; see the PostGIS store.
+
+        The GeoPackage folder keeps them in ``results.gpkg`` beside the latest run instead
+        (:func:`coverage.engine.writing.write_layers`), never in a run's history file.
+
+        Raises
+        ------
+        StoreError
+            Always, for a store that keeps no layers with a run after it was written.
+        """
+        msg = f"{self.name}: keeps no layers added to run {run_id} after it was written"
+        raise StoreError(msg)
+
     def close(self) -> None:  # noqa: B027  (a store holding nothing open has nothing to do)
         """Release what the store holds open (connections); it may not be used after."""
 

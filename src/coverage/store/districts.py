@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["PERSON_LAYER", "SCOPE_COLUMN", "SHARED_LAYERS", "layer_access", "row_districts"]
+__all__ = ["COMMUNITY_LAYER", "PERSON_LAYER", "SCOPE_COLUMN", "SHARED_LAYERS", "layer_access",
+           "row_districts"]
 
 SCOPE_COLUMN = "_district"
 """The hidden column of every layer table holding its row's district."""
@@ -40,7 +41,8 @@ read roles."""
 SHARED_LAYERS = frozenset({"run_info"})
 """Layers every coverage role reads whole: the run's settings, no figures of any place."""
 
-_COMMUNITIES = "community_summary"
+COMMUNITY_LAYER = "community_summary"
+"""The run's layer whose communities place the other layers' rows in their districts."""
 _DISTRICT_COLUMNS = ("district", "home_district")
 _COMMUNITY_COLUMNS = ("community_id", "home_community_id")
 
@@ -87,7 +89,7 @@ class _Run:
     """The run's districts and communities, from which each layer's rows are placed."""
 
     def __init__(self, layers: Mapping[str, pd.DataFrame]) -> None:
-        communities = layers.get(_COMMUNITIES)
+        communities = layers.get(COMMUNITY_LAYER)
         self.districts: frozenset[str] | None = None
         self.community_district: dict[str, str] = {}
         self.shapes: np.ndarray | None = None

@@ -52,7 +52,7 @@ from coverage.store.base import (
 from coverage.store.columns import ColumnSpec, LayerSpec, arrow_type, describe, restore
 from coverage.store.connection import connect, store_error
 from coverage.store.copytext import copy_chunks, sql_type
-from coverage.store.districts import SCOPE_COLUMN, layer_access, row_districts
+from coverage.store.districts import COMMUNITY_LAYER, SCOPE_COLUMN, layer_access, row_districts
 from coverage.store.migrations import check_version, postgis_schema, store_name
 from coverage.store.runinfo import RUN_INFO, run_record
 
@@ -330,6 +330,70 @@ class PostGISStore(Store):
         arrays = {c.name: pa.array(list(v), type=arrow_type(c))
                   for (c, _), v in zip(columns, values, strict=True)}
         return restore(spec, arrays)
+
+    def add_layers(self, run_id: str, layers: Mapping[str, pd.DataFrame], *,
+                   drop: tuple[str, ...] | list[str] = ()) -> None:
+        """Add layers to a kept run, in one transaction of their own.
+
+        What is made on a run after it was written (a recommendation, a simulated scenario)
+        is kept with that run: its layers go after the run's own, under the run's id, and
+        :meth:`read_layers` reads them with the others. An added layer of the same name is
+        replaced, and the added layers named in ``drop`` are removed (a new recommendation
+        replaces the whole previous one). The run's own layers, those of :meth:`runs`, never
+        change.
+
+        Raises
+        ------
+        StoreError
+            When the store holds no such run, a layer would replace one of the run's own,
+            or the layers cannot be written; the run then keeps the layers it had.
+        """
+        try:
+            check_run_id(run_id)
+            specs = {name: describe(frame, name)
+                     for name, frame in prepare_run(layers).items() if name in layers}
+        except (ValueError, StoreError) as exc:
+            raise StoreError(f"{self.name}: {exc}") from None
+        districts = row_districts({**self._communities(run_id), **layers})
+        with self._session("cannot add layers to the run") as conn:
+            row = conn.execute(self._sql("SELECT layers FROM {} WHERE id = %s", "runs"),
+                               (run_id,)).fetchone()
+            if row is None:
+                msg = f"{self.name}: no run {run_id} (`coverage runs` lists the runs kept)"
+                raise StoreError(msg)
+            own = set(row[0])
+            clash = [name for name in (*layers, *drop) if name in own]
+            if clash:
+                msg = (f"{self.name}: {clash[0]!r} is a layer of run {run_id} itself, which "
+                       "never changes")
+                raise StoreError(msg)
+            places = self._layout(conn, specs)
+            with conn.transaction():
+                # one writer at a time adds to a run: the last one's layers are kept whole
+                conn.execute(self._sql("SELECT id FROM {} WHERE id = %s FOR UPDATE", "runs"),
+                             (run_id,))
+                gone = sorted({*layers, *drop})
+                for (table,) in conn.execute(self._sql(
+                        "SELECT t.table_name FROM {} l JOIN {} t USING (layer) "
+                        "WHERE l.run_id = %s AND l.layer = ANY(%s)", "run_layers",
+                        "layer_tables"), (run_id, gone)).fetchall():
+                    conn.execute(self._sql("DELETE FROM {} WHERE run_id = %s", table),
+                                 (run_id,))
+                conn.execute(self._sql("DELETE FROM {} WHERE run_id = %s AND layer = ANY(%s)",
+                                       "run_layers"), (run_id, gone))
+                start = conn.execute(self._sql(
+                    "SELECT coalesce(max(position) + 1, 0) FROM {} WHERE run_id = %s",
+                    "run_layers"), (run_id,)).fetchone()[0]
+                for position, (name, frame) in enumerate(layers.items(), start=int(start)):
+                    self._write_layer(conn, run_id, position, (name, frame), specs[name],
+                                      places[name], districts[name])
+
+    def _communities(self, run_id: str) -> dict[str, pd.DataFrame]:
+        """Return the run's community layer, which places added rows in their districts."""
+        try:
+            return self.read_layers(run_id, names=[COMMUNITY_LAYER])
+        except StoreError:  # a run without communities: the added rows are the city's only
+            return {}
 
 
 def _json(value: object) -> Any:
