@@ -23,20 +23,39 @@ from coverage.io.loaders import StudyData
 from coverage.measures.equalization import gini, theil, threshold_label
 from coverage.measures.staffing import PER, RATE_COLUMNS, community_staffing, staff_rate
 
-__all__ = ["community_summary", "district_summary"]
+__all__ = ["community_summary", "district_summary", "summaries"]
+
+
+def summaries(
+    study: StudyData, access: pd.DataFrame, near_r: pd.DataFrame,
+    registered: gpd.GeoDataFrame, registered_score: np.ndarray,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the ``community_summary`` and ``district_summary`` layers.
+
+    The people are placed in their units once (:meth:`Units.of`) for both.
+    """
+    units = Units.of(study.communities, access["community_id"].to_numpy(),
+                     registered["community_id"].to_numpy())
+    communities = community_summary(study, access, near_r, registered, registered_score, units)
+    params = study.project.parameters
+    districts = district_summary(communities, access, near_r, registered,
+                                 params.thresholds_min, units=units,
+                                 min_population=params.rate_min_population)
+    return communities, districts
 
 
 def community_summary(
     study: StudyData, access: pd.DataFrame, near_r: pd.DataFrame,
-    registered: gpd.GeoDataFrame, registered_score: np.ndarray,
+    registered: gpd.GeoDataFrame, registered_score: np.ndarray, units: Units,
 ) -> gpd.GeoDataFrame:
     """Compute staffing, equalization and mean E2SFCA scores per community, with its polygon.
 
     ``access`` holds the nearest service point and E2SFCA score of each migrant (column
     ``e2sfca``), ``near_r`` the nearest service point of each registered-resident point and
     ``registered_score`` its E2SFCA score; the community's mean score for registered residents
-    is weighted by their population, the migrants' is a plain mean over people. Communities
-    keep the order of ``study.communities``.
+    is weighted by their population, the migrants' is a plain mean over people. ``units``
+    places the migrants and points in their communities (:meth:`Units.of`, made once for
+    both summaries). Communities keep the order of ``study.communities``.
     """
     params = study.project.parameters
     thresholds = params.thresholds_min
@@ -44,8 +63,6 @@ def community_summary(
     staffing = community_staffing(communities, study.migrants, study.sites,
                                   standard=params.staffing_standard,
                                   min_population=params.rate_min_population)
-    units = Units.of(communities, access["community_id"].to_numpy(),
-                     registered["community_id"].to_numpy())
     sums = people_sums(units, "community", thresholds,
                        migrant_time=access["time_min"].to_numpy(float),
                        registered_time=near_r["time_min"].to_numpy(float),
@@ -79,6 +96,7 @@ def district_summary(
     registered: pd.DataFrame,
     thresholds: tuple[float, ...],
     *,
+    units: Units,
     min_population: int,
 ) -> pd.DataFrame:
     """Compute the totals per district and for the city; coverage from people, not averages.
@@ -89,8 +107,6 @@ def district_summary(
     their people. The staff ratios are empty for fewer than ``min_population`` people
     (:func:`coverage.measures.staffing.staff_rate`). The city row comes last.
     """
-    units = Units.of(communities, access["community_id"].to_numpy(),
-                     registered["community_id"].to_numpy())
     people = {"migrant_time": access["time_min"].to_numpy(float),
               "registered_time": near_r["time_min"].to_numpy(float),
               "registered_pop": registered["population"].to_numpy(float)}

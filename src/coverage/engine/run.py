@@ -221,11 +221,8 @@ def run_study(
         net, sites_idx, migrants, registered, snap_m, snap_r, snap_s, thresholds)
     access["e2sfca"] = migrant_score  # accessible staff per 1,000 people
     clock.step("staffing, equalization and indicators")
-    community_summary = _run_steps.community_summary(study, access, near_r, registered,
-                                                     registered_score)
-    district_summary = _run_steps.district_summary(
-        community_summary, access, near_r, registered, thresholds,
-        min_population=params.rate_min_population)
+    community_summary, district_summary = _run_steps.summaries(
+        study, access, near_r, registered, registered_score)
     indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
     quarters = indicator_quarters(migrants, communities, targets=params.targets)
     clock.step("site catchments")
