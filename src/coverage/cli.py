@@ -23,6 +23,7 @@ from coverage import __version__, messages
 from coverage._cli.db import db_app, runs_app
 from coverage._cli.logs import log_traceback
 from coverage._cli.options import Lang, Mode, Objective, Size, StaffObjective
+from coverage._cli.reports import formats_option, write_reports
 from coverage._cli.store_options import (
     RunOption,
     SchemaOption,
@@ -117,7 +118,7 @@ def demo(
         step("writing results")
         target = write_results(results)
         pdf_notes: list[str] = []
-        reports = _write_reports(results.study.project, ["html", "xlsx", "pdf"], district=None,
+        reports = write_reports(results.study.project, ["html", "xlsx", "pdf"], district=None,
                                  lang=lang.value, out=None, step=step, strict=False,
                                  notes=pdf_notes)
     study = results.study
@@ -301,45 +302,6 @@ def _waiting(message: str) -> None:
     err.print(f"[yellow]note:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
 
 
-def _formats(text: str) -> list[str]:
-    from coverage.report import FORMATS
-
-    chosen = [f.strip().lower() for f in text.split(",") if f.strip()]
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        err.print(f"[red]error:[/red] --format: unknown format(s) {', '.join(unknown) or '(none)'}"
-                  f"; choose from {', '.join(FORMATS)}, comma-separated", highlight=False)
-        raise typer.Exit(2)
-    return chosen
-
-
-def _write_reports(project: Project, formats: list[str], *, district: str | None,
-                   lang: str | None, out: Path | None, mode: str = "walk",
-                   step: Callable[[str], None], strict: bool = True,
-                   notes: list[str] | None = None, run: str | None = None) -> dict[str, Path]:
-    """Write the reports; a report error prints its one-line message and exits 1.
-
-    Not ``strict`` (the demo), a PDF that cannot be written (no CJK font) is a note: added
-    to ``notes`` (printed by the caller), else printed at once.
-    """
-    from coverage.report import ReportError, ReportUsageError, make_report
-    from coverage.store import StoreError
-
-    def note(exc: ReportError) -> None:
-        if notes is not None:
-            notes.append(str(exc))
-        else:
-            console.print(f"[yellow]note:[/yellow] {escape(str(exc))}", highlight=False)
-
-    try:
-        return make_report(project, district=district, formats=formats, lang=lang, out=out,
-                           mode=mode, progress=step, on_pdf_error=None if strict else note,
-                           run=run)
-    except (ReportError, StoreError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2 if isinstance(exc, ReportUsageError) else 1) from None
-
-
 @app.command()
 def report(
     project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
@@ -358,10 +320,10 @@ def report(
 ) -> None:
     """Write the staffing-recommendation report (生成人员配置建议报告)."""
     parsed = _project(project, store, schema, run)
-    formats = _formats(format)
+    formats = formats_option(format)
     start = time.perf_counter()
     with _steps("report") as step:
-        paths = _write_reports(parsed, formats, district=district,
+        paths = write_reports(parsed, formats, district=district,
                                lang=lang.value if lang else None, out=out, mode=mode.value,
                                step=step, run=run)
     for f, path in paths.items():
