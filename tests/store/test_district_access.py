@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
@@ -347,3 +348,39 @@ def test_a_planner_without_superuser_sets_up_writes_and_adds_users(postgis_url: 
             conn.execute(f"DROP OWNED BY {planner}")
             for role in [office, planner, *groups]:
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@pytest.mark.parametrize("prefix", ["a_", "b_", "c_", "w_"])
+def test_the_store_read_as_a_log_in_gives_exactly_its_rows(access: Access, prefix: str):
+    from coverage.store.districts import row_districts
+
+    user = _user(access, prefix)
+    mine = PostGISStore(access.url, schema=access.schema, login=(user, access.users[user]))
+    scope, district = mine.access()
+    assert (scope, district) == ({"a_": "district", "b_": "district", "c_": "city",
+                                  "w_": "writer"}[prefix], access.scopes[user])
+    whole = PostGISStore(access.url_of(_user(access, "w_")),
+                         schema=access.schema).read_layers(access.run_id)
+    places = row_districts(whole)
+    read = mine.read_layers(access.run_id)
+    readable = [n for n in whole if scope == "writer" or n != PERSON_LAYER]
+    assert list(read) == readable
+    for name in readable:
+        keep = np.ones(len(whole[name]), bool)
+        if scope == "district" and name != "run_info":
+            keep = places[name] == district
+        expected = whole[name][keep].reset_index(drop=True)
+        if scope == "district" and name not in ("run_info", "data_quality"):
+            assert 0 < len(read[name]) < len(whole[name]) or len(whole[name]) == 0 or \
+                not keep.any(), name
+        assert_identical(expected, read[name], name)
+
+
+def test_a_log_in_with_a_wrong_password_gets_one_line(access: Access):
+    from coverage.store.base import StoreError
+
+    user = _user(access, "a_")
+    secret = "wrong-" + access.users[user]
+    with pytest.raises(StoreError, match="log-in refused") as caught:
+        PostGISStore(access.url, schema=access.schema, login=(user, secret)).runs()
+    assert secret not in str(caught.value) and "\n" not in str(caught.value)

@@ -236,8 +236,23 @@ def arrow_type(spec: ColumnSpec) -> pa.DataType:
     return pa.string()
 
 
-def _column(spec: ColumnSpec, values: pa.Array) -> pd.Series:
-    """Return one column rebuilt from its stored values (nulls for missing values)."""
+def _at(positions: tuple[int, ...], rows: np.ndarray | None) -> list[int] | np.ndarray:
+    """Return where rows of the whole layer (``positions``) are among the rows read."""
+    if rows is None:
+        return list(positions)
+    wanted = np.asarray(positions, dtype=np.int64)
+    found = np.searchsorted(rows, wanted)
+    inside = found < len(rows)
+    inside[inside] = rows[found[inside]] == wanted[inside]
+    return found[inside]
+
+
+def _column(spec: ColumnSpec, values: pa.Array, rows: np.ndarray | None = None) -> pd.Series:
+    """Return one column rebuilt from its stored values (nulls for missing values).
+
+    ``rows``: the positions in the whole layer of the rows read, when only some were (a
+    district's log-in reads its district's rows); ``None`` when all were.
+    """
     dtype = spec.dtype
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
@@ -253,7 +268,7 @@ def _column(spec: ColumnSpec, values: pa.Array) -> pd.Series:
         out = np.asarray(values.to_pylist(), dtype=object)
         if spec.missing is not None:
             out[values.is_null().to_numpy(zero_copy_only=False)] = _MISSING[spec.missing]
-            out[list(spec.missing_rows)] = _MISSING[spec.missing]
+            out[_at(spec.missing_rows, rows)] = _MISSING[spec.missing]
         return pd.Series(out, dtype=object)
     if dtype.startswith(("str[", "string[")):
         storage = dtype.split("[", 1)[1][:-1]
@@ -277,7 +292,7 @@ def _column(spec: ColumnSpec, values: pa.Array) -> pd.Series:
     data = values.fill_null(fill).to_numpy(zero_copy_only=False)
     if dtype in ("float64", "Float64"):
         data = data.astype(np.float64, copy=True)
-        data[list(spec.negative_zero)] = -0.0
+        data[_at(spec.negative_zero, rows)] = -0.0
     if dtype == "Int64":
         return pd.Series(pd.arrays.IntegerArray(data.astype(np.int64), mask))
     if dtype == "Float64":
@@ -287,7 +302,8 @@ def _column(spec: ColumnSpec, values: pa.Array) -> pd.Series:
     return pd.Series(data.astype(dtype))
 
 
-def restore(spec: LayerSpec, values: Mapping[str, pa.Array]) -> pd.DataFrame:
+def restore(spec: LayerSpec, values: Mapping[str, pa.Array],
+            rows: np.ndarray | None = None) -> pd.DataFrame:
     """Return the layer rebuilt from its stored values: the frame :func:`describe` was given.
 
     Parameters
@@ -297,9 +313,14 @@ def restore(spec: LayerSpec, values: Mapping[str, pa.Array]) -> pd.DataFrame:
     values
         Column name → its stored values in row order (``NULL`` for a missing value; WKB for
         geometry; a time as an Arrow timestamp).
+    rows
+        When only some of the layer's rows were read (a district's log-in under row-level
+        security): their positions in the whole layer, ascending; the frame holds those rows,
+        numbered from 0. ``None`` (the default): every row was read.
     """
-    columns = {c.name: _column(c, values[c.name]) for c in spec.columns}
-    frame = pd.DataFrame(columns) if columns else pd.DataFrame(index=pd.RangeIndex(spec.rows))
+    columns = {c.name: _column(c, values[c.name], rows) for c in spec.columns}
+    count = spec.rows if rows is None else len(rows)
+    frame = pd.DataFrame(columns) if columns else pd.DataFrame(index=pd.RangeIndex(count))
     if spec.geometry is None:
         return frame
     crs = columns[spec.geometry].crs

@@ -99,7 +99,8 @@ def store_error(exc: BaseException, store: str, doing: str, url: str | None = No
     return StoreError(f"{store}: {problem or doing} ({text})")
 
 
-def connect(url: str, store: str, *, autocommit: bool = False) -> psycopg.Connection:
+def connect(url: str, store: str, *, autocommit: bool = False,
+            login: tuple[str, str] | None = None) -> psycopg.Connection:
     """Open a connection to the store's database.
 
     Parameters
@@ -110,6 +111,8 @@ def connect(url: str, store: str, *, autocommit: bool = False) -> psycopg.Connec
         The store's name, for messages.
     autocommit
         Run each statement in its own transaction (else psycopg's: one until commit).
+    login
+        A user name and password that replace the URL's (a web app's logged-in user).
 
     Raises
     ------
@@ -128,7 +131,12 @@ def connect(url: str, store: str, *, autocommit: bool = False) -> psycopg.Connec
     extra: dict[str, Any] = {"application_name": "coverage-planner"}
     if "connect_timeout" not in settings:
         extra["connect_timeout"] = CONNECT_TIMEOUT_S
+    if login is not None:
+        extra["user"], extra["password"] = login
     try:
         return psycopg.connect(url, autocommit=autocommit, **extra)
     except psycopg.Error as exc:
-        raise store_error(exc, store, "cannot connect", url) from None
+        error = store_error(exc, store, "cannot connect", url)
+        if login is not None and login[1]:
+            error = StoreError(str(error).replace(login[1], "***"))
+        raise error from None

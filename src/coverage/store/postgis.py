@@ -36,6 +36,7 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -100,6 +101,10 @@ class PostGISStore(Store):
         ``~/.pgpass`` or ``PGPASSWORD``).
     schema
         The schema holding the store's tables, set up by ``coverage db init``.
+    login
+        A user name and password to connect with instead of the URL's user (the web app
+        connects as the user who logged in, so that the database decides what they read).
+        The password is kept in this object only, never in its name or messages.
 
     Raises
     ------
@@ -107,7 +112,9 @@ class PostGISStore(Store):
         For a URL that is no PostgreSQL URL or a schema name PostgreSQL would not take.
     """
 
-    def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(self, url: str, *, schema: str = DEFAULT_SCHEMA,
+                 login: tuple[str, str] | None = None) -> None:
+        self._login = login
         self.name = store_name(str(url), str(schema))
         try:
             self._url = check_store_url(url)
@@ -125,7 +132,7 @@ class PostGISStore(Store):
         """Yield a connection to a store at this code's schema version (autocommit)."""
         import psycopg
 
-        with connect(self._url, self.name, autocommit=True) as conn:
+        with connect(self._url, self.name, autocommit=True, login=self._login) as conn:
             try:
                 check_version(conn, self.schema, self.name)
                 yield conn
@@ -284,13 +291,16 @@ class PostGISStore(Store):
                 msg = f"{self.name}: no run kept yet (run `coverage run` first)"
                 raise StoreError(msg)
             layers = conn.execute(self._sql(
-                "SELECT l.layer, l.rows, l.geometry, t.table_name FROM {} l JOIN {} t "
+                "SELECT l.layer, l.rows, l.geometry, t.table_name, has_table_privilege("
+                "format('%%I.%%I', %s::text, t.table_name), 'SELECT') FROM {} l JOIN {} t "
                 "USING (layer) WHERE l.run_id = %s ORDER BY l.position", "run_layers",
-                "layer_tables"), (run_id,)).fetchall()
+                "layer_tables"), (self.schema, run_id)).fetchall()
             if not layers:
                 msg = f"{self.name}: no run {run_id} (`coverage runs` lists the runs kept)"
                 raise StoreError(msg)
-            wanted = self._wanted(run_id, names, [str(r[0]) for r in layers])
+            # all layers: those the user may read (a district's or the city's log-in has no
+            # right to the person-level layer); a layer named is read, or refused
+            wanted = self._wanted(run_id, names, [str(r[0]) for r in layers if r[4] or names])
             columns: dict[str, list[tuple[ColumnSpec, str]]] = {}
             for layer, name, column, dtype, missing, crs in conn.execute(self._sql(
                     "SELECT layer, name, column_name, dtype, missing, crs FROM {} "
@@ -301,7 +311,7 @@ class PostGISStore(Store):
             extension = postgis_schema(conn, self.name)
             out = {}
             for layer in wanted:
-                _, rows, geometry, table = found[layer]
+                _, rows, geometry, table, _ = found[layer]
                 out[layer] = self._read_layer(conn, run_id, table, columns.get(layer, []),
                                               int(rows), geometry, extension)
             return out
@@ -320,16 +330,18 @@ class PostGISStore(Store):
                     sql.Identifier(extension, "st_asbinary"), sql.Identifier(name)))
             else:
                 picks.append(sql.Identifier(name))
-        if not picks:
-            return restore(spec, {})
+        # ``_row`` too: under row-level security a district's log-in reads only some rows,
+        # and the catalogue's row positions (-0.0, kinds of missing value) are the whole
+        # layer's
         query = sql.SQL("SELECT {} FROM {} WHERE run_id = %s ORDER BY _row").format(
-            sql.SQL(", ").join(picks), self._table(table))
+            sql.SQL(", ").join([sql.Identifier("_row"), *picks]), self._table(table))
         with conn.cursor(binary=True) as cur:
             values = list(zip(*cur.execute(query, (run_id,)).fetchall(), strict=True)) or [
-                () for _ in columns]
+                () for _ in range(len(picks) + 1)]
+        read = np.asarray(values[0], dtype=np.int64)
         arrays = {c.name: pa.array(list(v), type=arrow_type(c))
-                  for (c, _), v in zip(columns, values, strict=True)}
-        return restore(spec, arrays)
+                  for (c, _), v in zip(columns, values[1:], strict=True)}
+        return restore(spec, arrays, None if len(read) == rows else read)
 
     def add_layers(self, run_id: str, layers: Mapping[str, pd.DataFrame], *,
                    drop: tuple[str, ...] | list[str] = ()) -> None:
@@ -394,6 +406,33 @@ class PostGISStore(Store):
             return self.read_layers(run_id, names=[COMMUNITY_LAYER])
         except StoreError:  # a run without communities: the added rows are the city's only
             return {}
+
+    def access(self) -> tuple[str, str | None]:
+        """Return what the connecting user may read: ``(scope, district)``.
+
+        ``scope`` is ``city``, ``district`` (with its district's name) or ``writer``, as
+        ``coverage db user add`` kept it; a user the store does not list but who belongs to
+        its writer group, or a superuser (``coverage db init``'s user), is a ``writer``.
+
+        Raises
+        ------
+        StoreError
+            When the user is none of the store's log-ins.
+        """
+        with self._session("cannot read the user's access") as conn:
+            row = conn.execute(self._sql(
+                "SELECT scope, district FROM {} WHERE role_name = current_user",
+                "user_access")).fetchone()
+            if row is not None:
+                return str(row[0]), None if row[1] is None else str(row[1])
+            writer = conn.execute(self._sql(
+                "SELECT pg_has_role(current_user, role_name, 'MEMBER') OR (SELECT rolsuper "
+                "FROM pg_roles WHERE rolname = current_user) FROM {} WHERE kind = 'writer'",
+                "access_roles")).fetchone()
+        if writer is not None and writer[0]:
+            return "writer", None
+        msg = f"{self.name}: this user is none of the store's log-ins (`coverage db user add`)"
+        raise StoreError(msg)
 
 
 def _json(value: object) -> Any:
