@@ -19,6 +19,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from coverage import cli
+from coverage.engine.reader import published_layers
 from coverage.engine.run import PERSON_LAYER, RECOMMENDATION_LAYERS
 from coverage.engine.workspace import forget
 from coverage.io.project import load_project
@@ -79,7 +80,12 @@ def test_the_same_project_run_with_both_stores_gives_identical_layers(
         both: dict[str, Path], postgis_url: str, schema: str):
     from_gpkg = _read_all(both["gpkg"])
     from_postgis = _read_all(both["postgis"], postgis_url, schema)
-    assert list(from_gpkg) == list(from_postgis)
+    # PostGIS keeps the run's published tables too, which district log-ins read: the very
+    # tables every output of the run publishes
+    published = published_layers(from_gpkg, load_project(both["gpkg"]))
+    assert list(from_postgis) == [*from_gpkg, *published]
+    for name, frame in published.items():
+        assert_identical(frame, from_postgis.pop(name), name)
     assert len(from_gpkg) >= 10 and "community_summary" in from_gpkg
     rows = values = 0
     for name, frame in from_gpkg.items():
@@ -87,7 +93,9 @@ def test_the_same_project_run_with_both_stores_gives_identical_layers(
         if name == "run_info":  # the same provenance but for when the run was made and took
             timed = frame["key"].isin(TIMING_KEYS)
             assert timed.sum() == len(TIMING_KEYS)
-            frame, other = (f[~f["key"].isin(TIMING_KEYS)].reset_index(drop=True)
+            held = [f.loc[f["key"] == "layers", "value"].item() for f in (frame, other)]
+            assert held[1] == ", ".join([held[0], *published])  # the layers each run holds
+            frame, other = (f[~f["key"].isin([*TIMING_KEYS, "layers"])].reset_index(drop=True)
                             for f in (frame, other))
         assert_identical(frame, other, name)
         pd.testing.assert_frame_equal(frame, other, check_exact=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from coverage.engine.reader import published_layers
 from coverage.io.atomic import folder_lock, private_folder, replace_file, write_partial
 from coverage.patterns import PATTERN_LAYERS
 from coverage.store import StoreError, open_store
@@ -127,7 +128,9 @@ def save_results(results: RunResults, folder: str | Path | None = None, *,
     (``[store] url``), the results go into the GeoPackage folder (``folder``, default the
     project's ``[outputs] dir``) exactly as :func:`write_results` writes them. With a PostGIS
     store, the run's layers go into the database in one transaction
-    (:meth:`coverage.store.postgis.PostGISStore.write_run`), and nothing into the folder.
+    (:meth:`coverage.store.postgis.PostGISStore.write_run`), and nothing into the folder;
+    with them, the run's tables as they may be published, which district log-ins read
+    (:func:`coverage.engine.reader.published_layers`).
 
     The person-level layer ``migrant_access`` never goes to a database: with
     ``person_level`` it is written into ``private/`` of the project's output folder (folder
@@ -144,8 +147,11 @@ def save_results(results: RunResults, folder: str | Path | None = None, *,
         path, run_id = _write_folder(results, folder or project.output_dir,
                                      person_level=person_level)
         return SavedRun(str(path), run_id)
+    layers = results.layers()
+    # what a district's log-in reads: the city's one publication (coverage.engine.reader)
+    layers.update(published_layers(layers, project))
     with open_store(project) as store:
-        run_id = store.write_run(results.layers())
+        run_id = store.write_run(layers)
         name = store.name
     if person_level:
         with folder_lock(project.output_dir):

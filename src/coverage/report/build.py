@@ -65,6 +65,13 @@ def _thresholds(info: dict[str, str], summary: pd.DataFrame) -> tuple[float, ...
 
 def _prepare(ctx: _Context) -> None:
     layers = ctx.layers
+    kept = [layers.get(f"published_{n}")
+            for n in ("district_summary", "community_summary", "indicators")]
+    if all(k is not None for k in kept):
+        # a run kept with its published tables (a PostGIS store; a district's log-in reads
+        # its rows of them only): the city's one publication, used as it is
+        ctx.districts, ctx.communities, ctx.indicators = kept
+        return
     ctx.districts, ctx.communities = publish_summaries(
         layers["district_summary"], layers["community_summary"], ctx.thresholds,
         min_cell=ctx.min_cell)

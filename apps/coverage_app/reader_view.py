@@ -1,0 +1,307 @@
+"""The log-in to a project's PostGIS store, and the page of a district office's log-in.
+
+When the project keeps its runs in PostGIS (``[store] url``), a page starts with a log-in
+form: the user's database name and password, checked by the database itself
+(:func:`coverage.engine.session.log_in`). A district's log-in then gets
+:class:`DistrictPage`, built only from what the database hands that log-in (its district's
+rows of any run, as published): the cards, the change since the previous run, its
+communities and indicators, a map of its communities and its report. Whatever this page
+does, it holds nothing of another district. A city or writer log-in gets the planning app
+(:class:`~coverage_app.app.CoverageApp`), whose scenarios need the whole city's input data.
+
+Failed log-ins are limited per user name and client address (:class:`LoginLimiter`), as the
+server's own log-in is; the password is kept only in the page's store object (its database
+connections), never shown, logged or sent back to the browser.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import panel as pn
+from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.plotting import figure
+
+from coverage.engine.session import Project, Reader, StoreError, log_in, to_web_mercator
+from coverage.publish.labels import (
+    color_scale,
+    column_label,
+    indicator_names,
+    report_filename,
+    text,
+)
+from coverage.report import make_report  # an output the page offers for download
+
+from .login_limits import LoginLimiter
+from .views import DATAFRAME_CSS, _frame_html, _heading_html, _pct
+
+__all__ = ["DistrictPage", "StoreLogin"]
+
+LIMITER = LoginLimiter()
+"""Failed log-ins to the store, per user name and client address (this process)."""
+
+_HEADER = ('<div style="background:#08519c;color:white;padding:8px 14px;font-size:20px">'
+           '{title}<span class="cov-who" style="float:right;font-size:15px;margin-top:4px">'
+           '{who}</span></div>')
+
+
+def _t(key: str, lang: str, **fields: object) -> str:
+    return text("app_store", key, lang, **fields)
+
+
+def _client() -> str:
+    """The browser's address (for the log-in limits)."""
+    try:
+        request = pn.state.curdoc.session_context.request
+        return str(getattr(request, "remote_ip", "") or "")
+    except AttributeError:
+        return ""
+
+
+class StoreLogin(pn.viewable.Viewer):
+    """The page of a project kept in PostGIS: a log-in form, then the user's page."""
+
+    def __init__(self, project: Project, *, lang: str,
+                 planning_page: Callable[[], pn.viewable.Viewable], **params: Any) -> None:
+        super().__init__(**params)
+        self.project, self.lang, self._planning = project, lang, planning_page
+        self.reader: Reader | None = None
+        self.user = pn.widgets.TextInput(name=_t("user", lang), width=260,
+                                         css_classes=["cov-login-user"])
+        self.password = pn.widgets.PasswordInput(name=_t("password", lang), width=260,
+                                                 css_classes=["cov-login-password"])
+        self.button = pn.widgets.Button(name=_t("log_in", lang), button_type="primary",
+                                        width=120, css_classes=["cov-login-button"])
+        self.message = pn.pane.HTML("", css_classes=["cov-login-message"])
+        self.button.on_click(self._log_in)
+        self.password.param.watch(self._log_in, ["enter_pressed"])
+        self.body = pn.Column(self._form(), sizing_mode="stretch_both")
+
+    def _form(self) -> pn.viewable.Viewable:
+        title = html.escape(f"{text('app', 'title', self.lang)} — {self.project.name}")
+        note = html.escape(_t("intro", self.lang))
+        return pn.Column(
+            pn.pane.HTML(_HEADER.format(title=title, who=""), sizing_mode="stretch_width"),
+            pn.Column(pn.pane.HTML(f"<p>{note}</p>", width=420), self.user, self.password,
+                      self.button, self.message, margin=(20, 30)),
+            sizing_mode="stretch_width")
+
+    def _say(self, key: str, **fields: object) -> None:
+        self.message.object = (f'<span style="color:#b30000">'
+                               f'{html.escape(_t(key, self.lang, **fields))}</span>')
+
+    def _log_in(self, *_: Any) -> None:
+        name, secret, address = self.user.value.strip(), self.password.value, _client()
+        self.password.value = ""  # never kept in the widget, nor sent back to the browser
+        wait = LIMITER.retry_after(name, address)
+        if wait > 0:
+            self._say("wait", seconds=int(np.ceil(wait)))
+            return
+        when = LIMITER.attempt(name, address)
+        try:
+            reader = log_in(self.project, name, secret)
+        except StoreError as exc:
+            refused = "log-in refused" in str(exc) or "none of the store" in str(exc)
+            self._say("refused" if refused else "store_error",
+                      error=str(exc).split(": ", 1)[-1])
+            return
+        LIMITER.succeeded(name, address, when)
+        self.reader = reader
+        page = (DistrictPage(reader, lang=self.lang, on_log_out=self.log_out)
+                if reader.scope == "district" else self._planning())
+        self.body.objects = [page]
+
+    def log_out(self) -> None:
+        """Forget the log-in (its store and password) and show the form again."""
+        self.reader = None
+        self.user.value = ""
+        self.message.object = html.escape(_t("logged_out", self.lang))
+        self.body.objects = [self._form()]
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.body
+
+
+class DistrictPage(pn.viewable.Viewer):
+    """A district office's page: its district's figures of any run, read as its log-in."""
+
+    def __init__(self, reader: Reader, *, lang: str, on_log_out: Callable[[], None],
+                 **params: Any) -> None:
+        super().__init__(**params)
+        self.reader, self.lang = reader, lang
+        self._lock = threading.Lock()
+        runs = reader.runs()
+        self.run_ids = [str(r) for r in runs["run_id"]]
+        options = {f"{pd.Timestamp(t):%Y-%m-%d %H:%M} UTC · {r}": r
+                   for r, t in zip(self.run_ids, runs["time"], strict=True)}
+        self.run = pn.widgets.Select(name=_t("run", lang), options=options, width=420,
+                                     css_classes=["cov-run"])
+        self.out = pn.widgets.Button(name=_t("log_out", lang), width=100,
+                                     css_classes=["cov-log-out"])
+        self.out.on_click(lambda _e: on_log_out())
+        self.cards = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cov-cards"])
+        self.change = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[DATAFRAME_CSS],
+                                   css_classes=["cov-change"])
+        self.tables = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[DATAFRAME_CSS],
+                                   css_classes=["cov-district-tables"])
+        self.map = pn.pane.Bokeh(sizing_mode="stretch_width", height=460)
+        self.downloads = pn.Row(*[pn.widgets.FileDownload(
+            callback=lambda f=f: self._report(f), label=text("app", f"report_{f}", lang),
+            filename=report_filename(f, lang=lang, district=reader.district), embed=False,
+            button_type="light") for f in ("html", "xlsx", "pdf")])
+        self.run.param.watch(self._show, ["value"])
+        self._show()
+
+    # -- what a run shows -----------------------------------------------------------------
+
+    def _show(self, *_: Any) -> None:
+        run_id = self.run.value
+        if run_id is None:
+            self.cards.object = html.escape(_t("no_runs", self.lang))
+            return
+        with self._lock:
+            published = self.reader.published(run_id)
+            previous = self.reader.previous(run_id)
+            before = self.reader.published(previous) if previous else None
+            indicators = self.reader.indicators(run_id)
+        if published is None:
+            self.cards.object = html.escape(_t("not_published", self.lang))
+            self.change.object = self.tables.object = ""
+            self.map.object = None
+            return
+        districts, communities = published
+        row = districts[districts["level"] == "district"]
+        old = None if before is None else before[0][before[0]["level"] == "district"]
+        self.cards.object = self._cards(row, old)
+        self.change.object = self._change(row, old, previous)
+        self.tables.object = self._tables(communities, indicators)
+        self.map.object = self._map(communities)
+
+    def _figures(self) -> list[str]:
+        column = f"coverage_{max(self.reader.thresholds(self.run.value)):g}min_migrant"
+        return ["migrants", column, "staff", "staff_shortfall"]
+
+    def _cards(self, row: pd.DataFrame, old: pd.DataFrame | None) -> str:
+        cards = []
+        for column in self._figures():
+            value = row[column].iloc[0] if len(row) else np.nan
+            shown = _pct(value) if column.startswith("coverage_") else _number(value)
+            change = ""
+            if old is not None and len(old):
+                diff = value - old[column].iloc[0]
+                change = (f"{100 * diff:+.1f} pp" if column.startswith("coverage_")
+                          else f"{diff:+,.1f}") if pd.notna(diff) else "—"
+                change = (f'<div style="font-size:12px;color:#555">'
+                          f'{html.escape(_t("since_previous", self.lang))} '
+                          f'{html.escape(change)}</div>')
+            cards.append(
+                f'<div class="cov-card" style="display:inline-block;min-width:170px;margin:6px;'
+                f'padding:8px 12px;border:1px solid #ddd;border-radius:6px">'
+                f'<div style="font-size:12px;color:#555">'
+                f'{html.escape(column_label(column, lang=self.lang))}</div>'
+                f'<div class="cov-card-value" style="font-size:22px">{html.escape(shown)}</div>'
+                f'{change}</div>')
+        return "".join(cards)
+
+    def _change(self, row: pd.DataFrame, old: pd.DataFrame | None,
+                previous: str | None) -> str:
+        heading = _heading_html(_t("change", self.lang))
+        if old is None or previous is None:
+            return heading + html.escape(_t("first_run", self.lang))
+        labels, now, then, diff = [], [], [], []
+        for column in self._figures():
+            a, b = old[column].iloc[0], row[column].iloc[0]
+            share = column.startswith("coverage_")
+            labels.append(column_label(column, lang=self.lang))
+            then.append(_pct(a) if share else _number(a))
+            now.append(_pct(b) if share else _number(b))
+            diff.append("—" if pd.isna(a) or pd.isna(b) else
+                        f"{100 * (b - a):+.2f} pp" if share else f"{b - a:+,.1f}")
+        frame = pd.DataFrame({_t("figure", self.lang): labels,
+                              _t("previous_run", self.lang, run=previous): then,
+                              _t("this_run", self.lang): now,
+                              _t("change_column", self.lang): diff})
+        return heading + _frame_html(frame)
+
+    def _tables(self, communities: pd.DataFrame, indicators: pd.DataFrame | None) -> str:
+        coverage = self._figures()[1]
+        cols = ["name", "migrants", "registered_pop", "staff", coverage, "staff_shortfall"]
+        comm = pd.DataFrame(communities.drop(columns="geometry"))[cols].sort_values(
+            "staff_shortfall", ascending=False, na_position="last")
+        comm[coverage] = comm[coverage].map(_pct)
+        for column in ("migrants", "registered_pop", "staff", "staff_shortfall"):
+            comm[column] = comm[column].map(_number)
+        comm = comm.rename(columns={c: column_label(c, lang=self.lang) for c in cols})
+        out = _heading_html(_t("communities", self.lang)) + _frame_html(comm)
+        if indicators is not None:
+            rows = indicators[indicators["level"] == "district"]
+            names = indicator_names(self.lang)
+            met = {True: "✔", False: "✘"}
+            frame = pd.DataFrame({
+                text("app", "indicator_name", self.lang): rows["indicator"].map(names),
+                text("app", "achieved", self.lang): rows["value"].map(_pct),
+                text("app", "target", self.lang): rows["target"].map(_pct),
+                "": ["—" if pd.isna(v) else met[bool(v)] for v in rows["met"]]})
+            out += _heading_html(text("app", "indicators_table", self.lang)) + _frame_html(frame)
+        return out
+
+    def _map(self, communities: pd.DataFrame) -> Any:
+        coverage = self._figures()[1]
+        values = communities[coverage].to_numpy(float)
+        scale = color_scale(coverage, values, lang=self.lang)
+        merc = to_web_mercator(communities.geometry.to_numpy(), communities.crs)
+        xs, ys = [], []
+        for geom in merc:  # one polygon's outer ring each: a district holds tens of them
+            ring = np.asarray((geom.geoms[0] if hasattr(geom, "geoms") else geom).exterior.coords)
+            xs.append(ring[:, 0])
+            ys.append(ring[:, 1])
+        colors = scale.colors_of(values)
+        source = ColumnDataSource({"xs": xs, "ys": ys, "color": colors,
+                                   "name": communities["name"].astype(str).to_numpy(),
+                                   "share": [_pct(v) for v in values]})
+        fig = figure(match_aspect=True, sizing_mode="stretch_width", height=460,
+                     x_axis_type="mercator", y_axis_type="mercator",
+                     tools="pan,wheel_zoom,reset", toolbar_location="right",
+                     title=column_label(coverage, lang=self.lang))
+        fig.patches("xs", "ys", source=source, fill_color="color", line_color="#666",
+                    fill_alpha=0.85)
+        fig.add_tools(HoverTool(tooltips=[("", "@name"), ("", "@share")]))
+        return fig
+
+    def _report(self, fmt: str) -> io.BytesIO:
+        """The district's report of the chosen run (its rows only), written in a private
+        temporary folder and read back."""
+        r = self.reader
+        with self._lock:
+            layers = r.layers(self.run.value)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = make_report(r.project, layers=layers, district=r.district, lang=self.lang,
+                               formats=[fmt], out=tmp)[fmt]
+            return io.BytesIO(Path(path).read_bytes())
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        r = self.reader
+        title = html.escape(f"{text('app', 'title', self.lang)} — {r.project.name}")
+        who = html.escape(_t("who", self.lang, district=r.district, user=r.user))
+        header = pn.pane.HTML(_HEADER.format(title=title, who=who), sizing_mode="stretch_width")
+        tabs = pn.Tabs((_t("change", self.lang), self.change),
+                       (_t("communities", self.lang), self.tables),
+                       (_t("map", self.lang), self.map),
+                       (text("app", "download", self.lang), self.downloads),
+                       sizing_mode="stretch_width", dynamic=False)
+        return pn.Column(header, pn.Row(self.run, self.out), self.cards, tabs,
+                         sizing_mode="stretch_width")
+
+
+def _number(value: object) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):,.1f}".removesuffix(".0")
+
+
