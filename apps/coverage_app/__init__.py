@@ -202,11 +202,16 @@ def _share_among_processes(options: dict[str, Any], processes: int, *, start: bo
 
 
 def _pages(parsed: Project, import_dir: str | Path | None) -> dict[str, Callable[[], Any]]:
-    """The app's pages by path: the map (``/``) and the import of a new project."""
+    """The app's pages by path: the map (``/``) and the import of a new project.
+
+    With a PostGIS store the map's page starts with the database log-in
+    (:class:`~coverage_app.reader_view.StoreLogin`).
+    """
     import panel as pn
 
     from .app import CoverageApp
     from .import_view import ImportPage
+    from .reader_view import StoreLogin
 
     imports = Path(import_dir) if import_dir is not None else parsed.folder / "imports"
     network = parsed.layers["network"].path
@@ -216,8 +221,13 @@ def _pages(parsed: Project, import_dir: str | Path | None) -> dict[str, Callable
         asked = (pn.state.session_args or {}).get("lang") or [b""]
         return asked[0].decode("ascii", "replace") if asked[0] in (b"zh", b"en") else None
 
-    def map_page() -> CoverageApp:
-        return CoverageApp(parsed, lang=page_language())
+    def map_page() -> pn.viewable.Viewer:
+        lang = page_language()
+        if parsed.store_url is None:
+            return CoverageApp(parsed, lang=lang)
+        # a PostGIS store: the database's log-in decides what the page may read
+        return StoreLogin(parsed, lang=lang or parsed.language or "zh",
+                          planning_page=lambda: CoverageApp(parsed, lang=lang))
 
     def import_page() -> ImportPage:
         return ImportPage(imports, network=network,

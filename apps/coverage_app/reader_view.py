@@ -82,7 +82,6 @@ class StoreLogin(pn.viewable.Viewer):
                                         width=120, css_classes=["cov-login-button"])
         self.message = pn.pane.HTML("", css_classes=["cov-login-message"])
         self.button.on_click(self._log_in)
-        self.password.param.watch(self._log_in, ["enter_pressed"])
         self.body = pn.Column(self._form(), sizing_mode="stretch_both")
 
     def _form(self) -> pn.viewable.Viewable:

@@ -7,6 +7,7 @@ The front door for analysts (``import coverage as cv``)::
     results = cv.run_study(study)                   # the main job (routing once)
     cv.write_results(results)                       # results.gpkg, written atomically
     layers = cv.load_results(project)               # the latest results (computed if missing)
+    progress = cv.progress_between(project, run_a, run_b)  # two kept runs compared
     session = cv.PlanningSession.open(project)      # what-if scenarios on the baseline
     session.add_site(113.75, 23.02, staff=2)
     rec = session.recommend(new_sites=3, new_staff=10)  # shown, not applied
@@ -39,6 +40,7 @@ _FRONT_DOOR = {
     "run_study": "coverage.engine.run",
     "write_results": "coverage.engine.run",
     "load_results": "coverage.engine.workspace",
+    "progress_between": "coverage.engine.progress",
     "PlanningSession": "coverage.engine.session",
     "Scenario": "coverage.engine.scenario",
     "Edit": "coverage.engine.scenario",

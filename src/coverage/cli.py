@@ -23,8 +23,10 @@ from coverage import __version__, messages
 from coverage._cli.db import db_app, runs_app
 from coverage._cli.logs import log_traceback
 from coverage._cli.options import Lang, Mode, Objective, Size, StaffObjective
+from coverage._cli.progress import compare_runs
 from coverage._cli.reports import formats_option, write_reports
 from coverage._cli.store_options import (
+    CompareOption,
     RunOption,
     SchemaOption,
     StoreOption,
@@ -315,17 +317,28 @@ def report(
         help="Folder for the report files (default: the project's [outputs] dir).")] = None,
     mode: Annotated[Mode, typer.Option(help="Travel mode of the results.")] = Mode.walk,
     run: RunOption = None,
+    compare: CompareOption = None,
     store: StoreOption = None,
     schema: SchemaOption = None,
 ) -> None:
-    """Write the staffing-recommendation report (生成人员配置建议报告)."""
+    """Write the staffing-recommendation report (生成人员配置建议报告).
+
+    With --compare, the progress between two kept runs instead (两期进展对比).
+    """
+    if compare is not None and run is not None:
+        _fail_project(ValueError("--compare and --run cannot be used together: --compare "
+                                 "names both runs"))
     parsed = _project(project, store, schema, run)
     formats = formats_option(format)
     start = time.perf_counter()
     with _steps("report") as step:
-        paths = write_reports(parsed, formats, district=district,
-                               lang=lang.value if lang else None, out=out, mode=mode.value,
-                               step=step, run=run)
+        if compare is not None:
+            paths = compare_runs(parsed, compare, formats=formats, district=district,
+                                 lang=lang.value if lang else None, out=out, step=step)
+        else:
+            paths = write_reports(parsed, formats, district=district,
+                                   lang=lang.value if lang else None, out=out,
+                                   mode=mode.value, step=step, run=run)
     for f, path in paths.items():
         console.print(f"{f.upper()}: {path}", highlight=False)
     console.print(f"done in {time.perf_counter() - start:.1f} s")

@@ -1,7 +1,8 @@
 """The command line's store commands: ``coverage db init``, ``db user`` and ``runs``.
 
 Registered on the main command line (:mod:`coverage.cli`) with ``add_typer``: :data:`db_app`
-as the ``db`` group (with :data:`user_app` as its ``user`` group: ``add`` and ``list``),
+as the ``db`` group (with :data:`user_app` as its ``user`` group: ``add``, ``list`` and
+``remove``; and ``export`` and ``import`` of :mod:`coverage._cli.db_backup`),
 :data:`runs_app`'s command at the top level. Each prints one line and exits 1 on a store
 error (server not reachable, no PostGIS, schema newer than the code, permission denied), 2 on
 a bad project file, URL or choice of options; never a traceback, never a password.
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from coverage._cli.db_backup import export_command, import_command
 from coverage._cli.options import Lang
 from coverage._cli.store_options import SchemaOption, StoreOption
 
@@ -38,6 +40,8 @@ user_app = typer.Typer(
     no_args_is_help=True,
 )
 db_app.add_typer(user_app)
+db_app.command("export")(export_command)
+db_app.command("import")(import_command)
 
 
 def _fail(text: str, code: int) -> None:
@@ -175,6 +179,33 @@ def user_list(
                       "yes" if row.can_log_in else "no")
     console.print(table)
     console.print(name, highlight=False, soft_wrap=True)
+
+
+@user_app.command("remove")
+def user_remove(
+    url: _UrlArgument,
+    name: Annotated[str, typer.Argument(help="The log-in to remove (coverage db user list).")],
+    schema: Annotated[str, typer.Option(help="Database schema of the store.")] = "coverage",
+) -> None:
+    """Remove a log-in of the store: it can no longer log in (删除用户).
+
+    Only a log-in of this store's users; never a group role, a superuser or the log-in
+    connected. A log-in that is also a user of another store of the server keeps that access.
+    """
+    from coverage.store import StoreError
+    from coverage.store.access import remove_user
+
+    try:
+        done = remove_user(url, name, schema=schema)
+    except StoreError as exc:
+        _fail(str(exc), 1)
+        return
+    if done.dropped:
+        text = f"user {done.name} removed (was: {done.before}); it can no longer log in"
+    else:
+        text = (f"user {done.name} removed from this store (was: {done.before}); the log-in "
+                f"stays for its other roles: {', '.join(done.kept_for)}")
+    console.print(escape(text), highlight=False, soft_wrap=True)
 
 
 def _short(text: object, n: int = 12) -> str:

@@ -16,7 +16,7 @@ import typer
 from coverage.io.project import Project
 from coverage.io.store_url import check_schema, check_store_url
 
-__all__ = ["RunOption", "SchemaOption", "StoreOption", "check_run", "with_store"]
+__all__ = ["CompareOption", "RunOption", "SchemaOption", "StoreOption", "check_run", "with_store"]
 
 StoreOption = Annotated[str | None, typer.Option(
     "--store", help="postgresql://… URL of a PostGIS store (default: the project's "
@@ -27,6 +27,11 @@ SchemaOption = Annotated[str | None, typer.Option(
 RunOption = Annotated[str | None, typer.Option(
     "--run", help="The run to report, as kept (an id listed by `coverage runs PROJECT`; "
     "default: the latest run on the current inputs).", show_default=False)]
+CompareOption = Annotated[tuple[str, str] | None, typer.Option(
+    "--compare", metavar="ID_A ID_B",
+    help="Report the progress between two kept runs (ids of `coverage runs PROJECT`, in "
+         "either order) instead: indicators, coverage and staffing per district, the change "
+         "and whether each target was met.", show_default=False)]
 
 
 def with_store(project: Project, store: str | None, schema: str | None) -> Project:

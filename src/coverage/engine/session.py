@@ -14,9 +14,11 @@ the words and colours it shows): besides the session, the app opens its project 
 (:func:`to_web_mercator`, :func:`from_web_mercator`: GCJ-02 under the Amap base map) and, on its
 import page, proposes, validates and saves a new project (:func:`propose_project`,
 :func:`masked_preview`, :func:`missing_layers`, :func:`validate_new_project`,
-:func:`save_new_project`, :func:`has_project`, from ``_new_project``); with a PostGIS store,
-it logs a user in (:func:`~coverage.engine.reader.log_in`, a
-:class:`~coverage.engine.reader.Reader` of what that user may read). For the app, the engine
+:func:`save_new_project`, :func:`has_project`, from ``_new_project``), compares two kept
+runs (:func:`~coverage.engine.progress.progress_between`,
+:func:`~coverage.engine.progress.previous_run`) and, with a PostGIS store, logs a user in
+(:func:`~coverage.engine.reader.log_in`: a :class:`~coverage.engine.reader.Reader` of what
+that user may read). For the app, the engine
 reaches above itself in two places only, named in the contracts (``docs/architecture.md``):
 :meth:`PlanningSession.report` makes a report (an output) for download, and ``_new_project``
 calls the import wizard (:mod:`coverage.init_project`).
@@ -47,6 +49,7 @@ from coverage.engine._new_project import (
 )
 from coverage.engine._web_map import from_web_mercator, to_web_mercator, transformer
 from coverage.engine.places import named_roads
+from coverage.engine.progress import previous_run, progress_between
 from coverage.engine.reader import Reader, log_in
 from coverage.engine.recommend import Recommendation, default_candidates, recommend, site_effects
 from coverage.engine.scenario import Edit, Scenario, ScenarioModel, comparison_layer
@@ -67,12 +70,13 @@ from coverage.publish.tables import publish_indicators, publish_summaries
 from coverage.store import StoreError
 
 # What the web app uses besides the session: the project it is opened on, the map's positions,
-# and the import page's proposal of a new project (with the types these take and return).
+# the import page's proposal of a new project (with the types these take and return), and the
+# progress between two kept runs (any run and the change since the last).
 __all__ = ["LAYER_ORDER", "PlanningSession", "Problems", "Project", "ProjectProposal",
            "Reader", "StoreError", "from_web_mercator", "has_project", "load_project",
-           "log_in", "masked_preview",
-           "missing_layers", "model_loaded", "propose_project", "save_new_project",
-           "scenario_model", "to_web_mercator", "validate_new_project"]
+           "log_in", "masked_preview", "missing_layers", "model_loaded", "previous_run",
+           "progress_between", "propose_project", "save_new_project", "scenario_model",
+           "to_web_mercator", "validate_new_project"]
 
 DEFAULT_NEW_STAFF = 2.0
 """Staff of a service point added by a click."""

@@ -7,6 +7,10 @@ languages never overwrite each other in one folder::
     report-city-en.xlsx                the city, in English
     report-district-万江区-zh.html      one district, in Chinese
 
+A progress report compares two runs and carries both ids (``coverage report --compare``)::
+
+    progress-20250401T013002.118733Z-04fa-20250701T020315.204518Z-9c1e-city-zh.html
+
 A district's name is kept as it is (Chinese included) unless it holds characters a file name
 cannot (``/ \ : * ? " < > |``, control characters, leading or trailing dots and spaces); those
 become ``_`` and a short hash of the original name is added, so that two districts never
@@ -20,7 +24,7 @@ import re
 
 from coverage.messages import check_lang
 
-__all__ = ["report_filename", "report_stem"]
+__all__ = ["progress_stem", "report_filename", "report_stem"]
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]|\s')
 
@@ -54,3 +58,14 @@ def report_filename(fmt: str, *, lang: str, district: str | None = None) -> str:
     For example ``report_filename("pdf", lang="en")`` is ``report-city-en.pdf``.
     """
     return f"{report_stem(lang=lang, district=district)}.{fmt}"
+
+
+def progress_stem(run_before: str, run_after: str, *, lang: str,
+                  district: str | None = None) -> str:
+    """Return the file stem of a progress report between two runs.
+
+    ``progress-<earlier run>-<later run>-city-zh`` (run ids hold no character a file name
+    cannot), or ``-district-<name>-`` for one district.
+    """
+    scope = report_stem(lang=lang, district=district).removeprefix("report-")
+    return f"progress-{_safe(run_before)}-{_safe(run_after)}-{scope}"

@@ -6,8 +6,10 @@ One interface, :class:`~coverage.store.base.Store`, two stores: the GeoPackage f
 a PostgreSQL database, for a city's shared deployment). :func:`open_store` opens a project's.
 Either reads a layer back exactly as it was written (:mod:`~coverage.store.columns`).
 :mod:`~coverage.store.migrations` creates and upgrades the PostGIS schema
-(``coverage db init``). psycopg, the PostgreSQL driver, is imported only when a PostGIS store is
-used (``pip install "coverage-planner[store]"``).
+(``coverage db init``); :mod:`~coverage.store.backup` writes a project's runs into one
+GeoPackage file and back into a store (``coverage db export``, ``import``). psycopg, the
+PostgreSQL driver, is imported only when a PostGIS store is used (``pip install
+"coverage-planner[store]"``).
 
 The store sits beside the analyses in the layers (``docs/architecture.md``): the engine writes
 through it; it knows frames, files and tables, never the engine, the outputs or the command

@@ -1,6 +1,6 @@
 """The PostGIS store's log-ins: who reads the whole city, who one district, who writes runs.
 
-``coverage db user add`` and ``coverage db user list`` (``docs/store.md``). A log-in is a
+``coverage db user add``, ``list`` and ``remove`` (``docs/store.md``). A log-in is a
 PostgreSQL role that can log in, made a member of one of the store's group roles (the city's,
 the districts', the writers'; ``access_roles``) and listed with its scope in ``user_access``;
 the row-level security of the layer tables (``migrations/0003_district_access.sql``) does the
@@ -29,7 +29,8 @@ from coverage.store.migrations import check_version, store_name
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["MIN_PASSWORD_LENGTH", "SCOPES", "UserChange", "add_user", "list_users"]
+__all__ = ["MIN_PASSWORD_LENGTH", "SCOPES", "UserChange", "UserRemoved", "add_user",
+           "list_users", "remove_user"]
 
 SCOPES = ("city", "district", "writer")
 """A log-in's scopes: the whole city (read), one district (read), writing runs."""
@@ -69,6 +70,29 @@ class UserChange:
     before: str | None
     group: str
     known_districts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UserRemoved:
+    """What :func:`remove_user` did.
+
+    Attributes
+    ----------
+    name
+        The log-in.
+    before
+        Its scope in this store, as ``city``, ``writer`` or ``district <name>``.
+    dropped
+        Whether the log-in itself was dropped (else it is a member of roles of other stores,
+        listed in ``kept_for``, and stays for them; it lost this store's access only).
+    kept_for
+        The other roles it is a member of.
+    """
+
+    name: str
+    before: str
+    dropped: bool
+    kept_for: tuple[str, ...] = ()
 
 
 def _check(url: str, schema: str, store: str) -> None:
@@ -251,3 +275,105 @@ def list_users(url: str, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
     district = frame["district"].astype(object)
     frame["district"] = district.where(district.notna(), None)
     return frame
+
+
+def _removable(conn: psycopg.Connection, name: str, roles: dict[str, str], before: str | None,
+               store: str) -> bool:
+    """Raise unless ``name`` is a log-in of this store one may remove; return whether it exists.
+
+    Never a group role, a superuser (or a role bypassing row-level security) or the log-in
+    connected; a name without a row in ``user_access`` is no user of this store.
+    """
+    row = conn.execute("SELECT rolsuper OR rolbypassrls, rolname IN (current_user, session_user) "
+                       "FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+    problem = None
+    if name in roles.values():
+        problem = f"{name!r} is one of the store's group roles, not a log-in"
+    elif row is not None and row[1]:
+        problem = f"{name!r} is the log-in connected; connect as another to remove it"
+    elif row is not None and row[0]:
+        problem = f"{name!r} is a superuser or bypasses row-level security, no user of the store"
+    elif before is None:
+        problem = f"no user {name!r} in this store (`coverage db user list` lists them)"
+    if problem:
+        raise StoreError(f"{store}: {problem}")
+    return row is not None
+
+
+def _drop(conn: psycopg.Connection, name: str,
+          roles: dict[str, str]) -> tuple[bool, tuple[str, ...]]:
+    """Take the store's groups from the log-in and drop it, unless other roles keep it.
+
+    In the caller's transaction. Returns whether the role was dropped, and the other roles
+    keeping it when it was not.
+    """
+    from psycopg import sql
+
+    groups = [r[0] for r in conn.execute(
+        "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s ORDER BY 1",
+        (name,)).fetchall()]
+    for role in groups:
+        if role in roles.values():
+            conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(role),
+                                                             sql.Identifier(name)))
+    others = tuple(role for role in groups if role not in roles.values())
+    if others:
+        return False, others
+    conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+    return True, ()
+
+
+def _forget(conn: psycopg.Connection, schema: str, name: str) -> None:
+    """Delete the log-in's scope in the store (its row of ``user_access``)."""
+    from psycopg import sql
+
+    conn.execute(sql.SQL("DELETE FROM {} WHERE role_name = %s").format(
+        sql.Identifier(schema, "user_access")), (name,))
+
+
+def remove_user(url: str, name: str, *, schema: str = DEFAULT_SCHEMA) -> UserRemoved:
+    """Remove a log-in of the store: its scope, its group, and the log-in itself.
+
+    The log-in is dropped (it can no longer connect) unless it is a member of roles of other
+    stores of the server too: then it only loses this store's group and scope.
+
+    Parameters
+    ----------
+    url
+        The database, as a user allowed to drop roles (the one who ran ``coverage db init``,
+        with ``CREATEROLE``, or a superuser).
+    name
+        The log-in, one listed by :func:`list_users`.
+    schema
+        The store's schema.
+
+    Returns
+    -------
+    UserRemoved
+        What was done.
+
+    Raises
+    ------
+    StoreError
+        No such user in this store; a group role, a superuser or the log-in connected; the
+        schema not set up; permission denied, or the log-in still owning objects of the
+        database. Nothing is changed then.
+    """
+    store = store_name(str(url), str(schema))
+    _check(url, schema, store)
+    with connect(url, store) as conn:
+        import psycopg  # there: connect imported it
+
+        try:
+            with conn.transaction():
+                check_version(conn, schema, store)
+                roles = _roles(conn, schema)
+                before = _before(conn, schema, name)
+                exists = _removable(conn, name, roles, before, store)
+                _forget(conn, schema, name)
+                # a role dropped by other means leaves its scope only, forgotten now
+                dropped, others = _drop(conn, name, roles) if exists else (True, ())
+        except psycopg.Error as exc:
+            raise store_error(exc, store, f"cannot remove user {name!r}", url) from None
+    return UserRemoved(name, str(before), dropped, others)

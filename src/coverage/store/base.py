@@ -227,6 +227,29 @@ class Store(abc.ABC):
         msg = f"{self.name}: keeps no layers added to run {run_id} after it was written"
         raise StoreError(msg)
 
+    def put_run(self, run_id: str, layers: Mapping[str, pd.DataFrame], *,
+                own: tuple[str, ...] | list[str] | None = None) -> None:
+        """Write a run moved from another store under its own id (``coverage db import``).
+
+        Parameters
+        ----------
+        run_id
+            The run's id, kept.
+        layers
+            Every layer of the run as the other store gave it, in order, ``run_info`` among
+            them (its time, parameters, inputs and code version are the run's record).
+        own
+            The run's own layers (:meth:`runs`' ``layers``); the others, after them, were
+            added to it later (:meth:`add_layers`). Default: all of them.
+
+        Raises
+        ------
+        StoreError
+            Always, for a store that keeps no run under a given id.
+        """
+        msg = f"{self.name}: cannot keep run {run_id} under its own id"
+        raise StoreError(msg)
+
     def close(self) -> None:  # noqa: B027  (a store holding nothing open has nothing to do)
         """Release what the store holds open (connections); it may not be used after."""
 

@@ -148,18 +148,56 @@ class PostGISStore(Store):
             districts = row_districts(run)
         except StoreError as exc:
             raise StoreError(f"{self.name}: {exc}") from None
+        return self._insert(None, run, list(run), specs, districts)
+
+    def put_run(self, run_id: str, layers: Mapping[str, pd.DataFrame], *,
+                own: tuple[str, ...] | list[str] | None = None) -> None:
+        """Write a run moved from another store under its own id, in one transaction.
+
+        See :meth:`Store.put_run`. The layers are kept as given, the added ones after the
+        run's own, and each row is placed in its district as when the run was first written
+        (:mod:`coverage.store.districts`).
+
+        Raises
+        ------
+        StoreError
+            When the store already holds the run, ``run_info`` is missing, ``own`` is not the
+            layers' start, or the run cannot be written; nothing is written then.
+        """
+        run = dict(layers)
+        own = list(run) if own is None else list(own)
+        try:
+            check_run_id(run_id)
+            if RUN_INFO not in own or own != list(run)[:len(own)]:
+                msg = (f"run {run_id}: its own layers ({', '.join(own)}) must come first "
+                       "among its layers and include run_info")
+                raise StoreError(msg)
+            specs = {name: describe(frame, name) for name, frame in run.items()}
+            districts = row_districts(run)
+        except (ValueError, StoreError) as exc:
+            raise StoreError(f"{self.name}: {exc}") from None
+        self._insert(run_id, run, own, specs, districts)
+
+    def _insert(self, run_id: str | None, run: dict[str, pd.DataFrame], own: list[str],
+                specs: dict[str, LayerSpec], districts: dict[str, np.ndarray]) -> str:
+        """Write a run in one transaction: a new id when ``run_id`` is ``None``."""
         record = run_record(run[RUN_INFO])
         with self._session("cannot write the run") as conn:
             places = self._layout(conn, specs)
             with conn.transaction():
-                run_id = new_run_id(after=self._latest(conn))
+                if run_id is None:
+                    run_id = new_run_id(after=self._latest(conn))
+                elif conn.execute(self._sql("SELECT 1 FROM {} WHERE id = %s", "runs"),
+                                  (run_id,)).fetchone():
+                    msg = f"{self.name}: already holds run {run_id}"
+                    raise StoreError(msg)
                 conn.execute(
                     self._sql("INSERT INTO {} (id, time, project, mode, parameters_digest, "
                               "parameters, input_hashes, code_version, layers) "
                               "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", "runs"),
                     (run_id, run_time(run_id).to_pydatetime(), record["project"],
                      record["mode"], record["parameters_digest"], _json(record["parameters"]),
-                     _json(record["input_sha256"]), record["code_version"], list(run)))
+                     _json(record["input_sha256"]), record["code_version"], own))
                 for position, (name, frame) in enumerate(run.items()):
                     self._write_layer(conn, run_id, position, (name, frame), specs[name],
                                       places[name], districts[name])
