@@ -510,11 +510,13 @@ def init(
 def validate(
     project: Annotated[Path, typer.Argument(help="Project folder or project.toml.")],
     lang: Annotated[Lang, typer.Option(help="Message language.")] = Lang.zh,
+    store: StoreOption = None,
+    schema: SchemaOption = None,
 ) -> None:
     """Check every input layer and list all problems (检查输入数据). Exit 2 on errors."""
     from coverage.engine.preflight import check_project
 
-    parsed = _project(project)
+    parsed = _project(project, store, schema)  # the store's database holds any table layer
     with _steps("validate") as step:
         problems = check_project(parsed, progress=step)
     if len(problems):

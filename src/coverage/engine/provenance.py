@@ -18,6 +18,7 @@ import json
 import pandas as pd
 
 from coverage import __version__
+from coverage.io.db_tables import table_sha256
 from coverage.io.loaders import StudyData
 from coverage.io.project import Project
 from coverage.io.validation import RULES
@@ -29,8 +30,14 @@ __all__ = ["data_quality", "input_hashes", "is_current", "listed_layers", "param
 
 
 def input_hashes(project: Project) -> dict[str, str]:
-    """SHA-256 of every input file of the project (layer name → hex digest)."""
-    return {name: file_sha256(config.path) for name, config in sorted(project.layers.items())}
+    """SHA-256 of every input of the project (layer name → hex digest).
+
+    A file's digest is that of its bytes; a database table's that of its columns and rows
+    (:func:`coverage.io.db_tables.table_sha256`).
+    """
+    return {name: (file_sha256(config.path) if config.path is not None
+                   else table_sha256(config, project.store_url))
+            for name, config in sorted(project.layers.items())}
 
 
 def parameters_digest(project: Project, mode: str) -> str:

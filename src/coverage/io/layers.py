@@ -1,6 +1,7 @@
 """One table layer read, its columns mapped and converted, its places in WGS-84.
 
-The file is read as it is (:mod:`coverage.io.readers`), its headers matched and its cells
+The file (or database table) is read as it is (:mod:`coverage.io.readers`,
+:mod:`coverage.io.db_tables`), its headers matched and its cells
 converted (:mod:`coverage.io.columns`), its ids checked for repeats, its coordinates or
 geometries checked and converted to WGS-84 (:mod:`coverage.io._geometry`). Projecting to the
 study CRS and placing the points in the study area come later (:mod:`coverage.io.loaders`).
@@ -25,6 +26,7 @@ from coverage.io._geometry import (
     _repair,
 )
 from coverage.io.columns import coerce_column, headers_shown, resolve_columns
+from coverage.io.db_tables import read_db_table
 from coverage.io.project import LayerConfig
 from coverage.io.readers import RawTable, read_table
 from coverage.io.schema import LAYERS, Column, Layer
@@ -39,8 +41,12 @@ def read_layer(
     *,
     problems: Problems,
     salt: Callable[[], bytes],
+    store_url: str | None = None,
 ) -> tuple[pd.DataFrame | None, np.ndarray | None, str]:
     """Read and check one table layer, converted to WGS-84.
+
+    A layer read from a database table (``config.table``) is read through ``store_url``, the
+    project's store (:mod:`coverage.io.db_tables`), then checked like a file.
 
     Returns
     -------
@@ -53,7 +59,7 @@ def read_layer(
         conversion.
     """
     layer = LAYERS[config.name]
-    raw = _read_raw(config, layer, problems)
+    raw = _read_raw(config, layer, problems, store_url)
     if raw is None:
         return None, None, ""
     found = resolve_columns(raw, layer, config, problems)
@@ -72,9 +78,31 @@ def read_layer(
     return frame, geoms, conversion
 
 
-def _read_raw(config: LayerConfig, layer: Layer, problems: Problems) -> RawTable | None:
-    """Read the layer's file as it is; ``None`` when it cannot be read or holds no rows."""
-    raw = read_table(
+def _read_raw(
+    config: LayerConfig, layer: Layer, problems: Problems, store_url: str | None
+) -> RawTable | None:
+    """Read the layer's file or table as it is; ``None`` when it cannot be read or holds no rows."""
+    if config.table is not None:
+        raw = read_db_table(config, store_url, problems=problems)
+    else:
+        raw = _read_file(config, layer, problems)
+    if raw is None:
+        return None
+    if not len(raw.frame):
+        empty = ("table holds no rows" if config.table is not None
+                 else "file holds a header but no rows")
+        problems.add(raw.file, None, None, "empty-layer",
+                     f"the {layer.name} {empty}; fill it in or remove the layer from "
+                     "project.toml" if not layer.required else
+                     f"the {layer.name} {empty}; the layer is required")
+        return None
+    return raw
+
+
+def _read_file(config: LayerConfig, layer: Layer, problems: Problems) -> RawTable | None:
+    """Read the layer's file as it is (:func:`~coverage.io.readers.read_table`)."""
+    assert config.path is not None
+    return read_table(
         config.path,
         problems=problems,
         name=config.source,
@@ -88,15 +116,6 @@ def _read_raw(config: LayerConfig, layer: Layer, problems: Problems) -> RawTable
                   for c in layer.columns if c.required],
         known={n for c in layer.columns for n in (c.name, *c.aliases)},
     )
-    if raw is None:
-        return None
-    if not len(raw.frame):
-        problems.add(raw.file, None, None, "empty-layer",
-                     f"the {layer.name} file holds a header but no rows; fill it in or remove "
-                     f"the layer from project.toml" if not layer.required else
-                     f"the {layer.name} file holds a header but no rows; the layer is required")
-        return None
-    return raw
 
 
 def _report_columns(

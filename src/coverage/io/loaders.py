@@ -2,7 +2,8 @@
 
 Each table layer goes through the same steps, all vectorized:
 
-1. read the file as it is (:mod:`coverage.io.readers`);
+1. read the file (or the table of the project's database) as it is
+   (:mod:`coverage.io.readers`, :mod:`coverage.io.db_tables`);
 2. match headers to the data model (:mod:`coverage.io.schema`): the project's ``columns`` mapping
    first, then the canonical names and their Chinese and English aliases
    (:mod:`coverage.io.columns`);
@@ -130,7 +131,8 @@ def _read_layers(
         if progress:
             progress(f"reading {name}")
         config = project.layers[name]
-        frame, geoms, conversion = read_layer(config, problems=problems, salt=salt)
+        frame, geoms, conversion = read_layer(config, problems=problems, salt=salt,
+                                              store_url=project.store_url)
         if frame is not None:
             loaded[name] = (frame, geoms)
             conversions[name], sources[name] = conversion, config.source

@@ -1,9 +1,10 @@
 """The project file, ``project.toml``: layers, parameters, privacy and outputs.
 
 A project is a folder with a ``project.toml`` and the data files it names; paths resolve
-relative to the project file. ``coverage init DIR`` writes a commented template
-(:data:`TEMPLATE`). Every key is checked: a misspelt key is an error that names the key, its
-table and the closest valid key, never silently ignored.
+relative to the project file; a layer may instead be a table of the project's PostGIS database
+(``table = "schema.table"``, read by :mod:`coverage.io.db_tables`). ``coverage init DIR`` writes
+a commented template (:data:`~coverage.io.template.TEMPLATE`). Every key is checked: a misspelt
+key is an error that names the key, its table and the closest valid key, never silently ignored.
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ from typing import Any
 import pyproj
 
 from coverage.crs import parse_system
+from coverage.io.db_tables import table_source
 from coverage.io.schema import LAYERS
 from coverage.io.store_url import DEFAULT_SCHEMA, check_schema, check_store_url
+from coverage.io.template import PROJECT_FILE, TEMPLATE, write_template
 
-PROJECT_FILE = "project.toml"
+__all__ = ["DEFAULT_MAX_NEW_STAFF_PER_SITE", "DEFAULT_RATE_MIN_POPULATION", "DEFAULT_SPEEDS_KMH",
+           "DEFAULT_TARGETS", "FILE_LAYERS", "MAX_THRESHOLD_MIN", "PROJECT_FILE",
+           "SPEED_RANGE_KMH", "STAFFING_STANDARDS", "TEMPLATE", "LayerConfig", "Parameters",
+           "Project", "ProjectError", "load_project", "write_template"]
+
 FILE_LAYERS = ("network",)
 
 #: The plan's indicator targets (GUIDE.md); every one can be changed in ``[parameters.targets]``.
@@ -64,9 +71,10 @@ class LayerConfig:
         Layer key (``migrants``, ``sites``, ``communities``, ``registered_points``,
         ``candidates``, ``network``).
     path
-        Absolute path of the file.
+        Absolute path of the file; ``None`` for a layer read from a database table.
     source
-        The path as written in the project file (used in messages).
+        The path as written in the project file, or ``[layers.NAME] table "schema.table"`` for
+        a table (used in messages).
     crs
         Declared coordinate system (normalised by :func:`coverage.crs.parse_system`) or ``None``
         to use the file's own.
@@ -80,10 +88,14 @@ class LayerConfig:
         Canonical column name → header in the file, for headers not recognised automatically.
     repair
         Repair invalid polygons (``make_valid``), logging the area change, instead of failing.
+    table
+        ``(schema, table)`` of a layer read from the project's PostGIS database, else ``None``.
+    geometry
+        The table's geometry column, when it has several (``None``: its only one, if any).
     """
 
     name: str
-    path: Path
+    path: Path | None
     source: str
     crs: str | None = None
     encoding: str = "auto"
@@ -93,6 +105,8 @@ class LayerConfig:
     columns: dict[str, str] = field(default_factory=dict)
     repair: bool = False
     delimiter: str | None = None
+    table: tuple[str, str] | None = None
+    geometry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,7 @@ class Project:
 _TOP_KEYS = {"project", "layers", "parameters", "privacy", "outputs", "store"}
 _PROJECT_KEYS = {"name", "study_crs", "language"}
 _LAYER_KEYS = {"path", "crs", "encoding", "sheet", "header_row", "layer", "columns", "repair",
-               "delimiter"}
+               "delimiter", "table", "geometry"}
 _PARAM_KEYS = {"speeds_kmh", "thresholds_min", "max_snap_m", "study_area_tolerance_m", "staffing",
                "targets"}
 _PRIVACY_KEYS = {"min_cell", "salt_file"}
@@ -212,13 +226,13 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
     if not isinstance(table, dict):
         raise _fail(path, f"[{where}]", "must be a table with at least `path`")
     _check_keys(path, table, _LAYER_KEYS, where)
-    if "path" not in table or not isinstance(table["path"], str):
-        raise _fail(path, f"[{where}]", 'needs `path = "file"` (relative to the project file)')
-    if not table["path"].strip():
-        raise _fail(path, f"[{where}] path", 'is empty; give the file, e.g. path = "data.csv"')
-    if "\x00" in table["path"]:
-        raise _fail(path, f"[{where}] path", f"{table['path']!r} holds a NUL character, which "
-                    "no file name can")
+    if "table" in table or "geometry" in table:
+        try:
+            where_read = table_source(name, table, FILE_LAYERS)
+        except ValueError as exc:
+            raise _fail(path, f"[{where}]", str(exc)) from None
+    else:
+        where_read = {"path": _file(path, where, table), "source": table["path"]}
     crs = table.get("crs")
     if crs is not None:
         try:
@@ -226,14 +240,21 @@ def _layer(path: Path, name: str, table: Any) -> LayerConfig:
         except ValueError as exc:
             raise _fail(path, f"[{where}] crs", str(exc)) from None
     columns = _layer_columns(path, name, table)
-    return LayerConfig(
-        name=name,
-        path=_resolve(path.parent / table["path"]),
-        source=table["path"],
-        crs=crs,
-        columns=columns,
-        **_reading_options(path, where, table),
-    )
+    return LayerConfig(name=name, crs=crs, columns=columns, **where_read,
+                       **_reading_options(path, where, table))
+
+
+def _file(path: Path, where: str, table: dict[str, Any]) -> Path:
+    """Return the absolute path of a layer's file, its ``path`` checked."""
+    if "path" not in table or not isinstance(table["path"], str):
+        raise _fail(path, f"[{where}]", 'needs `path = "file"` (relative to the project file) '
+                    'or `table = "schema.table"` (a table of the [store] database)')
+    if not table["path"].strip():
+        raise _fail(path, f"[{where}] path", 'is empty; give the file, e.g. path = "data.csv"')
+    if "\x00" in table["path"]:
+        raise _fail(path, f"[{where}] path", f"{table['path']!r} holds a NUL character, which "
+                    "no file name can")
+    return _resolve(path.parent / table["path"])
 
 
 def _layer_columns(path: Path, name: str, table: dict[str, Any]) -> dict[str, str]:
@@ -490,100 +511,3 @@ def _check_study_crs(path: Path, study_crs: str) -> None:
     if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
         raise _fail(path, "[project] study_crs",
                     f'{study_crs!r} must be a projected CRS in metres, e.g. "EPSG:32650"')
-
-
-TEMPLATE = """\
-# coverage 项目文件 / project file
-# 路径相对于本文件 / paths are relative to this file.
-# 坐标系 crs: wgs84 | cgcs2000 | gcj02 (高德/腾讯 Amap, Tencent) | bd09 (百度 Baidu) | "EPSG:nnnn"
-# 编码 encoding (CSV): auto (UTF-8, then GB18030) | utf-8 | gb18030
-# 字段映射 columns: 规范字段名 = "文件中的表头" / field = "header in your file", only where the
-# header is not recognised automatically (see docs/data.md for the recognised Chinese headers).
-
-[project]
-name = "我的城市 My city"
-study_crs = "auto"        # 自动选择 UTM 投影 / automatic UTM zone; or e.g. "EPSG:32650"
-language = "zh"           # 报告语言 / report language: zh | en
-
-[layers.migrants]         # 流动人口 (必需 / required)
-path = "migrants.csv"
-crs = "gcj02"
-encoding = "auto"
-# [layers.migrants.columns]
-# person_id = "人员编号"
-
-[layers.sites]            # 服务网点 (必需 / required)
-path = "sites.xlsx"
-crs = "gcj02"
-# sheet = "Sheet1"
-# header_row = 1          # 表头所在行 / row holding the headers
-
-[layers.communities]      # 社区边界 (必需 / required)
-path = "communities.gpkg"
-crs = "wgs84"
-# layer = "communities"
-# repair = false          # 修复无效多边形并记录面积变化 / repair, logging the area change
-
-[layers.network]          # 路网 (必需 / required): OSM .osm/.pbf, GraphML or OSMnx GeoPackage
-path = "network.gpkg"
-crs = "wgs84"
-
-# [layers.registered_points]   # 户籍人口分布点 (可选 / optional)
-# path = "registered_points.gpkg"
-# crs = "wgs84"
-
-# [layers.candidates]          # 候选网点 (可选 / optional)
-# path = "candidates.csv"
-# crs = "gcj02"
-
-[parameters]
-speeds_kmh = { walk = 4.5, ebike = 15.0 }   # 步行与电动自行车速度 / travel speeds
-thresholds_min = [5, 10, 15]                # 生活圈时间阈值 / life-circle thresholds (minutes)
-max_snap_m = 500                            # 点到道路的最大距离 / farthest snap to a road
-study_area_tolerance_m = 500                # 研究区外容差 / tolerance outside the communities
-
-[parameters.staffing]
-# 配置标准 / staffing standard: district_registered_ratio (同区户籍人口配比, 默认 default),
-# city_registered_ratio, or staff per 1,000 people as a number
-standard = "district_registered_ratio"
-rate_min_population = 100    # 少于此人数不发布每千人人员比 / no staff ratio on fewer people
-max_new_staff_per_site = 4   # 每个网点最多新增人员 / most new staff one site is given
-
-[parameters.targets]      # 规划目标 / the plan's targets
-policy_awareness = 0.90       # 政策知晓率
-free_service_local = 0.95     # 流入地接受免费服务比例
-pregnancy_check = 0.90        # 孕检率
-contraceptive_access = 0.90   # 免费药具获得率
-prepregnancy_consult = 0.80   # 孕前优生咨询服务率
-community_management = 1.00   # 社区服务管理落实率
-rh_checks_per_year = 2        # 生殖保健检查次数/年
-
-[privacy]
-min_cell = 10                 # 发布的最小单元人数 / smallest published cell
-salt_file = ".coverage-salt"  # 身份证号哈希密钥 / key for hashing ID numbers (keep it private)
-
-[outputs]
-dir = "results"
-
-# [store]                 # 共享数据库 / a shared PostGIS database (docs/store.md); default: dir
-# url = "postgresql://planner@db-server/coverage"   # 密码放 ~/.pgpass / password in ~/.pgpass
-# schema = "coverage"
-"""
-
-
-def write_template(folder: str | Path, *, overwrite: bool = False) -> Path:
-    """Write a commented ``project.toml`` template into ``folder`` and return its path.
-
-    Raises
-    ------
-    FileExistsError
-        When the folder already has a project file and ``overwrite`` is false.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / PROJECT_FILE
-    if target.exists() and not overwrite:
-        msg = f"{target} already exists; pass --force to overwrite it"
-        raise FileExistsError(msg)
-    target.write_text(TEMPLATE, encoding="utf-8")
-    return target

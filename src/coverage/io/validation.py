@@ -30,6 +30,8 @@ MAX_LISTED = 20
 RULES: dict[str, tuple[str, str]] = {
     "missing-file": ("file not found", "文件不存在"),
     "unreadable-file": ("file cannot be read", "文件无法读取"),
+    "missing-table": ("database table or schema not found", "数据库表或模式不存在"),
+    "unreadable-table": ("database table cannot be read", "数据库表无法读取"),
     "undecodable-bytes": ("bytes that are not valid text", "无法解码的字节"),
     "malformed-row": ("row does not match the header", "行的字段数与表头不符"),
     "merged-header": ("merged cells in the header", "表头含合并单元格"),

@@ -10,9 +10,8 @@ missing, permission denied, or the server's own words for anything else.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from coverage.io.store_url import mask_url
+from coverage.io.store_url import database_problem, scrub_passwords
 from coverage.store.base import StoreError, first_line
 
 if TYPE_CHECKING:
@@ -22,25 +21,6 @@ __all__ = ["CONNECT_TIMEOUT_S", "connect", "store_error"]
 
 CONNECT_TIMEOUT_S = 10
 """Seconds to wait for the server unless the URL sets ``connect_timeout``."""
-
-#: SQLSTATE → the problem, as a user reads it.
-_PROBLEMS = {
-    "28P01": "log-in refused (user or password)",
-    "28000": "log-in refused (user or password)",
-    "3D000": "the database does not exist",
-    "42501": "permission denied",
-    "3F000": "the schema does not exist",
-    "53300": "the server has too many connections",
-    "57P03": "the server is starting up or shutting down",
-}
-
-#: Words of libpq's connection errors (which carry no SQLSTATE) → the problem.
-_CONNECT_PROBLEMS = (
-    ("password authentication failed", "log-in refused (user or password)"),
-    ("no password supplied", "log-in refused (no password: set it in ~/.pgpass or PGPASSWORD)"),
-    ("does not exist", "the database or user does not exist"),
-    ("permission denied", "permission denied"),
-)
 
 
 def _driver() -> Any:
@@ -52,27 +32,6 @@ def _driver() -> Any:
                "pip install \"coverage-planner[store]\"")
         raise StoreError(msg) from None
     return psycopg
-
-
-def _passwords(url: str) -> list[str]:
-    """Return the passwords a URL holds (in its user part or a ``password=`` setting)."""
-    found: list[str] = []
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            found += [parts.password, unquote(parts.password)]
-        found += parse_qs(parts.query).get("password", [])
-    except ValueError:
-        pass
-    return [p for p in found if p]
-
-
-def _scrub(text: str, url: str | None) -> str:
-    """Return an error's text with any password of ``url`` in it masked."""
-    text = mask_url(text)
-    for password in _passwords(url) if url else []:
-        text = text.replace(password, "***")
-    return text
 
 
 def store_error(exc: BaseException, store: str, doing: str, url: str | None = None) -> StoreError:
@@ -89,13 +48,7 @@ def store_error(exc: BaseException, store: str, doing: str, url: str | None = No
     url
         The store's URL: a password of it quoted in the error's text is masked.
     """
-    state = getattr(exc, "sqlstate", None)
-    text = _scrub(first_line(exc), url)
-    problem = _PROBLEMS.get(state or "")
-    if problem is None and state is None and isinstance(exc, _driver().OperationalError):
-        lower = text.lower()
-        problem = next((p for words, p in _CONNECT_PROBLEMS if words in lower),
-                       "server not reachable")
+    problem, text = database_problem(exc, url)
     return StoreError(f"{store}: {problem or doing} ({text})")
 
 
@@ -127,7 +80,7 @@ def connect(url: str, store: str, *, autocommit: bool = False,
         settings = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
         raise StoreError(f"{store}: the URL cannot be read "
-                         f"({_scrub(first_line(exc), url)})") from None
+                         f"({scrub_passwords(first_line(exc), url)})") from None
     extra: dict[str, Any] = {"application_name": "coverage-planner"}
     if "connect_timeout" not in settings:
         extra["connect_timeout"] = CONNECT_TIMEOUT_S
