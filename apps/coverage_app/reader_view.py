@@ -39,6 +39,8 @@ from coverage.publish.labels import (
     text,
 )
 from coverage.report import make_report  # an output the page offers for download
+from coverage.report.content import fmt_value
+from coverage.report.progress import measure_label, met_words, row_formats, trend_mark
 
 from .login_limits import LoginLimiter
 from .views import DATAFRAME_CSS, _frame_html, _heading_html, _pct
@@ -141,7 +143,7 @@ class DistrictPage(pn.viewable.Viewer):
         self.run_ids = [str(r) for r in runs["run_id"]]
         options = {f"{pd.Timestamp(t):%Y-%m-%d %H:%M} UTC · {r}": r
                    for r, t in zip(self.run_ids, runs["time"], strict=True)}
-        self.run = pn.widgets.Select(name=_t("run", lang), options=options, width=420,
+        self.run = pn.widgets.Select(name=_t("run", lang), options=options, width=520,
                                      css_classes=["cov-run"])
         self.out = pn.widgets.Button(name=_t("log_out", lang), width=100,
                                      css_classes=["cov-log-out"])
@@ -152,6 +154,7 @@ class DistrictPage(pn.viewable.Viewer):
         self.tables = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[DATAFRAME_CSS],
                                    css_classes=["cov-district-tables"])
         self.map = pn.pane.Bokeh(sizing_mode="stretch_width", height=460)
+        self.legend = pn.pane.HTML("", width=220, css_classes=["cov-legend"])
         self.downloads = pn.Row(*[pn.widgets.FileDownload(
             callback=lambda f=f: self._report(f), label=text("app", f"report_{f}", lang),
             filename=report_filename(f, lang=lang, district=reader.district), embed=False,
@@ -168,39 +171,44 @@ class DistrictPage(pn.viewable.Viewer):
             return
         with self._lock:
             published = self.reader.published(run_id)
-            previous = self.reader.previous(run_id)
-            before = self.reader.published(previous) if previous else None
             indicators = self.reader.indicators(run_id)
+            try:
+                progress = self.reader.progress(run_id)
+                problem = None
+            except ValueError as exc:  # runs of another travel mode or thresholds
+                progress, problem = None, str(exc)
         if published is None:
             self.cards.object = html.escape(_t("not_published", self.lang))
             self.change.object = self.tables.object = ""
-            self.map.object = None
+            self.map.object, self.legend.object = None, ""
             return
         districts, communities = published
         row = districts[districts["level"] == "district"]
-        old = None if before is None else before[0][before[0]["level"] == "district"]
-        self.cards.object = self._cards(row, old)
-        self.change.object = self._change(row, old, previous)
+        self.cards.object = self._cards(row, progress)
+        self.change.object = self._change(progress, problem)
         self.tables.object = self._tables(communities, indicators)
-        self.map.object = self._map(communities)
+        self.map.object, self.legend.object = self._map(communities)
 
     def _figures(self) -> list[str]:
         column = f"coverage_{max(self.reader.thresholds(self.run.value)):g}min_migrant"
         return ["migrants", column, "staff", "staff_shortfall"]
 
-    def _cards(self, row: pd.DataFrame, old: pd.DataFrame | None) -> str:
+    def _cards(self, row: pd.DataFrame, progress: pd.DataFrame | None) -> str:
+        changes = ({} if progress is None else
+                   dict(zip(progress["measure"], progress["change"], strict=True)))
         cards = []
         for column in self._figures():
+            share = column.startswith("coverage_")
             value = row[column].iloc[0] if len(row) else np.nan
-            shown = _pct(value) if column.startswith("coverage_") else _number(value)
+            kind = "pct" if share else ("int" if column == "migrants" else "f1")
+            shown = fmt_value(value, kind, self.lang)
             change = ""
-            if old is not None and len(old):
-                diff = value - old[column].iloc[0]
-                change = (f"{100 * diff:+.1f} pp" if column.startswith("coverage_")
-                          else f"{diff:+,.1f}") if pd.notna(diff) else "—"
+            if column in changes:
+                diff = changes[column]
                 change = (f'<div style="font-size:12px;color:#555">'
                           f'{html.escape(_t("since_previous", self.lang))} '
-                          f'{html.escape(change)}</div>')
+                          f'{html.escape(fmt_value(diff, "pp" if share else "f1+", self.lang))}'
+                          f'</div>')
             cards.append(
                 f'<div class="cov-card" style="display:inline-block;min-width:170px;margin:6px;'
                 f'padding:8px 12px;border:1px solid #ddd;border-radius:6px">'
@@ -210,33 +218,41 @@ class DistrictPage(pn.viewable.Viewer):
                 f'{change}</div>')
         return "".join(cards)
 
-    def _change(self, row: pd.DataFrame, old: pd.DataFrame | None,
-                previous: str | None) -> str:
+    def _change(self, progress: pd.DataFrame | None, problem: str | None) -> str:
+        """The progress table since the previous run (the district's measures)."""
         heading = _heading_html(_t("change", self.lang))
-        if old is None or previous is None:
-            return heading + html.escape(_t("first_run", self.lang))
-        labels, now, then, diff = [], [], [], []
-        for column in self._figures():
-            a, b = old[column].iloc[0], row[column].iloc[0]
-            share = column.startswith("coverage_")
-            labels.append(column_label(column, lang=self.lang))
-            then.append(_pct(a) if share else _number(a))
-            now.append(_pct(b) if share else _number(b))
-            diff.append("—" if pd.isna(a) or pd.isna(b) else
-                        f"{100 * (b - a):+.2f} pp" if share else f"{b - a:+,.1f}")
-        frame = pd.DataFrame({_t("figure", self.lang): labels,
-                              _t("previous_run", self.lang, run=previous): then,
-                              _t("this_run", self.lang): now,
-                              _t("change_column", self.lang): diff})
+        if progress is None:
+            return heading + html.escape(problem or _t("first_run", self.lang))
+        lang = self.lang
+        kinds = row_formats(progress)
+        change_kinds = ["pp" if k in ("pct", "pp") else f"{k}+" if k in ("f1", "f2") else k
+                        for k in kinds]
+        frame = pd.DataFrame({
+            _t("figure", lang): [measure_label(m, lang) for m in progress["measure"]],
+            _t("previous_run", lang, run=progress.attrs["run_before"]): [
+                fmt_value(v, k, lang) for v, k in zip(progress["value_before"], kinds,
+                                                      strict=True)],
+            _t("this_run", lang): [fmt_value(v, k, lang)
+                                   for v, k in zip(progress["value_after"], kinds, strict=True)],
+            _t("change_column", lang): [
+                "—" if pd.isna(v) else f"{mark} {fmt_value(v, k, lang)}" for mark, v, k in zip(
+                    trend_mark(progress["change"]), progress["change"], change_kinds,
+                    strict=True)],
+            text("app", "target", lang): [fmt_value(v, k, lang) if pd.notna(v) else ""
+                                          for v, k in zip(progress["target"], kinds,
+                                                          strict=True)],
+            _t("met_column", lang): met_words(progress["met_after"], progress["target"],
+                                              lang).to_numpy(),
+        })
         return heading + _frame_html(frame)
 
     def _tables(self, communities: pd.DataFrame, indicators: pd.DataFrame | None) -> str:
         coverage = self._figures()[1]
-        cols = ["name", "migrants", "registered_pop", "staff", coverage, "staff_shortfall"]
+        cols = ["name", "migrants", "staff", coverage, "staff_shortfall"]
         comm = pd.DataFrame(communities.drop(columns="geometry"))[cols].sort_values(
             "staff_shortfall", ascending=False, na_position="last")
         comm[coverage] = comm[coverage].map(_pct)
-        for column in ("migrants", "registered_pop", "staff", "staff_shortfall"):
+        for column in ("migrants", "staff", "staff_shortfall"):
             comm[column] = comm[column].map(_number)
         comm = comm.rename(columns={c: column_label(c, lang=self.lang) for c in cols})
         out = _heading_html(_t("communities", self.lang)) + _frame_html(comm)
@@ -252,7 +268,8 @@ class DistrictPage(pn.viewable.Viewer):
             out += _heading_html(text("app", "indicators_table", self.lang)) + _frame_html(frame)
         return out
 
-    def _map(self, communities: pd.DataFrame) -> Any:
+    def _map(self, communities: pd.DataFrame) -> tuple[Any, str]:
+        """The district's communities shaded by coverage, and the legend's HTML."""
         coverage = self._figures()[1]
         values = communities[coverage].to_numpy(float)
         scale = color_scale(coverage, values, lang=self.lang)
@@ -273,7 +290,13 @@ class DistrictPage(pn.viewable.Viewer):
         fig.patches("xs", "ys", source=source, fill_color="color", line_color="#666",
                     fill_alpha=0.85)
         fig.add_tools(HoverTool(tooltips=[("", "@name"), ("", "@share")]))
-        return fig
+        entries = [*scale.items(), (column_label("suppressed", lang=self.lang).format(
+            n=self.reader.project.min_cell), scale.missing)]
+        legend = "".join(
+            f'<div><span style="display:inline-block;width:14px;height:14px;background:'
+            f'{html.escape(color)};border:1px solid #999;margin-right:6px"></span>'
+            f'{html.escape(label)}</div>' for label, color in entries)
+        return fig, f"<b>{html.escape(scale.title)}</b>{legend}"
 
     def _report(self, fmt: str) -> io.BytesIO:
         """The district's report of the chosen run (its rows only), written in a private
@@ -293,7 +316,8 @@ class DistrictPage(pn.viewable.Viewer):
         header = pn.pane.HTML(_HEADER.format(title=title, who=who), sizing_mode="stretch_width")
         tabs = pn.Tabs((_t("change", self.lang), self.change),
                        (_t("communities", self.lang), self.tables),
-                       (_t("map", self.lang), self.map),
+                       (_t("map", self.lang), pn.Row(self.map, self.legend,
+                                                     sizing_mode="stretch_width")),
                        (text("app", "download", self.lang), self.downloads),
                        sizing_mode="stretch_width", dynamic=False)
         return pn.Column(header, pn.Row(self.run, self.out), self.cards, tabs,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
+from coverage.engine.progress import previous_run, progress_table
 from coverage.io.project import Project
 from coverage.publish.tables import publish_indicators, publish_summaries
 from coverage.store import StoreError
@@ -72,12 +73,36 @@ class Reader:
         return runs[["run_id", "time", "mode"]].iloc[::-1].reset_index(drop=True)
 
     def previous(self, run_id: str) -> str | None:
-        """Return the run kept before ``run_id`` in the same travel mode (``None``: none)."""
-        runs = self.store.runs()
-        mode = runs.loc[runs["run_id"] == run_id, "mode"]
-        earlier = runs[(runs["run_id"] < run_id)
-                       & (runs["mode"] == (mode.iloc[0] if len(mode) else None))]
-        return str(earlier["run_id"].iloc[-1]) if len(earlier) else None
+        """Return the run kept before ``run_id`` (``None``: it is the first)."""
+        return previous_run(self.store, run_id)
+
+    def progress(self, run_id: str) -> pd.DataFrame | None:
+        """Return the change of the user's units since the run before ``run_id``.
+
+        :func:`~coverage.engine.progress.progress_table` of the two runs' published tables
+        (a district's log-in: its district's row), with ``attrs`` ``run_before`` and
+        ``run_after``. ``None`` for the first run, or when either run was kept without its
+        published tables.
+
+        Raises
+        ------
+        ValueError
+            When the two runs cannot be compared (another travel mode or thresholds).
+        """
+        previous = self.previous(run_id)
+        if previous is None:
+            return None
+        runs = []
+        for kept in (previous, run_id):
+            layers = self.layers(kept)
+            if not all(name in layers for name in PUBLISHED.values()):
+                return None
+            runs.append({name: layers[PUBLISHED[name]]
+                         for name in ("district_summary", "indicators")}
+                        | {"run_info": layers["run_info"]})
+        table = progress_table(*runs, min_cell=None, names=(previous, run_id))
+        table.attrs.update(run_before=previous, run_after=run_id)
+        return table
 
     def layers(self, run_id: str) -> dict[str, pd.DataFrame]:
         """Return a run's layers as this user reads them (kept for the last few runs)."""
