@@ -210,7 +210,9 @@ class DistrictPage(pn.viewable.Viewer):
                           f'{html.escape(fmt_value(diff, "pp" if share else "f1+", self.lang))}'
                           f'</div>')
             cards.append(
-                f'<div class="cov-card" style="display:inline-block;min-width:170px;margin:6px;'
+                f'<div class="cov-card" data-key="{html.escape(column)}" '
+                f'data-value="{html.escape(repr(float(value)))}" '
+                f'style="display:inline-block;min-width:170px;margin:6px;'
                 f'padding:8px 12px;border:1px solid #ddd;border-radius:6px">'
                 f'<div style="font-size:12px;color:#555">'
                 f'{html.escape(column_label(column, lang=self.lang))}</div>'
