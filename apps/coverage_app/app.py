@@ -50,7 +50,8 @@ class CoverageApp(pn.viewable.Viewer):
         super().__init__(**params)
         project = project if isinstance(project, Project) else load_project(project)
         self.state = AppState(PlanningSession.open(project, shared=True),
-                              lang=lang if lang in ("zh", "en") else project.language or "zh")
+                              lang=lang if lang in ("zh", "en") else project.language or "zh",
+                              user=pn.state.user or "")  # the log-in, who saves scenarios
         if model_loaded(project, self.state.session.mode):
             self.state.ready = True  # before the views are made: each draws once
         self.map = MapView(self.state)

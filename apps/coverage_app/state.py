@@ -4,7 +4,9 @@
 in the library; the words come from :mod:`coverage.publish.labels`) and publishes the choices
 the views show (language, district, service kind, travel mode, threshold, shading, base map,
 layers) and a ``version`` counter that changes whenever the scenario does. Views watch it;
-tests drive it directly.
+tests drive it directly. Saved scenarios are the project store's, shared by every planner: a
+save made on a version someone else has since replaced is refused with a message saying who
+saved which version when, in the app's language.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Any, ClassVar
 import pandas as pd
 import param
 
-from coverage.engine.session import PlanningSession, from_web_mercator
+from coverage.engine.session import (
+    PlanningSession,
+    ScenarioConflict,
+    StoreError,
+    from_web_mercator,
+)
 from coverage.publish.labels import coverage_column, reason_text, text
 
 INDICATORS = ("coverage", "staff", "gap", "e2sfca")
@@ -45,6 +52,8 @@ class AppState(param.Parameterized):
     busy = param.Boolean(default=False)
     message = param.String(default="")
     recommendation = param.Parameter(default=None, doc="Last recommendation (not applied).")
+    user = param.String(default="", doc="The planner's log-in, who saves ('' without one).")
+    saved = param.DataFrame(default=None, doc="The store's saved scenarios, as last listed.")
 
     #: Map layers that need an optional analysis: layer → analysis.
     LAYER_NEEDS: ClassVar[dict[str, str]] = {"flows": "origin_flows"}
@@ -140,11 +149,60 @@ class AppState(param.Parameterized):
         self._changed()
 
     def save(self, name: str) -> None:
-        """Save the current scenario under ``name``."""
-        if name.strip():
-            with self._lock:
-                self.session.save(name.strip())
-            self._changed()
+        """Save the current scenario in the project's store under ``name``, for every planner.
+
+        Made on the version of ``name`` last loaded or saved here: when another planner
+        saved it since (or first, for a new name) nothing is saved and the message says who
+        saved which version when, and what to do.
+        """
+        name = name.strip()
+        if not name:
+            return
+        with self._lock:
+            try:
+                self.session.store_scenario(name, saved_by=self.user or None)
+            except ScenarioConflict as exc:
+                self.message = self.conflict_text(exc)
+                self.list_saved()
+                return
+            except StoreError as exc:
+                self.message = self.t("error", message=self._store_problem(exc))
+                return
+            version = self.session.versions[name]
+        self.list_saved()
+        self._changed(self.t("scenario_saved", name=name, version=version))
+
+    def conflict_text(self, exc: ScenarioConflict) -> str:
+        """The message of a refused save, in the app's language."""
+        at = "" if exc.saved_at is None else f"{exc.saved_at:%Y-%m-%d %H:%M:%S}"
+        fields = {"name": exc.name, "version": exc.current, "loaded": exc.expected,
+                  "by": exc.saved_by, "at": at}
+        key = ("scenario_deleted" if exc.current is None else
+               "scenario_exists" if exc.expected is None else "scenario_conflict")
+        return self.t(key, **fields)
+
+    def _store_problem(self, exc: StoreError) -> str:
+        """A store's error without the store's place (a folder or a server's address)."""
+        return str(exc).removeprefix(f"{self.session.scenario_store().name}: ")
+
+    def list_saved(self) -> None:
+        """List the scenarios saved in the project's store (by every planner) in ``saved``."""
+        try:
+            self.saved = self.session.saved_scenarios()
+        except StoreError as exc:
+            self.message = self.t("error", message=self._store_problem(exc))
+
+    def load_saved(self, name: str) -> None:
+        """Make a scenario saved in the store the current one (and the base of its next save)."""
+        with self._lock:
+            try:
+                self.session.load_stored(name)
+            except (ValueError, StoreError) as exc:
+                problem = exc if isinstance(exc, ValueError) else self._store_problem(exc)
+                self.message = self.t("error", message=str(problem))
+                return
+            version = self.session.versions[name]
+        self._changed(self.t("scenario_loaded", name=name, version=version))
 
     def load(self, text: str | bytes, *, label: str = "scenario") -> None:
         """Load a scenario from its JSON text or bytes (never from a file name)."""

@@ -370,7 +370,11 @@ class Recommend(pn.viewable.Viewer):
 
 
 class Scenarios(pn.viewable.Viewer):
-    """The current scenario's edits, undo/remove, saved scenarios side by side, JSON in/out."""
+    """The current scenario's edits, undo/remove, saved scenarios side by side, JSON in/out.
+
+    Scenarios are saved in the project's store, shared by every planner: the list of saved
+    scenarios (the store's, refreshed on request and after each save) loads one to go on with.
+    """
 
     MAX_UPLOAD = 1_000_000
     """Largest scenario file accepted (bytes); the server also caps websocket messages."""
@@ -381,7 +385,28 @@ class Scenarios(pn.viewable.Viewer):
         # The edits and the comparison, made with the tab and only then updated (the
         # comparison costs an evaluation).
         self.tables: tuple[pn.pane.DataFrame, pn.pane.DataFrame] | None = None
+        # The store's saved scenarios (escaped by the pane) and the choice of one to load.
+        self.saved: pn.pane.DataFrame | None = None
+        self.choice: pn.widgets.Select | None = None
         state.param.watch(self.update, ["version", "ready", "lang"])
+        state.param.watch(self.show_saved, ["saved"])
+
+    def show_saved(self, *_: Any) -> None:
+        """Show the saved scenarios the state last listed, and offer them to load."""
+        if self.saved is None or self.choice is None:
+            return
+        s = self.state
+        saved = s.saved
+        if saved is None or saved.empty:
+            self.saved.object, self.choice.options = None, []
+            return
+        self.saved.object = pd.DataFrame({
+            s.t("saved_name"): saved["name"].to_numpy(),
+            s.t("saved_version"): saved["version"].to_numpy(),
+            s.t("saved_by"): saved["saved_by"].to_numpy(),
+            s.t("saved_at"): saved["saved_at"].dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
+        })
+        self.choice.options = [str(name) for name in saved["name"]]
 
     def update(self, *_: Any) -> None:
         if self.tables is None:
@@ -426,9 +451,19 @@ class Scenarios(pn.viewable.Viewer):
                                            label=s.t("download_scenario"),
                                            button_type="primary", embed=False)
         upload = pn.widgets.FileInput(accept=".json")
+        if self.saved is None:
+            self.saved = pn.pane.DataFrame(index=False, sizing_mode="stretch_width",
+                                           css_classes=["cov-saved"])
+        self.choice = pn.widgets.Select(name=s.t("saved_scenarios"), options=[])
+        load_saved = pn.widgets.Button(name=s.t("load_saved"))
+        refresh = pn.widgets.Button(name=s.t("refresh_saved"))
+        s.list_saved()
+        self.show_saved()
         undo.on_click(lambda _e: s.undo())
         remove.on_click(lambda _e: s.remove_chosen())
         save.on_click(lambda _e: s.save(name.value))
+        load_saved.on_click(lambda _e, c=self.choice: s.load_saved(c.value) if c.value else None)
+        refresh.on_click(lambda _e: s.list_saved())
 
         def load(event: Any) -> None:
             data = event.new
@@ -443,7 +478,8 @@ class Scenarios(pn.viewable.Viewer):
         upload.param.watch(load, "value")
         return pn.Column(
             _heading(s.t("edits")), self.tables[0], pn.Row(undo, remove),
-            pn.Row(name, save), _heading(s.t("compare")), self.tables[1],
+            pn.Row(name, save), _heading(s.t("saved_scenarios")), self.saved,
+            pn.Row(self.choice, load_saved, refresh), _heading(s.t("compare")), self.tables[1],
             download, _heading(s.t("upload_scenario"), small=True), upload,
             sizing_mode="stretch_width")
 

@@ -193,12 +193,18 @@ def test_hashed_passwords(tmp_path: Path):
 
 
 @pytest.fixture
-def state(demo_city: Path):
-    """The app's state on the demo city, its model loaded (no browser)."""
+def state(demo_city: Path, tmp_path: Path):
+    """The app's state on the demo city, its model loaded (no browser).
+
+    Its planner, ``li``, saves scenarios in a store folder of the test's own.
+    """
     from coverage.engine.session import PlanningSession
+    from coverage.store.gpkg import GeoPackageStore
     from coverage_app.state import AppState
 
-    state = AppState(PlanningSession.open(demo_city))
+    session = PlanningSession.open(demo_city)
+    session.store = GeoPackageStore(tmp_path / "store")
+    state = AppState(session, user="li")
     state.load_model()
     return state
 
@@ -249,6 +255,72 @@ def test_state_saves_compares_and_loads_scenarios(state):
     assert [e.site_id for e in state.session.edits] == ["new-1"]
     state.load("{not json")
     assert state.message.startswith(("错误", "Error"))
+
+
+def test_two_planners_saving_at_once_lose_nothing(state):
+    """Two planners' app states on one store: both load version 1 and save; the second is
+    refused, told who saved which version when in the app's language, and keeps their edits;
+    a refresh lists the other's saves, and comparing side by side goes on working."""
+    from coverage.engine.scenario import Scenario
+    from coverage.engine.session import PlanningSession
+    from coverage.store.gpkg import GeoPackageStore
+    from coverage_app.state import AppState
+
+    li = state
+    wang = AppState(PlanningSession(project=li.session.project, layers=li.session.layers,
+                                    store=GeoPackageStore(li.session.store.folder)),
+                    lang="en", user="wang")
+    wang.load_model()
+    name = "东城方案"
+    li.add_site(*li.to_lonlat(*_mercator(113.755, 23.025)))
+    li.save(name)
+    assert li.message == f"已保存情景「{name}」（第 1 版）"
+    wang.list_saved()  # the list as a refresh shows it
+    assert wang.saved[["name", "version", "saved_by"]].values.tolist() == [[name, 1, "li"]]
+    wang.load_saved(name)
+    assert wang.message == f"Loaded scenario “{name}” (version 1)"
+    assert wang.session.edits == li.session.edits
+    # both on version 1: li saves first, then wang
+    li.add_site(*li.to_lonlat(*_mercator(113.75, 23.03)))
+    li.save(name)
+    assert li.session.versions[name] == 2
+    wang.new_staff = 5.0
+    wang.add_site(*wang.to_lonlat(*_mercator(113.75, 23.03)))
+    mine = list(wang.session.edits)
+    wang.save(name)
+    at = wang.saved.set_index("name").loc[name, "saved_at"].strftime("%Y-%m-%d %H:%M:%S")
+    assert wang.message == (
+        f"Not saved: scenario “{name}” was saved by li as version 2 at {at} UTC, after you "
+        "loaded version 1. Reload it to see their changes, or save yours under another name")
+    assert wang.session.edits == mine and wang.session.versions[name] == 1
+    text, version = li.session.store.read_scenario(name)
+    assert version == 2 and Scenario.from_text(text).edits == li.session.edits  # li's, whole
+    wang.lang = "zh"
+    wang.save(name)
+    assert wang.message == (f"未保存：情景「{name}」已由 li 于 {at}（UTC）保存为第 2 版，晚于您载入"
+                            "的第 1 版。请重新载入查看其修改，或以其他名称保存您的情景")
+    # wang keeps theirs under another name; li sees it after a refresh
+    wang.save(f"{name}（王）")
+    assert wang.message == f"已保存情景「{name}（王）」（第 1 版）"
+    li.list_saved()
+    assert li.saved[["name", "version", "saved_by"]].values.tolist() == [
+        [name, 2, "li"], [f"{name}（王）", 1, "wang"]]
+    table = wang.session.comparison()
+    assert list(table.columns) == ["baseline", name, f"{name}（王）", "current"]
+    staff = table.loc["staff"]
+    assert staff[name] == pytest.approx(staff["baseline"] + 2.0)  # li's version 1
+    assert staff[f"{name}（王）"] == staff["current"] == pytest.approx(staff[name] + 5.0)
+    # a new name that exists is refused too
+    li.lang = "en"
+    li.session.versions.clear()
+    li.save(f"{name}（王）")
+    assert li.message.startswith(f"Not saved: scenario “{name}（王）” exists already "
+                                 "(version 1, saved by wang at ")
+    # wang reloads li's version 2, and saves on it
+    wang.load_saved(name)
+    assert wang.session.edits == li.session.edits
+    wang.save(name)
+    assert wang.session.versions[name] == 3 and wang.message == f"已保存情景「{name}」（第 3 版）"
 
 
 def test_log_in_with_hashed_passwords(demo_city: Path, tmp_path: Path):

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from appserver import run_app
 from browser import needs_chromium
-
 from coverage import cli
 from coverage.store.postgis import PostGISStore
 

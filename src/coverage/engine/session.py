@@ -6,7 +6,8 @@ ScenarioModel` per travel mode (loaded on first use), the edits of the current s
 saved scenarios. Everything it hands out for display is **published**: community and district
 tables through :mod:`coverage.publish.tables`, migrant density as hexagon counts through
 :mod:`coverage.publish.disclosure`; the personal data stay inside the model, in this process's
-memory.
+memory. Planners share scenarios through the project's store
+(:meth:`PlanningSession.store_scenario` saves on the version last loaded, which it checks).
 
 It is also the web app's one door into the library (with :mod:`coverage.publish.labels` for
 the words and colours it shows): besides the session, the app opens its project here
@@ -14,14 +15,11 @@ the words and colours it shows): besides the session, the app opens its project 
 (:func:`to_web_mercator`, :func:`from_web_mercator`: GCJ-02 under the Amap base map) and, on its
 import page, proposes, validates and saves a new project (:func:`propose_project`,
 :func:`masked_preview`, :func:`missing_layers`, :func:`validate_new_project`,
-:func:`save_new_project`, :func:`has_project`, from ``_new_project``), compares two kept
-runs (:func:`~coverage.engine.progress.progress_between`,
-:func:`~coverage.engine.progress.previous_run`) and, with a PostGIS store, logs a user in
-(:func:`~coverage.engine.reader.log_in`: a :class:`~coverage.engine.reader.Reader` of what
-that user may read). For the app, the engine
-reaches above itself in two places only, named in the contracts (``docs/architecture.md``):
-:meth:`PlanningSession.report` makes a report (an output) for download, and ``_new_project``
-calls the import wizard (:mod:`coverage.init_project`).
+:func:`save_new_project`, :func:`has_project`, from ``_new_project``), compares kept runs
+(:func:`progress_between`, :func:`previous_run`) and logs a user in to a PostGIS store
+(:func:`log_in`). For the app, the engine reaches above itself in two places only, named in
+the contracts (``docs/architecture.md``): :meth:`PlanningSession.report` makes a report (an
+output) for download, and ``_new_project`` calls the import wizard.
 
 This module never imports ``panel``.
 """
@@ -29,7 +27,7 @@ This module never imports ``panel``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,16 +65,18 @@ from coverage.measures.equalization import coverage_column
 from coverage.patterns.grid import hex_polygons, point_cells
 from coverage.publish.disclosure import shown_rows, suppress_series
 from coverage.publish.tables import publish_indicators, publish_summaries
-from coverage.store import StoreError
+from coverage.store import ScenarioConflict, Store, StoreError, open_store
+from coverage.store.base import inputs_digest
 
 # What the web app uses besides the session: the project it is opened on, the map's positions,
-# the import page's proposal of a new project (with the types these take and return), and the
-# progress between two kept runs (any run and the change since the last).
+# the import page's proposal of a new project (with the types these take and return), the
+# progress between two kept runs (any run and the change since the last), a log-in to a
+# PostGIS store, and the store's errors met saving scenarios.
 __all__ = ["LAYER_ORDER", "PlanningSession", "Problems", "Project", "ProjectProposal",
-           "Reader", "StoreError", "from_web_mercator", "has_project", "load_project",
-           "log_in", "masked_preview", "missing_layers", "model_loaded", "previous_run",
-           "progress_between", "propose_project", "save_new_project", "scenario_model",
-           "to_web_mercator", "validate_new_project"]
+           "Reader", "ScenarioConflict", "StoreError", "from_web_mercator", "has_project",
+           "load_project", "log_in", "masked_preview", "missing_layers", "model_loaded",
+           "previous_run", "progress_between", "propose_project", "save_new_project",
+           "scenario_model", "to_web_mercator", "validate_new_project"]
 
 DEFAULT_NEW_STAFF = 2.0
 """Staff of a service point added by a click."""
@@ -106,6 +106,8 @@ class PlanningSession:
     edits: list[Edit] = field(default_factory=list)
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     shared: bool = False
+    store: Store | None = field(default=None, repr=False)
+    versions: dict[str, int] = field(default_factory=dict)
     _counter: int = 0
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -333,6 +335,66 @@ class PlanningSession:
         self.load(scenario)
         return scenario
 
+    # -- scenarios shared through the project's store ---------------------------------------
+
+    def scenario_store(self) -> Store:
+        """Return the store sharing the saved scenarios (:attr:`store`, or the project's)."""
+        return self.store if self.store is not None else open_store(self.project)
+
+    def saved_scenarios(self) -> pd.DataFrame:
+        """Return the scenarios every planner saved in the store, by name.
+
+        :meth:`coverage.store.Store.scenarios`: ``name``, ``version``, ``saved_at`` (UTC),
+        ``saved_by`` and ``inputs`` (a digest of the inputs it was made on).
+        """
+        return self.scenario_store().scenarios()
+
+    def store_scenario(self, name: str, *, saved_by: str | None = None) -> Scenario:
+        """Save the current edits in the store under ``name``; return the scenario.
+
+        The save is made on the version of ``name`` this session last loaded or saved
+        (:attr:`versions`; none: a new name), and the new version is remembered. It is kept
+        for comparing side by side too, like :meth:`save`. ``saved_by``: who saves (e.g. the
+        web app's log-in), default the store's user. ``name`` is data, never a file's path.
+
+        Raises
+        ------
+        coverage.store.base.ScenarioConflict
+            When another planner saved (or deleted) ``name`` since: nothing is saved, and the
+            current edits stay as they are (deleted: the next save makes it anew).
+        coverage.store.StoreError
+            When the name cannot be kept or the store cannot be written.
+        """
+        scenario = self.scenario(name)
+        try:
+            self.versions[name] = self.scenario_store().save_scenario(
+                name, scenario.to_json(), expected_version=self.versions.get(name),
+                saved_by=saved_by, inputs=inputs_digest(scenario.inputs))
+        except ScenarioConflict as exc:
+            if exc.current is None:  # deleted since: the next save makes it anew
+                self.versions.pop(name, None)
+            raise
+        self.scenarios[name] = scenario
+        return scenario
+
+    def load_stored(self, name: str) -> Scenario:
+        """Make a scenario saved in the store the current one (:meth:`load`); return it.
+
+        Its version is remembered: the next :meth:`store_scenario` of ``name`` is made on it.
+
+        Raises
+        ------
+        coverage.store.StoreError
+            When the store holds no scenario of that name.
+        ValueError
+            When its text is not a scenario, or its edits do not apply to the model.
+        """
+        text, version = self.scenario_store().read_scenario(name)
+        scenario = replace(Scenario.from_text(text, label=name), name=name)
+        self.load(scenario)
+        self.versions[name] = version
+        return scenario
+
     # -- what may be shown -----------------------------------------------------------------
 
     def published(self, edits: list[Edit] | None = None
@@ -535,3 +597,4 @@ class PlanningSession:
     def coverage_key(self, threshold: float | None = None) -> str:
         """Column of migrants' coverage within ``threshold`` (default the largest)."""
         return coverage_column(threshold or max(self.thresholds))
+

@@ -4,7 +4,9 @@ One interface, :class:`~coverage.store.base.Store`, two stores: the GeoPackage f
 (:mod:`~coverage.store.gpkg`: ``results.gpkg`` and its CSVs, the latest run, as always, plus
 ``runs/`` with every run; the default) and PostGIS (:mod:`~coverage.store.postgis`: a schema of
 a PostgreSQL database, for a city's shared deployment). :func:`open_store` opens a project's.
-Either reads a layer back exactly as it was written (:mod:`~coverage.store.columns`).
+Either reads a layer back exactly as it was written (:mod:`~coverage.store.columns`), and
+keeps the planners' saved scenarios, versioned so that two saves at once never lose one
+(:class:`~coverage.store.base.ScenarioConflict`).
 :mod:`~coverage.store.migrations` creates and upgrades the PostGIS schema
 (``coverage db init``); :mod:`~coverage.store.backup` writes a project's runs into one
 GeoPackage file and back into a store (``coverage db export``, ``import``). psycopg, the
@@ -21,10 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from coverage.io.project import Project, load_project
-from coverage.store.base import Store, StoreError
+from coverage.store.base import ScenarioConflict, Store, StoreError
 from coverage.store.gpkg import GeoPackageStore
 
-__all__ = ["Store", "StoreError", "open_store"]
+__all__ = ["ScenarioConflict", "Store", "StoreError", "open_store"]
 
 
 def open_store(project: Project | str | Path, url: str | None = None, *,

@@ -13,14 +13,23 @@ the suffix tells apart two runs written in the same microsecond. A store never g
 an id below its latest one (should the clock go back, the new id is the latest's time plus one
 microsecond), so the latest run is always the last id. Both stores use the same ids, so a run
 keeps its id when it moves from one store to the other.
+
+A store also keeps the planners' **saved scenarios** (:meth:`Store.save_scenario`): each a name,
+the scenario's JSON text and a version that every save raises by one. A save says which version
+it was made on and succeeds only while the store still holds that version (optimistic
+concurrency): of two planners who loaded version 1, the first to save makes version 2 and the
+second gets a :class:`ScenarioConflict` saying who saved which version when; nothing is lost.
 """
 
 from __future__ import annotations
 
 import abc
 import datetime as dt
+import hashlib
+import json
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -28,12 +37,23 @@ import pandas as pd
 
 from coverage.store.runinfo import RUN_INFO, run_record, with_layers
 
-__all__ = ["RUN_COLUMNS", "Store", "StoreError", "check_run_id", "first_line", "new_run_id",
-           "prepare_run", "run_time", "runs_frame"]
+__all__ = ["MAX_SCENARIO_NAME", "MAX_SCENARIO_TEXT", "RUN_COLUMNS", "SCENARIO_COLUMNS",
+           "ScenarioConflict", "Store", "StoreError", "check_run_id", "check_scenario",
+           "first_line", "inputs_digest", "new_run_id", "prepare_run", "run_time", "runs_frame",
+           "scenarios_frame"]
 
 RUN_COLUMNS = ("run_id", "time", "project", "mode", "parameters_digest", "input_sha256",
                "code_version", "layers")
 """Columns of :meth:`Store.runs`, in order."""
+
+SCENARIO_COLUMNS = ("name", "version", "saved_at", "saved_by", "inputs")
+"""Columns of :meth:`Store.scenarios`, in order."""
+
+MAX_SCENARIO_NAME = 100
+"""Most characters of a saved scenario's name."""
+
+MAX_SCENARIO_TEXT = 1_000_000
+"""Most bytes (UTF-8) of a saved scenario's text: the largest scenario file read."""
 
 _RUN_ID = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{4}")
 _TIME_FORMAT = "%Y%m%dT%H%M%S.%f"
@@ -46,6 +66,53 @@ class StoreError(RuntimeError):
     server not reachable, no PostGIS extension, schema newer than the code, permission denied,
     a run or a column that cannot be kept.
     """
+
+
+class ScenarioConflict(StoreError):  # noqa: N818  (a conflict met in normal work, not a fault)
+    """A scenario was saved (or deleted) by someone else since it was loaded; nothing changed.
+
+    The message is one line: the scenario, who saved which version when, and what to do
+    (reload it, or save under another name). The parts are attributes too, for a program that
+    words it in its own language.
+
+    Parameters
+    ----------
+    store
+        The store's name.
+    name
+        The scenario.
+    expected
+        The version the save was made on (``None``: saved as a new scenario).
+    current
+        The version the store holds (``None``: it holds none of that name).
+    saved_by, saved_at
+        Who saved the store's version, and when (UTC).
+    deleting
+        The conflict was met deleting the scenario, not saving it.
+    """
+
+    def __init__(self, store: str, name: str, *, expected: int | None, current: int | None,
+                 saved_by: str | None = None, saved_at: pd.Timestamp | None = None,
+                 deleting: bool = False) -> None:
+        self.name = name
+        self.expected = expected
+        self.current = current
+        self.saved_by = saved_by
+        self.saved_at = saved_at
+        when = "" if saved_at is None else f" at {saved_at:%Y-%m-%d %H:%M:%S} UTC"
+        undone = "nothing was deleted" if deleting else "yours was not saved"
+        if current is None:
+            text = (f"scenario {name!r} was deleted after you loaded version {expected}; "
+                    f"{undone}: save yours as a new scenario or under another name")
+        elif expected is None:
+            text = (f"scenario {name!r} exists already (version {current}, saved by "
+                    f"{saved_by}{when}); {undone}: load it first to change it, or save yours "
+                    "under another name")
+        else:
+            text = (f"scenario {name!r} was saved by {saved_by} as version {current}{when} "
+                    f"after you loaded version {expected}; {undone}: reload it to see their "
+                    "changes, or save yours under another name")
+        super().__init__(f"{store}: {text}")
 
 
 def first_line(exc: BaseException) -> str:
@@ -83,6 +150,45 @@ def run_time(run_id: str) -> pd.Timestamp:
     """Return the time (UTC) a run was written, read from its id."""
     return pd.Timestamp(dt.datetime.strptime(check_run_id(run_id)[:22], _TIME_FORMAT),
                         tz="UTC")
+
+
+def inputs_digest(hashes: Mapping[str, str]) -> str:
+    """Return a short digest of input files' hashes (name → SHA-256): equal inputs, equal digests.
+
+    What the saved scenarios list for the inputs a scenario was made on; ``""`` for none.
+    """
+    if not hashes:
+        return ""
+    return hashlib.sha256(json.dumps(dict(hashes), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def check_scenario(store: str, name: object, text: object = "") -> str:
+    """Return a saved scenario's name if it and its text may be kept, else raise.
+
+    A name is text of 1 to :data:`MAX_SCENARIO_NAME` characters, without control characters
+    or blanks at either end; it is data (a value in a table), never part of a file's path.
+    The text (the scenario's JSON) is at most :data:`MAX_SCENARIO_TEXT` bytes.
+
+    Raises
+    ------
+    StoreError
+        Naming the store and what is wrong.
+    """
+    if not isinstance(name, str) or not name.strip():
+        msg = f"{store}: a scenario's name must be text, got {name!r}"
+        raise StoreError(msg)
+    if (len(name) > MAX_SCENARIO_NAME or name != name.strip()
+            or any(unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")
+                   for ch in name)):
+        msg = (f"{store}: scenario name {name[:MAX_SCENARIO_NAME]!r} is not allowed; use at "
+               f"most {MAX_SCENARIO_NAME} characters, no control characters, no blanks at "
+               "either end")
+        raise StoreError(msg)
+    if not isinstance(text, str) or len(text.encode("utf-8")) > MAX_SCENARIO_TEXT:
+        msg = (f"{store}: scenario {name!r} is not text of at most {MAX_SCENARIO_TEXT:,} "
+               "bytes")
+        raise StoreError(msg)
+    return name
 
 
 def prepare_run(layers: Mapping[str, pd.DataFrame],
@@ -132,6 +238,25 @@ def runs_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
         "layers": pd.Series([tuple(r.get("layers") or ()) for r in rows], dtype=object),
     })
     return frame[list(RUN_COLUMNS)]
+
+
+def scenarios_frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    """Return the table of :meth:`Store.scenarios` from one row per scenario, sorted by name.
+
+    Each row holds the values of :data:`SCENARIO_COLUMNS` in order; ``saved_at`` a time (UTC,
+    or naive UTC) or its ISO text.
+    """
+    rows = sorted(rows, key=lambda row: str(row[0]))
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in SCENARIO_COLUMNS]
+    name, version, saved_at, saved_by, inputs = columns
+    return pd.DataFrame({
+        "name": pd.Series(list(name), dtype=object),
+        "version": pd.Series(list(version), dtype="int64"),
+        "saved_at": pd.Series(pd.to_datetime(list(saved_at), utc=True),
+                              dtype="datetime64[us, UTC]"),
+        "saved_by": pd.Series(list(saved_by), dtype=object),
+        "inputs": pd.Series(list(inputs), dtype=object),
+    })
 
 
 class Store(abc.ABC):
@@ -249,6 +374,72 @@ class Store(abc.ABC):
         """
         msg = f"{self.name}: cannot keep run {run_id} under its own id"
         raise StoreError(msg)
+
+    @abc.abstractmethod
+    def scenarios(self) -> pd.DataFrame:
+        """Return the saved scenarios, by name: one row each, columns :data:`SCENARIO_COLUMNS`.
+
+        ``name``, ``version`` (1 for the first save, one more for each save after),
+        ``saved_at`` (UTC, the last save), ``saved_by`` (who saved it last) and ``inputs``
+        (a short digest of the inputs it was made on, as given when saved).
+        """
+
+    @abc.abstractmethod
+    def read_scenario(self, name: str) -> tuple[str, int]:
+        """Return a saved scenario's text (its JSON) and its version.
+
+        Raises
+        ------
+        StoreError
+            When the store holds no scenario of that name.
+        """
+
+    @abc.abstractmethod
+    def save_scenario(self, name: str, text: str, *, expected_version: int | None,
+                      saved_by: str | None = None, inputs: str = "") -> int:
+        """Save a scenario under ``name`` unless someone saved it since; return its new version.
+
+        The check and the save are one transaction: of two saves made on the same version,
+        one succeeds and the other raises, whatever the timing.
+
+        Parameters
+        ----------
+        name
+            The scenario's name (see :func:`check_scenario`).
+        text
+            The scenario's JSON text, kept as it is.
+        expected_version
+            The version the save was made on (the one last loaded or saved); ``None`` for a
+            new name.
+        saved_by
+            Who saves it (e.g. the web app's log-in); default the store's user: the
+            database's log-in, or the system user of the folder's store.
+        inputs
+            A short digest of the inputs the scenario was made on, listed with it.
+
+        Returns
+        -------
+        int
+            The version saved: 1 for a new scenario, ``expected_version + 1`` otherwise.
+
+        Raises
+        ------
+        ScenarioConflict
+            When the store holds another version than ``expected_version`` (for ``None``:
+            when it holds the name already); nothing is changed then.
+        StoreError
+            When the name or text cannot be kept, or the store cannot be written.
+        """
+
+    @abc.abstractmethod
+    def delete_scenario(self, name: str, expected_version: int) -> None:
+        """Delete a saved scenario, unless someone saved it since ``expected_version``.
+
+        Raises
+        ------
+        ScenarioConflict
+            When the store holds another version, or none of that name; nothing is changed.
+        """
 
     def close(self) -> None:  # noqa: B027  (a store holding nothing open has nothing to do)
         """Release what the store holds open (connections); it may not be used after."""

@@ -11,6 +11,9 @@ A run is written under the folder's lock (:func:`coverage.io.atomic.folder_lock`
 is first written under a temporary name, then the history file is renamed into place, then
 the CSVs and ``results.gpkg``. A run is listed once its history file is in place, and a reader
 sees the previous ``results.gpkg`` until the new one replaces it in one rename.
+
+The planners' saved scenarios are kept in ``scenarios.sqlite`` beside them
+(:mod:`coverage.store.scenario_file`), which writing a run leaves alone.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from coverage.store.base import (
 from coverage.store.columns import LayerSpec, restore
 from coverage.store.files import CATALOGUE_KEY, RESULTS_FILE, replace_layers
 from coverage.store.runinfo import RUN_INFO, listed_layers
+from coverage.store.scenario_file import SCENARIO_FILE, ScenarioFile
 
 __all__ = ["HISTORY_DIR", "GeoPackageStore"]
 
@@ -54,6 +58,32 @@ class GeoPackageStore(Store):
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.name = f"GeoPackage store {self.folder}"
+
+    @property
+    def saved(self) -> ScenarioFile:
+        """The saved scenarios (``scenarios.sqlite`` in the folder)."""
+        return ScenarioFile(self.folder / SCENARIO_FILE, self.name)
+
+    def scenarios(self) -> pd.DataFrame:
+        """Return the saved scenarios, by name (see :meth:`Store.scenarios`)."""
+        return self.saved.scenarios()
+
+    def read_scenario(self, name: str) -> tuple[str, int]:
+        """Return a saved scenario's text and version (see :meth:`Store.read_scenario`)."""
+        return self.saved.read(name)
+
+    def save_scenario(self, name: str, text: str, *, expected_version: int | None,
+                      saved_by: str | None = None, inputs: str = "") -> int:
+        """Save a scenario unless saved since (see :meth:`Store.save_scenario`).
+
+        ``saved_by`` defaults to the system user running the process.
+        """
+        return self.saved.save(name, text, expected_version=expected_version,
+                               saved_by=saved_by, inputs=inputs)
+
+    def delete_scenario(self, name: str, expected_version: int) -> None:
+        """Delete a saved scenario unless saved since (see :meth:`Store.delete_scenario`)."""
+        self.saved.delete(name, expected_version)
 
     @property
     def history(self) -> Path:

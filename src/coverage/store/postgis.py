@@ -17,7 +17,11 @@ What a city deploys so that its offices share one store (``docs/store.md``). The
   (``access_roles``), each log-in's scope (``user_access``) and row-level security on every
   layer table. Each table has a hidden ``_district`` column, filled at write time
   (:mod:`coverage.store.districts`) and never read back as part of a layer; a new table is
-  secured by the schema's ``secure_layer`` function as it is made.
+  secured by the schema's ``secure_layer`` function as it is made;
+* ``scenarios`` (``migrations/0004_scenarios.sql``): the planners' saved scenarios, one row per
+  name with its version; a save changes the row only while it holds the version the save was
+  made on (:meth:`PostGISStore.save_scenario`). The city's log-ins and the writers use it, a
+  district's log-in has no access to it.
 
 A run is written in one transaction (rows with ``COPY``, see :mod:`coverage.store.copytext`):
 readers see the previous run until it commits, and a run that fails leaves nothing. A new
@@ -42,13 +46,16 @@ import pyarrow as pa
 
 from coverage.io.store_url import DEFAULT_SCHEMA, check_schema, check_store_url
 from coverage.store.base import (
+    ScenarioConflict,
     Store,
     StoreError,
     check_run_id,
+    check_scenario,
     new_run_id,
     prepare_run,
     run_time,
     runs_frame,
+    scenarios_frame,
 )
 from coverage.store.columns import ColumnSpec, LayerSpec, arrow_type, describe, restore
 from coverage.store.connection import connect, store_error
@@ -67,7 +74,7 @@ MAX_NAME_BYTES = 63
 """PostgreSQL's longest name (bytes of UTF-8); longer ones it would cut silently."""
 
 _CATALOGUE = ("schema_version", "runs", "layer_tables", "layer_columns", "run_layers",
-              "run_columns")
+              "run_columns", "scenarios")
 _KEYS = ("run_id", "_row")
 _HIDDEN = (*_KEYS, SCOPE_COLUMN)
 
@@ -471,6 +478,77 @@ class PostGISStore(Store):
             return "writer", None
         msg = f"{self.name}: this user is none of the store's log-ins (`coverage db user add`)"
         raise StoreError(msg)
+
+    # -- saved scenarios -------------------------------------------------------------------
+
+    def scenarios(self) -> pd.DataFrame:
+        """Return the saved scenarios, by name (see :meth:`Store.scenarios`)."""
+        with self._session("cannot read the saved scenarios") as conn:
+            rows = conn.execute(self._sql(
+                "SELECT name, version, saved_at, saved_by, inputs FROM {} ORDER BY name",
+                "scenarios")).fetchall()
+        return scenarios_frame(rows)
+
+    def read_scenario(self, name: str) -> tuple[str, int]:
+        """Return a saved scenario's text and version (see :meth:`Store.read_scenario`)."""
+        check_scenario(self.name, name)
+        with self._session("cannot read the saved scenario") as conn:
+            row = conn.execute(self._sql("SELECT body, version FROM {} WHERE name = %s",
+                                         "scenarios"), (name,)).fetchone()
+        if row is None:
+            msg = f"{self.name}: no saved scenario named {name!r}"
+            raise StoreError(msg)
+        return str(row[0]), int(row[1])
+
+    def save_scenario(self, name: str, text: str, *, expected_version: int | None,
+                      saved_by: str | None = None, inputs: str = "") -> int:
+        """Save a scenario unless saved since (see :meth:`Store.save_scenario`).
+
+        One statement decides: ``INSERT ... ON CONFLICT DO NOTHING`` for a new name, else
+        ``UPDATE ... WHERE name = %s AND version = %s``. A concurrent save of the same row
+        waits for the first to commit and then finds the version changed: it changes
+        nothing, and the version then kept is told in the conflict. ``saved_by`` defaults to
+        the database log-in (``current_user``).
+        """
+        check_scenario(self.name, name, text)
+        with self._session("cannot save the scenario") as conn, conn.transaction():
+            if expected_version is None:
+                done = conn.execute(self._sql(
+                    "INSERT INTO {} (name, version, body, inputs, saved_by) "
+                    "VALUES (%s, 1, %s, %s, coalesce(%s, current_user)) "
+                    "ON CONFLICT (name) DO NOTHING", "scenarios"),
+                    (name, text, str(inputs), saved_by)).rowcount
+            else:
+                done = conn.execute(self._sql(
+                    "UPDATE {} SET version = version + 1, body = %s, inputs = %s, "
+                    "saved_by = coalesce(%s, current_user), saved_at = now() "
+                    "WHERE name = %s AND version = %s", "scenarios"),
+                    (text, str(inputs), saved_by, name, int(expected_version))).rowcount
+            if done != 1:
+                raise self._conflict(conn, name, expected_version)
+        return 1 if expected_version is None else int(expected_version) + 1
+
+    def delete_scenario(self, name: str, expected_version: int) -> None:
+        """Delete a saved scenario unless saved since (see :meth:`Store.delete_scenario`)."""
+        check_scenario(self.name, name)
+        with self._session("cannot delete the scenario") as conn, conn.transaction():
+            done = conn.execute(self._sql("DELETE FROM {} WHERE name = %s AND version = %s",
+                                          "scenarios"), (name, int(expected_version))).rowcount
+            if done != 1:
+                raise self._conflict(conn, name, expected_version, deleting=True)
+
+    def _conflict(self, conn: psycopg.Connection, name: str, expected: int | None, *,
+                  deleting: bool = False) -> ScenarioConflict:
+        """Return the conflict of a save or delete that changed nothing: what the store holds."""
+        row = conn.execute(self._sql("SELECT version, saved_by, saved_at FROM {} "
+                                     "WHERE name = %s", "scenarios"), (name,)).fetchone()
+        if row is None:
+            return ScenarioConflict(self.name, name, expected=expected, current=None,
+                                    deleting=deleting)
+        return ScenarioConflict(self.name, name, expected=expected, current=int(row[0]),
+                                saved_by=str(row[1]),
+                                saved_at=pd.Timestamp(row[2]).tz_convert("UTC"),
+                                deleting=deleting)
 
 
 def _json(value: object) -> Any:
