@@ -183,7 +183,7 @@ class DistrictPage(pn.viewable.Viewer):
             self.map.object, self.legend.object = None, ""
             return
         districts, communities = published
-        row = districts[districts["level"] == "district"]
+        row = districts[districts["district"] == self.reader.district]
         self.cards.object = self._cards(row, progress)
         self.change.object = self._change(progress, problem)
         self.tables.object = self._tables(communities, indicators)

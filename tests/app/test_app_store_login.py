@@ -21,13 +21,17 @@ from browser import needs_chromium
 from coverage import cli
 from coverage.store.postgis import PostGISStore
 
-# every model's data in the page's Bokeh documents (the map's sources among them)
-_MODEL_DATA = """() => Bokeh.documents.flatMap(d => [...d._all_models.values()])
-    .filter(m => m.data !== undefined && m.data !== null)
-    .map(m => JSON.stringify(Object.fromEntries(
-        Object.entries(m.data instanceof Map ? Object.fromEntries(m.data) : m.data)
-            .map(([k, v]) => [k, Array.from(v, x => typeof x === 'object' ? null : x)]))))
-    .join('\\n')"""
+# the page's every text and attribute, shadow roots included (Panel draws in them)
+_ALL_TEXT = """() => { const out = [];
+  const walk = n => { if (n.shadowRoot) walk(n.shadowRoot);
+    for (const c of n.childNodes) {
+      if (c.nodeType === 3) out.push(c.textContent);
+      else if (c.nodeType === 1) {
+        for (const a of c.getAttributeNames()) out.push(c.getAttribute(a));
+        walk(c); } } };
+  walk(document.documentElement); return out.join('\\n'); }"""
+# every model of the page's Bokeh documents, hidden tabs and the map's data among them
+_DOCUMENT = """() => Bokeh.documents.map(d => JSON.stringify(d.to_json(false))).join('\\n')"""
 
 
 @dataclass
@@ -142,27 +146,30 @@ def test_two_district_users_each_see_only_their_district(shared: Shared, tmp_pat
             change = page.locator(".cov-change")
             old_staff = old_districts.loc[old_districts["district"] == district, "staff"].item()
             expect(change).to_contain_text(older, timeout=30_000)
-            assert f"▲ {row['staff'] - old_staff:,.1f}" in change.inner_text()
+            assert f"▲ {row['staff'] - old_staff:+,.1f}" in page.locator(
+                ".cov-change table").inner_text()
             # its communities, in the table and on the map; nothing of another district
-            page.get_by_text("Communities of the district", exact=True).click()
+            page.locator(".bk-tab", has_text="Communities of the district").click()
             tables = page.locator(".cov-district-tables")
             expect(tables).to_contain_text(own["name"].iloc[0], timeout=30_000)
-            shown = tables.inner_text()
+            shown = page.locator(".cov-district-tables table").first.inner_text()
             assert all(name in shown for name in own["name"])
-            page.get_by_text("Map", exact=True).click()
+            page.locator(".bk-tab", has_text="Map").click()
             page.wait_for_timeout(1000)
-            data = page.evaluate(_MODEL_DATA)
+            data = page.evaluate(_DOCUMENT)
             assert all(name in data for name in own["name"])
-            page_text = page.content() + data
+            page_text = page.evaluate(_ALL_TEXT) + data
+            assert all(name in page_text for name in own["name"])
             assert not [n for n in other_names if n in page_text]
             assert not [d for d in others if d in page_text]
             # an older run: its figures
-            page.locator(".cov-run select").select_option(older)
+            option = page.locator(".cov-run option", has_text=older)
+            page.locator(".cov-run select").select_option(option.get_attribute("value"))
             expect(page.locator('.cov-card[data-key="staff"]')).to_have_attribute(
                 "data-value", repr(float(old_staff)), timeout=30_000)
             expect(change).to_contain_text("first run")
             # the district's report: its own rows only
-            page.get_by_text("Download the report", exact=True).click()
+            page.locator(".bk-tab", has_text="Download the report").click()
             with page.expect_download(timeout=120_000) as download:
                 page.get_by_role("button", name="Report HTML").click()
             report = tmp_path / f"{user}.html"
