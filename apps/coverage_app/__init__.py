@@ -227,7 +227,8 @@ def _pages(parsed: Project, import_dir: str | Path | None) -> dict[str, Callable
             return CoverageApp(parsed, lang=lang)
         # a PostGIS store: the database's log-in decides what the page may read
         return StoreLogin(parsed, lang=lang or parsed.language or "zh",
-                          planning_page=lambda: CoverageApp(parsed, lang=lang))
+                          planning_page=lambda reader: CoverageApp(parsed, lang=lang,
+                                                                   reader=reader))
 
     def import_page() -> ImportPage:
         return ImportPage(imports, network=network,

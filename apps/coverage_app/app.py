@@ -18,10 +18,18 @@ from typing import Any
 
 import panel as pn
 
-from coverage.engine.session import PlanningSession, Project, load_project, model_loaded
+from coverage.engine.session import (
+    PlanningSession,
+    Project,
+    Reader,
+    load_project,
+    model_loaded,
+    project_reader,
+)
 from coverage.publish.labels import text
 
 from .mapview import MapView
+from .reader_view import RunsView
 from .state import AppState
 from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
 
@@ -46,7 +54,7 @@ class CoverageApp(pn.viewable.Viewer):
     """The whole page of one browser session."""
 
     def __init__(self, project: Project | str | Path, *, lang: str | None = None,
-                 **params: Any) -> None:
+                 reader: Reader | None = None, **params: Any) -> None:
         super().__init__(**params)
         project = project if isinstance(project, Project) else load_project(project)
         self.state = AppState(PlanningSession.open(project, shared=True),
@@ -64,7 +72,8 @@ class CoverageApp(pn.viewable.Viewer):
         self.header = pn.pane.HTML("", sizing_mode="stretch_width")
         self.sidebar = pn.Column(width=290)
         self.tabs = pn.Tabs(sizing_mode="stretch_width", dynamic=False)
-        self._views = [self.tables, self.recommend, self.scenarios, self.downloads]
+        self.runs = _Runs(reader or project_reader(project), self.state)
+        self._views = [self.tables, self.recommend, self.scenarios, self.downloads, self.runs]
         self._boxes: list[pn.Column] = []  # each tab's contents, made by _relabel
         self._made = {0}  # the first tab is shown at once
         self.state.param.watch(self._relabel, ["lang"])
@@ -102,7 +111,7 @@ class CoverageApp(pn.viewable.Viewer):
             f'float:right;font-size:15px;margin-top:4px">'
             f'{html.escape(text("app_import", "tab", s.lang))}</a></div>{note}')
         self.sidebar.objects = [Controls(s)]
-        titles = ["indicators_table", "recommend", "scenario", "download"]
+        titles = ["indicators_table", "recommend", "scenario", "download", "runs"]
         # New boxes: Panel keeps a tab's title while its contents are the same object. A tab
         # not yet made shows Panel's loading spinner (a style, no pane to make for the page).
         self._boxes = [pn.Column(*([view.__panel__()] if i in self._made else []),
@@ -123,3 +132,20 @@ class CoverageApp(pn.viewable.Viewer):
                          sizing_mode="stretch_both")
         return pn.Column(self.header, pn.Row(self.sidebar, main, sizing_mode="stretch_both"),
                          sizing_mode="stretch_both")
+
+
+class _Runs(pn.viewable.Viewer):
+    """The runs tab: any kept run and the change since the previous (read when first shown).
+
+    ``reader``: the logged-in user's (a PostGIS store), else the project's own store.
+    """
+
+    def __init__(self, reader: Reader, state: AppState, **params: Any) -> None:
+        super().__init__(**params)
+        self.reader, self.state = reader, state
+        self.view: RunsView | None = None
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        if self.view is None or self.view.lang != self.state.lang:
+            self.view = RunsView(self.reader, lang=self.state.lang)
+        return self.view

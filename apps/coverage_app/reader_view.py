@@ -45,7 +45,7 @@ from coverage.report.progress import measure_label, met_words, row_formats, tren
 from .login_limits import LoginLimiter
 from .views import DATAFRAME_CSS, _frame_html, _heading_html, _pct
 
-__all__ = ["DistrictPage", "StoreLogin"]
+__all__ = ["DistrictPage", "RunsView", "StoreLogin"]
 
 LIMITER = LoginLimiter()
 """Failed log-ins to the store, per user name and client address (this process)."""
@@ -72,7 +72,8 @@ class StoreLogin(pn.viewable.Viewer):
     """The page of a project kept in PostGIS: a log-in form, then the user's page."""
 
     def __init__(self, project: Project, *, lang: str,
-                 planning_page: Callable[[], pn.viewable.Viewable], **params: Any) -> None:
+                 planning_page: Callable[[Reader], pn.viewable.Viewable],
+                 **params: Any) -> None:
         super().__init__(**params)
         self.project, self.lang, self._planning = project, lang, planning_page
         self.reader: Reader | None = None
@@ -117,7 +118,7 @@ class StoreLogin(pn.viewable.Viewer):
         LIMITER.succeeded(name, address, when)
         self.reader = reader
         page = (DistrictPage(reader, lang=self.lang, on_log_out=self.log_out)
-                if reader.scope == "district" else self._planning())
+                if reader.scope == "district" else self._planning(reader))
         self.body.objects = [page]
 
     def log_out(self) -> None:
@@ -131,11 +132,15 @@ class StoreLogin(pn.viewable.Viewer):
         return self.body
 
 
-class DistrictPage(pn.viewable.Viewer):
-    """A district office's page: its district's figures of any run, read as its log-in."""
+class RunsView(pn.viewable.Viewer):
+    """Any run the reader may read: its cards, the change since the previous run, the
+    communities, a map and the report, of one district or the whole city.
 
-    def __init__(self, reader: Reader, *, lang: str, on_log_out: Callable[[], None],
-                 **params: Any) -> None:
+    A district's log-in sees its district only; a reader of the whole city chooses the city
+    or a district (``unit``).
+    """
+
+    def __init__(self, reader: Reader, *, lang: str, **params: Any) -> None:
         super().__init__(**params)
         self.reader, self.lang = reader, lang
         self._lock = threading.Lock()
@@ -145,9 +150,8 @@ class DistrictPage(pn.viewable.Viewer):
                    for r, t in zip(self.run_ids, runs["time"], strict=True)}
         self.run = pn.widgets.Select(name=_t("run", lang), options=options, width=520,
                                      css_classes=["cov-run"])
-        self.out = pn.widgets.Button(name=_t("log_out", lang), width=100,
-                                     css_classes=["cov-log-out"])
-        self.out.on_click(lambda _e: on_log_out())
+        self.unit = pn.widgets.Select(name=text("app", "district", lang), width=200,
+                                      css_classes=["cov-unit"], visible=False)
         self.cards = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["cov-cards"])
         self.change = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[DATAFRAME_CSS],
                                    css_classes=["cov-change"])
@@ -159,10 +163,24 @@ class DistrictPage(pn.viewable.Viewer):
             callback=lambda f=f: self._report(f), label=text("app", f"report_{f}", lang),
             filename=report_filename(f, lang=lang, district=reader.district), embed=False,
             button_type="light") for f in ("html", "xlsx", "pdf")])
+        self.shown: str | None = reader.district  # the district shown (None: the city)
         self.run.param.watch(self._show, ["value"])
+        self.unit.param.watch(self._show, ["value"])
         self._show()
 
     # -- what a run shows -----------------------------------------------------------------
+
+    def _units(self, districts: pd.DataFrame) -> str:
+        """Offer the run's units to a reader of the whole city; return the one shown."""
+        if self.reader.district is not None:
+            return self.reader.district
+        city = districts.loc[districts["level"] == "city", "district"].astype(str).tolist()
+        units = city + sorted(districts.loc[districts["level"] == "district", "district"]
+                              .astype(str))
+        if list(self.unit.options) != units:
+            self.unit.options = units
+        self.unit.visible = True
+        return self.unit.value if self.unit.value in units else units[0]
 
     def _show(self, *_: Any) -> None:
         run_id = self.run.value
@@ -183,7 +201,22 @@ class DistrictPage(pn.viewable.Viewer):
             self.map.object, self.legend.object = None, ""
             return
         districts, communities = published
-        row = districts[districts["district"] == self.reader.district]
+        unit = self._units(districts)
+        row = districts[districts["district"] == unit]
+        city = bool(len(row)) and row["level"].iloc[0] == "city"
+        if not city:
+            communities = communities[communities["district"] == unit]
+        if progress is not None:
+            attrs = dict(progress.attrs)
+            progress = progress[progress["unit"] == unit].reset_index(drop=True)
+            progress.attrs.update(attrs)
+        self.shown = None if city else unit
+        for fmt, button in zip(("html", "xlsx", "pdf"), self.downloads, strict=True):
+            button.filename = report_filename(fmt, lang=self.lang, district=self.shown)
+        if indicators is not None:
+            level = "city" if city else "district"
+            indicators = indicators[(indicators["level"] == level)
+                                    & ((indicators["unit"] == unit) | city)]
         self.cards.object = self._cards(row, progress)
         self.change.object = self._change(progress, problem)
         self.tables.object = self._tables(communities, indicators)
@@ -259,7 +292,7 @@ class DistrictPage(pn.viewable.Viewer):
         comm = comm.rename(columns={c: column_label(c, lang=self.lang) for c in cols})
         out = _heading_html(_t("communities", self.lang)) + _frame_html(comm)
         if indicators is not None:
-            rows = indicators[indicators["level"] == "district"]
+            rows = indicators
             names = indicator_names(self.lang)
             met = {True: "✔", False: "✘"}
             frame = pd.DataFrame({
@@ -307,23 +340,39 @@ class DistrictPage(pn.viewable.Viewer):
         with self._lock:
             layers = r.layers(self.run.value)
         with tempfile.TemporaryDirectory() as tmp:
-            path = make_report(r.project, layers=layers, district=r.district, lang=self.lang,
+            path = make_report(r.project, layers=layers, district=self.shown, lang=self.lang,
                                formats=[fmt], out=tmp)[fmt]
             return io.BytesIO(Path(path).read_bytes())
 
     def __panel__(self) -> pn.viewable.Viewable:
-        r = self.reader
-        title = html.escape(f"{text('app', 'title', self.lang)} — {r.project.name}")
-        who = html.escape(_t("who", self.lang, district=r.district, user=r.user))
-        header = pn.pane.HTML(_HEADER.format(title=title, who=who), sizing_mode="stretch_width")
         tabs = pn.Tabs((_t("change", self.lang), self.change),
                        (_t("communities", self.lang), self.tables),
                        (_t("map", self.lang), pn.Row(self.map, self.legend,
                                                      sizing_mode="stretch_width")),
                        (text("app", "download", self.lang), self.downloads),
                        sizing_mode="stretch_width", dynamic=False)
-        return pn.Column(header, pn.Row(self.run, self.out), self.cards, tabs,
+        return pn.Column(pn.Row(self.run, self.unit), self.cards, tabs,
                          sizing_mode="stretch_width")
+
+
+class DistrictPage(pn.viewable.Viewer):
+    """A district office's page: its district's figures of any run, read as its log-in."""
+
+    def __init__(self, reader: Reader, *, lang: str, on_log_out: Callable[[], None],
+                 **params: Any) -> None:
+        super().__init__(**params)
+        self.reader, self.lang = reader, lang
+        self.runs = RunsView(reader, lang=lang)
+        self.out = pn.widgets.Button(name=_t("log_out", lang), width=100,
+                                     css_classes=["cov-log-out"])
+        self.out.on_click(lambda _e: on_log_out())
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        r = self.reader
+        title = html.escape(f"{text('app', 'title', self.lang)} — {r.project.name}")
+        who = html.escape(_t("who", self.lang, district=r.district, user=r.user))
+        header = pn.pane.HTML(_HEADER.format(title=title, who=who), sizing_mode="stretch_width")
+        return pn.Column(header, self.out, self.runs, sizing_mode="stretch_width")
 
 
 def _number(value: object) -> str:

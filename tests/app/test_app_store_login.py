@@ -2,7 +2,8 @@
 account and the database decides what the page holds. Two district users, each in their own
 browser, see their own district's figures of any run and the change since the previous run,
 and nothing of the other district anywhere in the page (its text, its map's data, its report);
-a wrong password is refused; the city's log-in gets the planning app."""
+a wrong password is refused; the city's log-in gets the planning app, whose runs tab shows
+any district's change since the previous run."""
 
 from __future__ import annotations
 
@@ -189,4 +190,17 @@ def test_two_district_users_each_see_only_their_district(shared: Shared, tmp_pat
         page.route("http*://*.openstreetmap.org/**", lambda route: route.abort())
         _log_in(page, url, city, shared.users[city])
         page.wait_for_selector(".cov-card[data-key=coverage]", timeout=120_000)
+        # its runs tab: the whole city's runs, then one district's change since the last
+        page.locator(".bk-tab", has_text="Runs").click()
+        city_row = districts[districts["level"] == "city"].iloc[0]
+        expect(page.locator('.cov-card[data-key="staff"]')).to_have_attribute(
+            "data-value", repr(float(city_row["staff"])), timeout=60_000)
+        district = districts.loc[districts["level"] == "district", "district"].iloc[-1]
+        page.locator(".cov-unit select").select_option(district)
+        row = districts[districts["district"] == district].iloc[0]
+        expect(page.locator('.cov-card[data-key="staff"]')).to_have_attribute(
+            "data-value", repr(float(row["staff"])), timeout=30_000)
+        old_staff = old_districts.loc[old_districts["district"] == district, "staff"].item()
+        expect(page.locator(".cov-change table")).to_contain_text(
+            f"▲ {row['staff'] - old_staff:+,.1f}")
     assert not errors, errors

@@ -29,10 +29,10 @@ import pandas as pd
 from coverage.engine.progress import previous_run, progress_table
 from coverage.io.project import Project
 from coverage.publish.tables import publish_indicators, publish_summaries
-from coverage.store import StoreError
+from coverage.store import StoreError, open_store
 from coverage.store.base import Store
 
-__all__ = ["PUBLISHED", "Reader", "log_in", "published_layers"]
+__all__ = ["PUBLISHED", "Reader", "log_in", "project_reader", "published_layers"]
 
 PUBLISHED = {"district_summary": "published_district_summary",
              "community_summary": "published_community_summary",
@@ -105,18 +105,27 @@ class Reader:
         return table
 
     def layers(self, run_id: str) -> dict[str, pd.DataFrame]:
-        """Return a run's layers as this user reads them (kept for the last few runs)."""
+        """Return a run's layers as this user reads them (kept for the last few runs).
+
+        A run kept without its published tables (a GeoPackage folder's, or one written by an
+        earlier version) gets them here when the user reads the whole city: the same
+        :func:`published_layers`. A district's log-in cannot make them from its rows.
+        """
         if run_id not in self._layers:
             if len(self._layers) >= _KEPT_RUNS:
                 self._layers.pop(next(iter(self._layers)))
-            self._layers[run_id] = self.store.read_layers(run_id)
+            layers = self.store.read_layers(run_id)
+            if (self.district is None and PUBLISHED["district_summary"] not in layers
+                    and {"district_summary", "community_summary"} <= set(layers)):
+                layers |= published_layers(layers, self.project,
+                                           thresholds=_thresholds(layers["district_summary"]))
+            self._layers[run_id] = layers
         return self._layers[run_id]
 
     def thresholds(self, run_id: str) -> tuple[float, ...]:
         """Return the run's time thresholds (minutes), from its coverage columns."""
-        columns = self.layers(run_id)["district_summary"].columns
-        found = sorted(float(m[1]) for c in columns if (m := _COVERAGE.fullmatch(c)))
-        return tuple(found)
+        return _thresholds(self.layers(run_id)["district_summary"])
+
 
     def published(self, run_id: str) -> tuple[pd.DataFrame, gpd.GeoDataFrame] | None:
         """Return the run's district and community tables as published (the user's rows).
@@ -135,17 +144,18 @@ class Reader:
         return self.layers(run_id).get(PUBLISHED["indicators"])
 
 
-def published_layers(layers: dict[str, pd.DataFrame], project: Project
-                     ) -> dict[str, pd.DataFrame]:
+def published_layers(layers: dict[str, pd.DataFrame], project: Project, *,
+                     thresholds: tuple[float, ...] | None = None) -> dict[str, pd.DataFrame]:
     """Return a run's tables as they may be published, to keep with the run (:data:`PUBLISHED`).
 
     The district and community summaries and the indicators of the whole city, small cells
     suppressed with the project's ``min_cell`` (:func:`publish_summaries`,
-    :func:`publish_indicators`): the figures every output of the run shows.
+    :func:`publish_indicators`): the figures every output of the run shows. ``thresholds``:
+    the run's (default the project's).
     """
     districts, communities = publish_summaries(
         layers["district_summary"], layers["community_summary"],
-        tuple(project.parameters.thresholds_min), min_cell=project.min_cell)
+        thresholds or tuple(project.parameters.thresholds_min), min_cell=project.min_cell)
     out = {PUBLISHED["district_summary"]: districts,
            PUBLISHED["community_summary"]: communities}
     if "indicators" in layers:
@@ -179,3 +189,17 @@ def log_in(project: Project, user: str, password: str) -> Reader:
     scope, district = store.access()
     return Reader(project, name, scope, district, store)
 
+
+def project_reader(project: Project) -> Reader:
+    """Return a reader of a project's whole store as its own settings reach it.
+
+    The GeoPackage folder, or the PostGIS store with ``[store] url``'s log-in: every
+    district (``writer`` scope), for the planning app's view of the runs.
+    """
+    return Reader(project, "", "writer", None, open_store(project))
+
+
+def _thresholds(summary: pd.DataFrame) -> tuple[float, ...]:
+    """Return the time thresholds (minutes) of a summary's coverage columns."""
+    return tuple(sorted(float(m[1]) for c in summary.columns
+                        if (m := _COVERAGE.fullmatch(c))))

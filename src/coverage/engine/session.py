@@ -48,7 +48,7 @@ from coverage.engine._new_project import (
 from coverage.engine._web_map import from_web_mercator, to_web_mercator, transformer
 from coverage.engine.places import named_roads
 from coverage.engine.progress import previous_run, progress_between
-from coverage.engine.reader import Reader, log_in
+from coverage.engine.reader import Reader, log_in, project_reader
 from coverage.engine.recommend import Recommendation, default_candidates, recommend, site_effects
 from coverage.engine.scenario import Edit, Scenario, ScenarioModel, comparison_layer
 from coverage.engine.workspace import (
@@ -75,8 +75,8 @@ from coverage.store.base import inputs_digest
 __all__ = ["LAYER_ORDER", "PlanningSession", "Problems", "Project", "ProjectProposal",
            "Reader", "ScenarioConflict", "StoreError", "from_web_mercator", "has_project",
            "load_project", "log_in", "masked_preview", "missing_layers", "model_loaded",
-           "previous_run", "progress_between", "propose_project", "save_new_project",
-           "scenario_model", "to_web_mercator", "validate_new_project"]
+           "previous_run", "progress_between", "project_reader", "propose_project",
+           "save_new_project", "scenario_model", "to_web_mercator", "validate_new_project"]
 
 DEFAULT_NEW_STAFF = 2.0
 """Staff of a service point added by a click."""
