@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import panel as pn
+import param
 from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
@@ -177,10 +178,13 @@ class RunsView(pn.viewable.Viewer):
         city = districts.loc[districts["level"] == "city", "district"].astype(str).tolist()
         units = city + sorted(districts.loc[districts["level"] == "district", "district"]
                               .astype(str))
-        if list(self.unit.options) != units:
-            self.unit.options = units
+        with param.parameterized.discard_events(self.unit):  # no second _show
+            if list(self.unit.options) != units:
+                self.unit.options = units
+            if self.unit.value not in units:
+                self.unit.value = units[0]
         self.unit.visible = True
-        return self.unit.value if self.unit.value in units else units[0]
+        return self.unit.value
 
     def _show(self, *_: Any) -> None:
         run_id = self.run.value
