@@ -31,9 +31,13 @@ Steps, each ``--repeat`` times (the best and the median are shown):
   part of the time. With the GeoPackage folder: the layers of the latest run are read and
   filtered to the district in pandas by the store's own rules
   (:func:`coverage.store.districts.row_districts`); the folder has no access control, any
-  reader of it sees every district. The store's own reader for district log-ins (frames
-  rebuilt exactly) comes with the web app's step of the shared store; this measures the
-  database's part.
+  reader of it sees every district;
+* **a district's whole run (page)**: what the web app's district page reads, every layer of
+  the latest run the district's log-in may read (its published tables among them), frames
+  rebuilt exactly (:meth:`~coverage.store.postgis.PostGISStore.read_layers` with the log-in).
+
+The run written holds the published tables a PostGIS run keeps
+(:func:`coverage.engine.reader.published_layers`).
 
 The district is ``--district NAME``, by default the one with the most communities. Both
 stores must give the district the same number of rows per layer; the script stops otherwise.
@@ -72,6 +76,7 @@ DISTRICT_TARGET_S = 1.0
 WRITE = "write the run"
 READ = "read the latest run whole"
 DISTRICT = "one district's app layers"
+PAGE = "a district's whole run (page)"
 
 
 def _postgres_bin() -> Path:
@@ -242,11 +247,13 @@ def main() -> None:
     # a kill ends the script as Ctrl-C does: through the clean-up below
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
+    from coverage.engine.reader import published_layers
     from coverage.engine.run import run_study
 
     project = bn.demo_project(args.size, args.seed, args.demo_dir)
     job_s, results = timed(lambda: run_study(project))
     layers = results.layers()
+    layers |= published_layers(layers, results.study.project)  # as coverage run writes them
     migrants = len(results.migrant_access) if results.migrant_access is not None else 0
     rows = sum(len(frame) for frame in layers.values())
     communities = results.community_summary["district"].value_counts()
@@ -299,6 +306,10 @@ def measure(url: str, folder: Path, layers: dict[str, pd.DataFrame], district: s
                                      lambda: district_rows_postgis(district_url, schema))
             counts["GeoPackage"] = step(DISTRICT, "GeoPackage",
                                         lambda: district_rows_gpkg(gpkg, district))
+            # what the web app's district page reads: every layer of the run the log-in may
+            # read, frames rebuilt exactly by the store's own reader
+            step(PAGE, "PostGIS", PostGISStore(url, schema=schema,
+                                               login=(user, password)).read_layers)
     finally:
         drop_store(url, schema, [user])
     if counts["PostGIS"] != counts["GeoPackage"]:
@@ -312,13 +323,13 @@ def report(args: argparse.Namespace, times: dict[tuple[str, str], list[float]],
            layers: dict[str, pd.DataFrame], rows: int) -> None:
     """Print the table of the steps: best and median of each store, and the targets."""
     targets = {WRITE: f"< {WRITE_TARGET_S:g} s (large)", READ: "",
-               DISTRICT: f"< {DISTRICT_TARGET_S:g} s"}
+               DISTRICT: f"< {DISTRICT_TARGET_S:g} s", PAGE: ""}
     print(f"\nthe result store, {args.size} demo city ({migrants:,} migrants, {len(layers)} "
           f"layers, {rows:,} rows); best / median of {args.repeat} (s):")
     print(f"  {'step':30}{'PostGIS':>16}{'GeoPackage':>16}   target")
     for name, target in targets.items():
-        cells = [f"{min(t):.2f} / {statistics.median(t):.2f}"
-                 for t in (times[(name, s)] for s in ("PostGIS", "GeoPackage"))]
+        cells = [f"{min(t):.2f} / {statistics.median(t):.2f}" if t else "—"
+                 for t in (times.get((name, s), []) for s in ("PostGIS", "GeoPackage"))]
         print(f"  {name:30}{cells[0]:>16}{cells[1]:>16}   {target}".rstrip())
     district_rows = counts["PostGIS"]
     print(f"\n  {district}: {sum(district_rows.values()):,} rows of {len(district_rows)} "
