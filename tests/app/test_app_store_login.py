@@ -21,6 +21,7 @@ from appserver import run_app
 from browser import needs_chromium
 from coverage import cli
 from coverage.store.postgis import PostGISStore
+from store_roles import drop_store
 
 # the page's every text and attribute, shadow roots included (Panel draws in them)
 _ALL_TEXT = """() => { const out = [];
@@ -56,7 +57,6 @@ def _cli(*args: str, stdin: str | None = None) -> str:
 @pytest.fixture(scope="module")
 def shared(postgis_url: str, small_demo: Path, tmp_path_factory) -> Iterator[Shared]:
     """The small demo city run twice into a PostGIS store (more staff the second time)."""
-    import psycopg
 
     folder = tmp_path_factory.mktemp("shared") / "city"
     shutil.copytree(small_demo, folder, ignore=shutil.ignore_patterns("results"))
@@ -86,12 +86,7 @@ def shared(postgis_url: str, small_demo: Path, tmp_path_factory) -> Iterator[Sha
         if scope:
             store.districts[name] = scope
     yield store
-    with psycopg.connect(postgis_url, autocommit=True) as conn:
-        groups = [r[0] for r in conn.execute(
-            f'SELECT role_name FROM "{schema}".access_roles').fetchall()]
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        for role in [*store.users, *groups]:
-            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+    drop_store(postgis_url, schema, store.users)
 
 
 def _published(shared: Shared, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -21,6 +21,7 @@ from coverage.store.base import prepare_run
 from coverage.store.districts import PERSON_LAYER
 from coverage.store.postgis import PostGISStore
 from exact_frames import assert_identical
+from store_roles import drop_store
 
 _PLACE_COLUMNS = ("_district", "district", "home_district")
 
@@ -64,7 +65,6 @@ def _add(runner: CliRunner, access: Access, user: str, *scope: str) -> str:
 @pytest.fixture(scope="module")
 def access(postgis_url: str, small_run, runner: CliRunner) -> Iterator[Access]:
     """A store written by a writer's log-in, with users of two districts and of the city."""
-    import psycopg
 
     tag = secrets.token_hex(3)
     schema = f"d_{tag}"
@@ -79,12 +79,7 @@ def access(postgis_url: str, small_run, runner: CliRunner) -> Iterator[Access]:
     writer = PostGISStore(store.url_of(f"w_{tag}"), schema=schema)
     store.run_id = writer.write_run(small_run.layers(person_level=True))
     yield store
-    with psycopg.connect(postgis_url, autocommit=True) as conn:
-        groups = [r[0] for r in conn.execute(
-            f'SELECT role_name FROM "{schema}".access_roles').fetchall()]
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        for role in [*store.users, *groups]:
-            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+    drop_store(postgis_url, schema, store.users)
 
 
 def _relations(access: Access) -> dict[str, tuple[str, str | None, set[str]]]:

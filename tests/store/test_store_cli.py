@@ -8,21 +8,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from coverage import cli
-from coverage._cli import db
 from coverage.store.gpkg import GeoPackageStore
 from coverage.store.migrations import LATEST_VERSION
 from coverage.store.postgis import PostGISStore
+from store_roles import wide_runner
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr(db, "console", Console(width=300, highlight=False))
-    monkeypatch.setattr(db, "err", Console(width=300, stderr=True, highlight=False))
-    return CliRunner()
+    return wide_runner(monkeypatch)
 
 
 @pytest.fixture

@@ -8,37 +8,28 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from coverage import cli
-from coverage._cli import db
 from coverage.store.access import list_users
+from store_roles import drop_store, wide_runner
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr(db, "console", Console(width=300, highlight=False))
-    monkeypatch.setattr(db, "err", Console(width=300, stderr=True, highlight=False))
-    return CliRunner()
+    return wide_runner(monkeypatch)
 
 
 @pytest.fixture
 def store(postgis_url: str, runner: CliRunner) -> Iterator[tuple[str, list[str]]]:
     """A new store's schema, and the roles the test makes (dropped afterwards with it)."""
-    import psycopg
 
     schema = f"u_{secrets.token_hex(4)}"
     done = runner.invoke(cli.app, ["db", "init", postgis_url, "--schema", schema])
     assert done.exit_code == 0, done.output
     roles: list[str] = []
     yield schema, roles
-    with psycopg.connect(postgis_url, autocommit=True) as conn:
-        groups = [r[0] for r in conn.execute(
-            f'SELECT role_name FROM "{schema}".access_roles').fetchall()]
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        for role in [*roles, *groups]:
-            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+    drop_store(postgis_url, schema, roles)
 
 
 def _add(runner: CliRunner, url: str, schema: str, name: str, password: str) -> None:

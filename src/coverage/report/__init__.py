@@ -31,7 +31,7 @@ from coverage.report.build import build_report
 from coverage.report.content import Report, ReportError, ReportUsageError
 
 __all__ = ["FORMATS", "Report", "ReportError", "ReportUsageError", "build_report",
-           "make_report", "report_filename", "report_stem", "write_report"]
+           "make_report", "report_filename", "report_stem", "write_formats", "write_report"]
 
 FORMATS = ("html", "xlsx", "pdf")
 """Report formats."""
@@ -125,9 +125,27 @@ def make_report(
                           lang=lang or project.language, min_cell=project.min_cell)
     stem = report_stem(lang=report.lang, district=district)
     folder = Path(out) if out is not None else project.output_dir
-    paths = {}
+    return write_formats(report, folder, formats, stem=stem, progress=step,
+                         on_pdf_error=on_pdf_error)
+
+
+def write_formats(
+    report: Report,
+    folder: Path,
+    formats: Sequence[str],
+    *,
+    stem: str,
+    progress: Callable[[str], None],
+    on_pdf_error: Callable[[ReportError], None] | None = None,
+) -> dict[str, Path]:
+    """Write ``report`` in each format, one at a time, saying so; return the paths.
+
+    ``on_pdf_error``: called instead of raising when the PDF cannot be written (no CJK font),
+    the other formats written all the same.
+    """
+    paths: dict[str, Path] = {}
     for f in formats:
-        step(f"writing {f.upper()}")
+        progress(f"writing {f.upper()}")
         try:
             paths.update(write_report(report, folder, [f], stem=stem))
         except ReportError as exc:

@@ -194,7 +194,7 @@ def write_progress(
     and the language) in ``out`` (default the project's output folder). ``on_pdf_error`` as
     for :func:`coverage.report.make_report`.
     """
-    from coverage.report import write_report
+    from coverage.report import write_formats
 
     step = progress or (lambda _text: None)
     report = build_progress_report(table, project_name=project.name, district=district,
@@ -203,16 +203,8 @@ def write_progress(
                          str(table.attrs.get("run_after", "after")), lang=report.lang,
                          district=district)
     folder = Path(out) if out is not None else project.output_dir
-    paths: dict[str, Path] = {}
-    for f in formats:
-        step(f"writing {f.upper()}")
-        try:
-            paths.update(write_report(report, folder, [f], stem=stem))
-        except ReportError as exc:
-            if f != "pdf" or on_pdf_error is None:
-                raise
-            on_pdf_error(exc)
-    return paths
+    return write_formats(report, folder, formats, stem=stem, progress=step,
+                         on_pdf_error=on_pdf_error)
 
 
 def make_progress_report(
