@@ -65,10 +65,12 @@ def test_compare_writes_the_progress_report_and_prints_the_table(tmp_path: Path,
     assert len(sheets) == 5  # the index, the city and three districts
     # the printed table: the same figures, with the arrows
     out = done.output
-    assert re.search(r"东城区 +│ Free pregnancy check where they live +│ +60\.0% │ +72\.0% │ "
-                     r"+▲ \+12\.0 pp │ +70\.0% │ not met → met", out), out
-    assert re.search(r"whole city +│ Policy awareness +│ +90\.0% │ +92\.8% │ +▲ \+2\.8 pp", out)
-    assert SOUTH in out
+    tables = _printed_tables(out)
+    assert re.search(r"│ Free pregnancy check where they live +│ +60\.0% │ +72\.0% │ "
+                     r"+▲ \+12\.0 │ +70\.0% │ ✘ → ✔", tables["东城区"]), out
+    assert re.search(r"│ Policy awareness +│ +90\.0% │ +92\.8% │ +▲ \+2\.8 ", tables["whole city"])
+    assert list(tables) == ["whole city", "东城区", WEST, SOUTH]
+    assert "percentage points" in out
 
 
 def test_one_district_and_chinese(tmp_path: Path, runner: CliRunner):
@@ -84,7 +86,8 @@ def test_one_district_and_chinese(tmp_path: Path, runner: CliRunner):
     # that district only: no other district's rows, nor the city's
     assert html.escape(WEST) not in page and SOUTH not in page
     assert "全市" not in done.output and WEST not in done.output
-    assert done.output.count("│ 东城区") == 12
+    assert list(_printed_tables(done.output)) == ["东城区"]
+    assert _printed_tables(done.output)["东城区"].count("│") == 7 * 12  # a row per measure
 
 
 @pytest.mark.parametrize("args", [
@@ -112,3 +115,12 @@ def test_runs_of_other_thresholds_are_refused(tmp_path: Path, runner: CliRunner)
     assert len(line.splitlines()) == 1
     assert f"runs {first} and {second} cannot be compared" in line
     assert "10, 15" in line and "5, 10, 15" in line
+
+
+def _printed_tables(out: str) -> dict[str, str]:
+    """The printed tables by their title (a unit's name on a line of its own before one)."""
+    lines = out.splitlines()
+    starts = [i for i, line in enumerate(lines[:-1]) if lines[i + 1].startswith("┏")]
+    ends = [*starts[1:], len(lines)]
+    return {lines[i].strip(): "\n".join(lines[i + 1:j]) for i, j in zip(starts, ends,
+                                                                      strict=True)}

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from coverage._cli.tables import texts
 from coverage.io.project import Project
@@ -32,58 +33,73 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def progress_rich_table(table: object, lang: str, project_name: str) -> Table:
-    """Return the progress table for the terminal: a row per unit and measure.
+def progress_rich_table(table: object, lang: str, project_name: str) -> Group:
+    """Return the progress table for the terminal: a table per unit, a row per measure.
 
     Values as in the report (shares in %, changes signed, shares' in percentage points) with
-    the arrow of the change, the target and whether each run met it.
+    the arrow of the change, the target and whether each run met it. One table per unit
+    (the city, then each district), the unit in its title, so that the measures' names keep
+    the width of an 80-column terminal.
     """
     import pandas as pd
 
     from coverage.messages import text
     from coverage.reference import CITY
-    from coverage.report.content import fmt_value
-    from coverage.report.progress import measure_label, met_words, row_formats, trend_mark
+    from coverage.report.progress import measure_label, row_formats, trend_mark
 
     frame: pd.DataFrame = table  # type: ignore[assignment]
     m = texts(lang)
     city = text("report", "scope_city", lang)
-    out = Table(title=escape(m["progress_title"].format(
-        project=project_name, before=frame.attrs.get("run_before", ""),
-        after=frame.attrs.get("run_after", ""))))
-    out.add_column(m["unit"])
-    out.add_column(m["measure"])
-    for key in ("before", "after"):
-        out.add_column(m[key], justify="right")
-    out.add_column(m["change"].format(a=m["after"], b=m["before"]), justify="right")
-    out.add_column(m["target"], justify="right")
-    out.add_column(m["met_change"])
     formats = row_formats(frame)
     change_kind = {"pct": "pp", "f1": "f1+", "f2": "f2+"}
     marks = trend_mark(frame["change"])
-    met = [met_words(frame[c], frame["target"], lang) for c in ("met_before", "met_after")]
-    previous = None
+    tables: dict[str, Table] = {}
     for i, row in enumerate(frame.itertuples(index=False)):
         unit = city if row.unit == CITY else str(row.unit)
-        if previous is not None and unit != previous:
-            out.add_section()
-        previous = unit
+        if unit not in tables:
+            tables[unit] = out = Table(title=escape(unit), title_justify="left")
+            out.add_column(m["measure"], no_wrap=True, overflow="ellipsis", min_width=12)
+            for key in ("before", "after"):
+                out.add_column(m[key], justify="right", no_wrap=True)
+            out.add_column(m["change_short"], justify="right", no_wrap=True)
+            out.add_column(m["target"], justify="right", no_wrap=True)
+            out.add_column(m["met_short"], no_wrap=True)
         kind = formats[i]
-        verdict = f"{met[0].iloc[i]} → {met[1].iloc[i]}" if met[1].iloc[i] else ""
-        out.add_row(escape(unit), escape(measure_label(row.measure, lang)),
-                    fmt_value(row.value_before, kind, lang),
-                    fmt_value(row.value_after, kind, lang),
-                    _change_text(marks.iloc[i], row.change, change_kind.get(kind, kind), lang),
-                    fmt_value(row.target, kind, lang) if pd.notna(row.target) else "",
-                    verdict)
-    return out
+        verdict = (f"{_mark(row.met_before)} → {_mark(row.met_after)}"
+                   if pd.notna(row.target) else "")
+        change = ("—" if marks.iloc[i] == "—" else
+                  f"{marks.iloc[i]} {_short(row.change, change_kind.get(kind, kind), lang)}")
+        tables[unit].add_row(escape(measure_label(row.measure, lang)),
+                             _short(row.value_before, kind, lang),
+                             _short(row.value_after, kind, lang), change,
+                             _short(row.target, kind, lang) if pd.notna(row.target) else "",
+                             verdict)
+    title = Text(m["progress_title"].format(project=project_name,
+                                            before=frame.attrs.get("run_before", ""),
+                                            after=frame.attrs.get("run_after", "")),
+                 style="bold")
+    return Group(title, *tables.values(), Text(m["progress_note"], style="dim"))
 
 
-def _change_text(mark: str, change: float, kind: str, lang: str) -> str:
-    """Return the change with its arrow; ``—`` alone when it is not known."""
+def _short(value: object, kind: str, lang: str) -> str:
+    """Return a value as the report writes it, a difference of shares without its unit.
+
+    The table's note says those are percentage points: the terminal is narrow.
+    """
+    import pandas as pd
+
     from coverage.report.content import fmt_value
 
-    return "—" if mark == "—" else f"{mark} {fmt_value(change, kind, lang)}"
+    if kind == "pp" and value is not None and not pd.isna(value):
+        return f"{100 * float(value):+.1f}".replace("-", "−").replace("+0.0", "0.0")
+    return fmt_value(value, kind, lang)
+
+
+def _mark(met: object) -> str:
+    """Return ✔ for met, ✘ for not met, — when unknown."""
+    import pandas as pd
+
+    return "—" if met is None or pd.isna(met) else ("✔" if bool(met) else "✘")
 
 
 def compare_runs(project: Project, ids: tuple[str, str], *, formats: list[str],
