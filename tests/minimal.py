@@ -29,7 +29,7 @@ SITES_REQUIRED = ("站点编码", "名称", "类型", "经度", "纬度", "人�
 SITES_OPTIONAL = {"services": ("服务项目",), "opening_hours": ("开放时间",)}
 COMMUNITIES_REQUIRED = ("community_id", "name", "district", "registered_pop", "geometry")
 COMMUNITIES_OPTIONAL = {"street": ("street",), "fp_staff": ("fp_staff",)}
-OPTIONAL_LAYERS = ("registered_points", "candidates")
+OPTIONAL_LAYERS = ("registered_points", "candidates", "budgets")
 
 _TOML = """\
 [project]
@@ -131,5 +131,11 @@ def partial_project(
             cand = cand[cand.within(comm.geometry.union_all().buffer(0.003)).to_numpy()]
         cand.to_file(folder / "candidates.geojson", driver="GeoJSON")
         toml += '\n[layers.candidates]\npath = "candidates.geojson"\ncrs = "wgs84"\n'
+    if "budgets" in layers:
+        budgets = pd.read_csv(demo / "budgets.csv", dtype=str, encoding="gb18030",
+                              keep_default_na=False)
+        budgets = budgets[budgets["区"].isin(set(comm["district"].astype(str)))]
+        budgets.to_csv(folder / "budgets.csv", index=False, encoding="gb18030")
+        toml += '\n[layers.budgets]\npath = "budgets.csv"\n'
     (folder / "project.toml").write_text(toml, encoding="utf-8")
     return folder

@@ -1,4 +1,4 @@
-"""Command-line interface: demo, run, recommend, simulate, report, init, validate, runs, db.
+"""Command line: demo, run, recommend, simulate, report, exchange, init, validate, runs, db.
 
 The commands are thin: each parses its options, calls the library and prints with rich.
 Exit codes: 0 success, 1 a command failed, 2 the inputs, the project file or the command line
@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from coverage import __version__, messages
 from coverage._cli.db import db_app, runs_app
+from coverage._cli.exchange import exchange
 from coverage._cli.logs import log_traceback
 from coverage._cli.options import Lang, Mode, Objective, Size, StaffObjective
 from coverage._cli.progress import compare_runs
@@ -533,6 +534,7 @@ def validate(
         raise typer.Exit(2)
 
 
+app.command("exchange")(exchange)  # `coverage exchange PROJECT --out DIR`
 app.add_typer(runs_app)  # `coverage runs PROJECT`
 app.add_typer(db_app)  # `coverage db init URL`
 

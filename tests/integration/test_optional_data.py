@@ -54,8 +54,9 @@ choices = st.fixed_dictionaries({
 })
 
 
-def _expected_skips(migrant_columns: set[str]) -> set[str]:
-    return {a for a, need in NEEDS.items() if not need <= migrant_columns}
+def _expected_skips(migrant_columns: set[str], layers: set[str]) -> set[str]:
+    skips = {a for a, need in NEEDS.items() if not need <= migrant_columns}
+    return skips if "budgets" in layers else skips | {"funding"}
 
 
 def _recorded(info: pd.DataFrame, prefix: str) -> set[str]:
@@ -79,13 +80,14 @@ def test_validate_then_run_never_raises(small_demo: Path, choice: dict) -> None:
     layers = results.layers()
     for name in REQUIRED_RESULTS:
         assert name in layers, name
-    expected = _expected_skips(set(choice["migrant_columns"]))
+    expected = _expected_skips(set(choice["migrant_columns"]), set(choice["layers"]))
     skipped = _recorded(layers["run_info"], "skipped")
     assert {a for a in skipped if not a.startswith("indicator:")} == expected
     for analysis in NEEDS:
         if analysis == "indicator_quarters":
             continue
         assert (analysis in layers) == (analysis not in expected), analysis
+    assert ("funding" in layers) == ("budgets" in choice["layers"])
     records = {"policy_awareness": "policy_aware", "free_service_local": "free_service_local",
                "contraceptive_access": "contraceptive_access"}  # indicator → its record
     for key, record in records.items():
@@ -118,7 +120,8 @@ def test_recommend_report_and_session_work_on_any_subset(small_demo: Path, choic
         assert "recommended_sites" in rec.layers and "recommended_staff" in rec.layers
         paths = make_report(project, formats=["html", "xlsx"], lang="zh")
         page = paths["html"].read_text(encoding="utf-8")
-        for analysis in _expected_skips(set(choice["migrant_columns"])) - {"indicator_quarters"}:
+        skips = _expected_skips(set(choice["migrant_columns"]), set(choice["layers"]))
+        for analysis in skips - {"indicator_quarters"}:
             assert analysis_name(analysis, "zh") in page, analysis
         if "arrived_on" not in choice["migrant_columns"]:
             assert "未计算：缺少来本地日期" in page
@@ -149,6 +152,7 @@ def test_minimal_project_through_the_cli(small_demo: Path, tmp_path: Path) -> No
     assert "流入趋势与预警: 未计算：缺少来本地日期" in run
     assert "通勤流向: 未计算：缺少工作地坐标" in run
     assert "流动人口与户籍人口对比: 估算" in run
+    assert "经费同等标准投入: 未计算：缺少各区计划生育经费" in run
     english = cli("run", str(project), "--lang", "en").stdout
     assert "Inflow trends and early warning: not computed: no arrival dates" in english
     cli("recommend", str(project), "--new-sites", "1", "--new-staff", "2")

@@ -23,7 +23,7 @@ DOCS = [DOCS_DIR / "outputs.md", DOCS_DIR / "patterns.md", DOCS_DIR / "flows.md"
 
 
 def test_recommendation_columns_are_documented(small_demo):
-    from coverage.engine.recommend import recommend_sites, recommend_staff
+    from coverage.engine.recommend import recommend, recommend_sites, recommend_staff
     from coverage.engine.scenario import ScenarioModel, scenario_layer
 
     model = ScenarioModel(small_demo)
@@ -32,8 +32,9 @@ def test_recommendation_columns_are_documented(small_demo):
     sites = recommend_sites(model, 1).sites
     staff = recommend_staff(model, 1)
     comparison = scenario_layer(model, {})
+    cost = recommend(model, new_sites=0, new_staff=1).layers["recommendation_cost"]
     for name, table in (("recommended_sites", sites), ("recommended_staff", staff),
-                        ("scenario_comparison", comparison)):
+                        ("scenario_comparison", comparison), ("recommendation_cost", cost)):
         assert f"`{name}`" in text
         for col in table.columns:
             generic = re.sub(r"_\d+(\.\d+)?min", "_{t}", col)

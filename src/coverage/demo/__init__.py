@@ -6,7 +6,8 @@ communities (社区); a road network with arterials, one-way pairs, local street
 compounds (小区) reached through gates, dense urban villages (城中村), industrial parks with
 dormitories, parks, a river crossed by a few bridges and an island no bridge reaches; service
 sites of every kind; migrants with every attribute of the data model; registered-resident
-points; and candidate sites. Nothing in it describes a real person, facility or boundary.
+points; candidate sites; and the districts' family-planning budgets. Nothing in it describes a
+real person, facility or boundary.
 
 Known effects are planted so that analyses can be tested against them (``ground_truth.json``):
 under-served areas with no site within a long walk, under-staffed sites, communities whose
@@ -26,6 +27,7 @@ The same size and seed give byte-identical tables. Modules, one concern each:
 * :mod:`~coverage.demo.people` — migrants and registered residents;
 * :mod:`~coverage.demo.services` — service sites;
 * :mod:`~coverage.demo.candidates` — candidate sites;
+* :mod:`~coverage.demo.budgets` — the districts' budgets;
 * :mod:`~coverage.demo.origins`, :mod:`~coverage.demo.names` — origin codes and Chinese names;
 * :mod:`~coverage.demo.truth` — the planted truth and the README;
 * :mod:`~coverage.demo.write` — the files.
@@ -39,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from coverage.demo.admin import build_admin
+from coverage.demo.budgets import make_budgets, write_budgets
 from coverage.demo.buildings import build_lots, build_workplaces
 from coverage.demo.candidates import place_candidates
 from coverage.demo.config import SIZES, Size, SizeSpec, size_spec
@@ -117,7 +120,12 @@ def build_demo(
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(_STEPS)]
     step = progress or (lambda _text: None)
     city = _make_city(spec, rngs, step)
-    return _write_city(out, city, size=spec.name, seed=int(seed), step=step)
+    project = _write_city(out, city, size=spec.name, seed=int(seed), step=step)
+    # the last generator of the seed: the budgets change nothing else of the city
+    budgets = make_budgets(city.admin.district, city.registered_pop,
+                           city.migrants.residents.community, rngs[8])
+    write_budgets(out / "budgets.csv", budgets)
+    return project
 
 
 def _make_city(

@@ -5,6 +5,7 @@
 * ``sites.csv``: GB18030 (as Chinese Excel saves plain CSV), Chinese headers, GCJ-02 coordinates
   (as geocoded with Amap).
 * ``communities.gpkg``, ``registered_points.gpkg``, ``candidates.geojson``: WGS-84.
+* ``budgets.csv``: GB18030, Chinese headers (:mod:`coverage.demo.budgets`).
 * ``network.gpkg``: the OSMnx GeoPackage layout of a MultiDiGraph (layers ``nodes`` and
   ``edges``), readable with ``osmnx.graph_from_gdfs``.
 
@@ -73,6 +74,10 @@ crs = "wgs84"
 path = "candidates.geojson"
 crs = "wgs84"
 
+[layers.budgets]
+path = "budgets.csv"        # 各区计划生育经费 / the districts' family-planning budgets
+encoding = "auto"
+
 [layers.network]
 path = "network.gpkg"
 crs = "wgs84"
@@ -87,6 +92,11 @@ study_area_tolerance_m = 500
 standard = "district_registered_ratio"
 rate_min_population = 100     # 少于此人数不发布每千人人员比 / no staff ratio on fewer people
 max_new_staff_per_site = 4    # 每个网点最多新增人员 / most new staff one site is given
+
+[parameters.funding]
+standard = "district_registered_per_capita"   # 与本区户籍人口同等标准 / the district's own
+site_cost_yuan = 200000                       # 新增网点单价（示意值）/ placeholder
+staff_cost_yuan_per_year = 60000              # 新增人员年人均成本（示意值）/ placeholder
 
 [parameters.targets]
 policy_awareness = 0.90

@@ -46,7 +46,7 @@ from coverage.store.base import check_run_id, run_time
 from coverage.store.runinfo import RUN_INFO
 
 __all__ = ["GROUPS", "PROGRESS_COLUMNS", "STAFFING", "check_comparable", "previous_run",
-           "progress_between", "progress_table"]
+           "progress_between", "progress_table", "read_two_runs"]
 
 PROGRESS_COLUMNS = ("level", "unit", "group", "measure", "value_before", "value_after",
                     "change", "target", "met_before", "met_after")
@@ -284,6 +284,39 @@ def progress_between(project: Project | str | Path, run_a: str,
         When the store cannot be read.
     """
     project = project if isinstance(project, Project) else load_project(project)
+    first, last, *layers = read_two_runs(project, run_a, run_b, (*NEEDED, RUN_INFO))
+    table = progress_table(*layers, min_cell=project.min_cell, names=(first, last))
+    table.attrs.update(run_before=first, run_after=last, time_before=run_time(first),
+                       time_after=run_time(last))
+    return table
+
+
+def read_two_runs(project: Project, run_a: str, run_b: str | None,
+                  names: tuple[str, ...]) -> tuple[str, str, dict[str, pd.DataFrame],
+                                                   dict[str, pd.DataFrame]]:
+    """Read two runs of a project's store to compare them, the earlier first.
+
+    Parameters
+    ----------
+    project
+        The project whose store holds the runs.
+    run_a, run_b
+        The two runs' ids, in either order; without ``run_b``, the run before ``run_a``
+        (:func:`previous_run`).
+    names
+        The layers to read, those a run holds (a layer a run lacks is left out).
+
+    Returns
+    -------
+    tuple
+        The earlier run's id, the later's, and each one's layers by name.
+
+    Raises
+    ------
+    ValueError
+        For an id that is no run id or not in the store, the same run twice, or a first run
+        without ``run_b``.
+    """
     with open_store(project) as store:
         runs = store.runs()
         known = set(runs["run_id"].astype(str))
@@ -301,9 +334,6 @@ def progress_between(project: Project | str | Path, run_a: str,
             raise ValueError(msg)
         first, last = sorted((run_a, run_b))
         listed = dict(zip(runs["run_id"].astype(str), runs["layers"], strict=True))
-        layers = [store.read_layers(r, [n for n in (*NEEDED, RUN_INFO) if n in listed[r]])
-                  for r in (first, last)]
-    table = progress_table(*layers, min_cell=project.min_cell, names=(first, last))
-    table.attrs.update(run_before=first, run_after=last, time_before=run_time(first),
-                       time_after=run_time(last))
-    return table
+        before, after = [store.read_layers(r, [n for n in names if n in listed[r]])
+                         for r in (first, last)]
+    return first, last, before, after

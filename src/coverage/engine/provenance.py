@@ -18,7 +18,9 @@ import json
 import pandas as pd
 
 from coverage import __version__
+from coverage.io.assessment import default_assessment
 from coverage.io.db_tables import table_sha256
+from coverage.io.funding_settings import FundingParameters
 from coverage.io.loaders import StudyData
 from coverage.io.project import Project
 from coverage.io.validation import RULES
@@ -41,10 +43,22 @@ def input_hashes(project: Project) -> dict[str, str]:
 
 
 def parameters_digest(project: Project, mode: str) -> str:
-    """Short digest of everything besides the inputs that changes results: parameters, mode."""
+    """Short digest of everything besides the inputs that changes results.
+
+    The parameters, the travel mode, ``min_cell``, the study CRS and ``[assessment]`` when the
+    project sets one.
+    """
     params = dataclasses.asdict(project.parameters)
-    text = json.dumps({"parameters": params, "mode": mode, "min_cell": project.min_cell,
-                       "study_crs": project.study_crs}, sort_keys=True, default=str)
+    if project.parameters.funding == FundingParameters():
+        # a project that sets no funding keeps the digest it had before funding was added, so
+        # that its saved results stay current
+        del params["funding"]
+    state = {"parameters": params, "mode": mode, "min_cell": project.min_cell,
+             "study_crs": project.study_crs}
+    if project.assessment != default_assessment():
+        # the scorecard layer follows [assessment]; a project without one keeps its digest
+        state["assessment"] = dataclasses.asdict(project.assessment)
+    text = json.dumps(state, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -62,7 +76,9 @@ def run_info(
     ``approximate_boundaries`` (``true`` when the communities came without boundaries and theirs
     are approximated from the migrants' residences, else ``false``),
     ``thresholds_min``, ``speeds_kmh``, ``max_snap_m``, ``staffing_standard``, ``targets``,
-    ``min_cell``, ``parameters_digest``, ``input_sha256:<layer>``, ``rows:<layer>``,
+    ``min_cell``, ``parameters_digest``, with a ``budgets`` layer ``funding_standard``,
+    ``funding_year``, ``site_cost_yuan`` and ``staff_cost_yuan_per_year``,
+    ``input_sha256:<layer>``, ``rows:<layer>``,
     ``conversion:<layer>``, ``quarantined:<layer>``, ``skipped:<analysis>`` and
     ``estimated:<analysis>`` (reason codes of :mod:`coverage.measures.availability`) and ``seconds``
     (total run time). ``layers`` (the layers the run wrote, see :func:`with_layers`) is added
@@ -85,6 +101,12 @@ def run_info(
         ("min_cell", str(project.min_cell)),
         ("parameters_digest", parameters_digest(project, mode)),
     ]
+    if "budgets" in study.layers:
+        funding = p.funding
+        rows += [("funding_standard", str(funding.standard)),
+                 ("funding_year", "latest" if funding.year is None else str(funding.year)),
+                 ("site_cost_yuan", f"{funding.site_cost_yuan:g}"),
+                 ("staff_cost_yuan_per_year", f"{funding.staff_cost_yuan_per_year:g}")]
     rows += [(f"input_sha256:{k}", v) for k, v in input_hashes(project).items()]
     rows += [(f"rows:{k}", str(len(v))) for k, v in sorted(study.layers.items())]
     rows += [(f"conversion:{k}", v) for k, v in sorted(study.conversions.items())]

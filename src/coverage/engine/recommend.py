@@ -23,7 +23,8 @@ candidate's ``max_staff`` in all (:func:`staff_caps`): the staff spread over the
 need instead of piling up at one point.
 
 Every recommendation states its expected effect (coverage, staff ratio, migrant–registered gap:
-before → after), evaluated with :class:`coverage.engine.scenario.ScenarioModel`.
+before → after), evaluated with :class:`coverage.engine.scenario.ScenarioModel`, and its cost
+(:func:`scenario_cost`: new sites and staff at the unit costs of ``[parameters.funding]``).
 """
 
 from __future__ import annotations
@@ -45,13 +46,14 @@ from coverage.engine.new_staff import (
 from coverage.engine.places import named_roads, site_places
 from coverage.engine.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
 from coverage.measures.equalization import coverage_column, threshold_label
+from coverage.measures.funding import recommendation_cost
 from coverage.placement import PlacementResult, max_coverage, p_median, set_cover
 
 # New staff and the places of new points have their own modules; users take them from here.
 __all__ = ["DEFAULT_NEW_SITE_STAFF", "DISTANCE_REACH_MIN", "OBJECTIVES", "STAFF_OBJECTIVES",
            "Recommendation", "SiteRecommendation", "candidate_sites", "default_candidates",
-           "named_roads", "recommend", "recommend_sites", "recommend_staff", "site_effects",
-           "site_places", "staff_caps"]
+           "named_roads", "recommend", "recommend_sites", "recommend_staff", "scenario_cost",
+           "site_effects", "site_places", "staff_caps"]
 
 OBJECTIVES = ("coverage", "distance", "target")
 #: Staff given to each recommended new site when the candidate states no limit.
@@ -327,8 +329,9 @@ def recommend(
     """Recommend new sites and staff together and evaluate them against the baseline.
 
     Returns the layers ``recommended_sites`` (when sites are asked for), ``recommended_staff``
-    (when staff are) and ``scenario_comparison`` (baseline and recommended, city and
-    districts), the scenario ``recommended`` and the two evaluated tables.
+    (when staff are), ``scenario_comparison`` (baseline and recommended, city and
+    districts) and ``recommendation_cost`` (:func:`scenario_cost`), the scenario
+    ``recommended`` and the two evaluated tables.
     """
     step = progress or (lambda _text: None)
     layers: dict[str, pd.DataFrame] = {}
@@ -357,4 +360,40 @@ def recommend(
     tables = {"baseline": model.evaluate() if baseline is None else baseline,
               "recommended": model.evaluate(scenario) if recommended is None else recommended}
     layers["scenario_comparison"] = comparison_layer(tables)
+    layers["recommendation_cost"] = scenario_cost(model, edits, tables)
     return Recommendation(layers, scenario, tables)
+
+
+def scenario_cost(model: ScenarioModel, edits: list[Edit],
+                  tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Return what a scenario costs per district and for the city (``recommendation_cost``).
+
+    Its new service points are the ``add`` edits, each in the district of the community it
+    falls in (the nearest one when it falls in none); its new staff per district are the
+    district's staff in ``tables["recommended"]`` less those in ``tables["baseline"]`` (the new
+    sites' staff and the staff added; staff moved between districts count where they go, and
+    against where they leave). Priced at ``[parameters.funding]``'s unit costs by
+    :func:`coverage.measures.funding.recommendation_cost`.
+    """
+    funding = model.study.project.parameters.funding
+    added = [e for e in edits if e.action == "add"]
+    comm = model.communities
+    districts = np.asarray([], dtype=object)
+    if added:
+        to_study = pyproj.Transformer.from_crs(4326, model.study.crs, always_xy=True)
+        x, y = to_study.transform(np.array([e.lon for e in added], dtype=float),
+                                  np.array([e.lat for e in added], dtype=float))
+        _, nearest = comm.sindex.nearest(gpd.points_from_xy(x, y), return_all=False)
+        districts = comm["district"].astype(str).to_numpy()[nearest]
+    sites = pd.Series(1, index=pd.Index(districts, dtype=object)).groupby(level=0).sum()
+
+    def staff_of(name: str) -> pd.Series:
+        table = tables[name]
+        return table[table["level"] == "district"].set_index("unit")["staff"].astype(float)
+
+    # rounded: a district's staff is a sum of fractions of FTE, so an unchanged one may differ
+    # in the last digit
+    staff = staff_of("recommended").sub(staff_of("baseline"), fill_value=0.0).round(6)
+    cost = recommendation_cost(sites, staff[staff != 0], site_cost_yuan=funding.site_cost_yuan,
+                               staff_cost_yuan_per_year=funding.staff_cost_yuan_per_year)
+    return cost.assign(scenario="recommended")[["scenario", *cost.columns]]

@@ -15,8 +15,8 @@ Steps (each timed in ``RunResults.timings``):
    registered-resident point;
 5. the cost table within the largest time threshold, and the E2SFCA score of every migrant and
    registered-resident point against the sites' staff (both groups compete for the same staff);
-6. staffing per community and per site catchment, equalization per community and district, the
-   plan's indicators, catchment polygons;
+6. staffing per community and per site catchment, equalization per community and district,
+   funding per district (with a ``budgets`` layer), the plan's indicators, catchment polygons;
 7. the patterns (:mod:`coverage.patterns`): under-served clusters, hot spots of unmet demand,
    inflow trends and early warnings, origin and commuting flows, workplaces.
 """
@@ -36,6 +36,7 @@ from coverage.engine import _run_steps
 from coverage.engine.baseline import Baseline
 from coverage.engine.preflight import read_network, suspect_declarations
 from coverage.engine.provenance import data_quality, run_info, with_layers
+from coverage.engine.scorecard import scorecard
 from coverage.engine.writing import (
     PERSON_LAYER,
     RECOMMENDATION_FILES,
@@ -51,6 +52,7 @@ from coverage.io.project import Parameters, Project
 from coverage.measures.access import e2sfca_steps, enhanced_two_step_fca
 from coverage.measures.availability import estimated_analyses, skipped_analyses
 from coverage.measures.equalization import allocate_registered
+from coverage.measures.funding import funding_table
 from coverage.measures.indicators import indicator_quarters, indicator_table
 from coverage.measures.staffing import PER, catchment_staffing
 from coverage.network import RoadNetwork
@@ -90,8 +92,15 @@ class RunResults:
         One row per community with its polygon.
     district_summary
         One row per district and one for the whole city.
+    funding
+        Per-capita funding of migrants and registered residents, the gap and the budget
+        needed per district and for the city (:func:`coverage.measures.funding.funding_table`);
+        ``None`` without a ``budgets`` layer (reason in :attr:`skipped`).
     indicators
         The plan's indicators by city, district and community.
+    scorecard
+        The district scorecard (:func:`coverage.engine.scorecard.scorecard`, published
+        figures, the project's ``[assessment]``).
     indicator_quarters
         The indicators by quarter of the service record (city and districts), or ``None`` when
         the records carry no date.
@@ -135,6 +144,8 @@ class RunResults:
     skipped: dict[str, str] = field(default_factory=dict)
     estimated: dict[str, str] = field(default_factory=dict)
     baseline: Baseline | None = field(default=None, repr=False)
+    funding: pd.DataFrame | None = None
+    scorecard: pd.DataFrame | None = None
 
     def layers(self, *, person_level: bool = False) -> dict[str, pd.DataFrame]:
         """Return the result layers by name, in :data:`RESULT_LAYERS` order.
@@ -225,6 +236,8 @@ def run_study(
         study, access, near_r, registered, registered_score)
     indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
     quarters = indicator_quarters(migrants, communities, targets=params.targets)
+    funding, scores = _funding_and_scores(study, skipped, district_summary, community_summary,
+                                          indicators)
     clock.step("site catchments")
     site_catchments = _site_catchments(net, sites_idx, snap_s, access, near_r, registered,
                                        demand, costs, params)
@@ -241,11 +254,28 @@ def run_study(
                          skipped=skipped, estimated=estimated,
                          data_quality=data_quality(study),
                          site_catchments=site_catchments, community_summary=community_summary,
-                         district_summary=district_summary, indicators=indicators, **patterns,
+                         district_summary=district_summary, funding=funding,
+                         indicators=indicators, **patterns,
                          notes=notes, timings=clock.timings, indicator_quarters=quarters,
-                         baseline=baseline)
+                         baseline=baseline, scorecard=scores)
     results.run_info = with_layers(results.run_info, list(results.layers()))
     return results
+
+
+def _funding_and_scores(study: StudyData, skipped: dict[str, str],
+                        district_summary: pd.DataFrame, community_summary: pd.DataFrame,
+                        indicators: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Return the funding table (``None`` without budgets) and the district scorecard."""
+    params = study.project.parameters
+    funding = None if "funding" in skipped else funding_table(
+        study.budgets, district_summary, standard=params.funding.standard,
+        year=params.funding.year)
+    scored = {"district_summary": district_summary, "indicators": indicators,
+              "community_summary": community_summary}
+    if funding is not None:  # the scorecard's funding equality
+        scored["funding"] = funding
+    return funding, scorecard(scored, study.project.assessment,
+                              min_cell=study.project.min_cell)
 
 
 def _snap_all(

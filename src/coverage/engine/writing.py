@@ -36,14 +36,16 @@ if TYPE_CHECKING:
     from coverage.engine.run import RunResults
     from coverage.io.project import Project
 
-RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "indicators",
-                 *PATTERN_LAYERS, "run_info", "data_quality")
-"""Layers written to ``results.gpkg``: aggregates, provenance and data quality only."""
+RESULT_LAYERS = ("site_catchments", "community_summary", "district_summary", "funding",
+                 "indicators", "scorecard", *PATTERN_LAYERS, "run_info", "data_quality")
+"""Layers written to ``results.gpkg``: aggregates, provenance and data quality only (``funding``
+only for a project with a ``budgets`` layer)."""
 
 PERSON_LAYER = "migrant_access"
 """The one person-level layer (ids and times); written only on request, into ``private/``."""
 
-RECOMMENDATION_LAYERS = ("recommended_sites", "recommended_staff", "scenario_comparison")
+RECOMMENDATION_LAYERS = ("recommended_sites", "recommended_staff", "scenario_comparison",
+                         "recommendation_cost")
 """Layers ``coverage recommend`` and ``coverage simulate`` add to a run's ``results.gpkg``."""
 
 RECOMMENDATION_FILES = ("recommended_scenario.json",)

@@ -55,8 +55,8 @@ def read_layer(
         WGS-84, or ``None`` for a point layer read from coordinate columns, whose ``lon`` and
         ``lat`` columns then hold WGS-84 degrees (NaN where unusable), or for a polygon layer
         read from a table without geometry (communities whose boundaries the loader
-        approximates, :mod:`coverage.io.boundaries`); a description of the coordinate
-        conversion.
+        approximates, :mod:`coverage.io.boundaries`), or for a layer without places
+        (``table``, the budgets); a description of the coordinate conversion.
     """
     layer = LAYERS[config.name]
     raw = _read_raw(config, layer, problems, store_url)
@@ -66,6 +66,8 @@ def read_layer(
     _report_columns(raw, layer, config, found, problems)
     frame = _convert_columns(raw, layer, found, problems, salt)
     _check_duplicates(frame, layer, raw.file, raw.rows, problems)
+    if layer.geometry == "table":  # no places to check or convert (a geometry is ignored)
+        return frame, None, ""
     if layer.geometry == "polygon" and raw.geometry is None:
         # a table of communities: boundaries are approximated from the migrants (the loader)
         return frame, None, ""

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from coverage.io.layers import read_layer
+from coverage.io.budgets import check_budgets
+from coverage.io.layers import ROW, read_layer
 from coverage.io.privacy import load_salt
 from coverage.io.project import LayerConfig, Project, load_project
 from coverage.io.schema import LAYERS
@@ -64,7 +65,8 @@ class StudyData:
     layers
         GeoDataFrames by layer name (``migrants``, ``sites``, ``communities`` and, when declared,
         ``registered_points`` and ``candidates``), canonical columns plus
-        :data:`~coverage.io.layers.ROW`.
+        :data:`~coverage.io.layers.ROW`; the ``budgets``, when declared, a plain DataFrame
+        (no places).
     network_path
         The road-network file (read by the routing layer).
     conversions
@@ -182,6 +184,11 @@ def _load(
     for name, (frame, geoms) in loaded.items():
         if name == "communities":
             continue
+        if LAYERS[name].geometry == "table":  # no places: checked, never placed
+            conversions.pop(name, None)
+            layers[name] = _table_layer(project, name, frame, sources[name], communities,
+                                        problems)
+            continue
         if progress:
             progress(f"placing {name} in the study area")
         gdf = _to_study(frame, geoms, study)
@@ -202,6 +209,18 @@ def _load(
         problems=problems,
         approximate_boundaries=approximate,
     )
+
+
+def _table_layer(
+    project: Project, name: str, frame: pd.DataFrame, source: str,
+    communities: gpd.GeoDataFrame, problems: Problems,
+) -> pd.DataFrame:
+    """Check a layer without places against the communities (the budgets' districts)."""
+    if name != "budgets":
+        return frame
+    return check_budgets(frame, communities["district"], file=source,
+                         rows=frame[ROW].to_numpy(), year=project.parameters.funding.year,
+                         problems=problems)
 
 
 def load_checked(

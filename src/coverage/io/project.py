@@ -21,7 +21,9 @@ from typing import Any
 import pyproj
 
 from coverage.crs import parse_system
+from coverage.io.assessment import Assessment, AssessmentError, default_assessment, parse_assessment
 from coverage.io.db_tables import table_source
+from coverage.io.funding_settings import FundingParameters, funding_parameters
 from coverage.io.schema import LAYERS
 from coverage.io.store_url import DEFAULT_SCHEMA, check_schema, check_store_url
 from coverage.io.template import PROJECT_FILE, TEMPLATE, write_template
@@ -121,6 +123,7 @@ class Parameters:
     targets: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
     rate_min_population: int = DEFAULT_RATE_MIN_POPULATION
     max_new_staff_per_site: int = DEFAULT_MAX_NEW_STAFF_PER_SITE
+    funding: FundingParameters = field(default_factory=FundingParameters)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class Project:
     output_dir: Path
     store_url: str | None = None
     store_schema: str = DEFAULT_SCHEMA
+    assessment: Assessment = field(default_factory=default_assessment)
 
     @property
     def folder(self) -> Path:
@@ -168,12 +172,12 @@ class Project:
         return self.path.parent
 
 
-_TOP_KEYS = {"project", "layers", "parameters", "privacy", "outputs", "store"}
+_TOP_KEYS = {"project", "layers", "parameters", "privacy", "outputs", "store", "assessment"}
 _PROJECT_KEYS = {"name", "study_crs", "language"}
 _LAYER_KEYS = {"path", "crs", "encoding", "sheet", "header_row", "layer", "columns", "repair",
                "delimiter", "table", "geometry"}
 _PARAM_KEYS = {"speeds_kmh", "thresholds_min", "max_snap_m", "study_area_tolerance_m", "staffing",
-               "targets"}
+               "targets", "funding"}
 _PRIVACY_KEYS = {"min_cell", "salt_file"}
 _OUTPUT_KEYS = {"dir"}
 _STORE_KEYS = {"url", "schema"}
@@ -348,6 +352,11 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
         targets[key] = value
     max_snap_m = table.get("max_snap_m", defaults.max_snap_m)
     tolerance = table.get("study_area_tolerance_m", defaults.study_area_tolerance_m)
+    try:
+        funding = funding_parameters(table.get("funding", {}))
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        raise _fail(path, where, message) from None
     return Parameters(
         speeds_kmh=speeds,
         thresholds_min=minutes,
@@ -355,6 +364,7 @@ def _parameters(path: Path, table: dict[str, Any]) -> Parameters:
         study_area_tolerance_m=_number(path, "[parameters] study_area_tolerance_m", tolerance),
         staffing_standard=standard,
         targets=targets,
+        funding=funding,
         **whole,
     )
 
@@ -450,17 +460,23 @@ def load_project(path: str | Path) -> Project:
     salt_file = privacy.get("salt_file", ".coverage-salt")
     if not isinstance(salt_file, str) or "\x00" in salt_file:
         raise _fail(path, "[privacy] salt_file", "must be a file name as text")
+    parameters = _parameters(path, data.get("parameters", {}))
+    try:
+        assessment = parse_assessment(data.get("assessment", {}), parameters.thresholds_min)
+    except AssessmentError as exc:
+        raise _fail(path, exc.where, exc.text) from None
     return Project(
         path=path,
         name=str(head.get("name", path.parent.name)),
         language=language,
         study_crs=study_crs,
         layers=layers,
-        parameters=_parameters(path, data.get("parameters", {})),
+        parameters=parameters,
         min_cell=min_cell,
         salt_file=path.parent / str(privacy.get("salt_file", ".coverage-salt")),
         output_dir=path.parent / str(outputs.get("dir", "results")),
         **_store(path, data.get("store", {})),
+        assessment=assessment,
     )
 
 

@@ -15,6 +15,9 @@ Column kinds
 ``category``  one of a fixed set of values; Chinese names are accepted and mapped
 ``code``      a GB/T 2260 six-digit administrative division code
 ``lon/lat``   a coordinate in the layer's declared coordinate system
+
+A layer's ``geometry`` is ``point``, ``polygon`` or ``table`` (a plain table without places,
+such as the districts' budgets).
 """
 
 from __future__ import annotations
@@ -83,9 +86,11 @@ class Layer:
     columns
         The columns, in documentation order.
     geometry
-        ``point`` (longitude/latitude columns or a point geometry) or ``polygon``.
+        ``point`` (longitude/latitude columns or a point geometry), ``polygon``, or ``table``
+        (no places: the rows are read as they are and never placed in the study area).
     id_column
-        The column whose values must be unique.
+        The column whose values must be unique (``""``: none is; the budgets' rows are unique
+        by district and year, checked by :mod:`coverage.io.budgets`).
     required
         Whether a project must declare the layer.
     personal
@@ -95,7 +100,7 @@ class Layer:
     name: str
     title_zh: str
     columns: tuple[Column, ...]
-    geometry: Literal["point", "polygon"]
+    geometry: Literal["point", "polygon", "table"]
     id_column: str
     required: bool = True
     personal: bool = False
@@ -447,8 +452,38 @@ CANDIDATES = Layer(
     ),
 )
 
+#: Largest plausible family-planning budget of one district and year (yuan): ten billion.
+MAX_BUDGET_YUAN = 1e10
+
+BUDGETS = Layer(
+    name="budgets",
+    title_zh="计划生育经费",
+    geometry="table",
+    id_column="",
+    required=False,
+    doc="The family-planning budget of each district and year, for registered residents and "
+    "for migrants (yuan).",
+    columns=(
+        Column("district", "text", required=True, aliases=("区", "区县", "所属区", "县区"),
+               doc="District (区/县), as named in the communities layer.", doc_zh="区县"),
+        Column("year", "int", required=True, minimum=1949, maximum=2100,
+               aliases=("年度", "年份", "预算年度"), doc="Budget year.", doc_zh="预算年度"),
+        Column("budget_registered", "float", required=True, minimum=0,
+               maximum=MAX_BUDGET_YUAN,
+               aliases=("户籍人口经费", "户籍人口计生经费", "户籍人口计划生育经费"),
+               doc="Family-planning budget for registered residents, yuan.",
+               doc_zh="户籍人口计划生育经费（元）"),
+        Column("budget_migrant", "float", required=True, minimum=0,
+               maximum=MAX_BUDGET_YUAN,
+               aliases=("流动人口经费", "流动人口计生经费", "流动人口计划生育经费"),
+               doc="Family-planning budget for migrants, yuan.",
+               doc_zh="流动人口计划生育经费（元）"),
+    ),
+)
+
 LAYERS: dict[str, Layer] = {
-    layer.name: layer for layer in (MIGRANTS, SITES, COMMUNITIES, REGISTERED_POINTS, CANDIDATES)
+    layer.name: layer
+    for layer in (MIGRANTS, SITES, COMMUNITIES, REGISTERED_POINTS, CANDIDATES, BUDGETS)
 }
 """Table layers by name. The road network is a file layer read by :mod:`coverage.network`."""
 

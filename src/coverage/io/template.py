@@ -58,6 +58,9 @@ crs = "wgs84"
 # path = "candidates.csv"
 # crs = "gcj02"
 
+# [layers.budgets]             # 各区计划生育经费 (可选 / optional): 区、年度、户籍人口经费、
+# path = "budgets.csv"         # 流动人口经费 (元) / district, year, budgets (yuan); no crs
+
 [parameters]
 speeds_kmh = { walk = 4.5, ebike = 15.0 }   # 步行与电动自行车速度 / travel speeds
 thresholds_min = [5, 10, 15]                # 生活圈时间阈值 / life-circle thresholds (minutes)
@@ -71,6 +74,15 @@ standard = "district_registered_ratio"
 rate_min_population = 100    # 少于此人数不发布每千人人员比 / no staff ratio on fewer people
 max_new_staff_per_site = 4   # 每个网点最多新增人员 / most new staff one site is given
 
+# [parameters.funding]    # 经费 / funding (with a budgets layer)
+# 同等投入标准 / standard: district_registered_per_capita (本区户籍人口人均经费, 默认 default),
+# city_registered_per_capita, or yuan per person per year as a number
+# standard = "district_registered_per_capita"
+# year = 2025                   # 经费年度 / budget year; default the latest of the layer
+# 单价为示意值，请按本市实际填写 / placeholders: set your city's own costs
+# site_cost_yuan = 200000       # 新增服务点一次性费用 / one-off cost of a new service point
+# staff_cost_yuan_per_year = 60000   # 新增人员年人均费用 / one staff member a year
+
 [parameters.targets]      # 规划目标 / the plan's targets
 policy_awareness = 0.90       # 政策知晓率
 free_service_local = 0.95     # 流入地接受免费服务比例
@@ -79,6 +91,17 @@ contraceptive_access = 0.90   # 免费药具获得率
 prepregnancy_consult = 0.80   # 孕前优生咨询服务率
 community_management = 1.00   # 社区服务管理落实率
 rh_checks_per_year = 2        # 生殖保健检查次数/年
+
+# 考核评估 / the district scorecard (docs/assessment.md): indicators policy_awareness,
+# free_service_local, pregnancy_check, contraceptive_access, prepregnancy_consult, rh_checks,
+# community_management, coverage, staffing, migrant_gap, funding; defaults from the plan
+# [assessment.indicators.coverage]   # 覆盖全部流动人口 / all migrants within the life circle
+# target = 1.0          # 目标 / target (the plan's indicators: [parameters.targets])
+# weight = 10           # 权重, 相对值 / relative weight (every default is 10)
+# rule = "ratio"        # 计分规则 / scoring rule: ratio | threshold | gap
+# [assessment.indicators.staffing]   # 人员缺编占标准的比例 / shortfall share of the standard
+# rule = "gap"
+# tolerance = 1.0       # 差距达此值得 0 分 / the distance from the target scoring nothing
 
 [privacy]
 min_cell = 10                 # 发布的最小单元人数 / smallest published cell

@@ -70,6 +70,7 @@ ANALYSES: tuple[Requirement, ...] = (
       for i in INDICATORS),
     *(Requirement(f"indicator:{i.key}", "migrants", _GROUP_COLUMNS[i.group], "no-target-group")
       for i in INDICATORS if _GROUP_COLUMNS[i.group]),
+    Requirement("funding", "budgets", ("budget_migrant",), "no-budgets"),
 )
 """Every analysis that needs optional data, with what it needs (first unmet reason wins)."""
 

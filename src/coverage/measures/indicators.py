@@ -98,6 +98,52 @@ def _groups(migrants: pd.DataFrame, year: int) -> dict[str, np.ndarray]:
     }
 
 
+def person_flags(
+    migrants: pd.DataFrame,
+    *,
+    targets: dict[str, float] | None = None,
+    year: int | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Return, per indicator, who is in its target group, has a record and received the service.
+
+    The one definition of the person-level flags behind :func:`indicator_table`, for tables of
+    the indicators by other groupings (e.g. by origin, :mod:`coverage.engine.exchange`).
+
+    Parameters
+    ----------
+    migrants
+        The migrants layer (absent record columns give no known records).
+    targets
+        Indicator targets (only ``rh_checks_per_year`` is used here); the plan's by default.
+    year
+        Reference year for ages; see :func:`reference_year`.
+
+    Returns
+    -------
+    dict
+        Indicator key (:data:`INDICATORS`) → ``(member, known, done)``: boolean arrays, one
+        entry per migrant: in the target group, record not empty, service received (``done``
+        may be true outside the group: combine it with ``member & known``).
+    """
+    targets = {**DEFAULT_TARGETS, **(targets or {})}
+    groups = _groups(migrants, reference_year(migrants, year))
+    rh_target = float(targets.get("rh_checks_per_year", 2))
+    out = {}
+    for ind in INDICATORS:
+        if ind.record in migrants:
+            rec = migrants[ind.record]
+            known = rec.notna().to_numpy(bool)
+            if ind.key == "rh_checks":
+                done = (rec.astype("Float64") >= rh_target).fillna(False).to_numpy(bool)
+            else:
+                done = rec.astype("boolean").fillna(False).to_numpy(bool)
+        else:
+            known = np.zeros(len(migrants), bool)
+            done = known
+        out[ind.key] = (groups[ind.group], known, done)
+    return out
+
+
 def _needed(population: np.ndarray, achieved: np.ndarray, target: float) -> np.ndarray:
     """People still needed to reach ``target`` (a share), never negative."""
     goal = np.ceil(population * target - 1e-9)
@@ -139,27 +185,15 @@ def indicator_table(
         value ≥ target (missing when the value is); ``people_needed`` how many more must receive it.
     """
     targets = {**DEFAULT_TARGETS, **(targets or {})}
-    year = reference_year(migrants, year)
-    groups = _groups(migrants, year)
     district_of = communities.set_index("community_id")["district"]
     keys = pd.DataFrame({
         "community": migrants["community_id"].astype("string").to_numpy(),
         "district": migrants["community_id"].map(district_of).astype("string").to_numpy(),
     })
-    rh_target = float(targets.get("rh_checks_per_year", 2))
+    flags = person_flags(migrants, targets=targets, year=year)
     frames = []
     for ind in INDICATORS:
-        member = groups[ind.group]
-        if ind.record in migrants:
-            rec = migrants[ind.record]
-            known = rec.notna().to_numpy(bool)
-            if ind.key == "rh_checks":
-                done = (rec.astype("Float64") >= rh_target).fillna(False).to_numpy(bool)
-            else:
-                done = rec.astype("boolean").fillna(False).to_numpy(bool)
-        else:
-            known = np.zeros(len(migrants), bool)
-            done = known
+        member, known, done = flags[ind.key]
         target = 1.0 if ind.key == "rh_checks" else float(targets[ind.key])
         table = keys.assign(group_size=member.astype(np.int64),
                             unknown=(member & ~known).astype(np.int64),

@@ -15,6 +15,12 @@ A district's name is kept as it is (Chinese included) unless it holds characters
 cannot (``/ \ : * ? " < > |``, control characters, leading or trailing dots and spaces); those
 become ``_`` and a short hash of the original name is added, so that two districts never
 share a file name.
+
+An origin-area exchange pack (``coverage exchange``) is named by the origin's six-digit code
+and its Chinese name, made safe the same way, and the language of its headers::
+
+    exchange-430000-湖南省-zh.xlsx       a province, in Chinese
+    exchange-430100-湖南省长沙市-en.csv   a prefecture, in English
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import re
 
 from coverage.messages import check_lang
 
-__all__ = ["progress_stem", "report_filename", "report_stem"]
+__all__ = ["exchange_stem", "progress_stem", "report_filename", "report_stem"]
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]|\s')
 
@@ -69,3 +75,27 @@ def progress_stem(run_before: str, run_after: str, *, lang: str,
     """
     scope = report_stem(lang=lang, district=district).removeprefix("report-")
     return f"progress-{_safe(run_before)}-{_safe(run_after)}-{scope}"
+
+
+def exchange_stem(code: str, name: str, *, lang: str) -> str:
+    """Return the file stem of an origin's exchange pack: ``exchange-430100-湖南省长沙市-zh``.
+
+    Parameters
+    ----------
+    code
+        The origin's six-digit GB/T 2260 code.
+    name
+        Its name (made safe for a file name, as a district's is).
+    lang
+        ``zh`` or ``en``: the language of the pack's headers.
+
+    Raises
+    ------
+    ValueError
+        If ``code`` is not six digits.
+    """
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        msg = f"an origin code has six digits (GB/T 2260), got {code!r}"
+        raise ValueError(msg)
+    check_lang(lang)
+    return f"exchange-{code}-{_safe(str(name))}-{lang}"

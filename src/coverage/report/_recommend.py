@@ -19,6 +19,7 @@ from coverage.maps import safe_link
 from coverage.measures.equalization import threshold_label
 from coverage.messages import text
 from coverage.publish.disclosure import suppress_series
+from coverage.report._funding import _cost_part
 from coverage.report.content import (
     CITY,
     MapSpec,
@@ -147,6 +148,7 @@ def _recommend_section(ctx: _Context, rec: dict[str, pd.DataFrame]) -> Section:
                              "change": "row_change"}
             table.row_formats = _comparison_formats(metrics)
             s.tables.append(table)
+    _cost_part(ctx, s, rec.get("recommendation_cost"))
     return s
 
 

@@ -1,6 +1,7 @@
 """The sections of a report that describe the results (all but the recommendations).
 
-The summary, indicators, equalization, rankings, maps, trends, origins and methods. Each takes
+The summary, indicators, equalization (with funding, :mod:`coverage.report._funding`),
+rankings, maps, trends, origins and methods. Each takes
 the report's :class:`~coverage.report.content._Context` (published tables, texts, scope) and
 returns a :class:`~coverage.report.content.Section`; the recommendations and the action list
 are in :mod:`coverage.report._recommend`.
@@ -18,6 +19,7 @@ from coverage.messages import text
 from coverage.patterns.origins import cooperation_partners
 from coverage.publish.disclosure import shown_rows
 from coverage.publish.tables import NOT_PEOPLE, publish_rows
+from coverage.report._funding import _funding_part
 from coverage.report.content import (
     CITY,
     TOP_N,
@@ -132,6 +134,7 @@ def _equal_section(ctx: _Context) -> Section:
     key = "districts" if ctx.district is None else "communities"
     s.tables.append(_table(t, key, frame[["unit_name", *cols]], source,
                            labels={"unit_name": t("col_unit")}))
+    _funding_part(ctx, s)
     return s
 
 

@@ -154,7 +154,8 @@ def _sections(ctx: _Context) -> list[Section]:
     name their early warnings and partners.
     """
     rec = {k: ctx.layers[k] for k in ("recommended_sites", "recommended_staff",
-                                      "scenario_comparison") if k in ctx.layers}
+                                      "scenario_comparison", "recommendation_cost")
+           if k in ctx.layers}
     trends, warn = _trend_section(ctx)
     origins, partners = _origin_section(ctx)
     recommend = _recommend_section(ctx, rec)

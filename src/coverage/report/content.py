@@ -60,7 +60,7 @@ class Table:
     formats
         Column → ``pct`` (a share), ``pp`` (a difference of shares, shown in percentage
         points), ``int``, ``f1``, ``f2``, ``coord`` (degrees), ``link`` (a web address),
-        ``bool`` or ``text``.
+        ``bool``, ``yuan`` (whole yuan) or ``text``.
     source
         Result layer the values come from (``""`` for tables of the report's own).
     """
@@ -189,6 +189,10 @@ def setting_text(key: str, value: str, lang: str) -> str:
 
 
 def _fmt_of(column: str) -> str:
+    if column.endswith(("_yuan", "_yuan_per_year")):
+        return "yuan"
+    if column.startswith("funding_") and column.endswith("_per_capita"):
+        return "f2"
     if column.startswith("coverage_gap_"):
         return "pp"
     if column in {"lon_gcj02", "lat_gcj02", "lon_wgs84", "lat_wgs84"}:
@@ -206,7 +210,7 @@ def _fmt_of(column: str) -> str:
         return "f1"
     if column in {"migrants", "registered_pop", "group_size", "unknown", "population",
                   "achieved", "people_needed", "unreachable_migrants", "projected_migrants",
-                  "communities", "rank", "rows", "people_served"} or column.startswith(
+                  "communities", "rank", "rows", "people_served", "new_sites"} or column.startswith(
                       "migrants_newly"):
         return "int"
     return "text"
@@ -215,7 +219,7 @@ def _fmt_of(column: str) -> str:
 #: Integer columns that are no count of people: ranks, rows of a file, communities, and the
 #: people still needed to reach a target, which is shown only where the population and the
 #: people served are (``coverage.publish.tables``), so it follows from published figures.
-_NOT_COUNTS = frozenset({"rank", "rows", "communities", "people_needed"})
+_NOT_COUNTS = frozenset({"rank", "rows", "communities", "people_needed", "new_sites"})
 
 
 def _table(t: _Text, key: str, frame: pd.DataFrame, source: str = "",
@@ -254,6 +258,8 @@ def fmt_value(value: object, kind: str, lang: str) -> str:
     if kind == "link":
         return catalogue("report", lang)["link_text"] if safe_link(value) else "—"
     if kind == "int":
+        return f"{round(float(value)):,}"
+    if kind == "yuan":
         return f"{round(float(value)):,}"
     if kind == "f1":
         return f"{float(value):,.1f}"
@@ -386,6 +392,10 @@ def _param_value(t: _Text, key: str, value: str) -> str:
         if f"std_{value}" in t.m:
             return t(f"std_{value}")
         return t("std_number", n=value) if re.fullmatch(r"[\d.]+", value) else value
+    if name == "funding_standard":
+        if f"std_{value}" in t.m:
+            return t(f"std_{value}")
+        return t("std_yuan", n=value) if re.fullmatch(r"[\d.]+", value) else value
     if name == "targets":
         out = []
         for ind, target in _pairs(value):

@@ -28,7 +28,7 @@ from coverage.report.layout import text_width_em
 __all__ = ["write_xlsx"]
 
 _NUMBER_FORMATS = {"pct": "0.0%", "pp": "+0.0%;-0.0%;0.0%", "int": "#,##0", "f1": "#,##0.0",
-                   "f2": "#,##0.00", "f1+": "+#,##0.0;-#,##0.0;0.0",
+                   "f2": "#,##0.00", "yuan": "#,##0", "f1+": "+#,##0.0;-#,##0.0;0.0",
                    "f2+": "+#,##0.00;-#,##0.00;0.00", "coord": "0.00000"}
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _HEAD_FILL = PatternFill("solid", fgColor="E8F1F8")
