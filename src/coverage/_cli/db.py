@@ -212,19 +212,10 @@ def _short(text: object, n: int = 12) -> str:
     return "" if text is None else str(text)[:n]
 
 
-def _inputs_digest(hashes: object) -> str:
-    """Return a short digest of a run's input hashes: equal inputs, equal digests."""
-    import hashlib
-    import json
-
-    if not hashes:
-        return ""
-    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def runs_table(runs: object, title: str, lang: str) -> Table:
     """Return the runs (:meth:`coverage.store.Store.runs`) as a table, newest first."""
     from coverage.messages import catalogue
+    from coverage.store.base import inputs_digest
 
     m = catalogue("cli", lang)
     modes = catalogue("report", lang)
@@ -240,7 +231,7 @@ def runs_table(runs: object, title: str, lang: str) -> Table:
         table.add_row(escape(row.run_id), row.time.strftime("%Y-%m-%d %H:%M"),
                       escape(modes.get(f"mode_{mode}", mode)),
                       escape(_short(row.parameters_digest, 8)),
-                      _inputs_digest(row.input_sha256)[:8], str(len(row.layers)))
+                      inputs_digest(row.input_sha256 or {})[:8], str(len(row.layers)))
     return table
 
 
