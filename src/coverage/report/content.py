@@ -407,6 +407,8 @@ def _param_value(t: _Text, key: str, value: str) -> str:
             else:
                 out.append(f"{ind} {target}")
         return sep.join(out)
+    if name == "funding_year" and value == "latest":
+        return t("funding_year_latest")
     if name == "conversion":
         return _conversion(t, value)
     if name in {"rows", "quarantined", "min_cell"} and value.isdigit():
