@@ -35,8 +35,8 @@ encoding = "auto"
 
 [layers.sites]            # 服务网点 (必需 / required)
 path = "sites.xlsx"
-# table = "schema.sites"  # 或读取数据库表 / or a PostGIS table of [store] url, instead of path
 crs = "gcj02"
+# table = "schema.sites"  # 或读取数据库表 / or a PostGIS table of [store] url, instead of path
 # sheet = "Sheet1"
 # header_row = 1          # 表头所在行 / row holding the headers
 
