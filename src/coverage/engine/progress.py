@@ -39,7 +39,7 @@ import pandas as pd
 
 from coverage.io.project import Project, load_project
 from coverage.publish.disclosure import DEFAULT_MIN_CELL
-from coverage.publish.tables import publish_indicators, publish_summaries
+from coverage.publish.tables import publish_indicators, publish_summaries, summary_thresholds
 from coverage.reference import CITY
 from coverage.store import Store, open_store
 from coverage.store.base import check_run_id, run_time
@@ -223,9 +223,7 @@ def progress_table(before: Mapping[str, pd.DataFrame], after: Mapping[str, pd.Da
             raise ValueError(msg)
     thresholds = check_comparable(before, after, names)
     if not thresholds:  # runs without run_info: the thresholds of the columns
-        thresholds = tuple(sorted({float(c[9:-len("min_migrant")])
-                                   for c in after["district_summary"].columns
-                                   if c.startswith("coverage_") and c.endswith("min_migrant")}))
+        thresholds = summary_thresholds(after["district_summary"].columns)
     old, new = _long(before, thresholds, min_cell), _long(after, thresholds, min_cell)
     keys = ["level", "unit", "group", "measure"]
     table = new.merge(old, on=keys, how="outer", suffixes=("_after", "_before"), sort=False)

@@ -20,7 +20,6 @@ layers=...)``) is the report of those rows.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -28,7 +27,7 @@ import pandas as pd
 
 from coverage.engine.progress import previous_run, progress_table
 from coverage.io.project import Project
-from coverage.publish.tables import publish_indicators, publish_summaries
+from coverage.publish.tables import publish_indicators, publish_summaries, summary_thresholds
 from coverage.store import StoreError, open_store
 from coverage.store.base import Store
 
@@ -39,7 +38,6 @@ PUBLISHED = {"district_summary": "published_district_summary",
              "indicators": "published_indicators"}
 """Layer → the layer of its published form that a PostGIS run keeps beside it."""
 
-_COVERAGE = re.compile(r"coverage_(\d+(?:\.\d+)?)min_migrant")
 _KEPT_RUNS = 4
 """Runs whose layers a reader keeps in memory (a page switching between runs)."""
 
@@ -201,5 +199,4 @@ def project_reader(project: Project) -> Reader:
 
 def _thresholds(summary: pd.DataFrame) -> tuple[float, ...]:
     """Return the time thresholds (minutes) of a summary's coverage columns."""
-    return tuple(sorted(float(m[1]) for c in summary.columns
-                        if (m := _COVERAGE.fullmatch(c))))
+    return summary_thresholds(summary.columns)

@@ -46,7 +46,7 @@ from coverage.engine.progress import NEEDED, check_comparable, read_two_runs
 from coverage.io.assessment import PLAN_INDICATORS, Assessment, Scored, default_assessment
 from coverage.io.project import Project, load_project
 from coverage.publish.disclosure import DEFAULT_MIN_CELL
-from coverage.publish.tables import publish_indicators, publish_summaries
+from coverage.publish.tables import publish_indicators, publish_summaries, summary_thresholds
 from coverage.store.runinfo import RUN_INFO
 
 __all__ = ["PROGRESS_COLUMNS", "SCORECARD_COLUMNS", "scorecard", "scorecard_between",
@@ -68,8 +68,7 @@ _FUNDING_LAYER = "funding"
 
 def _thresholds(summary: pd.DataFrame) -> tuple[float, ...]:
     """Return the run's thresholds (minutes), from its coverage columns."""
-    return tuple(sorted({float(c[len("coverage_"):-len("min_migrant")]) for c in summary.columns
-                         if c.startswith("coverage_") and c.endswith("min_migrant")}))
+    return summary_thresholds(summary.columns)
 
 
 def _numbers(values: pd.Series) -> np.ndarray:

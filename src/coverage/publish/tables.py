@@ -23,6 +23,7 @@ Suppressed values are missing (``NA``) in the published tables; writers show the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,7 +34,8 @@ import pandas as pd
 from coverage.measures.equalization import threshold_label
 from coverage.publish.disclosure import DEFAULT_MIN_CELL, check_min_cell, suppression_mask
 
-__all__ = ["Partition", "protect_levels", "publish_indicators", "publish_summaries"]
+__all__ = ["Partition", "protect_levels", "publish_indicators", "publish_summaries",
+           "summary_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -364,3 +366,11 @@ def publish_rows(table: pd.DataFrame, *, min_cell: int = DEFAULT_MIN_CELL) -> pd
     flags = pd.DataFrame(mask, columns=["achieved", "_not_achieved", "unknown", "group_size"])
     out = _apply(frame, flags, [_INDICATOR_PARTITION], _INDICATOR_BASIS)
     return out.drop(columns="_not_achieved")
+
+
+_COVERAGE_COLUMN = re.compile(r"coverage_(\d+(?:\.\d+)?)min_migrant")
+
+
+def summary_thresholds(columns: Sequence[str]) -> tuple[float, ...]:
+    """Return the time thresholds (minutes) of a summary's ``coverage_<t>min_migrant`` columns."""
+    return tuple(sorted({float(m[1]) for c in columns if (m := _COVERAGE_COLUMN.fullmatch(c))}))

@@ -9,13 +9,12 @@ printed under it.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 
 import pandas as pd
 
 from coverage.publish.disclosure import DEFAULT_MIN_CELL
-from coverage.publish.tables import publish_indicators, publish_summaries
+from coverage.publish.tables import publish_indicators, publish_summaries, summary_thresholds
 from coverage.report._recommend import _actions, _recommend_section
 from coverage.report._sections import (
     _equal_section,
@@ -58,9 +57,7 @@ def _info(layers: dict[str, pd.DataFrame]) -> dict[str, str]:
 def _thresholds(info: dict[str, str], summary: pd.DataFrame) -> tuple[float, ...]:
     if "thresholds_min" in info:
         return tuple(float(v) for v in info["thresholds_min"].split(","))
-    found = sorted({float(m[1]) for c in summary.columns
-                    if (m := re.fullmatch(r"coverage_(\d+(?:\.\d+)?)min_migrant", c))})
-    return tuple(found)
+    return summary_thresholds(summary.columns)
 
 
 def _prepare(ctx: _Context) -> None:
