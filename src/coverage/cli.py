@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +24,8 @@ from coverage._cli.logs import log_traceback
 from coverage._cli.options import Lang, Mode, Objective, Size, StaffObjective
 from coverage._cli.progress import compare_runs
 from coverage._cli.reports import formats_option, write_reports
+from coverage._cli.steps import STEP as _STEP
+from coverage._cli.steps import steps as _steps
 from coverage._cli.store_options import (
     CompareOption,
     RunOption,
@@ -63,24 +63,6 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
-
-
-_STEP: list[str] = []
-"""The command's current step (title: step), named when an unexpected error stops it."""
-
-
-@contextmanager
-def _steps(title: str) -> Iterator[Callable[[str], None]]:
-    """Show a spinner with the current step and the elapsed time; yield the step callback."""
-    start = time.perf_counter()
-    _STEP[:] = [title]
-    with console.status(title) as status:
-
-        def step(text: str) -> None:
-            _STEP[:] = [f"{title}: {text}"]
-            status.update(f"{title}: {text} [dim]({time.perf_counter() - start:.1f} s)[/dim]")
-
-        yield step
 
 
 def _fail_project(exc: Exception) -> None:

@@ -125,3 +125,25 @@ def test_project_without_origin_codes_says_so_and_exits_2(tiny_project: Path, tm
     assert "hukou" in result.output and "缺少户籍地代码" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_an_unexpected_error_names_the_exchange_step(small_demo: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]):
+    import sys
+
+    import coverage.report.exchange
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise KeyError("M0000001")  # what a bug could put in a message: never shown
+
+    monkeypatch.setattr(coverage.report.exchange, "write_exchange", broken)
+    monkeypatch.setenv("COVERAGE_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setattr(sys, "argv", ["coverage", "exchange", str(small_demo), "--out",
+                                      str(tmp_path / "packs")])
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "unexpected KeyError in step “exchange: writing packs”" in err, err
+    assert "M0000001" not in err and "Traceback" not in err

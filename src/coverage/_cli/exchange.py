@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from coverage._cli.options import Lang, Mode
+from coverage._cli.steps import mark, steps
 from coverage.io.project import load_project
 
 __all__ = ["Level", "exchange"]
@@ -60,12 +61,13 @@ def exchange(
         parsed = load_project(project)
     except ValueError as exc:
         _fail(str(exc), 2)
-    with console.status("exchange") as status:
+    with steps("exchange") as step:
         try:
             packs = project_exchange(parsed, mode=mode.value, level=level.value,
-                                     progress=lambda text: status.update(f"exchange: {text}"))
+                                     progress=step)
         except ExchangeError as exc:
             _fail(f"{exc} ({reason_text(exc.reason, lang.value)})", 2)
+    mark("exchange: writing packs")
     with Progress(TextColumn("writing packs"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("writing", total=2 * (len(packs.packs) + 1))
