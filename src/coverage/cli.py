@@ -1,4 +1,4 @@
-"""Command line: demo, run, recommend, simulate, report, exchange, init, validate, runs, db.
+"""Command line: demo, run, recommend, simulate, report, exchange, batch, init, validate, runs, db.
 
 The commands are thin: each parses its options, calls the library and prints with rich.
 Exit codes: 0 success, 1 a command failed, 2 the inputs, the project file or the command line
@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from coverage import __version__, messages
+from coverage._cli.batch import batch
 from coverage._cli.db import db_app, runs_app
 from coverage._cli.exchange import exchange
 from coverage._cli.logs import log_traceback
@@ -517,6 +518,7 @@ def validate(
 
 
 app.command("exchange")(exchange)  # `coverage exchange PROJECT --out DIR`
+app.command("batch")(batch)  # `coverage batch DIR --cluster local`
 app.add_typer(runs_app)  # `coverage runs PROJECT`
 app.add_typer(db_app)  # `coverage db init URL`
 

@@ -18,6 +18,11 @@ def log_traceback(exc: BaseException, step: str) -> Path | None:
     readable by its owner only, since an error message may quote a value from the inputs.
     ``step`` is the command's step when the error stopped it (``-`` if none).
     """
+    return log_details("".join(traceback.format_exception(exc)), step)
+
+
+def log_details(details: str, step: str) -> Path | None:
+    """Write a traceback already formatted (another process's) as :func:`log_traceback` does."""
     folder = Path(os.environ.get("COVERAGE_LOG_DIR")
                   or Path.home() / ".cache" / "coverage-planner" / "logs")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -26,7 +31,7 @@ def log_traceback(exc: BaseException, step: str) -> Path | None:
         fd, name = tempfile.mkstemp(prefix=f"coverage-{stamp}-", suffix=".log", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
             fh.write(f"coverage-planner {__version__}\nstep: {step}\n\n")
-            fh.write("".join(traceback.format_exception(exc)))
+            fh.write(details)
     except OSError:
         return None
     return Path(name)
