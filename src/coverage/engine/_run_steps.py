@@ -21,9 +21,30 @@ from coverage.engine.summary import (
 )
 from coverage.io.loaders import StudyData
 from coverage.measures.equalization import gini, theil, threshold_label
-from coverage.measures.staffing import PER, RATE_COLUMNS, community_staffing, staff_rate
+from coverage.measures.staffing import PER, RATE_COLUMNS, staff_rate, staffing_of_counts
 
-__all__ = ["community_summary", "district_summary", "summaries"]
+__all__ = ["community_summary", "district_summary", "level_sums", "summaries",
+           "summaries_of_sums"]
+
+
+def level_sums(
+    units: Units, thresholds: tuple[float, ...], access: pd.DataFrame, near_r: pd.DataFrame,
+    registered: pd.DataFrame, registered_score: np.ndarray,
+) -> dict[str, pd.DataFrame]:
+    """Add the people up per community, per district and for the city (:func:`people_sums`).
+
+    Each level's table: people, people within each threshold, E2SFCA sums and the
+    unreachable migrants; what a partition of the migrants adds to the whole city's
+    (:mod:`coverage.engine.partitioned` adds the partitions' tables).
+    """
+    people = {"migrant_time": access["time_min"].to_numpy(float),
+              "registered_time": near_r["time_min"].to_numpy(float),
+              "registered_pop": registered["population"].to_numpy(float),
+              "migrant_score": access["e2sfca"].to_numpy(float),
+              "registered_score": np.asarray(registered_score, dtype=float),
+              "migrant_unreachable": access["unreachable_reason"].notna().to_numpy()}
+    return {level: people_sums(units, level, thresholds, **people)
+            for level in ("community", "district", "city")}
 
 
 def summaries(
@@ -36,48 +57,47 @@ def summaries(
     """
     units = Units.of(study.communities, access["community_id"].to_numpy(),
                      registered["community_id"].to_numpy())
-    communities = community_summary(study, access, near_r, registered, registered_score, units)
+    sums = level_sums(units, study.project.parameters.thresholds_min, access, near_r,
+                      registered, registered_score)
+    return summaries_of_sums(study, sums)
+
+
+def summaries_of_sums(study: StudyData, sums: dict[str, pd.DataFrame]
+                      ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the two summary layers from the people added up per level (:func:`level_sums`)."""
     params = study.project.parameters
-    districts = district_summary(communities, access, near_r, registered,
-                                 params.thresholds_min, units=units,
+    communities = community_summary(study, sums["community"])
+    units = Units.of(study.communities, [], [])
+    districts = district_summary(communities, sums, params.thresholds_min, units=units,
                                  min_population=params.rate_min_population)
     return communities, districts
 
 
-def community_summary(
-    study: StudyData, access: pd.DataFrame, near_r: pd.DataFrame,
-    registered: gpd.GeoDataFrame, registered_score: np.ndarray, units: Units,
-) -> gpd.GeoDataFrame:
+def community_summary(study: StudyData, sums: pd.DataFrame) -> gpd.GeoDataFrame:
     """Compute staffing, equalization and mean E2SFCA scores per community, with its polygon.
 
-    ``access`` holds the nearest service point and E2SFCA score of each migrant (column
-    ``e2sfca``), ``near_r`` the nearest service point of each registered-resident point and
-    ``registered_score`` its E2SFCA score; the community's mean score for registered residents
-    is weighted by their population, the migrants' is a plain mean over people. ``units``
-    places the migrants and points in their communities (:meth:`Units.of`, made once for
-    both summaries). Communities keep the order of ``study.communities``.
+    ``sums`` holds the people of each community added up (:func:`level_sums`, in the
+    communities' order): travel times within each threshold, E2SFCA sums (the community's
+    mean score for registered residents is weighted by their population, the migrants' is a
+    plain mean over people) and unreachable migrants. Communities keep the order of
+    ``study.communities``.
     """
     params = study.project.parameters
     thresholds = params.thresholds_min
     communities = study.communities
-    staffing = community_staffing(communities, study.migrants, study.sites,
+    ids = communities["community_id"].to_numpy()
+    counts = pd.Series(sums["migrants"].to_numpy(float).round().astype(np.int64), index=ids)
+    staffing = staffing_of_counts(communities, counts, study.sites,
                                   standard=params.staffing_standard,
                                   min_population=params.rate_min_population)
-    sums = people_sums(units, "community", thresholds,
-                       migrant_time=access["time_min"].to_numpy(float),
-                       registered_time=near_r["time_min"].to_numpy(float),
-                       registered_pop=registered["population"].to_numpy(float),
-                       migrant_score=access["e2sfca"].to_numpy(float),
-                       registered_score=np.asarray(registered_score, dtype=float))
+    sums = sums.set_axis(staffing.index)
     summary = staffing.join(pd.DataFrame(coverage_shares_of(sums, thresholds),
                                          index=staffing.index))
     summary["e2sfca_mean_migrant"], summary["e2sfca_mean_registered"] = e2sfca_means(sums)
     summary["staff_ratio_gap"] = summary["e2sfca_mean_registered"] - summary[
         "e2sfca_mean_migrant"]
-    unreachable = access["unreachable_reason"].notna().groupby(
-        access["community_id"].to_numpy()).sum()
-    summary["unreachable_migrants"] = unreachable.reindex(summary.index, fill_value=0).astype(
-        np.int64).to_numpy()
+    summary["unreachable_migrants"] = sums["unreachable_migrants"].to_numpy(float).round(
+        ).astype(np.int64)
     table = gpd.GeoDataFrame(
         summary.reset_index(),
         geometry=communities.geometry.to_numpy(), crs=communities.crs)
@@ -91,9 +111,7 @@ def community_summary(
 
 def district_summary(
     communities: pd.DataFrame,
-    access: pd.DataFrame,
-    near_r: pd.DataFrame,
-    registered: pd.DataFrame,
+    sums: dict[str, pd.DataFrame],
     thresholds: tuple[float, ...],
     *,
     units: Units,
@@ -102,17 +120,14 @@ def district_summary(
     """Compute the totals per district and for the city; coverage from people, not averages.
 
     ``communities`` is the community summary (:func:`community_summary`); coverage shares
-    count the migrants of ``access`` and the registered residents of ``near_r`` (weighted by
-    population) in each district, and the Gini and Theil indices weigh the communities by
-    their people. The staff ratios are empty for fewer than ``min_population`` people
-    (:func:`coverage.measures.staffing.staff_rate`). The city row comes last.
+    count the people of each district and of the city (``sums``, :func:`level_sums`: the
+    migrants, and the registered residents weighted by population), and the Gini and Theil
+    indices weigh the communities by their people. The staff ratios are empty for fewer than
+    ``min_population`` people (:func:`coverage.measures.staffing.staff_rate`). The city row
+    comes last.
     """
-    people = {"migrant_time": access["time_min"].to_numpy(float),
-              "registered_time": near_r["time_min"].to_numpy(float),
-              "registered_pop": registered["population"].to_numpy(float)}
-    shares = {level: pd.DataFrame(coverage_shares_of(
-        people_sums(units, level, thresholds, **people), thresholds))
-        for level in ("district", "city")}
+    shares = {level: pd.DataFrame(coverage_shares_of(sums[level], thresholds))
+              for level in ("district", "city")}
     added = ("staff", "staff_needed", "staff_shortfall", "migrants", "registered_pop",
              "unreachable_migrants")
     columns = {c: communities[c].to_numpy(float) for c in added}

@@ -119,6 +119,7 @@ def people_sums(
     units: Units, level: str, thresholds: Sequence[float], *,
     migrant_time: np.ndarray, registered_time: np.ndarray, registered_pop: np.ndarray,
     migrant_score: np.ndarray | None = None, registered_score: np.ndarray | None = None,
+    migrant_unreachable: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Add the people of each unit of ``level`` up: counts, within each threshold, scores.
 
@@ -128,8 +129,9 @@ def people_sums(
         One row per unit (codes ``0 … n-1``): ``migrants``, ``registered`` (population of the
         points), ``within_<t>_migrant`` and ``within_<t>_registered`` for every threshold,
         and when scores are given ``e2sfca_migrant`` and ``e2sfca_registered`` (the
-        registered residents' weighted by population). Unreachable people (NaN time) are
-        within no threshold.
+        registered residents' weighted by population), and with ``migrant_unreachable`` (a
+        flag per migrant) ``unreachable_migrants``. Unreachable people (NaN time) are within
+        no threshold.
     """
     names, km, kr, _ = units.codes(level)
     mig: dict[str, np.ndarray] = {"migrants": np.ones(len(migrant_time))}
@@ -141,6 +143,8 @@ def people_sums(
     if migrant_score is not None and registered_score is not None:
         mig["e2sfca_migrant"] = migrant_score
         reg["e2sfca_registered"] = registered_score * registered_pop
+    if migrant_unreachable is not None:
+        mig["unreachable_migrants"] = np.asarray(migrant_unreachable, dtype=float)
     return pd.concat([group_sums(km, mig, len(names)), group_sums(kr, reg, len(names))],
                      axis=1)
 

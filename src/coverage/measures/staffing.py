@@ -41,9 +41,11 @@ __all__ = [
     "PER",
     "RATE_COLUMNS",
     "SUPPRESSED",
+    "catchment_of_counts",
     "catchment_staffing",
     "community_staffing",
     "staff_rate",
+    "staffing_of_counts",
     "staffing_standard",
 ]
 
@@ -138,8 +140,26 @@ def community_staffing(
         boolean column of the same name with ``_suppressed``), ``staffing_standard`` (staff per
         1,000 people), ``staff_needed`` and ``staff_shortfall`` (FTE, ≥ 0).
     """
+    counts = migrants["community_id"].value_counts()
+    return staffing_of_counts(communities, counts, sites, standard=standard,
+                              min_population=min_population)
+
+
+def staffing_of_counts(
+    communities: pd.DataFrame,
+    migrants: pd.Series,
+    sites: pd.DataFrame,
+    *,
+    standard: str | float = "district_registered_ratio",
+    min_population: int = DEFAULT_RATE_MIN_POPULATION,
+) -> pd.DataFrame:
+    """Return :func:`community_staffing` from the number of migrants of each community.
+
+    ``migrants`` is indexed by community id (a community not in it has none): what a city
+    computed by partitions of its migrants adds up (:mod:`coverage.engine.partitioned`).
+    """
     ids = communities["community_id"]
-    migrants_n = migrants["community_id"].value_counts().reindex(ids, fill_value=0)
+    migrants_n = migrants.reindex(ids, fill_value=0)
     site_staff = sites.groupby("community_id")["staff"].sum().reindex(ids, fill_value=0.0)
     fp = communities["fp_staff"].fillna(0).to_numpy(float) if "fp_staff" in communities \
         else np.zeros(len(communities))
@@ -226,6 +246,18 @@ def catchment_staffing(
             float)
     else:
         reg = np.zeros(len(idx))
+    return catchment_of_counts(sites, mig, reg, min_population=min_population)
+
+
+def catchment_of_counts(sites: pd.DataFrame, migrants: np.ndarray, registered: np.ndarray, *,
+                        min_population: int = DEFAULT_RATE_MIN_POPULATION) -> pd.DataFrame:
+    """Return :func:`catchment_staffing` from the people assigned to each site.
+
+    ``migrants`` and ``registered``: the migrants and the registered population whose nearest
+    service point each site is, in the order of ``sites``.
+    """
+    idx = sites.index
+    mig, reg = np.asarray(migrants, dtype=float), np.asarray(registered, dtype=float)
     staff = sites["staff"].to_numpy(float)
     out = pd.DataFrame({"staff": staff, "migrants": mig, "registered": reg, "total": mig + reg},
                        index=idx)
