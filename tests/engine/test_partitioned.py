@@ -1,0 +1,96 @@
+"""The access steps by partitions of the migrants give the one-process run's figures.
+
+The small demo city's migrants are cut into three parts (by rows, so that every part holds
+people of many communities and a community's people sit in several parts) and the
+registered-resident points make a fourth; routed, reduced and scored part by part, then
+added up, every access figure must equal the one-process run's (1e-12 relative).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coverage.engine._run_steps import summaries_of_sums
+from coverage.engine.partitioned import (
+    add_sums,
+    part_sums,
+    reach,
+    score,
+    site_ratios,
+    site_routes,
+)
+from coverage.engine.summary import Units
+from coverage.measures.equalization import allocate_registered
+
+RTOL = 1e-12
+
+
+@pytest.fixture(scope="module")
+def by_parts(small_run):
+    study, net = small_run.study, small_run.baseline.network
+    thresholds = study.project.parameters.thresholds_min
+    registered = study.layers.get("registered_points")
+    if registered is None:
+        registered = allocate_registered(study.communities)
+    routes = site_routes(net, study.sites)
+    migrants = study.migrants
+    cuts = np.array_split(np.arange(len(migrants)), 3)
+    parts = [reach(net, routes, migrants.iloc[rows], thresholds) for rows in cuts]
+    points = reach(net, routes, registered, thresholds,
+                   population=registered["population"].to_numpy(float))
+    demand, ratio = site_ratios([p.demand for p in [*parts, points]],
+                                routes.sites["staff"].to_numpy(float))
+    units = Units.of(study.communities, [], [])
+    sums, access = [], []
+    for rows, part in zip(cuts, parts, strict=True):
+        rows_access = pd.DataFrame({
+            "community_id": migrants["community_id"].to_numpy()[rows],
+            "site_id": part.nearest["destination"].to_numpy(),
+            "time_min": part.nearest["time_min"].to_numpy(),
+            "unreachable_reason": part.nearest["reason"].to_numpy(),
+            "e2sfca": score(part, ratio),
+            **{f"time_min_{k}": v for k, v in part.kind_times.items()}})
+        access.append(rows_access)
+        sums.append(part_sums(units, thresholds, migrants=rows_access))
+    sums.append(part_sums(units, thresholds, registered=pd.DataFrame({
+        "community_id": registered["community_id"].to_numpy(),
+        "population": registered["population"].to_numpy(float),
+        "time_min": points.nearest["time_min"].to_numpy(),
+        "e2sfca": score(points, ratio)})))
+    communities, districts = summaries_of_sums(study, add_sums(sums))
+    return {"access": pd.concat(access, ignore_index=True), "communities": communities,
+            "districts": districts, "demand": demand, "parts": [*parts, points]}
+
+
+def test_every_migrant_has_the_one_process_nearest_site_times_and_score(small_run, by_parts):
+    mine, theirs = by_parts["access"], small_run.migrant_access
+    for column in ("site_id", "unreachable_reason"):
+        assert mine[column].equals(theirs[column]) or (
+            mine[column].fillna("∅").to_numpy() == theirs[column].fillna("∅").to_numpy()).all()
+    kinds = [c for c in theirs.columns if c.startswith("time_min")]
+    assert len(kinds) >= 3
+    for column in kinds:
+        np.testing.assert_array_equal(mine[column].to_numpy(), theirs[column].to_numpy())
+    np.testing.assert_allclose(mine["e2sfca"], theirs["e2sfca"], rtol=RTOL, atol=1e-12)
+    assert (mine["e2sfca"] > 0).mean() > 0.5  # a real score, not zeros on both sides
+
+
+def test_the_summaries_equal_the_one_process_run(small_run, by_parts):
+    for mine, theirs in ((by_parts["communities"], small_run.community_summary),
+                         (by_parts["districts"], small_run.district_summary)):
+        assert list(mine.columns) == list(theirs.columns)
+        pd.testing.assert_frame_equal(pd.DataFrame(mine.drop(columns="geometry", errors="ignore")),
+                                      pd.DataFrame(theirs.drop(columns="geometry",
+                                                               errors="ignore")),
+                                      check_exact=False, rtol=RTOL, atol=1e-12)
+
+
+def test_site_demand_and_catchments_add_up(small_run, by_parts):
+    catch = small_run.site_catchments
+    np.testing.assert_allclose(by_parts["demand"], catch["weighted_demand_e2sfca"], rtol=RTOL)
+    migrants = np.sum([p.nearest_people for p in by_parts["parts"][:-1]], axis=0)
+    np.testing.assert_array_equal(migrants, catch["migrants"].to_numpy(float))
+    np.testing.assert_allclose(by_parts["parts"][-1].nearest_people,
+                               catch["registered"].to_numpy(float), rtol=RTOL)
