@@ -23,6 +23,13 @@ from coverage.engine.partitioned import (
 )
 from coverage.engine.summary import Units
 from coverage.measures.equalization import allocate_registered
+from coverage.measures.indicators import (
+    add_counts,
+    indicator_counts,
+    indicators_of_counts,
+    latest_arrival_year,
+    quarters_of_counts,
+)
 
 RTOL = 1e-12
 
@@ -94,3 +101,21 @@ def test_site_demand_and_catchments_add_up(small_run, by_parts):
     np.testing.assert_array_equal(migrants, catch["migrants"].to_numpy(float))
     np.testing.assert_allclose(by_parts["parts"][-1].nearest_people,
                                catch["registered"].to_numpy(float), rtol=RTOL)
+
+
+def test_indicators_from_the_parts_counts_equal_the_one_process_run(small_run):
+    study = small_run.study
+    migrants, targets = study.migrants, study.project.parameters.targets
+    cuts = np.array_split(np.arange(len(migrants)), 3)
+    years = [latest_arrival_year(migrants.iloc[rows]) for rows in cuts]
+    year = max(y for y in years if y is not None)
+    counts = add_counts([indicator_counts(migrants.iloc[rows], targets=targets, year=year)
+                         for rows in cuts])
+    table = indicators_of_counts(counts, study.communities, sites=study.sites, targets=targets)
+    pd.testing.assert_frame_equal(table, small_run.indicators, check_exact=True)
+    quarters = add_counts([indicator_counts(migrants.iloc[rows], targets=targets, year=year,
+                                            by_quarter=True) for rows in cuts])
+    pd.testing.assert_frame_equal(quarters_of_counts(quarters, study.communities,
+                                                     targets=targets),
+                                  small_run.indicator_quarters, check_exact=True)
+    assert small_run.indicator_quarters["quarter"].nunique() > 1

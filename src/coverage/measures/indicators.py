@@ -72,9 +72,19 @@ def reference_year(migrants: pd.DataFrame, year: int | None = None) -> int:
     """Return ``year`` or the year of the latest arrival date (or this year when none)."""
     if year is not None:
         return int(year)
+    latest = latest_arrival_year(migrants)
+    return pd.Timestamp.today().year if latest is None else latest
+
+
+def latest_arrival_year(migrants: pd.DataFrame) -> int | None:
+    """Return the year of the latest arrival date, ``None`` without any.
+
+    The reference year of a city whose migrants come in parts is the latest of its parts'
+    (:func:`reference_year` of the whole).
+    """
     if "arrived_on" in migrants and migrants["arrived_on"].notna().any():
         return int(pd.Timestamp(migrants["arrived_on"].max()).year)
-    return pd.Timestamp.today().year
+    return None
 
 
 def _groups(migrants: pd.DataFrame, year: int) -> dict[str, np.ndarray]:
@@ -150,6 +160,62 @@ def _needed(population: np.ndarray, achieved: np.ndarray, target: float) -> np.n
     return np.maximum(goal - achieved, 0).astype(np.int64)
 
 
+def indicator_counts(
+    migrants: pd.DataFrame,
+    *,
+    targets: dict[str, float] | None = None,
+    year: int | None = None,
+    by_quarter: bool = False,
+) -> pd.DataFrame:
+    """Count, per community, the people of each indicator's group, unknown and served.
+
+    What :func:`indicator_table` adds up: counts, so that the counts of parts of the migrants
+    add up to the whole's (:func:`add_counts`).
+
+    Parameters
+    ----------
+    migrants
+        The migrants (``community_id`` and service-record columns).
+    targets, year
+        As for :func:`indicator_table` (give ``year`` when ``migrants`` is a part of the
+        city's: the reference year is the whole city's).
+    by_quarter
+        Count by quarter of ``recorded_on`` too (people without a date left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``community`` (the community id as text; missing for people in none), and
+        ``quarter`` first with ``by_quarter``; columns ``migrants`` and, for each indicator
+        key, ``<key>:group_size``, ``<key>:unknown`` and ``<key>:achieved``.
+    """
+    targets = {**DEFAULT_TARGETS, **(targets or {})}
+    keys = {"community": migrants["community_id"].astype("string").to_numpy()}
+    rows = np.ones(len(migrants), bool)
+    if by_quarter:
+        rows = migrants["recorded_on"].notna().to_numpy() if "recorded_on" in migrants \
+            else np.zeros(len(migrants), bool)
+        period = pd.PeriodIndex(pd.DatetimeIndex(migrants["recorded_on"][rows]), freq="Q")
+        keys = {"quarter": np.asarray(period.astype(str)),
+                "community": keys["community"][rows]}
+    flags = person_flags(migrants, targets=targets, year=year)
+    columns: dict[str, np.ndarray] = {"migrants": np.ones(int(rows.sum()), np.int64)}
+    for ind in INDICATORS:
+        member, known, done = (flag[rows] for flag in flags[ind.key])
+        columns[f"{ind.key}:group_size"] = member.astype(np.int64)
+        columns[f"{ind.key}:unknown"] = (member & ~known).astype(np.int64)
+        columns[f"{ind.key}:achieved"] = (member & known & done).astype(np.int64)
+    table = pd.DataFrame({**keys, **columns})
+    return table.groupby(list(keys), sort=True, dropna=False).sum()
+
+
+def add_counts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add the counts of parts of the migrants (:func:`indicator_counts`) up."""
+    table = pd.concat(parts)
+    return table.groupby(level=list(range(table.index.nlevels)), sort=True,
+                         dropna=False).sum()
+
+
 def indicator_table(
     migrants: pd.DataFrame,
     communities: pd.DataFrame,
@@ -184,23 +250,40 @@ def indicator_table(
         service; ``value`` = achieved / population (NaN when population is 0); ``met`` whether
         value ≥ target (missing when the value is); ``people_needed`` how many more must receive it.
     """
+    counts = indicator_counts(migrants, targets=targets, year=reference_year(migrants, year))
+    return indicators_of_counts(counts, communities, sites=sites, targets=targets)
+
+
+def indicators_of_counts(
+    counts: pd.DataFrame,
+    communities: pd.DataFrame,
+    *,
+    sites: pd.DataFrame | None = None,
+    targets: dict[str, float] | None = None,
+    management: bool = True,
+) -> pd.DataFrame:
+    """Return :func:`indicator_table` from the counts per community (:func:`indicator_counts`).
+
+    ``management``: with community management (communities with migrants, from the counts).
+    """
     targets = {**DEFAULT_TARGETS, **(targets or {})}
     district_of = communities.set_index("community_id")["district"]
+    community = counts.index.get_level_values("community")
     keys = pd.DataFrame({
-        "community": migrants["community_id"].astype("string").to_numpy(),
-        "district": migrants["community_id"].map(district_of).astype("string").to_numpy(),
+        "community": community.to_numpy(),
+        "district": pd.Series(community.to_numpy(), dtype=object).map(
+            district_of.set_axis(district_of.index.astype(str))).astype("string").to_numpy(),
     })
-    flags = person_flags(migrants, targets=targets, year=year)
     frames = []
     for ind in INDICATORS:
-        member, known, done = flags[ind.key]
         target = 1.0 if ind.key == "rh_checks" else float(targets[ind.key])
-        table = keys.assign(group_size=member.astype(np.int64),
-                            unknown=(member & ~known).astype(np.int64),
-                            achieved=(member & known & done).astype(np.int64))
+        table = keys.assign(**{c: counts[f"{ind.key}:{c}"].to_numpy(np.int64)
+                               for c in ("group_size", "unknown", "achieved")})
         frames.append(_levels(table, ind.key, target))
-    frames.append(_community_management(migrants, communities, sites,
-                                        float(targets["community_management"])))
+    if management:
+        with_migrants = set(community[counts["migrants"].to_numpy() > 0].dropna())
+        frames.append(_community_management(with_migrants, communities, sites,
+                                            float(targets["community_management"])))
     out = pd.concat(frames, ignore_index=True)
     return out[COLUMNS]
 
@@ -234,13 +317,12 @@ def _levels(table: pd.DataFrame, key: str, target: float) -> pd.DataFrame:
 
 
 def _community_management(
-    migrants: pd.DataFrame,
+    with_migrants: set[str],
     communities: pd.DataFrame,
     sites: pd.DataFrame | None,
     target: float,
 ) -> pd.DataFrame:
-    with_migrants = set(migrants["community_id"].dropna())
-    comm = communities[communities["community_id"].isin(with_migrants)]
+    comm = communities[communities["community_id"].astype(str).isin(with_migrants)]
     staffed = comm["fp_staff"].fillna(0).to_numpy() > 0 if "fp_staff" in comm else np.zeros(
         len(comm), bool)
     if sites is not None and "community_id" in sites:
@@ -288,16 +370,18 @@ def indicator_quarters(
     """
     if "recorded_on" not in migrants or not migrants["recorded_on"].notna().any():
         return None
-    year = reference_year(migrants, year)  # ages at the same year in every quarter
-    dated = migrants[migrants["recorded_on"].notna()]
-    period = pd.PeriodIndex(pd.DatetimeIndex(dated["recorded_on"]), freq="Q")
-    labels = np.asarray(period.astype(str))
+    counts = indicator_counts(migrants, targets=targets, year=reference_year(migrants, year),
+                              by_quarter=True)  # ages at the same year in every quarter
+    return quarters_of_counts(counts, communities, targets=targets)
+
+
+def quarters_of_counts(counts: pd.DataFrame, communities: pd.DataFrame, *,
+                       targets: dict[str, float] | None = None) -> pd.DataFrame:
+    """Return :func:`indicator_quarters` from the counts by quarter and community."""
     parts = []
-    for quarter in np.unique(labels):  # a dozen quarters at most, not one per person
-        table = indicator_table(dated[labels == quarter], communities, targets=targets,
-                                year=year)
-        table = table[(table["level"] != "community")
-                      & (table["indicator"] != COMMUNITY_MANAGEMENT.key)]
-        parts.append(table.assign(quarter=quarter))
+    for quarter, table in counts.groupby(level="quarter", sort=True):  # a dozen at most
+        table = indicators_of_counts(table.droplevel("quarter"), communities, targets=targets,
+                                     management=False)
+        parts.append(table[table["level"] != "community"].assign(quarter=quarter))
     out = pd.concat(parts, ignore_index=True)
     return out[["quarter", *COLUMNS]]
