@@ -119,3 +119,19 @@ def test_indicators_from_the_parts_counts_equal_the_one_process_run(small_run):
                                                      targets=targets),
                                   small_run.indicator_quarters, check_exact=True)
     assert small_run.indicator_quarters["quarter"].nunique() > 1
+
+
+def test_hot_spots_from_the_parts_cells_equal_the_one_process_run(small_run):
+    from coverage.patterns import poor_access
+    from coverage.patterns.hotspots import add_cells, hot_spots_of_cells, unmet_demand_cells
+
+    study = small_run.study
+    poor = poor_access(small_run.migrant_access).to_numpy()
+    cuts = np.array_split(np.arange(len(study.migrants)), 3)
+    cells = add_cells([unmet_demand_cells(study.migrants.iloc[rows], poor[rows])
+                       for rows in cuts])
+    pd.testing.assert_frame_equal(cells, unmet_demand_cells(study.migrants, poor),
+                                  check_exact=True)
+    mine = hot_spots_of_cells(cells, crs=study.migrants.crs, min_cell=study.project.min_cell)
+    pd.testing.assert_frame_equal(mine, small_run.hotspots, check_exact=True)
+    assert (mine["hotspot"] != mine["hotspot"].iloc[0]).any()

@@ -39,6 +39,7 @@ from scipy import stats
 from coverage.patterns.grid import (
     DEFAULT_EDGE_M,
     hex_frame,
+    hex_keys,
     hex_weights,
     point_cells,
 )
@@ -48,10 +49,12 @@ __all__ = [
     "CONFIDENCE_LEVELS",
     "DEFAULT_PERMUTATIONS",
     "DEFAULT_RINGS",
+    "add_cells",
     "classify",
     "fdr_threshold",
     "gi_star",
     "hot_spots",
+    "hot_spots_of_cells",
     "suppress_counts",
     "unmet_demand_cells",
 ]
@@ -441,6 +444,41 @@ def hot_spots(
         ``attrs`` records the method and parameters.
     """
     cells = unmet_demand_cells(migrants, poor, edge_m=edge_m)
+    return hot_spots_of_cells(cells, crs=migrants.crs, edge_m=edge_m, rings=rings,
+                              permutations=permutations, seed=seed, fdr=fdr, min_cell=min_cell)
+
+
+def add_cells(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add up the hexagon counts of parts of the migrants (:func:`unmet_demand_cells`).
+
+    Sorted by cell as :func:`unmet_demand_cells` sorts them (by
+    :func:`coverage.patterns.grid.hex_keys`).
+    """
+    table = pd.concat(parts, ignore_index=True)
+    keys = hex_keys(table["hex_q"].to_numpy(), table["hex_r"].to_numpy())
+    summed = table.groupby(keys, sort=True).agg(hex_q=("hex_q", "first"),
+                                                hex_r=("hex_r", "first"),
+                                                migrants=("migrants", "sum"),
+                                                unmet=("unmet", "sum"))
+    return summed.reset_index(drop=True)
+
+
+def hot_spots_of_cells(
+    cells: pd.DataFrame,
+    *,
+    crs: object,
+    edge_m: float = DEFAULT_EDGE_M,
+    rings: int = DEFAULT_RINGS,
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int | None = 0,
+    fdr: bool = True,
+    min_cell: int = 10,
+) -> gpd.GeoDataFrame:
+    """Return :func:`hot_spots` from the hexagon counts (:func:`unmet_demand_cells`).
+
+    ``crs``: the study CRS the hexagons are drawn in; the other parameters as for
+    :func:`hot_spots`.
+    """
     if len(cells) < 2:
         msg = (f"hot spots need migrants in at least 2 hexagons of {edge_m:g} m; they live in "
                f"{len(cells)}")
@@ -451,7 +489,7 @@ def hot_spots(
     p = stat["p_sim"] if permutations else stat["p_normal"]
     classes = classify(p.to_numpy(), stat["direction"].to_numpy(), fdr=fdr)
     out = _hotspot_layer(cells, w, stat["z_score"], p, classes, edge_m=edge_m,
-                         min_cell=min_cell, crs=migrants.crs)
+                         min_cell=min_cell, crs=crs)
     out.attrs.update({
         "method": "Getis-Ord Gi* (binary weights incl. self), conditional permutations, "
                   + ("Benjamini-Hochberg FDR" if fdr else "no multiple-testing correction"),
