@@ -135,3 +135,17 @@ def test_hot_spots_from_the_parts_cells_equal_the_one_process_run(small_run):
     mine = hot_spots_of_cells(cells, crs=study.migrants.crs, min_cell=study.project.min_cell)
     pd.testing.assert_frame_equal(mine, small_run.hotspots, check_exact=True)
     assert (mine["hotspot"] != mine["hotspot"].iloc[0]).any()
+
+
+def test_origin_flows_from_the_parts_counts_equal_the_one_process_run(small_run):
+    from coverage.patterns.origins import add_origin_counts, origin_counts, origin_flows_of_counts
+
+    study = small_run.study
+    cuts = np.array_split(np.arange(len(study.migrants)), 3)
+    counts = add_origin_counts([origin_counts(study.migrants.iloc[rows], study.communities)
+                                for rows in cuts])
+    mine = origin_flows_of_counts(counts, study.communities, min_cell=study.project.min_cell)
+    pd.testing.assert_frame_equal(mine, small_run.origin_flows, check_exact=True)
+    assert mine.attrs["origin_status_counts"] == small_run.origin_flows.attrs[
+        "origin_status_counts"]
+    assert len(mine) > 50

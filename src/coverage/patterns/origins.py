@@ -44,9 +44,12 @@ __all__ = [
     "DEST_LEVELS",
     "ORIGIN_LEVELS",
     "STATUSES",
+    "add_origin_counts",
     "classify_origins",
     "cooperation_partners",
+    "origin_counts",
     "origin_flows",
+    "origin_flows_of_counts",
     "origin_status_counts",
     "top_corridors",
 ]
@@ -235,9 +238,47 @@ def origin_flows(
         ``unknown``/``malformed`` rows and unassigned destinations).
     """
     _check_origin_inputs(migrants, communities, origin_levels, dest_levels)
+    return origin_flows_of_counts(origin_counts(migrants, communities), communities,
+                                  origin_levels=origin_levels, dest_levels=dest_levels,
+                                  min_cell=min_cell, crs=crs)
+
+
+def origin_counts(migrants: pd.DataFrame, communities: pd.DataFrame) -> pd.DataFrame:
+    """Count the migrants by community and origin: what :func:`origin_flows` adds up.
+
+    One row per (district, community, origin status, province, prefecture) holding migrants,
+    with ``migrants``; the counts of parts of the migrants add up to the whole city's
+    (:func:`add_origin_counts`).
+    """
     origins = classify_origins(migrants["hukou_code"])
     comm = communities.assign(community_id=communities["community_id"].astype("string"))
     frame = _origin_frame(origins, migrants["community_id"], comm)
+    return (frame.groupby(_FINE, dropna=False, observed=True).size().rename("migrants")
+            .reset_index())
+
+
+def add_origin_counts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Add the counts of parts of the migrants (:func:`origin_counts`) up."""
+    table = pd.concat(parts, ignore_index=True)
+    return table.groupby(_FINE, dropna=False, observed=True, sort=True)["migrants"].sum(
+        ).reset_index()
+
+
+def origin_flows_of_counts(
+    counts: pd.DataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    origin_levels: tuple[str, ...] = ORIGIN_LEVELS,
+    dest_levels: tuple[str, ...] = DEST_LEVELS,
+    min_cell: int = 10,
+    crs: Any = None,
+) -> gpd.GeoDataFrame:
+    """Return :func:`origin_flows` from the counts by community and origin.
+
+    ``counts``: :func:`origin_counts` (or :func:`add_origin_counts` of parts').
+    """
+    comm = communities.assign(community_id=communities["community_id"].astype("string"))
+    frame = counts.astype({c: "category" for c in _FINE})
     parts = [
         _count_flows(frame, comm, o_level, d_level)
         for o_level, d_level in itertools.product(origin_levels, dest_levels)
@@ -249,10 +290,14 @@ def origin_flows(
     out = gpd.GeoDataFrame(flows[_FLOW_COLUMNS], geometry=lines, crs=comm.crs)
     if crs is not None:
         out = out.to_crs(crs)
-    status = origins["origin_status"].value_counts()
+    status = counts.groupby(counts["origin_status"].astype("string"))["migrants"].sum()
     out.attrs["origin_status_counts"] = {k: int(status.get(k, 0)) for k in STATUSES}
     out.attrs["min_cell"] = min_cell
     return out
+
+
+#: The finest keys of the counts, which every pair of levels adds up.
+_FINE = ["district", "community_id", "origin_status", "province_code", "prefecture_code"]
 
 
 def _check_origin_inputs(
@@ -301,8 +346,7 @@ def _count_flows(
     dkeys = ["district"] + (["community_id"] if d_level == "community" else [])
     counts = (
         frame.groupby([*dkeys, "origin_status", *okeys], dropna=False, observed=True)
-        .size()
-        .rename("migrants")
+        ["migrants"].sum()
         .reset_index()
     )
     counts.insert(0, "origin_level", o_level)
