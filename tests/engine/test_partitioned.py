@@ -149,3 +149,19 @@ def test_origin_flows_from_the_parts_counts_equal_the_one_process_run(small_run)
     assert mine.attrs["origin_status_counts"] == small_run.origin_flows.attrs[
         "origin_status_counts"]
     assert len(mine) > 50
+
+
+def test_inflow_trends_from_the_parts_counts_equal_the_one_process_run(small_run):
+    from coverage.patterns.inflow_counts import add_inflow_counts, inflow_counts
+    from coverage.patterns.trends import inflow_trends_of_counts
+
+    study = small_run.study
+    params = study.project.parameters
+    cuts = np.array_split(np.arange(len(study.migrants)), 3)
+    counts = add_inflow_counts([inflow_counts(study.migrants.iloc[rows]) for rows in cuts])
+    mine = inflow_trends_of_counts(counts, study.communities, crs=study.migrants.crs,
+                                   sites=study.sites, standard=params.staffing_standard,
+                                   min_cell=study.project.min_cell)
+    pd.testing.assert_frame_equal(mine, small_run.inflow_trends, check_exact=True)
+    assert mine.attrs == small_run.inflow_trends.attrs
+    assert (mine["unit"] == "hexagon").sum() > 100 and mine["growth_rate"].notna().sum() > 20

@@ -31,15 +31,21 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from coverage.measures.staffing import PER, community_staffing
+from coverage.measures.staffing import PER, staffing_of_counts
 from coverage.patterns.emerging import emerging_hot_spots
 from coverage.patterns.grid import (
     DEFAULT_EDGE_M,
     hex_frame,
     hex_weights,
-    point_cells,
 )
 from coverage.patterns.hotspots import DEFAULT_RINGS, fdr_threshold, suppress_counts
+from coverage.patterns.inflow_counts import (
+    InflowCounts,
+    arrival_tables,
+    inflow_counts,
+    quarter_label,
+    quarter_ordinals,
+)
 from coverage.patterns.timeseries import mann_kendall, theil_sen
 
 __all__ = [
@@ -50,6 +56,7 @@ __all__ = [
     "arrivals_by_quarter",
     "community_weights",
     "inflow_trends",
+    "inflow_trends_of_counts",
     "project_migrants",
     "quarter_label",
 ]
@@ -63,19 +70,6 @@ DEFAULT_HORIZON = 4
 DEFAULT_MIN_GROWTH = 0.05
 #: Projection methods of :func:`project_migrants`.
 PROJECTION_METHODS = ("theil_sen", "theil_sen_log")
-
-
-def _quarter_ordinal(dates: pd.Series | np.ndarray) -> np.ndarray:
-    """Quarters since 1970Q1 (pandas' quarterly period ordinals; NaN for missing dates)."""
-    periods = pd.PeriodIndex(pd.to_datetime(pd.Series(dates)), freq="Q")
-    out = periods.asi8.astype(np.float64)
-    out[periods.isna()] = np.nan
-    return out
-
-
-def quarter_label(ordinal: int | np.integer) -> str:
-    """Return ``"2025Q3"`` for a quarter counted from 1970Q1 = 0."""
-    return str(pd.Period(ordinal=int(ordinal), freq="Q"))
 
 
 def _ordinal_of(label: str) -> int:
@@ -123,7 +117,7 @@ def arrivals_by_quarter(
     if int(quarters) != quarters or quarters < 3:
         msg = f"quarters must be a whole number >= 3 (trend tests need 3 points), got {quarters!r}"
         raise ValueError(msg)
-    qo = _quarter_ordinal(arrived_on)
+    qo = quarter_ordinals(arrived_on)
     units = pd.Series(np.asarray(units, dtype=object))
     if len(units) != len(qo):
         msg = f"units has {len(units)} values for {len(qo)} arrival dates"
@@ -307,15 +301,44 @@ def inflow_trends(
         ``docs/patterns.md``. ``attrs["quarters"]`` lists the quarter columns.
     """
     _check_migrants_per_staff(migrants_per_staff)
+    return inflow_trends_of_counts(
+        inflow_counts(migrants, edge_m=edge_m), communities, crs=migrants.crs, sites=sites,
+        standard=standard, migrants_per_staff=migrants_per_staff, quarters=quarters,
+        through=through, horizon=horizon, method=method, min_growth=min_growth, alpha=alpha,
+        rings=rings, hex_permutations=hex_permutations, seed=seed, min_cell=min_cell)
+
+
+def inflow_trends_of_counts(
+    counts: InflowCounts,
+    communities: gpd.GeoDataFrame,
+    *,
+    crs: Any,
+    sites: pd.DataFrame | None = None,
+    standard: str | float = "district_registered_ratio",
+    migrants_per_staff: float | None = None,
+    quarters: int = DEFAULT_QUARTERS, through: str | None = None,
+    horizon: int = DEFAULT_HORIZON, method: str = "theil_sen",
+    min_growth: float = DEFAULT_MIN_GROWTH, alpha: float = 0.05,
+    rings: int = DEFAULT_RINGS, hex_permutations: int = 0, seed: int | None = 0,
+    min_cell: int = 10,
+) -> gpd.GeoDataFrame:
+    """Return :func:`inflow_trends` from the counts of migrants and arrivals.
+
+    ``counts``: :func:`coverage.patterns.inflow_counts.inflow_counts` (or the sum of parts'),
+    whose hexagon side is used; ``crs``: the study CRS of the hexagons. The other parameters
+    as for :func:`inflow_trends`.
+    """
+    _check_migrants_per_staff(migrants_per_staff)
+    edge_m = counts.edge_m
     comm = communities.reset_index(drop=True)
     ctab, htab, cells, labels = _unit_tables(
-        migrants, comm, quarters=quarters, through=through, edge_m=edge_m, rings=rings,
+        counts, comm, quarters=quarters, through=through, rings=rings,
         min_growth=min_growth, alpha=alpha, permutations=hex_permutations, seed=seed,
         horizon=horizon, method=method)
-    _add_staffing(ctab, comm, migrants, sites, standard=standard,
+    _add_staffing(ctab, comm, sites, standard=standard,
                   migrants_per_staff=migrants_per_staff)
     out = _publish_layer(ctab, htab, comm, cells, labels, edge_m=edge_m, min_cell=min_cell,
-                         crs=migrants.crs)
+                         crs=crs)
     out.attrs.update({
         "quarters": labels, "horizon": int(horizon), "projection_method": method,
         "min_growth": float(min_growth), "alpha": float(alpha), "edge_m": float(edge_m),
@@ -340,12 +363,11 @@ def _standard_text(standard: str | float, migrants_per_staff: float | None) -> s
 
 
 def _unit_tables(
-    migrants: gpd.GeoDataFrame,
+    counts: InflowCounts,
     comm: gpd.GeoDataFrame,
     *,
     quarters: int,
     through: str | None,
-    edge_m: float,
     rings: int,
     min_growth: float,
     alpha: float,
@@ -357,25 +379,28 @@ def _unit_tables(
     """Count, fit and project the arrivals of every community and every hexagon.
 
     Returns the communities' table, the hexagons' table, the hexagons' axial coordinates and
-    the labels of the quarters.
+    the labels of the quarters (the window of :func:`arrivals_by_quarter`).
     """
-    ids = comm["community_id"].astype(str).to_numpy()
-    mig_comm = migrants["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
-    arr_c = arrivals_by_quarter(migrants["arrived_on"], mig_comm, quarters=quarters,
-                                through=through).reindex(ids, fill_value=0)
-    labels = list(arr_c.columns)
-    stock_c = pd.Series(mig_comm).value_counts().reindex(ids, fill_value=0).to_numpy()
-
-    cell, hq, hr, stock_h = point_cells(migrants, edge_m=edge_m)
-    arr_h = arrivals_by_quarter(migrants["arrived_on"], np.where(cell >= 0, cell, None),
-                                quarters=quarters, through=through)
-    arr_h = arr_h.reindex(np.arange(len(hq)), fill_value=0)
-
+    if int(quarters) != quarters or quarters < 3:
+        msg = f"quarters must be a whole number >= 3 (trend tests need 3 points), got {quarters!r}"
+        raise ValueError(msg)
+    if through is None:
+        dated = counts.communities["quarter"].to_numpy(float)
+        if not np.isfinite(dated).any():
+            msg = "no arrival dates: cannot count arrivals per quarter"
+            raise ValueError(msg)
+        last = int(np.nanmax(dated))
+    else:
+        last = _ordinal_of(through)
+    tables = arrival_tables(counts, comm["community_id"].to_numpy(),
+                            first=last - int(quarters) + 1, last=last)
+    labels = list(tables.communities.columns)
+    hq, hr = tables.hex_q, tables.hex_r
     w_c, w_h = community_weights(comm), hex_weights(hq, hr, rings=rings)
     trend = {"min_growth": min_growth, "alpha": alpha, "permutations": permutations,
              "seed": seed, "horizon": horizon, "method": method}
-    ctab = _unit_trends(arr_c, stock_c, w_c, labels, **trend)
-    htab = _unit_trends(arr_h, stock_h, w_h, labels, **trend)
+    ctab = _unit_trends(tables.communities, tables.community_migrants, w_c, labels, **trend)
+    htab = _unit_trends(tables.hexagons, tables.hexagon_migrants, w_h, labels, **trend)
     return ctab, htab, (hq, hr), labels
 
 
@@ -409,14 +434,17 @@ def _unit_trends(
 def _add_staffing(
     ctab: pd.DataFrame,
     comm: gpd.GeoDataFrame,
-    migrants: gpd.GeoDataFrame,
     sites: pd.DataFrame | None,
     *,
     standard: str | float,
     migrants_per_staff: float | None,
 ) -> None:
-    """Add, in place, the communities' staff, people per staff member and early warnings."""
-    staffing = community_staffing(comm, migrants, sites if sites is not None else
+    """Add, in place, the communities' staff, people per staff member and early warnings.
+
+    ``ctab``: the communities' table (their ``migrants``, in the order of ``comm``).
+    """
+    counts = pd.Series(ctab["migrants"].to_numpy(np.int64), index=comm["community_id"])
+    staffing = staffing_of_counts(comm, counts, sites if sites is not None else
                                   pd.DataFrame({"community_id": pd.Series(dtype=object),
                                                 "staff": pd.Series(dtype=float)}),
                                   standard=standard)
