@@ -165,3 +165,27 @@ def test_inflow_trends_from_the_parts_counts_equal_the_one_process_run(small_run
     pd.testing.assert_frame_equal(mine, small_run.inflow_trends, check_exact=True)
     assert mine.attrs == small_run.inflow_trends.attrs
     assert (mine["unit"] == "hexagon").sum() > 100 and mine["growth_rate"].notna().sum() > 20
+
+
+def test_commuting_and_workplaces_from_the_parts_cells_equal_the_one_process_run(small_run):
+    from coverage.patterns.commutes import (
+        add_grid_counts,
+        commute_cells,
+        commute_flows_of_cells,
+        workplace_cells,
+        workplace_clusters_of_cells,
+    )
+
+    study = small_run.study
+    min_cell, crs = study.project.min_cell, study.migrants.crs
+    cuts = np.array_split(np.arange(len(study.migrants)), 3)
+    parts = [study.migrants.iloc[rows] for rows in cuts]
+    flows = commute_flows_of_cells(add_grid_counts([commute_cells(p) for p in parts]), crs=crs,
+                                   communities=study.communities, min_cell=min_cell)
+    pd.testing.assert_frame_equal(flows, small_run.commute_flows, check_exact=True)
+    assert flows.attrs == small_run.commute_flows.attrs and len(flows) > 5
+    places = workplace_clusters_of_cells(add_grid_counts([workplace_cells(p) for p in parts]),
+                                         crs=crs, sites=study.sites,
+                                         communities=study.communities, min_cell=min_cell)
+    pd.testing.assert_frame_equal(places, small_run.workplace_clusters, check_exact=True)
+    assert places.attrs == small_run.workplace_clusters.attrs and len(places) > 2

@@ -24,6 +24,7 @@ job). Column documentation: ``docs/flows.md``.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -33,7 +34,9 @@ import shapely
 
 from coverage.patterns.origins import _check_columns
 
-__all__ = ["commute_flows", "workplace_clusters"]
+__all__ = ["GridCounts", "add_grid_counts", "commute_cells", "commute_flows",
+           "commute_flows_of_cells", "workplace_cells", "workplace_clusters",
+           "workplace_clusters_of_cells"]
 
 
 def _grid_modes(cells: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -126,23 +129,86 @@ def _home_work(migrants: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, int]
     return np.column_stack([hx, hy])[ok], np.column_stack([wx, wy])[ok], int((~ok).sum())
 
 
-def _grid_groups(xy: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group points (rows of ``xy``, any even number of coordinates) by grid hill climbing.
+@dataclass(frozen=True)
+class GridCounts:
+    """People per occupied grid cell, which the corridors and workplace clusters group.
 
-    Returns each group's size, its count-weighted mean of cell centres (one column per
-    coordinate) and its number of cells (see :func:`_cells_of` and :func:`_grid_modes`).
+    What :func:`commute_flows` and :func:`workplace_clusters` group, and what parts of a
+    city's migrants add up (:func:`add_grid_counts`).
+
+    Attributes
+    ----------
+    cells
+        ``(m, d)`` distinct occupied cells (integer indices, sorted as :func:`numpy.unique`
+        sorts rows): home × work cells (d = 4) or workplace cells (d = 2).
+    counts
+        People in each cell.
+    cell_m
+        Cell size, metres.
+    people
+        Migrants counted (for the commuting table: all the part's migrants).
+    missing
+        Those left out for want of a residence or workplace.
     """
+
+    cells: np.ndarray
+    counts: np.ndarray
+    cell_m: float
+    people: int
+    missing: int
+
+
+def commute_cells(migrants: gpd.GeoDataFrame, *, cell_m: float = 500.0) -> GridCounts:
+    """Count the migrants per home cell × work cell (:func:`commute_flows`' grid)."""
+    _check_cell(cell_m)
+    home, work, no_work = _home_work(migrants)
+    cells, counts, _ = _cells_of(np.column_stack([home, work]), cell_m)
+    return GridCounts(cells, counts.astype(np.int64), float(cell_m), len(migrants), no_work)
+
+
+def workplace_cells(migrants: gpd.GeoDataFrame, *, cell_m: float = 250.0) -> GridCounts:
+    """Count the migrants per workplace cell (:func:`workplace_clusters`' grid)."""
+    _check_cell(cell_m)
+    _check_columns(migrants, ("work_x", "work_y"), "migrants")
+    wx = migrants["work_x"].to_numpy(dtype=float)
+    wy = migrants["work_y"].to_numpy(dtype=float)
+    ok = np.isfinite(wx) & np.isfinite(wy)
+    cells, counts, _ = _cells_of(np.column_stack([wx[ok], wy[ok]]), cell_m)
+    return GridCounts(cells, counts.astype(np.int64), float(cell_m), len(migrants),
+                      int((~ok).sum()))
+
+
+def add_grid_counts(parts: list[GridCounts]) -> GridCounts:
+    """Add the cell counts of parts of the migrants up (cells sorted as one part's are)."""
+    d = parts[0].cells.shape[1] if parts[0].cells.ndim == 2 else 0
+    stacked = np.concatenate([p.cells.reshape(-1, d) for p in parts])
+    cells, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=np.concatenate([p.counts for p in parts]),
+                         minlength=len(cells)).astype(np.int64)
+    return GridCounts(cells, counts, parts[0].cell_m, sum(p.people for p in parts),
+                      sum(p.missing for p in parts))
+
+
+def _check_cell(cell_m: float) -> None:
     if not cell_m > 0:
         msg = f"cell_m must be a positive number of metres, got {cell_m!r}"
         raise ValueError(msg)
-    cells, counts, _ = _cells_of(xy, cell_m)
+
+
+def _grid_groups(cells: np.ndarray, counts: np.ndarray, cell_m: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group occupied cells (``(m, d)``, with their people) by grid hill climbing.
+
+    Returns each group's size, its count-weighted mean of cell centres (one column per
+    coordinate) and its number of cells (see :func:`_grid_modes`).
+    """
     label = _grid_modes(cells, counts)
     peaks, group = np.unique(label, return_inverse=True)
     centre = (cells + 0.5) * cell_m
     size = np.bincount(group, weights=counts, minlength=len(peaks)).astype(np.int64)
     means = np.column_stack([
         np.bincount(group, weights=counts * centre[:, k], minlength=len(peaks))
-        for k in range(xy.shape[1])
+        for k in range(cells.shape[1])
     ]) / np.maximum(size, 1)[:, None]
     return size, means, np.bincount(group, minlength=len(peaks))
 
@@ -193,9 +259,28 @@ def commute_flows(
         ``in_corridors``, ``local``, ``small`` (in groups below ``min_migrants``),
         ``beyond_top``.
     """
+    return commute_flows_of_cells(commute_cells(migrants, cell_m=cell_m), crs=migrants.crs,
+                                  min_migrants=min_migrants, min_length_m=min_length_m,
+                                  top=top, communities=communities, min_cell=min_cell)
+
+
+def commute_flows_of_cells(
+    grid: GridCounts,
+    *,
+    crs: Any,
+    min_migrants: int = 10,
+    min_length_m: float | None = None,
+    top: int | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    min_cell: int = 10,
+) -> gpd.GeoDataFrame:
+    """Return :func:`commute_flows` from the people per home × work cell (:func:`commute_cells`).
+
+    ``crs``: the study CRS of the lines; the other parameters as for :func:`commute_flows`.
+    """
+    cell_m = grid.cell_m
     min_length_m = cell_m if min_length_m is None else min_length_m
-    home, work, no_work = _home_work(migrants)
-    size, ends, ncells = _grid_groups(np.column_stack([home, work]), cell_m)
+    size, ends, ncells = _grid_groups(grid.cells.reshape(-1, 4), grid.counts, cell_m)
     length = np.hypot(ends[:, 2] - ends[:, 0], ends[:, 3] - ends[:, 1])
     big = size >= min_migrants
     far = length >= min_length_m
@@ -206,11 +291,11 @@ def commute_flows(
     beyond = int(size[keep[top:]].sum()) if top is not None else 0
     keep = keep[:top] if top is not None else keep
     out = _corridor_table(size[keep], ends[keep], ncells[keep], length[keep], communities,
-                          min_cell=min_cell, crs=migrants.crs)
+                          min_cell=min_cell, crs=crs)
     out.attrs["commute_counts"] = {
-        "migrants": len(migrants),
-        "no_workplace": no_work,
-        "commuters": len(home),
+        "migrants": grid.people,
+        "no_workplace": grid.missing,
+        "commuters": grid.people - grid.missing,
         "in_corridors": int(size[keep].sum()),
         "local": int(size[big & ~far].sum()),
         "small": int(size[~big].sum()),
@@ -297,11 +382,29 @@ def workplace_clusters(
         (count-weighted mean of cell centres) as a point; by decreasing ``migrants``.
         ``attrs["workers"]`` counts migrants with a known workplace.
     """
-    _check_columns(migrants, ("work_x", "work_y"), "migrants")
-    wx = migrants["work_x"].to_numpy(dtype=float)
-    wy = migrants["work_y"].to_numpy(dtype=float)
-    ok = np.isfinite(wx) & np.isfinite(wy)
-    size, centre, ncells = _grid_groups(np.column_stack([wx[ok], wy[ok]]), cell_m)
+    return workplace_clusters_of_cells(workplace_cells(migrants, cell_m=cell_m),
+                                       crs=migrants.crs, min_migrants=min_migrants, top=top,
+                                       sites=sites, communities=communities,
+                                       min_cell=min_cell)
+
+
+def workplace_clusters_of_cells(
+    grid: GridCounts,
+    *,
+    crs: Any,
+    min_migrants: int = 50,
+    top: int | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    min_cell: int = 10,
+) -> gpd.GeoDataFrame:
+    """Return :func:`workplace_clusters` from the workers per cell (:func:`workplace_cells`).
+
+    ``crs``: the study CRS of the centroids; the other parameters as for
+    :func:`workplace_clusters`.
+    """
+    cell_m = grid.cell_m
+    size, centre, ncells = _grid_groups(grid.cells.reshape(-1, 2), grid.counts, cell_m)
     cx, cy = centre[:, 0], centre[:, 1]
     keep = np.flatnonzero(size >= min_migrants)
     keep = keep[np.lexsort((cy[keep], cx[keep], -size[keep]))][:top]
@@ -317,11 +420,11 @@ def workplace_clusters(
             "community_id": at["community_id"],
         },
         geometry=points,
-        crs=migrants.crs,
+        crs=crs,
     )
     _add_nearest_sites(out, points, sites)
     out["suppressed"] = out["migrants"] < min_cell
-    out.attrs["workers"] = int(ok.sum())
+    out.attrs["workers"] = grid.people - grid.missing
     out.attrs["cell_m"] = cell_m
     out.attrs["min_cell"] = min_cell
     return out
