@@ -189,3 +189,55 @@ def test_commuting_and_workplaces_from_the_parts_cells_equal_the_one_process_run
                                          communities=study.communities, min_cell=min_cell)
     pd.testing.assert_frame_equal(places, small_run.workplace_clusters, check_exact=True)
     assert places.attrs == small_run.workplace_clusters.attrs and len(places) > 2
+
+
+@pytest.mark.parametrize("max_fit", [None, 400])
+def test_underserved_clusters_from_the_parts_equal_the_one_process_run(small_run, max_fit):
+    from coverage.patterns import poor_access, underserved_clusters
+    from coverage.patterns.cluster_parts import (
+        fit_labels,
+        nearest_labels,
+        poor_points,
+        sample_positions,
+        size_ranks,
+    )
+    from coverage.patterns.underserved import (
+        DEFAULT_MAX_FIT,
+        DEFAULT_MIN_CLUSTER_SIZE,
+        describe_clusters,
+    )
+
+    study, access, net = small_run.study, small_run.migrant_access, small_run.baseline.network
+    migrants, min_cell = study.migrants, study.project.min_cell
+    fit_at_most = max_fit or DEFAULT_MAX_FIT
+    expected = (small_run.underserved_clusters if max_fit is None else underserved_clusters(
+        migrants, access, network=net, min_cell=min_cell, max_fit=max_fit))
+    poor = poor_access(access).to_numpy()
+    cuts = np.array_split(np.arange(len(migrants)), 3)
+    found = [poor_points(migrants.iloc[rows], poor[rows]) for rows in cuts]
+    sizes = [len(points) for _, points in found]
+    offsets = np.r_[0, np.cumsum(sizes)]
+    fit = sample_positions(int(offsets[-1]), fit_at_most, seed=0)
+    if max_fit is not None:
+        assert fit is not None  # the sample is drawn: more poor points than max_fit
+    picked = [points if fit is None else points[fit[(fit >= lo) & (fit < hi)] - lo]
+              for (_, points), lo, hi in zip(found, offsets[:-1], offsets[1:], strict=True)]
+    sample = np.concatenate(picked)
+    fitted = fit_labels(sample, min_cluster_size=DEFAULT_MIN_CLUSTER_SIZE, min_samples=None)
+    raw = [fitted[lo:hi] if fit is None else nearest_labels(points, sample, fitted)
+           for (_, points), lo, hi in zip(found, offsets[:-1], offsets[1:], strict=True)]
+    counts = np.sum([np.bincount(r[r >= 0], minlength=fitted.max() + 1) for r in raw], axis=0)
+    rank = size_ranks(counts)
+    members, labels = [], []
+    for rows, (poor_rows, _), r in zip(cuts, found, raw, strict=True):
+        label = np.where(r >= 0, rank[np.maximum(r, 0)], -1)
+        keep = label >= 0
+        members.append(rows[poor_rows[keep]])
+        labels.append(label[keep])
+    member_rows = np.concatenate(members)
+    totals = migrants["community_id"].astype("string").value_counts()
+    mine = describe_clusters(migrants.iloc[member_rows], access.iloc[member_rows],
+                             np.concatenate(labels), network=net, min_cell=min_cell,
+                             community_totals=totals)
+    assert len(mine) >= 2
+    pd.testing.assert_frame_equal(mine, expected, check_exact=False, rtol=1e-12)

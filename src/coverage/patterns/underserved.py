@@ -25,7 +25,6 @@ count as unclustered).
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -34,9 +33,15 @@ import pandas as pd
 import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
-from sklearn.cluster import HDBSCAN
 
 from coverage.network._search import Ends
+from coverage.patterns.cluster_parts import (
+    fit_labels,
+    nearest_labels,
+    poor_points,
+    sample_positions,
+    size_ranks,
+)
 
 if TYPE_CHECKING:
     from coverage.network import RoadNetwork
@@ -191,20 +196,17 @@ def cluster_labels(
         only, never published.
     """
     _check_cluster_parameters(min_cluster_size, min_samples, max_fit)
-    x, y = _xy(migrants)
-    poor = np.asarray(poor, dtype=bool)
-    if len(poor) != len(x):
-        msg = f"poor has {len(poor)} values for {len(x)} migrants; align them by position"
-        raise ValueError(msg)
-    rows = np.flatnonzero(poor & np.isfinite(x) & np.isfinite(y))
-    labels = np.full(len(x), -1, dtype=np.int64)
+    rows, points = poor_points(migrants, np.asarray(poor, dtype=bool))
+    labels = np.full(len(migrants), -1, dtype=np.int64)
     if len(rows) >= min_cluster_size:
-        found = _fit_hdbscan(np.column_stack([x[rows], y[rows]]), min_cluster_size=min_cluster_size,
-                             min_samples=min_samples, max_fit=max_fit, seed=seed)
+        fit = sample_positions(len(rows), max_fit, seed)
+        fitted = fit_labels(points if fit is None else points[fit],
+                            min_cluster_size=min_cluster_size, min_samples=min_samples)
+        found = fitted if fit is None else nearest_labels(points, points[fit], fitted)
         if (found >= 0).any():
-            labels[rows] = _rank_by_size(found)
-    index = migrants.index
-    return pd.Series(labels, index=index, name="cluster")
+            rank = size_ranks(np.bincount(found[found >= 0]))
+            labels[rows] = np.where(found >= 0, rank[np.maximum(found, 0)], -1)
+    return pd.Series(labels, index=migrants.index, name="cluster")
 
 
 def _check_cluster_parameters(min_cluster_size: int, min_samples: int | None, max_fit: int) -> None:
@@ -218,37 +220,6 @@ def _check_cluster_parameters(min_cluster_size: int, min_samples: int | None, ma
     if max_fit < min_cluster_size:
         msg = f"max_fit ({max_fit}) must be at least min_cluster_size ({min_cluster_size})"
         raise ValueError(msg)
-
-
-def _fit_hdbscan(
-    pts: np.ndarray, *, min_cluster_size: int, min_samples: int | None, max_fit: int, seed: int
-) -> np.ndarray:
-    """HDBSCAN's label of every point (−1 for noise), fitted on a seeded sample beyond ``max_fit``.
-
-    Points left out of the sample take the label of their nearest sampled point.
-    """
-    fit = np.arange(len(pts))
-    if len(pts) > max_fit:
-        fit = np.sort(np.random.default_rng(seed).choice(len(pts), max_fit, replace=False))
-    model = HDBSCAN(min_cluster_size=int(min_cluster_size),
-                    min_samples=None if min_samples is None else int(min_samples),
-                    copy=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        fitted = model.fit_predict(pts[fit])
-    if len(fit) < len(pts):
-        _, nearest = cKDTree(pts[fit]).query(pts)
-        return fitted[nearest]
-    return fitted
-
-
-def _rank_by_size(found: np.ndarray) -> np.ndarray:
-    """Renumber cluster labels 1, 2, ... by decreasing size (ties by label); −1 stays −1."""
-    sizes = np.bincount(found[found >= 0])
-    order = np.lexsort((np.arange(len(sizes)), -sizes))  # largest first, stable
-    rank = np.empty(len(sizes), dtype=np.int64)
-    rank[order] = np.arange(1, len(sizes) + 1)
-    return np.where(found >= 0, rank[np.maximum(found, 0)], -1)
 
 
 def _weber_point(x: np.ndarray, y: np.ndarray, *, iterations: int = 100) -> tuple[float, float]:
@@ -348,6 +319,7 @@ def describe_clusters(
     min_cell: int = 10,
     hull_buffer_m: float = 50.0,
     candidates: int = DEFAULT_CANDIDATES,
+    community_totals: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
     """Summarise clusters of under-served migrants (the ``underserved_clusters`` layer).
 
@@ -367,6 +339,10 @@ def describe_clusters(
         Buffer (m) around the convex hull of the members, so no vertex is a residence.
     candidates
         Shortlist size of :func:`network_median`.
+    community_totals
+        Migrants of each community (index: community id as text), when ``migrants`` holds
+        only some of the city's (the members of the clusters, gathered from the parts of a
+        city computed by parts); counted from ``migrants`` by default.
 
     Returns
     -------
@@ -392,7 +368,8 @@ def describe_clusters(
     cx = np.bincount(pos, weights=x[member], minlength=len(ids)) / n
     cy = np.bincount(pos, weights=y[member], minlength=len(ids)) / n
     hull = _hulls(x[member], y[member], pos, hull_buffer_m)
-    comm_total, share, comm_n, comm_ids = _cluster_communities(migrants, member, pos, n)
+    comm_total, share, comm_n, comm_ids = _cluster_communities(migrants, member, pos, n,
+                                                               community_totals)
     node_id, node_x, node_y, node_t = _candidate_nodes(network, x, y, member, n,
                                                        candidates=candidates)
     return gpd.GeoDataFrame(
@@ -463,7 +440,8 @@ def _walking_times(
 
 
 def _cluster_communities(
-    migrants: gpd.GeoDataFrame, member: np.ndarray, pos: np.ndarray, n: np.ndarray
+    migrants: gpd.GeoDataFrame, member: np.ndarray, pos: np.ndarray, n: np.ndarray,
+    totals: pd.Series | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Count the communities each cluster touches and their migrants.
 
@@ -472,7 +450,7 @@ def _cluster_communities(
     """
     clusters = len(n)
     comm = migrants["community_id"].astype("string").to_numpy(dtype=object, na_value=None)
-    totals = pd.Series(comm).value_counts()
+    totals = pd.Series(comm).value_counts() if totals is None else totals
     pairs = pd.DataFrame({"pos": pos, "community": comm[member]}).dropna().drop_duplicates()
     pairs = pairs.sort_values(["pos", "community"])
     pairs["total"] = totals.reindex(pairs["community"]).to_numpy()
