@@ -399,6 +399,20 @@ def _site_catchments(
                                                                         fill_value=0.0)
     areas = net.service_areas(snap_s, [max_t])
     area_geom = areas.set_index("site")["geometry"].reindex(sites_idx.index)
+    return catchment_layer(sites_idx, catch, weighted_demand.to_numpy(), area_geom.to_numpy(),
+                           snap_s.reason, max_t, crs=net.crs)
+
+
+def catchment_layer(sites_idx: gpd.GeoDataFrame, catch: pd.DataFrame,
+                    weighted_demand: np.ndarray, areas: np.ndarray, reason: np.ndarray,
+                    max_t: float, *, crs: object) -> gpd.GeoDataFrame:
+    """Make the ``site_catchments`` layer from its parts, in the sites' order.
+
+    ``catch``: the people whose nearest service point each site is and the staff ratios
+    (:func:`coverage.measures.staffing.catchment_staffing`); ``weighted_demand``: each site's
+    E2SFCA weighted demand; ``areas``: its catchment polygon within ``max_t`` minutes;
+    ``reason``: why it cannot be reached from the roads (missing when it can).
+    """
     return gpd.GeoDataFrame(
         {
             "site_id": sites_idx["site_id"].to_numpy(),
@@ -406,17 +420,17 @@ def _site_catchments(
             "kind": sites_idx["kind"].to_numpy(),
             "community_id": sites_idx["community_id"].to_numpy(),
             **{c: catch[c].to_numpy() for c in catch.columns},
-            "weighted_demand_e2sfca": weighted_demand.to_numpy(),
+            "weighted_demand_e2sfca": weighted_demand,
             "staff_per_1000_e2sfca": np.where(
-                weighted_demand.to_numpy() > 0,
-                sites_idx["staff"].to_numpy(float) / np.where(weighted_demand.to_numpy() > 0,
-                                                              weighted_demand.to_numpy(), 1) * PER,
+                weighted_demand > 0,
+                sites_idx["staff"].to_numpy(float) / np.where(weighted_demand > 0,
+                                                              weighted_demand, 1) * PER,
                 np.nan),
-            "unreachable_reason": snap_s.reason,
+            "unreachable_reason": reason,
             "catchment_min": max_t,
         },
-        geometry=gpd.GeoSeries(area_geom.to_numpy(), crs=net.crs),
-        crs=net.crs,
+        geometry=gpd.GeoSeries(areas, crs=crs),
+        crs=crs,
     )
 
 
