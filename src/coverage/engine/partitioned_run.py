@@ -1,0 +1,348 @@
+"""The main job of one city on a Dask cluster, by parts of its migrants.
+
+:func:`run_by_parts` is :func:`coverage.engine.run.run_study` computed where the people are:
+each part of the migrants is routed, scored and added up on a worker (the road network read
+there once per worker process), and only sums per site, per unit, per grid cell and the
+members of the under-served clusters travel; the process that drives it holds no person's
+travel time. The steps and their exactness: :mod:`coverage.engine.partitioned`; each layer is
+made from the parts' sums by the same function the one-process run uses.
+
+Rounds (each a task per part; the parts' routing stays on their workers between rounds):
+
+1. route the part (nearest site, pairs within the largest threshold, the site demand), find
+   its poor-access residences and the year of its latest arrival;
+2. score it with the sites' ratios (the parts' demands added up) and count it: people per
+   unit, indicator counts, hexagon, origin, inflow and grid counts;
+3. the under-served clusters: the sampled poor points, their labels, the members gathered for
+   the description (on a worker).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from coverage.engine import partitioned as pt
+from coverage.engine._run_steps import summaries_of_sums
+from coverage.engine.preflight import read_network
+from coverage.engine.summary import Units
+from coverage.io.loaders import StudyData
+from coverage.measures import indicators as ind
+from coverage.measures.availability import skipped_analyses
+from coverage.measures.equalization import allocate_registered
+from coverage.measures.staffing import catchment_of_counts
+from coverage.patterns import cluster_parts as cp
+from coverage.patterns.commutes import (
+    GridCounts,
+    add_grid_counts,
+    commute_cells,
+    workplace_cells,
+)
+from coverage.patterns.hotspots import unmet_demand_cells
+from coverage.patterns.inflow_counts import InflowCounts, add_inflow_counts, inflow_counts
+from coverage.patterns.origins import add_origin_counts, origin_counts
+from coverage.patterns.underserved import (
+    DEFAULT_MAX_FIT,
+    DEFAULT_MIN_CLUSTER_SIZE,
+    describe_clusters,
+    poor_access,
+)
+
+__all__ = ["PartCounts", "run_by_parts", "split_rows"]
+
+#: Per worker process: (network file, mode, study CRS) → (network, sites on the roads).
+_NETWORKS: dict[tuple[str, str, str], tuple[Any, pt.SiteRoutes]] = {}
+
+
+def split_rows(n: int, parts: int) -> list[np.ndarray]:
+    """Cut ``n`` rows into ``parts`` runs of consecutive rows (the first ones one longer)."""
+    return [rows for rows in np.array_split(np.arange(n), max(1, min(parts, n or 1)))]
+
+
+def _routes(context: StudyData, mode: str) -> tuple[Any, pt.SiteRoutes]:
+    """Return the network and the sites on it, read once per worker process."""
+    key = (str(context.network_path), mode, context.crs.to_string())
+    if key not in _NETWORKS:
+        net = read_network(context, mode)
+        _NETWORKS.clear()  # one city at a time per worker
+        _NETWORKS[key] = (net, pt.site_routes(net, context.sites))
+    return _NETWORKS[key]
+
+
+@dataclass
+class _Part:
+    """A part's routing and flags, kept on its worker between rounds."""
+
+    migrants: gpd.GeoDataFrame
+    reach: pt.Reach
+    poor_rows: np.ndarray
+    poor_points: np.ndarray
+
+
+@dataclass
+class PartCounts:
+    """What a part hands back after scoring: sums and counts only."""
+
+    sums: dict[str, pd.DataFrame]
+    unreachable: int
+    indicators: pd.DataFrame
+    quarters: pd.DataFrame | None
+    cells: pd.DataFrame
+    origins: pd.DataFrame | None
+    inflow: InflowCounts | None
+    commutes: GridCounts | None
+    workplaces: GridCounts | None
+
+
+def _route_part(context: StudyData, mode: str, migrants: gpd.GeoDataFrame
+                ) -> tuple[_Part, dict[str, Any]]:
+    """Round 1: route one part; return it (kept) and what the driver adds up."""
+    net, routes = _routes(context, mode)
+    thresholds = context.project.parameters.thresholds_min
+    reach = pt.reach(net, routes, migrants, thresholds)
+    times = pd.DataFrame({"time_min": reach.nearest["time_min"].to_numpy()})
+    rows, points = cp.poor_points(migrants, poor_access(times).to_numpy())
+    part = _Part(migrants, reach, rows, points)
+    return part, {"demand": reach.demand, "nearest": reach.nearest_people,
+                  "poor": len(rows), "year": ind.latest_arrival_year(migrants)}
+
+
+def _access(part: _Part, ratio: np.ndarray) -> pd.DataFrame:
+    """Return the part's rows of ``migrant_access``, the E2SFCA score included."""
+    near, migrants = part.reach.nearest, part.migrants
+    access = pd.DataFrame({
+        "person_id": migrants["person_id"].to_numpy(),
+        "community_id": migrants["community_id"].to_numpy(),
+        "site_id": near["destination"].to_numpy(),
+        "distance_m": near["distance_m"].to_numpy(),
+        "time_min": near["time_min"].to_numpy(),
+        "snap_m": near["snap_m"].to_numpy(),
+        "unreachable_reason": near["reason"].to_numpy(),
+    })
+    for kind, values in part.reach.kind_times.items():
+        access[f"time_min_{kind}"] = values
+    access["e2sfca"] = pt.score(part.reach, ratio)
+    return access
+
+
+def _count_part(part: _Part, context: StudyData, ratio: np.ndarray, year: int,
+                skipped: dict[str, str]) -> PartCounts:
+    """Round 2: score one part and count it."""
+    params = context.project.parameters
+    migrants, targets = part.migrants, params.targets
+    access = _access(part, ratio)
+    units = Units.of(context.communities, [], [])
+    poor = np.zeros(len(migrants), bool)
+    poor[part.poor_rows] = True
+    return PartCounts(
+        sums=pt.part_sums(units, params.thresholds_min, migrants=access),
+        unreachable=int(access["unreachable_reason"].notna().sum()),
+        indicators=ind.indicator_counts(migrants, targets=targets, year=year),
+        quarters=(ind.indicator_counts(migrants, targets=targets, year=year, by_quarter=True)
+                  if "recorded_on" in migrants else None),
+        cells=unmet_demand_cells(migrants, poor_access(access).to_numpy()),
+        origins=(None if "origin_flows" in skipped
+                 else origin_counts(migrants, context.communities)),
+        inflow=None if "inflow_trends" in skipped else inflow_counts(migrants),
+        commutes=None if "commute_flows" in skipped else commute_cells(migrants),
+        workplaces=None if "workplace_clusters" in skipped else workplace_cells(migrants),
+    )
+
+
+def _registered_part(context: StudyData, mode: str, registered: gpd.GeoDataFrame
+                     ) -> pt.Reach:
+    """Route the registered-resident points (one more part, weighted by population)."""
+    net, routes = _routes(context, mode)
+    return pt.reach(net, routes, registered, context.project.parameters.thresholds_min,
+                    population=registered["population"].to_numpy(float))
+
+
+def _service_areas(context: StudyData, mode: str, max_t: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's catchment polygon within ``max_t`` minutes, and why it is unreachable."""
+    net, routes = _routes(context, mode)
+    areas = net.service_areas(routes.snapped, [max_t])
+    return (areas.set_index("site")["geometry"].reindex(routes.sites.index).to_numpy(),
+            routes.snapped.reason)
+
+
+def _sample(part: _Part, local: np.ndarray | None) -> np.ndarray:
+    """Round 3a: the part's sampled poor points (all of them when ``local`` is None)."""
+    return part.poor_points if local is None else part.poor_points[local]
+
+
+def _labels(part: _Part, sample: np.ndarray | None, fitted: np.ndarray, lo: int,
+            hi: int) -> np.ndarray:
+    """Round 3b: the raw cluster label of each of the part's poor points."""
+    if sample is None:
+        return fitted[lo:hi]
+    return cp.nearest_labels(part.poor_points, sample, fitted)
+
+
+def _members(part: _Part, raw: np.ndarray, rank: np.ndarray, ratio: np.ndarray
+             ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]:
+    """Round 3c: the part's members of clusters, their access rows and labels."""
+    label = np.where(raw >= 0, rank[np.maximum(raw, 0)], -1)
+    keep = label >= 0
+    rows = part.poor_rows[keep]
+    access = _access(part, ratio).iloc[rows]
+    return part.migrants.iloc[rows], access, label[keep]
+
+
+def _describe(members: list[tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]],
+              context: StudyData, mode: str, totals: pd.Series) -> gpd.GeoDataFrame:
+    """Describe the clusters from their members, gathered in the parts' order (a worker)."""
+    net, _ = _routes(context, mode)
+    frames = [m for m, _, _ in members]
+    people = pd.concat(frames) if frames else context.migrants.iloc[:0]
+    access = pd.concat([a for _, a, _ in members]) if members else pd.DataFrame(
+        {"time_min": []})
+    labels = np.concatenate([lab for _, _, lab in members]) if members else np.zeros(0, int)
+    return describe_clusters(gpd.GeoDataFrame(people, crs=context.crs), access, labels,
+                             network=net, min_cell=context.project.min_cell,
+                             community_totals=totals)
+
+
+def run_by_parts(study: StudyData, client: Any, *, parts: int, mode: str = "walk",
+                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Compute the run's layers from ``parts`` parts of ``study``'s migrants on ``client``.
+
+    Returns the layers a one-process run makes from its people (``community_summary``,
+    ``district_summary``, ``site_catchments``, ``indicators``, ``indicator_quarters``, the
+    patterns' counts and the under-served clusters), plus ``timings``; the caller adds the
+    layers made from these (funding, scorecard, provenance).
+    """
+    say = progress or (lambda _text: None)
+    clock: dict[str, float] = {}
+    start = time.perf_counter()
+    params = study.project.parameters
+    max_t = max(params.thresholds_min)
+    context = replace(study, layers={k: v for k, v in study.layers.items() if k != "migrants"}
+                      | {"migrants": study.migrants.iloc[:0]})
+    skipped = skipped_analyses(study.layers)
+    ctx = client.scatter(context, broadcast=True)
+    cuts = split_rows(len(study.migrants), parts)
+    say("routing the parts")
+    routed = [client.submit(_route_part, ctx, mode, study.migrants.iloc[rows], pure=False)
+              for rows in cuts]
+    registered = study.layers.get("registered_points")
+    if registered is None:
+        registered = allocate_registered(study.communities)
+    points = client.submit(_registered_part, ctx, mode, registered, pure=False)
+    areas = client.submit(_service_areas, ctx, mode, max_t, pure=False)
+    kept = [client.submit(lambda pair: pair[0], f, pure=False) for f in routed]
+    first = client.gather([client.submit(lambda pair: pair[1], f, pure=False)
+                           for f in routed])
+    reg = points.result()
+    sites = study.sites.set_index("site_id", drop=False)
+    demand, ratio = pt.site_ratios([*[f["demand"] for f in first], reg.demand],
+                                   sites["staff"].to_numpy(float))
+    years = [f["year"] for f in first if f["year"] is not None]
+    year = max(years) if years else pd.Timestamp.today().year
+    clock["routing"] = time.perf_counter() - start
+    say("scoring and counting the parts")
+    ratio_f = client.scatter(ratio, broadcast=True)
+    counted = client.gather([client.submit(_count_part, k, ctx, ratio_f, year, skipped,
+                                           pure=False) for k in kept])
+    clock["counting"] = time.perf_counter() - start - clock["routing"]
+    layers = _finish(study, counted, reg, ratio, demand, first, areas.result(), skipped)
+    say("under-served clusters")
+    layers["underserved_clusters"] = _clusters(client, ctx, kept, first, ratio_f, mode,
+                                               layers["community_summary"])
+    layers["timings"] = clock
+    return layers
+
+
+def _finish(study: StudyData, counted: list[PartCounts], reg: pt.Reach, ratio: np.ndarray,
+            demand: np.ndarray, first: list[dict[str, Any]],
+            areas: tuple[np.ndarray, np.ndarray], skipped: dict[str, str]) -> dict[str, Any]:
+    """Make the layers from the parts' sums, with the one-process run's functions."""
+    from coverage.engine.run import catchment_layer
+    from coverage.patterns.commutes import commute_flows_of_cells, workplace_clusters_of_cells
+    from coverage.patterns.hotspots import TooFewCellsError, add_cells, hot_spots_of_cells
+    from coverage.patterns.origins import origin_flows_of_counts
+    from coverage.patterns.trends import inflow_trends_of_counts
+
+    params, min_cell, crs = study.project.parameters, study.project.min_cell, study.crs
+    comm, sites = study.communities, study.sites
+    registered = study.layers.get("registered_points")
+    if registered is None:
+        registered = allocate_registered(comm)
+    units = Units.of(comm, [], [])
+    reg_sums = pt.part_sums(units, params.thresholds_min, registered=pd.DataFrame({
+        "community_id": registered["community_id"].to_numpy(),
+        "population": registered["population"].to_numpy(float),
+        "time_min": reg.nearest["time_min"].to_numpy(), "e2sfca": pt.score(reg, ratio)}))
+    community, district = summaries_of_sums(
+        study, pt.add_sums([*[c.sums for c in counted], reg_sums]))
+    sites_idx = sites.set_index("site_id", drop=False)
+    catch = catchment_of_counts(sites_idx, np.sum([f["nearest"] for f in first], axis=0),
+                                reg.nearest_people, min_population=params.rate_min_population)
+    out: dict[str, Any] = {
+        "community_summary": community, "district_summary": district,
+        "site_catchments": catchment_layer(sites_idx, catch, demand, areas[0], areas[1],
+                                           max(params.thresholds_min), crs=crs),
+        "indicators": ind.indicators_of_counts(ind.add_counts([c.indicators for c in counted]),
+                                               comm, sites=sites, targets=params.targets),
+        "unreachable": sum(c.unreachable for c in counted)}
+    quarters = [c.quarters for c in counted if c.quarters is not None and len(c.quarters)]
+    out["indicator_quarters"] = (ind.quarters_of_counts(ind.add_counts(quarters), comm,
+                                                        targets=params.targets)
+                                 if quarters else None)
+    try:
+        out["hotspots"] = hot_spots_of_cells(add_cells([c.cells for c in counted]), crs=crs,
+                                             min_cell=min_cell)
+    except TooFewCellsError:
+        out["hotspots"] = None
+        skipped["hotspots"] = "too-few-cells"
+    out["inflow_trends"] = None if "inflow_trends" in skipped else inflow_trends_of_counts(
+        add_inflow_counts([c.inflow for c in counted]), comm, crs=crs, sites=sites,
+        standard=params.staffing_standard, min_cell=min_cell)
+    out["origin_flows"] = None if "origin_flows" in skipped else origin_flows_of_counts(
+        add_origin_counts([c.origins for c in counted]), comm, min_cell=min_cell)
+    out["commute_flows"] = None if "commute_flows" in skipped else commute_flows_of_cells(
+        add_grid_counts([c.commutes for c in counted]), crs=crs, communities=comm,
+        min_cell=min_cell)
+    out["workplace_clusters"] = (
+        None if "workplace_clusters" in skipped else workplace_clusters_of_cells(
+            add_grid_counts([c.workplaces for c in counted]), crs=crs, sites=sites,
+            communities=comm, min_cell=min_cell))
+    out["skipped"] = skipped
+    return out
+
+
+def _clusters(client: Any, ctx: Any, kept: list[Any], first: list[dict[str, Any]],
+              ratio: Any, mode: str, community: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Round 3: the under-served clusters, the sample fitted and described on workers."""
+    sizes = np.array([f["poor"] for f in first], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(sizes)]
+    totals = pd.Series(community["migrants"].to_numpy(np.int64),
+                       index=community["community_id"].astype(str).to_numpy())
+    if offsets[-1] < DEFAULT_MIN_CLUSTER_SIZE:
+        return client.submit(_describe, [], ctx, mode, totals, pure=False).result()
+    fit = cp.sample_positions(int(offsets[-1]), DEFAULT_MAX_FIT, seed=0)
+    local = [None if fit is None else fit[(fit >= lo) & (fit < hi)] - lo
+             for lo, hi in itertools.pairwise(offsets)]
+    picked = [client.submit(_sample, k, loc, pure=False) for k, loc in zip(kept, local,
+                                                                           strict=True)]
+    sample = client.submit(np.concatenate, picked, pure=False)
+    fitted = client.submit(cp.fit_labels, sample, min_cluster_size=DEFAULT_MIN_CLUSTER_SIZE,
+                           min_samples=None, pure=False)
+    raw = [client.submit(_labels, k, None if fit is None else sample, fitted, int(lo),
+                         int(hi), pure=False)
+           for k, lo, hi in zip(kept, offsets[:-1], offsets[1:], strict=True)]
+    width = int(client.submit(lambda f: int(f.max()) + 1 if len(f) else 0, fitted,
+                              pure=False).result())
+    counts = client.gather([client.submit(lambda r, n: np.bincount(r[r >= 0], minlength=n),
+                                          r, width, pure=False) for r in raw])
+    rank = cp.size_ranks(np.sum(counts, axis=0)) if width else np.zeros(0, np.int64)
+    members = [client.submit(_members, k, r, rank, ratio, pure=False)
+               for k, r in zip(kept, raw, strict=True)]
+    return client.submit(_describe, members, ctx, mode, totals, pure=False).result()
