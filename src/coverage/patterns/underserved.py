@@ -340,19 +340,14 @@ def describe_clusters(
     candidates
         Shortlist size of :func:`network_median`.
     community_totals
-        Migrants of each community (index: community id as text), when ``migrants`` holds
-        only some of the city's (the members of the clusters, gathered from the parts of a
-        city computed by parts); counted from ``migrants`` by default.
+        Migrants per community (index: id as text) when ``migrants`` holds only the members
+        (a city computed by parts); counted from ``migrants`` by default.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per published cluster, largest first, geometry = buffered hull (study CRS).
-        Columns are documented in ``docs/patterns.md``: ``cluster_id``, ``migrants``,
-        ``community_migrants``, ``share_of_community_migrants``, ``communities``,
-        ``community_ids``, ``centroid_x``, ``centroid_y``, ``area_km2``,
-        ``mean_time_min``, ``max_time_min``, ``unreachable``, ``node_id``, ``node_x``,
-        ``node_y``, ``node_mean_time_min``.
+        One row per published cluster, largest first, geometry = buffered hull (study CRS);
+        the columns (:data:`_CLUSTER_COLUMNS`) are documented in ``docs/patterns.md``.
     """
     lab = np.asarray(labels, dtype=np.int64)
     x, y = _xy(migrants)
@@ -368,8 +363,8 @@ def describe_clusters(
     cx = np.bincount(pos, weights=x[member], minlength=len(ids)) / n
     cy = np.bincount(pos, weights=y[member], minlength=len(ids)) / n
     hull = _hulls(x[member], y[member], pos, hull_buffer_m)
-    comm_total, share, comm_n, comm_ids = _cluster_communities(migrants, member, pos, n,
-                                                               community_totals)
+    comm_total, share, comm_n, comm_ids = _cluster_communities(
+        migrants, member, pos, n, community_totals)
     node_id, node_x, node_y, node_t = _candidate_nodes(network, x, y, member, n,
                                                        candidates=candidates)
     return gpd.GeoDataFrame(
