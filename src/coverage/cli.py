@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from coverage import __version__, messages
 from coverage._cli.batch import batch
+from coverage._cli.cluster_options import ClusterOption, PartsOption, WorkersOption, on_cluster
 from coverage._cli.db import db_app, runs_app
 from coverage._cli.exchange import exchange
 from coverage._cli.logs import log_traceback
@@ -133,6 +134,9 @@ def run(
         "output folder (never into a database).")] = False,
     store: StoreOption = None,
     schema: SchemaOption = None,
+    cluster: ClusterOption = None,
+    workers: WorkersOption = None,
+    parts: PartsOption = None,
 ) -> None:
     """Compute access, staffing, equalization and indicators (计算可达性、人员配置与指标)."""
     from coverage.engine.run import run_study
@@ -142,11 +146,15 @@ def run(
     parsed = _project(project, store, schema)
     if out is not None and store is not None:
         _fail_project(ValueError("give --out (a results folder) or --store, not both"))
+    if cluster is not None and person_level:
+        _fail_project(ValueError("--person-level cannot be used with --cluster: a run by "
+                                 "parts keeps no person's travel time in one place"))
     start = time.perf_counter()
     with folder_lock(out or parsed.output_dir, notify=_waiting), _steps("run") as step:
         if out is None and parsed.store_url is not None:  # a store unreachable: said at once
             open_store(parsed).latest_run()
-        results = run_study(parsed, mode=mode.value, progress=step)
+        results = (run_study(parsed, mode=mode.value, progress=step) if cluster is None
+                   else on_cluster(parsed, cluster, workers, parts, mode.value, step))
         step("writing results")
         saved = save_results(results, out, person_level=person_level)
     _print_summary(results, lang.value)

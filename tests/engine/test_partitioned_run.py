@@ -47,3 +47,50 @@ def test_every_layer_equals_the_one_process_run(small_run, on_cluster, name):
     theirs = getattr(small_run, name)
     assert theirs is not None and len(theirs)
     assert_same_layer(on_cluster[name], theirs, name)
+
+
+def _written(folder) -> dict[str, pd.DataFrame]:
+    import pyogrio
+
+    gpkg = folder / "results.gpkg"
+    return {str(name): pyogrio.read_dataframe(gpkg, layer=str(name))
+            for name, _ in pyogrio.list_layers(gpkg)}
+
+
+@pytest.mark.parametrize("city", ["demo", "guixi"])
+def test_coverage_run_on_a_cluster_writes_the_one_process_results(small_demo, tmp_path, city):
+    from typer.testing import CliRunner
+
+    from coverage import cli
+    from realdata import build_guixi_project
+
+    project = small_demo if city == "demo" else build_guixi_project(tmp_path / "gx",
+                                                                    n_migrants=2000)
+    runner = CliRunner()
+    plain = runner.invoke(cli.app, ["run", str(project), "--out", str(tmp_path / "one")])
+    assert plain.exit_code == 0, plain.output
+    parted = runner.invoke(cli.app, ["run", str(project), "--out", str(tmp_path / "parts"),
+                                     "--cluster", "local", "--workers", "2", "--parts", "3"])
+    assert parted.exit_code == 0, parted.output
+    mine, theirs = _written(tmp_path / "parts"), _written(tmp_path / "one")
+    assert list(mine) == list(theirs)
+    for name in theirs:
+        if name == "run_info":
+            keys = dict(zip(mine[name]["key"], mine[name]["value"], strict=True))
+            assert keys["partitions"] == "3" and keys["layers"] == dict(zip(
+                theirs[name]["key"], theirs[name]["value"], strict=True))["layers"]
+            continue
+        assert_same_layer(mine[name], theirs[name], name)
+
+
+def test_cluster_errors_on_the_command_line(small_demo, tmp_path):
+    from typer.testing import CliRunner
+
+    from coverage import cli
+
+    runner = CliRunner()
+    done = runner.invoke(cli.app, ["run", str(small_demo), "--cluster", "here"])
+    assert done.exit_code == 2 and "tcp://host:port" in done.output
+    done = runner.invoke(cli.app, ["run", str(small_demo), "--cluster", "local",
+                                   "--person-level"])
+    assert done.exit_code == 2 and "--person-level" in done.output

@@ -55,7 +55,7 @@ from coverage.patterns.underserved import (
     poor_access,
 )
 
-__all__ = ["PartCounts", "run_by_parts", "split_rows"]
+__all__ = ["PartCounts", "run_by_parts", "run_on_cluster", "split_rows"]
 
 #: Per worker process: (network file, mode, study CRS) → (network, sites on the roads).
 _NETWORKS: dict[tuple[str, str, str], tuple[Any, pt.SiteRoutes]] = {}
@@ -189,8 +189,9 @@ def _labels(part: _Part, sample: np.ndarray | None, fitted: np.ndarray, lo: int,
 def _members(part: _Part, raw: np.ndarray, rank: np.ndarray, ratio: np.ndarray
              ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]:
     """Round 3c: the part's members of clusters, their access rows and labels."""
-    label = np.where(raw >= 0, rank[np.maximum(raw, 0)], -1)
-    keep = label >= 0
+    label = np.full(len(raw), -1, dtype=np.int64)
+    keep = raw >= 0
+    label[keep] = rank[raw[keep]]
     rows = part.poor_rows[keep]
     access = _access(part, ratio).iloc[rows]
     return part.migrants.iloc[rows], access, label[keep]
@@ -224,10 +225,8 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int, mode: str = "walk
     start = time.perf_counter()
     params = study.project.parameters
     max_t = max(params.thresholds_min)
-    context = replace(study, layers={k: v for k, v in study.layers.items() if k != "migrants"}
-                      | {"migrants": study.migrants.iloc[:0]})
     skipped = skipped_analyses(study.layers)
-    ctx = client.scatter(context, broadcast=True)
+    ctx = client.scatter(_context(study), broadcast=True, hash=False)
     cuts = split_rows(len(study.migrants), parts)
     say("routing the parts")
     routed = [client.submit(_route_part, ctx, mode, study.migrants.iloc[rows], pure=False)
@@ -248,7 +247,7 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int, mode: str = "walk
     year = max(years) if years else pd.Timestamp.today().year
     clock["routing"] = time.perf_counter() - start
     say("scoring and counting the parts")
-    ratio_f = client.scatter(ratio, broadcast=True)
+    ratio_f = client.scatter(ratio, broadcast=True, hash=False)
     counted = client.gather([client.submit(_count_part, k, ctx, ratio_f, year, skipped,
                                            pure=False) for k in kept])
     clock["counting"] = time.perf_counter() - start - clock["routing"]
@@ -346,3 +345,94 @@ def _clusters(client: Any, ctx: Any, kept: list[Any], first: list[dict[str, Any]
     members = [client.submit(_members, k, r, rank, ratio, pure=False)
                for k, r in zip(kept, raw, strict=True)]
     return client.submit(_describe, members, ctx, mode, totals, pure=False).result()
+
+
+def _notes(client: Any, ctx: Any, study: StudyData, mode: str, first_rows: np.ndarray,
+           reason: np.ndarray) -> list[str]:
+    """Return the run's notes: the inputs' warnings, coordinate suspicions, unreachable sites.
+
+    The declared coordinate systems are checked against the roads on a worker, the migrants
+    by their first part.
+    """
+    from coverage.engine.preflight import suspect_declarations
+
+    def suspects(context: StudyData, migrants: gpd.GeoDataFrame) -> list[str]:
+        net, _ = _routes(context, mode)
+        probe = replace(context, layers=context.layers | {"migrants": migrants})
+        return [message for _file, message in suspect_declarations(probe, net)]
+
+    notes = [str(p) for p in study.problems.warnings]
+    notes += client.submit(suspects, ctx, study.migrants.iloc[first_rows], pure=False).result()
+    unreachable = int(pd.notna(reason).sum())
+    if unreachable:
+        notes.append(f"{unreachable} service points cannot be reached from the road network "
+                     "(too far from a road or on a cut-off part); they serve nobody here")
+    return notes
+
+
+def run_on_cluster(study: StudyData | Any, *, cluster: str = "local",
+                   workers: int | None = None, parts: int | None = None, mode: str = "walk",
+                   progress: Callable[[str], None] | None = None) -> Any:
+    """Run a project's main job on a Dask cluster, by parts of its migrants.
+
+    Parameters
+    ----------
+    study
+        Loaded inputs, a project or the path of a project.
+    cluster, workers
+        As for :func:`coverage.engine.cluster.connect`.
+    parts
+        Parts of the migrants (default: two per worker).
+    mode, progress
+        As for :func:`coverage.engine.run.run_study`.
+
+    Returns
+    -------
+    coverage.engine.run.RunResults
+        The one-process run's layers and figures (:func:`run_by_parts`); without the
+        person-level layer (``migrant_access`` empty: no process holds every person's time)
+        and without the routing kept for scenarios (``baseline``).
+    """
+    from coverage.engine.cluster import connect
+    from coverage.engine.provenance import data_quality, run_info, with_layers
+    from coverage.engine.run import RunResults, funding_and_scores
+    from coverage.io.loaders import load_study
+    from coverage.measures.availability import estimated_analyses
+
+    say = progress or (lambda _text: None)
+    if not isinstance(study, StudyData):
+        say("loading inputs")
+        study = load_study(study, progress=None)
+    with connect(cluster, workers=workers) as client:
+        n = parts or 2 * max(1, len(client.scheduler_info()["workers"]))
+        layers = run_by_parts(study, client, parts=n, mode=mode, progress=say)
+        ctx = client.scatter(_context(study), broadcast=True, hash=False)
+        notes = _notes(client, ctx, study, mode, split_rows(len(study.migrants), n)[0],
+                       layers["site_catchments"]["unreachable_reason"].to_numpy())
+    skipped, estimated = layers.pop("skipped"), estimated_analyses(study.layers)
+    funding, scores = funding_and_scores(study, skipped, layers["district_summary"],
+                                         layers["community_summary"], layers["indicators"])
+    timings = layers.pop("timings")
+    layers.pop("unreachable")
+    info = run_info(study, mode, timings, skipped=skipped, estimated=estimated)
+    info = pd.concat([info, pd.DataFrame({"key": ["partitions"], "value": [str(n)]})],
+                     ignore_index=True)
+    results = RunResults(study=study, mode=mode, migrant_access=_no_people(), run_info=info,
+                         skipped=skipped, estimated=estimated, data_quality=data_quality(study),
+                         funding=funding, scorecard=scores, notes=notes, timings=timings,
+                         **layers)
+    results.run_info = with_layers(results.run_info, list(results.layers()))
+    return results
+
+
+def _context(study: StudyData) -> StudyData:
+    """Return the study without its migrants: what every worker is sent once."""
+    return replace(study, layers={k: v for k, v in study.layers.items() if k != "migrants"}
+                   | {"migrants": study.migrants.iloc[:0]})
+
+
+def _no_people() -> pd.DataFrame:
+    """Return an empty ``migrant_access`` (a run by parts keeps no person's times in one place)."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in (
+        "person_id", "community_id", "site_id", "distance_m", "time_min", "snap_m",
+        "unreachable_reason", "e2sfca")})

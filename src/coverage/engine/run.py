@@ -236,8 +236,8 @@ def run_study(
         study, access, near_r, registered, registered_score)
     indicators = indicator_table(migrants, communities, sites=sites, targets=params.targets)
     quarters = indicator_quarters(migrants, communities, targets=params.targets)
-    funding, scores = _funding_and_scores(study, skipped, district_summary, community_summary,
-                                          indicators)
+    funding, scores = funding_and_scores(study, skipped, district_summary, community_summary,
+                                         indicators)
     clock.step("site catchments")
     site_catchments = _site_catchments(net, sites_idx, snap_s, access, near_r, registered,
                                        demand, costs, params)
@@ -262,7 +262,7 @@ def run_study(
     return results
 
 
-def _funding_and_scores(study: StudyData, skipped: dict[str, str],
+def funding_and_scores(study: StudyData, skipped: dict[str, str],
                         district_summary: pd.DataFrame, community_summary: pd.DataFrame,
                         indicators: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """Return the funding table (``None`` without budgets) and the district scorecard."""
