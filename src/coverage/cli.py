@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from coverage import __version__, messages
+from coverage._cli.assessment import KindOption, assessment_kind, write_assessment
 from coverage._cli.batch import batch
 from coverage._cli.cluster_options import ClusterOption, PartsOption, WorkersOption, on_cluster
 from coverage._cli.db import db_app, runs_app
@@ -312,10 +313,13 @@ def report(
     compare: CompareOption = None,
     store: StoreOption = None,
     schema: SchemaOption = None,
+    kind: KindOption = None,
 ) -> None:
     """Write the staffing-recommendation report (生成人员配置建议报告).
 
-    With --compare, the progress between two kept runs instead (两期进展对比).
+    With --compare, the progress between two kept runs instead (两期进展对比); --kind progress
+    for the districts' quarterly progress (季度进展报告), --kind self-assessment with --district
+    for one district's self-assessment (自查自评报告).
     """
     if compare is not None and run is not None:
         _fail_project(ValueError("--compare and --run cannot be used together: --compare "
@@ -324,7 +328,11 @@ def report(
     formats = formats_option(format)
     start = time.perf_counter()
     with _steps("report") as step:
-        if compare is not None:
+        if assessment_kind(kind):
+            paths = write_assessment(parsed, kind, formats=formats, district=district, run=run,
+                                     compare=compare, lang=lang.value if lang else None,
+                                     out=out, mode=mode.value, step=step)
+        elif compare is not None:
             paths = compare_runs(parsed, compare, formats=formats, district=district,
                                  lang=lang.value if lang else None, out=out, step=step)
         else:

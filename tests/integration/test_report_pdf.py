@@ -1,5 +1,7 @@
 """The reports as a planner reads them: tables fit the page, no number or name is split, and
-every text is in the report's language (data values aside)."""
+every text is in the report's language (data values aside). The staffing report of the demo
+city, and the quarterly progress report and a district's self-assessment of the demo city run
+again a quarter later (more staff at some service points, fewer migrants recorded)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,20 @@ import pandas as pd
 import pyogrio
 import pytest
 
+from coverage.engine.quarter import read_quarter
+from coverage.engine.scorecard import scorecard_between
 from coverage.messages import catalogue
-from coverage.report import Report, build_report, report_filename, write_report
+from coverage.publish.naming import assessment_stem
+from coverage.report import (
+    Report,
+    build_assessment_report,
+    build_report,
+    report_filename,
+    write_report,
+)
 from coverage.report.content import Section, Table, fmt_value
 from coverage.report.layout import plan_table, segments, unbreakable
+from coverage.store.gpkg import GeoPackageStore
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
                                 reason="pdftotext (poppler-utils) missing")
@@ -31,33 +43,80 @@ TECHNICAL = {"UTC", "EPSG", "GCJ", "WGS", "SHA", "CGCS", "BD", "PROJ", "E2SFCA",
              "HiGHS", "Luo", "Qi", "HTML", "PDF", "CJK", "Noto", "cm", "km", "pp"}
 
 
-@pytest.fixture(scope="module")
-def layers(demo_city: Path) -> dict[str, pd.DataFrame]:
-    gpkg = demo_city / "results" / "results.gpkg"
+NAME = "演示城市 Demo city (synthetic)"
+#: The reports of the quarter after the demo's: the quarterly progress report, a district's
+#: self-assessment, in both languages.
+QUARTER_KEYS = ("quarterly-zh", "quarterly-en", "self-zh", "self-en")
+
+
+def _read(gpkg: Path) -> dict[str, pd.DataFrame]:
     return {name: pyogrio.read_dataframe(gpkg, layer=name)
             for name, _ in pyogrio.list_layers(gpkg)}
+
+
+@pytest.fixture(scope="module")
+def layers(demo_city: Path) -> dict[str, pd.DataFrame]:
+    return _read(demo_city / "results" / "results.gpkg")
+
+
+@pytest.fixture(scope="module")
+def next_quarter(demo_city: Path, tmp_path_factory) -> Path:
+    """The demo city a quarter later, its new run kept beside the demo's: one more staff
+    member at the first twenty service points, the first fifth of the migrants gone."""
+    folder = tmp_path_factory.mktemp("quarters") / "city"
+    shutil.copytree(demo_city, folder)
+    sites = pd.read_csv(folder / "sites.csv", dtype=str, encoding="gb18030",
+                        keep_default_na=False)
+    sites.loc[:19, "人员"] = (sites.loc[:19, "人员"].astype(float) + 1).map(lambda v: f"{v:g}")
+    sites.to_csv(folder / "sites.csv", index=False, encoding="gb18030")
+    migrants = pd.read_csv(folder / "migrants.csv", dtype=str, encoding="utf-8-sig",
+                           keep_default_na=False)
+    migrants.iloc[len(migrants) // 5:].to_csv(folder / "migrants.csv", index=False,
+                                              encoding="utf-8-sig")
+    return folder
 
 
 @dataclass
 class Written:
     report: Report
     files: dict[str, Path]
+    layers: dict[str, pd.DataFrame] | None = None
+    """The results the report was made of (data values), when not the demo's."""
+
+
+def _quarter_reports(folder: Path) -> dict[str, Written]:
+    """The reports of the assessment cycle on the quarter after the demo's, in both languages."""
+    quarter = read_quarter(folder)  # runs the main job on the new inputs and keeps it
+    assert quarter.previous is not None and quarter.compared
+    current = _read(folder / "results" / "results.gpkg")
+    cost = current["recommendation_cost"]
+    district = str(cost.loc[cost["level"] == "district", "district"].iloc[0])
+    out = {}
+    for key in QUARTER_KEYS:
+        kind, lang = key.split("-")
+        kind = "progress" if kind == "quarterly" else "self-assessment"
+        scope = district if kind == "self-assessment" else None
+        report = build_assessment_report(quarter, kind, project_name=NAME, lang=lang,
+                                         district=scope)
+        stem = assessment_stem(kind, quarter.run, quarter.previous, lang=lang, district=scope)
+        out[key] = Written(report, write_report(report, folder / "results",
+                                                ["html", "xlsx", "pdf"], stem=stem), current)
+    return out
 
 
 @pytest.fixture(scope="module")
-def written(demo_city: Path, layers, tmp_path_factory) -> dict[str, Written]:
+def written(demo_city: Path, layers, next_quarter: Path, tmp_path_factory) -> dict[str, Written]:
     """The city report in Chinese (as ``coverage demo`` wrote it), in English, and the report
-    of the district with the most communities in Chinese."""
+    of the district with the most communities in Chinese; the reports of the next quarter."""
     out = tmp_path_factory.mktemp("reports")
-    name = "演示城市 Demo city (synthetic)"
     district = layers["community_summary"]["district"].value_counts().index[0]
-    zh = build_report(layers, project_name=name, lang="zh")
+    zh = build_report(layers, project_name=NAME, lang="zh")
     result = {"zh": Written(zh, {f: demo_city / "results" / report_filename(f, lang="zh")
                                  for f in ("html", "xlsx", "pdf")})}
     for key, lang, scope in (("en", "en", None), ("zh-district", "zh", district)):
-        report = build_report(layers, project_name=name, lang=lang, district=scope)
+        report = build_report(layers, project_name=NAME, lang=lang, district=scope)
         result[key] = Written(report, write_report(report, out, ["html", "xlsx", "pdf"]))
-    return result
+    return result | _quarter_reports(next_quarter)
 
 
 # ------------------------------------------------------------------------------------------
@@ -150,12 +209,12 @@ def _split_tokens(words: list[Word], tokens: set[str]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("key", ["zh", "en", "zh-district"])
+@pytest.mark.parametrize("key", ["zh", "en", "zh-district", *QUARTER_KEYS])
 def test_no_number_or_name_is_split_across_lines(written, key: str):
     report, pdf = written[key].report, written[key].files["pdf"]
     words, _ = _words(pdf)
     tokens = _whole_tokens(report)
-    assert len(tokens) > 50
+    assert len(tokens) > 30
     assert not _split_tokens(words, tokens)
     printed = {w.text for w in words}
     missing = [t for t in tokens if not any(t in p for p in printed)]
@@ -167,7 +226,7 @@ def test_no_number_or_name_is_split_across_lines(written, key: str):
         assert not [h for h in heads if not any(h in p for p in printed)]
 
 
-@pytest.mark.parametrize("key", ["zh", "en", "zh-district"])
+@pytest.mark.parametrize("key", ["zh", "en", "zh-district", *QUARTER_KEYS])
 def test_tables_fit_the_page(written, key: str):
     words, pages = _words(written[key].files["pdf"])
     margin = 20.0  # points: the text stays well inside the paper
@@ -244,7 +303,7 @@ def _texts(files: dict[str, Path]) -> dict[str, str]:
 
 def _data_values(layers: dict[str, pd.DataFrame], lang: str) -> list[str]:
     """Texts from the data: names of places, sites and candidates, the project's name."""
-    values = {"演示城市 Demo city (synthetic)"}
+    values = {NAME}
     for layer, columns in {
             "community_summary": ["name", "district", "community_id"],
             "district_summary": ["district"], "site_catchments": ["name", "site_id"],
@@ -261,17 +320,17 @@ def _data_values(layers: dict[str, pd.DataFrame], lang: str) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-@pytest.mark.parametrize("key", ["en"])
+@pytest.mark.parametrize("key", ["en", "quarterly-en", "self-en"])
 def test_english_report_has_no_chinese_outside_data_values(written, layers, key: str):
-    data = _data_values(layers, "en")
+    data = _data_values(written[key].layers or layers, "en")
     for where, text in _texts(written[key].files).items():
         stray = {run for run in CJK.findall(text) if not any(run in v for v in data)}
         assert not stray, (where, sorted(stray)[:10])
 
 
-@pytest.mark.parametrize("key", ["zh", "zh-district"])
+@pytest.mark.parametrize("key", ["zh", "zh-district", "quarterly-zh", "self-zh"])
 def test_chinese_report_has_no_english_ui_words(written, layers, key: str):
-    data = " ".join(_data_values(layers, "zh"))
+    data = " ".join(_data_values(written[key].layers or layers, "zh"))
     data_words = set(re.findall(r"[A-Za-z]+", data))
     for where, text in _texts(written[key].files).items():
         words = set(re.findall(r"[A-Za-z][A-Za-z_]+", text))
@@ -298,3 +357,26 @@ def test_the_title_keeps_the_project_name_apart(written):
     assert '<p class="project">演示城市 Demo city (synthetic)</p>' in page
     assert "<h1>流动人口计划生育服务人员配置建议报告</h1>" in page
     assert written["zh"].report.title.startswith("演示城市 Demo city (synthetic)：")
+
+
+def test_the_next_quarter_s_reports_show_its_scorecard_and_change(written, next_quarter: Path):
+    store = GeoPackageStore(next_quarter / "results")
+    first, second = store.runs()["run_id"].astype(str).tolist()[-2:]
+    card = store.read_layers(second, ["scorecard"])["scorecard"].drop_duplicates("district")
+    change = scorecard_between(next_quarter, second).set_index("district")
+    for key, sheet in (("quarterly-zh", "排名"), ("quarterly-en", "Ranking")):
+        assert written[key].files["xlsx"].name.startswith(f"quarterly-{first}-{second}-city")
+        rows = list(openpyxl.load_workbook(written[key].files["xlsx"])[sheet].iter_rows(
+            values_only=True))
+        shown = pd.DataFrame(rows[1:], columns=range(len(rows[0])))
+        ranked = card.sort_values(["rank", "district"], kind="stable")
+        assert shown[0].tolist() == ranked["rank"].tolist()
+        assert shown[2].to_numpy(float) == pytest.approx(
+            card.set_index("district").loc[shown[1], "score"].to_numpy(float))
+        assert shown[6].to_numpy(float) == pytest.approx(
+            change.loc[shown[1], "score_change"].to_numpy(float))
+        assert shown[9].tolist() == change.loc[shown[1], "rank_change"].tolist()
+    self_zh = written["self-zh"]
+    page = self_zh.files["html"].read_text(encoding="utf-8")
+    others = set(card["district"]) - {self_zh.report.district}
+    assert not [d for d in others if d in page]

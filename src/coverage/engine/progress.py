@@ -45,8 +45,8 @@ from coverage.store import Store, open_store
 from coverage.store.base import check_run_id, run_time
 from coverage.store.runinfo import RUN_INFO
 
-__all__ = ["GROUPS", "PROGRESS_COLUMNS", "STAFFING", "check_comparable", "previous_run",
-           "progress_between", "progress_table", "read_two_runs"]
+__all__ = ["GROUPS", "PROGRESS_COLUMNS", "STAFFING", "check_comparable", "met_counts",
+           "previous_run", "progress_between", "progress_table", "read_two_runs"]
 
 PROGRESS_COLUMNS = ("level", "unit", "group", "measure", "value_before", "value_after",
                     "change", "target", "met_before", "met_after")
@@ -235,6 +235,28 @@ def progress_table(before: Mapping[str, pd.DataFrame], after: Mapping[str, pd.Da
     out["met_before"] = out["met_before"].astype("boolean")
     out["met_after"] = out["met_after"].astype("boolean")
     return out
+
+
+def met_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Count the plan's indicators met in a progress table (its ``indicator`` rows).
+
+    Parameters
+    ----------
+    table
+        :func:`progress_table`, or the rows of one unit of it.
+
+    Returns
+    -------
+    dict
+        ``before`` and ``after``: indicator rows met in each run (over every unit of
+        ``table``); ``gained``: met in the later run but not the earlier; ``lost``: the
+        reverse. A row missing on a side counts as not met there.
+    """
+    ind = table[table["group"] == "indicator"]
+    before = ind["met_before"].astype("boolean").fillna(False).to_numpy(bool)
+    after = ind["met_after"].astype("boolean").fillna(False).to_numpy(bool)
+    return {"before": int(before.sum()), "after": int(after.sum()),
+            "gained": int((after & ~before).sum()), "lost": int((before & ~after).sum())}
 
 
 def previous_run(store: Store, run_id: str) -> str | None:

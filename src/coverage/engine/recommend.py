@@ -36,6 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from coverage.engine.new_staff import (
     STAFF_OBJECTIVES,
@@ -52,8 +53,8 @@ from coverage.placement import PlacementResult, max_coverage, p_median, set_cove
 # New staff and the places of new points have their own modules; users take them from here.
 __all__ = ["DEFAULT_NEW_SITE_STAFF", "DISTANCE_REACH_MIN", "OBJECTIVES", "STAFF_OBJECTIVES",
            "Recommendation", "SiteRecommendation", "candidate_sites", "default_candidates",
-           "named_roads", "recommend", "recommend_sites", "recommend_staff", "scenario_cost",
-           "site_effects", "site_places", "staff_caps"]
+           "districts_at", "named_roads", "recommend", "recommend_sites", "recommend_staff",
+           "scenario_cost", "site_effects", "site_places", "staff_caps"]
 
 OBJECTIVES = ("coverage", "distance", "target")
 #: Staff given to each recommended new site when the candidate states no limit.
@@ -364,6 +365,23 @@ def recommend(
     return Recommendation(layers, scenario, tables)
 
 
+def districts_at(points: gpd.GeoSeries, communities: gpd.GeoDataFrame) -> np.ndarray:
+    """Return the district of each point: its community's, the nearest community's outside all.
+
+    The one rule placing a new service point in a district, for the cost of a recommendation
+    (:func:`scenario_cost`) and a district's share of it (:mod:`coverage.engine.quarter`).
+    Communities without a boundary are left out; ``points`` are taken to the communities' CRS.
+    """
+    shapes = communities.geometry.to_numpy()
+    comm = communities[~shapely.is_missing(shapes) & ~shapely.is_empty(shapes)]
+    if not len(points) or not len(comm):
+        return np.full(len(points), None, dtype=object)
+    if points.crs is not None and comm.crs is not None and points.crs != comm.crs:
+        points = points.to_crs(comm.crs)
+    _, nearest = comm.sindex.nearest(points.to_numpy(), return_all=False)
+    return comm["district"].astype(str).to_numpy()[nearest]
+
+
 def scenario_cost(model: ScenarioModel, edits: list[Edit],
                   tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Return what a scenario costs per district and for the city (``recommendation_cost``).
@@ -377,14 +395,13 @@ def scenario_cost(model: ScenarioModel, edits: list[Edit],
     """
     funding = model.study.project.parameters.funding
     added = [e for e in edits if e.action == "add"]
-    comm = model.communities
     districts = np.asarray([], dtype=object)
     if added:
         to_study = pyproj.Transformer.from_crs(4326, model.study.crs, always_xy=True)
         x, y = to_study.transform(np.array([e.lon for e in added], dtype=float),
                                   np.array([e.lat for e in added], dtype=float))
-        _, nearest = comm.sindex.nearest(gpd.points_from_xy(x, y), return_all=False)
-        districts = comm["district"].astype(str).to_numpy()[nearest]
+        districts = districts_at(gpd.GeoSeries(gpd.points_from_xy(x, y), crs=model.study.crs),
+                                 model.communities)
     sites = pd.Series(1, index=pd.Index(districts, dtype=object)).groupby(level=0).sum()
 
     def staff_of(name: str) -> pd.Series:

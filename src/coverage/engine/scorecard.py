@@ -43,14 +43,21 @@ import numpy as np
 import pandas as pd
 
 from coverage.engine.progress import NEEDED, check_comparable, read_two_runs
-from coverage.io.assessment import PLAN_INDICATORS, Assessment, Scored, default_assessment
+from coverage.io.assessment import (
+    DEFAULTS,
+    PLAN_INDICATORS,
+    Assessment,
+    Scored,
+    default_assessment,
+)
 from coverage.io.project import Project, load_project
 from coverage.publish.disclosure import DEFAULT_MIN_CELL
 from coverage.publish.tables import publish_indicators, publish_summaries, summary_thresholds
 from coverage.store.runinfo import RUN_INFO
 
-__all__ = ["PROGRESS_COLUMNS", "SCORECARD_COLUMNS", "scorecard", "scorecard_between",
-           "scorecard_progress"]
+__all__ = ["CHANGE_COLUMNS", "PROGRESS_COLUMNS", "SCORECARD_COLUMNS", "compare_indicators",
+           "compare_scores", "distance_to_target", "score_runs", "scorecard",
+           "scorecard_between", "scorecard_progress"]
 
 SCORECARD_COLUMNS = ("district", "indicator", "value", "target", "weight", "rule", "tolerance",
                      "assessed", "reason", "points", "met", "people_needed", "score", "rank",
@@ -60,6 +67,10 @@ SCORECARD_COLUMNS = ("district", "indicator", "value", "target", "weight", "rule
 PROGRESS_COLUMNS = ("district", "score_before", "score_after", "score_change", "rank_before",
                     "rank_after", "rank_change", "met_count_before", "met_count_after")
 """Columns of :func:`scorecard_progress`, in order."""
+
+CHANGE_COLUMNS = ("district", "indicator", "value_before", "value_after", "change",
+                  "met_before", "met_after")
+"""Columns of :func:`compare_indicators`, in order."""
 
 #: A float sum of points may differ in the last digits for equal scores: ranks use this many.
 _DIGITS = 9
@@ -280,10 +291,37 @@ def scorecard_progress(before: Mapping[str, pd.DataFrame], after: Mapping[str, p
     ValueError
         When the runs cannot be compared or lack a layer needed.
     """
+    return compare_scores(*score_runs(before, after, assessment, min_cell=min_cell,
+                                      names=names))
+
+
+def score_runs(before: Mapping[str, pd.DataFrame], after: Mapping[str, pd.DataFrame],
+               assessment: Assessment | None = None, *,
+               min_cell: int | None = DEFAULT_MIN_CELL,
+               names: tuple[str, str] = ("before", "after")) -> tuple[pd.DataFrame,
+                                                                      pd.DataFrame]:
+    """Return the scorecards of two runs scored alike (:func:`scorecard`), the earlier first.
+
+    Raises
+    ------
+    ValueError
+        When the runs cannot be compared (:func:`coverage.engine.progress.check_comparable`)
+        or lack a layer needed.
+    """
     check_comparable(before, after, names)
+    return (scorecard(before, assessment, min_cell=min_cell),
+            scorecard(after, assessment, min_cell=min_cell))
+
+
+def compare_scores(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Return each district's score and rank in two scorecards and their change.
+
+    ``before`` and ``after`` are :func:`scorecard` tables (:func:`score_runs`); the result is
+    :func:`scorecard_progress`'s.
+    """
     keep = ["district", "score", "rank", "met_count"]
-    old = scorecard(before, assessment, min_cell=min_cell)[keep].drop_duplicates("district")
-    new = scorecard(after, assessment, min_cell=min_cell)[keep].drop_duplicates("district")
+    old = before[keep].drop_duplicates("district")
+    new = after[keep].drop_duplicates("district")
     table = new.merge(old, on="district", how="outer", suffixes=("_after", "_before"),
                       sort=False)
     table["score_change"] = table["score_after"] - table["score_before"]
@@ -293,6 +331,55 @@ def scorecard_progress(before: Mapping[str, pd.DataFrame], after: Mapping[str, p
     order = pd.Index(pd.concat([new["district"], old["district"]]).unique())
     table = table.iloc[np.argsort(order.get_indexer(table["district"]), kind="stable")]
     return table[list(PROGRESS_COLUMNS)].reset_index(drop=True)
+
+
+def distance_to_target(card: pd.DataFrame) -> pd.Series:
+    """Return how far each value of a scorecard is from its target, on the wrong side.
+
+    A share short of its target (target − value), a gap or shortfall above it (value −
+    target); 0 when the target is met, missing when the indicator is not assessed.
+
+    Parameters
+    ----------
+    card
+        A :func:`scorecard` table.
+
+    Returns
+    -------
+    pandas.Series
+        Float, on the index of ``card``, named ``to_target``.
+    """
+    higher = card["indicator"].map(lambda name: DEFAULTS[name].higher_is_better).to_numpy(bool)
+    value, target = card["value"].to_numpy(float), card["target"].to_numpy(float)
+    distance = np.maximum(np.where(higher, target - value, value - target), 0.0)
+    distance[~card["assessed"].to_numpy(bool)] = np.nan
+    return pd.Series(distance, index=card.index, name="to_target")
+
+
+def compare_indicators(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Return each district's value of each indicator in two scorecards, and its change.
+
+    Parameters
+    ----------
+    before, after
+        The earlier and the later run's :func:`scorecard`, scored alike (:func:`score_runs`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (district, indicator) of ``after``, in its order, columns
+        :data:`CHANGE_COLUMNS`: the two values (missing where a run has no published figure
+        or no such district), ``change`` = after − before, and whether each run met the
+        target (nullable booleans, missing where not assessed).
+    """
+    keys = ["district", "indicator"]
+    old = before[[*keys, "value", "met"]].drop_duplicates(keys)
+    table = after[[*keys, "value", "met"]].merge(old, on=keys, how="left",
+                                                   suffixes=("_after", "_before"), sort=False)
+    table["change"] = table["value_after"] - table["value_before"]
+    for column in ("met_before", "met_after"):
+        table[column] = table[column].astype("boolean")
+    return table[list(CHANGE_COLUMNS)].reset_index(drop=True)
 
 
 def scorecard_between(project: Project | str | Path, run_a: str,

@@ -11,6 +11,13 @@ A progress report compares two runs and carries both ids (``coverage report --co
 
     progress-20250401T013002.118733Z-04fa-20250701T020315.204518Z-9c1e-city-zh.html
 
+The quarterly progress report of the districts and a district's self-assessment
+(``coverage report --kind progress``, ``--kind self-assessment``) carry the run's id, after the
+previous run's when one is compared::
+
+    quarterly-20250401T013002.118733Z-04fa-20250701T020315.204518Z-9c1e-city-zh.pdf
+    self-assessment-20250701T020315.204518Z-9c1e-district-万江区-en.xlsx   (a first run)
+
 A district's name is kept as it is (Chinese included) unless it holds characters a file name
 cannot (``/ \ : * ? " < > |``, control characters, leading or trailing dots and spaces); those
 become ``_`` and a short hash of the original name is added, so that two districts never
@@ -30,7 +37,11 @@ import re
 
 from coverage.messages import check_lang
 
-__all__ = ["exchange_stem", "progress_stem", "report_filename", "report_stem"]
+__all__ = ["ASSESSMENT_PREFIXES", "assessment_stem", "exchange_stem", "progress_stem",
+           "report_filename", "report_stem"]
+
+ASSESSMENT_PREFIXES = {"progress": "quarterly", "self-assessment": "self-assessment"}
+"""File-name prefix of each kind of assessment report (``coverage report --kind``)."""
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]|\s')
 
@@ -75,6 +86,36 @@ def progress_stem(run_before: str, run_after: str, *, lang: str,
     """
     scope = report_stem(lang=lang, district=district).removeprefix("report-")
     return f"progress-{_safe(run_before)}-{_safe(run_after)}-{scope}"
+
+
+def assessment_stem(kind: str, run: str | None, previous: str | None = None, *, lang: str,
+                    district: str | None = None) -> str:
+    """Return the file stem of a quarterly progress report or a district's self-assessment.
+
+    ``quarterly-<previous run>-<run>-city-zh``, ``self-assessment-<run>-district-<name>-en``
+    (no previous run compared): never the name of another kind of report, of another run or
+    of another comparison.
+
+    Parameters
+    ----------
+    kind
+        ``progress`` or ``self-assessment`` (:data:`ASSESSMENT_PREFIXES`).
+    run, previous
+        The run's id (``None``: ``latest``) and the previous run's compared (``None``: none).
+    lang, district
+        As for :func:`report_stem`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind.
+    """
+    if kind not in ASSESSMENT_PREFIXES:
+        msg = f"unknown kind {kind!r}; choose from {', '.join(ASSESSMENT_PREFIXES)}"
+        raise ValueError(msg)
+    scope = report_stem(lang=lang, district=district).removeprefix("report-")
+    runs = [_safe(r) for r in (previous, run or "latest") if r is not None]
+    return "-".join([ASSESSMENT_PREFIXES[kind], *runs, scope])
 
 
 def exchange_stem(code: str, name: str, *, lang: str) -> str:

@@ -34,8 +34,8 @@ import pandas as pd
 from coverage.measures.equalization import threshold_label
 from coverage.publish.disclosure import DEFAULT_MIN_CELL, check_min_cell, suppression_mask
 
-__all__ = ["Partition", "protect_levels", "publish_indicators", "publish_summaries",
-           "summary_thresholds"]
+__all__ = ["Partition", "protect_levels", "publish_funding", "publish_indicators",
+           "publish_summaries", "summary_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -374,3 +374,29 @@ _COVERAGE_COLUMN = re.compile(r"coverage_(\d+(?:\.\d+)?)min_migrant")
 def summary_thresholds(columns: Sequence[str]) -> tuple[float, ...]:
     """Return the time thresholds (minutes) of a summary's ``coverage_<t>min_migrant`` columns."""
     return tuple(sorted({float(m[1]) for c in columns if (m := _COVERAGE_COLUMN.fullmatch(c))}))
+
+
+def publish_funding(funding: pd.DataFrame, published_summary: pd.DataFrame) -> pd.DataFrame:
+    """Return the ``funding`` layer as it may be published beside a published summary.
+
+    Budgets are no counts of people and are shown as they are; a figure per person of a unit
+    (the city or a district) whose migrants the published summary withholds is withheld too,
+    since the budget and the figure would give the count back.
+
+    Parameters
+    ----------
+    funding
+        The ``funding`` layer (``level``, ``district`` and the ``funding_*`` columns).
+    published_summary
+        The published ``district_summary`` (:func:`publish_summaries`).
+    """
+    frame = pd.DataFrame(funding).copy()
+    summary = published_summary.set_index(["level", "district"])
+    keys = pd.MultiIndex.from_frame(frame[["level", "district"]])
+    hidden = ~summary["migrants"].reindex(keys).notna().to_numpy(bool)
+    per_capita = [c for c in frame.columns if c.endswith("_per_capita")]
+    frame.loc[hidden, per_capita] = np.nan
+    for count in ("migrants", "registered_pop"):  # the counts as the summary publishes them
+        if count in frame and count in summary:
+            frame[count] = summary[count].reindex(keys).to_numpy()
+    return frame

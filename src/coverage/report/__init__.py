@@ -11,10 +11,17 @@ Report files are named by scope and language (``report-city-zh.pdf``,
 ``report-district-万江区-en.xlsx``): :func:`report_filename` (:mod:`coverage.publish.naming`) is
 the one rule, used by the command line, ``coverage demo`` and the web app's downloads.
 
+The reports of the quarterly assessment of the districts (``coverage report --kind progress``,
+``--kind self-assessment``) are made by :func:`make_assessment_report`
+(:mod:`coverage.report.assessment`), and the progress between two kept runs
+(``--compare``) by :mod:`coverage.report.progress`.
+
 Modules: ``content`` (what a report is made of; its tables are published through
 :mod:`coverage.publish`), ``build`` (:func:`build_report`, from the sections written by
 ``_sections`` and ``_recommend``), ``html``, ``xlsx``, ``pdf`` (the writers), ``figures``
-(static maps and charts), ``layout`` (tables on A4 pages).
+(static maps and charts), ``layout`` (tables on A4 pages); ``progress`` (two runs compared),
+``assessment`` (the kinds of report), ``quarterly`` and ``self_assessment`` (with
+``_scorecard`` and ``_self_actions``: the assessment cycle's reports).
 """
 
 from __future__ import annotations
@@ -27,11 +34,13 @@ import pandas as pd
 from coverage.engine.workspace import load_results
 from coverage.io.project import Project, load_project
 from coverage.publish.naming import report_filename, report_stem
+from coverage.report.assessment import KINDS, build_assessment_report, make_assessment_report
 from coverage.report.build import build_report
 from coverage.report.content import Report, ReportError, ReportUsageError
 
-__all__ = ["FORMATS", "Report", "ReportError", "ReportUsageError", "build_report",
-           "make_report", "report_filename", "report_stem", "write_formats", "write_report"]
+__all__ = ["FORMATS", "KINDS", "Report", "ReportError", "ReportUsageError",
+           "build_assessment_report", "build_report", "make_assessment_report", "make_report",
+           "report_filename", "report_stem", "write_formats", "write_report"]
 
 FORMATS = ("html", "xlsx", "pdf")
 """Report formats."""

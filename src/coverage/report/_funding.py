@@ -3,16 +3,16 @@
 The ``funding`` layer (:mod:`coverage.measures.funding`) is shown in the section on coverage
 and staffing of migrants and registered residents; without it that section says why it is not
 computed (the ``budgets`` layer is missing, ``run_info``). The ``recommendation_cost`` layer is
-shown with the recommendations. Only yuan and yuan per person are shown: a per-capita figure of
-a district whose migrants are suppressed in the published summary is suppressed too, since the
-budget and the figure would give the count back.
+shown with the recommendations. Only yuan and yuan per person are shown, as published by
+:func:`coverage.publish.tables.publish_funding` (a per-capita figure of a district whose
+migrants are suppressed in the published summary is suppressed too).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from coverage.publish.tables import publish_funding
 from coverage.report.content import Section, _Context, _not_computed, _table, fmt_value
 
 _FUNDING_COLUMNS = ["unit_name", "funding_registered_per_capita", "funding_migrant_per_capita",
@@ -38,11 +38,7 @@ def _funding_part(ctx: _Context, s: Section) -> None:
     if funding is None or not len(funding):
         s.paragraphs += _not_computed(ctx, "funding")
         return
-    frame = _scoped(ctx, pd.DataFrame(funding))
-    published = ctx.districts.set_index(["level", "district"])["migrants"]
-    shown = published.reindex(pd.MultiIndex.from_frame(frame[["level", "district"]])).notna()
-    per_capita = [c for c in _FUNDING_COLUMNS if c.endswith("_per_capita")]
-    frame.loc[~shown.to_numpy(bool), per_capita] = np.nan
+    frame = _scoped(ctx, publish_funding(funding, ctx.districts))
     standard = ctx.info.get("funding_standard", "district_registered_per_capita")
     words = (t(f"std_{standard}") if f"std_{standard}" in t.m
              else t("std_yuan", n=standard))

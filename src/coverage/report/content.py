@@ -59,7 +59,8 @@ class Table:
         Column → header.
     formats
         Column → ``pct`` (a share), ``pp`` (a difference of shares, shown in percentage
-        points), ``int``, ``f1``, ``f2``, ``coord`` (degrees), ``link`` (a web address),
+        points), ``int``, ``int+`` (a signed change of a whole number), ``f1``, ``f2``, ``f1+``,
+        ``f2+`` (signed changes), ``coord`` (degrees), ``link`` (a web address),
         ``bool``, ``yuan`` (whole yuan) or ``text``.
     source
         Result layer the values come from (``""`` for tables of the report's own).
@@ -75,18 +76,21 @@ class Table:
     """Formats by row, for columns whose format is ``row`` (a table of mixed measures)."""
     notes: list[str] = field(default_factory=list)
     """Sentences printed under the table (what it leaves out, and why)."""
+    sheet: str = ""
+    """Name of its XLSX sheet (default: the catalogue's ``sheet_<key>``, else the title)."""
 
     def format_of(self, row: int, column: str) -> str:
         """Return the format of one cell (resolving ``row`` and ``row_change`` formats).
 
         ``row_change`` is the difference of two ``row`` values: of shares, in percentage
-        points; of other numbers, signed (``f1+``, ``f2+``).
+        points; of other numbers, signed (``f1+``, ``f2+``; ``int+`` for whole numbers).
         """
         kind = self.formats.get(column, "text")
         if kind in {"row", "row_change"}:
             by_row = self.row_formats[row] if self.row_formats else "text"
             if kind == "row_change":
-                return {"pct": "pp", "f1": "f1+", "f2": "f2+"}.get(by_row, by_row)
+                return {"pct": "pp", "f1": "f1+", "f2": "f2+", "int": "int+"}.get(by_row,
+                                                                                  by_row)
             return by_row
         return kind
 
@@ -265,6 +269,9 @@ def fmt_value(value: object, kind: str, lang: str) -> str:
         return f"{float(value):,.1f}"
     if kind == "f2":
         return f"{float(value):,.2f}"
+    if kind == "int+":  # a change of a whole number (a rank): signed, none as 0
+        number = round(float(value))
+        return f"{number:+,}".replace("-", "−") if number else "0"
     if kind in {"f1+", "f2+"}:  # a change: signed
         return f"{float(value):+,.{kind[1]}f}".replace("-", "−")
     if kind == "bool":

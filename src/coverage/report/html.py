@@ -156,7 +156,7 @@ def folium_map(spec: MapSpec, lang: str, *, tiles: str | None = "OpenStreetMap",
 
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_NUMERIC = frozenset({"pct", "pp", "int", "yuan", "f1", "f2", "f1+", "f2+", "coord"})
+_NUMERIC = frozenset({"pct", "pp", "int", "int+", "yuan", "f1", "f2", "f1+", "f2+", "coord"})
 
 
 def _cells(table: Table, lang: str) -> list[list[tuple[str, str, object]]]:

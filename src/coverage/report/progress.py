@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coverage.engine.progress import progress_between
+from coverage.engine.progress import met_counts, progress_between
 from coverage.io.project import Project, load_project
 from coverage.publish.disclosure import DEFAULT_MIN_CELL, assert_no_personal
 from coverage.publish.naming import progress_stem
@@ -110,11 +110,8 @@ def _when(t: _Text, run_id: str, time: object) -> str:
 
 def _overview(t: _Text, table: pd.DataFrame, district: str | None) -> Section:
     """Return the overview: the runs compared and how many indicators each met."""
-    ind = table[table["group"] == "indicator"]
-    before, after = ind["met_before"].fillna(False), ind["met_after"].fillna(False)
     scope = district or t("sum_progress_scope_city")
-    summary = t("sum_progress", scope=scope, before=int(before.sum()), after=int(after.sum()),
-                gained=int((after & ~before).sum()), lost=int((before & ~after).sum()))
+    summary = t("sum_progress", scope=scope, **met_counts(table))
     return Section("progress", t("sec_progress"), paragraphs=[summary, t("txt_progress")])
 
 

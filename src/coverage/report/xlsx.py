@@ -29,7 +29,8 @@ __all__ = ["write_xlsx"]
 
 _NUMBER_FORMATS = {"pct": "0.0%", "pp": "+0.0%;-0.0%;0.0%", "int": "#,##0", "f1": "#,##0.0",
                    "f2": "#,##0.00", "yuan": "#,##0", "f1+": "+#,##0.0;-#,##0.0;0.0",
-                   "f2+": "+#,##0.00;-#,##0.00;0.00", "coord": "0.00000"}
+                   "f2+": "+#,##0.00;-#,##0.00;0.00", "int+": "+#,##0;-#,##0;0",
+                   "coord": "0.00000"}
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _HEAD_FILL = PatternFill("solid", fgColor="E8F1F8")
 _SUPPRESSED_FILL = PatternFill("solid", fgColor="F2F2F2")
@@ -40,7 +41,8 @@ def _cell_value(value: object, kind: str, lang: str) -> object:
         return None
     if kind in _NUMBER_FORMATS:
         number = float(value)
-        return int(number) if kind == "int" and number.is_integer() else number
+        return (int(number) if kind in {"int", "int+"} and number.is_integer()
+                else number)
     if kind == "bool":
         return catalogue("report", lang)["met" if bool(value) else "not_met"]
     if kind == "link":
@@ -59,7 +61,8 @@ def _append(ws: object, values: list[object]) -> None:
 def _sheet_name(table: Table, lang: str, used: set[str]) -> str:
     """Return the sheet's name in the report's language (31 characters at most, unique)."""
     texts = catalogue("report", lang)
-    base = _BAD_SHEET_CHARS.sub(" ", texts.get(f"sheet_{table.key}", table.title)).strip()
+    chosen = table.sheet or texts.get(f"sheet_{table.key}", table.title)
+    base = _BAD_SHEET_CHARS.sub(" ", chosen).strip()
     name = base[:31] or table.key[:31]
     i = 2
     while name in used:
