@@ -1,6 +1,17 @@
-"""Beyond one process: a province of cities on a Dask cluster, against one process in turn.
+"""Beyond one process: a city by parts and a province of cities on a Dask cluster.
 
-Run with ``python benchmarks/bench_scale.py --batch 10 [--size default] [--workers 1,2]``.
+Two benchmarks, each side by side with one process in one run:
+
+``python benchmarks/bench_scale.py --city large [--workers 1,2] [--parts N]``
+    The main job of the ``large`` demo city (1.2 million migrants) in one process
+    (:func:`coverage.engine.run.run_study`) and by parts on a local cluster of 1, then 2
+    workers (:func:`coverage.engine.partitioned_run.run_on_cluster`): wall time, peak memory
+    of the whole process tree, and every layer checked equal to the one-process run's (1e-9
+    relative for floats, geometries exactly).
+
+``python benchmarks/bench_scale.py --batch 10 [--size default] [--workers 1,2]``
+    A province, as below.
+
 The cities are demo cities of ``--size`` with seeds ``0 … N-1`` (each a different city),
 built once into ``<tmp>/coverage-bench/province-<size>-<N>`` (``--folder`` to choose).
 
@@ -105,14 +116,71 @@ def batch(folder: Path, workers: int) -> tuple[pd.DataFrame, TreeMemory]:
     return result.summary.iloc[:-1].reset_index(drop=True), memory
 
 
+def _same(mine: dict, theirs: dict) -> None:
+    import numpy as np
+    import shapely
+
+    for name, table in theirs.items():
+        if name in ("run_info", "migrant_access") or table is None:
+            continue
+        other = mine[name]
+        if "geometry" in table:
+            a, b = np.asarray(other.geometry), np.asarray(table.geometry)
+            ok = shapely.equals_exact(a, b, tolerance=1e-6) | (
+                shapely.is_missing(a) & shapely.is_missing(b))
+            assert ok.all(), name
+            other, table = (pd.DataFrame(t.drop(columns="geometry")) for t in (other, table))
+        pd.testing.assert_frame_equal(pd.DataFrame(other).reset_index(drop=True),
+                                      pd.DataFrame(table).reset_index(drop=True),
+                                      check_exact=False, rtol=1e-9, atol=1e-12, obj=name)
+
+
+def city(size: str, workers: list[int], parts: int | None, folder: Path | None) -> None:
+    from coverage.demo import build_demo
+    from coverage.engine.partitioned_run import run_on_cluster
+    from coverage.engine.run import run_study
+    from coverage.io.loaders import load_study
+
+    folder = folder or Path(tempfile.gettempdir()) / "coverage-bench" / f"city-{size}"
+    if not (folder / "project.toml").is_file():
+        print(f"building the {size} demo city …", flush=True)
+        build_demo(folder, size=size, seed=0)
+    study = load_study(folder)
+    print(f"city: {size} demo ({len(study.migrants):,} migrants) in {folder}; "
+          f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB")
+    rows = []
+    with TreeMemory() as memory:
+        one = run_study(study)
+    reference = one.layers()
+    rows.append(("one process", memory.seconds, memory.peak / 2**30, one.timings))
+    for n in workers:
+        with TreeMemory() as memory:
+            got = run_on_cluster(study, workers=n, parts=parts)
+        _same(got.layers(), reference)
+        cut = got.run_info.set_index("key").loc["partitions", "value"]
+        rows.append((f"local cluster of {n}, {cut} parts", memory.seconds, memory.peak / 2**30,
+                     got.timings))
+    print(f"\n{'':34} {'wall s':>8} {'peak GB':>8}  steps (s)")
+    for label, seconds, peak, steps in rows:
+        detail = ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+        print(f"{label:34} {seconds:8.1f} {peak:8.2f}  {detail}")
+    print("\nevery layer of every run by parts equals the one-process run's")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--city", choices=("small", "default", "large"), default=None,
+                        help="a city by parts instead of a province")
+    parser.add_argument("--parts", type=int, default=None)
     parser.add_argument("--batch", type=int, default=10, help="cities in the province")
     parser.add_argument("--size", default="default", choices=("small", "default", "large"))
     parser.add_argument("--workers", default="1,2", help="local cluster sizes, comma-separated")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--folder", type=Path, default=None)
     args = parser.parse_args()
+    if args.city:
+        city(args.city, [int(n) for n in args.workers.split(",")], args.parts, args.folder)
+        return
     folder = args.folder or Path(tempfile.gettempdir()) / "coverage-bench" / (
         f"province-{args.size}-{args.batch}")
     build_province(folder, args.size, args.batch)

@@ -30,6 +30,7 @@ from coverage.publish.labels import text
 
 from .mapview import MapView
 from .reader_view import RunsView
+from .scorecard_view import FundingView, ScorecardView
 from .state import AppState
 from .views import Cards, Controls, Downloads, Recommend, Scenarios, Tables
 
@@ -68,12 +69,15 @@ class CoverageApp(pn.viewable.Viewer):
         self.recommend = Recommend(self.state)
         self.scenarios = Scenarios(self.state)
         self.downloads = Downloads(self.state)
+        self.scorecard = ScorecardView(self.state)
+        self.funding = FundingView(self.state)
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
         self.header = pn.pane.HTML("", sizing_mode="stretch_width")
         self.sidebar = pn.Column(width=290)
         self.tabs = pn.Tabs(sizing_mode="stretch_width", dynamic=False)
         self.runs = _Runs(reader or project_reader(project), self.state)
-        self._views = [self.tables, self.recommend, self.scenarios, self.downloads, self.runs]
+        self._views = [self.tables, self.recommend, self.scenarios, self.downloads,
+                       self.scorecard, self.funding, self.runs]
         self._boxes: list[pn.Column] = []  # each tab's contents, made by _relabel
         self._made = {0}  # the first tab is shown at once
         self.state.param.watch(self._relabel, ["lang"])
@@ -111,14 +115,16 @@ class CoverageApp(pn.viewable.Viewer):
             f'float:right;font-size:15px;margin-top:4px">'
             f'{html.escape(text("app_import", "tab", s.lang))}</a></div>{note}')
         self.sidebar.objects = [Controls(s)]
-        titles = ["indicators_table", "recommend", "scenario", "download", "runs"]
+        titles = [*(s.t(k) for k in ("indicators_table", "recommend", "scenario", "download")),
+                  text("app_scorecard", "tab", s.lang), text("app_scorecard", "funding_tab",
+                                                             s.lang), s.t("runs")]
         # New boxes: Panel keeps a tab's title while its contents are the same object. A tab
         # not yet made shows Panel's loading spinner (a style, no pane to make for the page).
         self._boxes = [pn.Column(*([view.__panel__()] if i in self._made else []),
                                  loading=i not in self._made, min_height=60,
                                  sizing_mode="stretch_width")
                        for i, view in enumerate(self._views)]
-        self.tabs[:] = [(s.t(k), box) for k, box in zip(titles, self._boxes, strict=True)]
+        self.tabs[:] = list(zip(titles, self._boxes, strict=True))
         self._status()
 
     def _status(self, *_: Any) -> None:

@@ -54,6 +54,7 @@ class AppState(param.Parameterized):
     recommendation = param.Parameter(default=None, doc="Last recommendation (not applied).")
     user = param.String(default="", doc="The planner's log-in, who saves ('' without one).")
     saved = param.DataFrame(default=None, doc="The store's saved scenarios, as last listed.")
+    scored = param.String(default="", doc="District whose scorecard is shown ('': the first).")
 
     #: Map layers that need an optional analysis: layer → analysis.
     LAYER_NEEDS: ClassVar[dict[str, str]] = {"flows": "origin_flows"}
@@ -255,6 +256,11 @@ class AppState(param.Parameterized):
     def indicators(self) -> pd.DataFrame:
         """The plan's indicators (city, districts, communities) as they may be published."""
         return self.session.indicators()
+
+    def scenario_cost(self) -> pd.DataFrame:
+        """What the current scenario costs, per district and for the city (model loaded)."""
+        with self._lock:
+            return self.session.scenario_cost()
 
     def baseline_city(self) -> pd.Series:
         """Published city row of the baseline."""

@@ -23,7 +23,7 @@ import pandas as pd
 import panel as pn
 import shapely
 
-from coverage.engine.session import PlanningSession
+from coverage.engine.session import COMPARISON_COST_COLUMNS, PlanningSession
 from coverage.publish.labels import (
     column_label,
     coverage_column,
@@ -424,10 +424,13 @@ class Scenarios(pn.viewable.Viewer):
         if s.ready:
             table = s.session.comparison()
             keep = [c for c in table.index if c.startswith(("coverage_", "staff"))]
+            keep += list(COMPARISON_COST_COLUMNS)  # each scenario's cost beside its effect
             shown = table.loc[keep].astype(float)
             text = pd.DataFrame({
                 col: [_pp(v) if row.startswith("coverage_gap") else
-                      _pct(v) if row.startswith("coverage_") else f"{v:,.1f}"
+                      _pct(v) if row.startswith("coverage_") else
+                      f"{v:,.0f}" if row == "new_sites" or row.endswith("yuan")
+                      or row.endswith("per_year") else f"{v:,.1f}"
                       for row, v in shown[col].items()] for col in shown.columns},
                 index=[column_label(c, lang=s.lang) for c in keep])
             names = {"baseline": s.t("scenario_today"), "current": s.t("scenario_current")}

@@ -22,6 +22,7 @@ from coverage._cli.assessment import KindOption, assessment_kind, write_assessme
 from coverage._cli.batch import batch
 from coverage._cli.cluster_options import ClusterOption, PartsOption, WorkersOption, on_cluster
 from coverage._cli.db import db_app, runs_app
+from coverage._cli.demo import figures_table, partitioned_note, peak_memory_bytes
 from coverage._cli.exchange import exchange
 from coverage._cli.logs import log_traceback
 from coverage._cli.options import Lang, Mode, Objective, Size, StaffObjective
@@ -86,9 +87,9 @@ def _project(path: Path, store: str | None = None, schema: str | None = None,
 
 @app.command()
 def demo(
-    size: Annotated[
-        Size, typer.Option(help="small (~20k migrants), default (~200k) or large (≥1M).")
-    ] = Size.default,
+    size: Annotated[Size, typer.Option(
+        help="small (~20k migrants), default (~200k), large (≥1M) or xlarge (10M, for a "
+             "partitioned run: built, not run).")] = Size.default,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same city.")] = 0,
     out: Annotated[Path, typer.Option(help="Folder to write the demo project into.")] = Path(
         "demo-city"
@@ -96,10 +97,19 @@ def demo(
     lang: Annotated[Lang, typer.Option(help="Summary language.")] = Lang.zh,
 ) -> None:
     """Build the synthetic demo city and run the main job on it (生成演示城市并运行分析)."""
-    from coverage.demo import build_demo
+    from coverage.demo import build_demo, project_figures, size_spec
     from coverage.engine.run import run_study, write_results
 
     start = time.perf_counter()
+    if size_spec(size.value).partitioned:  # too large for one process: built, not run
+        with _steps(f"demo city ({size.value})") as step:
+            build_demo(out, size=size.value, seed=seed, progress=step)
+        console.print(figures_table(out, project_figures(out), size=size.value,
+                                    seconds=time.perf_counter() - start,
+                                    peak_bytes=peak_memory_bytes(), lang=lang.value))
+        console.print(f"[yellow]note:[/yellow] {escape(partitioned_note(out, lang.value))}",
+                      highlight=False)
+        return
     with _steps(f"demo city ({size.value})") as step:
         project_file = build_demo(out, size=size.value, seed=seed, progress=step)
         results = run_study(project_file, progress=step)
@@ -246,7 +256,8 @@ def recommend(
         console.print(new_sites_table(layers["recommended_sites"], lang.value, model.max_t))
     if "recommended_staff" in layers:
         console.print(new_staff_table(layers["recommended_staff"], lang.value))
-    _print_comparison(compare(tables), lang.value, model.thresholds)
+    costs = {"recommended": layers["recommendation_cost"]}
+    _print_comparison(compare(tables, costs=costs), lang.value, model.thresholds)
     console.print(f"results: {target}; scenario: {folder / 'recommended_scenario.json'}")
 
 
@@ -261,6 +272,7 @@ def simulate(
     schema: SchemaOption = None,
 ) -> None:
     """Evaluate a what-if scenario against the baseline (情景模拟)."""
+    from coverage.engine.costs import scenario_costs
     from coverage.engine.run import simulation_layer
     from coverage.engine.scenario import Scenario, ScenarioModel, compare, comparison_layer
     from coverage.engine.workspace import keep_layers
@@ -282,13 +294,14 @@ def simulate(
         except ValueError as exc:
             _fail_project(exc)
             return
+        costs = scenario_costs(model, {scenario.name: scenario.edits}, tables)
         # Kept by the scenario's name, beside (never over) the recommendation's comparison.
         layer = simulation_layer(scenario.name)
-        target = keep_layers(parsed, {layer: comparison_layer(tables)}, folder=out)
+        target = keep_layers(parsed, {layer: comparison_layer(tables, costs)}, folder=out)
     if changed:
         console.print(f"[yellow]note:[/yellow] the scenario was made on other versions of "
                       f"{', '.join(changed)}; its results may differ from when it was saved")
-    _print_comparison(compare(tables), lang.value, model.thresholds)
+    _print_comparison(compare(tables, costs=costs), lang.value, model.thresholds)
     console.print(f"results: {target} (layer {escape(layer)})")
 
 

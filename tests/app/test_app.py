@@ -388,7 +388,7 @@ def test_page_models_pass_bokehs_checks(demo_city: Path, lang: str):
     waiting = [i for i in issues.warning if i.name == "EMPTY_LAYOUT"
                and "pn-loading" in doc.get_model_by_id(
                    re.search(r"id='([^']+)'", i.extra)[1]).css_classes]
-    assert len(waiting) == 4  # recommend, scenarios, downloads, runs
+    assert len(waiting) == 6  # recommend, scenarios, downloads, scorecard, funding, runs
     assert not [i for i in issues.warning if i not in waiting], issues.warning
     header = next(m for m in doc.models if "cov-import-link" in str(getattr(m, "text", "")))
     assert f'href=&quot;import?lang={lang}&quot;' in header.text  # escaped for the page

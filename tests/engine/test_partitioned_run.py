@@ -94,3 +94,18 @@ def test_cluster_errors_on_the_command_line(small_demo, tmp_path):
     done = runner.invoke(cli.app, ["run", str(small_demo), "--cluster", "local",
                                    "--person-level"])
     assert done.exit_code == 2 and "--person-level" in done.output
+
+
+def test_a_partitioned_migrants_layer_is_read_part_by_part_on_the_workers(small_run, tmp_path):
+    """Migrants as GeoParquet parts: the driver never reads them, the results are the same."""
+    from coverage.demo import build_demo
+    from coverage.engine.partitioned_run import run_on_cluster
+
+    project = build_demo(tmp_path / "parts", size="small", seed=0, partitioned=True)
+    got = run_on_cluster(project, workers=2)
+    assert "migrants" in got.study.layers and len(got.study.migrants) == 0  # columns only
+    info = dict(zip(got.run_info["key"], got.run_info["value"], strict=True))
+    assert int(info["partitions"]) == 4  # one part per district
+    for name in LAYERS:
+        assert_same_layer(getattr(got, name), getattr(small_run, name), name)
+    assert got.data_quality.equals(small_run.data_quality)

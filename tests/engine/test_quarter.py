@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
+from coverage.engine.costs import districts_at
 from coverage.engine.progress import met_counts, progress_between
 from coverage.engine.quarter import (
     RANKING_COLUMNS,
@@ -21,7 +22,6 @@ from coverage.engine.quarter import (
     read_quarter,
     target_counts,
 )
-from coverage.engine.recommend import districts_at
 from coverage.engine.scorecard import (
     CHANGE_COLUMNS,
     compare_indicators,

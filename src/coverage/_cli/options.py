@@ -20,6 +20,7 @@ class Size(StrEnum):
     small = "small"
     default = "default"
     large = "large"
+    xlarge = "xlarge"
 
 
 class Mode(StrEnum):

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 from rich.console import Console
 
+from coverage._cli.demo import step_line
+
 __all__ = ["STEP", "mark", "steps"]
 
 console = Console()
@@ -35,6 +37,7 @@ def steps(title: str) -> Iterator[Callable[[str], None]]:
 
         def step(text: str) -> None:
             STEP[:] = [f"{title}: {text}"]
-            status.update(f"{title}: {text} [dim]({time.perf_counter() - start:.1f} s)[/dim]")
+            status.update(f"{title}: {step_line(text)} "
+                          f"[dim]({time.perf_counter() - start:.1f} s)[/dim]")
 
         yield step

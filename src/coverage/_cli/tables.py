@@ -166,8 +166,28 @@ def _scenario_heading(name: str, m: dict[str, str]) -> str:
     return m.get(f"scenario_{name}", name)
 
 
+def _comparison_kind(measure: str, change: bool) -> str:
+    """Format of a comparison's figure (:func:`coverage.report.content.fmt_value`)."""
+    if measure.startswith("coverage_gap") or (change and measure.startswith("coverage")):
+        return "pp"
+    if measure.startswith("coverage"):
+        return "pct"
+    if measure == "new_sites":
+        return "int"
+    if measure.endswith("_yuan") or measure.endswith("_yuan_per_year"):
+        return "yuan"
+    kind = "f1" if measure.startswith(("staff", "new_staff")) else "f2"
+    return kind + "+" if change else kind
+
+
 def comparison_table(table: object, lang: str, thresholds: tuple[float, ...]) -> Table:
-    """Return a scenario comparison: shares in %, differences of shares in percentage points."""
+    """Return a scenario comparison: shares in %, differences of shares in percentage points.
+
+    Each scenario's cost follows its effect when the comparison holds it (new service points,
+    new staff, the points' one-off cost, the staff's cost a year and the first year's budget
+    needed, in yuan: :func:`coverage.engine.scenario.compare` with ``costs``).
+    """
+    from coverage.engine.costs import COMPARISON_COST_COLUMNS
     from coverage.measures.equalization import coverage_column
     from coverage.report.content import column_heading, fmt_value
 
@@ -181,17 +201,15 @@ def comparison_table(table: object, lang: str, thresholds: tuple[float, ...]) ->
     measures = [coverage_column(t) for t in thresholds] + [
         coverage_column(max(thresholds), "gap"), "e2sfca_mean_migrant", "staff",
         "staff_shortfall"]
+    measures += [c for c in COMPARISON_COST_COLUMNS if (names[0], c) in row.index]
     for measure in measures:
         cells = []
         for n in names:
-            change = " − " in str(n)
-            if measure.startswith("coverage_gap") or (change and measure.startswith("coverage")):
-                kind = "pp"
-            elif measure.startswith("coverage"):
-                kind = "pct"
-            else:
-                kind = "f1" if measure.startswith("staff") else "f2"
-                kind += "+" if change else ""
-            cells.append(fmt_value(row[(n, measure)], kind, lang))
+            value, change = row[(n, measure)], " − " in str(n)
+            cell = fmt_value(value, _comparison_kind(measure, change), lang)
+            if measure in COMPARISON_COST_COLUMNS:  # a change signed, as the others
+                cell = cell.replace("-", "−")
+                cell = f"+{cell}" if change and cell[0].isdigit() and float(value) else cell
+            cells.append(cell)
         out.add_row(column_heading(measure, lang), *cells)
     return out

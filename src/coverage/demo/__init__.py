@@ -30,11 +30,14 @@ The same size and seed give byte-identical tables. Modules, one concern each:
 * :mod:`~coverage.demo.budgets` — the districts' budgets;
 * :mod:`~coverage.demo.origins`, :mod:`~coverage.demo.names` — origin codes and Chinese names;
 * :mod:`~coverage.demo.truth` — the planted truth and the README;
-* :mod:`~coverage.demo.write` — the files.
+* :mod:`~coverage.demo.write` — the files;
+* :mod:`~coverage.demo.partitioned` — the migrants as partitioned GeoParquet, described
+  district by district for a city that does not fit one process (``xlarge``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,7 +49,9 @@ from coverage.demo.buildings import build_lots, build_workplaces
 from coverage.demo.candidates import place_candidates
 from coverage.demo.config import SIZES, Size, SizeSpec, size_spec
 from coverage.demo.layout import build_layout
+from coverage.demo.partitioned import FOLDER, describe_by_district, write_migrant_parts
 from coverage.demo.people import (
+    Migrants,
     describe_migrants,
     fp_staff,
     growth_rates,
@@ -68,7 +73,7 @@ from coverage.demo.write import (
     write_truth,
 )
 
-__all__ = ["SIZES", "build_demo"]
+__all__ = ["SIZES", "build_demo", "project_figures", "size_spec"]
 
 _STEPS = 9
 
@@ -79,6 +84,7 @@ def build_demo(
     size: Size = "default",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    partitioned: bool | None = None,
 ) -> Path:
     """Write a demo project folder and return the path of its project.toml.
 
@@ -88,12 +94,20 @@ def build_demo(
         Folder to write into (created if missing). Existing demo files are overwritten.
     size
         ``small`` (about 50 communities, 20,000 migrants, 12,000 network nodes; seconds),
-        ``default`` (100 communities, 200,000 migrants, 50,000 nodes) or ``large``
-        (260 communities, 1,200,000 migrants, 175,000 nodes, a larger area).
+        ``default`` (100 communities, 200,000 migrants, 50,000 nodes), ``large``
+        (260 communities, 1,200,000 migrants, 175,000 nodes, a larger area) or ``xlarge``
+        (2,500 communities in 11 districts, 10,000,000 migrants, over 1,000,000 nodes: a city
+        for a run split by partition, built district by district in a few GB; minutes).
     seed
         Seed of the random generator; the same size and seed give identical tables.
     progress
-        Called with a short English description at the start of each step.
+        Called with a short English description at the start of each step; a step that goes
+        part by part ends in ``(k/n)``.
+    partitioned
+        Write the migrants as partitioned GeoParquet, a folder ``migrants/`` with one part
+        per district (:mod:`coverage.demo.partitioned`), instead of ``migrants.csv``. Default:
+        the preset's (only ``xlarge``, which cannot be written otherwise). The records are
+        the same either way.
 
     Returns
     -------
@@ -103,7 +117,8 @@ def build_demo(
     Raises
     ------
     ValueError
-        When ``size`` is not a preset or ``seed`` is negative.
+        When ``size`` is not a preset, ``seed`` is negative or ``partitioned`` is false for
+        ``xlarge``.
 
     Examples
     --------
@@ -115,12 +130,18 @@ def build_demo(
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         msg = f"seed {seed!r} must be a whole number ≥ 0, e.g. seed=0"
         raise ValueError(msg)
+    if partitioned is False and spec.partitioned:
+        msg = (f"the {spec.name} city's migrants are written only as partitioned GeoParquet: "
+               "leave partitioned unset")
+        raise ValueError(msg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(_STEPS)]
     step = progress or (lambda _text: None)
-    city = _make_city(spec, rngs, step)
-    project = _write_city(out, city, size=spec.name, seed=int(seed), step=step)
+    city = _make_city(spec, rngs, step, out / FOLDER if spec.partitioned else None)
+    project = _write_city(out, city, size=spec.name, seed=int(seed), step=step,
+                          partitioned=bool(spec.partitioned if partitioned is None
+                                           else partitioned))
     # the last generator of the seed: the budgets change nothing else of the city
     budgets = make_budgets(city.admin.district, city.registered_pop,
                            city.migrants.residents.community, rngs[8])
@@ -129,9 +150,15 @@ def build_demo(
 
 
 def _make_city(
-    spec: SizeSpec, rngs: list[np.random.Generator], step: Callable[[str], None]
+    spec: SizeSpec, rngs: list[np.random.Generator], step: Callable[[str], None],
+    parts: Path | None = None,
 ) -> City:
-    """Generate every part of the city, each step from its own random generator."""
+    """Generate every part of the city, each step from its own random generator.
+
+    With ``parts`` the migrants are described district by district and written there as they
+    are (:func:`~coverage.demo.partitioned.describe_by_district`): the city keeps only their
+    :class:`~coverage.demo.people.MigrantFacts`.
+    """
     step("Planning the city: arterials, land use, river and bridges")
     layout = build_layout(spec, rngs[0])
     step("Drawing the road network")
@@ -152,28 +179,71 @@ def _make_city(
     xy = np.column_stack([residents.x, residents.y])
     sites = place_sites(layout, lots, lot_comm, admin, xy, residents.community, rngs[5])
     candidates = place_candidates(layout, lots, lot_comm, admin, sites, rngs[5])
-    step("Describing migrants: origins, arrivals, work and service records")
     growth, fast = growth_rates(layout, lots, lot_comm, residents, len(admin), rngs[6])
-    migrants = describe_migrants(residents, lots, layout, admin, sites, work, growth, rngs[7])
+    if parts is None:
+        step("Describing migrants: origins, arrivals, work and service records")
+        migrants = describe_migrants(residents, lots, layout, admin, sites, work, growth,
+                                     rngs[7])
+    else:
+        migrants = describe_by_district(parts, residents,
+                                        (lots, layout, admin, sites, work, growth), rngs[7], step)
     return City(layout, network, lots, admin, migrants, registered, registered_pop, staff,
                 sites, candidates, growth, fast)
 
 
 def _write_city(
-    out: Path, city: City, *, size: str, seed: int, step: Callable[[str], None]
+    out: Path, city: City, *, size: str, seed: int, step: Callable[[str], None],
+    partitioned: bool,
 ) -> Path:
-    """Write the layers, the ground truth, the README and project.toml; return the latter."""
+    """Write the layers, the ground truth, the README and project.toml; return the latter.
+
+    Migrants described at once are written as ``migrants.csv`` or, ``partitioned``, as parts
+    (those described district by district are written already).
+    """
     step("Writing the network")
     _, n_edges = write_network(out / "network.gpkg", city.network)
     step("Writing layers, ground truth and project.toml")
-    write_migrants(out / "migrants.csv", city.migrants, city.admin)
+    if isinstance(city.migrants, Migrants) and partitioned:
+        write_migrant_parts(out / FOLDER, city.migrants, city.admin)
+    elif isinstance(city.migrants, Migrants):
+        write_migrants(out / "migrants.csv", city.migrants, city.admin)
     write_sites(out / "sites.csv", city.sites)
     write_communities(out / "communities.gpkg", city.admin, city.registered_pop, city.fp_staff)
     write_registered(out / "registered_points.gpkg", city.registered, city.admin)
     write_candidates(out / "candidates.geojson", city.candidates)
-    truth, layers = ground_truth(city, size=size, seed=seed, edges_written=n_edges)
+    truth, layers = ground_truth(city, size=size, seed=seed, edges_written=n_edges,
+                                 parts=out / FOLDER if partitioned else None)
     write_truth(out / "ground_truth.json", out / "ground_truth.gpkg", truth, layers)
     (out / "README.md").write_text(readme(truth), encoding="utf-8")
     project = out / "project.toml"
-    write_project(project)
+    write_project(project, partitioned=partitioned)
     return project
+
+
+def project_figures(folder: str | Path) -> dict[str, int]:
+    """Return the figures of a built demo project, read from its files.
+
+    Parameters
+    ----------
+    folder
+        The demo project's folder.
+
+    Returns
+    -------
+    dict
+        ``migrants``, ``network_nodes``, ``sites`` and ``communities`` (the planted truth's
+        counts), ``districts``, ``parts`` (the migrants' GeoParquet parts, 0 for
+        ``migrants.csv``) and ``bytes`` (every file of the folder, on disk).
+    """
+    folder = Path(folder)
+    truth = json.loads((folder / "ground_truth.json").read_text(encoding="utf-8"))
+    counts = truth["counts"]
+    return {
+        "migrants": int(counts["migrants"]),
+        "network_nodes": int(counts["network_nodes"]),
+        "sites": int(counts["sites"]),
+        "communities": int(counts["communities"]),
+        "districts": int(counts["districts"]),
+        "parts": int(truth.get("migrants_parts", {}).get("parts", 0)),
+        "bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+    }

@@ -19,7 +19,13 @@ from scipy.optimize import linear_sum_assignment
 
 from coverage.demo.buildings import Lots
 from coverage.demo.layout import Layout
-from coverage.demo.names import DISTRICTS, STREET_ROOTS, place_names
+from coverage.demo.names import (
+    DISTRICTS,
+    MORE_DISTRICTS,
+    STREET_ROOTS,
+    more_street_roots,
+    place_names,
+)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -79,8 +85,33 @@ def _seeds(layout: Layout, lots: Lots, n: int, rng: np.random.Generator) -> Floa
     shapely.prepare(layout.kept_area)
     cand = cand[shapely.contains_xy(layout.kept_area, cand[:, 0], cand[:, 1])][:8000]
     data = np.concatenate([dense, cand])
-    centroids, _ = kmeans2(data, n, iter=20, minit="++", seed=rng)
+    if n <= _SCIPY_PLUS_PLUS:
+        centroids, _ = kmeans2(data, n, iter=20, minit="++", seed=rng)
+    else:
+        centroids, _ = kmeans2(data, _plus_plus(data, n, rng), iter=20, minit="matrix")
     return np.unique(np.round(centroids, 1), axis=0)
+
+
+_SCIPY_PLUS_PLUS = 720
+"""Most seeds drawn with SciPy's k-means++ start, which takes time quadratic in their number;
+more (the city of thousands of communities) start from :func:`_plus_plus`."""
+
+
+def _plus_plus(data: FloatArray, k: int, rng: np.random.Generator) -> FloatArray:
+    """Draw ``k`` k-means++ starting centres, each point's distance to them kept as they come.
+
+    The same draw as SciPy's ``minit="++"`` (each new centre chosen with probability
+    proportional to the squared distance to the nearest one before it), in time linear in
+    ``k``.
+    """
+    centres = np.empty((k, data.shape[1]))
+    centres[0] = data[rng.integers(len(data))]
+    d2 = ((data - centres[0]) ** 2).sum(1)
+    for i in range(1, k):
+        cum = np.cumsum(d2 / d2.sum())
+        centres[i] = data[min(int(np.searchsorted(cum, rng.uniform())), len(data) - 1)]
+        d2 = np.minimum(d2, ((data - centres[i]) ** 2).sum(1))
+    return centres
 
 
 def _tile(boundary: shapely.Polygon, seeds: FloatArray) -> NDArray[np.object_]:
@@ -105,11 +136,16 @@ def _tile(boundary: shapely.Polygon, seeds: FloatArray) -> NDArray[np.object_]:
 
 
 def _bearing_names(centres: FloatArray) -> list[str]:
-    """Name districts after their bearing from the city centre; the central one 莞城区."""
+    """Name districts after their bearing from the city centre; the central one 莞城区.
+
+    A city of more districts than :data:`~coverage.demo.names.DISTRICTS` names also draws on
+    :data:`~coverage.demo.names.MORE_DISTRICTS`.
+    """
     n = len(centres)
+    table = DISTRICTS if n <= len(DISTRICTS) else (*DISTRICTS, *MORE_DISTRICTS)
     central = int(np.argmin(np.hypot(centres[:, 0], centres[:, 1])))
-    names = [name for name, bearing in DISTRICTS if bearing is not None]
-    bearings = np.array([bearing for _, bearing in DISTRICTS if bearing is not None])
+    names = [name for name, bearing in table if bearing is not None]
+    bearings = np.array([bearing for _, bearing in table if bearing is not None])
     others = [k for k in range(n) if k != central]
     angle = np.degrees(np.arctan2(centres[others, 1], centres[others, 0])) % 360
     diff = np.abs((angle[:, None] - bearings[None, :] + 180) % 360 - 180)
@@ -148,7 +184,9 @@ def build_admin(layout: Layout, lots: Lots, rng: np.random.Generator) -> Admin:
     angle = np.degrees(np.arctan2(d_cent[:, 1], d_cent[:, 0])) % 360
     angle[d_names.index(DISTRICTS[0][0])] = -1.0
     d_rank = np.argsort(np.argsort(angle))
-    roots = list(rng.permutation(STREET_ROOTS))
+    # taken from the end: the drawn roots first, then (a city of hundreds of street offices)
+    # the fixed ones
+    roots = [*more_street_roots(), *rng.permutation(STREET_ROOTS)]
     street_of = np.zeros(len(polys), dtype=np.int64)
     street_names: list[str] = []
     order_key = np.zeros(len(polys))

@@ -32,8 +32,6 @@ LOTS_PER_CELL = {"old": (2, 2), "commercial": (2, 1)}
 """Lots per street-grid cell (columns, rows); other kinds have one lot per cell."""
 WORK_WEIGHT = {"factory": 1.0, "commercial": 2.0, "old": 0.3}
 """Relative number of jobs per m² of each workplace zone kind."""
-PLANTED_SHARE = {"U1": 0.06, "U2": 0.03}
-"""Share of all migrants living in each planted under-served area."""
 
 
 @dataclass
@@ -99,7 +97,7 @@ def build_lots(layout: Layout, rng: np.random.Generator) -> Lots:
     -------
     Lots
         The lots, with migrant weights scaled so that each planted under-served area holds
-        its :data:`PLANTED_SHARE` of all migrants.
+        its share of all migrants (:attr:`~coverage.demo.config.SizeSpec.planted_share`).
     """
     xs, ys, half, zone, kind, wm, wr = [], [], [], [], [], [], []
     for index, z in enumerate(layout.zones):
@@ -140,7 +138,8 @@ def _plant_share(layout: Layout, lots: Lots) -> None:
     for mask in masks.values():
         planted |= mask
     rest = lots.w_mig[~planted].sum()
-    shares = {k: PLANTED_SHARE[k] for k in masks}
+    planted_share = dict(zip(("U1", "U2"), layout.spec.planted_share, strict=True))
+    shares = {k: planted_share[k] for k in masks}
     free = 1.0 - sum(shares.values())
     for key, mask in masks.items():
         lots.w_mig[mask] *= shares[key] * rest / free / lots.w_mig[mask].sum()

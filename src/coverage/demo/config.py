@@ -2,6 +2,11 @@
 
 Each preset fixes the extent of the built-up area, the number of communities, districts and
 migrants and the strength of the planted effects. Everything else follows from the seed.
+
+``xlarge`` is a city that does not fit one process: ten million migrants and a million road
+nodes. It is generated district by district (:mod:`coverage.demo.partitioned`) and its migrants
+are written as partitioned GeoParquet, one part per district
+(:mod:`coverage.io.parts`), for a run that splits the work.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Size = Literal["small", "default", "large"]
+Size = Literal["small", "default", "large", "xlarge"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,7 @@ class SizeSpec:
     Parameters
     ----------
     name
-        ``small``, ``default`` or ``large``.
+        ``small``, ``default``, ``large`` or ``xlarge``.
     half_x, half_y
         Semi-axes (m) of the roughly elliptical built-up area, east-west and north-south.
     block
@@ -29,7 +34,7 @@ class SizeSpec:
     districts
         Number of districts (区).
     migrants
-        Number of migrants (rows of ``migrants.csv``).
+        Number of migrants (rows of ``migrants.csv``, or of the parts of ``migrants/``).
     registered_per_migrant
         Registered residents per migrant, city-wide.
     bridges
@@ -50,6 +55,14 @@ class SizeSpec:
         Districts planted as exceptions, where community services stand where migrants live
         (elsewhere they stand among registered residents; see
         :func:`coverage.demo.services.equal_districts`).
+    planted_share
+        Share of all migrants living in each planted under-served area (``U1``, the urban
+        village, and ``U2``, the dormitory area); smaller in a city with many more areas, so
+        that the two planted superblocks stay as crowded as a large city's.
+    partitioned
+        Whether the migrants are written as partitioned GeoParquet (a folder ``migrants/``,
+        one part per district) rather than ``migrants.csv``, and described district by
+        district, so that the records of all migrants are never held at once.
     """
 
     name: str
@@ -69,6 +82,8 @@ class SizeSpec:
     equal_districts: int = 1
     block: float = 850.0
     registered_per_migrant: float = 0.55
+    planted_share: tuple[float, float] = (0.06, 0.03)
+    partitioned: bool = False
 
 
 SIZES: dict[str, SizeSpec] = {
@@ -121,6 +136,25 @@ SIZES: dict[str, SizeSpec] = {
         fp_room_share=0.5,
         equal_districts=2,
     ),
+    "xlarge": SizeSpec(
+        name="xlarge",
+        half_x=22000.0,
+        half_y=17600.0,
+        communities=2500,
+        districts=11,
+        migrants=10_000_000,
+        bridges=8,
+        village_spacing=18.5,
+        candidates=200,
+        fast_growing=30,
+        understaffed=24,
+        underserved_distance_m=1500.0,
+        health_station_share=0.65,
+        fp_room_share=0.5,
+        equal_districts=3,
+        planted_share=(0.012, 0.006),
+        partitioned=True,
+    ),
 }
 
 
@@ -130,7 +164,7 @@ def size_spec(size: str) -> SizeSpec:
     Parameters
     ----------
     size
-        ``small``, ``default`` or ``large``.
+        ``small``, ``default``, ``large`` or ``xlarge``.
 
     Returns
     -------

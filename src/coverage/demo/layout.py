@@ -35,7 +35,7 @@ import shapely
 from numpy.typing import NDArray
 
 from coverage.demo.config import SizeSpec
-from coverage.demo.names import COMPOUND_SUFFIXES, RIVER_NAME, ROAD_WORDS, place_names
+from coverage.demo.names import COMPOUND_SUFFIXES, RIVER_NAME, place_names, road_words
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -376,7 +376,7 @@ def _arterials(xs: FloatArray, ys: FloatArray, river_row: int, rng: np.random.Ge
     dual_col = int(np.argmin(np.abs(xs[1:-1]))) + 1
     allowed = [j for j in range(1, len(ys) - 1) if j not in (river_row, river_row + 1)]
     dual_row = min(allowed, key=lambda j: abs(ys[j] - 0.3 * ys[-1]))
-    words = list(rng.permutation(ROAD_WORDS))
+    words = road_words(rng)
 
     def build(pos: FloatArray, dual: int, forward_low: int, kind: str,
               special: dict[int, str]) -> tuple[Lines, IntArray, IntArray]:

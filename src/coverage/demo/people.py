@@ -102,20 +102,18 @@ class RegisteredPoints:
 
 
 @dataclass
-class Migrants:
-    """Migrant records (codes; :mod:`coverage.demo.write` turns them into text).
+class MigrantFacts:
+    """What the planted truth reads of every migrant: residence, arrival, records, walk.
 
-    Yes/no columns hold ``1``/``0`` and ``-1`` for an empty cell.
+    A city described district by district (:mod:`coverage.demo.partitioned`) keeps only these
+    of all its migrants; :class:`Migrants` holds them with every other attribute.
 
     Attributes
     ----------
     residents
         Residences.
-    male, birth_year, marital, hukou, arrived_on, quarter
-        Sex, year of birth, marital status (index into :data:`MARITAL_ZH`), origin code,
-        arrival date and its quarter (0 = 2023 Q4 … 11 = 2026 Q3).
-    work_x, work_y
-        Workplace (local m), ``NaN`` for people without work.
+    quarter
+        Quarter of arrival (0 = 2023 Q4 … 11 = 2026 Q3).
     records
         Yes/no columns by canonical name, and ``rh_checks_year`` (``-1`` when empty).
     walk_m
@@ -123,16 +121,34 @@ class Migrants:
     """
 
     residents: Residents
+    quarter: NDArray[np.integer]
+    records: dict[str, Codes]
+    walk_m: FloatArray
+
+
+@dataclass
+class Migrants(MigrantFacts):
+    """Migrant records (codes; :mod:`coverage.demo.write` turns them into text).
+
+    Yes/no columns hold ``1``/``0`` and ``-1`` for an empty cell. Besides
+    :class:`MigrantFacts`:
+
+    Attributes
+    ----------
+    male, birth_year, marital, hukou, arrived_on
+        Sex, year of birth, marital status (index into :data:`MARITAL_ZH`), origin code and
+        arrival date.
+    work_x, work_y
+        Workplace (local m), ``NaN`` for people without work.
+    """
+
     male: NDArray[np.bool_]
     birth_year: IntArray
     marital: Codes
     hukou: NDArray[np.str_]
     arrived_on: NDArray[np.datetime64]
-    quarter: IntArray
     work_x: FloatArray
     work_y: FloatArray
-    records: dict[str, Codes]
-    walk_m: FloatArray
 
 
 MARITAL = ("unmarried", "married", "divorced", "widowed")
@@ -418,8 +434,9 @@ def describe_migrants(residents: Residents, lots: Lots, layout: Layout, admin: A
     wx, wy = _workplaces(residents, lots, layout, admin, work, worker, rng)
     records, walk = _service_records(residents, sites, len(admin), male, age, marital, quarter,
                                      rng)
-    return Migrants(residents, male, birth_year, marital, hukou, arrived, quarter, wx, wy,
-                    records, walk)
+    return Migrants(residents=residents, quarter=quarter, records=records, walk_m=walk,
+                    male=male, birth_year=birth_year, marital=marital, hukou=hukou,
+                    arrived_on=arrived, work_x=wx, work_y=wy)
 
 
 def _ages(in_dorm: NDArray[np.bool_], rng: np.random.Generator) -> IntArray:

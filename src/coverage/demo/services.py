@@ -216,6 +216,34 @@ def _beside_planted(layout: Layout, lots: Lots) -> NDArray[np.bool_]:
     return np.isin(lots.zone, zones) & ~np.isin(lots.zone, planted)
 
 
+def _gaps(x: FloatArray, y: FloatArray, px: FloatArray, py: FloatArray) -> FloatArray:
+    """Return the straight-line distance from each point to the nearest site ``(px, py)``.
+
+    The sites far from the points (beyond a box around them wide enough to hold every
+    point's nearest one) are left out, which makes it fast in a city of thousands of sites;
+    the distances are those of all sites, to the last bit.
+    """
+    if not len(px):
+        return np.full(len(x), np.inf)
+    x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
+    reach = 1000.0
+    while True:
+        near = (px >= x0 - reach) & (px <= x1 + reach) & (py >= y0 - reach) & (py <= y1 + reach)
+        if near.any():
+            gap = np.hypot(x[:, None] - px[near][None], y[:, None] - py[near][None]).min(1)
+            # a site outside the box lies farther than ``reach`` from every point
+            if near.all() or gap.max() <= reach:
+                return gap
+        reach *= 2
+
+
+def _zone_lots(lots: Lots, n_zones: int) -> list[IntArray]:
+    """Return the lots of each zone, in ascending order."""
+    order = np.argsort(lots.zone, kind="stable")
+    bounds = np.searchsorted(lots.zone[order], np.arange(n_zones + 1))
+    return [order[bounds[k]:bounds[k + 1]] for k in range(n_zones)]
+
+
 def _nearest_lot(lots: Lots, mask: NDArray[np.bool_], x: float, y: float) -> int:
     """Return the index of the lot in ``mask`` nearest to ``(x, y)``."""
     idx = np.flatnonzero(mask)
@@ -238,14 +266,13 @@ def _edge_rooms(layout: Layout, lots: Lots, eligible: NDArray[np.bool_],
     px, py = lots.x[picked], lots.y[picked]
     out = []
     beside = _beside_planted(layout, lots)
-    for k, zone in enumerate(layout.zones):
-        mine = np.flatnonzero(lots.zone == k)
+    for zone, mine in zip(layout.zones, _zone_lots(lots, len(layout.zones)), strict=True):
         if zone.kind not in MIGRANT_QUARTERS or zone.planted or lot_equal[mine].all():
             continue
         if beside[mine].any():
             continue  # next to a planted under-served area: served as in the equal districts
         for n in range(1, 5):  # a few rooms at most per quarter
-            gap = np.hypot(lots.x[mine, None] - px[None], lots.y[mine, None] - py[None]).min(1)
+            gap = _gaps(lots.x[mine], lots.y[mine], px, py)
             if gap.max() <= EDGE_ROOM_REACH_M:
                 break
             far = mine[int(np.argmax(gap))]
@@ -271,13 +298,16 @@ def _near_stations(layout: Layout, lots: Lots, kinds: tuple[str, ...],
     """
     px, py = lots.x[picked], lots.y[picked]
     out: list[tuple[int, str]] = []
-    for k, zone in enumerate(layout.zones):
-        mine = np.flatnonzero((lots.zone == k) & served)
-        own = hosts & served & (lots.zone == k)
-        if zone.kind not in kinds or not len(mine) or not own.any():
+    for zone, in_zone in zip(layout.zones, _zone_lots(lots, len(layout.zones)), strict=True):
+        if zone.kind not in kinds:
+            continue
+        mine = in_zone[served[in_zone]]
+        own = np.zeros(len(lots.x), dtype=bool)
+        own[mine] = hosts[mine]
+        if not len(mine) or not own.any():
             continue
         for n in range(1, 6):
-            gap = np.hypot(lots.x[mine, None] - px[None], lots.y[mine, None] - py[None]).min(1)
+            gap = _gaps(lots.x[mine], lots.y[mine], px, py)
             if gap.max() <= NEAR_REACH_M:
                 break
             far = mine[int(np.argmax(gap))]

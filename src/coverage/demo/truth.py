@@ -9,6 +9,7 @@ no bridge reaches. This module collects them into ``ground_truth.json`` (with po
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -32,11 +33,12 @@ from coverage.demo.people import (
     BASE_GROWTH,
     QUARTER_STARTS,
     RATES,
-    Migrants,
+    MigrantFacts,
     RegisteredPoints,
 )
 from coverage.demo.roads import HIGHWAYS, Network
 from coverage.demo.services import DEMAND_RADIUS_M, Sites
+from coverage.io.parts import INDEX_FILE, list_parts, read_index
 
 WALK_SPEED_KMH = 4.5
 """Walking speed of the demo project (m per minute = 75)."""
@@ -63,7 +65,7 @@ class City:
     network: Network
     lots: Lots
     admin: Admin
-    migrants: Migrants
+    migrants: MigrantFacts
     registered: RegisteredPoints
     registered_pop: np.ndarray
     fp_staff: np.ndarray
@@ -83,6 +85,7 @@ def _round(value: float, digits: int = 4) -> float:
 
 
 def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
+                 parts: Path | None = None,
                  ) -> tuple[dict[str, Any], dict[str, gpd.GeoDataFrame]]:
     """Collect the planted truth.
 
@@ -94,6 +97,9 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
         The build options.
     edges_written
         Number of directed edges in ``network.gpkg``.
+    parts
+        The folder of the migrants' GeoParquet parts, when they are written so: the truth
+        then says so (``migrants_parts``: folder, partition key, parts, bytes).
 
     Returns
     -------
@@ -140,6 +146,13 @@ def ground_truth(city: City, *, size: str, seed: int, edges_written: int,
         "service_rates": _service_rates(city.migrants),
         "generator_rates": RATES,
     }
+    if parts is not None:
+        listed = list_parts(parts)
+        truth["migrants_parts"] = {
+            "folder": parts.name + "/", "key": read_index(parts)["key"], "parts": len(listed),
+            "rows": sum(p.rows for p in listed), "bytes": sum(p.size for p in listed),
+            "note": "GeoParquet, one part per district; the index is " + INDEX_FILE,
+        }
     return truth, _truth_layers(lay, areas)
 
 
@@ -254,7 +267,7 @@ def _network_truth(city: City) -> dict[str, Any]:
     }
 
 
-def _service_rates(mig: Migrants) -> dict[str, float]:
+def _service_rates(mig: MigrantFacts) -> dict[str, float]:
     """City-wide rate of each service record (the mean number of checks for the yearly ones)."""
     rates = {}
     for key, codes in mig.records.items():
@@ -353,11 +366,21 @@ def equalization(city: City) -> dict[str, Any]:
     }
 
 
-def _readme_layers(c: dict[str, Any]) -> str:
-    """List the files of the demo folder in Chinese and English (``c``: the truth's counts)."""
-    rows = [
+def _readme_layers(c: dict[str, Any], parts: dict[str, Any] | None = None) -> str:
+    """List the files of the demo folder in Chinese and English (``c``: the truth's counts).
+
+    ``parts``: the truth's ``migrants_parts``, when the migrants are partitioned GeoParquet.
+    """
+    migrants = (
         ("migrants.csv", f"流动人口 {c['migrants']:,} 人；UTF-8（带 BOM），中文表头，WGS-84",
-         "migrants, one row each; UTF-8 with BOM, Chinese headers, WGS-84"),
+         "migrants, one row each; UTF-8 with BOM, Chinese headers, WGS-84")
+        if parts is None else
+        (f"{parts['folder']}", f"流动人口 {c['migrants']:,} 人，按区分为 {parts['parts']} 个 "
+         f"GeoParquet 分块（分块键 `{parts['key']}`，索引 {INDEX_FILE}），中文表头，WGS-84",
+         f"migrants as partitioned GeoParquet, one part per district (key `{parts['key']}`, "
+         f"index {INDEX_FILE}); Chinese headers, WGS-84"))
+    rows = [
+        migrants,
         ("sites.csv", f"服务网点 {c['sites']} 个；GB18030 编码，GCJ-02（高德）坐标",
          "service sites; GB18030, GCJ-02 (Amap) coordinates"),
         ("communities.gpkg",
@@ -400,7 +423,7 @@ def readme(truth: dict[str, Any]) -> str:
     eq = truth["equalization"]
     worse = "、".join(d["district"] for d in eq["districts"] if d["migrants_worse"])
     equal = "、".join(eq["equal_districts"]) or "—"
-    layers = _readme_layers(c)
+    layers = _readme_layers(c, truth.get("migrants_parts"))
     return f"""# 演示城市（合成数据）/ Demo city (synthetic data)
 
 **本文件夹中的全部数据均为程序生成的合成数据，不对应任何真实的人、机构或边界。**

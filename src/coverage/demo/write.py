@@ -138,6 +138,62 @@ def _coord(values: np.ndarray) -> np.ndarray:
     return out
 
 
+YES_NO_RECORDS = ("has_marriage_cert", "policy_aware", "free_service_local", "pregnancy_check",
+                  "contraceptive_access", "prepregnancy_consult")
+"""The yes/no service records, in the order of the columns."""
+
+
+def migrant_table(migrants: Migrants, admin: Admin, number: np.ndarray | None = None,
+                  width: int = 7) -> dict[str, np.ndarray]:
+    """Return the migrants' columns by canonical name, as values (written as text or typed).
+
+    Coordinates are WGS-84 degrees rounded to 6 decimals (``NaN`` for no workplace); yes/no
+    records and ``rh_checks_year`` are codes (``-1`` for an empty cell); dates are
+    ``datetime64[D]`` (``NaT`` for no service record); ``hukou_code`` is ``""`` when unknown.
+
+    Parameters
+    ----------
+    migrants
+        The records.
+    admin
+        Communities (for the community ids).
+    number
+        Person number (1-based) of each record, default ``1 … n``: the id is ``M`` and the
+        number with ``width`` digits.
+    width
+        Digits of the person number in the id.
+    """
+    res = migrants.residents
+    n = len(res.x)
+    number = np.arange(1, n + 1) if number is None else number
+    lon, lat = to_lonlat(res.x, res.y)
+    wlon, wlat = to_lonlat(migrants.work_x, migrants.work_y)
+    columns = {
+        "person_id": np.char.add("M", np.char.zfill(number.astype(str), width)),
+        "lon": np.round(lon, 6),
+        "lat": np.round(lat, 6),
+        "community_id": admin.community_id[res.community],
+        "sex": np.where(migrants.male, "男", "女"),
+        "birth_year": migrants.birth_year,
+        "marital_status": np.array(MARITAL_ZH, dtype=object)[migrants.marital],
+        "hukou_code": migrants.hukou,
+        "arrived_on": migrants.arrived_on.astype("datetime64[D]"),
+        "work_lon": np.round(wlon, 6),
+        "work_lat": np.round(wlat, 6),
+    }
+    for name in YES_NO_RECORDS:
+        columns[name] = migrants.records[name]
+    # Date of the service record: a day of the last four quarters (spread by person number,
+    # no randomness needed), never before arrival; empty for people without a record.
+    start = np.datetime64("2025-10-01")
+    day = start + ((number - 1) * 7919 % 365).astype("timedelta64[D]")
+    recorded = np.maximum(day, columns["arrived_on"])
+    recorded[migrants.records["policy_aware"] < 0] = np.datetime64("NaT")
+    columns["recorded_on"] = recorded
+    columns["rh_checks_year"] = migrants.records["rh_checks_year"]
+    return columns
+
+
 def write_migrants(path: Path, migrants: Migrants, admin: Admin) -> None:
     """Write ``migrants.csv`` (UTF-8 with BOM, Chinese headers).
 
@@ -150,36 +206,15 @@ def write_migrants(path: Path, migrants: Migrants, admin: Admin) -> None:
     admin
         Communities (for the community ids).
     """
-    res = migrants.residents
-    n = len(res.x)
-    lon, lat = to_lonlat(res.x, res.y)
-    wlon, wlat = to_lonlat(migrants.work_x, migrants.work_y)
-    ids = np.char.add("M", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
-    rh = migrants.records["rh_checks_year"]
-    columns = {
-        "person_id": ids,
-        "lon": np.round(lon, 6),
-        "lat": np.round(lat, 6),
-        "community_id": admin.community_id[res.community],
-        "sex": np.where(migrants.male, "男", "女"),
-        "birth_year": migrants.birth_year,
-        "marital_status": np.array(MARITAL_ZH, dtype=object)[migrants.marital],
-        "hukou_code": migrants.hukou,
-        "arrived_on": np.datetime_as_string(migrants.arrived_on, unit="D"),
-        "work_lon": np.round(wlon, 6),
-        "work_lat": np.round(wlat, 6),
-    }
-    for name in ("has_marriage_cert", "policy_aware", "free_service_local", "pregnancy_check",
-                 "contraceptive_access", "prepregnancy_consult"):
-        columns[name] = YES_NO[migrants.records[name]]
-    # Date of the service record: a day of the last four quarters (spread by person number,
-    # no randomness needed), never before arrival; empty for people without a record.
-    start = np.datetime64("2025-10-01")
-    day = start + (np.arange(n) * 7919 % 365).astype("timedelta64[D]")
-    recorded = np.maximum(day, migrants.arrived_on.astype("datetime64[D]"))
-    has_record = migrants.records["policy_aware"] >= 0
-    columns["recorded_on"] = np.where(has_record, np.datetime_as_string(recorded, unit="D"),
+    columns = migrant_table(migrants, admin)
+    columns["arrived_on"] = np.datetime_as_string(columns["arrived_on"], unit="D")
+    for name in YES_NO_RECORDS:
+        columns[name] = YES_NO[columns[name]]
+    recorded = columns["recorded_on"]
+    columns["recorded_on"] = np.where(~np.isnat(recorded),
+                                      np.datetime_as_string(recorded, unit="D"),
                                       "").astype(object)
+    rh = columns["rh_checks_year"]
     columns["rh_checks_year"] = np.where(rh < 0, "", rh.astype(str)).astype(object)
     frame = pd.DataFrame({MIGRANTS_HEADERS[k]: v for k, v in columns.items()})
     frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
@@ -391,6 +426,26 @@ def write_truth(json_path: Path, gpkg_path: Path, truth: dict[str, Any],
             _write(frame, gpkg_path, layer=name)
 
 
-def write_project(path: Path) -> None:
-    """Write ``project.toml`` (:data:`PROJECT_TOML`)."""
-    path.write_text(PROJECT_TOML, encoding="utf-8")
+PARTS_LAYER = """\
+[layers.migrants]
+path = "migrants/"          # 按区分块的 GeoParquet / partitioned GeoParquet, one part per district
+crs = "wgs84"
+"""
+"""The migrants' layer of a demo whose migrants are partitioned GeoParquet."""
+
+
+def write_project(path: Path, *, partitioned: bool = False) -> None:
+    """Write ``project.toml`` (:data:`PROJECT_TOML`; with ``partitioned`` migrants, the folder).
+
+    Parameters
+    ----------
+    path
+        Output file.
+    partitioned
+        The migrants are the folder ``migrants/`` of GeoParquet parts (:data:`PARTS_LAYER`).
+    """
+    text = PROJECT_TOML
+    if partitioned:
+        start = text.index("[layers.migrants]")
+        text = text[:start] + PARTS_LAYER + text[text.index("\n[layers.sites]", start):]
+    path.write_text(text, encoding="utf-8")

@@ -35,7 +35,7 @@ from coverage.engine.preflight import read_network
 from coverage.engine.summary import Units
 from coverage.io.loaders import StudyData
 from coverage.measures import indicators as ind
-from coverage.measures.availability import skipped_analyses
+from coverage.measures.availability import columns_with_values, skipped_of_columns
 from coverage.measures.equalization import allocate_registered
 from coverage.measures.staffing import catchment_of_counts
 from coverage.patterns import cluster_parts as cp
@@ -101,9 +101,21 @@ class PartCounts:
     workplaces: GridCounts | None
 
 
-def _route_part(context: StudyData, mode: str, migrants: gpd.GeoDataFrame
+def _part_migrants(context: StudyData, source: gpd.GeoDataFrame | str
+                   ) -> tuple[gpd.GeoDataFrame, list[Any], int]:
+    """Return a part's migrants: given, or read from its file (a part of a partitioned layer)."""
+    if not isinstance(source, str):
+        return source, [], 0
+    from coverage.io.loaders import place_part
+
+    migrants, problems, quarantined = place_part(context, source)
+    return migrants, list(problems.items), quarantined
+
+
+def _route_part(context: StudyData, mode: str, source: gpd.GeoDataFrame | str
                 ) -> tuple[_Part, dict[str, Any]]:
     """Round 1: route one part; return it (kept) and what the driver adds up."""
+    migrants, problems, quarantined = _part_migrants(context, source)
     net, routes = _routes(context, mode)
     thresholds = context.project.parameters.thresholds_min
     reach = pt.reach(net, routes, migrants, thresholds)
@@ -111,7 +123,10 @@ def _route_part(context: StudyData, mode: str, migrants: gpd.GeoDataFrame
     rows, points = cp.poor_points(migrants, poor_access(times).to_numpy())
     part = _Part(migrants, reach, rows, points)
     return part, {"demand": reach.demand, "nearest": reach.nearest_people,
-                  "poor": len(rows), "year": ind.latest_arrival_year(migrants)}
+                  "poor": len(rows), "year": ind.latest_arrival_year(migrants),
+                  "schema": migrants.iloc[:0], "present": columns_with_values(migrants),
+                  "problems": problems,
+                  "quarantined": quarantined, "rows": len(migrants)}
 
 
 def _access(part: _Part, ratio: np.ndarray) -> pd.DataFrame:
@@ -202,7 +217,8 @@ def _describe(members: list[tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]],
     """Describe the clusters from their members, gathered in the parts' order (a worker)."""
     net, _ = _routes(context, mode)
     frames = [m for m, _, _ in members]
-    people = pd.concat(frames) if frames else context.migrants.iloc[:0]
+    people = pd.concat(frames) if frames else gpd.GeoDataFrame(
+        {"community_id": pd.Series([], dtype=object)}, geometry=[], crs=context.crs)
     access = pd.concat([a for _, a, _ in members]) if members else pd.DataFrame(
         {"time_min": []})
     labels = np.concatenate([lab for _, _, lab in members]) if members else np.zeros(0, int)
@@ -211,13 +227,17 @@ def _describe(members: list[tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]],
                              community_totals=totals)
 
 
-def run_by_parts(study: StudyData, client: Any, *, parts: int, mode: str = "walk",
+def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
+                 sources: list[Any] | None = None, mode: str = "walk",
                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Compute the run's layers from ``parts`` parts of ``study``'s migrants on ``client``.
+    """Compute the run's layers from parts of the migrants on ``client``.
 
-    Returns the layers a one-process run makes from its people (``community_summary``,
-    ``district_summary``, ``site_catchments``, ``indicators``, ``indicator_quarters``, the
-    patterns' counts and the under-served clusters), plus ``timings``; the caller adds the
+    The parts are ``sources`` (the names of the parts of a partitioned migrants layer, read
+    on the workers; ``study`` then loaded without its migrants), else ``parts`` runs of
+    consecutive rows of ``study.migrants``. Returns the layers a one-process run makes from
+    its people (``community_summary``, ``district_summary``, ``site_catchments``,
+    ``indicators``, ``indicator_quarters``, the patterns' and the under-served clusters),
+    with ``skipped``, ``schema`` (the migrants' columns) and ``timings``; the caller adds the
     layers made from these (funding, scorecard, provenance).
     """
     say = progress or (lambda _text: None)
@@ -225,12 +245,12 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int, mode: str = "walk
     start = time.perf_counter()
     params = study.project.parameters
     max_t = max(params.thresholds_min)
-    skipped = skipped_analyses(study.layers)
     ctx = client.scatter(_context(study), broadcast=True, hash=False)
-    cuts = split_rows(len(study.migrants), parts)
+    if sources is None:
+        sources = [study.migrants.iloc[rows]
+                   for rows in split_rows(len(study.migrants), parts or 1)]
     say("routing the parts")
-    routed = [client.submit(_route_part, ctx, mode, study.migrants.iloc[rows], pure=False)
-              for rows in cuts]
+    routed = [client.submit(_route_part, ctx, mode, source, pure=False) for source in sources]
     registered = study.layers.get("registered_points")
     if registered is None:
         registered = allocate_registered(study.communities)
@@ -240,6 +260,11 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int, mode: str = "walk
     first = client.gather([client.submit(lambda pair: pair[1], f, pure=False)
                            for f in routed])
     reg = points.result()
+    schema = first[0]["schema"]
+    present = {name: columns_with_values(frame) for name, frame in study.layers.items()
+               if name != "migrants"}
+    skipped = skipped_of_columns(present | {"migrants": set().union(
+        *(f["present"] for f in first))})
     sites = study.sites.set_index("site_id", drop=False)
     demand, ratio = pt.site_ratios([*[f["demand"] for f in first], reg.demand],
                                    sites["staff"].to_numpy(float))
@@ -256,6 +281,8 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int, mode: str = "walk
     layers["underserved_clusters"] = _clusters(client, ctx, kept, first, ratio_f, mode,
                                                layers["community_summary"])
     layers["timings"] = clock
+    layers["schema"] = schema
+    layers["parts"] = [{k: f[k] for k in ("problems", "quarantined", "rows")} for f in first]
     return layers
 
 
@@ -347,7 +374,7 @@ def _clusters(client: Any, ctx: Any, kept: list[Any], first: list[dict[str, Any]
     return client.submit(_describe, members, ctx, mode, totals, pure=False).result()
 
 
-def _notes(client: Any, ctx: Any, study: StudyData, mode: str, first_rows: np.ndarray,
+def _notes(client: Any, ctx: Any, study: StudyData, mode: str, first: Any,
            reason: np.ndarray) -> list[str]:
     """Return the run's notes: the inputs' warnings, coordinate suspicions, unreachable sites.
 
@@ -356,13 +383,14 @@ def _notes(client: Any, ctx: Any, study: StudyData, mode: str, first_rows: np.nd
     """
     from coverage.engine.preflight import suspect_declarations
 
-    def suspects(context: StudyData, migrants: gpd.GeoDataFrame) -> list[str]:
+    def suspects(context: StudyData, source: Any) -> list[str]:
         net, _ = _routes(context, mode)
+        migrants, _, _ = _part_migrants(context, source)
         probe = replace(context, layers=context.layers | {"migrants": migrants})
         return [message for _file, message in suspect_declarations(probe, net)]
 
     notes = [str(p) for p in study.problems.warnings]
-    notes += client.submit(suspects, ctx, study.migrants.iloc[first_rows], pure=False).result()
+    notes += client.submit(suspects, ctx, first, pure=False).result()
     unreachable = int(pd.notna(reason).sum())
     if unreachable:
         notes.append(f"{unreachable} service points cannot be reached from the road network "
@@ -394,28 +422,54 @@ def run_on_cluster(study: StudyData | Any, *, cluster: str = "local",
         and without the routing kept for scenarios (``baseline``).
     """
     from coverage.engine.cluster import connect
-    from coverage.engine.provenance import data_quality, run_info, with_layers
-    from coverage.engine.run import RunResults, funding_and_scores
     from coverage.io.loaders import load_study
-    from coverage.measures.availability import estimated_analyses
+    from coverage.io.partitioned import is_partitioned
+    from coverage.io.parts import list_parts
+    from coverage.io.project import Project, load_project
 
     say = progress or (lambda _text: None)
     if not isinstance(study, StudyData):
+        project = study if isinstance(study, Project) else load_project(study)
+        config = project.layers.get("migrants")
+        partitioned = config is not None and is_partitioned(config)
         say("loading inputs")
-        study = load_study(study, progress=None)
+        study = load_study(project, without=("migrants",) if partitioned else ())
+    else:
+        partitioned = "migrants" not in study.layers
     with connect(cluster, workers=workers) as client:
-        n = parts or 2 * max(1, len(client.scheduler_info()["workers"]))
-        layers = run_by_parts(study, client, parts=n, mode=mode, progress=say)
+        if partitioned:
+            sources: list[Any] = [p.file for p in list_parts(
+                study.project.layers["migrants"].path)]
+        else:
+            count = parts or 2 * max(1, len(client.scheduler_info()["workers"]))
+            sources = [study.migrants.iloc[rows]
+                       for rows in split_rows(len(study.migrants), count)]
+        layers = run_by_parts(study, client, sources=sources, mode=mode, progress=say)
         ctx = client.scatter(_context(study), broadcast=True, hash=False)
-        notes = _notes(client, ctx, study, mode, split_rows(len(study.migrants), n)[0],
+        notes = _notes(client, ctx, study, mode, sources[0],
                        layers["site_catchments"]["unreachable_reason"].to_numpy())
+    return _results(study, layers, notes, mode, len(sources))
+
+
+def _results(study: StudyData, layers: dict[str, Any], notes: list[str], mode: str,
+             parts: int) -> Any:
+    """Assemble the :class:`~coverage.engine.run.RunResults` of a run by parts."""
+    from coverage.engine.provenance import data_quality, run_info, with_layers
+    from coverage.engine.run import RunResults, funding_and_scores
+    from coverage.measures.availability import estimated_analyses
+
+    schema, done = layers.pop("schema"), layers.pop("parts")
+    if "migrants" not in study.layers:  # read part by part: their problems are the run's
+        study.problems.items.extend(p for part in done for p in part["problems"])
+        study.quarantined["migrants"] = sum(part["quarantined"] for part in done)
+        study = replace(study, layers=study.layers | {"migrants": schema})
     skipped, estimated = layers.pop("skipped"), estimated_analyses(study.layers)
     funding, scores = funding_and_scores(study, skipped, layers["district_summary"],
                                          layers["community_summary"], layers["indicators"])
     timings = layers.pop("timings")
     layers.pop("unreachable")
     info = run_info(study, mode, timings, skipped=skipped, estimated=estimated)
-    info = pd.concat([info, pd.DataFrame({"key": ["partitions"], "value": [str(n)]})],
+    info = pd.concat([info, pd.DataFrame({"key": ["partitions"], "value": [str(parts)]})],
                      ignore_index=True)
     results = RunResults(study=study, mode=mode, migrant_access=_no_people(), run_info=info,
                          skipped=skipped, estimated=estimated, data_quality=data_quality(study),
@@ -427,8 +481,7 @@ def run_on_cluster(study: StudyData | Any, *, cluster: str = "local",
 
 def _context(study: StudyData) -> StudyData:
     """Return the study without its migrants: what every worker is sent once."""
-    return replace(study, layers={k: v for k, v in study.layers.items() if k != "migrants"}
-                   | {"migrants": study.migrants.iloc[:0]})
+    return replace(study, layers={k: v for k, v in study.layers.items() if k != "migrants"})
 
 
 def _no_people() -> pd.DataFrame:

@@ -30,6 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.engine.costs import districts_at
 from coverage.engine.progress import (
     NEEDED,
     met_counts,
@@ -37,7 +38,6 @@ from coverage.engine.progress import (
     progress_table,
     read_two_runs,
 )
-from coverage.engine.recommend import districts_at
 from coverage.engine.scorecard import (
     SCORECARD_COLUMNS,
     compare_indicators,
@@ -180,7 +180,7 @@ class DistrictQuarter:
         ``skipped:funding``, e.g. ``no-budgets``); ``None`` when it has them or said nothing.
     sites, staff, cost
         Its rows of ``recommended_sites`` (in the district by
-        :func:`coverage.engine.recommend.districts_at`, the newly reached migrants published
+        :func:`coverage.engine.costs.districts_at`, the newly reached migrants published
         with small counts withheld), ``recommended_staff`` and ``recommendation_cost``;
         ``None`` when the run holds no such layer.
     """

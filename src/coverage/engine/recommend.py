@@ -36,8 +36,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
-import shapely
 
+from coverage.engine.costs import scenario_cost
 from coverage.engine.new_staff import (
     STAFF_OBJECTIVES,
     recommend_staff,
@@ -47,13 +47,13 @@ from coverage.engine.new_staff import (
 from coverage.engine.places import named_roads, site_places
 from coverage.engine.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
 from coverage.measures.equalization import coverage_column, threshold_label
-from coverage.measures.funding import recommendation_cost
 from coverage.placement import PlacementResult, max_coverage, p_median, set_cover
 
-# New staff and the places of new points have their own modules; users take them from here.
+# New staff, the places of new points and the cost of a scenario have their own modules;
+# users take them from here.
 __all__ = ["DEFAULT_NEW_SITE_STAFF", "DISTANCE_REACH_MIN", "OBJECTIVES", "STAFF_OBJECTIVES",
            "Recommendation", "SiteRecommendation", "candidate_sites", "default_candidates",
-           "districts_at", "named_roads", "recommend", "recommend_sites", "recommend_staff",
+           "named_roads", "recommend", "recommend_sites", "recommend_staff",
            "scenario_cost", "site_effects", "site_places", "staff_caps"]
 
 OBJECTIVES = ("coverage", "distance", "target")
@@ -360,57 +360,7 @@ def recommend(
     # The tables the steps above evaluated, not evaluated again.
     tables = {"baseline": model.evaluate() if baseline is None else baseline,
               "recommended": model.evaluate(scenario) if recommended is None else recommended}
-    layers["scenario_comparison"] = comparison_layer(tables)
-    layers["recommendation_cost"] = scenario_cost(model, edits, tables)
+    cost = scenario_cost(model, edits, tables)
+    layers["scenario_comparison"] = comparison_layer(tables, {"recommended": cost})
+    layers["recommendation_cost"] = cost
     return Recommendation(layers, scenario, tables)
-
-
-def districts_at(points: gpd.GeoSeries, communities: gpd.GeoDataFrame) -> np.ndarray:
-    """Return the district of each point: its community's, the nearest community's outside all.
-
-    The one rule placing a new service point in a district, for the cost of a recommendation
-    (:func:`scenario_cost`) and a district's share of it (:mod:`coverage.engine.quarter`).
-    Communities without a boundary are left out; ``points`` are taken to the communities' CRS.
-    """
-    shapes = communities.geometry.to_numpy()
-    comm = communities[~shapely.is_missing(shapes) & ~shapely.is_empty(shapes)]
-    if not len(points) or not len(comm):
-        return np.full(len(points), None, dtype=object)
-    if points.crs is not None and comm.crs is not None and points.crs != comm.crs:
-        points = points.to_crs(comm.crs)
-    _, nearest = comm.sindex.nearest(points.to_numpy(), return_all=False)
-    return comm["district"].astype(str).to_numpy()[nearest]
-
-
-def scenario_cost(model: ScenarioModel, edits: list[Edit],
-                  tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Return what a scenario costs per district and for the city (``recommendation_cost``).
-
-    Its new service points are the ``add`` edits, each in the district of the community it
-    falls in (the nearest one when it falls in none); its new staff per district are the
-    district's staff in ``tables["recommended"]`` less those in ``tables["baseline"]`` (the new
-    sites' staff and the staff added; staff moved between districts count where they go, and
-    against where they leave). Priced at ``[parameters.funding]``'s unit costs by
-    :func:`coverage.measures.funding.recommendation_cost`.
-    """
-    funding = model.study.project.parameters.funding
-    added = [e for e in edits if e.action == "add"]
-    districts = np.asarray([], dtype=object)
-    if added:
-        to_study = pyproj.Transformer.from_crs(4326, model.study.crs, always_xy=True)
-        x, y = to_study.transform(np.array([e.lon for e in added], dtype=float),
-                                  np.array([e.lat for e in added], dtype=float))
-        districts = districts_at(gpd.GeoSeries(gpd.points_from_xy(x, y), crs=model.study.crs),
-                                 model.communities)
-    sites = pd.Series(1, index=pd.Index(districts, dtype=object)).groupby(level=0).sum()
-
-    def staff_of(name: str) -> pd.Series:
-        table = tables[name]
-        return table[table["level"] == "district"].set_index("unit")["staff"].astype(float)
-
-    # rounded: a district's staff is a sum of fractions of FTE, so an unchanged one may differ
-    # in the last digit
-    staff = staff_of("recommended").sub(staff_of("baseline"), fill_value=0.0).round(6)
-    cost = recommendation_cost(sites, staff[staff != 0], site_cost_yuan=funding.site_cost_yuan,
-                               staff_cost_yuan_per_year=funding.staff_cost_yuan_per_year)
-    return cost.assign(scenario="recommended")[["scenario", *cost.columns]]

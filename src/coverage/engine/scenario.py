@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ import pyproj
 import shapely
 
 from coverage.engine.baseline import Baseline
+from coverage.engine.costs import cost_columns, scenario_costs
 from coverage.engine.edits import (
     MAX_PLACEMENTS,
     Edit,
@@ -479,7 +480,8 @@ class ScenarioModel:
             people=people, min_population=self.rate_min_population)
 
 
-def compare(tables: dict[str, pd.DataFrame], *, level: str = "city") -> pd.DataFrame:
+def compare(tables: dict[str, pd.DataFrame], *, level: str = "city",
+            costs: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Side-by-side indicator table: one column block per scenario, with deltas to the first.
 
     Parameters
@@ -488,10 +490,20 @@ def compare(tables: dict[str, pd.DataFrame], *, level: str = "city") -> pd.DataF
         Scenario name → :meth:`ScenarioModel.evaluate` table; the first is the reference.
     level
         ``city``, ``district`` or ``community``.
+    costs
+        Scenario name → its cost (:func:`coverage.engine.costs.scenario_cost`): each block
+        then ends with the scenario's :data:`~coverage.engine.costs.COMPARISON_COST_COLUMNS`
+        (a scenario without a cost, the reference, costs nothing; at the ``city`` and
+        ``district`` levels). ``None``: no cost columns.
     """
     names = list(tables)
-    frames = {n: t[t["level"] == level].set_index("unit").drop(columns="level")
-              for n, t in tables.items()}
+    frames = {}
+    for n, t in tables.items():
+        rows = t[t["level"] == level]
+        if costs is not None and level != "community":
+            rows = pd.concat([rows, cost_columns(rows.assign(scenario=n), _known(costs, n))],
+                             axis=1)
+        frames[n] = rows.set_index("unit").drop(columns="level")
     ref = frames[names[0]]
     blocks = {names[0]: ref}
     for n in names[1:]:
@@ -500,15 +512,37 @@ def compare(tables: dict[str, pd.DataFrame], *, level: str = "city") -> pd.DataF
     return pd.concat(blocks, axis=1)
 
 
-def comparison_layer(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Return the ``scenario_comparison`` table: city and district rows of every table."""
+def _known(costs: Mapping[str, pd.DataFrame], name: str) -> dict[str, pd.DataFrame]:
+    """Return the cost of scenario ``name`` alone (none: it costs nothing)."""
+    return {name: costs[name]} if name in costs else {}
+
+
+def comparison_layer(tables: dict[str, pd.DataFrame],
+                     costs: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Return the ``scenario_comparison`` table: city and district rows of every table.
+
+    Parameters
+    ----------
+    tables
+        Scenario name → :meth:`ScenarioModel.evaluate` table (the baseline first).
+    costs
+        Scenario name → its cost (:func:`coverage.engine.costs.scenario_cost`): the layer's
+        last columns are then each row's :data:`~coverage.engine.costs.
+        COMPARISON_COST_COLUMNS` (the district's cost on a district's row, 0 where the
+        scenario changes nothing; a scenario without a cost, the baseline, costs nothing).
+        ``None``: the evaluated columns only.
+    """
     out = pd.concat([t.assign(scenario=n) for n, t in tables.items()], ignore_index=True)
     out = out[out["level"] != "community"]
-    return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
+    out = out[["scenario", *[c for c in out.columns if c != "scenario"]]]
+    if costs is None:
+        return out
+    return pd.concat([out, cost_columns(out, costs)], axis=1)
 
 
 def scenario_layer(model: ScenarioModel, scenarios: dict[str, Scenario]) -> pd.DataFrame:
-    """Return the ``scenario_comparison`` table of the baseline and ``scenarios``."""
+    """Return the ``scenario_comparison`` table of the baseline and ``scenarios``, with costs."""
     tables = {"baseline": model.evaluate()}
     tables.update({name: model.evaluate(s) for name, s in scenarios.items()})
-    return comparison_layer(tables)
+    edits = {name: list(s.edits) for name, s in scenarios.items()}
+    return comparison_layer(tables, scenario_costs(model, edits, tables))

@@ -5,9 +5,9 @@ drive it the same way: it holds a project's latest results, a :class:`~coverage.
 ScenarioModel` per travel mode (loaded on first use), the edits of the current scenario and the
 saved scenarios. Everything it hands out for display is **published**: community and district
 tables through :mod:`coverage.publish.tables`, migrant density as hexagon counts through
-:mod:`coverage.publish.disclosure`; the personal data stay inside the model, in this process's
-memory. Planners share scenarios through the project's store
-(:meth:`PlanningSession.store_scenario` saves on the version last loaded, which it checks).
+:mod:`coverage.publish.disclosure`, the run's scorecard and funding as the run published them
+(:mod:`coverage.engine.cycle`); the personal data stay inside the model, in this process's
+memory. Planners share scenarios through the project's store (``stored_scenarios``).
 
 It is also the web app's one door into the library (with :mod:`coverage.publish.labels` for
 the words and colours it shows): besides the session, the app opens its project here
@@ -27,7 +27,7 @@ This module never imports ``panel``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,14 @@ from coverage.engine._new_project import (
     validate_new_project,
 )
 from coverage.engine._web_map import from_web_mercator, to_web_mercator, transformer
+from coverage.engine.costs import COMPARISON_COST_COLUMNS, scenario_cost
+from coverage.engine.cycle import Trend, published_funding, ranked_scorecard, scorecard_trend
 from coverage.engine.places import named_roads
 from coverage.engine.progress import previous_run, progress_between
 from coverage.engine.reader import Reader, log_in, project_reader
 from coverage.engine.recommend import Recommendation, default_candidates, recommend, site_effects
-from coverage.engine.scenario import Edit, Scenario, ScenarioModel, comparison_layer
+from coverage.engine.scenario import Edit, Scenario, ScenarioModel, compare, comparison_layer
+from coverage.engine.stored_scenarios import StoredScenarios
 from coverage.engine.workspace import (
     load_results,
     model_loaded,
@@ -65,25 +68,29 @@ from coverage.measures.equalization import coverage_column
 from coverage.patterns.grid import hex_polygons, point_cells
 from coverage.publish.disclosure import shown_rows, suppress_series
 from coverage.publish.tables import publish_indicators, publish_summaries
-from coverage.store import ScenarioConflict, Store, StoreError, open_store
-from coverage.store.base import inputs_digest
+from coverage.store import ScenarioConflict, Store, StoreError
 
 # What the web app uses besides the session: the project it is opened on, the map's positions,
 # the import page's proposal of a new project (with the types these take and return), the
 # progress between two kept runs (any run and the change since the last), a log-in to a
-# PostGIS store, and the store's errors met saving scenarios.
-__all__ = ["LAYER_ORDER", "PlanningSession", "Problems", "Project", "ProjectProposal",
-           "Reader", "ScenarioConflict", "StoreError", "from_web_mercator", "has_project",
-           "load_project", "log_in", "masked_preview", "missing_layers", "model_loaded",
-           "previous_run", "progress_between", "project_reader", "propose_project",
-           "save_new_project", "scenario_model", "to_web_mercator", "validate_new_project"]
+# PostGIS store, the store's errors met saving scenarios, the scorecard's trend and the names of
+# a scenario's cost figures.
+__all__ = ["COMPARISON_COST_COLUMNS", "LAYER_ORDER", "PlanningSession", "Problems", "Project",
+           "ProjectProposal", "Reader", "ScenarioConflict", "StoreError", "Trend",
+           "from_web_mercator", "has_project", "load_project", "log_in", "masked_preview",
+           "missing_layers", "model_loaded", "previous_run", "progress_between",
+           "project_reader", "propose_project", "save_new_project", "scenario_model",
+           "to_web_mercator", "validate_new_project"]
 
 DEFAULT_NEW_STAFF = 2.0
 """Staff of a service point added by a click."""
 
 @dataclass
-class PlanningSession:
+class PlanningSession(StoredScenarios):
     """The state of one planner's work on one project.
+
+    Its scenarios are shared through the project's store (:class:`~coverage.engine.
+    stored_scenarios.StoredScenarios`).
 
     Parameters
     ----------
@@ -335,66 +342,6 @@ class PlanningSession:
         self.load(scenario)
         return scenario
 
-    # -- scenarios shared through the project's store ---------------------------------------
-
-    def scenario_store(self) -> Store:
-        """Return the store sharing the saved scenarios (:attr:`store`, or the project's)."""
-        return self.store if self.store is not None else open_store(self.project)
-
-    def saved_scenarios(self) -> pd.DataFrame:
-        """Return the scenarios every planner saved in the store, by name.
-
-        :meth:`coverage.store.Store.scenarios`: ``name``, ``version``, ``saved_at`` (UTC),
-        ``saved_by`` and ``inputs`` (a digest of the inputs it was made on).
-        """
-        return self.scenario_store().scenarios()
-
-    def store_scenario(self, name: str, *, saved_by: str | None = None) -> Scenario:
-        """Save the current edits in the store under ``name``; return the scenario.
-
-        The save is made on the version of ``name`` this session last loaded or saved
-        (:attr:`versions`; none: a new name), and the new version is remembered. It is kept
-        for comparing side by side too, like :meth:`save`. ``saved_by``: who saves (e.g. the
-        web app's log-in), default the store's user. ``name`` is data, never a file's path.
-
-        Raises
-        ------
-        coverage.store.base.ScenarioConflict
-            When another planner saved (or deleted) ``name`` since: nothing is saved, and the
-            current edits stay as they are (deleted: the next save makes it anew).
-        coverage.store.StoreError
-            When the name cannot be kept or the store cannot be written.
-        """
-        scenario = self.scenario(name)
-        try:
-            self.versions[name] = self.scenario_store().save_scenario(
-                name, scenario.to_json(), expected_version=self.versions.get(name),
-                saved_by=saved_by, inputs=inputs_digest(scenario.inputs))
-        except ScenarioConflict as exc:
-            if exc.current is None:  # deleted since: the next save makes it anew
-                self.versions.pop(name, None)
-            raise
-        self.scenarios[name] = scenario
-        return scenario
-
-    def load_stored(self, name: str) -> Scenario:
-        """Make a scenario saved in the store the current one (:meth:`load`); return it.
-
-        Its version is remembered: the next :meth:`store_scenario` of ``name`` is made on it.
-
-        Raises
-        ------
-        coverage.store.StoreError
-            When the store holds no scenario of that name.
-        ValueError
-            When its text is not a scenario, or its edits do not apply to the model.
-        """
-        text, version = self.scenario_store().read_scenario(name)
-        scenario = replace(Scenario.from_text(text, label=name), name=name)
-        self.load(scenario)
-        self.versions[name] = version
-        return scenario
-
     # -- what may be shown -----------------------------------------------------------------
 
     def published(self, edits: list[Edit] | None = None
@@ -562,26 +509,42 @@ class PlanningSession:
                                             min_cell=self.min_cell)
         return sites
 
+    def scenario_cost(self, edits: list[Edit] | None = None) -> pd.DataFrame:
+        """Return what the scenario (or ``edits``) costs, per district and for the city.
+
+        :func:`coverage.engine.costs.scenario_cost` against the baseline (``scenario``
+        ``current``); without edits, a city row of zeros.
+        """
+        chosen = list(self.edits if edits is None else edits)
+        return self._memo("cost", chosen, lambda: scenario_cost(
+            self.model, chosen, {"baseline": self.evaluate([]), "current": self.evaluate(chosen)},
+            scenario="current")).copy()
+
     def comparison(self) -> pd.DataFrame:
-        """City rows of the baseline, every saved scenario and the current one, side by side."""
-        tables = {"baseline": self.evaluate([])}
-        for name, scenario in self.scenarios.items():
-            tables[name] = self.evaluate(scenario.edits)
-        tables["current"] = self.evaluate()
-        city = {name: t[t["level"] == "city"].iloc[0] for name, t in tables.items()}
-        return pd.DataFrame(city).drop(index=["level", "unit"])
+        """City rows of the baseline, every saved scenario and the current one, side by side.
+
+        One column per scenario; the rows are the evaluated measures, then the scenario's
+        cost (:data:`COMPARISON_COST_COLUMNS`, :meth:`scenario_cost`; the baseline's: 0).
+        """
+        edits = {name: scenario.edits for name, scenario in self.scenarios.items()}
+        edits["current"] = self.edits
+        tables = {"baseline": self.evaluate([])} | {n: self.evaluate(e) for n, e in edits.items()}
+        city = compare(tables, costs={n: self.scenario_cost(e) for n, e in edits.items()}).iloc[0]
+        return pd.DataFrame({name: city[name] for name in tables})
 
     def report_layers(self) -> dict[str, pd.DataFrame]:
         """Return result layers for a report on the current scenario.
 
         The project's layers, with the current scenario as the recommendation: its new service
-        points with their own effect and the before/after comparison.
+        points with their own effect, the before/after comparison and its cost.
         """
         before = self.evaluate([])
         tables = {"baseline": before, "recommended": self.evaluate()}
         layers = {k: v for k, v in self.layers.items()
                   if k not in ("recommended_sites", "recommended_staff")}
-        layers["scenario_comparison"] = comparison_layer(tables)
+        cost = self.scenario_cost().assign(scenario="recommended")
+        layers["scenario_comparison"] = comparison_layer(tables, {"recommended": cost})
+        layers["recommendation_cost"] = cost
         added = [e for e in self.edits if e.action == "add"]
         if added:
             sites = self.sites()
@@ -598,3 +561,36 @@ class PlanningSession:
         """Column of migrants' coverage within ``threshold`` (default the largest)."""
         return coverage_column(threshold or max(self.thresholds))
 
+    # -- the assessment cycle: the scorecard and the funding ----------------------------------
+
+    def scorecard(self) -> pd.DataFrame:
+        """Return the run's district scorecard as published, the best rank first.
+
+        :func:`coverage.engine.cycle.ranked_scorecard`: one row per district and indicator,
+        with the district's score, rank and targets met on each of its rows.
+        """
+        return self.cached("scorecard", lambda: ranked_scorecard(self.layers, self.project))
+
+    def scorecard_trend(self) -> Trend:
+        """Return each district's score and rank change since the run kept before this one.
+
+        :func:`coverage.engine.cycle.scorecard_trend`, read from the store once (per process
+        when shared): its ``table``, or the ``reason`` there is none (e.g. ``first-run``).
+        """
+        return self.cached("scorecard_trend", lambda: scorecard_trend(self.project, self.layers))
+
+    def funding(self) -> pd.DataFrame | None:
+        """Return the funding table as it may be shown; ``None``: see :meth:`funding_reason`.
+
+        Per district, then the city: budgets, per capita, their gap, the standard and the
+        budget lacking (:func:`coverage.engine.cycle.published_funding`).
+        """
+        layer = self.layers.get("funding")
+        if layer is None or not len(layer):
+            return None
+        return self.cached("funding", lambda: published_funding(
+            layer, self.baseline_published()[0]))
+
+    def funding_reason(self) -> str | None:
+        """Why the run has no funding table: a reason code (``no-budgets``), else ``None``."""
+        return None if self.funding() is not None else self.skipped.get("funding", "no-budgets")

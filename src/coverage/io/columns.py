@@ -146,7 +146,13 @@ def _by_value(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> p
 
 
 def _dates(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+    """Dates of a column: datetimes at midnight; text and dates (GeoParquet's) parsed as text.
+
+    Arrow dates and datetimes (a GeoParquet file's) go through their text, so that they give
+    the values and type a CSV file's dates give.
+    """
+    if (pd.api.types.is_datetime64_any_dtype(values.dtype)
+            and not isinstance(values.dtype, pd.ArrowDtype)):
         return values.dt.normalize()
     return _by_value(values.astype("string"), _parse_dates)
 

@@ -34,6 +34,9 @@ from coverage.io.validation import Problems
 
 ROW = "source_row"
 """Column holding each record's spreadsheet row (or feature number) in its source file."""
+SOURCE_FILE = "source_file"
+"""Column naming each record's part, in a layer read from a folder of parts (while it loads:
+the study's layers hold the same columns whatever form they came in)."""
 
 
 def read_layer(
@@ -62,6 +65,22 @@ def read_layer(
     raw = _read_raw(config, layer, problems, store_url)
     if raw is None:
         return None, None, ""
+    return check_raw(raw, layer, config, problems=problems, salt=salt)
+
+
+def check_raw(
+    raw: RawTable,
+    layer: Layer,
+    config: LayerConfig,
+    *,
+    problems: Problems,
+    salt: Callable[[], bytes],
+) -> tuple[pd.DataFrame, np.ndarray | None, str]:
+    """Check a table read as it is and convert it to WGS-84 (see :func:`read_layer`).
+
+    Headers are matched, cells converted, ids checked for repeats, places checked and
+    converted; every problem names ``raw.file`` (a part of a partitioned layer names itself).
+    """
     found = resolve_columns(raw, layer, config, problems)
     _report_columns(raw, layer, config, found, problems)
     frame = _convert_columns(raw, layer, found, problems, salt)
@@ -77,7 +96,16 @@ def read_layer(
         return frame, None, conversion
     geoms, conversion = _from_geometries(raw, layer, config, system, undo, problems)
     frame = frame.drop(columns=[c for c in ("lon", "lat") if c in frame])
+    if "work_lon" in found and "work_lat" in found:
+        _work_to_wgs84(frame, found, raw, system, undo, problems)
     return frame, geoms, conversion
+
+
+def row_files(frame: pd.DataFrame, file: str) -> np.ndarray:
+    """Return the file of each row: its part (:data:`SOURCE_FILE`), else the layer's ``file``."""
+    if SOURCE_FILE in frame:
+        return frame[SOURCE_FILE].astype(str).to_numpy(dtype=object)
+    return np.full(len(frame), file, dtype=object)
 
 
 def _read_raw(
@@ -264,6 +292,33 @@ def _from_coordinates(
             frame["work_lon"], frame["work_lat"] = wlon, wlat
     frame["lon"], frame["lat"] = lon, lat
     return frame, conversion
+
+
+def _work_to_wgs84(
+    frame: pd.DataFrame,
+    found: dict[str, str],
+    raw: RawTable,
+    system: str | None,
+    undo: pyproj.CRS | None,
+    problems: Problems,
+) -> None:
+    """Check the workplace coordinates of a layer of geometries and convert them to WGS-84.
+
+    They are in the layer's system, like the geometries: the declared one (GCJ-02 shifted
+    back), else the file's own CRS.
+    """
+    given = (frame["work_lon"].notna() | frame["work_lat"].notna()).to_numpy()
+    geographic = (system in _GEOGRAPHIC if system is not None
+                  else undo is None or undo.is_geographic)
+    _check_coordinates(frame["work_lon"][given], frame["work_lat"][given], raw.rows[given],
+                       file=raw.file, names=(found["work_lon"], found["work_lat"]),
+                       problems=problems, geographic=geographic)
+    wx, wy = frame["work_lon"].to_numpy(float), frame["work_lat"].to_numpy(float)
+    if system is not None:
+        wx, wy = crsmod.to_wgs84(wx, wy, system)
+    elif undo is not None:
+        wx, wy = pyproj.Transformer.from_crs(undo, 4326, always_xy=True).transform(wx, wy)
+    frame["work_lon"], frame["work_lat"] = wx, wy
 
 
 def _from_geometries(

@@ -2,8 +2,9 @@
 
 Each table layer goes through the same steps, all vectorized:
 
-1. read the file (or the table of the project's database) as it is
-   (:mod:`coverage.io.readers`, :mod:`coverage.io.db_tables`);
+1. read the file (or the table of the project's database, or the folder of GeoParquet parts)
+   as it is (:mod:`coverage.io.readers`, :mod:`coverage.io.db_tables`,
+   :mod:`coverage.io.partitioned`);
 2. match headers to the data model (:mod:`coverage.io.schema`): the project's ``columns`` mapping
    first, then the canonical names and their Chinese and English aliases
    (:mod:`coverage.io.columns`);
@@ -25,7 +26,7 @@ returns them all.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +34,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
 from coverage.io.budgets import check_budgets
-from coverage.io.layers import ROW, read_layer
+from coverage.io.layers import ROW, SOURCE_FILE, read_layer
+from coverage.io.partitioned import is_partitioned, read_partitioned
 from coverage.io.privacy import load_salt
 from coverage.io.project import LayerConfig, Project, load_project
 from coverage.io.schema import LAYERS
@@ -119,22 +122,26 @@ def _salt(project: Project, problems: Problems) -> Callable[[], bytes]:
 
 
 def _read_layers(
-    project: Project, problems: Problems, progress: Callable[[str], None] | None
+    project: Project, problems: Problems, progress: Callable[[str], None] | None,
+    skip: tuple[str, ...] = (),
 ) -> tuple[_Loaded, dict[str, str], dict[str, str]]:
-    """Read every table layer, communities first; return them, their conversions and files."""
+    """Read every table layer but ``skip``, communities first; return them, their files."""
     salt = _salt(project, problems)
     loaded: _Loaded = {}
     conversions: dict[str, str] = {}
     sources: dict[str, str] = {}
     order = ["communities", *(n for n in LAYERS if n != "communities")]
     for name in order:
-        if name not in project.layers:
+        if name not in project.layers or name in skip:
             continue
         if progress:
             progress(f"reading {name}")
         config = project.layers[name]
-        frame, geoms, conversion = read_layer(config, problems=problems, salt=salt,
-                                              store_url=project.store_url)
+        if is_partitioned(config):  # a folder of GeoParquet parts
+            frame, geoms, conversion = read_partitioned(config, problems=problems, salt=salt)
+        else:
+            frame, geoms, conversion = read_layer(config, problems=problems, salt=salt,
+                                                  store_url=project.store_url)
         if frame is not None:
             loaded[name] = (frame, geoms)
             conversions[name], sources[name] = conversion, config.source
@@ -163,12 +170,18 @@ def _check_network(project: Project, problems: Problems) -> LayerConfig:
 
 
 def _load(
-    project: Project, problems: Problems, progress: Callable[[str], None] | None
+    project: Project, problems: Problems, progress: Callable[[str], None] | None,
+    skip: tuple[str, ...] = (),
 ) -> StudyData | None:
     """Read every layer, then place them in the study CRS and area (see :func:`load_checked`)."""
-    loaded, conversions, sources = _read_layers(project, problems, progress)
+    loaded, conversions, sources = _read_layers(project, problems, progress, skip)
     net = _check_network(project, problems)
     approximate = "communities" in loaded and loaded["communities"][1] is None
+    if approximate and "migrants" in skip:
+        problems.add(sources["communities"], None, "geometry", "missing-geometry",
+                     "a run by parts needs the communities' boundaries (a layer of polygons); "
+                     "this one is a table, whose boundaries come from all the migrants at once")
+        return None
     if approximate and "migrants" in loaded:
         _check_community_ids(loaded, sources, problems)
     if "communities" not in loaded or problems.errors:
@@ -199,6 +212,9 @@ def _load(
             file=sources[name],
             problems=problems,
         )
+    for name, gdf in layers.items():  # the parts each row came from: named in messages only
+        if SOURCE_FILE in gdf:
+            layers[name] = gdf.drop(columns=[SOURCE_FILE])
     return StudyData(
         project=project,
         crs=study,
@@ -255,7 +271,8 @@ def validate_project(
 
 
 def load_study(
-    project: Project | str | Path, *, progress: Callable[[str], None] | None = None
+    project: Project | str | Path, *, progress: Callable[[str], None] | None = None,
+    without: tuple[str, ...] = (),
 ) -> StudyData:
     """Load every layer of a project, checked and projected to the study CRS.
 
@@ -265,6 +282,9 @@ def load_study(
         A :class:`~coverage.io.project.Project` or the path of its ``project.toml`` (or folder).
     progress
         Called with a short description at the start of each step.
+    without
+        Layers not to read (a run by parts reads its migrants part by part,
+        :func:`place_part`); the communities then need their boundaries.
 
     Raises
     ------
@@ -274,7 +294,93 @@ def load_study(
     if not isinstance(project, Project):
         project = load_project(project)
     problems = Problems()
-    study = _load(project, problems, progress)
+    study = _load(project, problems, progress, tuple(without))
     problems.raise_if_errors()
     assert study is not None  # no errors means every required layer loaded
     return study
+
+
+def read_parts(
+    project: Project | str | Path,
+    parts: Sequence[str | Path] | None = None,
+    *,
+    layer: str = "migrants",
+) -> gpd.GeoDataFrame:
+    """Read parts of a partitioned layer on their own, checked as the whole layer is; WGS-84.
+
+    For work split by partition: each part (or a few) is read and checked like a file (headers,
+    cells, ids, places, the declared CRS; GCJ-02 converted), without the other parts. Placing
+    the points in the study area needs the communities and comes later, as for the whole layer.
+
+    Parameters
+    ----------
+    project
+        A :class:`~coverage.io.project.Project` or the path of its ``project.toml`` (or folder).
+    parts
+        Names of the parts (``part-003.parquet``; :func:`coverage.io.parts.list_parts` lists
+        them), default all.
+    layer
+        The layer whose path is the folder of parts.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows of the parts in the order of the table they were split from: canonical
+        columns, :data:`~coverage.io.layers.ROW` (the row in its part) and
+        :data:`~coverage.io.layers.SOURCE_FILE` (the part), points in WGS-84.
+
+    Raises
+    ------
+    ValueError
+        When the layer is not declared or its path is not a folder of parts.
+    coverage.io.validation.ValidationError
+        When any row breaks a rule; its one-line message names the part, row, field and rule.
+    """
+    if not isinstance(project, Project):
+        project = load_project(project)
+    config = project.layers.get(layer)
+    if config is None or not is_partitioned(config):
+        msg = (f"[layers.{layer}] path must be a folder of GeoParquet parts"
+               + ("" if config is None else f"; it is {config.source}"))
+        raise ValueError(msg)
+    problems = Problems()
+    frame, geoms, _ = read_partitioned(config, parts, problems=problems,
+                                       salt=_salt(project, problems))
+    problems.raise_if_errors()
+    assert frame is not None  # no errors means some part was read
+    if geoms is None:
+        geoms = shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+        frame = frame.drop(columns=["lon", "lat"])
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index),
+                            crs="EPSG:4326")
+
+
+def place_part(study: StudyData, part: str, *, layer: str = "migrants"
+               ) -> tuple[gpd.GeoDataFrame, Problems, int]:
+    """Read one part of a partitioned layer, checked and placed as the whole layer would be.
+
+    :func:`read_parts` of ``part``, then in the study CRS and area of ``study`` (loaded
+    ``without`` the layer): the rows :func:`load_study` would give for this part. Returns the
+    rows, the problems found (warnings; errors raise) and how many points were set aside for
+    lying outside the study area.
+
+    Raises
+    ------
+    coverage.io.validation.ValidationError
+        When a row of the part breaks a rule; the message names the part, row, field and rule.
+    """
+    project = study.project
+    config = project.layers[layer]
+    problems = Problems()
+    frame, geoms, _ = read_partitioned(config, [part], problems=problems,
+                                       salt=_salt(project, problems))
+    problems.raise_if_errors()
+    assert frame is not None  # no errors means the part was read
+    placed, quarantined = _place_points(
+        _to_study(frame, geoms, study.crs), study.communities,
+        tolerance=project.parameters.study_area_tolerance_m, file=config.source,
+        problems=problems)
+    problems.raise_if_errors()
+    if SOURCE_FILE in placed:
+        placed = placed.drop(columns=[SOURCE_FILE])
+    return placed, problems, quarantined

@@ -62,6 +62,9 @@ class RawTable:
     header_row
         The row holding the headers (for messages about columns); ``None`` for vector files,
         whose rows are features.
+    labels
+        The whole-number row labels a GeoParquet file keeps (the pandas index it was written
+        with: a part's rows' positions in the table it was split from), else ``None``.
     """
 
     frame: pd.DataFrame
@@ -71,6 +74,7 @@ class RawTable:
     file_crs: pyproj.CRS | None = None
     encoding: str | None = None
     header_row: int | None = 1
+    labels: np.ndarray | None = None
 
 
 def read_table(
@@ -540,6 +544,10 @@ def read_vector(
     frame = pd.DataFrame(gdf.drop(columns=[column]) if geometry is not None else gdf)
     frame.columns = [str(c) for c in frame.columns]
     rows = np.arange(1, len(frame) + 1)
+    labels = (gdf.index.to_numpy(dtype=np.int64)
+              if path.suffix.lower() in PARQUET_SUFFIXES and pd.api.types.is_integer_dtype(
+                  gdf.index.dtype) else None)
     return RawTable(frame.reset_index(drop=True), rows, name,
                     geometry=None if geometry is None else geometry.reset_index(drop=True),
-                    file_crs=None if geometry is None else gdf.crs, header_row=None)
+                    file_crs=None if geometry is None else gdf.crs, header_row=None,
+                    labels=labels)

@@ -20,7 +20,7 @@ import shapely
 
 from coverage import crs as crsmod
 from coverage.io.boundaries import FAR_FACTOR, MIN_LABELLED_SHARE, voronoi_boundaries
-from coverage.io.layers import ROW
+from coverage.io.layers import ROW, row_files
 from coverage.io.project import Project
 from coverage.io.validation import Problems
 
@@ -179,7 +179,7 @@ def _place_points(
     inside = np.zeros(len(gdf), dtype=bool)
     inside[has] = shapely.contains_xy(area, x[has], y[has])
     outside = has & ~inside
-    rows = gdf[ROW].to_numpy()
+    rows, files = gdf[ROW].to_numpy(), row_files(gdf, file)
     if has.sum() and outside.sum() * 2 > has.sum():  # mostly outside: a wrong crs, not a typo
         problems.add(
             file,
@@ -191,8 +191,8 @@ def _place_points(
             "wrong (e.g. GCJ-02 or BD-09 data declared as WGS-84, or x/y in metres)",
         )
         return gdf.iloc[0:0], 0
-    problems.add_rows(
-        file,
+    problems.add_rows_of(
+        files[outside],
         rows[outside],
         "geometry",
         "outside-study-area",
@@ -220,8 +220,8 @@ def _assign_communities(
     if "community_id" in gdf:
         given = gdf["community_id"].notna().to_numpy()
         unknown = given & ~gdf["community_id"].isin(known).to_numpy()
-        problems.add_rows(
-            file,
+        problems.add_rows_of(
+            row_files(gdf, file)[unknown],
             gdf[ROW].to_numpy()[unknown],
             "community_id",
             "unknown-reference",
@@ -360,8 +360,8 @@ def _approximate_communities(
         "(staffing and totals) but have no area on maps; check their community_id",
         "warning",
     )
-    problems.add_rows(
-        mig,
+    problems.add_rows_of(
+        row_files(loaded["migrants"][0], mig)[known][built.far],
         loaded["migrants"][0][ROW].to_numpy()[known][built.far],
         "community_id",
         "far-from-community",

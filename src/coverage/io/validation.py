@@ -215,6 +215,25 @@ class Problems:
                         severity, count=int(rest.size))
             )
 
+    def add_rows_of(
+        self,
+        files: np.ndarray,
+        rows: np.ndarray,
+        field_: str | None,
+        rule: str,
+        hint: str,
+        severity: Severity = "error",
+    ) -> None:
+        """Add the same problem for rows of several files: row ``rows[i]`` of ``files[i]``.
+
+        The rows of a layer read from parts (:mod:`coverage.io.partitioned`) come from
+        several files; each file's rows are added as by :meth:`add_rows`, files in order of
+        first appearance.
+        """
+        files, rows = np.asarray(files, dtype=object), np.asarray(rows)
+        for name in dict.fromkeys(files.tolist()):
+            self.add_rows(str(name), rows[files == name], field_, rule, hint, severity)
+
     def extend(self, other: Problems) -> None:
         """Append the problems of another collector."""
         self.items.extend(other.items)

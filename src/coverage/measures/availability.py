@@ -24,11 +24,13 @@ __all__ = [
     "ANALYSES",
     "Requirement",
     "analysis_name",
+    "columns_with_values",
     "describe",
     "estimated_analyses",
     "from_run_info",
     "reason_text",
     "skipped_analyses",
+    "skipped_of_columns",
 ]
 
 
@@ -92,12 +94,27 @@ def skipped_analyses(layers: dict[str, pd.DataFrame]) -> dict[str, str]:
     dict
         In :data:`ANALYSES` order; an analysis with several unmet needs gets its first reason.
     """
+    return skipped_of_columns({name: columns_with_values(frame)
+                               for name, frame in layers.items()})
+
+
+def columns_with_values(frame: pd.DataFrame | None) -> set[str]:
+    """Return the columns of a layer that hold at least one value.
+
+    For a layer read in parts, the union of the parts' sets is the whole layer's.
+    """
+    if frame is None:
+        return set()
+    return {str(c) for c in frame.columns if _has_values(frame, c)}
+
+
+def skipped_of_columns(present: dict[str, set[str]]) -> dict[str, str]:
+    """Return :func:`skipped_analyses` from the columns with values of each layer."""
     out: dict[str, str] = {}
     for req in ANALYSES:
         if req.analysis in out:
             continue
-        frame = layers.get(req.layer)
-        if not all(_has_values(frame, c) for c in req.columns):
+        if not all(c in present.get(req.layer, set()) for c in req.columns):
             out[req.analysis] = req.reason
     return out
 

@@ -34,6 +34,7 @@ __all__ = [
     "cache_dir",
     "cache_path",
     "file_sha256",
+    "folder_sha256",
     "grid_path",
     "load",
     "load_grid",
@@ -61,14 +62,29 @@ def cache_dir(cache_dir: str | Path | None = None) -> Path:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Return the hexadecimal SHA-256 of a file's bytes.
+    """Return the hexadecimal SHA-256 of a file's bytes (a folder's: :func:`folder_sha256`).
 
     Remembered for the file's path, size and modification time, so that the several steps of
     one run that name their inputs by hash (network cache, provenance, scenarios) read each
     file once; a file written again gets a new modification time and is read again.
     """
+    if Path(path).is_dir():
+        return folder_sha256(path)
     stat = os.stat(path)
     return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def folder_sha256(path: str | Path) -> str:
+    """Return the hexadecimal SHA-256 of a folder's files: each one's name and digest, by name.
+
+    A layer kept as a folder of parts (:mod:`coverage.io.parts`) changes when a part is added,
+    removed, renamed or written again. Hidden files (``.…``) are left out.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(Path(path).iterdir(), key=lambda p: p.name):
+        if file.is_file() and not file.name.startswith("."):
+            digest.update(f"{file.name}\0{file_sha256(file)}\n".encode())
+    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=256)
