@@ -57,15 +57,14 @@ def _written(folder) -> dict[str, pd.DataFrame]:
             for name, _ in pyogrio.list_layers(gpkg)}
 
 
-@pytest.mark.parametrize("city", ["demo", "guixi"])
-def test_coverage_run_on_a_cluster_writes_the_one_process_results(small_demo, tmp_path, city):
+def test_coverage_run_on_a_cluster_writes_the_one_process_results(tmp_path):
+    """A user's project (central Guixi: real OSM, GCJ-02 sites, Chinese headers)."""
     from typer.testing import CliRunner
 
     from coverage import cli
     from realdata import build_guixi_project
 
-    project = small_demo if city == "demo" else build_guixi_project(tmp_path / "gx",
-                                                                    n_migrants=2000)
+    project = build_guixi_project(tmp_path / "gx", n_migrants=2000)
     runner = CliRunner()
     plain = runner.invoke(cli.app, ["run", str(project), "--out", str(tmp_path / "one")])
     assert plain.exit_code == 0, plain.output
@@ -109,3 +108,30 @@ def test_a_partitioned_migrants_layer_is_read_part_by_part_on_the_workers(small_
     for name in LAYERS:
         assert_same_layer(getattr(got, name), getattr(small_run, name), name)
     assert got.data_quality.equals(small_run.data_quality)
+
+
+def test_a_bad_part_is_one_line_naming_the_part_row_and_field(tmp_path):
+    """A refused row in one part: the command's one line, exit 2, no worker's traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import geopandas as gpd
+
+    from coverage.demo import build_demo
+
+    project = build_demo(tmp_path / "parts", size="small", seed=0, partitioned=True).parent
+    part = project / "migrants" / "part-002.parquet"
+    table = gpd.read_parquet(part)
+    table.loc[table.index[5], "性别"] = "不知道"
+    table.to_parquet(part)
+    script = Path(sys.executable).with_name("coverage")
+    done = subprocess.run([str(script), "run", str(project), "--cluster", "local",
+                           "--workers", "2"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "COLUMNS": "200"}, check=False)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr[-2000:]
+    assert "part-002.parquet, row 6, field 'sex'" in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout

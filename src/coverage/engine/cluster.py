@@ -81,11 +81,28 @@ def connect(cluster: str = "local", *, workers: int | None = None,
             yield client
         return
     n = workers or max(1, min(os.cpu_count() or 1, tasks or os.cpu_count() or 1))
+    with _quiet():
+        try:
+            local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                 dashboard_address=None, silence_logs=logging.CRITICAL)
+        except (OSError, RuntimeError) as exc:
+            msg = f"a local cluster of {n} workers could not be started: {exc}"
+            raise ClusterError(msg) from None
+        with local, Client(local) as client:
+            yield client
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep Dask's own log lines (a task's traceback among them) off the user's terminal.
+
+    A task's error reaches the caller as the exception itself, whose one line the command
+    prints; the workers' and scheduler's logs would print its traceback besides.
+    """
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
-        local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                             dashboard_address=None, silence_logs=logging.ERROR)
-    except (OSError, RuntimeError) as exc:
-        msg = f"a local cluster of {n} workers could not be started: {exc}"
-        raise ClusterError(msg) from None
-    with local, Client(local) as client:
-        yield client
+        yield
+    finally:
+        logger.setLevel(level)
