@@ -118,9 +118,13 @@ class MapView(pn.viewable.Viewer):
         self.state = state
         layers = state.session.layers
         self.crs = layers["community_summary"].crs
-        # no axes: the base map shows where things are (hidden axes would cost as much)
+        # no axes: the base map shows where things are (hidden axes would cost as much).
+        # No tap tool: a click is an action, never a selection (the Tap event comes without
+        # one). A selection would draw the other communities with Bokeh's copy of their
+        # glyph, made when the map was first drawn, whose colour mapper is that moment's:
+        # after a change of language or shading they would all be grey.
         fig = figure(x_axis_type=None, y_axis_type=None, title=None, match_aspect=True,
-                     tools="pan,wheel_zoom,reset,tap,save", active_scroll="wheel_zoom",
+                     tools="pan,wheel_zoom,reset,save", active_scroll="wheel_zoom",
                      sizing_mode="stretch_both", min_height=560, output_backend="webgl")
         spec = self._tiles_spec()
         self.tiles = fig.add_tile(WMTSTileSource(url=spec[0], attribution=spec[1]) if spec

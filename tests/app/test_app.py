@@ -526,10 +526,15 @@ def test_the_indicator_card_counts_the_area_shown(demo_city: Path):
 
 
 def test_a_click_fades_nothing(demo_city: Path):
-    """The map's layers draw selected and other shapes alike: a click is an action."""
+    """The map's layers draw selected and other shapes alike: a click is an action, and no
+    tool selects (the rest would be drawn with Bokeh's first copy of their glyph, whose
+    colours do not follow the language or the shading: ``test_app_map_colours.py``)."""
+    from bokeh.models.tools import SelectTool
+
     from coverage_app.app import CoverageApp
 
     view = CoverageApp(demo_city).map
+    assert not [t for t in view.fig.tools if isinstance(t, SelectTool)]
     view.state.layers = [*view.state.layers, "catchments"]
     assert view.r, "no layer drawn"
     for name, renderer in view.r.items():
