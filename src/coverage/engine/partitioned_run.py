@@ -131,16 +131,9 @@ def _route_part(context: StudyData, mode: str, source: gpd.GeoDataFrame | str
 
 def _access(part: _Part, ratio: np.ndarray) -> pd.DataFrame:
     """Return the part's rows of ``migrant_access``, the E2SFCA score included."""
-    near, migrants = part.reach.nearest, part.migrants
-    access = pd.DataFrame({
-        "person_id": migrants["person_id"].to_numpy(),
-        "community_id": migrants["community_id"].to_numpy(),
-        "site_id": near["destination"].to_numpy(),
-        "distance_m": near["distance_m"].to_numpy(),
-        "time_min": near["time_min"].to_numpy(),
-        "snap_m": near["snap_m"].to_numpy(),
-        "unreachable_reason": near["reason"].to_numpy(),
-    })
+    from coverage.engine.run import access_table
+
+    access = access_table(part.migrants, part.reach.nearest)
     for kind, values in part.reach.kind_times.items():
         access[f"time_min_{kind}"] = values
     access["e2sfca"] = pt.score(part.reach, ratio)

@@ -321,8 +321,21 @@ def _nearest_sites(
     near_r : pandas.DataFrame
         The nearest service point of each registered-resident point (``net.nearest``).
     """
-    near = net.nearest(snap_m, snap_s)
-    access = pd.DataFrame({
+    access = access_table(migrants, net.nearest(snap_m, snap_s))
+    for kind in sorted(sites["kind"].dropna().unique()):
+        of_kind = sites_idx[sites_idx["kind"] == kind]
+        access[f"time_min_{kind}"] = net.nearest(snap_m, net.snap_points(of_kind))[
+            "time_min"].to_numpy()
+    near_r = net.nearest(snap_r, snap_s)
+    return access, near_r
+
+
+def access_table(migrants: pd.DataFrame, near: pd.DataFrame) -> pd.DataFrame:
+    """Return the first columns of ``migrant_access``: ids and the nearest service point.
+
+    ``near``: :meth:`RoadNetwork.nearest` of the migrants, in their order.
+    """
+    return pd.DataFrame({
         "person_id": migrants["person_id"].to_numpy(),
         "community_id": migrants["community_id"].to_numpy(),
         "site_id": near["destination"].to_numpy(),
@@ -331,12 +344,6 @@ def _nearest_sites(
         "snap_m": near["snap_m"].to_numpy(),
         "unreachable_reason": near["reason"].to_numpy(),
     })
-    for kind in sorted(sites["kind"].dropna().unique()):
-        of_kind = sites_idx[sites_idx["kind"] == kind]
-        access[f"time_min_{kind}"] = net.nearest(snap_m, net.snap_points(of_kind))[
-            "time_min"].to_numpy()
-    near_r = net.nearest(snap_r, snap_s)
-    return access, near_r
 
 
 def _e2sfca_scores(
