@@ -119,3 +119,24 @@ def test_a_bad_part_is_one_line_naming_the_part_row_and_field(tmp_path):
     assert len(lines) == 1, done.stderr[-2000:]
     assert "part-002.parquet, row 6, field 'sex'" in lines[0]
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_an_id_repeated_in_another_part_is_refused(tmp_path):
+    """Each part is read alone; an id found in two parts is still the layer's one-line error."""
+    import geopandas as gpd
+
+    from coverage.demo import build_demo
+    from coverage.engine.partitioned_run import run_on_cluster
+    from coverage.io.validation import ValidationError
+
+    project = build_demo(tmp_path / "parts", size="small", seed=0, partitioned=True).parent
+    donor = gpd.read_parquet(project / "migrants" / "part-000.parquet")
+    part = project / "migrants" / "part-003.parquet"
+    table = gpd.read_parquet(part)
+    table.loc[table.index[7], "人员编号"] = donor["人员编号"].iloc[2]
+    table.to_parquet(part)
+    with pytest.raises(ValidationError) as refused:
+        run_on_cluster(project, workers=2)
+    assert str(refused.value).startswith(
+        "migrants/part-003.parquet, row 8, field 'person_id'"), str(refused.value)
+    assert "row 3 of migrants/part-000.parquet" in str(refused.value)

@@ -33,6 +33,7 @@ from coverage.engine import partitioned as pt
 from coverage.engine._run_steps import summaries_of_sums
 from coverage.engine.preflight import read_network
 from coverage.engine.summary import Units
+from coverage.io.layers import ROW
 from coverage.io.loaders import StudyData
 from coverage.measures import indicators as ind
 from coverage.measures.availability import columns_with_values, skipped_of_columns
@@ -172,6 +173,56 @@ def _registered_part(context: StudyData, mode: str, registered: gpd.GeoDataFrame
                     population=registered["population"].to_numpy(float))
 
 
+def _id_hashes(part: _Part) -> np.ndarray:
+    """Return a 64-bit hash of each of the part's person ids (missing ids: none)."""
+    ids = part.migrants["person_id"]
+    return pd.util.hash_array(ids[ids.notna()].astype(str).to_numpy(dtype=object))
+
+
+def _repeats(hashes: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
+    """Return up to 10 (part, position, earlier part, its position) of ids seen in two parts."""
+    part = np.concatenate([np.full(len(h), k) for k, h in enumerate(hashes)]).astype(np.int64)
+    position = np.concatenate([np.arange(len(h)) for h in hashes]).astype(np.int64)
+    values = np.concatenate(hashes)
+    order = np.argsort(values, kind="stable")
+    same = np.flatnonzero(values[order][1:] == values[order][:-1])
+    pairs = [(int(part[order[i + 1]]), int(position[order[i + 1]]), int(part[order[i]]),
+              int(position[order[i]])) for i in same[:10]]
+    return [p for p in pairs if p[0] != p[2]]
+
+
+def _id_at(part: _Part, position: int) -> tuple[str, int]:
+    """Return the id and the source row of the part's ``position``-th id."""
+    ids = part.migrants["person_id"]
+    known = part.migrants[ids.notna()]
+    return str(known["person_id"].iloc[position]), int(known[ROW].iloc[position])
+
+
+def _refuse_repeats(client: Any, kept: list[Any], sources: list[str], study: StudyData
+                    ) -> None:
+    """Raise the one-line error of a person id found in two parts (each part is read alone).
+
+    The ids are compared by a 64-bit hash on a worker; a pair of equal hashes is confirmed on
+    the ids themselves before it is reported.
+    """
+    from coverage.io.partitioned import part_label
+    from coverage.io.validation import Problems
+
+    config = study.project.layers["migrants"]
+    hashes = [client.submit(_id_hashes, k, pure=False) for k in kept]
+    found = client.submit(_repeats, hashes, pure=False).result()
+    problems = Problems()
+    for part, position, other, other_position in found:
+        (name, row), (other_name, other_row) = client.gather([
+            client.submit(_id_at, kept[part], position, pure=False),
+            client.submit(_id_at, kept[other], other_position, pure=False)])
+        if name == other_name:
+            problems.add(part_label(config, sources[part]), row, "person_id", "duplicate-id",
+                         f"each person_id must be unique; this row repeats the id of row "
+                         f"{other_row} of {part_label(config, sources[other])}")
+    problems.raise_if_errors()
+
+
 def _service_areas(context: StudyData, mode: str, max_t: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Each site's catchment polygon within ``max_t`` minutes, and why it is unreachable."""
@@ -253,6 +304,8 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
     first = client.gather([client.submit(lambda pair: pair[1], f, pure=False)
                            for f in routed])
     reg = points.result()
+    if isinstance(sources[0], str):  # parts read alone: an id may repeat another part's
+        _refuse_repeats(client, kept, sources, study)
     schema = first[0]["schema"]
     present = {name: columns_with_values(frame) for name, frame in study.layers.items()
                if name != "migrants"}

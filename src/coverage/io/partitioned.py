@@ -30,7 +30,7 @@ from coverage.io.readers import TABLE_SUFFIXES, VECTOR_SUFFIXES, read_table
 from coverage.io.schema import LAYERS, Layer
 from coverage.io.validation import MAX_LISTED, Problems
 
-__all__ = ["is_partitioned", "read_partitioned"]
+__all__ = ["is_partitioned", "part_label", "read_partitioned"]
 
 
 @dataclass
@@ -56,6 +56,11 @@ def is_partitioned(config: LayerConfig) -> bool:
         return config.path.is_dir()
     except OSError:  # a name too long for the file system: the file reader says so
         return False
+
+
+def part_label(config: LayerConfig, part: str) -> str:
+    """Return how messages name a part: the folder as the project names it, then the file."""
+    return f"{_label(config)}/{part}"
 
 
 def _label(config: LayerConfig) -> str:
