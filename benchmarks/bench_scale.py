@@ -49,6 +49,7 @@ class TreeMemory:
 
     def __enter__(self) -> TreeMemory:
         self.peak = 0
+        self.largest = 0  # the largest resident memory of any one process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -61,9 +62,11 @@ class TreeMemory:
             total = 0
             for proc in [me, *me.children(recursive=True)]:
                 try:
-                    total += proc.memory_info().rss
+                    rss = proc.memory_info().rss
                 except psutil.Error:
                     continue
+                total += rss
+                self.largest = max(self.largest, rss)
             self.peak = max(self.peak, total)
 
     def __exit__(self, *exc: object) -> None:
@@ -145,6 +148,8 @@ def city(size: str, workers: list[int], parts: int | None, folder: Path | None) 
     if not (folder / "project.toml").is_file():
         print(f"building the {size} demo city …", flush=True)
         build_demo(folder, size=size, seed=0)
+    if size == "xlarge":
+        return city_by_parts(folder, workers)
     study = load_study(folder)
     print(f"city: {size} demo ({len(study.migrants):,} migrants) in {folder}; "
           f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB")
@@ -152,24 +157,49 @@ def city(size: str, workers: list[int], parts: int | None, folder: Path | None) 
     with TreeMemory() as memory:
         one = run_study(study)
     reference = one.layers()
-    rows.append(("one process", memory.seconds, memory.peak / 2**30, one.timings))
+    rows.append(("one process", memory, one.timings))
     for n in workers:
         with TreeMemory() as memory:
             got = run_on_cluster(study, workers=n, parts=parts)
         _same(got.layers(), reference)
         cut = got.run_info.set_index("key").loc["partitions", "value"]
-        rows.append((f"local cluster of {n}, {cut} parts", memory.seconds, memory.peak / 2**30,
-                     got.timings))
-    print(f"\n{'':34} {'wall s':>8} {'peak GB':>8}  steps (s)")
-    for label, seconds, peak, steps in rows:
-        detail = ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
-        print(f"{label:34} {seconds:8.1f} {peak:8.2f}  {detail}")
+        rows.append((f"local cluster of {n}, {cut} parts", memory, got.timings))
+    _table(rows)
     print("\nevery layer of every run by parts equals the one-process run's")
+
+
+def city_by_parts(folder: Path, workers: list[int]) -> None:
+    """The xlarge city: its migrants read part by part on the workers; no one-process run."""
+    from coverage.engine.partitioned_run import run_on_cluster
+    from coverage.io.parts import list_parts
+    from coverage.io.project import load_project
+
+    project = load_project(folder)
+    parts = list_parts(project.layers["migrants"].path)
+    print(f"city: xlarge demo ({sum(p.rows for p in parts):,} migrants in {len(parts)} parts) "
+          f"in {folder}; {os.cpu_count()} cores, "
+          f"{psutil.virtual_memory().total / 2**30:.0f} GB")
+    rows = []
+    for n in workers:
+        with TreeMemory() as memory:
+            got = run_on_cluster(project, workers=n)
+        rows.append((f"local cluster of {n}, {len(parts)} parts", memory, got.timings))
+        city_rows = got.community_summary
+        print(f"  {n} workers: {int(city_rows['migrants'].sum()):,} migrants counted")
+    _table(rows)
+
+
+def _table(rows: list[tuple[str, TreeMemory, dict[str, float]]]) -> None:
+    print(f"\n{'':34} {'wall s':>8} {'peak GB':>8} {'1 proc GB':>9}  steps (s)")
+    for label, memory, steps in rows:
+        detail = ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+        print(f"{label:34} {memory.seconds:8.1f} {memory.peak / 2**30:8.2f} "
+              f"{memory.largest / 2**30:9.2f}  {detail}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--city", choices=("small", "default", "large"), default=None,
+    parser.add_argument("--city", choices=("small", "default", "large", "xlarge"), default=None,
                         help="a city by parts instead of a province")
     parser.add_argument("--parts", type=int, default=None)
     parser.add_argument("--batch", type=int, default=10, help="cities in the province")

@@ -119,3 +119,28 @@ def test_demo_offset_check_does_not_cry_wolf(demo_dir: Path) -> None:
         check = net.check_offset((raw["经度"], raw["纬度"]), name="sites.csv")
     assert check.ok
     assert max(check.median_m.values()) < 60
+
+
+def test_nodes_a_centimetre_apart_make_no_edge_without_length(tmp_path: Path) -> None:
+    """Two nodes 4 mm apart share their coordinates at 7 decimals: their edge is not written.
+
+    (The xlarge city drew two such edges among 3.6 million: its road network was unreadable.)
+    """
+    from coverage.demo.roads import Network
+    from coverage.demo.write import network_frames
+
+    x = np.array([0.0, 100.0, 100.004, 200.0])
+    y = np.array([0.0, 0.0, 0.0, 0.0])
+    u, v = np.array([0, 1, 2]), np.array([1, 2, 3])
+    net = Network(x=x, y=y, u=u, v=v, highway=np.zeros(3, np.int8),
+                  name=np.full(3, None, dtype=object), access=np.full(3, None, dtype=object),
+                  oneway=np.zeros(3, bool), bridge=np.zeros(3, bool), way=np.arange(1, 4),
+                  island=np.array([], dtype=np.int64))
+    nodes, edges = network_frames(net)
+    assert nodes.geometry.iloc[1].equals(nodes.geometry.iloc[2])  # the cause, still there
+    assert (edges["length"] > 0).all()
+    assert len(edges) == 4  # the two other streets, both ways
+    path = tmp_path / "network.gpkg"
+    nodes.to_file(path, layer="nodes", driver="GPKG")
+    edges.to_file(path, layer="edges", driver="GPKG")
+    assert RoadNetwork.from_file(path).n_links > 0

@@ -358,7 +358,11 @@ def network_frames(net: Network) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     rev = np.concatenate([np.zeros(len(net.u), dtype=bool), np.ones(len(two_way), dtype=bool)])
     order = np.lexsort((v, u))
     src, u, v, rev = src[order], u[order], v[order], rev[order]
-    length = pyproj.Geod(ellps="WGS84").inv(lon[u], lat[u], lon[v], lat[v])[2]
+    length = np.round(pyproj.Geod(ellps="WGS84").inv(lon[u], lat[u], lon[v], lat[v])[2], 3)
+    # two nodes a centimetre apart may share their rounded coordinates (one edge in a million
+    # in the xlarge city): such an edge has no length, and no road network may hold one
+    keep = length > 0
+    src, u, v, rev, length = src[keep], u[keep], v[keep], rev[keep], length[keep]
     highway = np.array(HIGHWAYS, dtype=object)[net.highway[src]]
     foot_only = np.isin(highway, FOOT_ONLY)
     edges = gpd.GeoDataFrame(
@@ -370,7 +374,7 @@ def network_frames(net: Network) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
             "highway": highway,
             "oneway": net.oneway[src],
             "reversed": rev,
-            "length": np.round(length, 3),
+            "length": length,
             "name": net.name[src],
             "bridge": np.where(net.bridge[src], "yes", None),
             "foot": np.where(foot_only, "yes", None),

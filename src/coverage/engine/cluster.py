@@ -83,8 +83,12 @@ def connect(cluster: str = "local", *, workers: int | None = None,
     n = workers or max(1, min(os.cpu_count() or 1, tasks or os.cpu_count() or 1))
     with _quiet():
         try:
+            # no dashboard; the scheduler's small HTTP server on a free port, so that
+            # another cluster on the machine never makes it warn about port 8787
             local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                 dashboard_address=None, silence_logs=logging.CRITICAL)
+                                 dashboard_address=None, silence_logs=logging.CRITICAL,
+                                 scheduler_kwargs={"dashboard": False,
+                                                   "dashboard_address": ":0"})
         except (OSError, RuntimeError) as exc:
             msg = f"a local cluster of {n} workers could not be started: {exc}"
             raise ClusterError(msg) from None

@@ -67,6 +67,16 @@ def split_rows(n: int, parts: int) -> list[np.ndarray]:
     return [rows for rows in np.array_split(np.arange(n), max(1, min(parts, n or 1)))]
 
 
+def _scatter_rows(client: Any, migrants: gpd.GeoDataFrame, parts: int) -> list[Any]:
+    """Send ``parts`` runs of consecutive rows to the workers, each part to one of them.
+
+    Scattered rather than put in the task graph: the graph stays small, and each part is
+    sent once to the worker that routes it.
+    """
+    frames = [migrants.iloc[rows] for rows in split_rows(len(migrants), parts)]
+    return list(client.scatter(frames, hash=False))
+
+
 def _routes(context: StudyData, mode: str) -> tuple[Any, pt.SiteRoutes]:
     """Return the network and the sites on it, read once per worker process."""
     key = (str(context.network_path), mode, context.crs.to_string())
@@ -291,14 +301,14 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
     max_t = max(params.thresholds_min)
     ctx = client.scatter(_context(study), broadcast=True, hash=False)
     if sources is None:
-        sources = [study.migrants.iloc[rows]
-                   for rows in split_rows(len(study.migrants), parts or 1)]
+        sources = _scatter_rows(client, study.migrants, parts or 1)
     say("routing the parts")
     routed = [client.submit(_route_part, ctx, mode, source, pure=False) for source in sources]
     registered = study.layers.get("registered_points")
     if registered is None:
         registered = allocate_registered(study.communities)
-    points = client.submit(_registered_part, ctx, mode, registered, pure=False)
+    points = client.submit(_registered_part, ctx, mode, client.scatter(registered, hash=False),
+                           pure=False)
     areas = client.submit(_service_areas, ctx, mode, max_t, pure=False)
     kept = [client.submit(lambda pair: pair[0], f, pure=False) for f in routed]
     first = client.gather([client.submit(lambda pair: pair[1], f, pure=False)
@@ -316,16 +326,18 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
                                    sites["staff"].to_numpy(float))
     years = [f["year"] for f in first if f["year"] is not None]
     year = max(years) if years else pd.Timestamp.today().year
-    clock["routing"] = time.perf_counter() - start
+    clock["routing the parts"] = time.perf_counter() - start
     say("scoring and counting the parts")
     ratio_f = client.scatter(ratio, broadcast=True, hash=False)
     counted = client.gather([client.submit(_count_part, k, ctx, ratio_f, year, skipped,
                                            pure=False) for k in kept])
-    clock["counting"] = time.perf_counter() - start - clock["routing"]
+    clock["scoring and counting the parts"] = time.perf_counter() - start - sum(clock.values())
     layers = _finish(study, counted, reg, ratio, demand, first, areas.result(), skipped)
+    clock["adding up the parts"] = time.perf_counter() - start - sum(clock.values())
     say("under-served clusters")
     layers["underserved_clusters"] = _clusters(client, ctx, kept, first, ratio_f, mode,
                                                layers["community_summary"])
+    clock["under-served clusters"] = time.perf_counter() - start - sum(clock.values())
     layers["timings"] = clock
     layers["schema"] = schema
     layers["parts"] = [{k: f[k] for k in ("problems", "quarantined", "rows")} for f in first]
@@ -474,6 +486,7 @@ def run_on_cluster(study: StudyData | Any, *, cluster: str = "local",
     from coverage.io.project import Project, load_project
 
     say = progress or (lambda _text: None)
+    start = time.perf_counter()
     if not isinstance(study, StudyData):
         project = study if isinstance(study, Project) else load_project(study)
         config = project.layers.get("migrants")
@@ -482,18 +495,22 @@ def run_on_cluster(study: StudyData | Any, *, cluster: str = "local",
         study = load_study(project, without=("migrants",) if partitioned else ())
     else:
         partitioned = "migrants" not in study.layers
+    clock = {"loading inputs": time.perf_counter() - start}
     with connect(cluster, workers=workers) as client:
+        clock["starting the cluster"] = time.perf_counter() - start - clock["loading inputs"]
         if partitioned:
             sources: list[Any] = [p.file for p in list_parts(
                 study.project.layers["migrants"].path)]
         else:
             count = parts or 2 * max(1, len(client.scheduler_info()["workers"]))
-            sources = [study.migrants.iloc[rows]
-                       for rows in split_rows(len(study.migrants), count)]
+            sources = _scatter_rows(client, study.migrants, count)
         layers = run_by_parts(study, client, sources=sources, mode=mode, progress=say)
         ctx = client.scatter(_context(study), broadcast=True, hash=False)
         notes = _notes(client, ctx, study, mode, sources[0],
                        layers["site_catchments"]["unreachable_reason"].to_numpy())
+        layers["timings"] = clock | layers["timings"]
+        layers["timings"]["notes"] = time.perf_counter() - start - sum(
+            layers["timings"].values())
     return _results(study, layers, notes, mode, len(sources))
 
 
