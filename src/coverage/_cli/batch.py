@@ -2,9 +2,11 @@
 
 Runs each project under ``DIR`` as one task on a Dask cluster
 (:func:`coverage.engine.batch.run_batch`), shows a bar of the cities done, then a table of
-every city (its status, time and headline figures) and the one line of each city without
-results, and writes the province table (:func:`coverage.engine.batch.write_province`) into
-``--out``. Exit 0 when every city ran, 1 when one or more did not (the others' results are
+every city (its status, time and headline figures, numbers right-aligned) and the one line of
+each city without results, and writes the province table
+(:func:`coverage.engine.batch.write_province`) and the province report in ``--lang``
+(:func:`coverage.report.province.write_province_report`: HTML, XLSX and PDF) into ``--out``.
+Exit 0 when every city ran, 1 when one or more did not (the others' results are
 kept and in the table), 2 for a bad folder or option; never a traceback: an unexpected error
 in a city goes to a private log file named on its line.
 """
@@ -24,7 +26,7 @@ from rich.table import Table
 
 from coverage._cli.logs import log_details
 from coverage._cli.options import Lang, Mode
-from coverage._cli.steps import mark
+from coverage._cli.steps import mark, steps
 
 __all__ = ["batch"]
 
@@ -50,10 +52,15 @@ def _number(value: object, spec: str) -> str:
 
 
 def _table(result: object, lang: str) -> Table:
-    """Return the cities' table: status, time, migrants, coverage and staff shortfall."""
+    """Return the cities' table: status, time, migrants, coverage and staff shortfall.
+
+    Numbers are right-aligned.
+    """
     head = _HEAD[lang]
-    table = Table(*head[:7], title=f"{head[7]} {len(result.outcomes) - len(result.failed)}"
+    table = Table(title=f"{head[7]} {len(result.outcomes) - len(result.failed)}"
                   f" / {len(result.outcomes)}")
+    for k, name in enumerate(head[:7]):
+        table.add_column(name, justify="right" if k >= 3 else "left")
     for o in result.outcomes:
         if o.ok:
             r = o.row.iloc[0]
@@ -67,6 +74,23 @@ def _table(result: object, lang: str) -> Table:
     return table
 
 
+def _report(result: object, folder: Path, lang: str) -> tuple[dict[str, Path], list[str]]:
+    """Write the province report; a PDF without a CJK font is a note, not a failure.
+
+    Any other report error prints its one line and exits 1 (the province's CSV files are
+    written).
+    """
+    from coverage.report import ReportError, write_province_report
+
+    notes: list[str] = []
+    try:
+        with steps("province report") as step:
+            return write_province_report(result, folder, lang=lang, progress=step,
+                                         on_pdf_error=lambda exc: notes.append(str(exc))), notes
+    except ReportError as exc:
+        _fail(str(exc), 1)
+
+
 def batch(
     folder: Annotated[Path, typer.Argument(help="Folder holding one project per city.")],
     cluster: Annotated[str, typer.Option(
@@ -76,10 +100,17 @@ def batch(
         min=1, help="Worker processes of a local cluster (default: one per core).")] = None,
     mode: Annotated[Mode, typer.Option(help="Travel mode of every city.")] = Mode.walk,
     out: Annotated[Path | None, typer.Option(
-        help="Folder for the province table (default: DIR/province-results).")] = None,
-    lang: Annotated[Lang, typer.Option(help="Language of the table printed.")] = Lang.zh,
+        help="Folder for the province table and report (default: DIR/province-results).")
+    ] = None,
+    lang: Annotated[Lang, typer.Option(
+        help="Language of the table printed and of the province report.")] = Lang.zh,
 ) -> None:
-    """Run every city's project under a folder on a Dask cluster (全省批量运行)."""
+    """Run every city's project under a folder on a Dask cluster (全省批量运行).
+
+    Writes the province table (CSV) and the province report in HTML, XLSX and PDF
+    (全省汇总报告: each city's coverage, staffing, indicators and funding side by side, and
+    the cities without results) into --out.
+    """
     from coverage.engine.batch import ClusterError, find_projects, run_batch, write_province
     from coverage.engine.cluster import parse_cluster
 
@@ -99,15 +130,19 @@ def batch(
         except ClusterError as exc:
             _fail(str(exc), 1)
     mark("batch: writing the province table")
-    paths = write_province(result, out or Path(folder) / "province-results")
+    folder_out = out or Path(folder) / "province-results"
+    paths = write_province(result, folder_out)
     console.print(_table(result, lang.value))
     for o in result.failed:
         log = log_details(o.details, f"{o.folder}: {o.step}") if o.details else None
         kept = f"; the details are in {log}" if log else ""
         err.print(f"[red]{escape(o.folder)}:[/red] {escape(o.error or '')}{escape(kept)}",
                   highlight=False, soft_wrap=True)
-    for path in paths.values():
+    reports, notes = _report(result, folder_out, lang.value)
+    for path in [*paths.values(), *reports.values()]:
         console.print(f"{path}", highlight=False)
+    for note in notes:  # the font hint, beside the reports
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     console.print(f"done in {time.perf_counter() - start:.1f} s")
     if result.failed:
         raise typer.Exit(1)

@@ -17,6 +17,7 @@ folders (:mod:`coverage.engine.cluster`).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import traceback
 from collections.abc import Callable
@@ -105,12 +106,16 @@ class CityOutcome:
 
 @dataclass
 class BatchResult:
-    """Every city's outcome, in the order of :func:`find_projects`, and the province's table."""
+    """Every city's outcome, in the order of :func:`find_projects`, and the province's table.
+
+    ``finished``: when the last city came back (UTC, to the second).
+    """
 
     folder: Path
     outcomes: list[CityOutcome]
     summary: pd.DataFrame
     seconds: float
+    finished: dt.datetime | None = None
 
     @property
     def failed(self) -> list[CityOutcome]:
@@ -309,7 +314,8 @@ def run_batch(folder: str | Path, *, cluster: str = "local", workers: int | None
             if progress:
                 progress(outcomes[k], len(outcomes), len(projects))
     ordered = [outcomes[k] for k in range(len(projects))]
-    return BatchResult(root, ordered, province_summary(ordered), time.perf_counter() - start)
+    return BatchResult(root, ordered, province_summary(ordered), time.perf_counter() - start,
+                       finished=dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
 def _outcome(future: object, project: Path, root: Path) -> CityOutcome:

@@ -28,6 +28,11 @@ and its Chinese name, made safe the same way, and the language of its headers::
 
     exchange-430000-湖南省-zh.xlsx       a province, in Chinese
     exchange-430100-湖南省长沙市-en.csv   a prefecture, in English
+
+The province report of ``coverage batch`` is named by its language only (one per output
+folder)::
+
+    province-report-zh.pdf
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import re
 from coverage.messages import check_lang
 
 __all__ = ["ASSESSMENT_PREFIXES", "assessment_stem", "exchange_stem", "progress_stem",
-           "report_filename", "report_stem"]
+           "province_stem", "report_filename", "report_stem"]
 
 ASSESSMENT_PREFIXES = {"progress": "quarterly", "self-assessment": "self-assessment"}
 """File-name prefix of each kind of assessment report (``coverage report --kind``)."""
@@ -140,3 +145,14 @@ def exchange_stem(code: str, name: str, *, lang: str) -> str:
         raise ValueError(msg)
     check_lang(lang)
     return f"exchange-{code}-{_safe(str(name))}-{lang}"
+
+
+def province_stem(*, lang: str) -> str:
+    """Return the file stem of the province report of ``coverage batch``: ``province-report-zh``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown language.
+    """
+    return f"province-report-{check_lang(lang)}"

@@ -14,14 +14,17 @@ the one rule, used by the command line, ``coverage demo`` and the web app's down
 The reports of the quarterly assessment of the districts (``coverage report --kind progress``,
 ``--kind self-assessment``) are made by :func:`make_assessment_report`
 (:mod:`coverage.report.assessment`), and the progress between two kept runs
-(``--compare``) by :mod:`coverage.report.progress`.
+(``--compare``) by :mod:`coverage.report.progress`. The province report of ``coverage batch``
+(全省汇总报告: every city side by side, ``province-report-zh.pdf``) is made by
+:func:`write_province_report` (:mod:`coverage.report.province`).
 
 Modules: ``content`` (what a report is made of; its tables are published through
 :mod:`coverage.publish`), ``build`` (:func:`build_report`, from the sections written by
 ``_sections`` and ``_recommend``), ``html``, ``xlsx``, ``pdf`` (the writers), ``figures``
 (static maps and charts), ``layout`` (tables on A4 pages); ``progress`` (two runs compared),
 ``assessment`` (the kinds of report), ``quarterly`` and ``self_assessment`` (with
-``_scorecard`` and ``_self_actions``: the assessment cycle's reports).
+``_scorecard`` and ``_self_actions``: the assessment cycle's reports), ``province`` (the
+cities of a province side by side).
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from coverage.publish.naming import report_filename, report_stem
 from coverage.report.assessment import KINDS, build_assessment_report, make_assessment_report
 from coverage.report.build import build_report
 from coverage.report.content import Report, ReportError, ReportUsageError
+from coverage.report.province import build_province_report, write_province_report
 
 __all__ = ["FORMATS", "KINDS", "Report", "ReportError", "ReportUsageError",
-           "build_assessment_report", "build_report", "make_assessment_report", "make_report",
-           "report_filename", "report_stem", "write_formats", "write_report"]
+           "build_assessment_report", "build_province_report", "build_report",
+           "make_assessment_report", "make_report", "report_filename", "report_stem",
+           "write_formats", "write_province_report", "write_report"]
 
 FORMATS = ("html", "xlsx", "pdf")
 """Report formats."""

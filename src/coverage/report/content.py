@@ -140,6 +140,8 @@ class Report:
     """The project's name, printed above the heading."""
     heading: str = ""
     """The report's own name (the title without the project's name)."""
+    subtitle: str = ""
+    """A line printed under the heading (the province report's run date and cities)."""
 
     def tables(self) -> list[Table]:
         """Every table, in order."""

@@ -1,4 +1,4 @@
-"""Static figures of a report (matplotlib): maps for the PDF and the quarterly chart.
+"""Static figures of a report (matplotlib): maps for the PDF, the quarterly chart, shares by city.
 
 Every map reads without base-map tiles: community outlines (district boundaries heavier), the
 names of the districts (of the communities, in a district report) and of the recommended
@@ -50,7 +50,8 @@ from coverage.publish.disclosure import shown_rows
 from coverage.publish.labels import column_label
 from coverage.reference import load_provinces
 
-__all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "png", "quarter_chart"]
+__all__ = ["FontMissingError", "chart_svg", "cjk_font", "map_png", "png", "quarter_chart",
+           "share_bars"]
 
 _CANDIDATES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
                "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC")
@@ -144,6 +145,51 @@ def quarter_chart(table: pd.DataFrame, title: str, *, lang: str = "zh") -> plt.F
         ax.grid(alpha=0.3)
         ax.legend(handles=handles, fontsize=7.5, loc="upper center", ncol=3,
                   bbox_to_anchor=(0.5, -0.1), frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+#: Colours of the series of :func:`share_bars`: migrants first, then registered residents.
+_BAR_COLORS = ("#2c7fb8", "#a6bddb", "#fdae6b", "#756bb1")
+
+
+def share_bars(names: list[str], shares: dict[str, list[float]], *, title: str, xlabel: str,
+               missing: str, mark: str = "—", total: bool = False) -> plt.Figure:
+    """Horizontal bars of shares (0–1): one group per name, top to bottom, one bar per series.
+
+    Each bar is labelled with its percentage; a share not published (missing) has no bar and
+    is labelled ``mark``, which ``missing`` explains in the legend, above the plot with the
+    series' names. With ``total``, the last group (a total) is set apart by a line.
+    """
+    n, k = len(names), max(len(shares), 1)
+    height = 0.8 / k
+    with _drawing():
+        fig, ax = plt.subplots(figsize=(8, 1.4 + 0.22 * n * k))
+        y = np.arange(n)
+        for j, (series, values) in enumerate(shares.items()):
+            v = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+            pos = y + (j - (k - 1) / 2) * height
+            ax.barh(pos, np.nan_to_num(v) * 100, height=height * 0.92, label=series,
+                    color=_BAR_COLORS[j % len(_BAR_COLORS)])
+            for p, value in zip(pos, v, strict=True):
+                shown = not np.isnan(value)
+                ax.text(value * 100 + 0.8 if shown else 0.8, p,
+                        f"{value:.1%}" if shown else mark, va="center", fontsize=7,
+                        color="#333" if shown else "#999")
+        if total and n > 1:
+            ax.axhline(n - 1.5, color="#888", lw=0.7)
+        ax.set_yticks(y, ["\n".join(textwrap.wrap(name, 22, break_long_words=False))
+                          for name in names], fontsize=8)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.set_xlim(0, 112)
+        ax.set_xticks(range(0, 101, 20))
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, pad=24)
+        ax.grid(axis="x", alpha=0.3)
+        handles = [*ax.get_legend_handles_labels()[0],
+                   Patch(facecolor="none", edgecolor="none", label=missing)]
+        ax.legend(handles=handles, fontsize=7.5, loc="lower center", frameon=False,
+                  ncol=len(handles), bbox_to_anchor=(0.5, 1.0), borderaxespad=0.2)
         fig.tight_layout()
     return fig
 

@@ -24,6 +24,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import folium
@@ -41,6 +42,9 @@ from coverage.report.layout import (
     text_width_em,
     unbreakable,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["content_security_policy", "render_html", "write_html"]
 
@@ -169,7 +173,7 @@ def _cells(table: Table, lang: str) -> list[list[tuple[str, str, object]]]:
 
 
 def _td(text: str, kind: str, value: object) -> str:
-    classes = ["sup"] if text == "—" else (["num"] if kind in _NUMERIC else [])
+    classes = (["sup"] if text == "—" else []) + (["num"] if kind in _NUMERIC else [])
     if kind == "bool" and text != "—":
         classes = ["good" if bool(value) else "bad"]
     if unbreakable(text, numeric=kind in _NUMERIC):
@@ -247,13 +251,38 @@ def table_html(table: Table, lang: str, *, static: bool = False) -> str:
     return "\n".join(out)
 
 
+def _quarter_chart(table: Table, lang: str) -> Figure:
+    """Chart the indicators by quarter (the table ``quarters``)."""
+    return figures.quarter_chart(table.frame, catalogue("report", lang)["chart_quarters"],
+                                 lang=lang)
+
+
+def _province_chart(table: Table, lang: str) -> Figure:
+    """Chart each city's coverage of migrants and registered residents (table ``province``).
+
+    The bars are the table's rows and shares, in its order, named by its headers; its last
+    row, the province's, set apart.
+    """
+    texts = catalogue("report", lang)
+    mark = texts["suppressed_mark"]
+    shares = {table.labels[c]: table.frame[c].tolist() for c in table.frame.columns
+              if table.formats.get(c) == "pct"}
+    return figures.share_bars(table.frame[table.frame.columns[0]].astype(str).tolist(), shares,
+                              title=texts["chart_province"],
+                              xlabel=texts["chart_share_covered"],
+                              missing=texts["chart_not_published"].format(mark=mark),
+                              mark=mark, total=True)
+
+
+#: The chart drawn under a table, by the table's key.
+_CHARTS = {"quarters": _quarter_chart, "province": _province_chart}
+
+
 def _charts(report: Report, *, static: bool) -> dict[str, str]:
     out = {}
     for table in report.tables():
-        if table.key == "quarters" and len(table.frame):
-            fig = figures.quarter_chart(table.frame,
-                                        catalogue("report", report.lang)["chart_quarters"],
-                                        lang=report.lang)
+        if table.key in _CHARTS and len(table.frame):
+            fig = _CHARTS[table.key](table, report.lang)
             out[table.key] = _img(figures.png(fig)) if static else figures.chart_svg(fig)
     return out
 
