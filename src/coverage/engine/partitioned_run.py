@@ -89,12 +89,19 @@ def _routes(context: StudyData, mode: str) -> tuple[Any, pt.SiteRoutes]:
 
 @dataclass
 class _Part:
-    """A part's routing and flags, kept on its worker between rounds."""
+    """What a part keeps on its worker between rounds: its routing, not its people.
 
-    migrants: gpd.GeoDataFrame
+    The part's rows are read again (or taken again from the worker's memory, when they were
+    sent) to be counted; only the poor-access residents' rows, the under-served clusters'
+    candidates, stay. A worker's memory thus grows by a part's routing, not by its people.
+    """
+
+    source: gpd.GeoDataFrame | str
     reach: pt.Reach
     poor_rows: np.ndarray
     poor_points: np.ndarray
+    poor: gpd.GeoDataFrame
+    id_hashes: np.ndarray
 
 
 @dataclass
@@ -132,7 +139,8 @@ def _route_part(context: StudyData, mode: str, source: gpd.GeoDataFrame | str
     reach = pt.reach(net, routes, migrants, thresholds)
     times = pd.DataFrame({"time_min": reach.nearest["time_min"].to_numpy()})
     rows, points = cp.poor_points(migrants, poor_access(times).to_numpy())
-    part = _Part(migrants, reach, rows, points)
+    ids = _hash_ids(migrants) if isinstance(source, str) else np.zeros(0, np.uint64)
+    part = _Part(source, reach, rows, points, migrants.iloc[rows], ids)
     return part, {"demand": reach.demand, "nearest": reach.nearest_people,
                   "poor": len(rows), "year": ind.latest_arrival_year(migrants),
                   "schema": migrants.iloc[:0], "present": columns_with_values(migrants),
@@ -140,23 +148,30 @@ def _route_part(context: StudyData, mode: str, source: gpd.GeoDataFrame | str
                   "quarantined": quarantined, "rows": len(migrants)}
 
 
-def _access(part: _Part, ratio: np.ndarray) -> pd.DataFrame:
-    """Return the part's rows of ``migrant_access``, the E2SFCA score included."""
+def _access(migrants: gpd.GeoDataFrame, reach: pt.Reach, ratio: np.ndarray,
+            rows: np.ndarray | None = None) -> pd.DataFrame:
+    """Return the part's rows of ``migrant_access``, the E2SFCA score included.
+
+    ``rows``: the positions in the part of ``migrants`` when they are some of its people
+    (the frame is then indexed by them).
+    """
     from coverage.engine.run import access_table
 
-    access = access_table(part.migrants, part.reach.nearest)
-    for kind, values in part.reach.kind_times.items():
-        access[f"time_min_{kind}"] = values
-    access["e2sfca"] = pt.score(part.reach, ratio)
-    return access
+    pick = slice(None) if rows is None else rows
+    access = access_table(migrants, reach.nearest.iloc[pick])
+    for kind, values in reach.kind_times.items():
+        access[f"time_min_{kind}"] = values[pick]
+    access["e2sfca"] = pt.score(reach, ratio)[pick]
+    return access if rows is None else access.set_axis(rows)
 
 
 def _count_part(part: _Part, context: StudyData, ratio: np.ndarray, year: int,
                 skipped: dict[str, str]) -> PartCounts:
     """Round 2: score one part and count it."""
     params = context.project.parameters
-    migrants, targets = part.migrants, params.targets
-    access = _access(part, ratio)
+    migrants, _, _ = _part_migrants(context, part.source)
+    targets = params.targets
+    access = _access(migrants, part.reach, ratio)
     units = Units.of(context.communities, [], [])
     poor = np.zeros(len(migrants), bool)
     poor[part.poor_rows] = True
@@ -183,10 +198,15 @@ def _registered_part(context: StudyData, mode: str, registered: gpd.GeoDataFrame
                     population=registered["population"].to_numpy(float))
 
 
-def _id_hashes(part: _Part) -> np.ndarray:
+def _hash_ids(migrants: pd.DataFrame) -> np.ndarray:
     """Return a 64-bit hash of each of the part's person ids (missing ids: none)."""
-    ids = part.migrants["person_id"]
+    ids = migrants["person_id"]
     return pd.util.hash_array(ids[ids.notna()].astype(str).to_numpy(dtype=object))
+
+
+def _id_hashes(part: _Part) -> np.ndarray:
+    """Return the hashes of the part's person ids (:func:`_hash_ids`, made in round 1)."""
+    return part.id_hashes
 
 
 def _repeats(hashes: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
@@ -201,15 +221,15 @@ def _repeats(hashes: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
     return [p for p in pairs if p[0] != p[2]]
 
 
-def _id_at(part: _Part, position: int) -> tuple[str, int]:
-    """Return the id and the source row of the part's ``position``-th id."""
-    ids = part.migrants["person_id"]
-    known = part.migrants[ids.notna()]
+def _id_at(part: _Part, context: StudyData, position: int) -> tuple[str, int]:
+    """Return the id and the source row of the part's ``position``-th id (read again)."""
+    migrants, _, _ = _part_migrants(context, part.source)
+    known = migrants[migrants["person_id"].notna()]
     return str(known["person_id"].iloc[position]), int(known[ROW].iloc[position])
 
 
-def _refuse_repeats(client: Any, kept: list[Any], sources: list[str], study: StudyData
-                    ) -> None:
+def _refuse_repeats(client: Any, ctx: Any, kept: list[Any], sources: list[str],
+                    study: StudyData) -> None:
     """Raise the one-line error of a person id found in two parts (each part is read alone).
 
     The ids are compared by a 64-bit hash on a worker; a pair of equal hashes is confirmed on
@@ -224,8 +244,8 @@ def _refuse_repeats(client: Any, kept: list[Any], sources: list[str], study: Stu
     problems = Problems()
     for part, position, other, other_position in found:
         (name, row), (other_name, other_row) = client.gather([
-            client.submit(_id_at, kept[part], position, pure=False),
-            client.submit(_id_at, kept[other], other_position, pure=False)])
+            client.submit(_id_at, kept[part], ctx, position, pure=False),
+            client.submit(_id_at, kept[other], ctx, other_position, pure=False)])
         if name == other_name:
             problems.add(part_label(config, sources[part]), row, "person_id", "duplicate-id",
                          f"each person_id must be unique; this row repeats the id of row "
@@ -262,8 +282,8 @@ def _members(part: _Part, raw: np.ndarray, rank: np.ndarray, ratio: np.ndarray
     keep = raw >= 0
     label[keep] = rank[raw[keep]]
     rows = part.poor_rows[keep]
-    access = _access(part, ratio).iloc[rows]
-    return part.migrants.iloc[rows], access, label[keep]
+    access = _access(part.poor.iloc[np.flatnonzero(keep)], part.reach, ratio, rows)
+    return part.poor.iloc[np.flatnonzero(keep)], access, label[keep]
 
 
 def _describe(members: list[tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]],
@@ -315,7 +335,7 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
                            for f in routed])
     reg = points.result()
     if isinstance(sources[0], str):  # parts read alone: an id may repeat another part's
-        _refuse_repeats(client, kept, sources, study)
+        _refuse_repeats(client, ctx, kept, sources, study)
     schema = first[0]["schema"]
     present = {name: columns_with_values(frame) for name, frame in study.layers.items()
                if name != "migrants"}
