@@ -58,6 +58,9 @@ from coverage.patterns.underserved import (
 
 __all__ = ["PartCounts", "run_by_parts", "run_on_cluster", "split_rows"]
 
+#: Sites whose service areas one task draws.
+AREA_SITES = 512
+
 #: Per worker process: (network file, mode, study CRS) → (network, sites on the roads).
 _NETWORKS: dict[tuple[str, str, str], tuple[Any, pt.SiteRoutes]] = {}
 
@@ -253,13 +256,30 @@ def _refuse_repeats(client: Any, ctx: Any, kept: list[Any], sources: list[str],
     problems.raise_if_errors()
 
 
-def _service_areas(context: StudyData, mode: str, max_t: float
+def _service_areas(context: StudyData, mode: str, max_t: float, lo: int, hi: int
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Each site's catchment polygon within ``max_t`` minutes, and why it is unreachable."""
+    """Sites ``lo:hi``'s catchment polygons within ``max_t`` minutes, and why unreachable.
+
+    Each site's polygon is its own (:func:`coverage.network.areas.service_areas`), so the
+    sites are drawn in chunks on the workers, side by side.
+    """
     net, routes = _routes(context, mode)
-    areas = net.service_areas(routes.snapped, [max_t])
-    return (areas.set_index("site")["geometry"].reindex(routes.sites.index).to_numpy(),
-            routes.snapped.reason)
+    sites = routes.sites.iloc[lo:hi]
+    areas = net.service_areas(sites, [max_t])
+    return (areas.set_index("site")["geometry"].reindex(sites.index).to_numpy(),
+            routes.snapped.reason[lo:hi])
+
+
+def _area_tasks(client: Any, ctx: Any, mode: str, max_t: float, n_sites: int) -> list[Any]:
+    """Submit the service areas in chunks of sites (:data:`AREA_SITES` each)."""
+    return [client.submit(_service_areas, ctx, mode, max_t, lo, lo + AREA_SITES, pure=False)
+            for lo in range(0, max(n_sites, 1), AREA_SITES)]
+
+
+def _join_areas(client: Any, tasks: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Gather the chunks' polygons and reasons, in the sites' order."""
+    done = client.gather(tasks)
+    return (np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done]))
 
 
 def _sample(part: _Part, local: np.ndarray | None) -> np.ndarray:
@@ -329,7 +349,7 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
         registered = allocate_registered(study.communities)
     points = client.submit(_registered_part, ctx, mode, client.scatter(registered, hash=False),
                            pure=False)
-    areas = client.submit(_service_areas, ctx, mode, max_t, pure=False)
+    areas = _area_tasks(client, ctx, mode, max_t, len(study.sites))
     kept = [client.submit(lambda pair: pair[0], f, pure=False) for f in routed]
     first = client.gather([client.submit(lambda pair: pair[1], f, pure=False)
                            for f in routed])
@@ -352,7 +372,8 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
     counted = client.gather([client.submit(_count_part, k, ctx, ratio_f, year, skipped,
                                            pure=False) for k in kept])
     clock["scoring and counting the parts"] = time.perf_counter() - start - sum(clock.values())
-    layers = _finish(study, counted, reg, ratio, demand, first, areas.result(), skipped)
+    layers = _finish(study, counted, reg, ratio, demand, first,
+                     _join_areas(client, areas), skipped)
     clock["adding up the parts"] = time.perf_counter() - start - sum(clock.values())
     say("under-served clusters")
     layers["underserved_clusters"] = _clusters(client, ctx, kept, first, ratio_f, mode,
