@@ -50,6 +50,7 @@ class TreeMemory:
     def __enter__(self) -> TreeMemory:
         self.peak = 0
         self.largest = 0  # the largest resident memory of any one process
+        self._cpu: dict[int, float] = {}  # process → its CPU seconds when last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -63,8 +64,10 @@ class TreeMemory:
             for proc in [me, *me.children(recursive=True)]:
                 try:
                     rss = proc.memory_info().rss
+                    times = proc.cpu_times()
                 except psutil.Error:
                     continue
+                self._cpu[proc.pid] = times.user + times.system
                 total += rss
                 self.largest = max(self.largest, rss)
             self.peak = max(self.peak, total)
@@ -73,6 +76,15 @@ class TreeMemory:
         self.seconds = time.perf_counter() - self.start
         self._stop.set()
         self._thread.join()
+
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of the whole process tree (each process as last seen, every 50 ms).
+
+        On a shared machine the wall time grows with the other work; this does not, and on
+        a quiet machine of C cores the wall time is at least ``cpu / C``.
+        """
+        return sum(self._cpu.values())
 
 
 def build_province(folder: Path, size: str, cities: int) -> Path:
@@ -190,11 +202,13 @@ def city_by_parts(folder: Path, workers: list[int]) -> None:
 
 
 def _table(rows: list[tuple[str, TreeMemory, dict[str, float]]]) -> None:
-    print(f"\n{'':34} {'wall s':>8} {'peak GB':>8} {'1 proc GB':>9}  steps (s)")
+    print(f"\n{'':34} {'wall s':>8} {'CPU s':>8} {'peak GB':>8} {'1 proc GB':>9}  steps (s)")
     for label, memory, steps in rows:
         detail = ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
-        print(f"{label:34} {memory.seconds:8.1f} {memory.peak / 2**30:8.2f} "
+        print(f"{label:34} {memory.seconds:8.1f} {memory.cpu:8.1f} {memory.peak / 2**30:8.2f} "
               f"{memory.largest / 2**30:9.2f}  {detail}")
+    print(f"load average while it ran: {os.getloadavg()[1]:.1f} (5 min), on "
+          f"{os.cpu_count()} cores")
 
 
 def main() -> None:
@@ -216,7 +230,7 @@ def main() -> None:
     build_province(folder, args.size, args.batch)
     print(f"province: {args.batch} demo cities ({args.size}) in {folder}; "
           f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GB")
-    rows: list[tuple[str, float, float]] = []
+    rows: list[tuple[str, float, float, float]] = []
     best: dict[str, tuple[pd.DataFrame, TreeMemory]] = {}
     plans = [("one process, city after city", None)] + [
         (f"coverage batch, local cluster of {n}", n) for n in map(int, args.workers.split(","))]
@@ -230,12 +244,15 @@ def main() -> None:
     for label, _ in plans:
         table, memory = best[label]
         pd.testing.assert_frame_equal(table, reference, check_dtype=False, rtol=1e-9)
-        rows.append((label, memory.seconds, memory.peak / 2**30))
+        rows.append((label, memory.seconds, memory.cpu, memory.peak / 2**30))
     first = rows[0][1]
-    print(f"\n{'':38} {'wall s':>8} {'per city s':>11} {'speed-up':>9} {'peak GB':>8}")
-    for label, seconds, peak in rows:
+    print(f"\n{'':38} {'wall s':>8} {'per city s':>11} {'speed-up':>9} {'CPU s':>8} "
+          f"{'peak GB':>8}")
+    for label, seconds, cpu, peak in rows:
         print(f"{label:38} {seconds:8.1f} {seconds / args.batch:11.1f} {first / seconds:8.2f}× "
-              f"{peak:8.2f}")
+              f"{cpu:8.1f} {peak:8.2f}")
+    print(f"load average while it ran: {os.getloadavg()[1]:.1f} (5 min), on "
+          f"{os.cpu_count()} cores")
     print("\nevery batch's province table equals the sequential runs' rows")
 
 
