@@ -21,7 +21,6 @@ from coverage.network.snap import (
     REASON_FAR,
     REASON_MISSING,
     SegmentIndex,
-    SnapGrid,
     Snapped,
     spatial_order,
 )
@@ -234,38 +233,6 @@ def test_spatial_order_follows_a_z_curve() -> None:
     assert spatial_order(x, y).tolist() == [1, 3, 2, 0]
     px, py = random_points(300, seed=5)
     assert sorted(spatial_order(px, py).tolist()) == list(range(300))
-
-
-def test_the_snapping_grid_keeps_its_bound_and_survives_the_disk(grid_index: Grid) -> None:
-    index, _ = grid_index
-    grid = SnapGrid.build(index, 100.0)
-    assert grid is not None
-    assert grid.bound + index.half <= 25.0
-    px, py = random_points(2_000, seed=6)
-    exact = index.query(px, py, exact=True)
-    fast = index.query(px, py, exact=False)
-    gridded = index.query(px, py, exact=False, grid=grid)
-    err = gridded.distance - exact.distance
-    assert err.min() > -1e-3
-    assert (gridded.distance <= fast.distance + 1e-3).all()  # never worse than the fast search
-    assert (np.abs(err) <= 1e-6).mean() > 0.99
-    # The arrays kept in the cache give the same answers.
-    again = SnapGrid.from_dict(grid.to_dict())
-    same = index.query(px, py, exact=False, grid=again)
-    np.testing.assert_array_equal(same.link, gridded.link)
-    np.testing.assert_array_equal(same.distance, gridded.distance)
-
-
-def test_a_snapping_grid_is_refused_when_it_cannot_keep_its_bound(grid_index: Grid) -> None:
-    index, _ = grid_index
-    # 20 m cells: √2 · 20 + 5 > 25 m.
-    assert SnapGrid.build(index, 100.0, cell=20.0) is None
-    empty = SegmentIndex(index.x0, index.y0, np.array([0, 1]), np.zeros(0, dtype=np.int64))
-    assert SnapGrid.build(empty, 100.0) is None
-    arrays = SnapGrid.build(index, 100.0).to_dict()
-    arrays["grid_low"] = arrays["grid_low"].astype(np.float64)
-    with pytest.raises(ValueError, match="inconsistent snapping grid"):
-        SnapGrid.from_dict(arrays)
 
 
 def street_grid() -> nx.MultiDiGraph:

@@ -16,8 +16,11 @@ Modules: :mod:`~coverage.network.modes` (travel modes, tag filters, speeds),
 :mod:`~coverage.network.osm`), :mod:`~coverage.network.cache` (on-disk cache),
 :mod:`~coverage.network.graph` (:class:`RoadNetwork`), :mod:`~coverage.network.components`
 (connected components), :mod:`~coverage.network.points` (point inputs, points snapped once),
-:mod:`~coverage.network.snap` (exact nearest-segment snapping), :mod:`~coverage.network.costs`
-(nearest, cost tables), :mod:`~coverage.network.areas` (service areas),
+:mod:`~coverage.network.snap` (exact nearest-segment snapping),
+:mod:`~coverage.network.snap_grid` (the snapping grid of a cached network: most snaps in one
+lookup, and which points may have a road of another component nearer),
+:mod:`~coverage.network.costs` (nearest, cost tables), :mod:`~coverage.network.areas` (service
+areas),
 :mod:`~coverage.network.offsets` (is a layer's declared GCJ-02/BD-09/WGS-84 right?) and
 :mod:`~coverage.network.offset_medians` (the earlier GCJ-02/BD-09 check).
 """

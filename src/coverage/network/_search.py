@@ -61,17 +61,18 @@ class Ends:
         at_b = cost_b <= ON_NODE_M
         cost_a[at_a] = 0.0
         cost_b[at_b] = 0.0
-        if origin:  # leave towards a: against the link's direction
-            ok_a = a.backward[link] | at_a
-            ok_b = a.forward[link] | at_b
-        else:  # enter from a: along the link's direction
-            ok_a = a.forward[link] | at_a
-            ok_b = a.backward[link] | at_b
         snap = pick(s.distance)
         cost_a += snap
-        cost_a[~ok_a] = np.inf
         cost_b += snap
-        cost_b[~ok_b] = np.inf
+        if not (a.forward.all() and a.backward.all()):  # one-way links: not every way is open
+            if origin:  # leave towards a: against the link's direction
+                ok_a = a.backward[link] | at_a
+                ok_b = a.forward[link] | at_b
+            else:  # enter from a: along the link's direction
+                ok_a = a.forward[link] | at_a
+                ok_b = a.backward[link] | at_b
+            cost_a[~ok_a] = np.inf
+            cost_b[~ok_b] = np.inf
         ends_a, ends_b = _link_ends32(net)
         self._arrays = a
         self._snapped = s
@@ -150,7 +151,9 @@ def direct(
 
     Returns positions in ``orig.rows`` and ``dest.rows`` and the cost in metres.
     """
-    sel = np.flatnonzero(np.isin(orig.link, dest.link))
+    on_dest = np.zeros(net.n_links, dtype=bool)  # links holding a destination
+    on_dest[dest.link] = True
+    sel = np.flatnonzero(on_dest[orig.link])
     if omask is not None:
         sel = sel[omask[sel]]
     if len(sel) == 0:

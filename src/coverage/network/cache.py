@@ -45,7 +45,7 @@ __all__ = [
 #: Version of the cached arrays' format and of the readers' output.
 FORMAT_VERSION = 1
 #: Version of the snapping-grid side folders (:func:`grid_path`).
-GRID_VERSION = 3
+GRID_VERSION = 4
 
 _CHUNK = 1 << 20
 _DIR_MODE = 0o700

@@ -62,12 +62,24 @@ ORIGIN_CHUNK = 65_536
 _COSTS = ("time_min", "distance_m")
 
 
+#: The dtype pandas gives a column of text with missing values (``str`` since pandas 3).
+_TEXT = pd.Series(np.array(["a", None], dtype=object)).dtype
+
+
 def _labels(index: pd.Index, pos: np.ndarray, valid: np.ndarray) -> pd.Series | np.ndarray:
-    """Index labels at ``pos`` where ``valid``, missing elsewhere (nullable ints for ints)."""
+    """Index labels at ``pos`` where ``valid``, missing elsewhere (nullable ints for ints).
+
+    Text labels come out as the column pandas makes of them (``str``), taken in one step
+    rather than through a million Python strings; an object array otherwise.
+    """
     if isinstance(index.dtype, np.dtype) and index.dtype.kind in "iu":
         # Plain integers: gather the values and wrap them with the mask, without copies.
         values = index.to_numpy()[np.where(valid, pos, 0)].astype(np.int64, copy=False)
         return pd.arrays.IntegerArray(values, ~valid)
+    if isinstance(_TEXT, pd.StringDtype) and index.dtype == _TEXT and valid.any():
+        # What pandas would infer from the labels as objects (an all-missing column stays
+        # object, hence ``valid.any()``).
+        return index.array.take(np.where(valid, pos, -1), allow_fill=True)
     taken = index.take(np.where(valid, pos, 0))
     if pd.api.types.is_integer_dtype(taken.dtype):
         out = pd.array(taken.to_numpy(), dtype="Int64")
@@ -119,11 +131,14 @@ def nearest(net: RoadNetwork, origins: Points, destinations: Points) -> pd.DataF
             better = ~(c >= distance[rows])  # also where nothing was found (NaN)
             distance[rows[better]] = c[better]
             dest_pos[rows[better]] = d[better]
+    every = len(orig.rows) == n_orig  # every origin snapped: orig.rows is 0 .. n - 1
     reason = oreason.copy()
-    lost = orig.rows[np.isnan(distance[orig.rows])]
+    lost = np.flatnonzero(np.isnan(distance)) if every else orig.rows[
+        np.isnan(distance[orig.rows])]
     reason[lost] = REASON_NONE_REACHABLE
     valid = dest_pos >= 0
-    dest_pos[valid] = dest.rows[dest_pos[valid]]
+    if len(dest.rows) < len(dindex):  # else dest.rows is 0 .. n - 1 already
+        dest_pos[valid] = dest.rows[dest_pos[valid]]
     # copy=False: every column is a fresh array (the snap distances are copied here).
     return pd.DataFrame(
         {
@@ -131,7 +146,9 @@ def nearest(net: RoadNetwork, origins: Points, destinations: Points) -> pd.DataF
             "distance_m": distance,
             "time_min": distance / net.speed_m_per_min,
             "snap_m": osnap.distance.copy(),
-            "reason": reason,
+            # No reason at all: the object column pandas would infer, without a scan.
+            "reason": (pd.Series(reason, index=oindex, dtype=object, copy=False)
+                       if every and not len(lost) else reason),
         },
         index=oindex,
         copy=False,
@@ -159,17 +176,26 @@ def _nearest_via_nodes(
         dest.searches["nearest", np.inf] = kept = (dist, sources)
     dist, sources = kept
 
+    every = len(orig.rows) == len(distance)  # orig.rows is 0 .. n - 1: write in place
+
     def run(bounds: tuple[int, int]) -> None:
         lo, hi = bounds
         node_a, node_b = orig.node_a[lo:hi], orig.node_b[lo:hi]
-        best = dist[node_a]
+        best = np.take(dist, node_a, out=distance[lo:hi] if every else None)
         best += orig.cost_a[lo:hi]
-        via_b = dist[node_b]
+        via_b = np.take(dist, node_b)
         via_b += orig.cost_b[lo:hi]
         use_b = via_b < best
         np.copyto(best, via_b, where=use_b)
-        which = sources[node_a]
-        np.copyto(which, sources[node_b], where=use_b)
+        which = np.take(sources, node_a)
+        np.copyto(which, np.take(sources, node_b), where=use_b)
+        if every:
+            dest_pos[lo:hi] = which
+            lost = ~np.isfinite(best)
+            if lost.any():
+                best[lost] = np.nan
+                dest_pos[lo:hi][lost] = -1
+            return
         found = np.flatnonzero(np.isfinite(best))
         rows = orig.rows[lo:hi][found]
         distance[rows] = best[found]

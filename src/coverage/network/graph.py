@@ -34,13 +34,8 @@ from coverage.network.components import components_report, components_table, nod
 from coverage.network.modes import DEFAULT_SPEEDS_KMH, check_mode
 from coverage.network.points import Points, SnappedPoints, point_xy
 from coverage.network.readers import NetworkArrays, file_kind, graph_arrays, read_file
-from coverage.network.snap import (
-    REASON_DISCONNECTED,
-    REASON_FAR,
-    REASON_MISSING,
-    SegmentIndex,
-    SnapGrid,
-)
+from coverage.network.snap import REASON_DISCONNECTED, REASON_FAR, REASON_MISSING, SegmentIndex
+from coverage.network.snap_grid import SnapGrid
 
 if TYPE_CHECKING:
     from coverage.io.loaders import StudyData
@@ -149,7 +144,7 @@ class RoadNetwork:
         #: 5 m longer than the exact one, for a few points in ten thousand (see
         #: :mod:`coverage.network.snap`). Set before snapping.
         self.exact_snap = False
-        #: Snap with a precomputed lookup grid (:class:`~coverage.network.snap.SnapGrid`):
+        #: Snap with a precomputed lookup grid (:class:`~coverage.network.snap_grid.SnapGrid`):
         #: proven-exact answers for most points, the KD-tree search for the rest, never a
         #: worse snap than the KD-tree search alone, in about two thirds of its time. It
         #: takes seconds to build for a city, so it is on only where it is kept: networks read
@@ -417,7 +412,11 @@ class RoadNetwork:
             self._attach_grid()
 
     def _attach_grid(self) -> None:
-        """Load, or build and save, the snapping grid of the routing component's index."""
+        """Load, or build and save, the snapping grid of the routing component's index.
+
+        The grid also bounds the distance to the roads of the other components, so that
+        :meth:`snap_points` searches those only for the points near them.
+        """
         index = self.snap_index
         if self._grid is not None or self.grid_info.get("built") is False:
             return
@@ -437,7 +436,7 @@ class RoadNetwork:
                     grid = None
         cached = grid is not None
         if grid is None:
-            grid = SnapGrid.build(index, self.max_snap_m)
+            grid = SnapGrid.build(index, self.max_snap_m, other=self._other())
             if grid is not None and side is not None:
                 cachemod.save_grid(side, grid.to_dict())
         self._grid = grid
@@ -478,11 +477,16 @@ class RoadNetwork:
         other_d = np.full(n, np.nan)
         idx = self._other()
         if idx is not None:
-            o = idx.query(x, y, max_distance=self.max_snap_m, far=False)
+            # Only points that may have a road of another component nearer than their snap
+            # are searched: the grid, where there is one, proves the others clear of them.
+            look = (slice(None) if self._grid is None
+                    else np.flatnonzero(~self._grid.clear_of(x, y, snapped.distance)))
+            o = idx.query(x[look], y[look], max_distance=self.max_snap_m, far=False)
             ok = o.link >= 0
-            nearer = ok & ~(o.distance >= snapped.distance)
-            other_comp[nearer] = self.link_component[o.link[nearer]]
-            other_d[nearer] = o.distance[nearer]
+            nearer = ok & ~(o.distance >= snapped.distance[look])
+            at = np.arange(n)[look][nearer]
+            other_comp[at] = self.link_component[o.link[nearer]]
+            other_d[at] = o.distance[nearer]
         missing = snapped.link < 0
         far = ~missing & (snapped.distance > self.max_snap_m)
         disconnected = far & (other_d <= self.max_snap_m)

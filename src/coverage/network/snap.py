@@ -28,10 +28,12 @@ Exact search (``exact=True``)
     the few left after that exactly with shapely's ``STRtree.query_nearest``. Candidates are
     ranked in float32 relative to a local origin (millimetre precision).
 
-Snapping grid (:class:`SnapGrid`)
+Snapping grid (:class:`~coverage.network.snap_grid.SnapGrid`)
     Precomputed candidates on a 12 m grid prove the exact answer for most points with one
     lookup; the rest go through the fast search. Networks loaded with the disk cache use it
-    (:attr:`coverage.network.graph.RoadNetwork.snap_grid`).
+    (:attr:`coverage.network.graph.RoadNetwork.snap_grid`). Lookups run tile by tile of the
+    grid, so that neighbouring lookups read the same cells and segments from the processor's
+    caches.
 
 Ties (a point exactly as far from two segments) go to the lower segment number in the exact
 fallback and to the nearer piece midpoint otherwise; both are deterministic.
@@ -40,6 +42,7 @@ fallback and to the nearer piece midpoint otherwise; both are deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -48,8 +51,11 @@ from scipy.spatial import cKDTree
 from coverage.network._parallel import each
 from coverage.network._ragged import ranges, within
 
+if TYPE_CHECKING:
+    from coverage.network.snap_grid import SnapGrid
+
 __all__ = ["REASON_DISCONNECTED", "REASON_FAR", "REASON_MISSING", "REASON_NONE_REACHABLE",
-           "SegmentIndex", "SnapGrid", "Snapped", "spatial_order"]
+           "SegmentIndex", "Snapped", "spatial_order"]
 
 #: Why a point has no cost: the ``reason`` of snapping and routing results.
 REASON_FAR = "too far from a road"
@@ -60,7 +66,7 @@ REASON_NONE_REACHABLE = "no destination reachable"
 #: Piece midpoints whose segments are compared in the fast (not proven exact) search.
 FAST_K = 4
 #: Points per chunk of the fast search; chunks run on a few threads (``_parallel.THREADS``).
-FAST_CHUNK = 65_536
+FAST_CHUNK = 32_768
 #: Search radius of the fast search's first KD-tree pass, metres. A bounded k-nearest query
 #: prunes the tree walk early; its answer is the unbounded one whenever all ``FAST_K``
 #: neighbours lie within the radius, and the few points where they do not are queried again
@@ -130,7 +136,6 @@ class SegmentIndex:
         dx, dy = self.x1 - self.x0, self.y1 - self.y0
         with np.errstate(divide="ignore"):
             inv = np.where(self.seg_len > 0, 1.0 / (dx * dx + dy * dy), 0.0)
-        self._packed = np.column_stack([self.x0, self.y0, dx, dy, inv])
         # float32 copies relative to a local origin, for ranking candidates fast (mm precision).
         self._origin = (float(self.x0.min()), float(self.y0.min())) if len(dx) else (0.0, 0.0)
         self._f32 = [
@@ -149,6 +154,12 @@ class SegmentIndex:
         self.link_plen = np.zeros(int(offsets.shape[0]) - 1)
         if len(links):
             self.link_plen[links] = np.add.reduceat(self.seg_len, link_start) * (n_seg > 0)
+        # One row per segment, fetched with one gather (np.take of rows is several times
+        # faster than fancy indexing, and one row is one cache line): x0, y0, dx, dy,
+        # 1 / (dx² + dy²), then what an attachment needs: the link's drawn length before the
+        # segment, the segment's length and the link's drawn length.
+        self._packed = np.column_stack([self.x0, self.y0, dx, dy, inv, self.seg_cum0,
+                                        self.seg_len, self.link_plen[seg_link]])
         n_pieces = np.maximum(1, np.ceil(self.seg_len / piece_m)).astype(np.int64)
         self.piece_seg = np.repeat(np.arange(len(seg_link)), n_pieces)
         frac = (within(n_pieces) + 0.5) / n_pieces[self.piece_seg]
@@ -170,9 +181,13 @@ class SegmentIndex:
         self, px: np.ndarray, py: np.ndarray, seg: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Project points on segments (same shapes): distance, along-segment u, and the point."""
-        # One gather of rows (np.take is several times faster than fancy indexing of rows):
-        # x0, y0, dx, dy, 1 / (dx² + dy²).
-        packed = np.take(self._packed, seg, axis=0)
+        return self._projected(px, py, np.take(self._packed, seg, axis=0))
+
+    @staticmethod
+    def _projected(
+        px: np.ndarray, py: np.ndarray, packed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Project points on the segments of their rows of ``_packed`` (see :meth:`_project`)."""
         x0, y0, dx, dy, inv = (packed[..., i] for i in range(5))
         u = np.clip(((px - x0) * dx + (py - y0) * dy) * inv, 0.0, 1.0)
         qx = x0 + u * dx
@@ -182,8 +197,9 @@ class SegmentIndex:
     def _rank(self, x: np.ndarray, y: np.ndarray, seg: np.ndarray) -> np.ndarray:
         """Squared distances from points to candidate segments (n × k), float32, in place."""
         x0, y0, dx, dy, inv = (np.take(col, seg) for col in self._f32)
-        ax = (x - self._origin[0]).astype(np.float32)[:, None] - x0
-        ay = (y - self._origin[1]).astype(np.float32)[:, None] - y0
+        # The gathered arrays are reused in place (fewer, cache-warm buffers).
+        ax = np.subtract((x - self._origin[0]).astype(np.float32)[:, None], x0, out=x0)
+        ay = np.subtract((y - self._origin[1]).astype(np.float32)[:, None], y0, out=y0)
         u = ax * dx
         u += ay * dy
         u *= inv
@@ -297,24 +313,34 @@ class SegmentIndex:
         return best
 
     def _fast(
-        self, px: np.ndarray, py: np.ndarray, idx: np.ndarray, k: int, out: Snapped,
-        cut: float | None, grid: SnapGrid | None,
+        self, px: np.ndarray, py: np.ndarray, idx: np.ndarray, order: np.ndarray, k: int,
+        out: Snapped, cut: float | None, grid: SnapGrid | None,
     ) -> None:
         """Snap points ``idx`` to the best of the segments of their ``k`` nearest piece midpoints.
 
         No exactness check (see the module docstring). With a ``grid``, the grid answers
-        first. Chunks of ``FAST_CHUNK`` points are searched, projected and written to ``out``
-        on a few threads.
+        first. Segments are found in chunks of ``FAST_CHUNK`` points taken in ``order``
+        (positions in ``idx``: spatial or by tiles of the grid), then projected and written
+        to ``out`` in chunks of ``idx`` as it comes (increasing rows: writes in sequence, not
+        scattered), both on a few threads.
         """
+        whole = len(idx) == len(px)  # idx is 0 .. n - 1
+        seg = np.empty(len(idx), dtype=np.int64)
 
-        def run(lo: int) -> None:
-            part = idx[lo:lo + FAST_CHUNK]
+        def find(lo: int) -> None:
+            at = order[lo:lo + FAST_CHUNK]
+            part = at if whole else idx[at]
             xs, ys = px[part], py[part]
-            seg = (self._fast_chunk(xs, ys, k) if grid is None
-                   else self._grid_chunk(xs, ys, k, grid))
-            self._attach(out, part, xs, ys, seg, cut)
+            seg[at] = (self._fast_chunk(xs, ys, k) if grid is None
+                       else self._grid_chunk(xs, ys, k, grid))
 
-        each(run, range(0, len(idx), FAST_CHUNK))
+        def attach(lo: int) -> None:
+            part = idx[lo:lo + FAST_CHUNK]
+            self._attach(out, part, px[part], py[part], seg[lo:lo + FAST_CHUNK], cut)
+
+        chunks = range(0, len(idx), FAST_CHUNK)
+        each(find, chunks)
+        each(attach, chunks)
 
     def query(
         self,
@@ -347,7 +373,8 @@ class SegmentIndex:
             distance is then at most half a piece (``half``, 5 m) longer than the exact one,
             and equal to it for all but a few points in ten thousand.
         grid
-            A :class:`SnapGrid` of this index, used by the fast search (not by the exact one).
+            A :class:`~coverage.network.snap_grid.SnapGrid` of this index, used by the fast
+            search (not by the exact one).
         """
         n = len(px)
         link = np.full(n, -1, dtype=np.int64)
@@ -370,12 +397,13 @@ class SegmentIndex:
             if not ok.any():
                 return Snapped(link, t, dist, qx, qy)
         idx = np.flatnonzero(ok)
-        if exact or grid is None:
-            # Query in spatial order: neighbouring queries walk the same tree nodes. (The
-            # grid needs no order: its lookups are O(1) gathers.)
-            idx = idx[spatial_order(px[idx], py[idx])]
+        xi, yi = (px, py) if len(idx) == len(px) else (px[idx], py[idx])
+        # Query in spatial order: neighbouring queries walk the same tree nodes, and
+        # neighbouring grid lookups (by tiles of the grid) read the same cells and segments.
+        order = spatial_order(xi, yi) if exact or grid is None else grid.order(xi, yi)
         out = Snapped(link, t, dist, qx, qy)
         if exact:
+            idx = idx[order]
             bound = max_distance + self.half if np.isfinite(max_distance) else np.inf
             x, y = px[idx], py[idx]
             best_seg = self._nearest(x, y, k, bound)
@@ -385,7 +413,7 @@ class SegmentIndex:
             self._attach(out, idx, x, y, best_seg)
         else:
             cut = max_distance + self.half if not far and np.isfinite(max_distance) else None
-            self._fast(px, py, idx, min(FAST_K, self.tree.n), out, cut, grid)
+            self._fast(px, py, idx, order, min(FAST_K, self.tree.n), out, cut, grid)
         return out
 
     def _attach(
@@ -396,16 +424,18 @@ class SegmentIndex:
 
         A segment of -1, or farther than ``cut``, leaves the point unattached at distance inf.
         """
-        d, u, sx, sy = self._project(x, y, np.maximum(seg, 0))
+        packed = np.take(self._packed, np.maximum(seg, 0), axis=0)
+        d, u, sx, sy = self._projected(x, y, packed)
         found = seg >= 0
         if cut is not None:
             found &= d <= cut
         if not found.all():
             out.distance[idx[~found]] = np.inf
-            idx, seg, d, u, sx, sy = (v[found] for v in (idx, seg, d, u, sx, sy))
+            idx, seg, d, u, sx, sy, packed = (
+                v[found] for v in (idx, seg, d, u, sx, sy, packed))
         lk = self.seg_link[seg]
-        plen = self.link_plen[lk]
-        along = self.seg_cum0[seg] + u * self.seg_len[seg]
+        plen = packed[:, 7]  # columns 5 to 7: seg_cum0, seg_len, the link's drawn length
+        along = packed[:, 5] + u * packed[:, 6]
         with np.errstate(invalid="ignore", divide="ignore"):
             tt = np.where(plen > 0, np.clip(along / plen, 0.0, 1.0), 0.0)
         out.link[idx], out.t[idx], out.distance[idx] = lk, tt, d
@@ -434,162 +464,3 @@ def _spread_bits(v: np.ndarray) -> np.ndarray:
         v |= v << np.uint64(shift)
         v &= np.uint64(mask)
     return v
-
-
-#: Snapping-grid defaults (see :class:`SnapGrid`).
-GRID_CELL_M = 12.0
-#: Largest grid (cells; 36 bytes each, so 430 MB): 12 million cells cover 1,700 km² at
-#: 12 m; larger areas get larger cells, up to the bound (about 2,400 km²), then no grid.
-GRID_MAX_CELLS = 12_000_000
-GRID_K = 8
-GRID_PIECES = 16
-GRID_MAX_ERROR_M = 25.0
-#: Cells per build chunk.
-GRID_CHUNK = 131_072
-#: Radius of the build's piece search, metres: farther pieces count as unseen.
-GRID_BOUND_M = 100.0
-#: Sort key of an infinite float32 squared distance (see ``SnapGrid.build``).
-_INF_BITS = np.int32(np.float32(np.inf).view(np.int32))
-_INF_KEY = np.int64(_INF_BITS) << 32
-
-
-class SnapGrid:
-    """Precomputed candidate segments on a square grid, for O(1) snapping of most points.
-
-    The grid covers the indexed roads' box grown by ``margin`` (the network's ``max_snap_m``)
-    with square cells of ``cell`` metres. For each cell centre ``q`` the ``GRID_PIECES`` (16)
-    nearest piece midpoints within ``GRID_BOUND_M`` (100 m) of the :class:`SegmentIndex` name
-    candidate segments; the ``k`` (8) nearest distinct ones are kept (``cand``), with a lower
-    bound ``low`` on the distance from ``q`` to every segment *not* kept: the (k+1)-th
-    distinct segment's distance, or the distance of the 16th midpoint (100 m when fewer were
-    found) minus half a piece (``half``), whichever is smaller. A cell with no midpoint within
-    100 m proves nothing (``low`` is -inf).
-
-    A query finds each point's cell by floor division, projects the point exactly onto the
-    cell's ``k`` candidates and keeps the nearest, at distance ``d``. With ``e = |p - q|``
-    (at most ``r = cell / √2``), every other segment is at least ``low - e`` away, so the
-    answer is **proven exact** when ``d <= low - e``. The other points (and points outside
-    the grid) go through the fast KD-tree search and keep the nearer of its answer and the
-    grid's, so the result is never worse than the fast search (at most ``half``, 5 m, too
-    long) and, for the grid alone and points within ``100 m - 2 r - half`` of a road, never
-    more than ``2 r + half`` too long (the point's
-    true road is within ``d* + r`` of ``q``; a midpoint of it within ``d* + r + half``; the
-    nearest candidate no farther from ``q``, so at most ``d* + 2 r + half`` from ``p``).
-    ``cell`` is chosen so that this stays within ``GRID_MAX_ERROR_M`` (25 m).
-    """
-
-    def __init__(
-        self, x0: float, y0: float, cell: float, nx: int, ny: int,
-        cand: np.ndarray, low: np.ndarray,
-    ) -> None:
-        self.x0, self.y0, self.cell = float(x0), float(y0), float(cell)
-        self.nx, self.ny = int(nx), int(ny)
-        self.cand = cand
-        self.low = low
-
-    @property
-    def bound(self) -> float:
-        """Worst-case extra snap distance of the grid alone, before the fallback (metres)."""
-        return 2.0 * self.cell / np.sqrt(2.0)
-
-    @classmethod
-    def build(
-        cls,
-        index: SegmentIndex,
-        margin: float,
-        *,
-        cell: float | None = None,
-        k: int = GRID_K,
-        max_cells: int = GRID_MAX_CELLS,
-    ) -> SnapGrid | None:
-        """Build the grid of an index, or return None when no cell size keeps the bound."""
-        if index.tree is None:
-            return None
-        lo_x = min(index.x0.min(), index.x1.min()) - margin
-        hi_x = max(index.x0.max(), index.x1.max()) + margin
-        lo_y = min(index.y0.min(), index.y1.min()) - margin
-        hi_y = max(index.y0.max(), index.y1.max()) + margin
-        area = (hi_x - lo_x) * (hi_y - lo_y)
-        if cell is None:
-            cell = max(GRID_CELL_M, float(np.sqrt(area / max_cells)))
-        if np.sqrt(2.0) * cell + index.half > GRID_MAX_ERROR_M:
-            return None
-        nx = max(1, int(np.ceil((hi_x - lo_x) / cell)))
-        ny = max(1, int(np.ceil((hi_y - lo_y) / cell)))
-        kq = int(min(GRID_PIECES, index.tree.n))
-        k = int(min(k, kq))
-        cand = np.empty((ny * nx, k), dtype=np.int32)
-        low = np.empty(ny * nx, dtype=np.float32)
-        cx = lo_x + (np.arange(nx) + 0.5) * cell
-        rows = max(1, GRID_CHUNK // nx)
-
-        def run(r0: int) -> None:
-            r1 = min(ny, r0 + rows)
-            qx = np.tile(cx, r1 - r0)
-            qy = np.repeat(lo_y + (np.arange(r0, r1) + 0.5) * cell, nx)
-            # Bounded: pieces beyond GRID_BOUND_M are "unseen" (far cells get fewer or no
-            # candidates and a weaker bound), which prunes most of the tree walk.
-            rr, seg, d2 = index._ranked(qx, qy, kq, GRID_BOUND_M)
-            # Distinct segments by distance: sort keys (distance bits, segment), so copies of
-            # a segment (equal distances) are neighbours; drop them and sort again.
-            key = d2.view(np.int32).astype(np.int64) << 32
-            key |= seg
-            key.sort(axis=1)
-            dup = np.zeros(key.shape, dtype=bool)
-            dup[:, 1:] = key[:, 1:] == key[:, :-1]
-            dup |= key >= _INF_KEY
-            key[dup] = np.iinfo(np.int64).max
-            key.sort(axis=1)
-            count = kq - dup.sum(axis=1)
-            seg = (key & 0xFFFFFFFF).astype(np.int32)
-            dist = np.where(key < _INF_KEY, (key >> 32).astype(np.int32), _INF_BITS)
-            dist = np.sqrt(dist.view(np.float32))
-            # Lower bound on any segment not kept: next distinct one, or unseen pieces.
-            nxt = dist[:, k] if k < kq else np.inf
-            unseen = np.where(np.isfinite(rr[:, -1]), rr[:, -1], GRID_BOUND_M) - index.half
-            lb = np.minimum(nxt, unseen) - 0.01  # float32 ranking slack
-            lb[count == 0] = -np.inf  # no candidate: never proven
-            # Fewer than k distinct segments: repeat the nearest (harmless for the min).
-            fill = np.arange(k) < count[:, None]
-            cand[r0 * nx:r1 * nx] = np.where(fill, seg[:, :k], seg[:, :1])
-            low[r0 * nx:r1 * nx] = lb
-
-        each(run, range(0, ny, rows))
-        return cls(lo_x, lo_y, cell, nx, ny, cand, low)
-
-    def to_dict(self) -> dict[str, np.ndarray]:
-        """Arrays for the disk cache."""
-        head = np.array([self.x0, self.y0, self.cell, self.nx, self.ny], dtype=np.float64)
-        return {"grid_head": head, "grid_cand": self.cand, "grid_low": self.low}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, np.ndarray]) -> SnapGrid:
-        """Inverse of :meth:`to_dict` (memory-mapped arrays are used as they are, not read)."""
-        x0, y0, cell, nx, ny = (float(v) for v in data["grid_head"])
-        cand, low = data["grid_cand"], data["grid_low"]
-        if (cand.dtype != np.int32 or low.dtype != np.float32 or cand.ndim != 2
-                or cand.shape[0] != int(nx) * int(ny) or low.shape != (cand.shape[0],)):
-            msg = "inconsistent snapping grid"
-            raise ValueError(msg)
-        return cls(x0, y0, cell, int(nx), int(ny), cand, low)
-
-    def lookup(
-        self, index: SegmentIndex, x: np.ndarray, y: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Best grid candidate of each point (-1 outside the grid) and whether it is proven."""
-        fx = (x - self.x0) / self.cell
-        fy = (y - self.y0) / self.cell
-        inside = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
-        ix = np.where(inside, fx, 0).astype(np.int64)
-        iy = np.where(inside, fy, 0).astype(np.int64)
-        cell = iy * self.nx + ix
-        seg = self.cand[cell]
-        d2 = index._rank(x, y, seg)
-        pick = np.argmin(d2, axis=1)
-        rows = np.arange(len(x))
-        best = seg[rows, pick].astype(np.int64)
-        d = np.sqrt(d2[rows, pick])
-        off = np.hypot(fx - ix - 0.5, fy - iy - 0.5) * self.cell
-        proven = inside & (d <= self.low[cell] - off)
-        best[~inside] = -1
-        return best, proven
