@@ -1,9 +1,11 @@
 """Shared fixtures: a tiny valid project that each bad-input test breaks in one way, the demo
-city and its run (once per session), and a throwaway PostgreSQL server with PostGIS."""
+city and its run (once per session), the web app on the demo city (once per session) and a
+throwaway PostgreSQL server with PostGIS."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -147,14 +149,42 @@ def demo_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def app_url(demo_city: Path) -> Iterator[str]:
+    """``coverage app`` on the demo city, without a log-in, in its own process: its URL.
+
+    Started once per session for every test that only visits the app (it keeps no state of a
+    visit between page loads); a test needing other options starts its own.
+    """
+    from appserver import run_app
+
+    with run_app(demo_city) as url:
+        yield url
+
+
+def write_tiny_project(folder: Path) -> Path:
+    """Write the small valid project into ``folder``; return the folder."""
+    (folder / "project.toml").write_text(PROJECT_TOML, encoding="utf-8")
+    (folder / "migrants.csv").write_text(MIGRANTS_CSV, encoding="utf-8")
+    (folder / "sites.csv").write_bytes(sites_csv().encode("gb18030"))
+    communities().to_file(folder / "communities.geojson", driver="GeoJSON")
+    tiny_network(folder / "network.gpkg")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small valid project's files, written once per session (not to be changed)."""
+    return write_tiny_project(tmp_path_factory.mktemp("tiny_files"))
+
+
 @pytest.fixture
-def tiny_project(tmp_path: Path) -> Path:
-    """Write a small valid project and return its folder."""
-    (tmp_path / "project.toml").write_text(PROJECT_TOML, encoding="utf-8")
-    (tmp_path / "migrants.csv").write_text(MIGRANTS_CSV, encoding="utf-8")
-    (tmp_path / "sites.csv").write_bytes(sites_csv().encode("gb18030"))
-    communities().to_file(tmp_path / "communities.geojson", driver="GeoJSON")
-    tiny_network(tmp_path / "network.gpkg")
+def tiny_project(tmp_path: Path, tiny_files: Path) -> Path:
+    """A small valid project of the test's own (a copy of :func:`tiny_files`); its folder."""
+    import shutil
+
+    for path in tiny_files.iterdir():
+        shutil.copyfile(path, tmp_path / path.name)  # new files, as if written now
     return tmp_path
 
 

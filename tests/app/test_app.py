@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,9 @@ from browser import ARGS, CHROMIUM
 
 
 @pytest.fixture(scope="module")
-def server(demo_city: Path) -> Iterator[str]:
-    """``coverage app`` on the small demo city, in its own process."""
-    with run_app(demo_city) as url:
-        yield url + "/"
+def server(app_url: str) -> str:
+    """``coverage app`` on the small demo city, in its own process (the session's)."""
+    return app_url + "/"
 
 
 def _card(page, key: str) -> tuple[str, str]:

@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 
 from appserver import SCRIPT, run_app
 from appserver import free_port as _free_port
+from console_script import run_here
 
 PASSWORD = "right-password-1"
 FLOOD = 8
@@ -355,7 +356,8 @@ def _app_user(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
                           text=True, env=env, timeout=120, check=False)
 
 
-def test_app_user_refuses_empty_names_and_short_passwords(tmp_path: Path):
+def test_app_user_refuses_empty_names_and_short_passwords(tmp_path: Path,
+                                                         capfd: pytest.CaptureFixture[str]):
     from coverage_app.auth import add_user
 
     users = tmp_path / "users.json"
@@ -363,7 +365,9 @@ def test_app_user_refuses_empty_names_and_short_passwords(tmp_path: Path):
                                      ("  ", PASSWORD, "user name is empty"),
                                      ("planner", "short-pw", "at least 10"),
                                      ("planner", "", "at least 10")):
-        done = _app_user(str(users), name, "--password-stdin", stdin=password + "\n")
+        # through the console script's entry point, here (the next test starts the script)
+        done = run_here(capfd, "app-user", str(users), name, "--password-stdin",
+                        stdin=password + "\n")
         assert done.returncode == 2, done.stderr
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
         with pytest.raises(ValueError, match=message):
@@ -408,24 +412,23 @@ def test_limits_divided_among_server_processes():
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket table")
-def test_the_app_listens_on_this_machine_only_by_default(demo_city: Path):
+def test_the_app_listens_on_this_machine_only_by_default(app_url: str):
     """Without --address the app's listening sockets are on the loopback address only."""
     import inspect
 
     from coverage_app import serve
 
     assert inspect.signature(serve).parameters["address"].default == "127.0.0.1"
-    with run_app(demo_city) as url:
-        port = int(url.rsplit(":", 1)[1])
-        listening = []
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            if not Path(table).exists():
-                continue
-            for line in Path(table).read_text().splitlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                address, hex_port = local.rsplit(":", 1)
-                if state == "0A" and int(hex_port, 16) == port:  # 0A: listening
-                    listening.append(address)
+    port = int(app_url.rsplit(":", 1)[1])  # ``coverage app`` without --address
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not Path(table).exists():
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: listening
+                listening.append(address)
     assert listening, "the app's socket was not found"
     loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
     assert set(listening) <= loopback, listening

@@ -28,10 +28,9 @@ document.addEventListener('securitypolicyviolation',
 
 
 @pytest.fixture(scope="module")
-def server(demo_city: Path) -> Iterator[str]:
-    """``coverage app`` on the small demo city, without a log-in."""
-    with _app(demo_city) as url:
-        yield url
+def server(app_url: str) -> str:
+    """``coverage app`` on the small demo city, without a log-in (the session's)."""
+    return app_url
 
 
 @pytest.fixture(scope="module")

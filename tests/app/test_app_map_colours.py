@@ -12,14 +12,12 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
 
-from appserver import run_app
 from browser import ARGS, CHROMIUM
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -55,10 +53,9 @@ _COMMUNITIES = """() => {
 
 
 @pytest.fixture(scope="module")
-def server(demo_city: Path) -> Iterator[str]:
-    """``coverage app`` on the small demo city, in its own process."""
-    with run_app(demo_city, log_on_error=True) as url:
-        yield url + "/"
+def server(app_url: str) -> str:
+    """``coverage app`` on the small demo city, in its own process (the session's)."""
+    return app_url + "/"
 
 
 def _screenshot(page, name: str) -> None:

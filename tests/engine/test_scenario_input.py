@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from console_script import run_here
 from coverage.engine.edits import (
     MAX_EDITS,
     MAX_JSON_DEPTH,
@@ -288,11 +289,18 @@ def _bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
     return files
 
 
-def test_cli_simulate_refuses_bad_files_in_one_line(tiny_project: Path, tmp_path: Path):
+def test_cli_simulate_refuses_bad_files_in_one_line(tiny_project: Path, tmp_path: Path,
+                                                    capfd: pytest.CaptureFixture[str]):
     bad = tmp_path / "bad"
     bad.mkdir()
     for name, (path, match) in _bad_files(bad).items():
-        done = _simulate(tiny_project, path)
+        # The console script itself for the file refused only once the baseline is made and
+        # for the FIFO and the device (a regression there hangs, and a process can be timed
+        # out); the others, refused before any work, through its entry point here
+        if name in ("far_away", "fifo", "dev_zero"):
+            done = _simulate(tiny_project, path)
+        else:
+            done = run_here(capfd, "simulate", str(tiny_project), str(path))
         assert done.returncode == 2, (name, done.stdout[-500:], done.stderr[-2000:])
         assert "Traceback" not in done.stderr + done.stdout, name
         lines = done.stderr.strip().splitlines()

@@ -393,11 +393,8 @@ def test_import_state_without_a_required_layer(small_demo: Path, tmp_path: Path)
 
 
 @pytest.fixture(scope="module")
-def app_server(demo_city: Path):
-    from appserver import run_app
-
-    with run_app(demo_city) as url:
-        yield url + "/"
+def app_server(app_url: str) -> str:
+    return app_url + "/"
 
 
 @pytest.mark.browser

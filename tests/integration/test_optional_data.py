@@ -5,8 +5,10 @@ Hypothesis draws which optional columns of each layer and which optional layers 
 passes never makes ``run`` raise, that the required result layers are there, and that each
 analysis is skipped exactly when its data is missing, with the reason recorded in ``run_info``.
 A second property runs the rest of the chain (recommend, report in HTML and XLSX, one add-site
-in a planning session) on fewer drawn projects; both numbers of examples can be raised with
-``COVERAGE_PROPERTY_EXAMPLES`` (the long run: 200 and more).
+in a planning session) on fewer drawn projects. Besides the drawn projects the first property
+always runs the two ends, every optional column and layer and none of them, so that each check
+is seen both ways, and the second the project with none; the numbers of drawn examples can be
+raised with ``COVERAGE_PROPERTY_EXAMPLES`` (the long run: 200 and more).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from minimal import (
 )
 
 EXAMPLES = int(os.environ.get("COVERAGE_PROPERTY_EXAMPLES", "0"))
-RUN_EXAMPLES = EXAMPLES or 40
-CHAIN_EXAMPLES = max(EXAMPLES // 10, 6)
+RUN_EXAMPLES = EXAMPLES or 10  # drawn, besides EVERYTHING and NOTHING
+CHAIN_EXAMPLES = max(EXAMPLES // 10, 3)
+GUIXI_EXAMPLES = max(EXAMPLES // 4, 3)  # drawn, besides the four explicit ones
 REQUIRED_RESULTS = ("site_catchments", "community_summary", "district_summary", "indicators",
                     "underserved_clusters", "hotspots", "run_info", "data_quality")
 SCRIPT = Path(sys.executable).with_name("coverage")
@@ -52,6 +55,11 @@ choices = st.fixed_dictionaries({
     "community_columns": st.sets(st.sampled_from(sorted(COMMUNITIES_OPTIONAL))),
     "layers": st.sets(st.sampled_from(OPTIONAL_LAYERS)),
 })
+#: The two ends of ``choices``: each check of the properties holds one way on each.
+EVERYTHING = {"migrant_columns": set(MIGRANTS_OPTIONAL), "site_columns": set(SITES_OPTIONAL),
+              "community_columns": set(COMMUNITIES_OPTIONAL), "layers": set(OPTIONAL_LAYERS)}
+NOTHING = {"migrant_columns": set(), "site_columns": set(), "community_columns": set(),
+           "layers": set()}
 
 
 def _expected_skips(migrant_columns: set[str], layers: set[str]) -> set[str]:
@@ -68,6 +76,8 @@ def _recorded(info: pd.DataFrame, prefix: str) -> set[str]:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking reruns whole jobs
 @given(choice=choices)
+@example(choice=EVERYTHING)
+@example(choice=NOTHING)
 def test_validate_then_run_never_raises(small_demo: Path, choice: dict) -> None:
     from coverage.engine.run import run_study
     from coverage.io.loaders import validate_project
@@ -105,6 +115,7 @@ def test_validate_then_run_never_raises(small_demo: Path, choice: dict) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking reruns whole jobs
 @given(choice=choices)
+@example(choice=NOTHING)  # (the demo city itself is the other end)
 def test_recommend_report_and_session_work_on_any_subset(small_demo: Path, choice: dict) -> None:
     from coverage.engine.recommend import recommend
     from coverage.engine.run import run_study, write_results
@@ -303,7 +314,7 @@ guixi_choices = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=max(EXAMPLES // 4, 12), deadline=None, derandomize=True,
+@settings(max_examples=GUIXI_EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(choice=guixi_choices)
@@ -316,6 +327,8 @@ guixi_choices = st.fixed_dictionaries({
 @example(choice={"seed": 11, "n_migrants": 30, "n_sites": 11, "communities_as_table": True,
                  "columns": {"hukou_code", "policy_aware", "work"},
                  "objective": "distance"})  # 8 people needed: derived, not a small cell
+@example(choice={"seed": 3, "n_migrants": 400, "n_sites": 4, "communities_as_table": True,
+                 "columns": set(), "objective": "target"})  # no optional column, a target
 def test_guixi_projects_validate_run_recommend_and_report(choice: dict) -> None:
     from coverage.engine.preflight import check_project
     from coverage.engine.recommend import recommend

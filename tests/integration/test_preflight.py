@@ -18,6 +18,7 @@ import pytest
 import shapely
 
 from conftest import SHARED
+from console_script import run_here
 from minimal import partial_project
 
 SCRIPT = Path(sys.executable).with_name("coverage")
@@ -52,29 +53,33 @@ def _network(project: Path, name: str) -> None:
                     encoding="utf-8")
 
 
-def _breaks(project: Path, rule: str, file: str) -> None:
-    checked = _cli("validate", str(project), "--lang", "en")
+def _breaks(project: Path, rule: str, file: str, capfd: pytest.CaptureFixture[str]) -> None:
+    """``validate`` and ``run`` refuse ``project`` (through the console script's entry point,
+    here: the console script itself is run on the good project and on usage errors below)."""
+    checked = run_here(capfd, "validate", str(project), "--lang", "en")
     assert checked.returncode == 2, checked.stdout[-3000:]
     assert f"[{rule}]" in checked.stderr and file in checked.stderr, checked.stderr
     assert "Traceback" not in checked.stdout + checked.stderr
-    run = _cli("run", str(project))
+    run = run_here(capfd, "run", str(project))
     assert run.returncode == 2, (run.stdout[-2000:], run.stderr[-2000:])
     assert "Traceback" not in run.stdout + run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 @pytest.mark.parametrize("layer", ["migrants", "sites"])
-def test_a_layer_with_a_header_and_no_rows(base: Path, tmp_path: Path, layer: str) -> None:
+def test_a_layer_with_a_header_and_no_rows(base: Path, tmp_path: Path, layer: str,
+                                           capfd: pytest.CaptureFixture[str]) -> None:
     project = _copy(base, tmp_path)
     path = project / f"{layer}.csv"
     encoding = "gb18030" if layer == "sites" else "utf-8-sig"
     header = path.read_text(encoding=encoding).splitlines()[0]
     path.write_text(header + "\n", encoding=encoding)
-    _breaks(project, "empty-layer", f"{layer}.csv")
+    _breaks(project, "empty-layer", f"{layer}.csv", capfd)
 
 
 @pytest.mark.parametrize("kind", ["empty", "folder", "not-a-network", "no-roads", "points"])
-def test_network_files_that_are_not_networks(base: Path, tmp_path: Path, kind: str) -> None:
+def test_network_files_that_are_not_networks(base: Path, tmp_path: Path, kind: str,
+                                             capfd: pytest.CaptureFixture[str]) -> None:
     import geopandas as gpd
     import shapely
 
@@ -94,7 +99,8 @@ def test_network_files_that_are_not_networks(base: Path, tmp_path: Path, kind: s
         gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(113.75, 23.02)],
                          crs=4326).to_file(target, layer="points")
     _network(project, name)
-    _breaks(project, "empty-network" if kind == "no-roads" else "unreadable-network", name)
+    _breaks(project, "empty-network" if kind == "no-roads" else "unreadable-network", name,
+            capfd)
 
 
 def test_network_that_does_not_cover_the_city(base: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from browser import CHROMIUM
+from console_script import run_here
 from coverage.measures.indicators import indicator_names
 from coverage.messages import catalogue
 from coverage.report import FORMATS, ReportError, build_report, report_filename, write_report
@@ -117,7 +118,8 @@ def test_district_report_and_unknown_district(layers):
         build_report(layers, project_name="Demo", district="no such district")
 
 
-def test_cli_report_district(demo_run: Path, layers, tmp_path: Path):
+def test_cli_report_district(demo_run: Path, layers, tmp_path: Path,
+                             capfd: pytest.CaptureFixture[str]):
     district = layers["district_summary"].query("level == 'district'")["district"].iloc[0]
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     done = subprocess.run([str(SCRIPT), "report", str(demo_run), "--district", district,
@@ -126,13 +128,12 @@ def test_cli_report_district(demo_run: Path, layers, tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / f"report-district-{district}-en.html").exists()
     assert (tmp_path / f"report-district-{district}-en.xlsx").exists()
-    bad = subprocess.run([str(SCRIPT), "report", str(demo_run), "--district", "nowhere",
-                          "--format", "html", "--out", str(tmp_path)],
-                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    # the usage errors through the console script's entry point, here
+    bad = run_here(capfd, "report", str(demo_run), "--district", "nowhere", "--format", "html",
+                   "--out", str(tmp_path))
     assert bad.returncode == 2  # a usage error
     assert "nowhere" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    fmt = subprocess.run([str(SCRIPT), "report", str(demo_run), "--format", "docx"],
-                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    fmt = run_here(capfd, "report", str(demo_run), "--format", "docx")
     assert fmt.returncode == 2 and "docx" in fmt.stderr
 
 

@@ -76,11 +76,19 @@ def _run_at(layers: dict[str, pd.DataFrame]) -> str:
     return str(info.loc[info["key"] == "run_at", "value"].iloc[0])
 
 
-@pytest.fixture
-def previous(small_run, tmp_path: Path) -> Path:
-    """An output folder holding a complete earlier run."""
-    folder = tmp_path / "results"
+@pytest.fixture(scope="module")
+def written(small_run, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo city's run written once (not to be changed: see ``previous``)."""
+    folder = tmp_path_factory.mktemp("written") / "results"
     write_results(small_run, folder)
+    return folder
+
+
+@pytest.fixture
+def previous(written: Path, tmp_path: Path) -> Path:
+    """An output folder holding a complete earlier run (a copy of ``written``'s files)."""
+    folder = tmp_path / "results"
+    shutil.copytree(written, folder, copy_function=shutil.copyfile)
     return folder
 
 
