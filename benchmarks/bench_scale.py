@@ -51,6 +51,10 @@ class TreeMemory:
         self.peak = 0
         self.largest = 0  # the largest resident memory of any one process
         self._cpu: dict[int, float] = {}  # process → its CPU seconds when last seen
+        # this process's CPU seconds so far (earlier runs of the same benchmark among them)
+        # are not this run's
+        times = psutil.Process().cpu_times()
+        self._before = times.user + times.system
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -84,7 +88,7 @@ class TreeMemory:
         On a shared machine the wall time grows with the other work; this does not, and on
         a quiet machine of C cores the wall time is at least ``cpu / C``.
         """
-        return sum(self._cpu.values())
+        return sum(self._cpu.values()) - self._before
 
 
 def build_province(folder: Path, size: str, cities: int) -> Path:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio
 import pytest
 from typer.testing import CliRunner
 
@@ -35,14 +34,9 @@ from coverage.engine.cluster import ClusterError, connect, parse_cluster
 from coverage.io.project import load_project
 from minimal import partial_project
 from realdata import build_guixi_project
+from same_layers import written_layers
 
 pytestmark = pytest.mark.slow
-
-
-def _stored_layers(project_dir: Path) -> dict[str, pd.DataFrame]:
-    gpkg = project_dir / "results" / "results.gpkg"
-    return {str(name): pyogrio.read_dataframe(gpkg, layer=str(name))
-            for name, _ in pyogrio.list_layers(gpkg)}
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +73,8 @@ def test_every_good_city_runs_and_its_row_equals_its_own_kept_run(ran, province:
         outcome = by_folder[folder]
         assert outcome.ok, outcome.error
         project = load_project(province / folder)
-        expected = city_row(_stored_layers(province / folder), project, folder)
+        expected = city_row(written_layers(province / folder / "results" / "results.gpkg"),
+                            project, folder)
         pd.testing.assert_frame_equal(outcome.row.reset_index(drop=True), expected,
                                       check_dtype=False, rtol=1e-12)
         runs = sorted((province / folder / "results" / "runs").glob("*.gpkg"))

@@ -8,38 +8,11 @@ parts, through the command line.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
-import shapely
+
+from same_layers import LAYERS, assert_same_layer, written_layers
 
 pytestmark = pytest.mark.slow
-
-LAYERS = ("community_summary", "district_summary", "site_catchments", "indicators",
-          "indicator_quarters", "hotspots", "inflow_trends", "origin_flows", "commute_flows",
-          "workplace_clusters", "underserved_clusters")
-
-
-def assert_same_layer(mine: pd.DataFrame, theirs: pd.DataFrame, name: str) -> None:
-    assert list(mine.columns) == list(theirs.columns), name
-    assert len(mine) == len(theirs), name
-    geometry = getattr(theirs, "geometry", None) if "geometry" in theirs else None
-    if geometry is not None:
-        a, b = np.asarray(mine.geometry), np.asarray(theirs.geometry)
-        empty = shapely.is_missing(a) & shapely.is_missing(b)
-        assert (shapely.equals_exact(a, b, tolerance=1e-6) | empty).all(), name
-        mine, theirs = (pd.DataFrame(t.drop(columns="geometry")) for t in (mine, theirs))
-    pd.testing.assert_frame_equal(mine.reset_index(drop=True), theirs.reset_index(drop=True),
-                                  check_exact=False, rtol=1e-9, atol=1e-12, obj=name)
-
-
-def _written(folder) -> dict[str, pd.DataFrame]:
-    import pyogrio
-
-    gpkg = folder / "results.gpkg"
-    return {str(name): pyogrio.read_dataframe(gpkg, layer=str(name))
-            for name, _ in pyogrio.list_layers(gpkg)}
-
 
 def test_coverage_run_on_a_cluster_writes_the_one_process_results(tmp_path):
     """A user's project (central Guixi: real OSM, GCJ-02 sites, Chinese headers)."""
@@ -55,7 +28,7 @@ def test_coverage_run_on_a_cluster_writes_the_one_process_results(tmp_path):
     parted = runner.invoke(cli.app, ["run", str(project), "--out", str(tmp_path / "parts"),
                                      "--cluster", "local", "--workers", "2", "--parts", "3"])
     assert parted.exit_code == 0, parted.output
-    mine, theirs = _written(tmp_path / "parts"), _written(tmp_path / "one")
+    mine, theirs = (written_layers(tmp_path / run / "results.gpkg") for run in ("parts", "one"))
     assert list(mine) == list(theirs)
     for name in theirs:
         if name == "run_info":

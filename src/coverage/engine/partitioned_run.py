@@ -22,48 +22,33 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage.engine import part_tasks as tasks
 from coverage.engine import partitioned as pt
 from coverage.engine._run_steps import summaries_of_sums
-from coverage.engine.preflight import read_network
+from coverage.engine.part_tasks import PartCounts
 from coverage.engine.summary import Units
-from coverage.io.layers import ROW
 from coverage.io.loaders import StudyData
 from coverage.measures import indicators as ind
 from coverage.measures.availability import columns_with_values, skipped_of_columns
 from coverage.measures.equalization import allocate_registered
 from coverage.measures.staffing import catchment_of_counts
 from coverage.patterns import cluster_parts as cp
-from coverage.patterns.commutes import (
-    GridCounts,
-    add_grid_counts,
-    commute_cells,
-    workplace_cells,
-)
-from coverage.patterns.hotspots import unmet_demand_cells
-from coverage.patterns.inflow_counts import InflowCounts, add_inflow_counts, inflow_counts
-from coverage.patterns.origins import add_origin_counts, origin_counts
-from coverage.patterns.underserved import (
-    DEFAULT_MAX_FIT,
-    DEFAULT_MIN_CLUSTER_SIZE,
-    describe_clusters,
-    poor_access,
-)
+from coverage.patterns.commutes import add_grid_counts
+from coverage.patterns.inflow_counts import add_inflow_counts
+from coverage.patterns.origins import add_origin_counts
+from coverage.patterns.underserved import DEFAULT_MAX_FIT, DEFAULT_MIN_CLUSTER_SIZE
 
 __all__ = ["PartCounts", "run_by_parts", "run_on_cluster", "split_rows"]
 
 #: Sites whose service areas one task draws.
 AREA_SITES = 512
-
-#: Per worker process: (network file, mode, study CRS) → (network, sites on the roads).
-_NETWORKS: dict[tuple[str, str, str], tuple[Any, pt.SiteRoutes]] = {}
-
 
 def split_rows(n: int, parts: int) -> list[np.ndarray]:
     """Cut ``n`` rows into ``parts`` runs of consecutive rows (the first ones one longer)."""
@@ -80,138 +65,6 @@ def _scatter_rows(client: Any, migrants: gpd.GeoDataFrame, parts: int) -> list[A
     return list(client.scatter(frames, hash=False))
 
 
-def _routes(context: StudyData, mode: str) -> tuple[Any, pt.SiteRoutes]:
-    """Return the network and the sites on it, read once per worker process."""
-    key = (str(context.network_path), mode, context.crs.to_string())
-    if key not in _NETWORKS:
-        net = read_network(context, mode)
-        _NETWORKS.clear()  # one city at a time per worker
-        _NETWORKS[key] = (net, pt.site_routes(net, context.sites))
-    return _NETWORKS[key]
-
-
-@dataclass
-class _Part:
-    """What a part keeps on its worker between rounds: its routing, not its people.
-
-    The part's rows are read again (or taken again from the worker's memory, when they were
-    sent) to be counted; only the poor-access residents' rows, the under-served clusters'
-    candidates, stay. A worker's memory thus grows by a part's routing, not by its people.
-    """
-
-    source: gpd.GeoDataFrame | str
-    reach: pt.Reach
-    poor_rows: np.ndarray
-    poor_points: np.ndarray
-    poor: gpd.GeoDataFrame
-    id_hashes: np.ndarray
-
-
-@dataclass
-class PartCounts:
-    """What a part hands back after scoring: sums and counts only."""
-
-    sums: dict[str, pd.DataFrame]
-    unreachable: int
-    indicators: pd.DataFrame
-    quarters: pd.DataFrame | None
-    cells: pd.DataFrame
-    origins: pd.DataFrame | None
-    inflow: InflowCounts | None
-    commutes: GridCounts | None
-    workplaces: GridCounts | None
-
-
-def _part_migrants(context: StudyData, source: gpd.GeoDataFrame | str
-                   ) -> tuple[gpd.GeoDataFrame, list[Any], int]:
-    """Return a part's migrants: given, or read from its file (a part of a partitioned layer)."""
-    if not isinstance(source, str):
-        return source, [], 0
-    from coverage.io.loaders import place_part
-
-    migrants, problems, quarantined = place_part(context, source)
-    return migrants, list(problems.items), quarantined
-
-
-def _route_part(context: StudyData, mode: str, source: gpd.GeoDataFrame | str
-                ) -> tuple[_Part, dict[str, Any]]:
-    """Round 1: route one part; return it (kept) and what the driver adds up."""
-    migrants, problems, quarantined = _part_migrants(context, source)
-    net, routes = _routes(context, mode)
-    thresholds = context.project.parameters.thresholds_min
-    reach = pt.reach(net, routes, migrants, thresholds)
-    times = pd.DataFrame({"time_min": reach.nearest["time_min"].to_numpy()})
-    rows, points = cp.poor_points(migrants, poor_access(times).to_numpy())
-    ids = _hash_ids(migrants) if isinstance(source, str) else np.zeros(0, np.uint64)
-    part = _Part(source, reach, rows, points, migrants.iloc[rows], ids)
-    return part, {"demand": reach.demand, "nearest": reach.nearest_people,
-                  "poor": len(rows), "year": ind.latest_arrival_year(migrants),
-                  "schema": migrants.iloc[:0], "present": columns_with_values(migrants),
-                  "problems": problems,
-                  "quarantined": quarantined, "rows": len(migrants)}
-
-
-def _access(migrants: gpd.GeoDataFrame, reach: pt.Reach, ratio: np.ndarray,
-            rows: np.ndarray | None = None) -> pd.DataFrame:
-    """Return the part's rows of ``migrant_access``, the E2SFCA score included.
-
-    ``rows``: the positions in the part of ``migrants`` when they are some of its people
-    (the frame is then indexed by them).
-    """
-    from coverage.engine.run import access_table
-
-    pick = slice(None) if rows is None else rows
-    access = access_table(migrants, reach.nearest.iloc[pick])
-    for kind, values in reach.kind_times.items():
-        access[f"time_min_{kind}"] = values[pick]
-    access["e2sfca"] = pt.score(reach, ratio)[pick]
-    return access if rows is None else access.set_axis(rows)
-
-
-def _count_part(part: _Part, context: StudyData, ratio: np.ndarray, year: int,
-                skipped: dict[str, str]) -> PartCounts:
-    """Round 2: score one part and count it."""
-    params = context.project.parameters
-    migrants, _, _ = _part_migrants(context, part.source)
-    targets = params.targets
-    access = _access(migrants, part.reach, ratio)
-    units = Units.of(context.communities, [], [])
-    poor = np.zeros(len(migrants), bool)
-    poor[part.poor_rows] = True
-    return PartCounts(
-        sums=pt.part_sums(units, params.thresholds_min, migrants=access),
-        unreachable=int(access["unreachable_reason"].notna().sum()),
-        indicators=ind.indicator_counts(migrants, targets=targets, year=year),
-        quarters=(ind.indicator_counts(migrants, targets=targets, year=year, by_quarter=True)
-                  if "recorded_on" in migrants else None),
-        cells=unmet_demand_cells(migrants, poor_access(access).to_numpy()),
-        origins=(None if "origin_flows" in skipped
-                 else origin_counts(migrants, context.communities)),
-        inflow=None if "inflow_trends" in skipped else inflow_counts(migrants),
-        commutes=None if "commute_flows" in skipped else commute_cells(migrants),
-        workplaces=None if "workplace_clusters" in skipped else workplace_cells(migrants),
-    )
-
-
-def _registered_part(context: StudyData, mode: str, registered: gpd.GeoDataFrame
-                     ) -> pt.Reach:
-    """Route the registered-resident points (one more part, weighted by population)."""
-    net, routes = _routes(context, mode)
-    return pt.reach(net, routes, registered, context.project.parameters.thresholds_min,
-                    population=registered["population"].to_numpy(float))
-
-
-def _hash_ids(migrants: pd.DataFrame) -> np.ndarray:
-    """Return a 64-bit hash of each of the part's person ids (missing ids: none)."""
-    ids = migrants["person_id"]
-    return pd.util.hash_array(ids[ids.notna()].astype(str).to_numpy(dtype=object))
-
-
-def _id_hashes(part: _Part) -> np.ndarray:
-    """Return the hashes of the part's person ids (:func:`_hash_ids`, made in round 1)."""
-    return part.id_hashes
-
-
 def _repeats(hashes: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
     """Return up to 10 (part, position, earlier part, its position) of ids seen in two parts."""
     part = np.concatenate([np.full(len(h), k) for k, h in enumerate(hashes)]).astype(np.int64)
@@ -222,13 +75,6 @@ def _repeats(hashes: list[np.ndarray]) -> list[tuple[int, int, int, int]]:
     pairs = [(int(part[order[i + 1]]), int(position[order[i + 1]]), int(part[order[i]]),
               int(position[order[i]])) for i in same[:10]]
     return [p for p in pairs if p[0] != p[2]]
-
-
-def _id_at(part: _Part, context: StudyData, position: int) -> tuple[str, int]:
-    """Return the id and the source row of the part's ``position``-th id (read again)."""
-    migrants, _, _ = _part_migrants(context, part.source)
-    known = migrants[migrants["person_id"].notna()]
-    return str(known["person_id"].iloc[position]), int(known[ROW].iloc[position])
 
 
 def _refuse_repeats(client: Any, ctx: Any, kept: list[Any], sources: list[str],
@@ -242,13 +88,13 @@ def _refuse_repeats(client: Any, ctx: Any, kept: list[Any], sources: list[str],
     from coverage.io.validation import Problems
 
     config = study.project.layers["migrants"]
-    hashes = [client.submit(_id_hashes, k, pure=False) for k in kept]
+    hashes = [client.submit(tasks.id_hashes, k, pure=False) for k in kept]
     found = client.submit(_repeats, hashes, pure=False).result()
     problems = Problems()
     for part, position, other, other_position in found:
         (name, row), (other_name, other_row) = client.gather([
-            client.submit(_id_at, kept[part], ctx, position, pure=False),
-            client.submit(_id_at, kept[other], ctx, other_position, pure=False)])
+            client.submit(tasks.id_at, kept[part], ctx, position, pure=False),
+            client.submit(tasks.id_at, kept[other], ctx, other_position, pure=False)])
         if name == other_name:
             problems.add(part_label(config, sources[part]), row, "person_id", "duplicate-id",
                          f"each person_id must be unique; this row repeats the id of row "
@@ -256,69 +102,16 @@ def _refuse_repeats(client: Any, ctx: Any, kept: list[Any], sources: list[str],
     problems.raise_if_errors()
 
 
-def _service_areas(context: StudyData, mode: str, max_t: float, lo: int, hi: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Sites ``lo:hi``'s catchment polygons within ``max_t`` minutes, and why unreachable.
-
-    Each site's polygon is its own (:func:`coverage.network.areas.service_areas`), so the
-    sites are drawn in chunks on the workers, side by side.
-    """
-    net, routes = _routes(context, mode)
-    sites = routes.sites.iloc[lo:hi]
-    areas = net.service_areas(sites, [max_t])
-    return (areas.set_index("site")["geometry"].reindex(sites.index).to_numpy(),
-            routes.snapped.reason[lo:hi])
-
-
 def _area_tasks(client: Any, ctx: Any, mode: str, max_t: float, n_sites: int) -> list[Any]:
     """Submit the service areas in chunks of sites (:data:`AREA_SITES` each)."""
-    return [client.submit(_service_areas, ctx, mode, max_t, lo, lo + AREA_SITES, pure=False)
-            for lo in range(0, max(n_sites, 1), AREA_SITES)]
+    return [client.submit(tasks.service_areas, ctx, mode, max_t, lo, lo + AREA_SITES,
+                          pure=False) for lo in range(0, max(n_sites, 1), AREA_SITES)]
 
 
 def _join_areas(client: Any, tasks: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Gather the chunks' polygons and reasons, in the sites' order."""
     done = client.gather(tasks)
     return (np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done]))
-
-
-def _sample(part: _Part, local: np.ndarray | None) -> np.ndarray:
-    """Round 3a: the part's sampled poor points (all of them when ``local`` is None)."""
-    return part.poor_points if local is None else part.poor_points[local]
-
-
-def _labels(part: _Part, sample: np.ndarray | None, fitted: np.ndarray, lo: int,
-            hi: int) -> np.ndarray:
-    """Round 3b: the raw cluster label of each of the part's poor points."""
-    if sample is None:
-        return fitted[lo:hi]
-    return cp.nearest_labels(part.poor_points, sample, fitted)
-
-
-def _members(part: _Part, raw: np.ndarray, rank: np.ndarray, ratio: np.ndarray
-             ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]:
-    """Round 3c: the part's members of clusters, their access rows and labels."""
-    label = np.full(len(raw), -1, dtype=np.int64)
-    keep = raw >= 0
-    label[keep] = rank[raw[keep]]
-    rows = part.poor_rows[keep]
-    access = _access(part.poor.iloc[np.flatnonzero(keep)], part.reach, ratio, rows)
-    return part.poor.iloc[np.flatnonzero(keep)], access, label[keep]
-
-
-def _describe(members: list[tuple[gpd.GeoDataFrame, pd.DataFrame, np.ndarray]],
-              context: StudyData, mode: str, totals: pd.Series) -> gpd.GeoDataFrame:
-    """Describe the clusters from their members, gathered in the parts' order (a worker)."""
-    net, _ = _routes(context, mode)
-    frames = [m for m, _, _ in members]
-    people = pd.concat(frames) if frames else gpd.GeoDataFrame(
-        {"community_id": pd.Series([], dtype=object)}, geometry=[], crs=context.crs)
-    access = pd.concat([a for _, a, _ in members]) if members else pd.DataFrame(
-        {"time_min": []})
-    labels = np.concatenate([lab for _, _, lab in members]) if members else np.zeros(0, int)
-    return describe_clusters(gpd.GeoDataFrame(people, crs=context.crs), access, labels,
-                             network=net, min_cell=context.project.min_cell,
-                             community_totals=totals)
 
 
 def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
@@ -343,12 +136,13 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
     if sources is None:
         sources = _scatter_rows(client, study.migrants, parts or 1)
     say("routing the parts")
-    routed = [client.submit(_route_part, ctx, mode, source, pure=False) for source in sources]
+    routed = [client.submit(tasks.route_part, ctx, mode, source, k == 0, pure=False)
+              for k, source in enumerate(sources)]
     registered = study.layers.get("registered_points")
     if registered is None:
         registered = allocate_registered(study.communities)
-    points = client.submit(_registered_part, ctx, mode, client.scatter(registered, hash=False),
-                           pure=False)
+    points = client.submit(tasks.route_registered, ctx, mode,
+                           client.scatter(registered, hash=False), pure=False)
     areas = _area_tasks(client, ctx, mode, max_t, len(study.sites))
     kept = [client.submit(lambda pair: pair[0], f, pure=False) for f in routed]
     first = client.gather([client.submit(lambda pair: pair[1], f, pure=False)
@@ -369,7 +163,7 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
     clock["routing the parts"] = time.perf_counter() - start
     say("scoring and counting the parts")
     ratio_f = client.scatter(ratio, broadcast=True, hash=False)
-    counted = client.gather([client.submit(_count_part, k, ctx, ratio_f, year, skipped,
+    counted = client.gather([client.submit(tasks.count_part, k, ctx, ratio_f, year, skipped,
                                            pure=False) for k in kept])
     clock["scoring and counting the parts"] = time.perf_counter() - start - sum(clock.values())
     layers = _finish(study, counted, reg, ratio, demand, first,
@@ -382,6 +176,7 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
     layers["timings"] = clock
     layers["schema"] = schema
     layers["parts"] = [{k: f[k] for k in ("problems", "quarantined", "rows")} for f in first]
+    layers["suspects"] = first[0]["suspects"]
     return layers
 
 
@@ -451,16 +246,16 @@ def _clusters(client: Any, ctx: Any, kept: list[Any], first: list[dict[str, Any]
     totals = pd.Series(community["migrants"].to_numpy(np.int64),
                        index=community["community_id"].astype(str).to_numpy())
     if offsets[-1] < DEFAULT_MIN_CLUSTER_SIZE:
-        return client.submit(_describe, [], ctx, mode, totals, pure=False).result()
+        return client.submit(tasks.describe, [], ctx, mode, totals, pure=False).result()
     fit = cp.sample_positions(int(offsets[-1]), DEFAULT_MAX_FIT, seed=0)
     local = [None if fit is None else fit[(fit >= lo) & (fit < hi)] - lo
              for lo, hi in itertools.pairwise(offsets)]
-    picked = [client.submit(_sample, k, loc, pure=False) for k, loc in zip(kept, local,
-                                                                           strict=True)]
+    picked = [client.submit(tasks.sample_points, k, loc, pure=False)
+              for k, loc in zip(kept, local, strict=True)]
     sample = client.submit(np.concatenate, picked, pure=False)
     fitted = client.submit(cp.fit_labels, sample, min_cluster_size=DEFAULT_MIN_CLUSTER_SIZE,
                            min_samples=None, pure=False)
-    raw = [client.submit(_labels, k, None if fit is None else sample, fitted, int(lo),
+    raw = [client.submit(tasks.raw_labels, k, None if fit is None else sample, fitted, int(lo),
                          int(hi), pure=False)
            for k, lo, hi in zip(kept, offsets[:-1], offsets[1:], strict=True)]
     width = int(client.submit(lambda f: int(f.max()) + 1 if len(f) else 0, fitted,
@@ -468,28 +263,18 @@ def _clusters(client: Any, ctx: Any, kept: list[Any], first: list[dict[str, Any]
     counts = client.gather([client.submit(lambda r, n: np.bincount(r[r >= 0], minlength=n),
                                           r, width, pure=False) for r in raw])
     rank = cp.size_ranks(np.sum(counts, axis=0)) if width else np.zeros(0, np.int64)
-    members = [client.submit(_members, k, r, rank, ratio, pure=False)
+    members = [client.submit(tasks.cluster_members, k, r, rank, ratio, pure=False)
                for k, r in zip(kept, raw, strict=True)]
-    return client.submit(_describe, members, ctx, mode, totals, pure=False).result()
+    return client.submit(tasks.describe, members, ctx, mode, totals, pure=False).result()
 
 
-def _notes(client: Any, ctx: Any, study: StudyData, mode: str, first: Any,
-           reason: np.ndarray) -> list[str]:
+def _notes(study: StudyData, suspects: list[str], reason: np.ndarray) -> list[str]:
     """Return the run's notes: the inputs' warnings, coordinate suspicions, unreachable sites.
 
-    The declared coordinate systems are checked against the roads on a worker, the migrants
-    by their first part.
+    ``suspects``: the declared coordinate systems found to fit the roads worse than another
+    (checked on a worker while the first part was routed, the migrants by that part).
     """
-    from coverage.engine.preflight import suspect_declarations
-
-    def suspects(context: StudyData, source: Any) -> list[str]:
-        net, _ = _routes(context, mode)
-        migrants, _, _ = _part_migrants(context, source)
-        probe = replace(context, layers=context.layers | {"migrants": migrants})
-        return [message for _file, message in suspect_declarations(probe, net)]
-
-    notes = [str(p) for p in study.problems.warnings]
-    notes += client.submit(suspects, ctx, first, pure=False).result()
+    notes = [str(p) for p in study.problems.warnings] + list(suspects)
     unreachable = int(pd.notna(reason).sum())
     if unreachable:
         notes.append(f"{unreachable} service points cannot be reached from the road network "
@@ -546,12 +331,9 @@ def run_on_cluster(study: StudyData | Any, *, cluster: str = "local",
             count = parts or 2 * max(1, len(client.scheduler_info()["workers"]))
             sources = _scatter_rows(client, study.migrants, count)
         layers = run_by_parts(study, client, sources=sources, mode=mode, progress=say)
-        ctx = client.scatter(_context(study), broadcast=True, hash=False)
-        notes = _notes(client, ctx, study, mode, sources[0],
-                       layers["site_catchments"]["unreachable_reason"].to_numpy())
-        layers["timings"] = clock | layers["timings"]
-        layers["timings"]["notes"] = time.perf_counter() - start - sum(
-            layers["timings"].values())
+    notes = _notes(study, layers.pop("suspects"),
+                   layers["site_catchments"]["unreachable_reason"].to_numpy())
+    layers["timings"] = clock | layers["timings"]
     return _results(study, layers, notes, mode, len(sources))
 
 
