@@ -50,6 +50,9 @@ class TreeMemory:
     def __enter__(self) -> TreeMemory:
         self.peak = 0
         self.largest = 0  # the largest resident memory of any one process
+        self.step = ""  # what the run is doing (its progress messages)
+        #: step → peaks of the tree, of the largest process and of this one while it ran
+        self.by_step: dict[str, tuple[int, int, int]] = {}
         self._cpu: dict[int, float] = {}  # process → its CPU seconds when last seen
         # this process's CPU seconds so far (earlier runs of the same benchmark among them)
         # are not this run's
@@ -64,7 +67,7 @@ class TreeMemory:
     def _sample(self) -> None:
         me = psutil.Process()
         while not self._stop.wait(0.05):
-            total = 0
+            total = largest = driver = 0
             for proc in [me, *me.children(recursive=True)]:
                 try:
                     rss = proc.memory_info().rss
@@ -73,8 +76,12 @@ class TreeMemory:
                     continue
                 self._cpu[proc.pid] = times.user + times.system
                 total += rss
-                self.largest = max(self.largest, rss)
+                largest = max(largest, rss)
+                driver = rss if proc is me else driver
+            self.largest = max(self.largest, largest)
             self.peak = max(self.peak, total)
+            tree, one, mine = self.by_step.get(self.step, (0, 0, 0))
+            self.by_step[self.step] = (max(tree, total), max(one, largest), max(mine, driver))
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
@@ -198,10 +205,14 @@ def city_by_parts(folder: Path, workers: list[int]) -> None:
     rows = []
     for n in workers:
         with TreeMemory() as memory:
-            got = run_on_cluster(project, workers=n)
+            got = run_on_cluster(project, workers=n, progress=lambda text: setattr(
+                memory, "step", text))
         rows.append((f"local cluster of {n}, {len(parts)} parts", memory, got.timings))
         city_rows = got.community_summary
         print(f"  {n} workers: {int(city_rows['migrants'].sum()):,} migrants counted")
+        print("  peak memory by step, GB: the process tree; the largest process; the driver")
+        for step, peaks in memory.by_step.items():
+            print(f"    {step or 'starting'}: " + "; ".join(f"{p / 2**30:.2f}" for p in peaks))
     _table(rows)
 
 

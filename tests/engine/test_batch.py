@@ -164,6 +164,26 @@ def test_cluster_errors_are_one_line():
         pass
 
 
+def test_a_local_cluster_s_workers_keep_the_allocator_s_adaptive_threshold(
+        monkeypatch: pytest.MonkeyPatch):
+    """Dask's fixed ``MALLOC_TRIM_THRESHOLD_`` is left out of the workers' environment (with it,
+    the main job ran 29 % slower in a worker), also when a cluster started earlier with Dask's
+    settings left it in this process's environment; its one thread for the numerical
+    libraries is kept, and a threshold set in Dask's configuration to another value too."""
+    import dask
+
+    from coverage.engine.cluster import worker_environ
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as an earlier nanny leaves it
+    with connect("local", workers=1) as client:
+        [env] = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                                    os.environ.get("OMP_NUM_THREADS"))).values()
+    assert env == (None, "1")
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's, given back
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**20}):
+        assert worker_environ()["MALLOC_TRIM_THRESHOLD_"] == 2**20
+
+
 def test_an_unreachable_scheduler_is_one_line(monkeypatch: pytest.MonkeyPatch):
     import coverage.engine.cluster as cluster
 

@@ -80,9 +80,13 @@ class Reach:
         ``reason`` (why unreachable), as :meth:`RoadNetwork.nearest` gives them.
     kind_times
         Kind of service point → each person's minutes to the nearest of that kind.
-    origins, sites, weights
+    origins, sites, zones
         The pairs within the largest threshold: the person (position in the part), the site
-        (position in :attr:`SiteRoutes.sites`) and the pair's E2SFCA zone weight.
+        (position in :attr:`SiteRoutes.sites`), both 32-bit, and the pair's E2SFCA zone (its
+        weight ``levels[zone]``, :attr:`weights`): a part's routing is kept on its worker
+        between rounds, and a pair takes 9 bytes rather than 24.
+    levels
+        The zones' weights, in increasing order.
     demand
         Per site: the part's weighted demand ``Σ P_i w(c_ij)``.
     nearest_people
@@ -93,10 +97,16 @@ class Reach:
     kind_times: dict[str, np.ndarray]
     origins: np.ndarray
     sites: np.ndarray
-    weights: np.ndarray
+    zones: np.ndarray
+    levels: np.ndarray
     demand: np.ndarray
     nearest_people: np.ndarray
     population: np.ndarray = field(repr=False)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Each pair's E2SFCA zone weight."""
+        return self.levels[self.zones]
 
 
 def reach(net: RoadNetwork, routes: SiteRoutes, people: gpd.GeoDataFrame,
@@ -114,14 +124,18 @@ def reach(net: RoadNetwork, routes: SiteRoutes, people: gpd.GeoDataFrame,
     costs = net.cost_table(snapped, routes.snapped, max_cost=max(thresholds))
     origins = _positions(costs["origin"], people.index)
     sites = routes.sites.index.get_indexer(costs["destination"])
-    weights = step_weights(e2sfca_steps(thresholds))(costs["cost"].to_numpy(float))
+    steps = e2sfca_steps(thresholds)
+    weights = step_weights(steps)(costs["cost"].to_numpy(float))
     keep = weights > 0
     origins, sites, weights = origins[keep], sites[keep], weights[keep]
+    levels = np.unique(np.fromiter(steps.values(), float))  # every weight kept is one of them
     nearest_site = routes.sites.index.get_indexer(near["destination"])
     assigned = nearest_site >= 0
     return Reach(
-        nearest=near.reset_index(drop=True), kind_times=kind_times, origins=origins,
-        sites=sites, weights=weights,
+        nearest=near.reset_index(drop=True), kind_times=kind_times,
+        origins=origins.astype(np.int32), sites=sites.astype(np.int32),
+        zones=np.searchsorted(levels, weights).astype(np.min_scalar_type(len(levels))),
+        levels=levels,
         demand=np.bincount(sites, weights=pop[origins] * weights, minlength=n_sites),
         nearest_people=np.bincount(nearest_site[assigned], weights=pop[assigned],
                                    minlength=n_sites),

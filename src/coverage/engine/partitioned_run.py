@@ -166,6 +166,7 @@ def run_by_parts(study: StudyData, client: Any, *, parts: int | None = None,
     counted = client.gather([client.submit(tasks.count_part, k, ctx, ratio_f, year, skipped,
                                            pure=False) for k in kept])
     clock["scoring and counting the parts"] = time.perf_counter() - start - sum(clock.values())
+    say("adding up the parts")
     layers = _finish(study, counted, reg, ratio, demand, first,
                      _join_areas(client, areas), skipped)
     clock["adding up the parts"] = time.perf_counter() - start - sum(clock.values())
