@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +29,7 @@ from coverage.engine.batch import (
 )
 from coverage.engine.cluster import ClusterError, connect, parse_cluster
 from coverage.io.project import load_project
+from lost_worker import kill_a_busy_worker
 from minimal import partial_project
 from realdata import build_guixi_project
 from same_layers import written_layers
@@ -130,25 +128,10 @@ def test_a_lost_worker_is_survived(province: Path, tmp_path: Path):
     for folder in ("user/minimal",):
         shutil.copytree(province / folder, root / folder.replace("/", "-"),
                         ignore=shutil.ignore_patterns("results"))
-    killed: list[int] = []
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as local, \
             Client(local) as client:
-        pids = client.run(os.getpid)
-
-        def kill_a_busy_worker() -> None:  # as soon as a city runs on a worker, kill it
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not killed:
-                busy = [w for w, tasks in client.processing().items() if tasks]
-                if busy:
-                    time.sleep(1.0)
-                    os.kill(pids[busy[0]], signal.SIGKILL)
-                    killed.append(pids[busy[0]])
-                time.sleep(0.05)
-
-        killer = threading.Thread(target=kill_a_busy_worker)
-        killer.start()
-        result = run_batch(root, cluster=local.scheduler_address)
-        killer.join()
+        with kill_a_busy_worker(client, timeout=120) as killed:
+            result = run_batch(root, cluster=local.scheduler_address)
         assert killed, "no worker was killed"
         assert killed[0] not in client.run(os.getpid).values()  # the nanny started another
     assert [o.ok for o in result.outcomes] == [True], [o.error for o in result.outcomes]

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ import pytest
 
 from coverage.engine.batch import SUMMARY_FILE, city_row
 from coverage.io.project import load_project
+from lost_worker import kill_a_busy_worker
 from minimal import partial_project
 from same_layers import LAYERS, assert_same_layer, written_layers
 
@@ -93,28 +92,14 @@ def test_a_province_survives_a_lost_machine(small_demo: Path, tmp_path: Path):
     root = tmp_path / "province"
     shutil.copytree(small_demo, root / "demo", ignore=shutil.ignore_patterns("results", "runs"))
     partial_project(small_demo, root / "minimal", communities=12)
-    killed: list[int] = []
     with machines(tmp_path / "cluster", workers=2) as (address, started), \
             Client(address) as client:
-        pids = client.run(os.getpid)
-        assert sorted(pids.values()) == sorted(p.pid for p in started)
-
-        def lose_a_busy_machine() -> None:  # as soon as a city runs on a worker, kill it
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline and not killed:
-                busy = [w for w, tasks in client.processing().items() if tasks]
-                if busy:
-                    time.sleep(1.0)
-                    os.kill(pids[busy[0]], signal.SIGKILL)
-                    killed.append(pids[busy[0]])
-                time.sleep(0.05)
-
-        killer = threading.Thread(target=lose_a_busy_machine)
-        killer.start()
-        done = subprocess.run([str(COVERAGE), "batch", str(root), "--cluster", address,
-                               "--lang", "en"], capture_output=True, text=True, timeout=900,
-                              env={**os.environ, "COLUMNS": "200"}, check=False)
-        killer.join()
+        assert sorted(client.run(os.getpid).values()) == sorted(p.pid for p in started)
+        with kill_a_busy_worker(client) as killed:
+            done = subprocess.run([str(COVERAGE), "batch", str(root), "--cluster", address,
+                                   "--lang", "en"], capture_output=True, text=True,
+                                  timeout=900, env={**os.environ, "COLUMNS": "200"},
+                                  check=False)
         assert killed, "no worker was killed"
         left = list(client.scheduler_info()["workers"])
         assert len(left) == 1 and killed[0] not in client.run(os.getpid).values()
