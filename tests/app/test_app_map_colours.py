@@ -152,10 +152,15 @@ def _add_site(page, before: np.ndarray) -> np.ndarray:
         deadline = time.monotonic() + 20
         while status.inner_text() == text and time.monotonic() < deadline:
             page.wait_for_timeout(200)
-        values = np.array([np.nan if v is None else v for v in page.evaluate(
-            _COMMUNITIES)["value"]], dtype=float)
-        if not np.array_equal(values, before, equal_nan=True):
-            return values
+        settle = time.monotonic() + 10  # the map's figures may reach the page after the line
+        while True:
+            values = np.array([np.nan if v is None else v for v in page.evaluate(
+                _COMMUNITIES)["value"]], dtype=float)
+            if not np.array_equal(values, before, equal_nan=True):
+                return values
+            if time.monotonic() > settle:
+                break
+            page.wait_for_timeout(250)
     pytest.fail("no click on the map changed a community's figure")
 
 
