@@ -149,7 +149,7 @@ def _add_site(page, before: np.ndarray) -> np.ndarray:
     for fx, fy in ((0.5, 0.5), (0.3, 0.3), (0.7, 0.7), (0.35, 0.65), (0.65, 0.35)):
         text = status.inner_text()
         page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while status.inner_text() == text and time.monotonic() < deadline:
             page.wait_for_timeout(200)
         settle = time.monotonic() + 10  # the map's figures may reach the page after the line
