@@ -68,7 +68,6 @@ def connect(cluster: str = "local", *, workers: int | None = None,
     ClusterError
         When the cluster cannot be started or the scheduler cannot be reached.
     """
-    import dask
     from distributed import Client, LocalCluster
 
     address = parse_cluster(cluster)
@@ -86,8 +85,7 @@ def connect(cluster: str = "local", *, workers: int | None = None,
             yield client
         return
     n = workers or max(1, min(os.cpu_count() or 1, tasks or os.cpu_count() or 1))
-    with _quiet(), _without_dask_trim(), dask.config.set(
-            {"distributed.nanny.pre-spawn-environ": worker_environ()}):
+    with _quiet(), _without_dask_trim():
         try:
             # no dashboard; the scheduler's small HTTP server on a free port, so that
             # another cluster on the machine never makes it warn about port 8787
@@ -122,21 +120,23 @@ def worker_environ() -> dict[str, Any]:
 
 @contextmanager
 def _without_dask_trim() -> Iterator[None]:
-    """Keep Dask's trim threshold out of the environment the workers inherit, meanwhile.
+    """Start workers meanwhile without Dask's trim threshold (:func:`worker_environ`).
 
-    A Dask nanny sets its variables in its own process's environment before it starts a
-    worker, and leaves them there: a cluster started earlier in this process (with Dask's
-    settings) would pass its ``MALLOC_TRIM_THRESHOLD_`` on to the workers started now.
+    Also out of this process's environment, which the workers inherit: a Dask nanny sets its
+    variables there before it starts a worker and leaves them, so a cluster started earlier
+    in this process with Dask's settings would pass its threshold on.
     """
-    value = os.environ.get("MALLOC_TRIM_THRESHOLD_")
-    left = value == str(DASK_TRIM_THRESHOLD)
+    import dask
+
+    left = os.environ.get("MALLOC_TRIM_THRESHOLD_") == str(DASK_TRIM_THRESHOLD)
     if left:
         del os.environ["MALLOC_TRIM_THRESHOLD_"]
     try:
-        yield
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": worker_environ()}):
+            yield
     finally:
-        if left and value is not None:
-            os.environ["MALLOC_TRIM_THRESHOLD_"] = value
+        if left:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = str(DASK_TRIM_THRESHOLD)
 
 
 @contextmanager

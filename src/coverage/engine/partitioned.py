@@ -25,7 +25,7 @@ run's in its last digits (addition in another order), never more than 1e-12 rela
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -101,7 +101,6 @@ class Reach:
     levels: np.ndarray
     demand: np.ndarray
     nearest_people: np.ndarray
-    population: np.ndarray = field(repr=False)
 
     @property
     def weights(self) -> np.ndarray:
@@ -138,8 +137,7 @@ def reach(net: RoadNetwork, routes: SiteRoutes, people: gpd.GeoDataFrame,
         levels=levels,
         demand=np.bincount(sites, weights=pop[origins] * weights, minlength=n_sites),
         nearest_people=np.bincount(nearest_site[assigned], weights=pop[assigned],
-                                   minlength=n_sites),
-        population=pop)
+                                   minlength=n_sites))
 
 
 def site_ratios(demands: list[np.ndarray], staff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
